@@ -1,0 +1,158 @@
+//! `aqueduct bench …`.
+
+use std::{path::PathBuf, time::Duration};
+
+use aqueduct_bench::{Anvil, BenchReport, RunOptions, TxKindMix, WorkloadSpec, bench_state_root, print_table};
+use aqueduct_l1::{Devnet, L1Config, dev_signers};
+use clap::{Args, Subcommand, ValueEnum};
+use eyre::WrapErr;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// The seeded transfer workload on the embedded L1 (and on anvil with --vs anvil).
+    L1(L1Bench),
+    /// State-root update time for one block of transfers over a large state.
+    StateRoot(StateRootBench),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Debug)]
+pub enum Target {
+    Aqueduct,
+    Anvil,
+}
+
+#[derive(Args, Debug)]
+pub struct L1Bench {
+    /// Transactions in the measured phase.
+    #[arg(long, default_value_t = 5_000)]
+    txs: usize,
+    /// Sending accounts (each sends its transactions in nonce order).
+    #[arg(long, default_value_t = 100)]
+    accounts: usize,
+    /// Share of ERC-20 transfers (the rest are ETH transfers).
+    #[arg(long, default_value_t = 0.5)]
+    erc20_share: f64,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Seconds between blocks on the embedded L1 (12 = mainnet-like; 0 = instant mining).
+    #[arg(long, default_value_t = 12.0)]
+    block_time: f64,
+    #[arg(long, default_value_t = 30_000_000)]
+    gas_limit: u64,
+    /// Run against this target only.
+    #[arg(long, value_enum, default_value_t = Target::Aqueduct)]
+    target: Target,
+    /// Also run the same workload against this target, after the first, and print the ratio.
+    #[arg(long, value_enum)]
+    vs: Option<Target>,
+    /// An external JSON-RPC endpoint to benchmark instead of starting one (its account 0 must be
+    /// the first dev account).
+    #[arg(long)]
+    url: Option<String>,
+    /// Requests in flight (one sender each).
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Write the reports as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct StateRootBench {
+    #[arg(long, default_value_t = 1_000_000)]
+    accounts: usize,
+    #[arg(long, default_value_t = 10_000)]
+    transfers: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+pub async fn run(cmd: BenchCommand) -> eyre::Result<()> {
+    match cmd {
+        BenchCommand::L1(b) => l1(b).await,
+        BenchCommand::StateRoot(b) => {
+            eprintln!("building {} accounts, then one block of {} transfers…", b.accounts, b.transfers);
+            let r = tokio::task::spawn_blocking(move || bench_state_root(b.accounts, b.transfers, b.seed)).await?;
+            println!("{:<44} {:>12}", "accounts in state", r.accounts);
+            println!("{:<44} {:>12.1}", "initial trie build, ms", r.initial_build_ms);
+            println!("{:<44} {:>12}", "transfers in the block", r.transfers);
+            println!("{:<44} {:>12}", "accounts changed by the block", r.changed_accounts);
+            println!("{:<44} {:>12.1}", "incremental state-root update, ms", r.update_ms);
+            println!("{:<44} {:>12.1}", "from-scratch root of the same state, ms", r.full_rebuild_ms);
+            println!("{}", serde_json::to_string(&r)?);
+            if let Some(p) = b.json {
+                std::fs::write(&p, serde_json::to_vec_pretty(&r)?)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn free_port() -> eyre::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+async fn one(b: &L1Bench, target: Target) -> eyre::Result<BenchReport> {
+    let funder = dev_signers(1).map_err(|e| eyre::eyre!("{e}"))?.remove(0);
+    let instant = b.block_time == 0.0;
+    let mode = if instant { "instant".to_string() } else { format!("{} s blocks", b.block_time) };
+    let spec = WorkloadSpec {
+        seed: b.seed,
+        accounts: b.accounts,
+        txs: b.txs,
+        mix: TxKindMix { erc20_share: b.erc20_share },
+        chain_id: 0,
+        max_fee_per_gas: 200_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+    };
+    let stall = Duration::from_secs_f64(60.0 + 3.0 * b.block_time);
+    let opts = |target: &str, url: String| RunOptions {
+        target: target.to_string(),
+        mode: mode.clone(),
+        url,
+        spec: spec.clone(),
+        funder: funder.clone(),
+        concurrency: b.concurrency,
+        progress: true,
+        stall_timeout: stall,
+    };
+    if let Some(url) = &b.url {
+        return Ok(aqueduct_bench::run(opts("external", url.clone())).await?);
+    }
+    match target {
+        Target::Aqueduct => {
+            let dir = tempfile::tempdir()?;
+            let config = L1Config {
+                block_time: b.block_time,
+                gas_limit: b.gas_limit,
+                data_dir: dir.path().join("l1"),
+                rpc_addr: ([127, 0, 0, 1], free_port()?).into(),
+                ..Default::default()
+            };
+            let devnet = Devnet::start(config, true).await.wrap_err("starting the devnet")?;
+            let r = aqueduct_bench::run(opts("aqueduct", devnet.url())).await;
+            devnet.stop().await;
+            Ok(r?)
+        }
+        Target::Anvil => {
+            let block_time = (!instant).then(|| b.block_time.round() as u64);
+            let anvil = Anvil::spawn(free_port()?, 31337, b.gas_limit, block_time).await?;
+            Ok(aqueduct_bench::run(opts("anvil", anvil.url.clone())).await?)
+        }
+    }
+}
+
+async fn l1(b: L1Bench) -> eyre::Result<()> {
+    let mut reports = vec![one(&b, b.target).await?];
+    if let Some(vs) = b.vs {
+        reports.push(one(&b, vs).await?);
+    }
+    print_table(&reports);
+    println!("{}", serde_json::to_string(&reports)?);
+    if let Some(p) = &b.json {
+        std::fs::write(p, serde_json::to_vec_pretty(&reports)?).wrap_err_with(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}

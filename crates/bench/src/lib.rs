@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+
+mod anvil;
+mod client;
+mod report;
+mod runner;
+mod state_root;
+mod workload;
+
+pub use anvil::{Anvil, AnvilError};
+pub use client::{RpcClient, RpcError};
+pub use report::{BenchReport, print_table};
+pub use runner::{BenchError, RunOptions, run};
+pub use state_root::{StateRootReport, bench_state_root};
+pub use workload::{TxKindMix, Workload, WorkloadSpec};

@@ -1,0 +1,896 @@
+//! The chain: state, pool, blocks and storage behind one lock, with events for subscribers.
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::PathBuf,
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use alloy::{
+    consensus::{
+        EMPTY_OMMER_ROOT_HASH, Eip658Value, Header, Receipt, ReceiptEnvelope, Transaction, TxEnvelope, TxReceipt, TxType,
+        proofs::{calculate_receipt_root, calculate_transaction_root},
+        transaction::SignerRecoverable,
+    },
+    eips::{
+        eip2718::{Decodable2718, Typed2718},
+        eip4844::env_settings::EnvKzgSettings,
+        eip7594::BlobTransactionSidecarVariant,
+        eip7685::EMPTY_REQUESTS_HASH,
+    },
+    primitives::{Address, B256, Bloom, Bytes, U256, keccak256},
+};
+use aqueduct_primitives::StateAccount;
+use aqueduct_trie::EMPTY_ROOT;
+use parking_lot::Mutex;
+use revm::{ExecuteCommitEvm, context::result::EVMError, precompile::Precompiles};
+use tokio::sync::{Notify, broadcast};
+use tracing::{debug, info, warn};
+
+use crate::{
+    block::{ChainTx, SealedBlock},
+    error::{ChainError, TxError},
+    executor::{BlockContext, block_env, build_evm, cfg_env, intrinsic_gas, precompiles_for, tx_env},
+    genesis::Genesis,
+    overlay::Overlay,
+    pool::Pool,
+    rules::ChainRules,
+    state::{Reverts, StateDiff, StateView, StateWrite, WorldState},
+    store::{Commit, Store},
+};
+
+/// How to open a chain.
+#[derive(Clone, Debug)]
+pub struct ChainConfig {
+    pub rules: ChainRules,
+    pub genesis: Genesis,
+    /// Directory of the chain's database.
+    pub data_dir: PathBuf,
+    /// Receives priority fees.
+    pub beneficiary: Address,
+    /// Blocks behind the head that count as `safe` / `finalized`.
+    pub safe_depth: u64,
+    pub finalized_depth: u64,
+}
+
+/// What subscribers hear about.
+#[derive(Clone, Debug)]
+pub enum ChainEvent {
+    /// A new head block.
+    Block(Arc<SealedBlock>),
+    /// A block left the canonical chain (unwound by a reorg or a snapshot revert).
+    Removed(Arc<SealedBlock>),
+}
+
+/// A block number or tag, as JSON-RPC names blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockRef {
+    Number(u64),
+    Hash(B256),
+    Latest,
+    Pending,
+    Safe,
+    Finalized,
+    Earliest,
+}
+
+struct Inner {
+    store: Store,
+    blocks: Vec<Arc<SealedBlock>>,
+    hashes: Vec<B256>,
+    by_hash: HashMap<B256, u64>,
+    tx_index: HashMap<B256, (u64, usize)>,
+    state: WorldState,
+    /// Undo log of dev-method changes made since the head block.
+    pending_reverts: Reverts,
+    pool: Pool,
+    sidecars: HashMap<B256, BlobTransactionSidecarVariant>,
+    time_offset: i64,
+    next_timestamp: Option<u64>,
+    snapshots: Vec<(u64, u64, i64)>,
+    next_snapshot: u64,
+    impersonated: HashSet<Address>,
+}
+
+/// One chain (DESIGN D1): the engine under the L1 devnet, the rollup nodes and the sidechain.
+pub struct Chain {
+    rules: ChainRules,
+    config: ChainConfig,
+    precompiles: &'static Precompiles,
+    inner: Mutex<Inner>,
+    events: broadcast::Sender<ChainEvent>,
+    pending: Notify,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+impl Chain {
+    /// Opens the chain in `config.data_dir`, creating it from genesis if it is new.
+    pub fn open(config: ChainConfig) -> Result<Arc<Self>, ChainError> {
+        let store = Store::open(&config.data_dir.join("chain.redb"))?;
+        let rules = config.rules.clone();
+        let (blocks, state, pending_reverts, time_offset) = match store.load()? {
+            Some(l) => {
+                let offset = l
+                    .meta
+                    .get("time_offset")
+                    .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+                    .map(i64::from_be_bytes)
+                    .unwrap_or(0);
+                info!(target: "chain", head = l.blocks.len() - 1, "resumed from disk");
+                (l.blocks, l.state, l.pending_reverts, offset)
+            }
+            None => {
+                let (block, state, write) = Self::genesis_block(&rules, &config.genesis)?;
+                store.commit(Commit { block: Some(&block), state: &write, reverts: &Reverts::default(), meta: &[], blobs: &[] })?;
+                info!(target: "chain", hash = %block.hash, state_root = %block.header.state_root, "created genesis");
+                (vec![block], state, Reverts::default(), 0)
+            }
+        };
+        let mut inner = Inner {
+            store,
+            hashes: blocks.iter().map(|b| b.hash).collect(),
+            by_hash: HashMap::new(),
+            tx_index: HashMap::new(),
+            blocks: Vec::new(),
+            state,
+            pending_reverts,
+            pool: Pool::new(rules.pool),
+            sidecars: HashMap::new(),
+            time_offset,
+            next_timestamp: None,
+            snapshots: Vec::new(),
+            next_snapshot: 1,
+            impersonated: HashSet::new(),
+        };
+        for b in blocks {
+            index_block(&mut inner, b);
+        }
+        let (events, _) = broadcast::channel(4096);
+        Ok(Arc::new(Self {
+            precompiles: precompiles_for(&rules),
+            rules,
+            config,
+            inner: Mutex::new(inner),
+            events,
+            pending: Notify::new(),
+        }))
+    }
+
+    fn genesis_block(rules: &ChainRules, g: &Genesis) -> Result<(Arc<SealedBlock>, WorldState, StateWrite), ChainError> {
+        let mut diff = StateDiff::default();
+        for (addr, acc) in &g.alloc {
+            let code_hash = StateAccount::code_hash_of(&acc.code);
+            if !acc.code.is_empty() {
+                diff.codes.insert(code_hash, acc.code.clone());
+            }
+            diff.accounts.insert(*addr, Some(StateAccount { nonce: acc.nonce, balance: acc.balance, storage_root: EMPTY_ROOT, code_hash }));
+            let slots = diff.storage.entry(*addr).or_default();
+            for (k, v) in &acc.storage {
+                slots.insert(U256::from_be_bytes(k.0), U256::from_be_bytes(v.0));
+            }
+        }
+        let mut state = WorldState::new();
+        state.apply(diff);
+        let write = state.commit_root()?;
+        let header = Header {
+            parent_hash: B256::ZERO,
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            beneficiary: Address::ZERO,
+            state_root: state.root(),
+            transactions_root: EMPTY_ROOT,
+            receipts_root: EMPTY_ROOT,
+            logs_bloom: Bloom::ZERO,
+            difficulty: U256::ZERO,
+            number: 0,
+            gas_limit: rules.gas_limit,
+            gas_used: 0,
+            timestamp: if g.timestamp == 0 { now_secs() } else { g.timestamp },
+            extra_data: g.extra_data.clone(),
+            mix_hash: B256::ZERO,
+            nonce: Default::default(),
+            base_fee_per_gas: Some(g.base_fee),
+            withdrawals_root: Some(EMPTY_ROOT),
+            blob_gas_used: rules.blob_params.map(|_| 0),
+            excess_blob_gas: rules.blob_params.map(|_| 0),
+            parent_beacon_block_root: Some(B256::ZERO),
+            requests_hash: Some(EMPTY_REQUESTS_HASH),
+            ..Default::default()
+        };
+        Ok((SealedBlock::new(header, vec![], vec![]), state, write))
+    }
+
+    pub fn rules(&self) -> &ChainRules {
+        &self.rules
+    }
+
+    pub fn config(&self) -> &ChainConfig {
+        &self.config
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<ChainEvent> {
+        self.events.subscribe()
+    }
+
+    /// Resolves when a transaction enters the pool (the instant miner waits on it).
+    pub async fn pending_notified(&self) {
+        self.pending.notified().await
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    pub fn head(&self) -> Arc<SealedBlock> {
+        self.inner.lock().blocks.last().cloned().expect("a chain always has its genesis block")
+    }
+
+    pub fn block_number(&self, r: BlockRef) -> Option<u64> {
+        let inner = self.inner.lock();
+        self.resolve(&inner, r)
+    }
+
+    fn resolve(&self, inner: &Inner, r: BlockRef) -> Option<u64> {
+        let head = inner.blocks.len() as u64 - 1;
+        match r {
+            BlockRef::Number(n) => (n <= head).then_some(n),
+            BlockRef::Hash(h) => inner.by_hash.get(&h).copied(),
+            BlockRef::Latest | BlockRef::Pending => Some(head),
+            BlockRef::Safe => Some(head.saturating_sub(self.config.safe_depth)),
+            BlockRef::Finalized => Some(head.saturating_sub(self.config.finalized_depth)),
+            BlockRef::Earliest => Some(0),
+        }
+    }
+
+    pub fn block(&self, r: BlockRef) -> Option<Arc<SealedBlock>> {
+        let inner = self.inner.lock();
+        let n = self.resolve(&inner, r)?;
+        inner.blocks.get(n as usize).cloned()
+    }
+
+    /// Blocks `from..=to` (clamped to the chain).
+    pub fn blocks(&self, from: u64, to: u64) -> Vec<Arc<SealedBlock>> {
+        let inner = self.inner.lock();
+        let to = to.min(inner.blocks.len() as u64 - 1);
+        if from > to {
+            return vec![];
+        }
+        inner.blocks[from as usize..=to as usize].to_vec()
+    }
+
+    /// A mined transaction: its block and index.
+    pub fn transaction(&self, hash: &B256) -> Option<(Arc<SealedBlock>, usize)> {
+        let inner = self.inner.lock();
+        let (n, i) = *inner.tx_index.get(hash)?;
+        Some((inner.blocks[n as usize].clone(), i))
+    }
+
+    pub fn pending_transaction(&self, hash: &B256) -> Option<ChainTx> {
+        self.inner.lock().pool.get(hash).cloned()
+    }
+
+    pub fn pool_len(&self) -> usize {
+        self.inner.lock().pool.len()
+    }
+
+    /// Reads from the state after block `r` (the latest state includes pending dev changes).
+    pub fn with_state<R>(&self, r: BlockRef, f: impl FnOnce(&dyn StateView) -> R) -> Result<R, ChainError> {
+        let inner = self.inner.lock();
+        let n = self.resolve(&inner, r).ok_or(ChainError::UnknownBlock)?;
+        if n + 1 == inner.blocks.len() as u64 {
+            Ok(f(&inner.state))
+        } else {
+            Ok(f(&inner.state.at_root(inner.blocks[n as usize].header.state_root)))
+        }
+    }
+
+    pub fn account(&self, address: Address, r: BlockRef) -> Result<Option<StateAccount>, ChainError> {
+        Ok(self.with_state(r, |s| s.account(&address))??)
+    }
+
+    /// The nonce a new transaction from `address` should use (pool included).
+    pub fn next_nonce(&self, address: Address) -> u64 {
+        let inner = self.inner.lock();
+        let state_nonce = inner.state.account(&address).ok().flatten().map(|a| a.nonce).unwrap_or(0);
+        inner.pool.next_nonce(&address, state_nonce)
+    }
+
+    /// An `eth_getProof` answer for the state after block `r`.
+    pub fn proof(&self, address: Address, slots: &[B256], r: BlockRef) -> Result<AccountProof, ChainError> {
+        let inner = self.inner.lock();
+        let n = self.resolve(&inner, r).ok_or(ChainError::UnknownBlock)?;
+        let root = inner.blocks[n as usize].header.state_root;
+        let nodes = inner.state.nodes();
+        let (raw, account_proof) = aqueduct_trie::prove(nodes, root, keccak256(address).as_slice())?;
+        let account = match raw {
+            Some(raw) => alloy_rlp::Decodable::decode(&mut raw.as_slice()).map_err(|e| ChainError::Internal(format!("account rlp: {e}")))?,
+            None => StateAccount::default(),
+        };
+        let mut storage = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let (v, proof) = aqueduct_trie::prove(nodes, account.storage_root, keccak256(slot).as_slice())?;
+            let value = match v {
+                Some(raw) => alloy_rlp::Decodable::decode(&mut raw.as_slice()).map_err(|e| ChainError::Internal(format!("slot rlp: {e}")))?,
+                None => U256::ZERO,
+            };
+            storage.push((*slot, value, proof.into_iter().map(Bytes::from).collect()));
+        }
+        Ok(AccountProof { account, account_proof: account_proof.into_iter().map(Bytes::from).collect(), storage })
+    }
+
+    /// A stored blob by its versioned hash: blob ‖ commitment ‖ proof.
+    pub fn blob(&self, versioned_hash: &B256) -> Result<Option<Vec<u8>>, ChainError> {
+        Ok(self.inner.lock().store.blob(versioned_hash)?)
+    }
+
+    /// Current base fee for the next block and the blob base fee.
+    pub fn next_fees(&self) -> (u64, u128) {
+        let head = self.head();
+        let h = &head.header;
+        let base = self.rules.next_base_fee(h.gas_used, h.gas_limit, h.base_fee_per_gas.unwrap_or_default());
+        let excess = self.rules.next_excess_blob_gas(h.excess_blob_gas.unwrap_or(0), h.blob_gas_used.unwrap_or(0));
+        (base, self.rules.blob_base_fee(excess))
+    }
+
+    // ---------------------------------------------------------------- transactions
+
+    /// `eth_sendRawTransaction`: decodes, validates and pools a signed transaction.
+    pub fn send_raw(&self, raw: &[u8]) -> Result<B256, TxError> {
+        if raw.len() > self.rules.pool.max_tx_bytes + 6 * 131_072 * 2 {
+            return Err(TxError::Oversized { size: raw.len(), limit: self.rules.pool.max_tx_bytes });
+        }
+        let mut buf = raw;
+        let env = TxEnvelope::decode_2718(&mut buf).map_err(|e| TxError::Decode(e.to_string()))?;
+        if !buf.is_empty() {
+            return Err(TxError::Decode("trailing bytes after transaction".into()));
+        }
+        let sender = env.recover_signer().map_err(|e| TxError::InvalidSignature(e.to_string()))?;
+        self.submit(env, sender)
+    }
+
+    /// Pools a transaction whose sender is known (signed here for a dev account, or impersonated).
+    pub fn submit(&self, env: TxEnvelope, sender: Address) -> Result<B256, TxError> {
+        let ty = env.ty();
+        if !self.rules.tx_types.accepts(ty) {
+            return Err(TxError::TypeNotSupported);
+        }
+        let (env, sidecar) = match env {
+            TxEnvelope::Eip4844(signed) => {
+                let (tx, sig, hash) = signed.into_parts();
+                let (tx, sidecar) = tx.strip_sidecar();
+                (TxEnvelope::Eip4844(alloy::consensus::Signed::new_unchecked(tx, sig, hash)), sidecar)
+            }
+            other => (other, None),
+        };
+        let body_len = alloy::eips::eip2718::Encodable2718::encode_2718_len(&env);
+        if body_len > self.rules.pool.max_tx_bytes {
+            return Err(TxError::Oversized { size: body_len, limit: self.rules.pool.max_tx_bytes });
+        }
+        if let Some(id) = env.chain_id()
+            && id != self.rules.chain_id
+        {
+            return Err(TxError::ChainId { expected: self.rules.chain_id, got: id });
+        }
+        let needed = intrinsic_gas(&env);
+        if env.gas_limit() < needed {
+            return Err(TxError::IntrinsicGas { gas: env.gas_limit(), needed });
+        }
+        if env.gas_limit() > self.rules.gas_limit {
+            return Err(TxError::GasLimit { gas: env.gas_limit(), limit: self.rules.gas_limit });
+        }
+        if let Some(tip) = env.max_priority_fee_per_gas()
+            && ty >= 2
+            && tip > env.max_fee_per_gas()
+        {
+            return Err(TxError::TipAboveFeeCap);
+        }
+        let (base_fee, blob_fee) = self.next_fees();
+        if env.max_fee_per_gas() < base_fee as u128 {
+            return Err(TxError::FeeCapTooLow { max_fee: env.max_fee_per_gas(), base_fee });
+        }
+        let mut cost = U256::from(env.gas_limit()) * U256::from(env.max_fee_per_gas()) + env.value();
+        if ty == 3 {
+            let hashes = env.blob_versioned_hashes().unwrap_or_default();
+            let sidecar = sidecar.as_ref().ok_or(TxError::MissingSidecar)?;
+            let max = self.rules.blob_params.map(|p| p.max_blobs_per_tx).unwrap_or(0);
+            if hashes.is_empty() || hashes.len() as u64 > max {
+                return Err(TxError::InvalidBlob(format!("{} blobs, allowed 1 to {max}", hashes.len())));
+            }
+            sidecar
+                .validate(hashes, EnvKzgSettings::Default.get())
+                .map_err(|e| TxError::InvalidBlob(format!("KZG check failed: {e}")))?;
+            let max_blob_fee = env.max_fee_per_blob_gas().unwrap_or_default();
+            if max_blob_fee < blob_fee {
+                return Err(TxError::BlobFeeCapTooLow { max_fee: max_blob_fee, blob_fee });
+            }
+            cost += U256::from(hashes.len() as u64 * 131_072) * U256::from(max_blob_fee);
+        }
+        let tx = ChainTx::new(env, sender);
+        let hash = tx.hash;
+        {
+            let mut inner = self.inner.lock();
+            let acc = inner.state.account(&sender).ok().flatten().unwrap_or_default();
+            if tx.nonce() < acc.nonce {
+                return Err(TxError::NonceTooLow { tx: tx.nonce(), state: acc.nonce });
+            }
+            if acc.balance < cost {
+                return Err(TxError::InsufficientFunds { address: sender, have: acc.balance, want: cost });
+            }
+            let replaced = inner.pool.insert(tx, acc.nonce)?;
+            if let Some(old) = replaced {
+                inner.sidecars.remove(&old);
+            }
+            if let Some(s) = sidecar {
+                inner.sidecars.insert(hash, s);
+            }
+        }
+        debug!(target: "chain::pool", %hash, %sender, "accepted");
+        self.pending.notify_one();
+        Ok(hash)
+    }
+
+    /// Whether `address` may send unsigned transactions (anvil_impersonateAccount).
+    pub fn is_impersonated(&self, address: &Address) -> bool {
+        self.inner.lock().impersonated.contains(address)
+    }
+
+    pub fn set_impersonated(&self, address: Address, on: bool) {
+        let mut inner = self.inner.lock();
+        if on {
+            inner.impersonated.insert(address);
+        } else {
+            inner.impersonated.remove(&address);
+        }
+    }
+
+    // ---------------------------------------------------------------- blocks
+
+    /// Timestamp the next block gets now.
+    fn next_timestamp(&self, inner: &mut Inner) -> u64 {
+        let parent = inner.blocks.last().map(|b| b.header.timestamp).unwrap_or_default();
+        if let Some(t) = inner.next_timestamp.take() {
+            return t.max(parent + 1);
+        }
+        let now = (now_secs() as i64).saturating_add(inner.time_offset).max(0) as u64;
+        now.max(parent + 1)
+    }
+
+    /// Builds, executes, persists and announces one block from the pool.
+    pub fn mine(&self) -> Result<Arc<SealedBlock>, ChainError> {
+        let mut inner = self.inner.lock();
+        let ts = self.next_timestamp(&mut inner);
+        self.mine_locked(&mut inner, ts, Bytes::new(), true)
+    }
+
+    /// Mines a block whatever the pool holds, at `timestamp` if given.
+    pub fn mine_at(&self, timestamp: Option<u64>) -> Result<Arc<SealedBlock>, ChainError> {
+        let mut inner = self.inner.lock();
+        if let Some(t) = timestamp {
+            inner.next_timestamp = Some(t);
+        }
+        let ts = self.next_timestamp(&mut inner);
+        self.mine_locked(&mut inner, ts, Bytes::new(), true)
+    }
+
+    fn mine_locked(&self, inner: &mut Inner, timestamp: u64, extra: Bytes, from_pool: bool) -> Result<Arc<SealedBlock>, ChainError> {
+        let parent = inner.blocks.last().cloned().expect("genesis");
+        let ph = &parent.header;
+        let number = ph.number + 1;
+        let base_fee = self.rules.next_base_fee(ph.gas_used, ph.gas_limit, ph.base_fee_per_gas.unwrap_or_default());
+        let excess_blob_gas = self.rules.next_excess_blob_gas(ph.excess_blob_gas.unwrap_or(0), ph.blob_gas_used.unwrap_or(0));
+        let blob_fee = self.rules.blob_base_fee(excess_blob_gas);
+        let max_blob_gas = self.rules.blob_params.map(|p| p.max_blob_gas_per_block()).unwrap_or(0);
+        let prevrandao = keccak256([parent.hash.as_slice(), &number.to_be_bytes()].concat());
+        let ctx = BlockContext {
+            number,
+            timestamp,
+            beneficiary: self.config.beneficiary,
+            gas_limit: self.rules.gas_limit,
+            base_fee,
+            prevrandao,
+            excess_blob_gas,
+        };
+
+        let mut included = Vec::new();
+        let mut receipts = Vec::new();
+        let mut invalid = Vec::new();
+        let (mut gas_used, mut blob_gas_used) = (0u64, 0u64);
+        let diff = {
+            let Inner { state, hashes, pool, .. } = &*inner;
+            let mut overlay = Overlay::new(state, hashes.as_slice());
+            let mut evm = build_evm(&self.rules, self.precompiles, &mut overlay, cfg_env(&self.rules), block_env(&self.rules, &ctx));
+            if from_pool {
+                let mut best = pool.best(base_fee, |a| state.account(a).ok().flatten().map(|a| a.nonce).unwrap_or(0));
+                while let Some(tx) = best.next_tx() {
+                    if gas_used + tx.envelope.gas_limit() > self.rules.gas_limit {
+                        best.skip_sender(&tx.sender);
+                        continue;
+                    }
+                    let blob_gas = tx.blob_count() * 131_072;
+                    if blob_gas > 0
+                        && (blob_gas_used + blob_gas > max_blob_gas || tx.envelope.max_fee_per_blob_gas().unwrap_or(0) < blob_fee)
+                    {
+                        best.skip_sender(&tx.sender);
+                        continue;
+                    }
+                    match evm.transact_commit(tx_env(&tx)) {
+                        Ok(result) => {
+                            gas_used += result.tx_gas_used();
+                            blob_gas_used += blob_gas;
+                            let receipt = Receipt {
+                                status: Eip658Value::Eip658(result.is_success()),
+                                cumulative_gas_used: gas_used,
+                                logs: result.into_logs(),
+                            };
+                            let ty = TxType::try_from(tx.envelope.ty()).unwrap_or(TxType::Legacy);
+                            receipts.push(ReceiptEnvelope::from_typed(ty, receipt.with_bloom()));
+                            included.push(tx);
+                        }
+                        Err(EVMError::Transaction(e)) => {
+                            warn!(target: "chain::builder", hash = %tx.hash, error = %e, "dropping invalid transaction");
+                            invalid.push(tx.hash);
+                            best.skip_sender(&tx.sender);
+                        }
+                        Err(e) => return Err(ChainError::Internal(format!("execution failed: {e}"))),
+                    }
+                }
+            }
+            drop(evm);
+            overlay.into_diff()
+        };
+
+        let reverts = inner.state.apply(diff);
+        let mut all_reverts = std::mem::take(&mut inner.pending_reverts);
+        all_reverts.merge(reverts);
+        let write = inner.state.commit_root()?;
+        let logs_bloom = receipts.iter().fold(Bloom::ZERO, |mut b, r| {
+            b.accrue_bloom(&r.bloom());
+            b
+        });
+        let envelopes: Vec<TxEnvelope> = included.iter().map(|t| t.envelope.clone()).collect();
+        let header = Header {
+            parent_hash: parent.hash,
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            beneficiary: self.config.beneficiary,
+            state_root: inner.state.root(),
+            transactions_root: calculate_transaction_root(&envelopes),
+            receipts_root: calculate_receipt_root(&receipts),
+            logs_bloom,
+            difficulty: U256::ZERO,
+            number,
+            gas_limit: self.rules.gas_limit,
+            gas_used,
+            timestamp,
+            extra_data: extra,
+            mix_hash: prevrandao,
+            nonce: Default::default(),
+            base_fee_per_gas: Some(base_fee),
+            withdrawals_root: Some(EMPTY_ROOT),
+            blob_gas_used: self.rules.blob_params.map(|_| blob_gas_used),
+            excess_blob_gas: self.rules.blob_params.map(|_| excess_blob_gas),
+            parent_beacon_block_root: Some(B256::ZERO),
+            requests_hash: Some(EMPTY_REQUESTS_HASH),
+            ..Default::default()
+        };
+        let block = SealedBlock::new(header, included, receipts);
+        let mut blobs = Vec::new();
+        for tx in &block.txs {
+            if let Some(sc) = inner.sidecars.remove(&tx.hash) {
+                blobs.extend(sidecar_blobs(&sc));
+            }
+        }
+        let meta = [("time_offset", inner.time_offset.to_be_bytes().to_vec())];
+        inner.store.commit(Commit { block: Some(&block), state: &write, reverts: &all_reverts, meta: &meta, blobs: &blobs })?;
+
+        for h in invalid {
+            inner.pool.remove(&h);
+            inner.sidecars.remove(&h);
+        }
+        let senders: HashSet<Address> = block.txs.iter().map(|t| t.sender).collect();
+        for tx in &block.txs {
+            inner.pool.remove(&tx.hash);
+        }
+        for s in senders {
+            let n = inner.state.account(&s).ok().flatten().map(|a| a.nonce).unwrap_or(0);
+            inner.pool.prune_sender(&s, n);
+        }
+        index_block(inner, block.clone());
+        debug!(target: "chain::builder", number, txs = block.txs.len(), gas_used, "mined");
+        let _ = self.events.send(ChainEvent::Block(block.clone()));
+        Ok(block)
+    }
+
+    // ---------------------------------------------------------------- unwinding
+
+    /// Unwinds the chain to block `to`, undoing state, and announces the removed blocks.
+    pub fn unwind_to(&self, to: u64) -> Result<Vec<Arc<SealedBlock>>, ChainError> {
+        let mut inner = self.inner.lock();
+        self.unwind_locked(&mut inner, to)
+    }
+
+    fn unwind_locked(&self, inner: &mut Inner, to: u64) -> Result<Vec<Arc<SealedBlock>>, ChainError> {
+        let head = inner.blocks.len() as u64 - 1;
+        if to > head {
+            return Err(ChainError::InvalidParams(format!("cannot unwind to {to}: head is {head}")));
+        }
+        let mut touched = std::mem::take(&mut inner.pending_reverts);
+        let head_root = inner.blocks[head as usize].header.state_root;
+        inner.state.revert(&touched, head_root);
+        for n in (to + 1..=head).rev() {
+            let r = inner.store.reverts(n)?;
+            let parent_root = inner.blocks[n as usize - 1].header.state_root;
+            inner.state.revert(&r, parent_root);
+            touched.merge(r);
+        }
+        let write = inner.state.write_for(&touched);
+        inner.store.unwind(to, head, &write, &Reverts::default())?;
+        let removed: Vec<Arc<SealedBlock>> = inner.blocks.drain(to as usize + 1..).collect();
+        inner.hashes.truncate(to as usize + 1);
+        for b in &removed {
+            inner.by_hash.remove(&b.hash);
+            for tx in &b.txs {
+                inner.tx_index.remove(&tx.hash);
+            }
+        }
+        for b in removed.iter().rev() {
+            let _ = self.events.send(ChainEvent::Removed(b.clone()));
+        }
+        info!(target: "chain", to, removed = removed.len(), "unwound");
+        Ok(removed)
+    }
+
+    /// Replaces the last `depth` blocks with a new branch of `depth + 1` blocks holding `txs`
+    /// (raw signed transactions) in its first block; the old blocks' transactions are dropped.
+    pub fn reorg(&self, depth: u64, txs: &[Bytes]) -> Result<Arc<SealedBlock>, ChainError> {
+        let head = self.head().number();
+        if depth == 0 || depth > head {
+            return Err(ChainError::InvalidParams(format!("reorg depth must be 1..={head}")));
+        }
+        let saved: Vec<ChainTx> = {
+            let mut inner = self.inner.lock();
+            self.unwind_locked(&mut inner, head - depth)?;
+            // Keep the pool aside: the new branch holds only the given transactions.
+            let all: Vec<ChainTx> = inner.pool.all().cloned().collect();
+            inner.pool = Pool::new(self.rules.pool);
+            all
+        };
+        for raw in txs {
+            self.send_raw(raw).map_err(ChainError::Tx)?;
+        }
+        let mut inner = self.inner.lock();
+        let mut last = None;
+        for i in 0..=depth {
+            let ts = self.next_timestamp(&mut inner);
+            last = Some(self.mine_locked(&mut inner, ts, Bytes::from(format!("aqueduct-reorg-{i}").into_bytes()), i == 0)?);
+        }
+        for tx in saved {
+            let n = inner.state.account(&tx.sender).ok().flatten().map(|a| a.nonce).unwrap_or(0);
+            if tx.nonce() >= n {
+                let _ = inner.pool.insert(tx, n);
+            }
+        }
+        Ok(last.expect("at least one block"))
+    }
+
+    /// `evm_snapshot`: an id to come back to.
+    pub fn snapshot(&self) -> u64 {
+        let mut inner = self.inner.lock();
+        let id = inner.next_snapshot;
+        inner.next_snapshot += 1;
+        let (head, off) = (inner.blocks.len() as u64 - 1, inner.time_offset);
+        inner.snapshots.push((id, head, off));
+        id
+    }
+
+    /// `evm_revert`: back to a snapshot (which is consumed, with all later ones).
+    pub fn revert_to_snapshot(&self, id: u64) -> Result<bool, ChainError> {
+        let mut inner = self.inner.lock();
+        let Some(pos) = inner.snapshots.iter().position(|s| s.0 == id) else { return Ok(false) };
+        let (_, head, off) = inner.snapshots[pos];
+        inner.snapshots.truncate(pos);
+        self.unwind_locked(&mut inner, head)?;
+        inner.time_offset = off;
+        inner.pool = Pool::new(self.rules.pool);
+        inner.sidecars.clear();
+        Ok(true)
+    }
+
+    // ---------------------------------------------------------------- dev methods
+
+    /// Applies a dev-method change to the latest state now; the next block's root includes it.
+    pub fn dev_change(&self, f: impl FnOnce(&mut Overlay<'_, WorldState, [B256]>) -> Result<(), ChainError>) -> Result<(), ChainError> {
+        let mut inner = self.inner.lock();
+        let diff = {
+            let mut o = Overlay::new(&inner.state, inner.hashes.as_slice());
+            f(&mut o)?;
+            o.into_diff()
+        };
+        let reverts = inner.state.apply(diff);
+        let mut pending = std::mem::take(&mut inner.pending_reverts);
+        pending.merge(reverts);
+        let write = inner.state.write_for(&pending);
+        inner.store.commit(Commit { block: None, state: &write, reverts: &pending, meta: &[], blobs: &[] })?;
+        inner.pending_reverts = pending;
+        Ok(())
+    }
+
+    /// `evm_increaseTime`: returns the total offset in seconds.
+    pub fn increase_time(&self, secs: i64) -> i64 {
+        let mut inner = self.inner.lock();
+        inner.time_offset = inner.time_offset.saturating_add(secs);
+        inner.time_offset
+    }
+
+    /// `evm_setNextBlockTimestamp`.
+    pub fn set_next_timestamp(&self, ts: u64) -> Result<(), ChainError> {
+        let mut inner = self.inner.lock();
+        let parent = inner.blocks.last().map(|b| b.header.timestamp).unwrap_or_default();
+        if ts <= parent {
+            return Err(ChainError::InvalidParams(format!("timestamp {ts} is not after the head's {parent}")));
+        }
+        inner.time_offset = ts as i64 - now_secs() as i64;
+        inner.next_timestamp = Some(ts);
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- calls
+
+    /// Executes a call against the state after block `r` without committing it.
+    pub fn call(&self, call: &CallArgs, r: BlockRef) -> Result<revm::context::result::ExecutionResult, ChainError> {
+        let inner = self.inner.lock();
+        let n = self.resolve(&inner, r).ok_or(ChainError::UnknownBlock)?;
+        let header = inner.blocks[n as usize].header.clone();
+        if n + 1 == inner.blocks.len() as u64 {
+            self.call_on(&inner.state, inner.hashes.as_slice(), &header, call)
+        } else {
+            self.call_on(&inner.state.at_root(header.state_root), inner.hashes.as_slice(), &header, call)
+        }
+    }
+
+    fn call_on<S: StateView + ?Sized>(
+        &self,
+        state: &S,
+        hashes: &[B256],
+        header: &Header,
+        call: &CallArgs,
+    ) -> Result<revm::context::result::ExecutionResult, ChainError> {
+        let mut overlay = Overlay::new(state, hashes);
+        (call.overrides)(&mut overlay)?;
+        let priced = call.tx.gas_price > 0;
+        let ctx = BlockContext {
+            number: header.number,
+            timestamp: header.timestamp,
+            beneficiary: header.beneficiary,
+            gas_limit: header.gas_limit,
+            base_fee: if priced { header.base_fee_per_gas.unwrap_or_default() } else { 0 },
+            prevrandao: header.mix_hash,
+            excess_blob_gas: header.excess_blob_gas.unwrap_or_default(),
+        };
+        let mut cfg = cfg_env(&self.rules);
+        cfg.disable_nonce_check = true;
+        let mut evm = build_evm(&self.rules, self.precompiles, &mut overlay, cfg, block_env(&self.rules, &ctx));
+        let mut tx = call.tx.clone();
+        if tx.gas_limit == 0 || tx.gas_limit > header.gas_limit {
+            tx.gas_limit = header.gas_limit;
+        }
+        match revm::ExecuteEvm::transact(&mut evm, tx) {
+            Ok(r) => Ok(r.result),
+            Err(EVMError::Transaction(e)) => Err(ChainError::Tx(TxError::Other(e.to_string()))),
+            Err(e) => Err(ChainError::Internal(e.to_string())),
+        }
+    }
+
+    /// Smallest gas limit with which the call succeeds (binary search, as geth does).
+    pub fn estimate_gas(&self, call: &CallArgs, r: BlockRef) -> Result<u64, ChainError> {
+        let cap = if call.tx.gas_limit > 0 { call.tx.gas_limit.min(self.rules.gas_limit) } else { self.rules.gas_limit };
+        let run = |gas: u64| {
+            let mut c = call.clone();
+            c.tx.gas_limit = gas;
+            self.call(&c, r)
+        };
+        let first = run(cap)?;
+        let used = match first {
+            revm::context::result::ExecutionResult::Success { .. } => first.tx_gas_used(),
+            revm::context::result::ExecutionResult::Revert { output, .. } => return Err(revert_error(output)),
+            revm::context::result::ExecutionResult::Halt { reason, .. } => return Err(ChainError::Halted(format!("{reason:?}"))),
+        };
+        let ok = |gas: u64| matches!(run(gas), Ok(r) if r.is_success());
+        // Most calls succeed with what they used plus the 63/64 reserve; try that first.
+        let guess = (used + used / 63 + 2_300).min(cap);
+        let (mut lo, mut hi) = (used.saturating_sub(1), cap);
+        if ok(used) {
+            return Ok(used);
+        }
+        lo = lo.max(used);
+        if ok(guess) {
+            hi = guess;
+        }
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if ok(mid) { hi = mid } else { lo = mid }
+        }
+        Ok(hi)
+    }
+}
+
+/// A call to execute: the transaction environment and state overrides to apply first.
+#[derive(Clone)]
+pub struct CallArgs {
+    pub tx: revm::context::TxEnv,
+    #[allow(clippy::type_complexity)]
+    pub overrides: Arc<dyn Fn(&mut dyn OverrideTarget) -> Result<(), ChainError> + Send + Sync>,
+}
+
+/// What state overrides may change.
+pub trait OverrideTarget {
+    fn set_account(&mut self, address: Address, f: &mut dyn FnMut(&mut StateAccount)) -> Result<(), ChainError>;
+    fn set_code(&mut self, address: Address, code: Bytes) -> Result<(), ChainError>;
+    fn set_storage(&mut self, address: Address, slot: U256, value: U256);
+    fn replace_storage(&mut self, address: Address, slots: Vec<(U256, U256)>);
+}
+
+impl<S: StateView + ?Sized, H: crate::overlay::BlockHashes + ?Sized> OverrideTarget for Overlay<'_, S, H> {
+    fn set_account(&mut self, address: Address, f: &mut dyn FnMut(&mut StateAccount)) -> Result<(), ChainError> {
+        Overlay::set_account(self, address, f).map_err(|e| ChainError::Internal(e.to_string()))
+    }
+    fn set_code(&mut self, address: Address, code: Bytes) -> Result<(), ChainError> {
+        Overlay::set_code(self, address, code).map_err(|e| ChainError::Internal(e.to_string()))
+    }
+    fn set_storage(&mut self, address: Address, slot: U256, value: U256) {
+        Overlay::set_storage(self, address, slot, value)
+    }
+    fn replace_storage(&mut self, address: Address, slots: Vec<(U256, U256)>) {
+        Overlay::replace_storage(self, address, slots)
+    }
+}
+
+/// A revert as an error, with the reason decoded when it is `Error(string)` or `Panic(uint)`.
+pub fn revert_error(output: Bytes) -> ChainError {
+    let reason = alloy::sol_types::decode_revert_reason(&output);
+    ChainError::Reverted { reason, data: output }
+}
+
+/// `eth_getProof` material.
+#[derive(Clone, Debug)]
+pub struct AccountProof {
+    pub account: StateAccount,
+    pub account_proof: Vec<Bytes>,
+    pub storage: Vec<(B256, U256, Vec<Bytes>)>,
+}
+
+fn index_block(inner: &mut Inner, b: Arc<SealedBlock>) {
+    let n = b.number();
+    if inner.hashes.len() as u64 == n {
+        inner.hashes.push(b.hash);
+    } else {
+        inner.hashes[n as usize] = b.hash;
+    }
+    inner.by_hash.insert(b.hash, n);
+    for (i, tx) in b.txs.iter().enumerate() {
+        inner.tx_index.insert(tx.hash, (n, i));
+    }
+    inner.blocks.push(b);
+}
+
+/// The blobs of a sidecar, keyed by versioned hash: blob ‖ commitment ‖ proof(s).
+fn sidecar_blobs(sc: &BlobTransactionSidecarVariant) -> Vec<(B256, Vec<u8>)> {
+    match sc {
+        BlobTransactionSidecarVariant::Eip4844(s) => s
+            .blobs
+            .iter()
+            .zip(&s.commitments)
+            .zip(&s.proofs)
+            .map(|((b, c), p)| {
+                let h = alloy::eips::eip4844::kzg_to_versioned_hash(c.as_slice());
+                (h, [b.as_slice(), c.as_slice(), p.as_slice()].concat())
+            })
+            .collect(),
+        BlobTransactionSidecarVariant::Eip7594(s) => s
+            .blobs
+            .iter()
+            .zip(&s.commitments)
+            .map(|(b, c)| (alloy::eips::eip4844::kzg_to_versioned_hash(c.as_slice()), [b.as_slice(), c.as_slice()].concat()))
+            .collect(),
+    }
+}

@@ -1,0 +1,80 @@
+//! Errors, with the messages Ethereum clients give.
+
+use alloy::primitives::{Address, Bytes, U256};
+
+/// Why a transaction was refused (before it reached a block).
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum TxError {
+    #[error("failed to decode signed transaction: {0}")]
+    Decode(String),
+    #[error("transaction type not supported")]
+    TypeNotSupported,
+    #[error("oversized data: transaction size {size}, limit {limit}")]
+    Oversized { size: usize, limit: usize },
+    #[error("invalid chain id: expected {expected}, got {got}")]
+    ChainId { expected: u64, got: u64 },
+    #[error("invalid sender: {0}")]
+    InvalidSignature(String),
+    #[error("nonce too low: next nonce {state}, tx nonce {tx}")]
+    NonceTooLow { tx: u64, state: u64 },
+    #[error("nonce too high: next nonce {state}, tx nonce {tx}")]
+    NonceTooHigh { tx: u64, state: u64 },
+    #[error("intrinsic gas too low: gas {gas}, minimum needed {needed}")]
+    IntrinsicGas { gas: u64, needed: u64 },
+    #[error("exceeds block gas limit: gas {gas}, limit {limit}")]
+    GasLimit { gas: u64, limit: u64 },
+    #[error("max fee per gas less than block base fee: maxFeePerGas: {max_fee}, baseFee: {base_fee}")]
+    FeeCapTooLow { max_fee: u128, base_fee: u64 },
+    #[error("max priority fee per gas higher than max fee per gas")]
+    TipAboveFeeCap,
+    #[error("insufficient funds for gas * price + value: address {address} have {have} want {want}")]
+    InsufficientFunds { address: Address, have: U256, want: U256 },
+    #[error("replacement transaction underpriced")]
+    ReplacementUnderpriced,
+    #[error("already known")]
+    AlreadyKnown,
+    #[error("txpool is full")]
+    PoolFull,
+    #[error("account has too many pending transactions")]
+    SenderLimit,
+    #[error("blob transaction missing blob sidecar")]
+    MissingSidecar,
+    #[error("invalid blob transaction: {0}")]
+    InvalidBlob(String),
+    #[error("max fee per blob gas less than block blob gas fee: maxFeePerBlobGas: {max_fee}, blobBaseFee: {blob_fee}")]
+    BlobFeeCapTooLow { max_fee: u128, blob_fee: u128 },
+    #[error("sender not authorized: {0} is not an unlocked or impersonated account")]
+    UnknownAccount(Address),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Why a call or a dev method failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    #[error(transparent)]
+    Tx(#[from] TxError),
+    /// The EVM reverted; `data` is the revert payload.
+    #[error("execution reverted{}", reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
+    Reverted { reason: Option<String>, data: Bytes },
+    #[error("execution halted: {0}")]
+    Halted(String),
+    #[error("{0}")]
+    InvalidParams(String),
+    #[error("header not found")]
+    UnknownBlock,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<crate::store::StoreError> for ChainError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<aqueduct_trie::TrieError> for ChainError {
+    fn from(e: aqueduct_trie::TrieError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}

@@ -1,0 +1,41 @@
+//! Chain errors as JSON-RPC errors, with the codes and messages Ethereum clients expect.
+
+use alloy::primitives::hex;
+use jsonrpsee::types::ErrorObjectOwned;
+
+use crate::error::{ChainError, TxError};
+
+/// JSON-RPC code for an EVM revert (geth's).
+pub const REVERT_CODE: i32 = 3;
+/// Server error for refused transactions and failed calls (geth's).
+pub const SERVER_ERROR: i32 = -32000;
+pub const INVALID_PARAMS: i32 = -32602;
+pub const INTERNAL_ERROR: i32 = -32603;
+
+pub fn rpc_err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, msg.into(), None::<()>)
+}
+
+pub fn invalid_params(msg: impl Into<String>) -> ErrorObjectOwned {
+    rpc_err(INVALID_PARAMS, msg)
+}
+
+impl From<TxError> for ErrorObjectOwned {
+    fn from(e: TxError) -> Self {
+        rpc_err(SERVER_ERROR, e.to_string())
+    }
+}
+
+impl From<ChainError> for ErrorObjectOwned {
+    fn from(e: ChainError) -> Self {
+        match &e {
+            ChainError::Reverted { data, .. } => {
+                ErrorObjectOwned::owned(REVERT_CODE, e.to_string(), Some(hex::encode_prefixed(data)))
+            }
+            ChainError::Tx(t) => t.clone().into(),
+            ChainError::InvalidParams(m) => invalid_params(m.clone()),
+            ChainError::Internal(m) => rpc_err(INTERNAL_ERROR, m.clone()),
+            ChainError::Halted(_) | ChainError::UnknownBlock => rpc_err(SERVER_ERROR, e.to_string()),
+        }
+    }
+}

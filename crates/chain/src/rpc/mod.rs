@@ -1,0 +1,102 @@
+//! Ethereum JSON-RPC over HTTP and WebSocket on one port (jsonrpsee).
+
+mod convert;
+mod dev;
+mod error;
+mod eth;
+mod filters;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use alloy::signers::local::PrivateKeySigner;
+use jsonrpsee::{
+    RpcModule,
+    server::{BatchRequestConfig, IdProvider, Server, ServerConfig, ServerHandle},
+    types::SubscriptionId,
+};
+
+pub use convert::{block as rpc_block, header as rpc_header, logs_of, receipt as rpc_receipt, transaction as rpc_transaction};
+pub use error::{INVALID_PARAMS, REVERT_CODE, SERVER_ERROR};
+
+use crate::chain::Chain;
+
+/// Limits and options of the JSON-RPC server.
+#[derive(Clone, Debug)]
+pub struct RpcConfig {
+    pub addr: SocketAddr,
+    pub max_request_bytes: u32,
+    pub max_response_bytes: u32,
+    pub max_batch: u32,
+    pub max_connections: u32,
+    /// Most blocks one `eth_getLogs` may scan.
+    pub max_log_range: u64,
+}
+
+impl Default for RpcConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8545)),
+            max_request_bytes: 16 * 1024 * 1024,
+            max_response_bytes: 128 * 1024 * 1024,
+            max_batch: 1_000,
+            max_connections: 1_000,
+            max_log_range: 10_000,
+        }
+    }
+}
+
+/// Subscription ids as Ethereum clients expect them: 0x-prefixed hex strings.
+#[derive(Debug)]
+struct HexIds;
+
+impl IdProvider for HexIds {
+    fn next_id(&self) -> SubscriptionId<'static> {
+        SubscriptionId::Str(format!("0x{:032x}", rand_u128()).into())
+    }
+}
+
+fn rand_u128() -> u128 {
+    use std::hash::{BuildHasher, Hasher};
+    let s = std::collections::hash_map::RandomState::new();
+    let mut h = s.build_hasher();
+    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0));
+    let a = h.finish();
+    h.write_u64(a);
+    ((a as u128) << 64) | h.finish() as u128
+}
+
+/// Everything the RPC handlers share.
+pub struct RpcContext {
+    pub chain: Arc<Chain>,
+    /// Unlocked dev accounts for `eth_sendTransaction` and `eth_accounts`.
+    pub signers: Vec<PrivateKeySigner>,
+    pub config: RpcConfig,
+    filters: filters::Filters,
+}
+
+/// Builds the module with every method this chain serves.
+pub fn module(chain: Arc<Chain>, signers: Vec<PrivateKeySigner>, config: RpcConfig) -> RpcModule<RpcContext> {
+    let dev = chain.rules().dev_methods;
+    let mut m = RpcModule::new(RpcContext { chain, signers, config, filters: filters::Filters::default() });
+    eth::register(&mut m);
+    filters::register(&mut m);
+    if dev {
+        dev::register(&mut m);
+    }
+    m
+}
+
+/// Starts the server; it runs until the handle is stopped.
+pub async fn serve(chain: Arc<Chain>, signers: Vec<PrivateKeySigner>, config: RpcConfig) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let server_config = ServerConfig::builder()
+        .max_request_body_size(config.max_request_bytes)
+        .max_response_body_size(config.max_response_bytes)
+        .max_connections(config.max_connections)
+        .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch))
+        .set_id_provider(HexIds)
+        .build();
+    let server = Server::builder().set_config(server_config).build(config.addr).await?;
+    let addr = server.local_addr()?;
+    let handle = server.start(module(chain, signers, config));
+    Ok((addr, handle))
+}

@@ -1,0 +1,13 @@
+#![doc = include_str!("../README.md")]
+
+mod nibbles;
+mod node;
+mod proof;
+mod store;
+mod trie;
+
+pub use nibbles::Nibbles;
+pub use node::{Node, NodeRef};
+pub use proof::{ProofNodes, verify_proof};
+pub use store::{MemoryNodes, NodeStore, RecordingStore};
+pub use trie::{EMPTY_ROOT, TrieError, TrieUpdate, get, prove, update};

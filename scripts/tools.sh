@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs Aqueduct's pinned Ethereum tools into .tools/ (ignored by git):
+# forge, cast and anvil from their npm packages, and solc-js behind a native-looking `solc`
+# shim so that `forge build/test --use .tools/bin/solc --offline` works without downloads.
+# Idempotent: re-running with the same pins does nothing.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="$root/.tools"
+FOUNDRY_VERSION=1.7.1
+SOLC_VERSION=0.8.37
+stamp="foundry=$FOUNDRY_VERSION solc=$SOLC_VERSION shim=2"
+
+if [ -f "$tools/stamp" ] && [ "$(cat "$tools/stamp")" = "$stamp" ] && [ -x "$tools/bin/forge" ]; then
+  exit 0
+fi
+command -v npm >/dev/null || { echo "tools.sh: npm (Node.js >= 18) is required" >&2; exit 1; }
+mkdir -p "$tools/bin"
+cat > "$tools/package.json" <<JSON
+{
+  "name": "aqueduct-tools",
+  "private": true,
+  "dependencies": {
+    "@foundry-rs/forge-linux-amd64": "$FOUNDRY_VERSION",
+    "@foundry-rs/cast-linux-amd64": "$FOUNDRY_VERSION",
+    "@foundry-rs/anvil-linux-amd64": "$FOUNDRY_VERSION",
+    "solc": "$SOLC_VERSION"
+  }
+}
+JSON
+echo "tools.sh: installing forge/cast/anvil $FOUNDRY_VERSION and solc-js $SOLC_VERSION into .tools/" >&2
+(cd "$tools" && npm install --no-audit --no-fund --loglevel=error >&2)
+for t in forge cast anvil; do
+  bin="$(find "$tools/node_modules/@foundry-rs/$t-linux-amd64" -type f -name "$t" | head -n1)"
+  [ -n "$bin" ] || { echo "tools.sh: no $t binary in its npm package" >&2; exit 1; }
+  chmod +x "$bin"
+  ln -sf "$bin" "$tools/bin/$t"
+done
+cp "$root/scripts/solc-shim.js" "$tools/solc-shim.js"
+cat > "$tools/bin/solc" <<SH
+#!/usr/bin/env bash
+exec node "$tools/solc-shim.js" "\$@"
+SH
+chmod +x "$tools/bin/solc"
+"$tools/bin/forge" --version >&2
+"$tools/bin/solc" --version >&2
+echo "$stamp" > "$tools/stamp"
