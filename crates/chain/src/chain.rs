@@ -9,7 +9,8 @@ use std::{
 
 use alloy::{
     consensus::{
-        EMPTY_OMMER_ROOT_HASH, Eip658Value, Header, Receipt, ReceiptEnvelope, Transaction, TxEnvelope, TxReceipt, TxType,
+        EMPTY_OMMER_ROOT_HASH, Eip658Value, Header, Receipt, ReceiptEnvelope, Transaction,
+        TxEnvelope, TxReceipt, TxType,
         proofs::{calculate_receipt_root, calculate_transaction_root},
         transaction::SignerRecoverable,
     },
@@ -31,7 +32,9 @@ use tracing::{debug, info, warn};
 use crate::{
     block::{ChainTx, SealedBlock},
     error::{ChainError, TxError},
-    executor::{BlockContext, block_env, build_evm, cfg_env, intrinsic_gas, precompiles_for, tx_env},
+    executor::{
+        BlockContext, block_env, build_evm, cfg_env, intrinsic_gas, precompiles_for, tx_env,
+    },
     genesis::Genesis,
     overlay::Overlay,
     pool::Pool,
@@ -104,7 +107,10 @@ pub struct Chain {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 impl Chain {
@@ -125,7 +131,13 @@ impl Chain {
             }
             None => {
                 let (block, state, write) = Self::genesis_block(&rules, &config.genesis)?;
-                store.commit(Commit { block: Some(&block), state: &write, reverts: &Reverts::default(), meta: &[], blobs: &[] })?;
+                store.commit(Commit {
+                    block: Some(&block),
+                    state: &write,
+                    reverts: &Reverts::default(),
+                    meta: &[],
+                    blobs: &[],
+                })?;
                 info!(target: "chain", hash = %block.hash, state_root = %block.header.state_root, "created genesis");
                 (vec![block], state, Reverts::default(), 0)
             }
@@ -160,14 +172,25 @@ impl Chain {
         }))
     }
 
-    fn genesis_block(rules: &ChainRules, g: &Genesis) -> Result<(Arc<SealedBlock>, WorldState, StateWrite), ChainError> {
+    fn genesis_block(
+        rules: &ChainRules,
+        g: &Genesis,
+    ) -> Result<(Arc<SealedBlock>, WorldState, StateWrite), ChainError> {
         let mut diff = StateDiff::default();
         for (addr, acc) in &g.alloc {
             let code_hash = StateAccount::code_hash_of(&acc.code);
             if !acc.code.is_empty() {
                 diff.codes.insert(code_hash, acc.code.clone());
             }
-            diff.accounts.insert(*addr, Some(StateAccount { nonce: acc.nonce, balance: acc.balance, storage_root: EMPTY_ROOT, code_hash }));
+            diff.accounts.insert(
+                *addr,
+                Some(StateAccount {
+                    nonce: acc.nonce,
+                    balance: acc.balance,
+                    storage_root: EMPTY_ROOT,
+                    code_hash,
+                }),
+            );
             let slots = diff.storage.entry(*addr).or_default();
             for (k, v) in &acc.storage {
                 slots.insert(U256::from_be_bytes(k.0), U256::from_be_bytes(v.0));
@@ -188,7 +211,11 @@ impl Chain {
             number: 0,
             gas_limit: rules.gas_limit,
             gas_used: 0,
-            timestamp: if g.timestamp == 0 { now_secs() } else { g.timestamp },
+            timestamp: if g.timestamp == 0 {
+                now_secs()
+            } else {
+                g.timestamp
+            },
             extra_data: g.extra_data.clone(),
             mix_hash: B256::ZERO,
             nonce: Default::default(),
@@ -223,7 +250,12 @@ impl Chain {
     // ---------------------------------------------------------------- reads
 
     pub fn head(&self) -> Arc<SealedBlock> {
-        self.inner.lock().blocks.last().cloned().expect("a chain always has its genesis block")
+        self.inner
+            .lock()
+            .blocks
+            .last()
+            .cloned()
+            .expect("a chain always has its genesis block")
     }
 
     pub fn block_number(&self, r: BlockRef) -> Option<u64> {
@@ -275,48 +307,77 @@ impl Chain {
     }
 
     /// Reads from the state after block `r` (the latest state includes pending dev changes).
-    pub fn with_state<R>(&self, r: BlockRef, f: impl FnOnce(&dyn StateView) -> R) -> Result<R, ChainError> {
+    pub fn with_state<R>(
+        &self,
+        r: BlockRef,
+        f: impl FnOnce(&dyn StateView) -> R,
+    ) -> Result<R, ChainError> {
         let inner = self.inner.lock();
         let n = self.resolve(&inner, r).ok_or(ChainError::UnknownBlock)?;
         if n + 1 == inner.blocks.len() as u64 {
             Ok(f(&inner.state))
         } else {
-            Ok(f(&inner.state.at_root(inner.blocks[n as usize].header.state_root)))
+            Ok(f(&inner
+                .state
+                .at_root(inner.blocks[n as usize].header.state_root)))
         }
     }
 
-    pub fn account(&self, address: Address, r: BlockRef) -> Result<Option<StateAccount>, ChainError> {
+    pub fn account(
+        &self,
+        address: Address,
+        r: BlockRef,
+    ) -> Result<Option<StateAccount>, ChainError> {
         Ok(self.with_state(r, |s| s.account(&address))??)
     }
 
     /// The nonce a new transaction from `address` should use (pool included).
     pub fn next_nonce(&self, address: Address) -> u64 {
         let inner = self.inner.lock();
-        let state_nonce = inner.state.account(&address).ok().flatten().map(|a| a.nonce).unwrap_or(0);
+        let state_nonce = inner
+            .state
+            .account(&address)
+            .ok()
+            .flatten()
+            .map(|a| a.nonce)
+            .unwrap_or(0);
         inner.pool.next_nonce(&address, state_nonce)
     }
 
     /// An `eth_getProof` answer for the state after block `r`.
-    pub fn proof(&self, address: Address, slots: &[B256], r: BlockRef) -> Result<AccountProof, ChainError> {
+    pub fn proof(
+        &self,
+        address: Address,
+        slots: &[B256],
+        r: BlockRef,
+    ) -> Result<AccountProof, ChainError> {
         let inner = self.inner.lock();
         let n = self.resolve(&inner, r).ok_or(ChainError::UnknownBlock)?;
         let root = inner.blocks[n as usize].header.state_root;
         let nodes = inner.state.nodes();
-        let (raw, account_proof) = aqueduct_trie::prove(nodes, root, keccak256(address).as_slice())?;
+        let (raw, account_proof) =
+            aqueduct_trie::prove(nodes, root, keccak256(address).as_slice())?;
         let account = match raw {
-            Some(raw) => alloy_rlp::Decodable::decode(&mut raw.as_slice()).map_err(|e| ChainError::Internal(format!("account rlp: {e}")))?,
+            Some(raw) => alloy_rlp::Decodable::decode(&mut raw.as_slice())
+                .map_err(|e| ChainError::Internal(format!("account rlp: {e}")))?,
             None => StateAccount::default(),
         };
         let mut storage = Vec::with_capacity(slots.len());
         for slot in slots {
-            let (v, proof) = aqueduct_trie::prove(nodes, account.storage_root, keccak256(slot).as_slice())?;
+            let (v, proof) =
+                aqueduct_trie::prove(nodes, account.storage_root, keccak256(slot).as_slice())?;
             let value = match v {
-                Some(raw) => alloy_rlp::Decodable::decode(&mut raw.as_slice()).map_err(|e| ChainError::Internal(format!("slot rlp: {e}")))?,
+                Some(raw) => alloy_rlp::Decodable::decode(&mut raw.as_slice())
+                    .map_err(|e| ChainError::Internal(format!("slot rlp: {e}")))?,
                 None => U256::ZERO,
             };
             storage.push((*slot, value, proof.into_iter().map(Bytes::from).collect()));
         }
-        Ok(AccountProof { account, account_proof: account_proof.into_iter().map(Bytes::from).collect(), storage })
+        Ok(AccountProof {
+            account,
+            account_proof: account_proof.into_iter().map(Bytes::from).collect(),
+            storage,
+        })
     }
 
     /// A stored blob by its versioned hash: blob ‖ commitment ‖ proof.
@@ -326,10 +387,18 @@ impl Chain {
 
     /// Current base fee for the next block and the blob base fee.
     pub fn next_fees(&self) -> (u64, u128) {
-        let head = self.head();
-        let h = &head.header;
-        let base = self.rules.next_base_fee(h.gas_used, h.gas_limit, h.base_fee_per_gas.unwrap_or_default());
-        let excess = self.rules.next_excess_blob_gas(h.excess_blob_gas.unwrap_or(0), h.blob_gas_used.unwrap_or(0));
+        self.fees_after(&self.head().header)
+    }
+
+    fn fees_after(&self, h: &Header) -> (u64, u128) {
+        let base = self.rules.next_base_fee(
+            h.gas_used,
+            h.gas_limit,
+            h.base_fee_per_gas.unwrap_or_default(),
+        );
+        let excess = self
+            .rules
+            .next_excess_blob_gas(h.excess_blob_gas.unwrap_or(0), h.blob_gas_used.unwrap_or(0));
         (base, self.rules.blob_base_fee(excess))
     }
 
@@ -337,20 +406,42 @@ impl Chain {
 
     /// `eth_sendRawTransaction`: decodes, validates and pools a signed transaction.
     pub fn send_raw(&self, raw: &[u8]) -> Result<B256, TxError> {
-        if raw.len() > self.rules.pool.max_tx_bytes + 6 * 131_072 * 2 {
-            return Err(TxError::Oversized { size: raw.len(), limit: self.rules.pool.max_tx_bytes });
+        let (env, sender) = Self::decode_raw(raw, &self.rules)?;
+        self.submit(env, sender)
+    }
+
+    fn decode_raw(raw: &[u8], rules: &ChainRules) -> Result<(TxEnvelope, Address), TxError> {
+        if raw.len() > rules.pool.max_tx_bytes + 6 * 131_072 * 2 {
+            return Err(TxError::Oversized {
+                size: raw.len(),
+                limit: rules.pool.max_tx_bytes,
+            });
         }
         let mut buf = raw;
         let env = TxEnvelope::decode_2718(&mut buf).map_err(|e| TxError::Decode(e.to_string()))?;
         if !buf.is_empty() {
             return Err(TxError::Decode("trailing bytes after transaction".into()));
         }
-        let sender = env.recover_signer().map_err(|e| TxError::InvalidSignature(e.to_string()))?;
-        self.submit(env, sender)
+        let sender = env
+            .recover_signer()
+            .map_err(|e| TxError::InvalidSignature(e.to_string()))?;
+        Ok((env, sender))
     }
 
     /// Pools a transaction whose sender is known (signed here for a dev account, or impersonated).
     pub fn submit(&self, env: TxEnvelope, sender: Address) -> Result<B256, TxError> {
+        let hash = self.submit_locked(&mut self.inner.lock(), env, sender)?;
+        debug!(target: "chain::pool", %hash, %sender, "accepted");
+        self.pending.notify_one();
+        Ok(hash)
+    }
+
+    fn submit_locked(
+        &self,
+        inner: &mut Inner,
+        env: TxEnvelope,
+        sender: Address,
+    ) -> Result<B256, TxError> {
         let ty = env.ty();
         if !self.rules.tx_types.accepts(ty) {
             return Err(TxError::TypeNotSupported);
@@ -359,25 +450,40 @@ impl Chain {
             TxEnvelope::Eip4844(signed) => {
                 let (tx, sig, hash) = signed.into_parts();
                 let (tx, sidecar) = tx.strip_sidecar();
-                (TxEnvelope::Eip4844(alloy::consensus::Signed::new_unchecked(tx, sig, hash)), sidecar)
+                (
+                    TxEnvelope::Eip4844(alloy::consensus::Signed::new_unchecked(tx, sig, hash)),
+                    sidecar,
+                )
             }
             other => (other, None),
         };
         let body_len = alloy::eips::eip2718::Encodable2718::encode_2718_len(&env);
         if body_len > self.rules.pool.max_tx_bytes {
-            return Err(TxError::Oversized { size: body_len, limit: self.rules.pool.max_tx_bytes });
+            return Err(TxError::Oversized {
+                size: body_len,
+                limit: self.rules.pool.max_tx_bytes,
+            });
         }
         if let Some(id) = env.chain_id()
             && id != self.rules.chain_id
         {
-            return Err(TxError::ChainId { expected: self.rules.chain_id, got: id });
+            return Err(TxError::ChainId {
+                expected: self.rules.chain_id,
+                got: id,
+            });
         }
         let needed = intrinsic_gas(&env);
         if env.gas_limit() < needed {
-            return Err(TxError::IntrinsicGas { gas: env.gas_limit(), needed });
+            return Err(TxError::IntrinsicGas {
+                gas: env.gas_limit(),
+                needed,
+            });
         }
         if env.gas_limit() > self.rules.gas_limit {
-            return Err(TxError::GasLimit { gas: env.gas_limit(), limit: self.rules.gas_limit });
+            return Err(TxError::GasLimit {
+                gas: env.gas_limit(),
+                limit: self.rules.gas_limit,
+            });
         }
         if let Some(tip) = env.max_priority_fee_per_gas()
             && ty >= 2
@@ -385,37 +491,62 @@ impl Chain {
         {
             return Err(TxError::TipAboveFeeCap);
         }
-        let (base_fee, blob_fee) = self.next_fees();
+        let (base_fee, blob_fee) = self.fees_after(&inner.blocks.last().expect("genesis").header);
         if env.max_fee_per_gas() < base_fee as u128 {
-            return Err(TxError::FeeCapTooLow { max_fee: env.max_fee_per_gas(), base_fee });
+            return Err(TxError::FeeCapTooLow {
+                max_fee: env.max_fee_per_gas(),
+                base_fee,
+            });
         }
-        let mut cost = U256::from(env.gas_limit()) * U256::from(env.max_fee_per_gas()) + env.value();
+        let mut cost =
+            U256::from(env.gas_limit()) * U256::from(env.max_fee_per_gas()) + env.value();
         if ty == 3 {
             let hashes = env.blob_versioned_hashes().unwrap_or_default();
             let sidecar = sidecar.as_ref().ok_or(TxError::MissingSidecar)?;
-            let max = self.rules.blob_params.map(|p| p.max_blobs_per_tx).unwrap_or(0);
+            let max = self
+                .rules
+                .blob_params
+                .map(|p| p.max_blobs_per_tx)
+                .unwrap_or(0);
             if hashes.is_empty() || hashes.len() as u64 > max {
-                return Err(TxError::InvalidBlob(format!("{} blobs, allowed 1 to {max}", hashes.len())));
+                return Err(TxError::InvalidBlob(format!(
+                    "{} blobs, allowed 1 to {max}",
+                    hashes.len()
+                )));
             }
             sidecar
                 .validate(hashes, EnvKzgSettings::Default.get())
                 .map_err(|e| TxError::InvalidBlob(format!("KZG check failed: {e}")))?;
             let max_blob_fee = env.max_fee_per_blob_gas().unwrap_or_default();
             if max_blob_fee < blob_fee {
-                return Err(TxError::BlobFeeCapTooLow { max_fee: max_blob_fee, blob_fee });
+                return Err(TxError::BlobFeeCapTooLow {
+                    max_fee: max_blob_fee,
+                    blob_fee,
+                });
             }
             cost += U256::from(hashes.len() as u64 * 131_072) * U256::from(max_blob_fee);
         }
         let tx = ChainTx::new(env, sender);
         let hash = tx.hash;
         {
-            let mut inner = self.inner.lock();
-            let acc = inner.state.account(&sender).ok().flatten().unwrap_or_default();
+            let acc = inner
+                .state
+                .account(&sender)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             if tx.nonce() < acc.nonce {
-                return Err(TxError::NonceTooLow { tx: tx.nonce(), state: acc.nonce });
+                return Err(TxError::NonceTooLow {
+                    tx: tx.nonce(),
+                    state: acc.nonce,
+                });
             }
             if acc.balance < cost {
-                return Err(TxError::InsufficientFunds { address: sender, have: acc.balance, want: cost });
+                return Err(TxError::InsufficientFunds {
+                    address: sender,
+                    have: acc.balance,
+                    want: cost,
+                });
             }
             let replaced = inner.pool.insert(tx, acc.nonce)?;
             if let Some(old) = replaced {
@@ -425,8 +556,6 @@ impl Chain {
                 inner.sidecars.insert(hash, s);
             }
         }
-        debug!(target: "chain::pool", %hash, %sender, "accepted");
-        self.pending.notify_one();
         Ok(hash)
     }
 
@@ -448,7 +577,11 @@ impl Chain {
 
     /// Timestamp the next block gets now.
     fn next_timestamp(&self, inner: &mut Inner) -> u64 {
-        let parent = inner.blocks.last().map(|b| b.header.timestamp).unwrap_or_default();
+        let parent = inner
+            .blocks
+            .last()
+            .map(|b| b.header.timestamp)
+            .unwrap_or_default();
         if let Some(t) = inner.next_timestamp.take() {
             return t.max(parent + 1);
         }
@@ -473,14 +606,31 @@ impl Chain {
         self.mine_locked(&mut inner, ts, Bytes::new(), true)
     }
 
-    fn mine_locked(&self, inner: &mut Inner, timestamp: u64, extra: Bytes, from_pool: bool) -> Result<Arc<SealedBlock>, ChainError> {
+    fn mine_locked(
+        &self,
+        inner: &mut Inner,
+        timestamp: u64,
+        extra: Bytes,
+        from_pool: bool,
+    ) -> Result<Arc<SealedBlock>, ChainError> {
         let parent = inner.blocks.last().cloned().expect("genesis");
         let ph = &parent.header;
         let number = ph.number + 1;
-        let base_fee = self.rules.next_base_fee(ph.gas_used, ph.gas_limit, ph.base_fee_per_gas.unwrap_or_default());
-        let excess_blob_gas = self.rules.next_excess_blob_gas(ph.excess_blob_gas.unwrap_or(0), ph.blob_gas_used.unwrap_or(0));
+        let base_fee = self.rules.next_base_fee(
+            ph.gas_used,
+            ph.gas_limit,
+            ph.base_fee_per_gas.unwrap_or_default(),
+        );
+        let excess_blob_gas = self.rules.next_excess_blob_gas(
+            ph.excess_blob_gas.unwrap_or(0),
+            ph.blob_gas_used.unwrap_or(0),
+        );
         let blob_fee = self.rules.blob_base_fee(excess_blob_gas);
-        let max_blob_gas = self.rules.blob_params.map(|p| p.max_blob_gas_per_block()).unwrap_or(0);
+        let max_blob_gas = self
+            .rules
+            .blob_params
+            .map(|p| p.max_blob_gas_per_block())
+            .unwrap_or(0);
         let prevrandao = keccak256([parent.hash.as_slice(), &number.to_be_bytes()].concat());
         let ctx = BlockContext {
             number,
@@ -497,11 +647,29 @@ impl Chain {
         let mut invalid = Vec::new();
         let (mut gas_used, mut blob_gas_used) = (0u64, 0u64);
         let diff = {
-            let Inner { state, hashes, pool, .. } = &*inner;
+            let Inner {
+                state,
+                hashes,
+                pool,
+                ..
+            } = &*inner;
             let mut overlay = Overlay::new(state, hashes.as_slice());
-            let mut evm = build_evm(&self.rules, self.precompiles, &mut overlay, cfg_env(&self.rules), block_env(&self.rules, &ctx));
+            let mut evm = build_evm(
+                &self.rules,
+                self.precompiles,
+                &mut overlay,
+                cfg_env(&self.rules),
+                block_env(&self.rules, &ctx),
+            );
             if from_pool {
-                let mut best = pool.best(base_fee, |a| state.account(a).ok().flatten().map(|a| a.nonce).unwrap_or(0));
+                let mut best = pool.best(base_fee, |a| {
+                    state
+                        .account(a)
+                        .ok()
+                        .flatten()
+                        .map(|a| a.nonce)
+                        .unwrap_or(0)
+                });
                 while let Some(tx) = best.next_tx() {
                     if gas_used + tx.envelope.gas_limit() > self.rules.gas_limit {
                         best.skip_sender(&tx.sender);
@@ -509,7 +677,8 @@ impl Chain {
                     }
                     let blob_gas = tx.blob_count() * 131_072;
                     if blob_gas > 0
-                        && (blob_gas_used + blob_gas > max_blob_gas || tx.envelope.max_fee_per_blob_gas().unwrap_or(0) < blob_fee)
+                        && (blob_gas_used + blob_gas > max_blob_gas
+                            || tx.envelope.max_fee_per_blob_gas().unwrap_or(0) < blob_fee)
                     {
                         best.skip_sender(&tx.sender);
                         continue;
@@ -532,7 +701,9 @@ impl Chain {
                             invalid.push(tx.hash);
                             best.skip_sender(&tx.sender);
                         }
-                        Err(e) => return Err(ChainError::Internal(format!("execution failed: {e}"))),
+                        Err(e) => {
+                            return Err(ChainError::Internal(format!("execution failed: {e}")));
+                        }
                     }
                 }
             }
@@ -581,7 +752,13 @@ impl Chain {
             }
         }
         let meta = [("time_offset", inner.time_offset.to_be_bytes().to_vec())];
-        inner.store.commit(Commit { block: Some(&block), state: &write, reverts: &all_reverts, meta: &meta, blobs: &blobs })?;
+        inner.store.commit(Commit {
+            block: Some(&block),
+            state: &write,
+            reverts: &all_reverts,
+            meta: &meta,
+            blobs: &blobs,
+        })?;
 
         for h in invalid {
             inner.pool.remove(&h);
@@ -592,7 +769,13 @@ impl Chain {
             inner.pool.remove(&tx.hash);
         }
         for s in senders {
-            let n = inner.state.account(&s).ok().flatten().map(|a| a.nonce).unwrap_or(0);
+            let n = inner
+                .state
+                .account(&s)
+                .ok()
+                .flatten()
+                .map(|a| a.nonce)
+                .unwrap_or(0);
             inner.pool.prune_sender(&s, n);
         }
         index_block(inner, block.clone());
@@ -609,10 +792,16 @@ impl Chain {
         self.unwind_locked(&mut inner, to)
     }
 
-    fn unwind_locked(&self, inner: &mut Inner, to: u64) -> Result<Vec<Arc<SealedBlock>>, ChainError> {
+    fn unwind_locked(
+        &self,
+        inner: &mut Inner,
+        to: u64,
+    ) -> Result<Vec<Arc<SealedBlock>>, ChainError> {
         let head = inner.blocks.len() as u64 - 1;
         if to > head {
-            return Err(ChainError::InvalidParams(format!("cannot unwind to {to}: head is {head}")));
+            return Err(ChainError::InvalidParams(format!(
+                "cannot unwind to {to}: head is {head}"
+            )));
         }
         let mut touched = std::mem::take(&mut inner.pending_reverts);
         let head_root = inner.blocks[head as usize].header.state_root;
@@ -645,27 +834,41 @@ impl Chain {
     pub fn reorg(&self, depth: u64, txs: &[Bytes]) -> Result<Arc<SealedBlock>, ChainError> {
         let head = self.head().number();
         if depth == 0 || depth > head {
-            return Err(ChainError::InvalidParams(format!("reorg depth must be 1..={head}")));
+            return Err(ChainError::InvalidParams(format!(
+                "reorg depth must be 1..={head}"
+            )));
         }
-        let saved: Vec<ChainTx> = {
-            let mut inner = self.inner.lock();
-            self.unwind_locked(&mut inner, head - depth)?;
-            // Keep the pool aside: the new branch holds only the given transactions.
-            let all: Vec<ChainTx> = inner.pool.all().cloned().collect();
-            inner.pool = Pool::new(self.rules.pool);
-            all
-        };
-        for raw in txs {
-            self.send_raw(raw).map_err(ChainError::Tx)?;
-        }
+        let decoded = txs
+            .iter()
+            .map(|raw| Self::decode_raw(raw, &self.rules))
+            .collect::<Result<Vec<_>, _>>()?;
+        // One lock throughout, so that no other block lands inside the new branch.
         let mut inner = self.inner.lock();
+        self.unwind_locked(&mut inner, head - depth)?;
+        // Keep the pool aside: the new branch holds only the given transactions.
+        let saved: Vec<ChainTx> = inner.pool.all().cloned().collect();
+        inner.pool = Pool::new(self.rules.pool);
+        for (env, sender) in decoded {
+            self.submit_locked(&mut inner, env, sender)?;
+        }
         let mut last = None;
         for i in 0..=depth {
             let ts = self.next_timestamp(&mut inner);
-            last = Some(self.mine_locked(&mut inner, ts, Bytes::from(format!("aqueduct-reorg-{i}").into_bytes()), i == 0)?);
+            last = Some(self.mine_locked(
+                &mut inner,
+                ts,
+                Bytes::from(format!("aqueduct-reorg-{i}").into_bytes()),
+                i == 0,
+            )?);
         }
         for tx in saved {
-            let n = inner.state.account(&tx.sender).ok().flatten().map(|a| a.nonce).unwrap_or(0);
+            let n = inner
+                .state
+                .account(&tx.sender)
+                .ok()
+                .flatten()
+                .map(|a| a.nonce)
+                .unwrap_or(0);
             if tx.nonce() >= n {
                 let _ = inner.pool.insert(tx, n);
             }
@@ -686,7 +889,9 @@ impl Chain {
     /// `evm_revert`: back to a snapshot (which is consumed, with all later ones).
     pub fn revert_to_snapshot(&self, id: u64) -> Result<bool, ChainError> {
         let mut inner = self.inner.lock();
-        let Some(pos) = inner.snapshots.iter().position(|s| s.0 == id) else { return Ok(false) };
+        let Some(pos) = inner.snapshots.iter().position(|s| s.0 == id) else {
+            return Ok(false);
+        };
         let (_, head, off) = inner.snapshots[pos];
         inner.snapshots.truncate(pos);
         self.unwind_locked(&mut inner, head)?;
@@ -699,7 +904,10 @@ impl Chain {
     // ---------------------------------------------------------------- dev methods
 
     /// Applies a dev-method change to the latest state now; the next block's root includes it.
-    pub fn dev_change(&self, f: impl FnOnce(&mut Overlay<'_, WorldState, [B256]>) -> Result<(), ChainError>) -> Result<(), ChainError> {
+    pub fn dev_change(
+        &self,
+        f: impl FnOnce(&mut Overlay<'_, WorldState, [B256]>) -> Result<(), ChainError>,
+    ) -> Result<(), ChainError> {
         let mut inner = self.inner.lock();
         let diff = {
             let mut o = Overlay::new(&inner.state, inner.hashes.as_slice());
@@ -710,7 +918,13 @@ impl Chain {
         let mut pending = std::mem::take(&mut inner.pending_reverts);
         pending.merge(reverts);
         let write = inner.state.write_for(&pending);
-        inner.store.commit(Commit { block: None, state: &write, reverts: &pending, meta: &[], blobs: &[] })?;
+        inner.store.commit(Commit {
+            block: None,
+            state: &write,
+            reverts: &pending,
+            meta: &[],
+            blobs: &[],
+        })?;
         inner.pending_reverts = pending;
         Ok(())
     }
@@ -725,9 +939,15 @@ impl Chain {
     /// `evm_setNextBlockTimestamp`.
     pub fn set_next_timestamp(&self, ts: u64) -> Result<(), ChainError> {
         let mut inner = self.inner.lock();
-        let parent = inner.blocks.last().map(|b| b.header.timestamp).unwrap_or_default();
+        let parent = inner
+            .blocks
+            .last()
+            .map(|b| b.header.timestamp)
+            .unwrap_or_default();
         if ts <= parent {
-            return Err(ChainError::InvalidParams(format!("timestamp {ts} is not after the head's {parent}")));
+            return Err(ChainError::InvalidParams(format!(
+                "timestamp {ts} is not after the head's {parent}"
+            )));
         }
         inner.time_offset = ts as i64 - now_secs() as i64;
         inner.next_timestamp = Some(ts);
@@ -737,14 +957,23 @@ impl Chain {
     // ---------------------------------------------------------------- calls
 
     /// Executes a call against the state after block `r` without committing it.
-    pub fn call(&self, call: &CallArgs, r: BlockRef) -> Result<revm::context::result::ExecutionResult, ChainError> {
+    pub fn call(
+        &self,
+        call: &CallArgs,
+        r: BlockRef,
+    ) -> Result<revm::context::result::ExecutionResult, ChainError> {
         let inner = self.inner.lock();
         let n = self.resolve(&inner, r).ok_or(ChainError::UnknownBlock)?;
         let header = inner.blocks[n as usize].header.clone();
         if n + 1 == inner.blocks.len() as u64 {
             self.call_on(&inner.state, inner.hashes.as_slice(), &header, call)
         } else {
-            self.call_on(&inner.state.at_root(header.state_root), inner.hashes.as_slice(), &header, call)
+            self.call_on(
+                &inner.state.at_root(header.state_root),
+                inner.hashes.as_slice(),
+                &header,
+                call,
+            )
         }
     }
 
@@ -763,13 +992,24 @@ impl Chain {
             timestamp: header.timestamp,
             beneficiary: header.beneficiary,
             gas_limit: header.gas_limit,
-            base_fee: if priced { header.base_fee_per_gas.unwrap_or_default() } else { 0 },
+            base_fee: if priced {
+                header.base_fee_per_gas.unwrap_or_default()
+            } else {
+                0
+            },
             prevrandao: header.mix_hash,
             excess_blob_gas: header.excess_blob_gas.unwrap_or_default(),
         };
         let mut cfg = cfg_env(&self.rules);
         cfg.disable_nonce_check = true;
-        let mut evm = build_evm(&self.rules, self.precompiles, &mut overlay, cfg, block_env(&self.rules, &ctx));
+        cfg.tx_chain_id_check = false;
+        let mut evm = build_evm(
+            &self.rules,
+            self.precompiles,
+            &mut overlay,
+            cfg,
+            block_env(&self.rules, &ctx),
+        );
         let mut tx = call.tx.clone();
         if tx.gas_limit == 0 || tx.gas_limit > header.gas_limit {
             tx.gas_limit = header.gas_limit;
@@ -783,7 +1023,11 @@ impl Chain {
 
     /// Smallest gas limit with which the call succeeds (binary search, as geth does).
     pub fn estimate_gas(&self, call: &CallArgs, r: BlockRef) -> Result<u64, ChainError> {
-        let cap = if call.tx.gas_limit > 0 { call.tx.gas_limit.min(self.rules.gas_limit) } else { self.rules.gas_limit };
+        let cap = if call.tx.gas_limit > 0 {
+            call.tx.gas_limit.min(self.rules.gas_limit)
+        } else {
+            self.rules.gas_limit
+        };
         let run = |gas: u64| {
             let mut c = call.clone();
             c.tx.gas_limit = gas;
@@ -792,8 +1036,12 @@ impl Chain {
         let first = run(cap)?;
         let used = match first {
             revm::context::result::ExecutionResult::Success { .. } => first.tx_gas_used(),
-            revm::context::result::ExecutionResult::Revert { output, .. } => return Err(revert_error(output)),
-            revm::context::result::ExecutionResult::Halt { reason, .. } => return Err(ChainError::Halted(format!("{reason:?}"))),
+            revm::context::result::ExecutionResult::Revert { output, .. } => {
+                return Err(revert_error(output));
+            }
+            revm::context::result::ExecutionResult::Halt { reason, .. } => {
+                return Err(ChainError::Halted(format!("{reason:?}")));
+            }
         };
         let ok = |gas: u64| matches!(run(gas), Ok(r) if r.is_success());
         // Most calls succeed with what they used plus the 63/64 reserve; try that first.
@@ -824,14 +1072,24 @@ pub struct CallArgs {
 
 /// What state overrides may change.
 pub trait OverrideTarget {
-    fn set_account(&mut self, address: Address, f: &mut dyn FnMut(&mut StateAccount)) -> Result<(), ChainError>;
+    fn set_account(
+        &mut self,
+        address: Address,
+        f: &mut dyn FnMut(&mut StateAccount),
+    ) -> Result<(), ChainError>;
     fn set_code(&mut self, address: Address, code: Bytes) -> Result<(), ChainError>;
     fn set_storage(&mut self, address: Address, slot: U256, value: U256);
     fn replace_storage(&mut self, address: Address, slots: Vec<(U256, U256)>);
 }
 
-impl<S: StateView + ?Sized, H: crate::overlay::BlockHashes + ?Sized> OverrideTarget for Overlay<'_, S, H> {
-    fn set_account(&mut self, address: Address, f: &mut dyn FnMut(&mut StateAccount)) -> Result<(), ChainError> {
+impl<S: StateView + ?Sized, H: crate::overlay::BlockHashes + ?Sized> OverrideTarget
+    for Overlay<'_, S, H>
+{
+    fn set_account(
+        &mut self,
+        address: Address,
+        f: &mut dyn FnMut(&mut StateAccount),
+    ) -> Result<(), ChainError> {
         Overlay::set_account(self, address, f).map_err(|e| ChainError::Internal(e.to_string()))
     }
     fn set_code(&mut self, address: Address, code: Bytes) -> Result<(), ChainError> {
@@ -848,7 +1106,10 @@ impl<S: StateView + ?Sized, H: crate::overlay::BlockHashes + ?Sized> OverrideTar
 /// A revert as an error, with the reason decoded when it is `Error(string)` or `Panic(uint)`.
 pub fn revert_error(output: Bytes) -> ChainError {
     let reason = alloy::sol_types::decode_revert_reason(&output);
-    ChainError::Reverted { reason, data: output }
+    ChainError::Reverted {
+        reason,
+        data: output,
+    }
 }
 
 /// `eth_getProof` material.
@@ -890,7 +1151,12 @@ fn sidecar_blobs(sc: &BlobTransactionSidecarVariant) -> Vec<(B256, Vec<u8>)> {
             .blobs
             .iter()
             .zip(&s.commitments)
-            .map(|(b, c)| (alloy::eips::eip4844::kzg_to_versioned_hash(c.as_slice()), [b.as_slice(), c.as_slice()].concat()))
+            .map(|(b, c)| {
+                (
+                    alloy::eips::eip4844::kzg_to_versioned_hash(c.as_slice()),
+                    [b.as_slice(), c.as_slice()].concat(),
+                )
+            })
             .collect(),
     }
 }

@@ -27,6 +27,11 @@ pub struct Genesis {
 
 impl Default for Genesis {
     fn default() -> Self {
-        Self { timestamp: 0, base_fee: 1_000_000_000, extra_data: Bytes::from_static(b"aqueduct"), alloc: BTreeMap::new() }
+        Self {
+            timestamp: 0,
+            base_fee: 1_000_000_000,
+            extra_data: Bytes::from_static(b"aqueduct"),
+            alloc: BTreeMap::new(),
+        }
     }
 }

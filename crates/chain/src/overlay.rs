@@ -49,7 +49,14 @@ pub struct Overlay<'a, S: ?Sized, H: ?Sized> {
 
 impl<'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> Overlay<'a, S, H> {
     pub fn new(base: &'a S, hashes: &'a H) -> Self {
-        Self { base, hashes, accounts: HashMap::new(), storage: HashMap::new(), wiped: BTreeSet::new(), codes: HashMap::new() }
+        Self {
+            base,
+            hashes,
+            accounts: HashMap::new(),
+            storage: HashMap::new(),
+            wiped: BTreeSet::new(),
+            codes: HashMap::new(),
+        }
     }
 
     fn account(&self, address: &Address) -> Result<Option<StateAccount>, StateError> {
@@ -60,18 +67,29 @@ impl<'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> Overlay<'a, S, H> {
     }
 
     pub fn balance(&self, address: &Address) -> Result<U256, StateError> {
-        Ok(self.account(address)?.map(|a| a.balance).unwrap_or_default())
+        Ok(self
+            .account(address)?
+            .map(|a| a.balance)
+            .unwrap_or_default())
     }
 
     /// Overrides an account's fields (eth_call state overrides, dev methods).
-    pub fn set_account(&mut self, address: Address, f: impl FnOnce(&mut StateAccount)) -> Result<(), StateError> {
+    pub fn set_account(
+        &mut self,
+        address: Address,
+        f: impl FnOnce(&mut StateAccount),
+    ) -> Result<(), StateError> {
         let mut acc = self.account(&address)?.unwrap_or_default();
         f(&mut acc);
         self.accounts.insert(address, Some(acc));
         Ok(())
     }
 
-    pub fn set_code(&mut self, address: Address, code: alloy::primitives::Bytes) -> Result<(), StateError> {
+    pub fn set_code(
+        &mut self,
+        address: Address,
+        code: alloy::primitives::Bytes,
+    ) -> Result<(), StateError> {
         let hash = StateAccount::code_hash_of(&code);
         if hash != EMPTY_CODE_HASH {
             self.codes.insert(hash, Bytecode::new_raw(code));
@@ -84,7 +102,11 @@ impl<'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> Overlay<'a, S, H> {
     }
 
     /// Replaces all of an account's storage (eth_call `state` override).
-    pub fn replace_storage(&mut self, address: Address, slots: impl IntoIterator<Item = (U256, U256)>) {
+    pub fn replace_storage(
+        &mut self,
+        address: Address,
+        slots: impl IntoIterator<Item = (U256, U256)>,
+    ) {
         self.wiped.insert(address);
         self.storage.insert(address, slots.into_iter().collect());
     }
@@ -95,7 +117,11 @@ impl<'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> Overlay<'a, S, H> {
             accounts: self.accounts,
             storage: self.storage,
             wiped: self.wiped,
-            codes: self.codes.into_iter().map(|(h, c)| (h, c.original_bytes())).collect(),
+            codes: self
+                .codes
+                .into_iter()
+                .map(|(h, c)| (h, c.original_bytes()))
+                .collect(),
         }
     }
 }
@@ -107,7 +133,11 @@ impl<S: StateView + ?Sized, H: BlockHashes + ?Sized> Database for Overlay<'_, S,
         Ok(self.account(&address)?.map(|a| AccountInfo {
             balance: a.balance,
             nonce: a.nonce,
-            code_hash: if a.code_hash == EMPTY_CODE_HASH { KECCAK_EMPTY } else { a.code_hash },
+            code_hash: if a.code_hash == EMPTY_CODE_HASH {
+                KECCAK_EMPTY
+            } else {
+                a.code_hash
+            },
             account_id: None,
             code: None,
         }))
@@ -120,7 +150,10 @@ impl<S: StateView + ?Sized, H: BlockHashes + ?Sized> Database for Overlay<'_, S,
         if let Some(c) = self.codes.get(&code_hash) {
             return Ok(c.clone());
         }
-        let raw = self.base.code(&code_hash).ok_or(StateError::MissingCode(code_hash))?;
+        let raw = self
+            .base
+            .code(&code_hash)
+            .ok_or(StateError::MissingCode(code_hash))?;
         let code = Bytecode::new_raw(raw);
         self.codes.insert(code_hash, code.clone());
         Ok(code)
@@ -162,7 +195,11 @@ impl<S: StateView + ?Sized, H: BlockHashes + ?Sized> DatabaseCommit for Overlay<
                 self.accounts.insert(address, None);
                 continue;
             }
-            let code_hash = if account.info.code_hash == KECCAK_EMPTY { EMPTY_CODE_HASH } else { account.info.code_hash };
+            let code_hash = if account.info.code_hash == KECCAK_EMPTY {
+                EMPTY_CODE_HASH
+            } else {
+                account.info.code_hash
+            };
             if code_hash != EMPTY_CODE_HASH
                 && let Some(code) = &account.info.code
             {
@@ -171,11 +208,22 @@ impl<S: StateView + ?Sized, H: BlockHashes + ?Sized> DatabaseCommit for Overlay<
             // The storage root is recomputed when the block's root is.
             let storage_root = match self.accounts.get(&address) {
                 Some(Some(a)) => a.storage_root,
-                _ => self.base.account(&address).ok().flatten().map(|a| a.storage_root).unwrap_or(aqueduct_trie::EMPTY_ROOT),
+                _ => self
+                    .base
+                    .account(&address)
+                    .ok()
+                    .flatten()
+                    .map(|a| a.storage_root)
+                    .unwrap_or(aqueduct_trie::EMPTY_ROOT),
             };
             self.accounts.insert(
                 address,
-                Some(StateAccount { nonce: account.info.nonce, balance: account.info.balance, storage_root, code_hash }),
+                Some(StateAccount {
+                    nonce: account.info.nonce,
+                    balance: account.info.balance,
+                    storage_root,
+                    code_hash,
+                }),
             );
             let slots = self.storage.entry(address).or_default();
             for (slot, s) in account.storage {

@@ -17,6 +17,9 @@ mod tests {
     fn bytecode_is_bound() {
         assert!(AqueductToken::BYTECODE.len() > 1000);
         assert!(AqueductToken::DEPLOYED_BYTECODE.len() > 1000);
-        assert_eq!(AqueductToken::transferCall::SIGNATURE, "transfer(address,uint256)");
+        assert_eq!(
+            AqueductToken::transferCall::SIGNATURE,
+            "transfer(address,uint256)"
+        );
     }
 }

@@ -41,7 +41,11 @@ impl NodeStore for ProofNodes {
 }
 
 /// Checks a proof for `key` against `root`, returning the proven value (`None` = proven absent).
-pub fn verify_proof(root: B256, key: &[u8], proof: impl IntoIterator<Item = Vec<u8>>) -> Result<Option<Vec<u8>>, TrieError> {
+pub fn verify_proof(
+    root: B256,
+    key: &[u8],
+    proof: impl IntoIterator<Item = Vec<u8>>,
+) -> Result<Option<Vec<u8>>, TrieError> {
     let mut nodes = ProofNodes::new();
     nodes.extend(proof);
     get(&nodes, root, key)

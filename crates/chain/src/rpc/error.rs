@@ -29,13 +29,40 @@ impl From<TxError> for ErrorObjectOwned {
 impl From<ChainError> for ErrorObjectOwned {
     fn from(e: ChainError) -> Self {
         match &e {
-            ChainError::Reverted { data, .. } => {
-                ErrorObjectOwned::owned(REVERT_CODE, e.to_string(), Some(hex::encode_prefixed(data)))
-            }
+            ChainError::Reverted { data, .. } => ErrorObjectOwned::owned(
+                REVERT_CODE,
+                e.to_string(),
+                Some(hex::encode_prefixed(data)),
+            ),
             ChainError::Tx(t) => t.clone().into(),
             ChainError::InvalidParams(m) => invalid_params(m.clone()),
             ChainError::Internal(m) => rpc_err(INTERNAL_ERROR, m.clone()),
-            ChainError::Halted(_) | ChainError::UnknownBlock => rpc_err(SERVER_ERROR, e.to_string()),
+            ChainError::Halted(_) | ChainError::UnknownBlock => {
+                rpc_err(SERVER_ERROR, e.to_string())
+            }
         }
     }
+}
+
+/// Parses positional params into a tuple of `n` items, missing trailing items as null (so
+/// `Option` params may be left out, as clients do).
+pub fn parse_params<T: serde::de::DeserializeOwned>(
+    p: &jsonrpsee::types::Params<'_>,
+    n: usize,
+) -> Result<T, ErrorObjectOwned> {
+    let mut v: Vec<serde_json::Value> = if p.is_object() {
+        return Err(invalid_params("positional params (an array) expected"));
+    } else {
+        p.parse::<Option<Vec<serde_json::Value>>>()?
+            .unwrap_or_default()
+    };
+    if v.len() > n {
+        return Err(invalid_params(format!(
+            "expected at most {n} params, got {}",
+            v.len()
+        )));
+    }
+    v.resize(n, serde_json::Value::Null);
+    serde_json::from_value(serde_json::Value::Array(v))
+        .map_err(|e| invalid_params(format!("invalid params: {e}")))
 }

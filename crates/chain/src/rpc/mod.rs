@@ -15,7 +15,10 @@ use jsonrpsee::{
     types::SubscriptionId,
 };
 
-pub use convert::{block as rpc_block, header as rpc_header, logs_of, receipt as rpc_receipt, transaction as rpc_transaction};
+pub use convert::{
+    block as rpc_block, header as rpc_header, logs_of, receipt as rpc_receipt,
+    transaction as rpc_transaction,
+};
 pub use error::{INVALID_PARAMS, REVERT_CODE, SERVER_ERROR};
 
 use crate::chain::Chain;
@@ -59,7 +62,12 @@ fn rand_u128() -> u128 {
     use std::hash::{BuildHasher, Hasher};
     let s = std::collections::hash_map::RandomState::new();
     let mut h = s.build_hasher();
-    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0));
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+    );
     let a = h.finish();
     h.write_u64(a);
     ((a as u128) << 64) | h.finish() as u128
@@ -75,9 +83,18 @@ pub struct RpcContext {
 }
 
 /// Builds the module with every method this chain serves.
-pub fn module(chain: Arc<Chain>, signers: Vec<PrivateKeySigner>, config: RpcConfig) -> RpcModule<RpcContext> {
+pub fn module(
+    chain: Arc<Chain>,
+    signers: Vec<PrivateKeySigner>,
+    config: RpcConfig,
+) -> RpcModule<RpcContext> {
     let dev = chain.rules().dev_methods;
-    let mut m = RpcModule::new(RpcContext { chain, signers, config, filters: filters::Filters::default() });
+    let mut m = RpcModule::new(RpcContext {
+        chain,
+        signers,
+        config,
+        filters: filters::Filters::default(),
+    });
     eth::register(&mut m);
     filters::register(&mut m);
     if dev {
@@ -87,7 +104,11 @@ pub fn module(chain: Arc<Chain>, signers: Vec<PrivateKeySigner>, config: RpcConf
 }
 
 /// Starts the server; it runs until the handle is stopped.
-pub async fn serve(chain: Arc<Chain>, signers: Vec<PrivateKeySigner>, config: RpcConfig) -> std::io::Result<(SocketAddr, ServerHandle)> {
+pub async fn serve(
+    chain: Arc<Chain>,
+    signers: Vec<PrivateKeySigner>,
+    config: RpcConfig,
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
     let server_config = ServerConfig::builder()
         .max_request_body_size(config.max_request_bytes)
         .max_response_body_size(config.max_response_bytes)
@@ -95,7 +116,10 @@ pub async fn serve(chain: Arc<Chain>, signers: Vec<PrivateKeySigner>, config: Rp
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch))
         .set_id_provider(HexIds)
         .build();
-    let server = Server::builder().set_config(server_config).build(config.addr).await?;
+    let server = Server::builder()
+        .set_config(server_config)
+        .build(config.addr)
+        .await?;
     let addr = server.local_addr()?;
     let handle = server.start(module(chain, signers, config));
     Ok((addr, handle))
