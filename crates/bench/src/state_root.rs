@@ -90,7 +90,7 @@ pub fn bench_state_root(accounts: usize, transfers: usize, seed: u64) -> StateRo
             (Nibbles::unpack(keccak256(a)), v)
         })
         .collect();
-    leaves.sort_by(|a, b| a.0.cmp(&b.0));
+    leaves.sort_by_key(|l| l.0);
     leaves.dedup_by(|a, b| a.0 == b.0);
     let mut hb = HashBuilder::default();
     for (k, v) in &leaves {

@@ -151,8 +151,8 @@ impl WorldState {
     pub fn apply(&mut self, diff: StateDiff) -> Reverts {
         let mut reverts = Reverts::default();
         for (h, c) in diff.codes {
-            if !self.codes.contains_key(&h) {
-                self.codes.insert(h, c.clone());
+            if let std::collections::hash_map::Entry::Vacant(e) = self.codes.entry(h) {
+                e.insert(c.clone());
                 self.new_codes.push((h, c));
             }
         }
@@ -274,7 +274,7 @@ impl WorldState {
                     .copied()
                     .unwrap_or_default()
             };
-            let (base, changes): (B256, Vec<(Vec<u8>, Option<Vec<u8>>)>) = if was_wiped {
+            let (base, changes): (B256, Vec<TrieChange>) = if was_wiped {
                 let all = current
                     .map(|m| m.iter().map(|(s, v)| (*s, *v)).collect::<Vec<_>>())
                     .unwrap_or_default();
@@ -394,6 +394,9 @@ impl StateView for HistoricState<'_> {
         self.codes.get(hash).cloned()
     }
 }
+
+/// A trie key and its new value (`None` deletes).
+type TrieChange = (Vec<u8>, Option<Vec<u8>>);
 
 /// Trie key of a storage slot.
 pub fn slot_key(slot: &U256) -> Vec<u8> {

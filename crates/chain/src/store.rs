@@ -83,9 +83,7 @@ impl Store {
         }
         let db = Database::create(path)?;
         let tx = db.begin_write()?;
-        for t in [META] {
-            tx.open_table(t)?;
-        }
+        tx.open_table(META)?;
         for t in [HEADERS, BODIES, RECEIPTS, REVERTS] {
             tx.open_table(t)?;
         }

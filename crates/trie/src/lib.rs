@@ -10,4 +10,4 @@ pub use nibbles::Nibbles;
 pub use node::{Node, NodeRef};
 pub use proof::{ProofNodes, verify_proof};
 pub use store::{MemoryNodes, NodeStore, RecordingStore};
-pub use trie::{EMPTY_ROOT, TrieError, TrieUpdate, get, prove, update};
+pub use trie::{EMPTY_ROOT, Proof, TrieError, TrieUpdate, get, prove, update};

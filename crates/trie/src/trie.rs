@@ -35,15 +35,14 @@ pub struct TrieUpdate {
 
 /// Looks `key` up in the trie with root `root`.
 pub fn get(store: &impl NodeStore, root: B256, key: &[u8]) -> Result<Option<Vec<u8>>, TrieError> {
-    Ok(walk(store, root, key, |_| {})?)
+    walk(store, root, key, |_| {})
 }
 
+/// A value (`None`: absent) and the encoded nodes that prove it.
+pub type Proof = (Option<Vec<u8>>, Vec<Vec<u8>>);
+
 /// The proof for `key` (the encoded nodes from the root down, as in `eth_getProof`) and its value.
-pub fn prove(
-    store: &impl NodeStore,
-    root: B256,
-    key: &[u8],
-) -> Result<(Option<Vec<u8>>, Vec<Vec<u8>>), TrieError> {
+pub fn prove(store: &impl NodeStore, root: B256, key: &[u8]) -> Result<Proof, TrieError> {
     let mut proof = Vec::new();
     let value = walk(store, root, key, |raw| proof.push(raw.to_vec()))?;
     Ok((value, proof))
