@@ -2,9 +2,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use aqueduct_bench::{
-    Anvil, BenchReport, RunOptions, TxKindMix, WorkloadSpec, bench_state_root, print_table,
-};
+use aqueduct_bench::{Anvil, BenchReport, RunOptions, TxKindMix, WorkloadSpec, bench_state_root, print_table};
 use aqueduct_l1::{Devnet, L1Config, dev_signers};
 use clap::{Args, Subcommand, ValueEnum};
 use eyre::WrapErr;
@@ -75,32 +73,14 @@ pub async fn run(cmd: BenchCommand) -> eyre::Result<()> {
     match cmd {
         BenchCommand::L1(b) => l1(b).await,
         BenchCommand::StateRoot(b) => {
-            eprintln!(
-                "building {} accounts, then one block of {} transfers…",
-                b.accounts, b.transfers
-            );
-            let r = tokio::task::spawn_blocking(move || {
-                bench_state_root(b.accounts, b.transfers, b.seed)
-            })
-            .await?;
+            eprintln!("building {} accounts, then one block of {} transfers…", b.accounts, b.transfers);
+            let r = tokio::task::spawn_blocking(move || bench_state_root(b.accounts, b.transfers, b.seed)).await?;
             println!("{:<44} {:>12}", "accounts in state", r.accounts);
-            println!(
-                "{:<44} {:>12.1}",
-                "initial trie build, ms", r.initial_build_ms
-            );
+            println!("{:<44} {:>12.1}", "initial trie build, ms", r.initial_build_ms);
             println!("{:<44} {:>12}", "transfers in the block", r.transfers);
-            println!(
-                "{:<44} {:>12}",
-                "accounts changed by the block", r.changed_accounts
-            );
-            println!(
-                "{:<44} {:>12.1}",
-                "incremental state-root update, ms", r.update_ms
-            );
-            println!(
-                "{:<44} {:>12.1}",
-                "from-scratch root of the same state, ms", r.full_rebuild_ms
-            );
+            println!("{:<44} {:>12}", "accounts changed by the block", r.changed_accounts);
+            println!("{:<44} {:>12.1}", "incremental state-root update, ms", r.update_ms);
+            println!("{:<44} {:>12.1}", "from-scratch root of the same state, ms", r.full_rebuild_ms);
             println!("{}", serde_json::to_string(&r)?);
             if let Some(p) = b.json {
                 std::fs::write(&p, serde_json::to_vec_pretty(&r)?)?;
@@ -111,26 +91,18 @@ pub async fn run(cmd: BenchCommand) -> eyre::Result<()> {
 }
 
 fn free_port() -> eyre::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 async fn one(b: &L1Bench, target: Target) -> eyre::Result<BenchReport> {
     let funder = dev_signers(1).map_err(|e| eyre::eyre!("{e}"))?.remove(0);
     let instant = b.block_time == 0.0;
-    let mode = if instant {
-        "instant".to_string()
-    } else {
-        format!("{} s blocks", b.block_time)
-    };
+    let mode = if instant { "instant".to_string() } else { format!("{} s blocks", b.block_time) };
     let spec = WorkloadSpec {
         seed: b.seed,
         accounts: b.accounts,
         txs: b.txs,
-        mix: TxKindMix {
-            erc20_share: b.erc20_share,
-        },
+        mix: TxKindMix { erc20_share: b.erc20_share },
         chain_id: 0,
         max_fee_per_gas: 200_000_000_000,
         max_priority_fee_per_gas: 1_000_000_000,
@@ -159,9 +131,7 @@ async fn one(b: &L1Bench, target: Target) -> eyre::Result<BenchReport> {
                 rpc_addr: ([127, 0, 0, 1], free_port()?).into(),
                 ..Default::default()
             };
-            let devnet = Devnet::start(config, true)
-                .await
-                .wrap_err("starting the devnet")?;
+            let devnet = Devnet::start(config, true).await.wrap_err("starting the devnet")?;
             let r = aqueduct_bench::run(opts("aqueduct", devnet.url())).await;
             devnet.stop().await;
             Ok(r?)
@@ -182,8 +152,7 @@ async fn l1(b: L1Bench) -> eyre::Result<()> {
     print_table(&reports);
     println!("{}", serde_json::to_string(&reports)?);
     if let Some(p) = &b.json {
-        std::fs::write(p, serde_json::to_vec_pretty(&reports)?)
-            .wrap_err_with(|| format!("writing {}", p.display()))?;
+        std::fs::write(p, serde_json::to_vec_pretty(&reports)?).wrap_err_with(|| format!("writing {}", p.display()))?;
     }
     Ok(())
 }

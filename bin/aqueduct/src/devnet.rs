@@ -43,11 +43,8 @@ struct FileConfig {
 pub fn resolve(args: &DevnetArgs) -> eyre::Result<L1Config> {
     let mut c = match &args.config {
         Some(p) => {
-            let text =
-                std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?;
-            toml::from_str::<FileConfig>(&text)
-                .wrap_err_with(|| format!("parsing {}", p.display()))?
-                .l1
+            let text = std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?;
+            toml::from_str::<FileConfig>(&text).wrap_err_with(|| format!("parsing {}", p.display()))?.l1
         }
         None => L1Config::default(),
     };
@@ -75,16 +72,10 @@ pub fn resolve(args: &DevnetArgs) -> eyre::Result<L1Config> {
 
 pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     let config = resolve(&args)?;
-    let devnet = Devnet::start(config.clone(), args.fresh)
-        .await
-        .wrap_err("starting the devnet")?;
+    let devnet = Devnet::start(config.clone(), args.fresh).await.wrap_err("starting the devnet")?;
     let head = devnet.chain.head();
     println!("Aqueduct L1 devnet");
-    println!(
-        "  JSON-RPC   {}  (WebSocket {})",
-        devnet.url(),
-        devnet.ws_url()
-    );
+    println!("  JSON-RPC   {}  (WebSocket {})", devnet.url(), devnet.ws_url());
     println!("  chain id   {}", config.chain_id);
     println!(
         "  blocks     {}",
@@ -94,27 +85,14 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
             format!("every {} s", config.block_time)
         }
     );
-    println!(
-        "  data dir   {} (head block {})",
-        config.data_dir.display(),
-        head.number()
-    );
+    println!("  data dir   {} (head block {})", config.data_dir.display(), head.number());
     println!("  mnemonic   {DEV_MNEMONIC}");
-    println!(
-        "\nDev accounts ({} ETH each at genesis):",
-        config.balance_ether
-    );
+    println!("\nDev accounts ({} ETH each at genesis):", config.balance_ether);
     for (i, s) in devnet.signers.iter().enumerate() {
-        println!(
-            "  ({i}) {}  key 0x{}",
-            s.address(),
-            alloy::primitives::hex::encode(s.to_bytes())
-        );
+        println!("  ({i}) {}  key 0x{}", s.address(), alloy::primitives::hex::encode(s.to_bytes()));
     }
     println!("\nPress Ctrl-C to stop.");
-    tokio::signal::ctrl_c()
-        .await
-        .wrap_err("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c().await.wrap_err("waiting for Ctrl-C")?;
     eprintln!("stopping…");
     devnet.stop().await;
     Ok(())

@@ -13,20 +13,12 @@ const ADDR0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 const ADDR1: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap().to_path_buf()
 }
 
 fn tool(name: &str) -> PathBuf {
     let p = repo().join(".tools/bin").join(name);
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/tools.sh (the test command does)",
-        p.display()
-    );
+    assert!(p.exists(), "{} is missing: run scripts/tools.sh (the test command does)", p.display());
     p
 }
 
@@ -38,30 +30,17 @@ struct Node {
 impl Node {
     fn start(dir: &Path, port: u16, fresh: bool) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_aqueduct"));
-        cmd.args([
-            "devnet",
-            "--block-time",
-            "0",
-            "--port",
-            &port.to_string(),
-            "--data-dir",
-        ])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        cmd.args(["devnet", "--block-time", "0", "--port", &port.to_string(), "--data-dir"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         if fresh {
             cmd.arg("--fresh");
         }
-        let node = Self {
-            child: cmd.spawn().unwrap(),
-            url: format!("http://127.0.0.1:{port}"),
-        };
+        let node = Self { child: cmd.spawn().unwrap(), url: format!("http://127.0.0.1:{port}") };
         let start = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "devnet did not come up"
-            );
+            assert!(start.elapsed() < Duration::from_secs(30), "devnet did not come up");
             std::thread::sleep(Duration::from_millis(50));
         }
         node
@@ -82,20 +61,12 @@ impl Drop for Node {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Runs a Foundry command and returns its trimmed stdout; fails the test on a non-zero exit.
 fn run(bin: &str, args: &[&str], cwd: &Path) -> String {
-    let out = Command::new(tool(bin))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap();
+    let out = Command::new(tool(bin)).args(args).current_dir(cwd).output().unwrap();
     assert!(
         out.status.success(),
         "{bin} {args:?} failed:\n{}\n{}",
@@ -106,10 +77,7 @@ fn run(bin: &str, args: &[&str], cwd: &Path) -> String {
 }
 
 fn field<'a>(text: &'a str, name: &str) -> &'a str {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name))
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+    text.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).unwrap_or_else(|| panic!("no {name} in:\n{text}"))
 }
 
 #[test]
@@ -123,35 +91,16 @@ fn cast_and_forge_work_against_the_devnet_and_it_survives_kill_9() {
 
     assert_eq!(run("cast", &["block-number", r[0], r[1]], &cwd), "0");
     assert_eq!(run("cast", &["chain-id", r[0], r[1]], &cwd), "31337");
-    assert_eq!(
-        run("cast", &["balance", ADDR1, r[0], r[1]], &cwd),
-        "10000000000000000000000"
-    );
+    assert_eq!(run("cast", &["balance", ADDR1, r[0], r[1]], &cwd), "10000000000000000000000");
 
     let dead = "0x000000000000000000000000000000000000dEaD";
-    let receipt = run(
-        "cast",
-        &[
-            "send",
-            "--private-key",
-            KEY0,
-            dead,
-            "--value",
-            "1ether",
-            r[0],
-            r[1],
-        ],
-        &cwd,
-    );
+    let receipt = run("cast", &["send", "--private-key", KEY0, dead, "--value", "1ether", r[0], r[1]], &cwd);
     assert_eq!(field(&receipt, "status"), "1 (success)");
     let tx = field(&receipt, "transactionHash").to_string();
     let again = run("cast", &["receipt", &tx, r[0], r[1]], &cwd);
     assert_eq!(field(&again, "blockNumber"), "1");
     assert_eq!(field(&again, "gasUsed"), "21000");
-    assert_eq!(
-        run("cast", &["balance", dead, r[0], r[1]], &cwd),
-        "1000000000000000000"
-    );
+    assert_eq!(run("cast", &["balance", dead, r[0], r[1]], &cwd), "1000000000000000000");
 
     // forge create the ERC-20, then a token transfer with cast send and a balanceOf with cast call.
     let contracts = cwd.join("contracts");
@@ -178,58 +127,16 @@ fn cast_and_forge_work_against_the_devnet_and_it_survives_kill_9() {
         &contracts,
     );
     let token = field(&created, "Deployed to:").to_string();
-    assert_eq!(
-        run(
-            "cast",
-            &["call", &token, "symbol()(string)", r[0], r[1]],
-            &cwd
-        ),
-        "\"AQT\""
-    );
+    assert_eq!(run("cast", &["call", &token, "symbol()(string)", r[0], r[1]], &cwd), "\"AQT\"");
     let sent = run(
         "cast",
-        &[
-            "send",
-            "--private-key",
-            KEY0,
-            &token,
-            "transfer(address,uint256)",
-            ADDR1,
-            "250",
-            r[0],
-            r[1],
-        ],
+        &["send", "--private-key", KEY0, &token, "transfer(address,uint256)", ADDR1, "250", r[0], r[1]],
         &cwd,
     );
     assert_eq!(field(&sent, "status"), "1 (success)");
+    assert_eq!(run("cast", &["call", &token, "balanceOf(address)(uint256)", ADDR1, r[0], r[1]], &cwd), "250");
     assert_eq!(
-        run(
-            "cast",
-            &[
-                "call",
-                &token,
-                "balanceOf(address)(uint256)",
-                ADDR1,
-                r[0],
-                r[1]
-            ],
-            &cwd
-        ),
-        "250"
-    );
-    assert_eq!(
-        run(
-            "cast",
-            &[
-                "call",
-                &token,
-                "balanceOf(address)(uint256)",
-                ADDR0,
-                r[0],
-                r[1]
-            ],
-            &cwd
-        ),
+        run("cast", &["call", &token, "balanceOf(address)(uint256)", ADDR0, r[0], r[1]], &cwd),
         "999750 [9.997e5]"
     );
 
@@ -247,71 +154,24 @@ fn cast_and_forge_work_against_the_devnet_and_it_survives_kill_9() {
         ],
         &cwd,
     );
-    assert_eq!(
-        logs.matches("transactionHash").count(),
-        2,
-        "mint and transfer:\n{logs}"
-    );
+    assert_eq!(logs.matches("transactionHash").count(), 2, "mint and transfer:\n{logs}");
     let head_before = run("cast", &["block", "latest", "--json", r[0], r[1]], &cwd);
 
     // kill -9, restart on the same data dir: every block, balance, receipt and log is there.
     node.kill9();
     let node = Node::start(dir.path(), port, false);
+    assert_eq!(run("cast", &["block", "latest", "--json", r[0], r[1]], &cwd), head_before);
+    assert_eq!(field(&run("cast", &["receipt", &tx, r[0], r[1]], &cwd), "blockNumber"), "1");
+    assert_eq!(run("cast", &["call", &token, "balanceOf(address)(uint256)", ADDR1, r[0], r[1]], &cwd), "250");
     assert_eq!(
-        run("cast", &["block", "latest", "--json", r[0], r[1]], &cwd),
-        head_before
-    );
-    assert_eq!(
-        field(
-            &run("cast", &["receipt", &tx, r[0], r[1]], &cwd),
-            "blockNumber"
-        ),
-        "1"
-    );
-    assert_eq!(
-        run(
-            "cast",
-            &[
-                "call",
-                &token,
-                "balanceOf(address)(uint256)",
-                ADDR1,
-                r[0],
-                r[1]
-            ],
-            &cwd
-        ),
-        "250"
-    );
-    assert_eq!(
-        run(
-            "cast",
-            &["logs", "--from-block", "0", "--address", &token, r[0], r[1]],
-            &cwd
-        )
-        .matches("transactionHash")
-        .count(),
+        run("cast", &["logs", "--from-block", "0", "--address", &token, r[0], r[1]], &cwd)
+            .matches("transactionHash")
+            .count(),
         3
     );
     // And it continues.
-    let sent = run(
-        "cast",
-        &[
-            "send",
-            "--private-key",
-            KEY0,
-            dead,
-            "--value",
-            "1",
-            r[0],
-            r[1],
-        ],
-        &cwd,
-    );
+    let sent = run("cast", &["send", "--private-key", KEY0, dead, "--value", "1", r[0], r[1]], &cwd);
     assert_eq!(field(&sent, "blockNumber"), "4");
-    assert_eq!(
-        run("cast", &["balance", dead, r[0], r[1]], &cwd),
-        "1000000000000000001"
-    );
+    assert_eq!(run("cast", &["balance", dead, r[0], r[1]], &cwd), "1000000000000000001");
     drop(node);
 }

@@ -15,10 +15,7 @@ pub enum AnvilError {
     #[error("anvil not found: run scripts/tools.sh, or set AQUEDUCT_ANVIL to its path")]
     NotFound,
     #[error("cannot start anvil at {path}: {source}")]
-    Spawn {
-        path: String,
-        source: std::io::Error,
-    },
+    Spawn { path: String, source: std::io::Error },
     #[error("anvil did not answer on port {0} within 20 s")]
     NotReady(u16),
 }
@@ -55,12 +52,7 @@ pub fn find_tool(name: &str) -> Option<PathBuf> {
 
 impl Anvil {
     /// Starts anvil in automine mode on `port` with the standard accounts and the given settings.
-    pub async fn spawn(
-        port: u16,
-        chain_id: u64,
-        gas_limit: u64,
-        block_time: Option<u64>,
-    ) -> Result<Self, AnvilError> {
+    pub async fn spawn(port: u16, chain_id: u64, gas_limit: u64, block_time: Option<u64>) -> Result<Self, AnvilError> {
         let path = find_tool("anvil").ok_or(AnvilError::NotFound)?;
         Self::spawn_at(&path, port, chain_id, gas_limit, block_time).await
     }
@@ -87,14 +79,8 @@ impl Anvil {
         if let Some(bt) = block_time {
             cmd.args(["--block-time", &bt.to_string()]);
         }
-        let child = cmd.spawn().map_err(|source| AnvilError::Spawn {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let anvil = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
+        let child = cmd.spawn().map_err(|source| AnvilError::Spawn { path: path.display().to_string(), source })?;
+        let anvil = Self { child, url: format!("http://127.0.0.1:{port}") };
         let client = RpcClient::new(&anvil.url);
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(20) {

@@ -21,16 +21,7 @@ pub struct BenchReport {
 pub fn print_table(reports: &[BenchReport]) {
     println!(
         "{:<28} {:>8} {:>9} {:>7} {:>9} {:>12} {:>14} {:>10} {:>10} {:>7}",
-        "target",
-        "sent",
-        "included",
-        "failed",
-        "wall s",
-        "transfers/s",
-        "gas/s",
-        "p50 ms",
-        "p99 ms",
-        "blocks"
+        "target", "sent", "included", "failed", "wall s", "transfers/s", "gas/s", "p50 ms", "p99 ms", "blocks"
     );
     for r in reports {
         println!(
@@ -50,12 +41,7 @@ pub fn print_table(reports: &[BenchReport]) {
     if let [a, b, ..] = reports
         && b.transfers_per_sec > 0.0
     {
-        println!(
-            "ratio {} / {}: {:.2}x transfers/s",
-            a.target,
-            b.target,
-            a.transfers_per_sec / b.transfers_per_sec
-        );
+        println!("ratio {} / {}: {:.2}x transfers/s", a.target, b.target, a.transfers_per_sec / b.transfers_per_sec);
     }
 }
 

@@ -32,13 +32,9 @@ pub enum BenchError {
     #[error("{0}")]
     Setup(String),
     #[error(
-        "timed out: {included} of {sent} transactions included after {secs} s without progress"
+        "timed out: {included} of {sent} transactions included after {secs} s without progress (head {head}, pool {pending}, last watcher error: {watcher_error})"
     )]
-    Stalled {
-        included: usize,
-        sent: usize,
-        secs: u64,
-    },
+    Stalled { included: usize, sent: usize, secs: u64, head: String, pending: String, watcher_error: String },
 }
 
 pub struct RunOptions {
@@ -64,52 +60,46 @@ struct Seen {
 }
 
 fn parse_u64(v: &Value) -> u64 {
-    v.as_str()
-        .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
-        .unwrap_or(0)
+    v.as_str().and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok()).unwrap_or(0)
 }
 
-/// Follows new blocks and records every receipt in them.
+/// Follows new blocks and records every receipt in them. Errors are retried; the last one is
+/// kept for the report.
 async fn watch(
     client: Arc<RpcClient>,
     from: u64,
     seen: Arc<Mutex<HashMap<B256, Seen>>>,
     stop: Arc<tokio::sync::Notify>,
-) -> Result<u64, RpcError> {
+    last_error: Arc<Mutex<Option<String>>>,
+) -> u64 {
     let mut next = from + 1;
     loop {
-        let head = client.u64("eth_blockNumber", json!([])).await?;
-        while next <= head {
-            let receipts = client
-                .call("eth_getBlockReceipts", json!([format!("{next:#x}")]))
-                .await?;
-            let at = Instant::now();
-            let mut map = seen.lock().expect("watcher lock");
-            for r in receipts.as_array().into_iter().flatten() {
-                let Some(h) = r
-                    .get("transactionHash")
-                    .and_then(Value::as_str)
-                    .and_then(|h| h.parse::<B256>().ok())
-                else {
-                    continue;
-                };
-                let ok = r.get("status").and_then(Value::as_str) == Some("0x1");
-                map.insert(
-                    h,
-                    Seen {
-                        at,
-                        ok,
-                        gas: r.get("gasUsed").map(parse_u64).unwrap_or(0),
-                    },
-                );
-            }
-            next += 1;
+        if let Err(e) = watch_step(&client, &mut next, &seen).await {
+            *last_error.lock().expect("error lock") = Some(e.to_string());
         }
         tokio::select! {
-            _ = stop.notified() => return Ok(next - 1),
+            _ = stop.notified() => return next - 1,
             _ = tokio::time::sleep(Duration::from_millis(5)) => {}
         }
     }
+}
+
+async fn watch_step(client: &RpcClient, next: &mut u64, seen: &Mutex<HashMap<B256, Seen>>) -> Result<(), RpcError> {
+    let head = client.u64("eth_blockNumber", json!([])).await?;
+    while *next <= head {
+        let receipts = client.call("eth_getBlockReceipts", json!([format!("{:#x}", *next)])).await?;
+        let at = Instant::now();
+        let mut map = seen.lock().expect("watcher lock");
+        for r in receipts.as_array().into_iter().flatten() {
+            let Some(h) = r.get("transactionHash").and_then(Value::as_str).and_then(|h| h.parse::<B256>().ok()) else {
+                continue;
+            };
+            let ok = r.get("status").and_then(Value::as_str) == Some("0x1");
+            map.insert(h, Seen { at, ok, gas: r.get("gasUsed").map(parse_u64).unwrap_or(0) });
+        }
+        *next += 1;
+    }
+    Ok(())
 }
 
 /// Sends raw transactions (per sender in nonce order) and waits until all are included.
@@ -119,29 +109,15 @@ async fn send_and_wait(
     concurrency: usize,
     progress: Option<&ProgressBar>,
     stall: Duration,
-) -> Result<
-    (
-        HashMap<B256, Instant>,
-        HashMap<B256, Seen>,
-        Instant,
-        u64,
-        u64,
-    ),
-    BenchError,
-> {
+) -> Result<(HashMap<B256, Instant>, HashMap<B256, Seen>, Instant, u64, u64), BenchError> {
     let start_block = client.u64("eth_blockNumber", json!([])).await?;
     let seen = Arc::new(Mutex::new(HashMap::new()));
     let stop = Arc::new(tokio::sync::Notify::new());
-    let watcher = tokio::spawn(watch(
-        client.clone(),
-        start_block,
-        seen.clone(),
-        stop.clone(),
-    ));
+    let last_error = Arc::new(Mutex::new(None));
+    let watcher = tokio::spawn(watch(client.clone(), start_block, seen.clone(), stop.clone(), last_error.clone()));
     let total: usize = batches.iter().map(Vec::len).sum();
     let first_send = Instant::now();
-    let sent: Arc<Mutex<HashMap<B256, Instant>>> =
-        Arc::new(Mutex::new(HashMap::with_capacity(total)));
+    let sent: Arc<Mutex<HashMap<B256, Instant>>> = Arc::new(Mutex::new(HashMap::with_capacity(total)));
     let errors: Vec<RpcError> = futures::stream::iter(batches)
         .map(|txs| {
             let client = client.clone();
@@ -180,18 +156,24 @@ async fn send_and_wait(
             last_progress = (done, Instant::now());
         } else if last_progress.1.elapsed() > stall {
             stop.notify_one();
+            let head =
+                client.u64("eth_blockNumber", json!([])).await.map(|h| h.to_string()).unwrap_or_else(|e| e.to_string());
+            let pending =
+                client.call("txpool_status", json!([])).await.map(|v| v.to_string()).unwrap_or_else(|e| e.to_string());
+            let watcher_error = last_error.lock().expect("error lock").clone().unwrap_or_else(|| "none".into());
             return Err(BenchError::Stalled {
                 included: done,
                 sent: sent.len(),
                 secs: stall.as_secs(),
+                head,
+                pending,
+                watcher_error,
             });
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     stop.notify_one();
-    let last_block = watcher
-        .await
-        .map_err(|e| BenchError::Setup(e.to_string()))??;
+    let last_block = watcher.await.map_err(|e| BenchError::Setup(e.to_string()))?;
     let seen = std::mem::take(&mut *seen.lock().expect("seen lock"));
     Ok((sent, seen, first_send, start_block, last_block))
 }
@@ -203,9 +185,7 @@ pub async fn run(opts: RunOptions) -> Result<BenchReport, BenchError> {
     let mut spec = opts.spec.clone();
     spec.chain_id = chain_id;
     let funder = opts.funder.address();
-    let mut nonce = client
-        .u64("eth_getTransactionCount", json!([funder, "pending"]))
-        .await?;
+    let mut nonce = client.u64("eth_getTransactionCount", json!([funder, "pending"])).await?;
     let token = funder.create(nonce);
     let mut setup_tx = |to: TxKind, value: U256, input: Bytes, gas: u64| {
         let mut tx = TxEip1559 {
@@ -234,14 +214,7 @@ pub async fn run(opts: RunOptions) -> Result<BenchReport, BenchError> {
     };
     let deploy = [AqueductToken::BYTECODE.as_ref(), &ctor.abi_encode()].concat();
     let deploy_tx = setup_tx(TxKind::Create, U256::ZERO, deploy.into(), 3_000_000);
-    let (_, seen, ..) = send_and_wait(
-        &client,
-        vec![vec![deploy_tx.clone()]],
-        1,
-        None,
-        opts.stall_timeout,
-    )
-    .await?;
+    let (_, seen, ..) = send_and_wait(&client, vec![vec![deploy_tx.clone()]], 1, None, opts.stall_timeout).await?;
     if !seen.get(&deploy_tx.1).is_some_and(|s| s.ok) {
         return Err(BenchError::Setup("token deployment failed".into()));
     }
@@ -250,73 +223,32 @@ pub async fn run(opts: RunOptions) -> Result<BenchReport, BenchError> {
     let workload = Workload::generate(&spec, token);
     let mut funding = Vec::new();
     for (s, txs) in workload.senders.iter().zip(&workload.txs) {
-        let gas: u64 = txs
-            .iter()
-            .map(|t| {
-                if t.2 {
-                    ERC20_TRANSFER_GAS
-                } else {
-                    ETH_TRANSFER_GAS
-                }
-            })
-            .sum();
-        let eth = U256::from(gas) * U256::from(spec.max_fee_per_gas)
-            + U256::from(txs.len() as u64 * 1_000_000 + 1);
-        funding.push(setup_tx(
-            TxKind::Call(s.address()),
-            eth,
-            Bytes::new(),
-            ETH_TRANSFER_GAS,
-        ));
-        let call = AqueductToken::transferCall {
-            to: s.address(),
-            value: U256::from(1_000_000_000u64),
-        };
-        funding.push(setup_tx(
-            TxKind::Call(token),
-            U256::ZERO,
-            call.abi_encode().into(),
-            ERC20_TRANSFER_GAS,
-        ));
+        let gas: u64 = txs.iter().map(|t| if t.2 { ERC20_TRANSFER_GAS } else { ETH_TRANSFER_GAS }).sum();
+        let eth = U256::from(gas) * U256::from(spec.max_fee_per_gas) + U256::from(txs.len() as u64 * 1_000_000 + 1);
+        funding.push(setup_tx(TxKind::Call(s.address()), eth, Bytes::new(), ETH_TRANSFER_GAS));
+        let call = AqueductToken::transferCall { to: s.address(), value: U256::from(1_000_000_000u64) };
+        funding.push(setup_tx(TxKind::Call(token), U256::ZERO, call.abi_encode().into(), ERC20_TRANSFER_GAS));
     }
-    let (_, seen, ..) =
-        send_and_wait(&client, vec![funding.clone()], 1, None, opts.stall_timeout).await?;
-    if let Some(bad) = funding
-        .iter()
-        .find(|t| !seen.get(&t.1).is_some_and(|s| s.ok))
-    {
-        return Err(BenchError::Setup(format!(
-            "funding transaction {} failed",
-            bad.1
-        )));
+    let (_, seen, ..) = send_and_wait(&client, vec![funding.clone()], 1, None, opts.stall_timeout).await?;
+    if let Some(bad) = funding.iter().find(|t| !seen.get(&t.1).is_some_and(|s| s.ok)) {
+        return Err(BenchError::Setup(format!("funding transaction {} failed", bad.1)));
     }
 
     // Measured phase.
     let pb = opts.progress.then(|| {
         let pb = ProgressBar::new(workload.len() as u64);
         pb.set_style(
-            ProgressStyle::with_template(
-                "{prefix:>12} [{bar:40}] {pos}/{len} included ({per_sec}, eta {eta})",
-            )
-            .expect("static template")
-            .progress_chars("=> "),
+            ProgressStyle::with_template("{prefix:>12} [{bar:40}] {pos}/{len} included ({per_sec}, eta {eta})")
+                .expect("static template")
+                .progress_chars("=> "),
         );
         pb.set_prefix(opts.target.clone());
         pb
     });
-    let batches: Vec<Vec<(Bytes, B256)>> = workload
-        .txs
-        .iter()
-        .map(|v| v.iter().map(|t| (t.0.clone(), t.1)).collect())
-        .collect();
-    let (sent, seen, first_send, start_block, last_block) = send_and_wait(
-        &client,
-        batches,
-        opts.concurrency,
-        pb.as_ref(),
-        opts.stall_timeout,
-    )
-    .await?;
+    let batches: Vec<Vec<(Bytes, B256)>> =
+        workload.txs.iter().map(|v| v.iter().map(|t| (t.0.clone(), t.1)).collect()).collect();
+    let (sent, seen, first_send, start_block, last_block) =
+        send_and_wait(&client, batches, opts.concurrency, pb.as_ref(), opts.stall_timeout).await?;
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
@@ -324,17 +256,11 @@ pub async fn run(opts: RunOptions) -> Result<BenchReport, BenchError> {
     let wall = last.duration_since(first_send).as_secs_f64().max(1e-9);
     let mut lat: Vec<f64> = sent
         .iter()
-        .filter_map(|(h, t)| {
-            seen.get(h)
-                .map(|s| s.at.saturating_duration_since(*t).as_secs_f64() * 1000.0)
-        })
+        .filter_map(|(h, t)| seen.get(h).map(|s| s.at.saturating_duration_since(*t).as_secs_f64() * 1000.0))
         .collect();
     lat.sort_by(f64::total_cmp);
     let included = sent.keys().filter(|h| seen.contains_key(*h)).count();
-    let failed = sent
-        .keys()
-        .filter(|h| seen.get(*h).is_some_and(|s| !s.ok))
-        .count();
+    let failed = sent.keys().filter(|h| seen.get(*h).is_some_and(|s| !s.ok)).count();
     let gas_used: u64 = sent.keys().filter_map(|h| seen.get(h)).map(|s| s.gas).sum();
     Ok(BenchReport {
         target: opts.target,

@@ -27,19 +27,11 @@ pub struct StateRootReport {
 /// Builds `accounts` accounts, then applies a block of `transfers` random transfers among them.
 pub fn bench_state_root(accounts: usize, transfers: usize, seed: u64) -> StateRootReport {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let addrs: Vec<Address> = (0..accounts)
-        .map(|_| Address::from(rng.random::<[u8; 20]>()))
-        .collect();
+    let addrs: Vec<Address> = (0..accounts).map(|_| Address::from(rng.random::<[u8; 20]>())).collect();
     let one_eth = U256::from(10u64).pow(U256::from(18));
     let mut diff = StateDiff::default();
     for a in &addrs {
-        diff.accounts.insert(
-            *a,
-            Some(StateAccount {
-                balance: one_eth,
-                ..Default::default()
-            }),
-        );
+        diff.accounts.insert(*a, Some(StateAccount { balance: one_eth, ..Default::default() }));
     }
     let mut state = WorldState::new();
     state.apply(diff);
@@ -49,10 +41,7 @@ pub fn bench_state_root(accounts: usize, transfers: usize, seed: u64) -> StateRo
 
     let mut block = StateDiff::default();
     for _ in 0..transfers {
-        let (from, to) = (
-            addrs[rng.random_range(0..accounts)],
-            addrs[rng.random_range(0..accounts)],
-        );
+        let (from, to) = (addrs[rng.random_range(0..accounts)], addrs[rng.random_range(0..accounts)]);
         let mut f = block
             .accounts
             .get(&from)
@@ -98,19 +87,8 @@ pub fn bench_state_root(accounts: usize, transfers: usize, seed: u64) -> StateRo
     }
     let full = hb.root();
     let full_rebuild_ms = t.elapsed().as_secs_f64() * 1000.0;
-    assert_eq!(
-        full,
-        state.root(),
-        "incremental and from-scratch roots must agree"
-    );
-    StateRootReport {
-        accounts,
-        transfers,
-        initial_build_ms,
-        update_ms,
-        changed_accounts,
-        full_rebuild_ms,
-    }
+    assert_eq!(full, state.root(), "incremental and from-scratch roots must agree");
+    StateRootReport { accounts, transfers, initial_build_ms, update_ms, changed_accounts, full_rebuild_ms }
 }
 
 #[cfg(test)]

@@ -61,11 +61,8 @@ impl Workload {
             let to = Address::from(rng.random::<[u8; 20]>());
             let erc20 = rng.random_bool(spec.mix.erc20_share.clamp(0.0, 1.0));
             let mut tx = if erc20 {
-                let data = AqueductToken::transferCall {
-                    to,
-                    value: U256::from(rng.random_range(1..1000u64)),
-                }
-                .abi_encode();
+                let data =
+                    AqueductToken::transferCall { to, value: U256::from(rng.random_range(1..1000u64)) }.abi_encode();
                 TxEip1559 {
                     chain_id: spec.chain_id,
                     nonce,
@@ -107,9 +104,7 @@ impl Workload {
 
 /// Signs an EIP-1559 transaction.
 pub fn sign(signer: &PrivateKeySigner, tx: &mut TxEip1559) -> TxEnvelope {
-    let sig = signer
-        .sign_transaction_sync(tx)
-        .expect("local signing cannot fail");
+    let sig = signer.sign_transaction_sync(tx).expect("local signing cannot fail");
     tx.clone().into_signed(sig).into()
 }
 

@@ -21,11 +21,7 @@ pub struct ChainTx {
 impl ChainTx {
     pub fn new(envelope: TxEnvelope, sender: Address) -> Self {
         let hash = *envelope.tx_hash();
-        Self {
-            envelope,
-            sender,
-            hash,
-        }
+        Self { envelope, sender, hash }
     }
 
     pub fn nonce(&self) -> u64 {
@@ -38,10 +34,7 @@ impl ChainTx {
     }
 
     pub fn blob_count(&self) -> u64 {
-        self.envelope
-            .blob_versioned_hashes()
-            .map(|h| h.len() as u64)
-            .unwrap_or(0)
+        self.envelope.blob_versioned_hashes().map(|h| h.len() as u64).unwrap_or(0)
     }
 }
 
@@ -65,19 +58,8 @@ pub struct SealedBlock {
 impl SealedBlock {
     pub fn new(header: Header, txs: Vec<ChainTx>, receipts: Vec<ReceiptEnvelope>) -> Arc<Self> {
         let hash = header.hash_slow();
-        let size = (header.length()
-            + txs
-                .iter()
-                .map(|t| t.envelope.encode_2718_len())
-                .sum::<usize>()
-            + 4) as u64;
-        Arc::new(Self {
-            header,
-            hash,
-            txs,
-            receipts,
-            size,
-        })
+        let size = (header.length() + txs.iter().map(|t| t.envelope.encode_2718_len()).sum::<usize>() + 4) as u64;
+        Arc::new(Self { header, hash, txs, receipts, size })
     }
 
     pub fn number(&self) -> u64 {
@@ -91,42 +73,28 @@ impl SealedBlock {
     }
 
     pub fn encode_body(&self) -> Vec<u8> {
-        let txs: Vec<StoredTx> = self
-            .txs
-            .iter()
-            .map(|t| StoredTx {
-                raw: t.envelope.encoded_2718().into(),
-                sender: t.sender,
-            })
-            .collect();
+        let txs: Vec<StoredTx> =
+            self.txs.iter().map(|t| StoredTx { raw: t.envelope.encoded_2718().into(), sender: t.sender }).collect();
         let mut out = Vec::new();
         txs.encode(&mut out);
         out
     }
 
     pub fn encode_receipts(&self) -> Vec<u8> {
-        let rs: Vec<Bytes> = self
-            .receipts
-            .iter()
-            .map(|r| r.encoded_2718().into())
-            .collect();
+        let rs: Vec<Bytes> = self.receipts.iter().map(|r| r.encoded_2718().into()).collect();
         let mut out = Vec::new();
         rs.encode(&mut out);
         out
     }
 
     /// Rebuilds a block from its stored parts.
-    pub fn decode(
-        header: &[u8],
-        body: &[u8],
-        receipts: &[u8],
-    ) -> Result<Arc<Self>, alloy_rlp::Error> {
+    pub fn decode(header: &[u8], body: &[u8], receipts: &[u8]) -> Result<Arc<Self>, alloy_rlp::Error> {
         let header = Header::decode(&mut &header[..])?;
         let stored = Vec::<StoredTx>::decode(&mut &body[..])?;
         let mut txs = Vec::with_capacity(stored.len());
         for s in stored {
-            let env = TxEnvelope::decode_2718(&mut s.raw.as_ref())
-                .map_err(|_| alloy_rlp::Error::Custom("stored tx"))?;
+            let env =
+                TxEnvelope::decode_2718(&mut s.raw.as_ref()).map_err(|_| alloy_rlp::Error::Custom("stored tx"))?;
             txs.push(ChainTx::new(env, s.sender));
         }
         let raw = Vec::<Bytes>::decode(&mut &receipts[..])?;

@@ -9,8 +9,8 @@ use std::{
 
 use alloy::{
     consensus::{
-        EMPTY_OMMER_ROOT_HASH, Eip658Value, Header, Receipt, ReceiptEnvelope, Transaction,
-        TxEnvelope, TxReceipt, TxType,
+        EMPTY_OMMER_ROOT_HASH, Eip658Value, Header, Receipt, ReceiptEnvelope, Transaction, TxEnvelope, TxReceipt,
+        TxType,
         proofs::{calculate_receipt_root, calculate_transaction_root},
         transaction::SignerRecoverable,
     },
@@ -32,9 +32,7 @@ use tracing::{debug, info, warn};
 use crate::{
     block::{ChainTx, SealedBlock},
     error::{ChainError, TxError},
-    executor::{
-        BlockContext, block_env, build_evm, cfg_env, intrinsic_gas, precompiles_for, tx_env,
-    },
+    executor::{BlockContext, block_env, build_evm, cfg_env, intrinsic_gas, precompiles_for, tx_env},
     genesis::Genesis,
     overlay::Overlay,
     pool::Pool,
@@ -107,10 +105,7 @@ pub struct Chain {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 impl Chain {
@@ -184,12 +179,7 @@ impl Chain {
             }
             diff.accounts.insert(
                 *addr,
-                Some(StateAccount {
-                    nonce: acc.nonce,
-                    balance: acc.balance,
-                    storage_root: EMPTY_ROOT,
-                    code_hash,
-                }),
+                Some(StateAccount { nonce: acc.nonce, balance: acc.balance, storage_root: EMPTY_ROOT, code_hash }),
             );
             let slots = diff.storage.entry(*addr).or_default();
             for (k, v) in &acc.storage {
@@ -211,11 +201,7 @@ impl Chain {
             number: 0,
             gas_limit: rules.gas_limit,
             gas_used: 0,
-            timestamp: if g.timestamp == 0 {
-                now_secs()
-            } else {
-                g.timestamp
-            },
+            timestamp: if g.timestamp == 0 { now_secs() } else { g.timestamp },
             extra_data: g.extra_data.clone(),
             mix_hash: B256::ZERO,
             nonce: Default::default(),
@@ -250,12 +236,7 @@ impl Chain {
     // ---------------------------------------------------------------- reads
 
     pub fn head(&self) -> Arc<SealedBlock> {
-        self.inner
-            .lock()
-            .blocks
-            .last()
-            .cloned()
-            .expect("a chain always has its genesis block")
+        self.inner.lock().blocks.last().cloned().expect("a chain always has its genesis block")
     }
 
     pub fn block_number(&self, r: BlockRef) -> Option<u64> {
@@ -306,57 +287,55 @@ impl Chain {
         self.inner.lock().pool.len()
     }
 
+    /// (pending, queued): transactions executable now, and those waiting behind a nonce gap.
+    pub fn pool_counts(&self) -> (usize, usize) {
+        let inner = self.inner.lock();
+        let total = inner.pool.len();
+        let pending = inner
+            .pool
+            .senders()
+            .map(|(s, nonces)| {
+                let mut n = inner.state.account(s).ok().flatten().map(|a| a.nonce).unwrap_or(0);
+                let mut run = 0;
+                while nonces.contains_key(&n) {
+                    n += 1;
+                    run += 1;
+                }
+                run
+            })
+            .sum::<usize>();
+        (pending, total - pending)
+    }
+
     /// Reads from the state after block `r` (the latest state includes pending dev changes).
-    pub fn with_state<R>(
-        &self,
-        r: BlockRef,
-        f: impl FnOnce(&dyn StateView) -> R,
-    ) -> Result<R, ChainError> {
+    pub fn with_state<R>(&self, r: BlockRef, f: impl FnOnce(&dyn StateView) -> R) -> Result<R, ChainError> {
         let inner = self.inner.lock();
         let n = self.resolve(&inner, r).ok_or(ChainError::UnknownBlock)?;
         if n + 1 == inner.blocks.len() as u64 {
             Ok(f(&inner.state))
         } else {
-            Ok(f(&inner
-                .state
-                .at_root(inner.blocks[n as usize].header.state_root)))
+            Ok(f(&inner.state.at_root(inner.blocks[n as usize].header.state_root)))
         }
     }
 
-    pub fn account(
-        &self,
-        address: Address,
-        r: BlockRef,
-    ) -> Result<Option<StateAccount>, ChainError> {
+    pub fn account(&self, address: Address, r: BlockRef) -> Result<Option<StateAccount>, ChainError> {
         Ok(self.with_state(r, |s| s.account(&address))??)
     }
 
     /// The nonce a new transaction from `address` should use (pool included).
     pub fn next_nonce(&self, address: Address) -> u64 {
         let inner = self.inner.lock();
-        let state_nonce = inner
-            .state
-            .account(&address)
-            .ok()
-            .flatten()
-            .map(|a| a.nonce)
-            .unwrap_or(0);
+        let state_nonce = inner.state.account(&address).ok().flatten().map(|a| a.nonce).unwrap_or(0);
         inner.pool.next_nonce(&address, state_nonce)
     }
 
     /// An `eth_getProof` answer for the state after block `r`.
-    pub fn proof(
-        &self,
-        address: Address,
-        slots: &[B256],
-        r: BlockRef,
-    ) -> Result<AccountProof, ChainError> {
+    pub fn proof(&self, address: Address, slots: &[B256], r: BlockRef) -> Result<AccountProof, ChainError> {
         let inner = self.inner.lock();
         let n = self.resolve(&inner, r).ok_or(ChainError::UnknownBlock)?;
         let root = inner.blocks[n as usize].header.state_root;
         let nodes = inner.state.nodes();
-        let (raw, account_proof) =
-            aqueduct_trie::prove(nodes, root, keccak256(address).as_slice())?;
+        let (raw, account_proof) = aqueduct_trie::prove(nodes, root, keccak256(address).as_slice())?;
         let account = match raw {
             Some(raw) => alloy_rlp::Decodable::decode(&mut raw.as_slice())
                 .map_err(|e| ChainError::Internal(format!("account rlp: {e}")))?,
@@ -364,8 +343,7 @@ impl Chain {
         };
         let mut storage = Vec::with_capacity(slots.len());
         for slot in slots {
-            let (v, proof) =
-                aqueduct_trie::prove(nodes, account.storage_root, keccak256(slot).as_slice())?;
+            let (v, proof) = aqueduct_trie::prove(nodes, account.storage_root, keccak256(slot).as_slice())?;
             let value = match v {
                 Some(raw) => alloy_rlp::Decodable::decode(&mut raw.as_slice())
                     .map_err(|e| ChainError::Internal(format!("slot rlp: {e}")))?,
@@ -373,11 +351,7 @@ impl Chain {
             };
             storage.push((*slot, value, proof.into_iter().map(Bytes::from).collect()));
         }
-        Ok(AccountProof {
-            account,
-            account_proof: account_proof.into_iter().map(Bytes::from).collect(),
-            storage,
-        })
+        Ok(AccountProof { account, account_proof: account_proof.into_iter().map(Bytes::from).collect(), storage })
     }
 
     /// A stored blob by its versioned hash: blob ‖ commitment ‖ proof.
@@ -391,14 +365,8 @@ impl Chain {
     }
 
     fn fees_after(&self, h: &Header) -> (u64, u128) {
-        let base = self.rules.next_base_fee(
-            h.gas_used,
-            h.gas_limit,
-            h.base_fee_per_gas.unwrap_or_default(),
-        );
-        let excess = self
-            .rules
-            .next_excess_blob_gas(h.excess_blob_gas.unwrap_or(0), h.blob_gas_used.unwrap_or(0));
+        let base = self.rules.next_base_fee(h.gas_used, h.gas_limit, h.base_fee_per_gas.unwrap_or_default());
+        let excess = self.rules.next_excess_blob_gas(h.excess_blob_gas.unwrap_or(0), h.blob_gas_used.unwrap_or(0));
         (base, self.rules.blob_base_fee(excess))
     }
 
@@ -412,19 +380,14 @@ impl Chain {
 
     fn decode_raw(raw: &[u8], rules: &ChainRules) -> Result<(TxEnvelope, Address), TxError> {
         if raw.len() > rules.pool.max_tx_bytes + 6 * 131_072 * 2 {
-            return Err(TxError::Oversized {
-                size: raw.len(),
-                limit: rules.pool.max_tx_bytes,
-            });
+            return Err(TxError::Oversized { size: raw.len(), limit: rules.pool.max_tx_bytes });
         }
         let mut buf = raw;
         let env = TxEnvelope::decode_2718(&mut buf).map_err(|e| TxError::Decode(e.to_string()))?;
         if !buf.is_empty() {
             return Err(TxError::Decode("trailing bytes after transaction".into()));
         }
-        let sender = env
-            .recover_signer()
-            .map_err(|e| TxError::InvalidSignature(e.to_string()))?;
+        let sender = env.recover_signer().map_err(|e| TxError::InvalidSignature(e.to_string()))?;
         Ok((env, sender))
     }
 
@@ -436,12 +399,7 @@ impl Chain {
         Ok(hash)
     }
 
-    fn submit_locked(
-        &self,
-        inner: &mut Inner,
-        env: TxEnvelope,
-        sender: Address,
-    ) -> Result<B256, TxError> {
+    fn submit_locked(&self, inner: &mut Inner, env: TxEnvelope, sender: Address) -> Result<B256, TxError> {
         let ty = env.ty();
         if !self.rules.tx_types.accepts(ty) {
             return Err(TxError::TypeNotSupported);
@@ -450,40 +408,25 @@ impl Chain {
             TxEnvelope::Eip4844(signed) => {
                 let (tx, sig, hash) = signed.into_parts();
                 let (tx, sidecar) = tx.strip_sidecar();
-                (
-                    TxEnvelope::Eip4844(alloy::consensus::Signed::new_unchecked(tx, sig, hash)),
-                    sidecar,
-                )
+                (TxEnvelope::Eip4844(alloy::consensus::Signed::new_unchecked(tx, sig, hash)), sidecar)
             }
             other => (other, None),
         };
         let body_len = alloy::eips::eip2718::Encodable2718::encode_2718_len(&env);
         if body_len > self.rules.pool.max_tx_bytes {
-            return Err(TxError::Oversized {
-                size: body_len,
-                limit: self.rules.pool.max_tx_bytes,
-            });
+            return Err(TxError::Oversized { size: body_len, limit: self.rules.pool.max_tx_bytes });
         }
         if let Some(id) = env.chain_id()
             && id != self.rules.chain_id
         {
-            return Err(TxError::ChainId {
-                expected: self.rules.chain_id,
-                got: id,
-            });
+            return Err(TxError::ChainId { expected: self.rules.chain_id, got: id });
         }
         let needed = intrinsic_gas(&env);
         if env.gas_limit() < needed {
-            return Err(TxError::IntrinsicGas {
-                gas: env.gas_limit(),
-                needed,
-            });
+            return Err(TxError::IntrinsicGas { gas: env.gas_limit(), needed });
         }
         if env.gas_limit() > self.rules.gas_limit {
-            return Err(TxError::GasLimit {
-                gas: env.gas_limit(),
-                limit: self.rules.gas_limit,
-            });
+            return Err(TxError::GasLimit { gas: env.gas_limit(), limit: self.rules.gas_limit });
         }
         if let Some(tip) = env.max_priority_fee_per_gas()
             && ty >= 2
@@ -493,60 +436,34 @@ impl Chain {
         }
         let (base_fee, blob_fee) = self.fees_after(&inner.blocks.last().expect("genesis").header);
         if env.max_fee_per_gas() < base_fee as u128 {
-            return Err(TxError::FeeCapTooLow {
-                max_fee: env.max_fee_per_gas(),
-                base_fee,
-            });
+            return Err(TxError::FeeCapTooLow { max_fee: env.max_fee_per_gas(), base_fee });
         }
-        let mut cost =
-            U256::from(env.gas_limit()) * U256::from(env.max_fee_per_gas()) + env.value();
+        let mut cost = U256::from(env.gas_limit()) * U256::from(env.max_fee_per_gas()) + env.value();
         if ty == 3 {
             let hashes = env.blob_versioned_hashes().unwrap_or_default();
             let sidecar = sidecar.as_ref().ok_or(TxError::MissingSidecar)?;
-            let max = self
-                .rules
-                .blob_params
-                .map(|p| p.max_blobs_per_tx)
-                .unwrap_or(0);
+            let max = self.rules.blob_params.map(|p| p.max_blobs_per_tx).unwrap_or(0);
             if hashes.is_empty() || hashes.len() as u64 > max {
-                return Err(TxError::InvalidBlob(format!(
-                    "{} blobs, allowed 1 to {max}",
-                    hashes.len()
-                )));
+                return Err(TxError::InvalidBlob(format!("{} blobs, allowed 1 to {max}", hashes.len())));
             }
             sidecar
                 .validate(hashes, EnvKzgSettings::Default.get())
                 .map_err(|e| TxError::InvalidBlob(format!("KZG check failed: {e}")))?;
             let max_blob_fee = env.max_fee_per_blob_gas().unwrap_or_default();
             if max_blob_fee < blob_fee {
-                return Err(TxError::BlobFeeCapTooLow {
-                    max_fee: max_blob_fee,
-                    blob_fee,
-                });
+                return Err(TxError::BlobFeeCapTooLow { max_fee: max_blob_fee, blob_fee });
             }
             cost += U256::from(hashes.len() as u64 * 131_072) * U256::from(max_blob_fee);
         }
         let tx = ChainTx::new(env, sender);
         let hash = tx.hash;
         {
-            let acc = inner
-                .state
-                .account(&sender)
-                .ok()
-                .flatten()
-                .unwrap_or_default();
+            let acc = inner.state.account(&sender).ok().flatten().unwrap_or_default();
             if tx.nonce() < acc.nonce {
-                return Err(TxError::NonceTooLow {
-                    tx: tx.nonce(),
-                    state: acc.nonce,
-                });
+                return Err(TxError::NonceTooLow { tx: tx.nonce(), state: acc.nonce });
             }
             if acc.balance < cost {
-                return Err(TxError::InsufficientFunds {
-                    address: sender,
-                    have: acc.balance,
-                    want: cost,
-                });
+                return Err(TxError::InsufficientFunds { address: sender, have: acc.balance, want: cost });
             }
             let replaced = inner.pool.insert(tx, acc.nonce)?;
             if let Some(old) = replaced {
@@ -577,11 +494,7 @@ impl Chain {
 
     /// Timestamp the next block gets now.
     fn next_timestamp(&self, inner: &mut Inner) -> u64 {
-        let parent = inner
-            .blocks
-            .last()
-            .map(|b| b.header.timestamp)
-            .unwrap_or_default();
+        let parent = inner.blocks.last().map(|b| b.header.timestamp).unwrap_or_default();
         if let Some(t) = inner.next_timestamp.take() {
             return t.max(parent + 1);
         }
@@ -616,21 +529,11 @@ impl Chain {
         let parent = inner.blocks.last().cloned().expect("genesis");
         let ph = &parent.header;
         let number = ph.number + 1;
-        let base_fee = self.rules.next_base_fee(
-            ph.gas_used,
-            ph.gas_limit,
-            ph.base_fee_per_gas.unwrap_or_default(),
-        );
-        let excess_blob_gas = self.rules.next_excess_blob_gas(
-            ph.excess_blob_gas.unwrap_or(0),
-            ph.blob_gas_used.unwrap_or(0),
-        );
+        let base_fee = self.rules.next_base_fee(ph.gas_used, ph.gas_limit, ph.base_fee_per_gas.unwrap_or_default());
+        let excess_blob_gas =
+            self.rules.next_excess_blob_gas(ph.excess_blob_gas.unwrap_or(0), ph.blob_gas_used.unwrap_or(0));
         let blob_fee = self.rules.blob_base_fee(excess_blob_gas);
-        let max_blob_gas = self
-            .rules
-            .blob_params
-            .map(|p| p.max_blob_gas_per_block())
-            .unwrap_or(0);
+        let max_blob_gas = self.rules.blob_params.map(|p| p.max_blob_gas_per_block()).unwrap_or(0);
         let prevrandao = keccak256([parent.hash.as_slice(), &number.to_be_bytes()].concat());
         let ctx = BlockContext {
             number,
@@ -647,12 +550,7 @@ impl Chain {
         let mut invalid = Vec::new();
         let (mut gas_used, mut blob_gas_used) = (0u64, 0u64);
         let diff = {
-            let Inner {
-                state,
-                hashes,
-                pool,
-                ..
-            } = &*inner;
+            let Inner { state, hashes, pool, .. } = &*inner;
             let mut overlay = Overlay::new(state, hashes.as_slice());
             let mut evm = build_evm(
                 &self.rules,
@@ -662,14 +560,7 @@ impl Chain {
                 block_env(&self.rules, &ctx),
             );
             if from_pool {
-                let mut best = pool.best(base_fee, |a| {
-                    state
-                        .account(a)
-                        .ok()
-                        .flatten()
-                        .map(|a| a.nonce)
-                        .unwrap_or(0)
-                });
+                let mut best = pool.best(base_fee, |a| state.account(a).ok().flatten().map(|a| a.nonce).unwrap_or(0));
                 while let Some(tx) = best.next_tx() {
                     if gas_used + tx.envelope.gas_limit() > self.rules.gas_limit {
                         best.skip_sender(&tx.sender);
@@ -769,13 +660,7 @@ impl Chain {
             inner.pool.remove(&tx.hash);
         }
         for s in senders {
-            let n = inner
-                .state
-                .account(&s)
-                .ok()
-                .flatten()
-                .map(|a| a.nonce)
-                .unwrap_or(0);
+            let n = inner.state.account(&s).ok().flatten().map(|a| a.nonce).unwrap_or(0);
             inner.pool.prune_sender(&s, n);
         }
         index_block(inner, block.clone());
@@ -792,16 +677,10 @@ impl Chain {
         self.unwind_locked(&mut inner, to)
     }
 
-    fn unwind_locked(
-        &self,
-        inner: &mut Inner,
-        to: u64,
-    ) -> Result<Vec<Arc<SealedBlock>>, ChainError> {
+    fn unwind_locked(&self, inner: &mut Inner, to: u64) -> Result<Vec<Arc<SealedBlock>>, ChainError> {
         let head = inner.blocks.len() as u64 - 1;
         if to > head {
-            return Err(ChainError::InvalidParams(format!(
-                "cannot unwind to {to}: head is {head}"
-            )));
+            return Err(ChainError::InvalidParams(format!("cannot unwind to {to}: head is {head}")));
         }
         let mut touched = std::mem::take(&mut inner.pending_reverts);
         let head_root = inner.blocks[head as usize].header.state_root;
@@ -834,14 +713,9 @@ impl Chain {
     pub fn reorg(&self, depth: u64, txs: &[Bytes]) -> Result<Arc<SealedBlock>, ChainError> {
         let head = self.head().number();
         if depth == 0 || depth > head {
-            return Err(ChainError::InvalidParams(format!(
-                "reorg depth must be 1..={head}"
-            )));
+            return Err(ChainError::InvalidParams(format!("reorg depth must be 1..={head}")));
         }
-        let decoded = txs
-            .iter()
-            .map(|raw| Self::decode_raw(raw, &self.rules))
-            .collect::<Result<Vec<_>, _>>()?;
+        let decoded = txs.iter().map(|raw| Self::decode_raw(raw, &self.rules)).collect::<Result<Vec<_>, _>>()?;
         // One lock throughout, so that no other block lands inside the new branch.
         let mut inner = self.inner.lock();
         self.unwind_locked(&mut inner, head - depth)?;
@@ -862,13 +736,7 @@ impl Chain {
             )?);
         }
         for tx in saved {
-            let n = inner
-                .state
-                .account(&tx.sender)
-                .ok()
-                .flatten()
-                .map(|a| a.nonce)
-                .unwrap_or(0);
+            let n = inner.state.account(&tx.sender).ok().flatten().map(|a| a.nonce).unwrap_or(0);
             if tx.nonce() >= n {
                 let _ = inner.pool.insert(tx, n);
             }
@@ -918,13 +786,7 @@ impl Chain {
         let mut pending = std::mem::take(&mut inner.pending_reverts);
         pending.merge(reverts);
         let write = inner.state.write_for(&pending);
-        inner.store.commit(Commit {
-            block: None,
-            state: &write,
-            reverts: &pending,
-            meta: &[],
-            blobs: &[],
-        })?;
+        inner.store.commit(Commit { block: None, state: &write, reverts: &pending, meta: &[], blobs: &[] })?;
         inner.pending_reverts = pending;
         Ok(())
     }
@@ -939,15 +801,9 @@ impl Chain {
     /// `evm_setNextBlockTimestamp`.
     pub fn set_next_timestamp(&self, ts: u64) -> Result<(), ChainError> {
         let mut inner = self.inner.lock();
-        let parent = inner
-            .blocks
-            .last()
-            .map(|b| b.header.timestamp)
-            .unwrap_or_default();
+        let parent = inner.blocks.last().map(|b| b.header.timestamp).unwrap_or_default();
         if ts <= parent {
-            return Err(ChainError::InvalidParams(format!(
-                "timestamp {ts} is not after the head's {parent}"
-            )));
+            return Err(ChainError::InvalidParams(format!("timestamp {ts} is not after the head's {parent}")));
         }
         inner.time_offset = ts as i64 - now_secs() as i64;
         inner.next_timestamp = Some(ts);
@@ -957,23 +813,14 @@ impl Chain {
     // ---------------------------------------------------------------- calls
 
     /// Executes a call against the state after block `r` without committing it.
-    pub fn call(
-        &self,
-        call: &CallArgs,
-        r: BlockRef,
-    ) -> Result<revm::context::result::ExecutionResult, ChainError> {
+    pub fn call(&self, call: &CallArgs, r: BlockRef) -> Result<revm::context::result::ExecutionResult, ChainError> {
         let inner = self.inner.lock();
         let n = self.resolve(&inner, r).ok_or(ChainError::UnknownBlock)?;
         let header = inner.blocks[n as usize].header.clone();
         if n + 1 == inner.blocks.len() as u64 {
             self.call_on(&inner.state, inner.hashes.as_slice(), &header, call)
         } else {
-            self.call_on(
-                &inner.state.at_root(header.state_root),
-                inner.hashes.as_slice(),
-                &header,
-                call,
-            )
+            self.call_on(&inner.state.at_root(header.state_root), inner.hashes.as_slice(), &header, call)
         }
     }
 
@@ -992,24 +839,14 @@ impl Chain {
             timestamp: header.timestamp,
             beneficiary: header.beneficiary,
             gas_limit: header.gas_limit,
-            base_fee: if priced {
-                header.base_fee_per_gas.unwrap_or_default()
-            } else {
-                0
-            },
+            base_fee: if priced { header.base_fee_per_gas.unwrap_or_default() } else { 0 },
             prevrandao: header.mix_hash,
             excess_blob_gas: header.excess_blob_gas.unwrap_or_default(),
         };
         let mut cfg = cfg_env(&self.rules);
         cfg.disable_nonce_check = true;
         cfg.tx_chain_id_check = false;
-        let mut evm = build_evm(
-            &self.rules,
-            self.precompiles,
-            &mut overlay,
-            cfg,
-            block_env(&self.rules, &ctx),
-        );
+        let mut evm = build_evm(&self.rules, self.precompiles, &mut overlay, cfg, block_env(&self.rules, &ctx));
         let mut tx = call.tx.clone();
         if tx.gas_limit == 0 || tx.gas_limit > header.gas_limit {
             tx.gas_limit = header.gas_limit;
@@ -1023,11 +860,8 @@ impl Chain {
 
     /// Smallest gas limit with which the call succeeds (binary search, as geth does).
     pub fn estimate_gas(&self, call: &CallArgs, r: BlockRef) -> Result<u64, ChainError> {
-        let cap = if call.tx.gas_limit > 0 {
-            call.tx.gas_limit.min(self.rules.gas_limit)
-        } else {
-            self.rules.gas_limit
-        };
+        let cap =
+            if call.tx.gas_limit > 0 { call.tx.gas_limit.min(self.rules.gas_limit) } else { self.rules.gas_limit };
         let run = |gas: u64| {
             let mut c = call.clone();
             c.tx.gas_limit = gas;
@@ -1072,24 +906,14 @@ pub struct CallArgs {
 
 /// What state overrides may change.
 pub trait OverrideTarget {
-    fn set_account(
-        &mut self,
-        address: Address,
-        f: &mut dyn FnMut(&mut StateAccount),
-    ) -> Result<(), ChainError>;
+    fn set_account(&mut self, address: Address, f: &mut dyn FnMut(&mut StateAccount)) -> Result<(), ChainError>;
     fn set_code(&mut self, address: Address, code: Bytes) -> Result<(), ChainError>;
     fn set_storage(&mut self, address: Address, slot: U256, value: U256);
     fn replace_storage(&mut self, address: Address, slots: Vec<(U256, U256)>);
 }
 
-impl<S: StateView + ?Sized, H: crate::overlay::BlockHashes + ?Sized> OverrideTarget
-    for Overlay<'_, S, H>
-{
-    fn set_account(
-        &mut self,
-        address: Address,
-        f: &mut dyn FnMut(&mut StateAccount),
-    ) -> Result<(), ChainError> {
+impl<S: StateView + ?Sized, H: crate::overlay::BlockHashes + ?Sized> OverrideTarget for Overlay<'_, S, H> {
+    fn set_account(&mut self, address: Address, f: &mut dyn FnMut(&mut StateAccount)) -> Result<(), ChainError> {
         Overlay::set_account(self, address, f).map_err(|e| ChainError::Internal(e.to_string()))
     }
     fn set_code(&mut self, address: Address, code: Bytes) -> Result<(), ChainError> {
@@ -1106,10 +930,7 @@ impl<S: StateView + ?Sized, H: crate::overlay::BlockHashes + ?Sized> OverrideTar
 /// A revert as an error, with the reason decoded when it is `Error(string)` or `Panic(uint)`.
 pub fn revert_error(output: Bytes) -> ChainError {
     let reason = alloy::sol_types::decode_revert_reason(&output);
-    ChainError::Reverted {
-        reason,
-        data: output,
-    }
+    ChainError::Reverted { reason, data: output }
 }
 
 /// `eth_getProof` material.
@@ -1152,10 +973,7 @@ fn sidecar_blobs(sc: &BlobTransactionSidecarVariant) -> Vec<(B256, Vec<u8>)> {
             .iter()
             .zip(&s.commitments)
             .map(|(b, c)| {
-                (
-                    alloy::eips::eip4844::kzg_to_versioned_hash(c.as_slice()),
-                    [b.as_slice(), c.as_slice()].concat(),
-                )
+                (alloy::eips::eip4844::kzg_to_versioned_hash(c.as_slice()), [b.as_slice(), c.as_slice()].concat())
             })
             .collect(),
     }

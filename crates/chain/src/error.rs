@@ -23,20 +23,12 @@ pub enum TxError {
     IntrinsicGas { gas: u64, needed: u64 },
     #[error("exceeds block gas limit: gas {gas}, limit {limit}")]
     GasLimit { gas: u64, limit: u64 },
-    #[error(
-        "max fee per gas less than block base fee: maxFeePerGas: {max_fee}, baseFee: {base_fee}"
-    )]
+    #[error("max fee per gas less than block base fee: maxFeePerGas: {max_fee}, baseFee: {base_fee}")]
     FeeCapTooLow { max_fee: u128, base_fee: u64 },
     #[error("max priority fee per gas higher than max fee per gas")]
     TipAboveFeeCap,
-    #[error(
-        "insufficient funds for gas * price + value: address {address} have {have} want {want}"
-    )]
-    InsufficientFunds {
-        address: Address,
-        have: U256,
-        want: U256,
-    },
+    #[error("insufficient funds for gas * price + value: address {address} have {have} want {want}")]
+    InsufficientFunds { address: Address, have: U256, want: U256 },
     #[error("replacement transaction underpriced")]
     ReplacementUnderpriced,
     #[error("already known")]
@@ -49,9 +41,7 @@ pub enum TxError {
     MissingSidecar,
     #[error("invalid blob transaction: {0}")]
     InvalidBlob(String),
-    #[error(
-        "max fee per blob gas less than block blob gas fee: maxFeePerBlobGas: {max_fee}, blobBaseFee: {blob_fee}"
-    )]
+    #[error("max fee per blob gas less than block blob gas fee: maxFeePerBlobGas: {max_fee}, blobBaseFee: {blob_fee}")]
     BlobFeeCapTooLow { max_fee: u128, blob_fee: u128 },
     #[error("sender not authorized: {0} is not an unlocked or impersonated account")]
     UnknownAccount(Address),

@@ -47,10 +47,7 @@ pub fn cfg_env(rules: &ChainRules) -> CfgEnv {
 }
 
 pub fn block_env(rules: &ChainRules, b: &BlockContext) -> BlockEnv {
-    let fraction = rules
-        .blob_params
-        .map(|p| p.update_fraction as u64)
-        .unwrap_or(1);
+    let fraction = rules.blob_params.map(|p| p.update_fraction as u64).unwrap_or(1);
     BlockEnv {
         number: U256::from(b.number),
         beneficiary: b.beneficiary,
@@ -59,10 +56,7 @@ pub fn block_env(rules: &ChainRules, b: &BlockContext) -> BlockEnv {
         basefee: b.base_fee,
         difficulty: U256::ZERO,
         prevrandao: Some(b.prevrandao),
-        blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(
-            b.excess_blob_gas,
-            fraction.max(1),
-        )),
+        blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(b.excess_blob_gas, fraction.max(1))),
         ..Default::default()
     }
 }
@@ -81,15 +75,8 @@ pub fn tx_env(tx: &ChainTx) -> TxEnv {
         nonce: e.nonce(),
         chain_id: e.chain_id(),
         access_list: e.access_list().cloned().unwrap_or_default(),
-        gas_priority_fee: if e.ty() == 0 || e.ty() == 1 {
-            None
-        } else {
-            e.max_priority_fee_per_gas()
-        },
-        blob_hashes: e
-            .blob_versioned_hashes()
-            .map(|h| h.to_vec())
-            .unwrap_or_default(),
+        gas_priority_fee: if e.ty() == 0 || e.ty() == 1 { None } else { e.max_priority_fee_per_gas() },
+        blob_hashes: e.blob_versioned_hashes().map(|h| h.to_vec()).unwrap_or_default(),
         max_fee_per_blob_gas: e.max_fee_per_blob_gas().unwrap_or_default(),
         ..Default::default()
     }

@@ -14,9 +14,7 @@ mod state;
 mod store;
 
 pub use block::{ChainTx, SealedBlock};
-pub use chain::{
-    AccountProof, BlockRef, CallArgs, Chain, ChainConfig, ChainEvent, OverrideTarget, revert_error,
-};
+pub use chain::{AccountProof, BlockRef, CallArgs, Chain, ChainConfig, ChainEvent, OverrideTarget, revert_error};
 pub use error::{ChainError, TxError};
 pub use executor::{BlockContext, intrinsic_gas, tx_env};
 pub use genesis::{Genesis, GenesisAccount};

@@ -67,29 +67,18 @@ impl<'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> Overlay<'a, S, H> {
     }
 
     pub fn balance(&self, address: &Address) -> Result<U256, StateError> {
-        Ok(self
-            .account(address)?
-            .map(|a| a.balance)
-            .unwrap_or_default())
+        Ok(self.account(address)?.map(|a| a.balance).unwrap_or_default())
     }
 
     /// Overrides an account's fields (eth_call state overrides, dev methods).
-    pub fn set_account(
-        &mut self,
-        address: Address,
-        f: impl FnOnce(&mut StateAccount),
-    ) -> Result<(), StateError> {
+    pub fn set_account(&mut self, address: Address, f: impl FnOnce(&mut StateAccount)) -> Result<(), StateError> {
         let mut acc = self.account(&address)?.unwrap_or_default();
         f(&mut acc);
         self.accounts.insert(address, Some(acc));
         Ok(())
     }
 
-    pub fn set_code(
-        &mut self,
-        address: Address,
-        code: alloy::primitives::Bytes,
-    ) -> Result<(), StateError> {
+    pub fn set_code(&mut self, address: Address, code: alloy::primitives::Bytes) -> Result<(), StateError> {
         let hash = StateAccount::code_hash_of(&code);
         if hash != EMPTY_CODE_HASH {
             self.codes.insert(hash, Bytecode::new_raw(code));
@@ -102,11 +91,7 @@ impl<'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> Overlay<'a, S, H> {
     }
 
     /// Replaces all of an account's storage (eth_call `state` override).
-    pub fn replace_storage(
-        &mut self,
-        address: Address,
-        slots: impl IntoIterator<Item = (U256, U256)>,
-    ) {
+    pub fn replace_storage(&mut self, address: Address, slots: impl IntoIterator<Item = (U256, U256)>) {
         self.wiped.insert(address);
         self.storage.insert(address, slots.into_iter().collect());
     }
@@ -117,11 +102,7 @@ impl<'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> Overlay<'a, S, H> {
             accounts: self.accounts,
             storage: self.storage,
             wiped: self.wiped,
-            codes: self
-                .codes
-                .into_iter()
-                .map(|(h, c)| (h, c.original_bytes()))
-                .collect(),
+            codes: self.codes.into_iter().map(|(h, c)| (h, c.original_bytes())).collect(),
         }
     }
 }
@@ -133,11 +114,7 @@ impl<S: StateView + ?Sized, H: BlockHashes + ?Sized> Database for Overlay<'_, S,
         Ok(self.account(&address)?.map(|a| AccountInfo {
             balance: a.balance,
             nonce: a.nonce,
-            code_hash: if a.code_hash == EMPTY_CODE_HASH {
-                KECCAK_EMPTY
-            } else {
-                a.code_hash
-            },
+            code_hash: if a.code_hash == EMPTY_CODE_HASH { KECCAK_EMPTY } else { a.code_hash },
             account_id: None,
             code: None,
         }))
@@ -150,10 +127,7 @@ impl<S: StateView + ?Sized, H: BlockHashes + ?Sized> Database for Overlay<'_, S,
         if let Some(c) = self.codes.get(&code_hash) {
             return Ok(c.clone());
         }
-        let raw = self
-            .base
-            .code(&code_hash)
-            .ok_or(StateError::MissingCode(code_hash))?;
+        let raw = self.base.code(&code_hash).ok_or(StateError::MissingCode(code_hash))?;
         let code = Bytecode::new_raw(raw);
         self.codes.insert(code_hash, code.clone());
         Ok(code)
@@ -195,11 +169,8 @@ impl<S: StateView + ?Sized, H: BlockHashes + ?Sized> DatabaseCommit for Overlay<
                 self.accounts.insert(address, None);
                 continue;
             }
-            let code_hash = if account.info.code_hash == KECCAK_EMPTY {
-                EMPTY_CODE_HASH
-            } else {
-                account.info.code_hash
-            };
+            let code_hash =
+                if account.info.code_hash == KECCAK_EMPTY { EMPTY_CODE_HASH } else { account.info.code_hash };
             if code_hash != EMPTY_CODE_HASH
                 && let Some(code) = &account.info.code
             {

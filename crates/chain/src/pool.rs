@@ -19,10 +19,7 @@ pub struct Pool {
 
 impl Pool {
     pub fn new(limits: PoolLimits) -> Self {
-        Self {
-            limits,
-            ..Default::default()
-        }
+        Self { limits, ..Default::default() }
     }
 
     pub fn len(&self) -> usize {
@@ -57,29 +54,19 @@ impl Pool {
         }
         let nonce = tx.nonce();
         if nonce > state_nonce.saturating_add(self.limits.max_nonce_gap) {
-            return Err(TxError::NonceTooHigh {
-                tx: nonce,
-                state: state_nonce,
-            });
+            return Err(TxError::NonceTooHigh { tx: nonce, state: state_nonce });
         }
         let queue = self.by_sender.entry(tx.sender).or_default();
         let mut replaced = None;
         if let Some(old) = queue.get(&nonce) {
-            let bump = |old: u128| {
-                old.saturating_mul(100 + self.limits.price_bump_percent)
-                    .div_ceil(100)
-            };
+            let bump = |old: u128| old.saturating_mul(100 + self.limits.price_bump_percent).div_ceil(100);
             let (of, ot) = (
                 old.envelope.max_fee_per_gas(),
-                old.envelope
-                    .max_priority_fee_per_gas()
-                    .unwrap_or(old.envelope.max_fee_per_gas()),
+                old.envelope.max_priority_fee_per_gas().unwrap_or(old.envelope.max_fee_per_gas()),
             );
             let (nf, nt) = (
                 tx.envelope.max_fee_per_gas(),
-                tx.envelope
-                    .max_priority_fee_per_gas()
-                    .unwrap_or(tx.envelope.max_fee_per_gas()),
+                tx.envelope.max_priority_fee_per_gas().unwrap_or(tx.envelope.max_fee_per_gas()),
             );
             if nf < bump(of) || nt < bump(ot) {
                 return Err(TxError::ReplacementUnderpriced);
@@ -134,19 +121,15 @@ impl Pool {
             if let Some(tx) = q.get(&n)
                 && let Some(tip) = tx.effective_tip(base_fee)
             {
-                heap.push(Candidate {
-                    tip,
-                    hash: tx.hash,
-                    sender: *sender,
-                    nonce: n,
-                });
+                heap.push(Candidate { tip, hash: tx.hash, sender: *sender, nonce: n });
             }
         }
-        BestTxs {
-            pool: self,
-            heap,
-            base_fee,
-        }
+        BestTxs { pool: self, heap, base_fee }
+    }
+
+    /// Each sender's queue, by nonce.
+    pub fn senders(&self) -> impl Iterator<Item = (&Address, &BTreeMap<u64, ChainTx>)> {
+        self.by_sender.iter()
     }
 
     /// Every pending transaction (for `eth_getBlockByNumber("pending")`-style views and tests).
@@ -166,9 +149,7 @@ struct Candidate {
 impl Ord for Candidate {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         // Highest tip first; ties broken by hash for determinism.
-        self.tip
-            .cmp(&other.tip)
-            .then_with(|| other.hash.cmp(&self.hash))
+        self.tip.cmp(&other.tip).then_with(|| other.hash.cmp(&self.hash))
     }
 }
 
@@ -194,22 +175,14 @@ impl BestTxs<'_> {
         if let Some(next) = q.get(&(c.nonce + 1))
             && let Some(tip) = next.effective_tip(self.base_fee)
         {
-            self.heap.push(Candidate {
-                tip,
-                hash: next.hash,
-                sender: c.sender,
-                nonce: c.nonce + 1,
-            });
+            self.heap.push(Candidate { tip, hash: next.hash, sender: c.sender, nonce: c.nonce + 1 });
         }
         Some(tx)
     }
 
     /// Stops offering this sender's transactions (one failed or did not fit).
     pub fn skip_sender(&mut self, sender: &Address) {
-        let rest: Vec<_> = std::mem::take(&mut self.heap)
-            .into_iter()
-            .filter(|c| c.sender != *sender)
-            .collect();
+        let rest: Vec<_> = std::mem::take(&mut self.heap).into_iter().filter(|c| c.sender != *sender).collect();
         self.heap = rest.into();
     }
 }

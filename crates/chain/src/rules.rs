@@ -15,12 +15,7 @@ pub struct TxTypes {
 }
 
 impl TxTypes {
-    pub const ALL: Self = Self {
-        legacy: true,
-        eip2930: true,
-        eip1559: true,
-        eip4844: true,
-    };
+    pub const ALL: Self = Self { legacy: true, eip2930: true, eip1559: true, eip4844: true };
 
     pub fn accepts(&self, ty: u8) -> bool {
         match ty {
@@ -116,12 +111,7 @@ impl ChainRules {
     }
 
     /// The base fee after a parent with this gas use.
-    pub fn next_base_fee(
-        &self,
-        parent_gas_used: u64,
-        parent_gas_limit: u64,
-        parent_base_fee: u64,
-    ) -> u64 {
+    pub fn next_base_fee(&self, parent_gas_used: u64, parent_gas_limit: u64, parent_base_fee: u64) -> u64 {
         self.base_fee_params
             .next_block_base_fee(parent_gas_used, parent_gas_limit, parent_base_fee)
             .max(self.min_base_fee)
@@ -136,9 +126,6 @@ impl ChainRules {
     }
 
     pub fn blob_base_fee(&self, excess_blob_gas: u64) -> u128 {
-        self.blob_params
-            .as_ref()
-            .map(|p| p.calc_blob_fee(excess_blob_gas))
-            .unwrap_or(0)
+        self.blob_params.as_ref().map(|p| p.calc_blob_fee(excess_blob_gas)).unwrap_or(0)
     }
 }

@@ -27,9 +27,7 @@ pub struct StateDiff {
 }
 
 /// Old values of what a block (or dev method) changed: applying it undoes the change.
-#[derive(
-    Default, Debug, Clone, PartialEq, Eq, alloy_rlp::RlpEncodable, alloy_rlp::RlpDecodable,
-)]
+#[derive(Default, Debug, Clone, PartialEq, Eq, alloy_rlp::RlpEncodable, alloy_rlp::RlpDecodable)]
 pub struct Reverts {
     pub accounts: Vec<AccountRevert>,
     pub storage: Vec<SlotRevert>,
@@ -63,20 +61,9 @@ impl Reverts {
     /// Appends `later`, keeping the oldest value of each key (the one to go back to).
     pub fn merge(&mut self, later: Reverts) {
         let seen_a: BTreeSet<Address> = self.accounts.iter().map(|a| a.address).collect();
-        self.accounts.extend(
-            later
-                .accounts
-                .into_iter()
-                .filter(|a| !seen_a.contains(&a.address)),
-        );
-        let seen_s: BTreeSet<(Address, U256)> =
-            self.storage.iter().map(|s| (s.address, s.slot)).collect();
-        self.storage.extend(
-            later
-                .storage
-                .into_iter()
-                .filter(|s| !seen_s.contains(&(s.address, s.slot))),
-        );
+        self.accounts.extend(later.accounts.into_iter().filter(|a| !seen_a.contains(&a.address)));
+        let seen_s: BTreeSet<(Address, U256)> = self.storage.iter().map(|s| (s.address, s.slot)).collect();
+        self.storage.extend(later.storage.into_iter().filter(|s| !seen_s.contains(&(s.address, s.slot))));
     }
 }
 
@@ -107,10 +94,7 @@ pub struct WorldState {
 
 impl WorldState {
     pub fn new() -> Self {
-        Self {
-            root: EMPTY_ROOT,
-            ..Default::default()
-        }
+        Self { root: EMPTY_ROOT, ..Default::default() }
     }
 
     /// Rebuilds from stored parts (no root computation: `root` is trusted from disk).
@@ -121,14 +105,7 @@ impl WorldState {
         nodes: MemoryNodes,
         root: B256,
     ) -> Self {
-        Self {
-            accounts,
-            storage,
-            codes,
-            nodes,
-            root,
-            ..Default::default()
-        }
+        Self { accounts, storage, codes, nodes, root, ..Default::default() }
     }
 
     pub fn root(&self) -> B256 {
@@ -161,11 +138,7 @@ impl WorldState {
             let old = self.storage.remove(addr).unwrap_or_default();
             for (slot, value) in old {
                 wiped_slots.insert((*addr, slot));
-                reverts.storage.push(SlotRevert {
-                    address: *addr,
-                    slot,
-                    value,
-                });
+                reverts.storage.push(SlotRevert { address: *addr, slot, value });
             }
             self.wiped.insert(*addr);
             self.dirty.entry(*addr).or_default();
@@ -174,25 +147,13 @@ impl WorldState {
             let dirty = self.dirty.entry(addr).or_default();
             let map = self.storage.entry(addr).or_default();
             for (slot, value) in slots {
-                let old = if value.is_zero() {
-                    map.remove(&slot)
-                } else {
-                    map.insert(slot, value)
-                };
+                let old = if value.is_zero() { map.remove(&slot) } else { map.insert(slot, value) };
                 // A wiped account's old slots are already recorded; a slot new after the wipe
                 // was zero before it.
                 if !diff.wiped.contains(&addr) {
-                    reverts.storage.push(SlotRevert {
-                        address: addr,
-                        slot,
-                        value: old.unwrap_or_default(),
-                    });
+                    reverts.storage.push(SlotRevert { address: addr, slot, value: old.unwrap_or_default() });
                 } else if !wiped_slots.contains(&(addr, slot)) {
-                    reverts.storage.push(SlotRevert {
-                        address: addr,
-                        slot,
-                        value: U256::ZERO,
-                    });
+                    reverts.storage.push(SlotRevert { address: addr, slot, value: U256::ZERO });
                 }
                 dirty.insert(slot);
             }
@@ -245,10 +206,7 @@ impl WorldState {
 
     /// Recomputes the state root from the changed keys only, and returns what to persist.
     pub fn commit_root(&mut self) -> Result<StateWrite, TrieError> {
-        let mut write = StateWrite {
-            codes: std::mem::take(&mut self.new_codes),
-            ..Default::default()
-        };
+        let mut write = StateWrite { codes: std::mem::take(&mut self.new_codes), ..Default::default() };
         let dirty = std::mem::take(&mut self.dirty);
         let wiped = std::mem::take(&mut self.wiped);
         let mut account_changes = Vec::with_capacity(dirty.len());
@@ -268,25 +226,13 @@ impl WorldState {
                 account_changes.push((keccak256(addr).to_vec(), None));
                 continue;
             };
-            let value_of = |slot: &U256| {
-                current
-                    .and_then(|m| m.get(slot))
-                    .copied()
-                    .unwrap_or_default()
-            };
+            let value_of = |slot: &U256| current.and_then(|m| m.get(slot)).copied().unwrap_or_default();
             let (base, changes): (B256, Vec<TrieChange>) = if was_wiped {
-                let all = current
-                    .map(|m| m.iter().map(|(s, v)| (*s, *v)).collect::<Vec<_>>())
-                    .unwrap_or_default();
+                let all = current.map(|m| m.iter().map(|(s, v)| (*s, *v)).collect::<Vec<_>>()).unwrap_or_default();
                 for (s, v) in &all {
                     write.storage.push((addr, *s, *v));
                 }
-                (
-                    EMPTY_ROOT,
-                    all.iter()
-                        .map(|(s, v)| (slot_key(s), Some(slot_value(v))))
-                        .collect(),
-                )
+                (EMPTY_ROOT, all.iter().map(|(s, v)| (slot_key(s), Some(slot_value(v)))).collect())
             } else {
                 let ch = slots
                     .iter()
@@ -301,9 +247,7 @@ impl WorldState {
             if was_wiped || !slots.is_empty() {
                 let up = aqueduct_trie::update(&self.nodes, base, changes)?;
                 acc.storage_root = up.root;
-                write
-                    .nodes
-                    .extend(up.nodes.iter().map(|(h, n)| (*h, n.clone())));
+                write.nodes.extend(up.nodes.iter().map(|(h, n)| (*h, n.clone())));
                 self.nodes.extend(up.nodes);
                 self.accounts.insert(addr, acc);
             }
@@ -314,20 +258,14 @@ impl WorldState {
         }
         let up = aqueduct_trie::update(&self.nodes, self.root, account_changes)?;
         self.root = up.root;
-        write
-            .nodes
-            .extend(up.nodes.iter().map(|(h, n)| (*h, n.clone())));
+        write.nodes.extend(up.nodes.iter().map(|(h, n)| (*h, n.clone())));
         self.nodes.extend(up.nodes);
         Ok(write)
     }
 
     /// A view of a past state by its root (its nodes must still be kept).
     pub fn at_root(&self, root: B256) -> HistoricState<'_> {
-        HistoricState {
-            nodes: &self.nodes,
-            codes: &self.codes,
-            root,
-        }
+        HistoricState { nodes: &self.nodes, codes: &self.codes, root }
     }
 
     /// Storage slots of an account (latest state).
@@ -342,12 +280,7 @@ impl StateView for WorldState {
     }
 
     fn storage(&self, address: &Address, slot: &U256) -> Result<U256, TrieError> {
-        Ok(self
-            .storage
-            .get(address)
-            .and_then(|m| m.get(slot))
-            .copied()
-            .unwrap_or_default())
+        Ok(self.storage.get(address).and_then(|m| m.get(slot)).copied().unwrap_or_default())
     }
 
     fn code(&self, hash: &B256) -> Option<Bytes> {
@@ -369,9 +302,9 @@ impl StateView for HistoricState<'_> {
     fn account(&self, address: &Address) -> Result<Option<StateAccount>, TrieError> {
         match aqueduct_trie::get(self.nodes, self.root, keccak256(address).as_slice())? {
             None => Ok(None),
-            Some(raw) => StateAccount::decode(&mut raw.as_slice())
-                .map(Some)
-                .map_err(|_| TrieError::Malformed("account RLP")),
+            Some(raw) => {
+                StateAccount::decode(&mut raw.as_slice()).map(Some).map_err(|_| TrieError::Malformed("account RLP"))
+            }
         }
     }
 
@@ -381,9 +314,7 @@ impl StateView for HistoricState<'_> {
         };
         match aqueduct_trie::get(self.nodes, acc.storage_root, slot_key(slot).as_slice())? {
             None => Ok(U256::ZERO),
-            Some(raw) => {
-                U256::decode(&mut raw.as_slice()).map_err(|_| TrieError::Malformed("slot RLP"))
-            }
+            Some(raw) => U256::decode(&mut raw.as_slice()).map_err(|_| TrieError::Malformed("slot RLP")),
         }
     }
 
@@ -441,12 +372,7 @@ impl WorldState {
             w.accounts.push((a.address, acc));
         }
         for s in &reverts.storage {
-            let v = self
-                .storage
-                .get(&s.address)
-                .and_then(|m| m.get(&s.slot))
-                .copied()
-                .unwrap_or_default();
+            let v = self.storage.get(&s.address).and_then(|m| m.get(&s.slot)).copied().unwrap_or_default();
             w.storage.push((s.address, s.slot, v));
         }
         w

@@ -78,8 +78,7 @@ fn storage_key(a: &Address, slot: &U256) -> [u8; 52] {
 impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Db(format!("{}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(format!("{}: {e}", dir.display())))?;
         }
         let db = Database::create(path)?;
         let tx = db.begin_write()?;
@@ -101,23 +100,15 @@ impl Store {
         {
             if let Some(b) = c.block {
                 let n = b.number();
-                tx.open_table(HEADERS)?
-                    .insert(n, b.encode_header().as_slice())?;
-                tx.open_table(BODIES)?
-                    .insert(n, b.encode_body().as_slice())?;
-                tx.open_table(RECEIPTS)?
-                    .insert(n, b.encode_receipts().as_slice())?;
-                tx.open_table(REVERTS)?
-                    .insert(n, c.reverts.encode_to_vec().as_slice())?;
+                tx.open_table(HEADERS)?.insert(n, b.encode_header().as_slice())?;
+                tx.open_table(BODIES)?.insert(n, b.encode_body().as_slice())?;
+                tx.open_table(RECEIPTS)?.insert(n, b.encode_receipts().as_slice())?;
+                tx.open_table(REVERTS)?.insert(n, c.reverts.encode_to_vec().as_slice())?;
                 let mut meta = tx.open_table(META)?;
                 meta.insert("head", n.to_be_bytes().as_slice())?;
-                meta.insert(
-                    "pending_reverts",
-                    Reverts::default().encode_to_vec().as_slice(),
-                )?;
+                meta.insert("pending_reverts", Reverts::default().encode_to_vec().as_slice())?;
             } else {
-                tx.open_table(META)?
-                    .insert("pending_reverts", c.reverts.encode_to_vec().as_slice())?;
+                tx.open_table(META)?.insert("pending_reverts", c.reverts.encode_to_vec().as_slice())?;
             }
             let mut meta = tx.open_table(META)?;
             for (k, v) in c.meta {
@@ -168,13 +159,7 @@ impl Store {
     }
 
     /// Removes blocks above `head` (their state is reverted by the caller's write).
-    pub fn unwind(
-        &self,
-        head: u64,
-        top: u64,
-        state: &StateWrite,
-        pending: &Reverts,
-    ) -> Result<(), StoreError> {
+    pub fn unwind(&self, head: u64, top: u64, state: &StateWrite, pending: &Reverts) -> Result<(), StoreError> {
         let mut tx = self.db.begin_write()?;
         tx.set_durability(Durability::Immediate)?;
         {
@@ -189,34 +174,20 @@ impl Store {
             meta.insert("pending_reverts", pending.encode_to_vec().as_slice())?;
         }
         tx.commit()?;
-        self.commit(Commit {
-            block: None,
-            state,
-            reverts: pending,
-            meta: &[],
-            blobs: &[],
-        })
+        self.commit(Commit { block: None, state, reverts: pending, meta: &[], blobs: &[] })
     }
 
     pub fn reverts(&self, n: u64) -> Result<Reverts, StoreError> {
         let tx = self.db.begin_read()?;
         let t = tx.open_table(REVERTS)?;
-        let raw = t.get(n)?.ok_or(StoreError::Corrupt {
-            table: "reverts",
-            why: format!("no undo log for block {n}"),
-        })?;
-        Reverts::decode_from(raw.value()).map_err(|e| StoreError::Corrupt {
-            table: "reverts",
-            why: e.to_string(),
-        })
+        let raw =
+            t.get(n)?.ok_or(StoreError::Corrupt { table: "reverts", why: format!("no undo log for block {n}") })?;
+        Reverts::decode_from(raw.value()).map_err(|e| StoreError::Corrupt { table: "reverts", why: e.to_string() })
     }
 
     pub fn blob(&self, versioned_hash: &B256) -> Result<Option<Vec<u8>>, StoreError> {
         let tx = self.db.begin_read()?;
-        Ok(tx
-            .open_table(BLOBS)?
-            .get(versioned_hash.as_slice())?
-            .map(|v| v.value().to_vec()))
+        Ok(tx.open_table(BLOBS)?.get(versioned_hash.as_slice())?.map(|v| v.value().to_vec()))
     }
 
     /// Loads the whole chain: blocks and the latest state.
@@ -231,16 +202,8 @@ impl Store {
         let Some(head) = meta.get("head") else {
             return Ok(None);
         };
-        let head = u64::from_be_bytes(
-            head.as_slice()
-                .try_into()
-                .map_err(|_| corrupt("meta", "head"))?,
-        );
-        let (headers, bodies, receipts) = (
-            tx.open_table(HEADERS)?,
-            tx.open_table(BODIES)?,
-            tx.open_table(RECEIPTS)?,
-        );
+        let head = u64::from_be_bytes(head.as_slice().try_into().map_err(|_| corrupt("meta", "head"))?);
+        let (headers, bodies, receipts) = (tx.open_table(HEADERS)?, tx.open_table(BODIES)?, tx.open_table(RECEIPTS)?);
         let mut blocks = Vec::with_capacity(head as usize + 1);
         for n in 0..=head {
             let missing = || corrupt("headers", &format!("block {n} missing"));
@@ -248,19 +211,15 @@ impl Store {
             let b = bodies.get(n)?.ok_or_else(missing)?;
             let r = receipts.get(n)?.ok_or_else(missing)?;
             blocks.push(
-                SealedBlock::decode(h.value(), b.value(), r.value())
-                    .map_err(|e| corrupt("blocks", &e.to_string()))?,
+                SealedBlock::decode(h.value(), b.value(), r.value()).map_err(|e| corrupt("blocks", &e.to_string()))?,
             );
         }
         let mut accounts = HashMap::new();
         for e in tx.open_table(ACCOUNTS)?.iter()? {
             let (k, v) = e?;
             let a = Address::try_from(k.value()).map_err(|_| corrupt("accounts", "key"))?;
-            accounts.insert(
-                a,
-                StateAccount::decode(&mut &v.value()[..])
-                    .map_err(|e| corrupt("accounts", &e.to_string()))?,
-            );
+            accounts
+                .insert(a, StateAccount::decode(&mut &v.value()[..]).map_err(|e| corrupt("accounts", &e.to_string()))?);
         }
         let mut storage: HashMap<Address, HashMap<U256, U256>> = HashMap::new();
         for e in tx.open_table(STORAGE)?.iter()? {
@@ -270,10 +229,7 @@ impl Store {
                 return Err(corrupt("storage", "record length"));
             }
             let a = Address::from_slice(&k[..20]);
-            storage.entry(a).or_default().insert(
-                U256::from_be_slice(&k[20..]),
-                U256::from_be_slice(v.value()),
-            );
+            storage.entry(a).or_default().insert(U256::from_be_slice(&k[20..]), U256::from_be_slice(v.value()));
         }
         let mut codes = HashMap::new();
         for e in tx.open_table(CODES)?.iter()? {
@@ -286,15 +242,9 @@ impl Store {
         let mut nodes = HashMap::new();
         for e in tx.open_table(NODES)?.iter()? {
             let (k, v) = e?;
-            nodes.insert(
-                B256::try_from(k.value()).map_err(|_| corrupt("nodes", "key"))?,
-                v.value().to_vec(),
-            );
+            nodes.insert(B256::try_from(k.value()).map_err(|_| corrupt("nodes", "key"))?, v.value().to_vec());
         }
-        let root = blocks
-            .last()
-            .map(|b| b.header.state_root)
-            .unwrap_or(aqueduct_trie::EMPTY_ROOT);
+        let root = blocks.last().map(|b| b.header.state_root).unwrap_or(aqueduct_trie::EMPTY_ROOT);
         let pending_reverts = match meta.get("pending_reverts") {
             Some(raw) => Reverts::decode_from(raw).map_err(|e| corrupt("meta", &e.to_string()))?,
             None => Reverts::default(),
@@ -307,18 +257,10 @@ impl Store {
         for s in &pending_reverts.storage {
             state.mark_dirty(s.address, Some(s.slot));
         }
-        Ok(Some(Loaded {
-            blocks,
-            state,
-            pending_reverts,
-            meta,
-        }))
+        Ok(Some(Loaded { blocks, state, pending_reverts, meta }))
     }
 }
 
 fn corrupt(table: &'static str, why: &str) -> StoreError {
-    StoreError::Corrupt {
-        table,
-        why: why.to_string(),
-    }
+    StoreError::Corrupt { table, why: why.to_string() }
 }

@@ -17,9 +17,6 @@ mod tests {
     fn bytecode_is_bound() {
         assert!(AqueductToken::BYTECODE.len() > 1000);
         assert!(AqueductToken::DEPLOYED_BYTECODE.len() > 1000);
-        assert_eq!(
-            AqueductToken::transferCall::SIGNATURE,
-            "transfer(address,uint256)"
-        );
+        assert_eq!(AqueductToken::transferCall::SIGNATURE, "transfer(address,uint256)");
     }
 }

@@ -40,16 +40,10 @@ impl Default for L1Config {
 impl L1Config {
     pub fn validate(&self) -> Result<(), String> {
         if self.gas_limit < 21_000 {
-            return Err(format!(
-                "gas limit {} is below one transfer (21000)",
-                self.gas_limit
-            ));
+            return Err(format!("gas limit {} is below one transfer (21000)", self.gas_limit));
         }
         if !(self.block_time >= 0.0 && self.block_time <= 3600.0) {
-            return Err(format!(
-                "block time {} s must be between 0 and 3600",
-                self.block_time
-            ));
+            return Err(format!("block time {} s must be between 0 and 3600", self.block_time));
         }
         if self.accounts == 0 || self.accounts > 1000 {
             return Err("accounts must be between 1 and 1000".into());
@@ -90,18 +84,7 @@ impl L1Config {
         let balance = U256::from(self.balance_ether) * U256::from(10u64).pow(U256::from(18));
         Genesis {
             base_fee: self.base_fee,
-            alloc: accounts
-                .iter()
-                .map(|a| {
-                    (
-                        *a,
-                        GenesisAccount {
-                            balance,
-                            ..Default::default()
-                        },
-                    )
-                })
-                .collect(),
+            alloc: accounts.iter().map(|a| (*a, GenesisAccount { balance, ..Default::default() })).collect(),
             ..Default::default()
         }
     }

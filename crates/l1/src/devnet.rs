@@ -20,15 +20,9 @@ pub enum DevnetError {
     #[error(transparent)]
     Chain(#[from] ChainError),
     #[error("cannot serve JSON-RPC on {addr}: {source}")]
-    Rpc {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Rpc { addr: SocketAddr, source: std::io::Error },
     #[error("cannot clear {path}: {source}")]
-    Fresh {
-        path: String,
-        source: std::io::Error,
-    },
+    Fresh { path: String, source: std::io::Error },
 }
 
 /// The embedded L1, running.
@@ -47,13 +41,10 @@ impl Devnet {
     pub async fn start(config: L1Config, fresh: bool) -> Result<Self, DevnetError> {
         config.validate().map_err(DevnetError::Config)?;
         if fresh && config.data_dir.exists() {
-            std::fs::remove_dir_all(&config.data_dir).map_err(|source| DevnetError::Fresh {
-                path: config.data_dir.display().to_string(),
-                source,
-            })?;
+            std::fs::remove_dir_all(&config.data_dir)
+                .map_err(|source| DevnetError::Fresh { path: config.data_dir.display().to_string(), source })?;
         }
-        let signers =
-            dev_signers(config.accounts).map_err(|e| DevnetError::Accounts(e.to_string()))?;
+        let signers = dev_signers(config.accounts).map_err(|e| DevnetError::Accounts(e.to_string()))?;
         let addrs: Vec<_> = signers.iter().map(|s| s.address()).collect();
         let chain_config = config.chain_config(config.genesis(&addrs));
         let chain = tokio::task::spawn_blocking(move || Chain::open(chain_config))
@@ -61,25 +52,12 @@ impl Devnet {
             .map_err(|e| DevnetError::Config(format!("chain open task failed: {e}")))??;
         let cancel = CancellationToken::new();
         let miner = Miner::spawn(chain.clone(), cancel.clone());
-        let rpc_config = rpc::RpcConfig {
-            addr: config.rpc_addr,
-            ..Default::default()
-        };
+        let rpc_config = rpc::RpcConfig { addr: config.rpc_addr, ..Default::default() };
         let (rpc_addr, handle) = rpc::serve(chain.clone(), signers.clone(), rpc_config)
             .await
-            .map_err(|source| DevnetError::Rpc {
-                addr: config.rpc_addr,
-                source,
-            })?;
+            .map_err(|source| DevnetError::Rpc { addr: config.rpc_addr, source })?;
         info!(target: "l1", %rpc_addr, chain_id = config.chain_id, head = chain.head().number(), "devnet up");
-        Ok(Self {
-            chain,
-            signers,
-            rpc_addr,
-            handle,
-            miner,
-            cancel,
-        })
+        Ok(Self { chain, signers, rpc_addr, handle, miner, cancel })
     }
 
     pub fn url(&self) -> String {

@@ -4,8 +4,7 @@ use std::time::Duration;
 
 use alloy::{
     consensus::{
-        SignableTransaction, TxEip1559, TxEip4844, TxEip4844Variant, TxEip4844WithSidecar,
-        TxEnvelope, TxLegacy,
+        SignableTransaction, TxEip1559, TxEip4844, TxEip4844Variant, TxEip4844WithSidecar, TxEnvelope, TxLegacy,
     },
     eips::{
         eip2718::Encodable2718,
@@ -29,28 +28,15 @@ struct Rpc {
 
 impl Rpc {
     fn new(url: String) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            url,
-        }
+        Self { http: reqwest::Client::new(), url }
     }
 
     async fn raw(&self, body: Value) -> Value {
-        self.http
-            .post(&self.url)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.http.post(&self.url).json(&body).send().await.unwrap().json().await.unwrap()
     }
 
     async fn try_call(&self, method: &str, params: Value) -> Result<Value, Value> {
-        let v = self
-            .raw(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
-            .await;
+        let v = self.raw(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).await;
         match v.get("error") {
             Some(e) => Err(e.clone()),
             None => Ok(v["result"].clone()),
@@ -58,9 +44,7 @@ impl Rpc {
     }
 
     async fn call(&self, method: &str, params: Value) -> Value {
-        self.try_call(method, params)
-            .await
-            .unwrap_or_else(|e| panic!("{method} failed: {e}"))
+        self.try_call(method, params).await.unwrap_or_else(|e| panic!("{method} failed: {e}"))
     }
 
     async fn num(&self, method: &str, params: Value) -> u128 {
@@ -68,13 +52,10 @@ impl Rpc {
     }
 
     async fn send(&self, env: &TxEnvelope) -> Result<B256, String> {
-        self.try_call(
-            "eth_sendRawTransaction",
-            json!([Bytes::from(env.encoded_2718())]),
-        )
-        .await
-        .map(|v| v.as_str().unwrap().parse().unwrap())
-        .map_err(|e| e["message"].as_str().unwrap_or_default().to_string())
+        self.try_call("eth_sendRawTransaction", json!([Bytes::from(env.encoded_2718())]))
+            .await
+            .map(|v| v.as_str().unwrap().parse().unwrap())
+            .map_err(|e| e["message"].as_str().unwrap_or_default().to_string())
     }
 
     async fn receipt(&self, h: B256) -> Value {
@@ -90,32 +71,15 @@ impl Rpc {
 }
 
 fn quantity(v: &Value) -> u128 {
-    u128::from_str_radix(
-        v.as_str()
-            .unwrap_or_else(|| panic!("not a quantity: {v}"))
-            .trim_start_matches("0x"),
-        16,
-    )
-    .unwrap()
+    u128::from_str_radix(v.as_str().unwrap_or_else(|| panic!("not a quantity: {v}")).trim_start_matches("0x"), 16)
+        .unwrap()
 }
 
 fn config(dir: &std::path::Path, block_time: f64) -> L1Config {
-    L1Config {
-        block_time,
-        data_dir: dir.to_path_buf(),
-        rpc_addr: ([127, 0, 0, 1], 0).into(),
-        ..Default::default()
-    }
+    L1Config { block_time, data_dir: dir.to_path_buf(), rpc_addr: ([127, 0, 0, 1], 0).into(), ..Default::default() }
 }
 
-fn eip1559(
-    chain_id: u64,
-    nonce: u64,
-    to: TxKind,
-    value: U256,
-    input: Bytes,
-    gas: u64,
-) -> TxEip1559 {
+fn eip1559(chain_id: u64, nonce: u64, to: TxKind, value: U256, input: Bytes, gas: u64) -> TxEip1559 {
     TxEip1559 {
         chain_id,
         nonce,
@@ -145,14 +109,7 @@ fn token_deploy(chain_id: u64, nonce: u64) -> TxEip1559 {
         initialSupply: U256::from(1_000_000u64),
     };
     let code = [AqueductToken::BYTECODE.as_ref(), &ctor.abi_encode()].concat();
-    eip1559(
-        chain_id,
-        nonce,
-        TxKind::Create,
-        U256::ZERO,
-        code.into(),
-        2_000_000,
-    )
+    eip1559(chain_id, nonce, TxKind::Create, U256::ZERO, code.into(), 2_000_000)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,68 +122,21 @@ async fn transactions_receipts_logs_proofs_and_calls() {
     assert_eq!(rpc.num("eth_chainId", json!([])).await, 31337);
     assert_eq!(rpc.num("eth_blockNumber", json!([])).await, 0);
     assert_eq!(rpc.call("net_version", json!([])).await, "31337");
-    assert_eq!(
-        rpc.num("eth_getBalance", json!([alice.address(), "latest"]))
-            .await,
-        10_000 * 10u128.pow(18)
-    );
-    assert_eq!(
-        rpc.call("eth_accounts", json!([]))
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
-        10
-    );
+    assert_eq!(rpc.num("eth_getBalance", json!([alice.address(), "latest"])).await, 10_000 * 10u128.pow(18));
+    assert_eq!(rpc.call("eth_accounts", json!([])).await.as_array().unwrap().len(), 10);
 
     // A value transfer is mined at once; receipt, block and balances agree.
-    let tx = sign(
-        &alice,
-        eip1559(
-            31337,
-            0,
-            TxKind::Call(bob),
-            U256::from(12345),
-            Bytes::new(),
-            21_000,
-        ),
-    );
+    let tx = sign(&alice, eip1559(31337, 0, TxKind::Call(bob), U256::from(12345), Bytes::new(), 21_000));
     let h = rpc.send(&tx).await.unwrap();
     let r = rpc.receipt(h).await;
     assert_eq!(r["status"], "0x1");
     assert_eq!(quantity(&r["gasUsed"]), 21_000);
-    assert_eq!(
-        r["from"].as_str().unwrap().parse::<Address>().unwrap(),
-        alice.address()
-    );
-    let block = rpc
-        .call("eth_getBlockByNumber", json!([r["blockNumber"], true]))
-        .await;
-    assert_eq!(
-        block["transactions"][0]["hash"]
-            .as_str()
-            .unwrap()
-            .parse::<B256>()
-            .unwrap(),
-        h
-    );
-    assert_eq!(
-        rpc.call("eth_getBlockByHash", json!([block["hash"], false]))
-            .await["number"],
-        block["number"]
-    );
-    assert_eq!(
-        rpc.num("eth_getBalance", json!([bob])).await,
-        10_000 * 10u128.pow(18) + 12345
-    );
-    assert_eq!(
-        rpc.num(
-            "eth_getTransactionCount",
-            json!([alice.address(), "latest"])
-        )
-        .await,
-        1
-    );
+    assert_eq!(r["from"].as_str().unwrap().parse::<Address>().unwrap(), alice.address());
+    let block = rpc.call("eth_getBlockByNumber", json!([r["blockNumber"], true])).await;
+    assert_eq!(block["transactions"][0]["hash"].as_str().unwrap().parse::<B256>().unwrap(), h);
+    assert_eq!(rpc.call("eth_getBlockByHash", json!([block["hash"], false])).await["number"], block["number"]);
+    assert_eq!(rpc.num("eth_getBalance", json!([bob])).await, 10_000 * 10u128.pow(18) + 12345);
+    assert_eq!(rpc.num("eth_getTransactionCount", json!([alice.address(), "latest"])).await, 1);
     let tx_by_hash = rpc.call("eth_getTransactionByHash", json!([h])).await;
     assert_eq!(tx_by_hash["blockHash"], block["hash"]);
 
@@ -235,118 +145,51 @@ async fn transactions_receipts_logs_proofs_and_calls() {
     let r = rpc.receipt(rpc.send(&deploy).await.unwrap()).await;
     let token: Address = r["contractAddress"].as_str().unwrap().parse().unwrap();
     assert_eq!(token, alice.address().create(1));
-    assert!(
-        rpc.call("eth_getCode", json!([token, "latest"]))
-            .await
-            .as_str()
-            .unwrap()
-            .len()
-            > 1000
-    );
-    let data = AqueductToken::transferCall {
-        to: bob,
-        value: U256::from(77),
-    }
-    .abi_encode();
+    assert!(rpc.call("eth_getCode", json!([token, "latest"])).await.as_str().unwrap().len() > 1000);
+    let data = AqueductToken::transferCall { to: bob, value: U256::from(77) }.abi_encode();
     let est = rpc
-        .num(
-            "eth_estimateGas",
-            json!([{"from": alice.address(), "to": token, "data": Bytes::from(data.clone())}]),
-        )
+        .num("eth_estimateGas", json!([{"from": alice.address(), "to": token, "data": Bytes::from(data.clone())}]))
         .await;
     assert!((40_000..80_000).contains(&est), "estimate {est}");
-    let t = sign(
-        &alice,
-        eip1559(
-            31337,
-            2,
-            TxKind::Call(token),
-            U256::ZERO,
-            data.into(),
-            est as u64,
-        ),
-    );
+    let t = sign(&alice, eip1559(31337, 2, TxKind::Call(token), U256::ZERO, data.into(), est as u64));
     let r = rpc.receipt(rpc.send(&t).await.unwrap()).await;
     assert_eq!(r["status"], "0x1", "{r}");
-    assert_eq!(
-        r["logs"][0]["address"]
-            .as_str()
-            .unwrap()
-            .parse::<Address>()
-            .unwrap(),
-        token
-    );
-    let logs = rpc
-        .call(
-            "eth_getLogs",
-            json!([{"fromBlock": "0x0", "toBlock": "latest", "address": token}]),
-        )
-        .await;
-    assert_eq!(
-        logs.as_array().unwrap().len(),
-        3,
-        "mint, minter change and transfer: {logs}"
-    );
+    assert_eq!(r["logs"][0]["address"].as_str().unwrap().parse::<Address>().unwrap(), token);
+    let logs = rpc.call("eth_getLogs", json!([{"fromBlock": "0x0", "toBlock": "latest", "address": token}])).await;
+    assert_eq!(logs.as_array().unwrap().len(), 3, "mint, minter change and transfer: {logs}");
     let transfer_topic = keccak256("Transfer(address,address,uint256)");
-    let only_transfers = rpc
-        .call(
-            "eth_getLogs",
-            json!([{"fromBlock": "earliest", "topics": [transfer_topic]}]),
-        )
-        .await;
+    let only_transfers = rpc.call("eth_getLogs", json!([{"fromBlock": "earliest", "topics": [transfer_topic]}])).await;
     assert_eq!(only_transfers.as_array().unwrap().len(), 2);
     let bal = AqueductToken::balanceOfCall::new((bob,)).abi_encode();
-    let out = rpc
-        .call(
-            "eth_call",
-            json!([{"to": token, "data": Bytes::from(bal)}, "latest"]),
-        )
-        .await;
-    assert_eq!(
-        U256::from_str_radix(out.as_str().unwrap().trim_start_matches("0x"), 16).unwrap(),
-        U256::from(77)
-    );
-    let receipts = rpc
-        .call("eth_getBlockReceipts", json!([r["blockNumber"]]))
-        .await;
+    let out = rpc.call("eth_call", json!([{"to": token, "data": Bytes::from(bal)}, "latest"])).await;
+    assert_eq!(U256::from_str_radix(out.as_str().unwrap().trim_start_matches("0x"), 16).unwrap(), U256::from(77));
+    let receipts = rpc.call("eth_getBlockReceipts", json!([r["blockNumber"]])).await;
     assert_eq!(receipts[0]["transactionHash"], r["transactionHash"]);
 
     // Reverts come back as code 3 with the revert data (ERC20InsufficientBalance).
-    let too_much = AqueductToken::transferCall {
-        to: alice.address(),
-        value: U256::from(1),
-    }
-    .abi_encode();
+    let too_much = AqueductToken::transferCall { to: alice.address(), value: U256::from(1) }.abi_encode();
     let err = rpc
-        .try_call(
-            "eth_call",
-            json!([{"from": Address::repeat_byte(9), "to": token, "data": Bytes::from(too_much)}]),
-        )
+        .try_call("eth_call", json!([{"from": Address::repeat_byte(9), "to": token, "data": Bytes::from(too_much)}]))
         .await
         .unwrap_err();
     assert_eq!(err["code"], 3);
-    assert!(
-        err["data"].as_str().unwrap().starts_with("0xe450d38c"),
-        "{err}"
-    );
+    assert!(err["data"].as_str().unwrap().starts_with("0xe450d38c"), "{err}");
 
     // State overrides on eth_call: code that returns 42.
     let code = "0x602a60005260206000f3";
-    let out = rpc.call("eth_call", json!([{"to": Address::repeat_byte(7)}, "latest", {Address::repeat_byte(7).to_string(): {"code": code}}])).await;
-    assert_eq!(
-        U256::from_str_radix(out.as_str().unwrap().trim_start_matches("0x"), 16).unwrap(),
-        U256::from(42)
-    );
+    let out = rpc
+        .call(
+            "eth_call",
+            json!([{"to": Address::repeat_byte(7)}, "latest", {Address::repeat_byte(7).to_string(): {"code": code}}]),
+        )
+        .await;
+    assert_eq!(U256::from_str_radix(out.as_str().unwrap().trim_start_matches("0x"), 16).unwrap(), U256::from(42));
 
     // eth_getProof verifies against the block's state root.
-    let head = rpc
-        .call("eth_getBlockByNumber", json!(["latest", false]))
-        .await;
+    let head = rpc.call("eth_getBlockByNumber", json!(["latest", false])).await;
     let root: B256 = head["stateRoot"].as_str().unwrap().parse().unwrap();
     let slot = B256::from(U256::from(5).to_be_bytes::<32>()); // some storage slot
-    let proof = rpc
-        .call("eth_getProof", json!([token, [slot], "latest"]))
-        .await;
+    let proof = rpc.call("eth_getProof", json!([token, [slot], "latest"])).await;
     let nodes: Vec<Vec<u8>> = proof["accountProof"]
         .as_array()
         .unwrap()
@@ -356,19 +199,13 @@ async fn transactions_receipts_logs_proofs_and_calls() {
     let raw = aqueduct_trie::verify_proof(root, keccak256(token).as_slice(), nodes)
         .unwrap()
         .expect("token account is in the trie");
-    let acc: aqueduct_primitives::StateAccount =
-        alloy_rlp::Decodable::decode(&mut raw.as_slice()).unwrap();
-    assert_eq!(
-        acc.storage_root.to_string(),
-        proof["storageHash"].as_str().unwrap()
-    );
+    let acc: aqueduct_primitives::StateAccount = alloy_rlp::Decodable::decode(&mut raw.as_slice()).unwrap();
+    assert_eq!(acc.storage_root.to_string(), proof["storageHash"].as_str().unwrap());
     assert_eq!(acc.nonce, 1);
 
     // Fee market answers.
     assert!(rpc.num("eth_gasPrice", json!([])).await > 0);
-    let fh = rpc
-        .call("eth_feeHistory", json!(["0x4", "latest", [25.0, 75.0]]))
-        .await;
+    let fh = rpc.call("eth_feeHistory", json!(["0x4", "latest", [25.0, 75.0]])).await;
     assert_eq!(fh["baseFeePerGas"].as_array().unwrap().len(), 5);
     assert_eq!(fh["reward"].as_array().unwrap().len(), 4);
     assert!(quantity(&rpc.call("eth_blobBaseFee", json!([])).await) >= 1);
@@ -376,60 +213,19 @@ async fn transactions_receipts_logs_proofs_and_calls() {
     // Filters.
     let bf = rpc.call("eth_newBlockFilter", json!([])).await;
     let lf = rpc.call("eth_newFilter", json!([{"address": token}])).await;
-    let data = AqueductToken::transferCall {
-        to: bob,
-        value: U256::from(1),
-    }
-    .abi_encode();
-    let t = sign(
-        &alice,
-        eip1559(
-            31337,
-            3,
-            TxKind::Call(token),
-            U256::ZERO,
-            data.into(),
-            80_000,
-        ),
-    );
+    let data = AqueductToken::transferCall { to: bob, value: U256::from(1) }.abi_encode();
+    let t = sign(&alice, eip1559(31337, 3, TxKind::Call(token), U256::ZERO, data.into(), 80_000));
     rpc.receipt(rpc.send(&t).await.unwrap()).await;
-    assert_eq!(
-        rpc.call("eth_getFilterChanges", json!([bf]))
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    assert_eq!(
-        rpc.call("eth_getFilterChanges", json!([lf]))
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    assert_eq!(
-        rpc.call("eth_getFilterChanges", json!([lf]))
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
+    assert_eq!(rpc.call("eth_getFilterChanges", json!([bf])).await.as_array().unwrap().len(), 1);
+    assert_eq!(rpc.call("eth_getFilterChanges", json!([lf])).await.as_array().unwrap().len(), 1);
+    assert_eq!(rpc.call("eth_getFilterChanges", json!([lf])).await.as_array().unwrap().len(), 0);
     assert_eq!(rpc.call("eth_uninstallFilter", json!([lf])).await, true);
 
     // eth_sendTransaction from an unlocked dev account.
     let h = rpc
-        .call(
-            "eth_sendTransaction",
-            json!([{"from": devnet.signers[2].address(), "to": bob, "value": "0x10"}]),
-        )
+        .call("eth_sendTransaction", json!([{"from": devnet.signers[2].address(), "to": bob, "value": "0x10"}]))
         .await;
-    assert_eq!(
-        rpc.receipt(h.as_str().unwrap().parse().unwrap()).await["status"],
-        "0x1"
-    );
+    assert_eq!(rpc.receipt(h.as_str().unwrap().parse().unwrap()).await["status"], "0x1");
     devnet.stop().await;
 }
 
@@ -437,55 +233,25 @@ async fn transactions_receipts_logs_proofs_and_calls() {
 async fn bad_transactions_get_standard_errors() {
     let dir = tempfile::tempdir().unwrap();
     // Long block time: blocks only when asked, so the pool can be inspected.
-    let devnet = Devnet::start(config(dir.path(), 3600.0), true)
-        .await
-        .unwrap();
+    let devnet = Devnet::start(config(dir.path(), 3600.0), true).await.unwrap();
     let rpc = Rpc::new(devnet.url());
     let alice = devnet.signers[0].clone();
     let to = TxKind::Call(Address::repeat_byte(1));
     let ok = |nonce| eip1559(31337, nonce, to, U256::from(1), Bytes::new(), 21_000);
 
     let wrong_chain = sign(&alice, eip1559(1, 0, to, U256::ZERO, Bytes::new(), 21_000));
-    assert!(
-        rpc.send(&wrong_chain)
-            .await
-            .unwrap_err()
-            .contains("invalid chain id")
-    );
-    let low_gas = sign(
-        &alice,
-        eip1559(31337, 0, to, U256::ZERO, Bytes::new(), 20_000),
-    );
-    assert!(
-        rpc.send(&low_gas)
-            .await
-            .unwrap_err()
-            .starts_with("intrinsic gas too low")
-    );
+    assert!(rpc.send(&wrong_chain).await.unwrap_err().contains("invalid chain id"));
+    let low_gas = sign(&alice, eip1559(31337, 0, to, U256::ZERO, Bytes::new(), 20_000));
+    assert!(rpc.send(&low_gas).await.unwrap_err().starts_with("intrinsic gas too low"));
     let mut cheap = ok(0);
     cheap.max_fee_per_gas = 1;
     cheap.max_priority_fee_per_gas = 1;
-    assert!(
-        rpc.send(&sign(&alice, cheap))
-            .await
-            .unwrap_err()
-            .starts_with("max fee per gas less than block base fee")
-    );
+    assert!(rpc.send(&sign(&alice, cheap)).await.unwrap_err().starts_with("max fee per gas less than block base fee"));
     let poor = PrivateKeySigner::random();
-    assert!(
-        rpc.send(&sign(&poor, ok(0)))
-            .await
-            .unwrap_err()
-            .starts_with("insufficient funds for gas * price + value")
-    );
+    assert!(rpc.send(&sign(&poor, ok(0))).await.unwrap_err().starts_with("insufficient funds for gas * price + value"));
     let sig = Signature::new(U256::ZERO, U256::from(1), false);
     let env: TxEnvelope = SignableTransaction::<Signature>::into_signed(ok(0), sig).into();
-    assert!(
-        rpc.send(&env)
-            .await
-            .unwrap_err()
-            .starts_with("invalid sender")
-    );
+    assert!(rpc.send(&env).await.unwrap_err().starts_with("invalid sender"));
 
     // Replacement needs a 10% bump; the same hash twice is "already known".
     let first = sign(&alice, ok(0));
@@ -493,27 +259,15 @@ async fn bad_transactions_get_standard_errors() {
     assert_eq!(rpc.send(&first).await.unwrap_err(), "already known");
     let mut same_fee = ok(0);
     same_fee.value = U256::from(2);
-    assert_eq!(
-        rpc.send(&sign(&alice, same_fee.clone())).await.unwrap_err(),
-        "replacement transaction underpriced"
-    );
+    assert_eq!(rpc.send(&sign(&alice, same_fee.clone())).await.unwrap_err(), "replacement transaction underpriced");
     same_fee.max_fee_per_gas = 22_000_000_000;
     same_fee.max_priority_fee_per_gas = 1_100_000_000;
     let replacement = rpc.send(&sign(&alice, same_fee)).await.unwrap();
     rpc.call("evm_mine", json!([])).await;
     let r = rpc.receipt(replacement).await;
     assert_eq!(r["status"], "0x1");
-    assert!(
-        rpc.call("eth_getTransactionReceipt", json!([first.tx_hash()]))
-            .await
-            .is_null()
-    );
-    assert!(
-        rpc.send(&sign(&alice, ok(0)))
-            .await
-            .unwrap_err()
-            .starts_with("nonce too low")
-    );
+    assert!(rpc.call("eth_getTransactionReceipt", json!([first.tx_hash()])).await.is_null());
+    assert!(rpc.send(&sign(&alice, ok(0))).await.unwrap_err().starts_with("nonce too low"));
 
     // Legacy (EIP-155) transactions are accepted too.
     let legacy = TxLegacy {
@@ -534,23 +288,15 @@ async fn bad_transactions_get_standard_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blob_transactions_carry_kzg_checked_blobs_and_move_the_blob_fee() {
     let dir = tempfile::tempdir().unwrap();
-    let devnet = Devnet::start(config(dir.path(), 3600.0), true)
-        .await
-        .unwrap();
+    let devnet = Devnet::start(config(dir.path(), 3600.0), true).await.unwrap();
     let rpc = Rpc::new(devnet.url());
     let (a, b) = (devnet.signers[3].clone(), devnet.signers[4].clone());
     let six: alloy::eips::eip4844::BlobTransactionSidecar =
-        SidecarBuilder::<SimpleCoder>::from_slice(&vec![7u8; 6 * 120 * 1024])
-            .build()
-            .unwrap();
+        SidecarBuilder::<SimpleCoder>::from_slice(&vec![7u8; 6 * 120 * 1024]).build().unwrap();
     let three: alloy::eips::eip4844::BlobTransactionSidecar =
-        SidecarBuilder::<SimpleCoder>::from_slice(&vec![9u8; 3 * 120 * 1024])
-            .build()
-            .unwrap();
+        SidecarBuilder::<SimpleCoder>::from_slice(&vec![9u8; 3 * 120 * 1024]).build().unwrap();
     assert_eq!((six.blobs.len(), three.blobs.len()), (6, 3));
-    let blob_tx = |s: &PrivateKeySigner,
-                   nonce: u64,
-                   sidecar: &alloy::eips::eip4844::BlobTransactionSidecar| {
+    let blob_tx = |s: &PrivateKeySigner, nonce: u64, sidecar: &alloy::eips::eip4844::BlobTransactionSidecar| {
         let tx = TxEip4844 {
             chain_id: 31337,
             nonce,
@@ -564,11 +310,10 @@ async fn blob_transactions_carry_kzg_checked_blobs_and_move_the_blob_fee() {
             max_fee_per_blob_gas: 1_000_000,
             input: Bytes::new(),
         };
-        let mut v =
-            TxEip4844Variant::TxEip4844WithSidecar(TxEip4844WithSidecar::from_tx_and_sidecar(
-                tx,
-                BlobTransactionSidecarVariant::Eip4844(sidecar.clone()),
-            ));
+        let mut v = TxEip4844Variant::TxEip4844WithSidecar(TxEip4844WithSidecar::from_tx_and_sidecar(
+            tx,
+            BlobTransactionSidecarVariant::Eip4844(sidecar.clone()),
+        ));
         let sig = s.sign_transaction_sync(&mut v).unwrap();
         TxEnvelope::Eip4844(v.into_signed(sig))
     };
@@ -590,9 +335,7 @@ async fn blob_transactions_carry_kzg_checked_blobs_and_move_the_blob_fee() {
     let r = rpc.receipt(first.unwrap()).await;
     assert_eq!(quantity(&r["blobGasUsed"]), 6 * 131_072);
     assert_eq!(quantity(&r["blobGasPrice"]), 1);
-    let block = rpc
-        .call("eth_getBlockByNumber", json!([r["blockNumber"], true]))
-        .await;
+    let block = rpc.call("eth_getBlockByNumber", json!([r["blockNumber"], true])).await;
     assert_eq!(quantity(&block["blobGasUsed"]), 9 * 131_072);
     let mut counts: Vec<usize> = block["transactions"]
         .as_array()
@@ -605,9 +348,7 @@ async fn blob_transactions_carry_kzg_checked_blobs_and_move_the_blob_fee() {
     // Nine blobs a block against a target of six: the excess grows and the fee with it.
     let fee = rpc.num("eth_blobBaseFee", json!([])).await;
     assert!(fee > 1, "blob base fee did not move: {fee}");
-    let head = rpc
-        .call("eth_getBlockByNumber", json!(["latest", false]))
-        .await;
+    let head = rpc.call("eth_getBlockByNumber", json!(["latest", false])).await;
     assert_eq!(quantity(&head["excessBlobGas"]), 11 * 3 * 131_072);
     // The blobs are kept, by versioned hash.
     let vh = six.versioned_hashes().next().unwrap();
@@ -626,63 +367,28 @@ async fn dev_methods_snapshots_and_reorgs() {
 
     rpc.call("anvil_setBalance", json!([who, "0x1234"])).await;
     assert_eq!(rpc.num("eth_getBalance", json!([who])).await, 0x1234);
-    rpc.call("anvil_setCode", json!([who, "0x602a60005260206000f3"]))
-        .await;
-    assert_eq!(
-        rpc.call("eth_getCode", json!([who])).await,
-        "0x602a60005260206000f3"
-    );
-    rpc.call(
-        "anvil_setStorageAt",
-        json!([who, "0x1", B256::repeat_byte(1)]),
-    )
-    .await;
-    assert_eq!(
-        rpc.call("eth_getStorageAt", json!([who, "0x1", "latest"]))
-            .await,
-        B256::repeat_byte(1).to_string()
-    );
+    rpc.call("anvil_setCode", json!([who, "0x602a60005260206000f3"])).await;
+    assert_eq!(rpc.call("eth_getCode", json!([who])).await, "0x602a60005260206000f3");
+    rpc.call("anvil_setStorageAt", json!([who, "0x1", B256::repeat_byte(1)])).await;
+    assert_eq!(rpc.call("eth_getStorageAt", json!([who, "0x1", "latest"])).await, B256::repeat_byte(1).to_string());
     rpc.call("anvil_mine", json!(["0x3"])).await;
     assert_eq!(rpc.num("eth_blockNumber", json!([])).await, 3);
 
     // Time control.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as u128;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as u128;
     rpc.call("evm_increaseTime", json!([3600])).await;
     rpc.call("evm_mine", json!([])).await;
-    let t1 = quantity(
-        &rpc.call("eth_getBlockByNumber", json!(["latest", false]))
-            .await["timestamp"],
-    );
+    let t1 = quantity(&rpc.call("eth_getBlockByNumber", json!(["latest", false])).await["timestamp"]);
     assert!(t1 >= now + 3600, "{now} + 3600 -> {t1}");
-    rpc.call("evm_setNextBlockTimestamp", json!([t1 + 100_000]))
-        .await;
+    rpc.call("evm_setNextBlockTimestamp", json!([t1 + 100_000])).await;
     rpc.call("evm_mine", json!([])).await;
-    assert_eq!(
-        quantity(
-            &rpc.call("eth_getBlockByNumber", json!(["latest", false]))
-                .await["timestamp"]
-        ),
-        t1 + 100_000
-    );
+    assert_eq!(quantity(&rpc.call("eth_getBlockByNumber", json!(["latest", false])).await["timestamp"]), t1 + 100_000);
 
     // Snapshots.
     let snap = rpc.call("evm_snapshot", json!([])).await;
     let n = rpc.num("eth_blockNumber", json!([])).await;
     let h = rpc
-        .send(&sign(
-            &alice,
-            eip1559(
-                31337,
-                0,
-                TxKind::Call(who),
-                U256::from(1),
-                Bytes::new(),
-                30_000,
-            ),
-        ))
+        .send(&sign(&alice, eip1559(31337, 0, TxKind::Call(who), U256::from(1), Bytes::new(), 30_000)))
         .await
         .unwrap();
     rpc.receipt(h).await;
@@ -690,76 +396,39 @@ async fn dev_methods_snapshots_and_reorgs() {
     assert_eq!(rpc.call("evm_revert", json!([snap])).await, true);
     assert_eq!(rpc.num("eth_blockNumber", json!([])).await, n);
     assert_eq!(rpc.num("eth_getBalance", json!([who])).await, 0x1234);
-    assert!(
-        rpc.call("eth_getTransactionReceipt", json!([h]))
-            .await
-            .is_null()
-    );
+    assert!(rpc.call("eth_getTransactionReceipt", json!([h])).await.is_null());
 
     // Impersonation.
     let whale = Address::repeat_byte(0x56);
-    rpc.call("anvil_setBalance", json!([whale, "0xde0b6b3a7640000"]))
-        .await;
+    rpc.call("anvil_setBalance", json!([whale, "0xde0b6b3a7640000"])).await;
     rpc.call("anvil_impersonateAccount", json!([whale])).await;
-    let h = rpc.call("eth_sendTransaction", json!([{"from": whale, "to": alice.address(), "value": "0x1", "gas": "0x5208", "gasPrice": "0x3b9aca00"}])).await;
+    let h = rpc
+        .call(
+            "eth_sendTransaction",
+            json!([{"from": whale, "to": alice.address(), "value": "0x1", "gas": "0x5208", "gasPrice": "0x3b9aca00"}]),
+        )
+        .await;
     let h: B256 = h.as_str().unwrap().parse().unwrap();
     assert!(
-        rpc.try_call(
-            "eth_sendTransaction",
-            json!([{"from": Address::repeat_byte(0x66), "to": who}])
-        )
-        .await
-        .is_err()
+        rpc.try_call("eth_sendTransaction", json!([{"from": Address::repeat_byte(0x66), "to": who}])).await.is_err()
     );
     let r = rpc.receipt(h).await;
-    assert_eq!(
-        r["from"].as_str().unwrap().parse::<Address>().unwrap(),
-        whale
-    );
+    assert_eq!(r["from"].as_str().unwrap().parse::<Address>().unwrap(), whale);
 
     // A reorg of depth 2 replaces the last two blocks (and drops their transactions).
     let head = rpc.num("eth_blockNumber", json!([])).await as u64;
-    let old = rpc
-        .call(
-            "eth_getBlockByNumber",
-            json!([format!("{:#x}", head - 1), false]),
-        )
-        .await;
-    let new_tx = sign(
-        &alice,
-        eip1559(
-            31337,
-            0,
-            TxKind::Call(Address::repeat_byte(0x77)),
-            U256::from(5),
-            Bytes::new(),
-            21_000,
-        ),
-    );
-    rpc.call(
-        "anvil_reorg",
-        json!([2, [Bytes::from(new_tx.encoded_2718())]]),
-    )
-    .await;
+    let old = rpc.call("eth_getBlockByNumber", json!([format!("{:#x}", head - 1), false])).await;
+    let new_tx =
+        sign(&alice, eip1559(31337, 0, TxKind::Call(Address::repeat_byte(0x77)), U256::from(5), Bytes::new(), 21_000));
+    rpc.call("anvil_reorg", json!([2, [Bytes::from(new_tx.encoded_2718())]])).await;
     assert_eq!(rpc.num("eth_blockNumber", json!([])).await as u64, head + 1);
-    let replaced = rpc
-        .call(
-            "eth_getBlockByNumber",
-            json!([format!("{:#x}", head - 1), false]),
-        )
-        .await;
+    let replaced = rpc.call("eth_getBlockByNumber", json!([format!("{:#x}", head - 1), false])).await;
     assert_ne!(replaced["hash"], old["hash"]);
     assert!(
-        rpc.call("eth_getTransactionReceipt", json!([h]))
-            .await
-            .is_null(),
+        rpc.call("eth_getTransactionReceipt", json!([h])).await.is_null(),
         "the impersonated tx was in a reorged block"
     );
-    assert_eq!(
-        rpc.num("eth_getBalance", json!([Address::repeat_byte(0x77)]))
-            .await,
-        5
-    );
+    assert_eq!(rpc.num("eth_getBalance", json!([Address::repeat_byte(0x77)])).await, 5);
     devnet.stop().await;
 }
 
@@ -768,44 +437,26 @@ async fn websocket_subscriptions() {
     let dir = tempfile::tempdir().unwrap();
     let devnet = Devnet::start(config(dir.path(), 0.0), true).await.unwrap();
     let rpc = Rpc::new(devnet.url());
-    let (mut ws, _) = tokio_tungstenite::connect_async(devnet.ws_url())
+    let (mut ws, _) = tokio_tungstenite::connect_async(devnet.ws_url()).await.unwrap();
+    use tokio_tungstenite::tungstenite::Message;
+    ws.send(Message::text(json!({"jsonrpc":"2.0","id":1,"method":"eth_subscribe","params":["newHeads"]}).to_string()))
         .await
         .unwrap();
-    use tokio_tungstenite::tungstenite::Message;
-    ws.send(Message::text(
-        json!({"jsonrpc":"2.0","id":1,"method":"eth_subscribe","params":["newHeads"]}).to_string(),
-    ))
-    .await
-    .unwrap();
-    ws.send(Message::text(
-        json!({"jsonrpc":"2.0","id":2,"method":"eth_subscribe","params":["logs", {}]}).to_string(),
-    ))
-    .await
-    .unwrap();
+    ws.send(Message::text(json!({"jsonrpc":"2.0","id":2,"method":"eth_subscribe","params":["logs", {}]}).to_string()))
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     while ids.len() < 2 {
-        let m: Value =
-            serde_json::from_str(ws.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
+        let m: Value = serde_json::from_str(ws.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
         assert!(m["result"].as_str().unwrap().starts_with("0x"));
         ids.push(m["result"].clone());
     }
     let alice = devnet.signers[0].clone();
-    rpc.receipt(
-        rpc.send(&sign(&alice, token_deploy(31337, 0)))
-            .await
-            .unwrap(),
-    )
-    .await;
+    rpc.receipt(rpc.send(&sign(&alice, token_deploy(31337, 0))).await.unwrap()).await;
     let (mut heads, mut logs) = (0, 0);
     while heads < 1 || logs < 2 {
         let m: Value = serde_json::from_str(
-            tokio::time::timeout(Duration::from_secs(5), ws.next())
-                .await
-                .unwrap()
-                .unwrap()
-                .unwrap()
-                .to_text()
-                .unwrap(),
+            tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap().to_text().unwrap(),
         )
         .unwrap();
         assert_eq!(m["method"], "eth_subscription");
@@ -826,52 +477,22 @@ async fn malformed_requests_get_json_rpc_errors_and_the_server_stays_up() {
     let devnet = Devnet::start(config(dir.path(), 0.0), true).await.unwrap();
     let rpc = Rpc::new(devnet.url());
     let http = reqwest::Client::new();
-    let post = |body: String| {
-        http.post(devnet.url())
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-    };
+    let post = |body: String| http.post(devnet.url()).header("content-type", "application/json").body(body).send();
 
-    let v: Value = post("{not json".into())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = post("{not json".into()).await.unwrap().json().await.unwrap();
     assert_eq!(v["error"]["code"], -32700);
-    let e = rpc
-        .try_call("eth_getBalance", json!(["0xnothex"]))
-        .await
-        .unwrap_err();
+    let e = rpc.try_call("eth_getBalance", json!(["0xnothex"])).await.unwrap_err();
     assert_eq!(e["code"], -32602);
-    let e = rpc
-        .try_call("eth_getBalance", json!([Address::ZERO, "latest", 1, 2]))
-        .await
-        .unwrap_err();
+    let e = rpc.try_call("eth_getBalance", json!([Address::ZERO, "latest", 1, 2])).await.unwrap_err();
     assert_eq!(e["code"], -32602);
-    let e = rpc
-        .try_call("eth_noSuchMethod", json!([]))
-        .await
-        .unwrap_err();
+    let e = rpc.try_call("eth_noSuchMethod", json!([])).await.unwrap_err();
     assert_eq!(e["code"], -32601);
-    let e = rpc
-        .try_call("eth_sendRawTransaction", json!(["0x02deadbeef"]))
-        .await
-        .unwrap_err();
-    assert!(
-        e["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("failed to decode signed transaction"),
-        "{e}"
-    );
+    let e = rpc.try_call("eth_sendRawTransaction", json!(["0x02deadbeef"])).await.unwrap_err();
+    assert!(e["message"].as_str().unwrap().starts_with("failed to decode signed transaction"), "{e}");
     // Oversized body: refused with a JSON-RPC error.
     {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(devnet.rpc_addr)
-            .await
-            .unwrap();
+        let mut s = tokio::net::TcpStream::connect(devnet.rpc_addr).await.unwrap();
         let head = format!(
             "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             17 * 1024 * 1024
@@ -879,40 +500,21 @@ async fn malformed_requests_get_json_rpc_errors_and_the_server_stays_up() {
         s.write_all(head.as_bytes()).await.unwrap();
         s.write_all(&[b' '; 65_536]).await.unwrap();
         let mut buf = vec![0u8; 4096];
-        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
-            .await
-            .unwrap()
-            .unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await.unwrap().unwrap();
         let text = String::from_utf8_lossy(&buf[..n]);
         assert!(text.starts_with("HTTP/1.1 413"), "{text}");
         let body: Value = serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
         assert!(body["error"]["code"].is_i64(), "{body}");
     }
     // A batch of 10,000 calls is over the limit: one error, no crash.
-    let batch: Vec<Value> = (0..10_000)
-        .map(|i| json!({"jsonrpc":"2.0","id":i,"method":"eth_blockNumber","params":[]}))
-        .collect();
-    let v: Value = post(serde_json::to_string(&batch).unwrap())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        v["error"]["code"].is_i64(),
-        "{}",
-        v.to_string().chars().take(200).collect::<String>()
-    );
+    let batch: Vec<Value> =
+        (0..10_000).map(|i| json!({"jsonrpc":"2.0","id":i,"method":"eth_blockNumber","params":[]})).collect();
+    let v: Value = post(serde_json::to_string(&batch).unwrap()).await.unwrap().json().await.unwrap();
+    assert!(v["error"]["code"].is_i64(), "{}", v.to_string().chars().take(200).collect::<String>());
     // A batch within the limit is answered call by call.
-    let batch: Vec<Value> = (0..100)
-        .map(|i| json!({"jsonrpc":"2.0","id":i,"method":"eth_chainId","params":[]}))
-        .collect();
-    let v: Value = post(serde_json::to_string(&batch).unwrap())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let batch: Vec<Value> =
+        (0..100).map(|i| json!({"jsonrpc":"2.0","id":i,"method":"eth_chainId","params":[]})).collect();
+    let v: Value = post(serde_json::to_string(&batch).unwrap()).await.unwrap().json().await.unwrap();
     assert_eq!(v.as_array().unwrap().len(), 100);
     // Still up.
     assert_eq!(rpc.num("eth_chainId", json!([])).await, 31337);
@@ -925,58 +527,26 @@ async fn restart_resumes_the_chain() {
     let devnet = Devnet::start(config(dir.path(), 0.0), true).await.unwrap();
     let rpc = Rpc::new(devnet.url());
     let alice = devnet.signers[0].clone();
-    let r = rpc
-        .receipt(
-            rpc.send(&sign(&alice, token_deploy(31337, 0)))
-                .await
-                .unwrap(),
-        )
-        .await;
-    rpc.call("anvil_setBalance", json!([Address::repeat_byte(3), "0x99"]))
-        .await;
-    let head = rpc
-        .call("eth_getBlockByNumber", json!(["latest", true]))
-        .await;
+    let r = rpc.receipt(rpc.send(&sign(&alice, token_deploy(31337, 0))).await.unwrap()).await;
+    rpc.call("anvil_setBalance", json!([Address::repeat_byte(3), "0x99"])).await;
+    let head = rpc.call("eth_getBlockByNumber", json!(["latest", true])).await;
     devnet.stop().await;
 
     let devnet = Devnet::start(config(dir.path(), 0.0), false).await.unwrap();
     let rpc = Rpc::new(devnet.url());
-    assert_eq!(
-        rpc.call("eth_getBlockByNumber", json!(["latest", true]))
-            .await,
-        head
-    );
-    assert_eq!(
-        rpc.call("eth_getTransactionReceipt", json!([r["transactionHash"]]))
-            .await,
-        r
-    );
-    assert_eq!(
-        rpc.num("eth_getBalance", json!([Address::repeat_byte(3)]))
-            .await,
-        0x99
-    );
+    assert_eq!(rpc.call("eth_getBlockByNumber", json!(["latest", true])).await, head);
+    assert_eq!(rpc.call("eth_getTransactionReceipt", json!([r["transactionHash"]])).await, r);
+    assert_eq!(rpc.num("eth_getBalance", json!([Address::repeat_byte(3)])).await, 0x99);
     // And the chain continues from there, with the dev change in the next root.
     let h = rpc
         .send(&sign(
             &alice,
-            eip1559(
-                31337,
-                1,
-                TxKind::Call(Address::repeat_byte(3)),
-                U256::from(1),
-                Bytes::new(),
-                21_000,
-            ),
+            eip1559(31337, 1, TxKind::Call(Address::repeat_byte(3)), U256::from(1), Bytes::new(), 21_000),
         ))
         .await
         .unwrap();
     let r2 = rpc.receipt(h).await;
     assert_eq!(quantity(&r2["blockNumber"]), quantity(&head["number"]) + 1);
-    assert_eq!(
-        rpc.num("eth_getBalance", json!([Address::repeat_byte(3)]))
-            .await,
-        0x9a
-    );
+    assert_eq!(rpc.num("eth_getBalance", json!([Address::repeat_byte(3)])).await, 0x9a);
     devnet.stop().await;
 }

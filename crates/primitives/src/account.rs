@@ -4,21 +4,10 @@ use alloy_primitives::{B256, U256, b256, keccak256};
 use alloy_rlp::{RlpDecodable, RlpEncodable};
 
 /// keccak256 of empty code.
-pub const EMPTY_CODE_HASH: B256 =
-    b256!("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
+pub const EMPTY_CODE_HASH: B256 = b256!("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
 
 /// `rlp([nonce, balance, storageRoot, codeHash])`, the value stored under `keccak256(address)`.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    RlpEncodable,
-    RlpDecodable,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, RlpEncodable, RlpDecodable, serde::Serialize, serde::Deserialize)]
 pub struct StateAccount {
     pub nonce: u64,
     pub balance: U256,
@@ -28,12 +17,7 @@ pub struct StateAccount {
 
 impl Default for StateAccount {
     fn default() -> Self {
-        Self {
-            nonce: 0,
-            balance: U256::ZERO,
-            storage_root: EMPTY_ROOT,
-            code_hash: EMPTY_CODE_HASH,
-        }
+        Self { nonce: 0, balance: U256::ZERO, storage_root: EMPTY_ROOT, code_hash: EMPTY_CODE_HASH }
     }
 }
 
@@ -47,11 +31,7 @@ impl StateAccount {
     }
 
     pub fn code_hash_of(code: &[u8]) -> B256 {
-        if code.is_empty() {
-            EMPTY_CODE_HASH
-        } else {
-            keccak256(code)
-        }
+        if code.is_empty() { EMPTY_CODE_HASH } else { keccak256(code) }
     }
 }
 

@@ -67,10 +67,7 @@ mod tests {
     #[test]
     fn checked_arithmetic() {
         assert_eq!(BlockNumber(1).next().unwrap(), BlockNumber(2));
-        assert_eq!(
-            BlockNumber(u64::MAX).next(),
-            Err(IdError::Overflow("BlockNumber"))
-        );
+        assert_eq!(BlockNumber(u64::MAX).next(), Err(IdError::Overflow("BlockNumber")));
         assert_eq!(Nonce(0).checked_sub(1), Err(IdError::Underflow("Nonce")));
     }
 }

@@ -49,9 +49,7 @@ impl Nibbles {
 
     /// Decodes a hex-prefix path, returning the nibbles and whether it marks a leaf.
     pub fn decode_hex_prefix(bytes: &[u8]) -> Result<(Self, bool), TrieError> {
-        let first = *bytes
-            .first()
-            .ok_or(TrieError::Malformed("empty hex-prefix path"))?;
+        let first = *bytes.first().ok_or(TrieError::Malformed("empty hex-prefix path"))?;
         let flag = first >> 4;
         if flag > 3 {
             return Err(TrieError::Malformed("bad hex-prefix flag"));
@@ -84,22 +82,10 @@ mod tests {
     #[test]
     fn hex_prefix_vectors() {
         // Yellow Paper examples.
-        assert_eq!(
-            Nibbles::encode_hex_prefix(&[1, 2, 3, 4, 5], false),
-            vec![0x11, 0x23, 0x45]
-        );
-        assert_eq!(
-            Nibbles::encode_hex_prefix(&[0, 1, 2, 3, 4, 5], false),
-            vec![0x00, 0x01, 0x23, 0x45]
-        );
-        assert_eq!(
-            Nibbles::encode_hex_prefix(&[0, 0xf, 1, 0xc, 0xb, 8], true),
-            vec![0x20, 0x0f, 0x1c, 0xb8]
-        );
-        assert_eq!(
-            Nibbles::encode_hex_prefix(&[0xf, 1, 0xc, 0xb, 8], true),
-            vec![0x3f, 0x1c, 0xb8]
-        );
+        assert_eq!(Nibbles::encode_hex_prefix(&[1, 2, 3, 4, 5], false), vec![0x11, 0x23, 0x45]);
+        assert_eq!(Nibbles::encode_hex_prefix(&[0, 1, 2, 3, 4, 5], false), vec![0x00, 0x01, 0x23, 0x45]);
+        assert_eq!(Nibbles::encode_hex_prefix(&[0, 0xf, 1, 0xc, 0xb, 8], true), vec![0x20, 0x0f, 0x1c, 0xb8]);
+        assert_eq!(Nibbles::encode_hex_prefix(&[0xf, 1, 0xc, 0xb, 8], true), vec![0x3f, 0x1c, 0xb8]);
     }
 
     proptest! {

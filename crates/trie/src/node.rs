@@ -29,9 +29,7 @@ impl NodeRef {
     }
 
     fn decode_item(item: &[u8]) -> Result<Self, TrieError> {
-        let first = *item
-            .first()
-            .ok_or(TrieError::Malformed("empty child reference"))?;
+        let first = *item.first().ok_or(TrieError::Malformed("empty child reference"))?;
         if first >= alloy_rlp::EMPTY_LIST_CODE {
             if item.len() >= 32 {
                 return Err(TrieError::Malformed("embedded node of 32 bytes or more"));
@@ -42,9 +40,7 @@ impl NodeRef {
         match payload.len() {
             0 => Ok(Self::Empty),
             32 => Ok(Self::Hash(B256::from_slice(payload))),
-            _ => Err(TrieError::Malformed(
-                "child reference is neither empty, a hash nor a node",
-            )),
+            _ => Err(TrieError::Malformed("child reference is neither empty, a hash nor a node")),
         }
     }
 }
@@ -65,15 +61,11 @@ impl Node {
         match self {
             Self::Empty => return vec![alloy_rlp::EMPTY_STRING_CODE],
             Self::Leaf { path, value } => {
-                Nibbles::encode_hex_prefix(path.as_slice(), true)
-                    .as_slice()
-                    .encode(&mut payload);
+                Nibbles::encode_hex_prefix(path.as_slice(), true).as_slice().encode(&mut payload);
                 value.as_slice().encode(&mut payload);
             }
             Self::Extension { path, child } => {
-                Nibbles::encode_hex_prefix(path.as_slice(), false)
-                    .as_slice()
-                    .encode(&mut payload);
+                Nibbles::encode_hex_prefix(path.as_slice(), false).as_slice().encode(&mut payload);
                 child.encode_into(&mut payload);
             }
             Self::Branch { children } => {
@@ -85,11 +77,7 @@ impl Node {
             }
         }
         let mut out = Vec::with_capacity(payload.len() + 3);
-        Header {
-            list: true,
-            payload_length: payload.len(),
-        }
-        .encode(&mut out);
+        Header { list: true, payload_length: payload.len() }.encode(&mut out);
         out.extend_from_slice(&payload);
         out
     }
@@ -104,10 +92,7 @@ impl Node {
             2 => {
                 let (path, leaf) = Nibbles::decode_hex_prefix(string_payload(items[0])?)?;
                 if leaf {
-                    Ok(Self::Leaf {
-                        path,
-                        value: string_payload(items[1])?.to_vec(),
-                    })
+                    Ok(Self::Leaf { path, value: string_payload(items[1])?.to_vec() })
                 } else {
                     if path.is_empty() {
                         return Err(TrieError::Malformed("extension with an empty path"));
@@ -121,9 +106,7 @@ impl Node {
             }
             17 => {
                 if !string_payload(items[16])?.is_empty() {
-                    return Err(TrieError::Malformed(
-                        "value in a branch of a fixed-length-key trie",
-                    ));
+                    return Err(TrieError::Malformed("value in a branch of a fixed-length-key trie"));
                 }
                 let mut children: Box<[NodeRef; 16]> = Box::default();
                 for (i, item) in items[..16].iter().enumerate() {
@@ -131,9 +114,7 @@ impl Node {
                 }
                 Ok(Self::Branch { children })
             }
-            _ => Err(TrieError::Malformed(
-                "node is neither a 2-item nor a 17-item list",
-            )),
+            _ => Err(TrieError::Malformed("node is neither a 2-item nor a 17-item list")),
         }
     }
 
@@ -166,9 +147,7 @@ fn list_items(raw: &[u8]) -> Result<Vec<&[u8]>, TrieError> {
         let mut peek = buf;
         let ih = Header::decode(&mut peek).map_err(|_| TrieError::Malformed("bad RLP item"))?;
         let head = start.len() - peek.len();
-        let total = head
-            .checked_add(ih.payload_length)
-            .ok_or(TrieError::Malformed("RLP overflow"))?;
+        let total = head.checked_add(ih.payload_length).ok_or(TrieError::Malformed("RLP overflow"))?;
         if total > start.len() {
             return Err(TrieError::Malformed("RLP item runs past the node"));
         }

@@ -34,10 +34,7 @@ pub struct RecordingStore<S> {
 
 impl<S: NodeStore> RecordingStore<S> {
     pub fn new(inner: S) -> Self {
-        Self {
-            inner,
-            seen: RefCell::default(),
-        }
+        Self { inner, seen: RefCell::default() }
     }
 
     /// The nodes read so far.

@@ -11,8 +11,7 @@ use crate::{
 };
 
 /// Root of the empty trie: keccak256(rlp("")).
-pub const EMPTY_ROOT: B256 =
-    b256!("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421");
+pub const EMPTY_ROOT: B256 = b256!("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421");
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum TrieError {
@@ -109,10 +108,7 @@ pub fn update(
     for (k, v) in changes {
         let expected = *key_len.get_or_insert(k.len());
         if k.len() != expected || expected == 0 {
-            return Err(TrieError::KeyLength {
-                expected,
-                got: k.len(),
-            });
+            return Err(TrieError::KeyLength { expected, got: k.len() });
         }
         sorted.push((Nibbles::from_bytes(&k), v.filter(|v| !v.is_empty())));
     }
@@ -122,15 +118,8 @@ pub fn update(
     sorted.dedup_by(|a, b| a.0 == b.0);
     sorted.reverse();
 
-    let mut up = Updater {
-        store,
-        new: HashMap::new(),
-    };
-    let root_node = if root == EMPTY_ROOT {
-        Node::Empty
-    } else {
-        up.resolve(&NodeRef::Hash(root))?
-    };
+    let mut up = Updater { store, new: HashMap::new() };
+    let root_node = if root == EMPTY_ROOT { Node::Empty } else { up.resolve(&NodeRef::Hash(root))? };
     let node = up.update(root_node, 0, &sorted)?;
     let root = match &node {
         Node::Empty => EMPTY_ROOT,
@@ -141,10 +130,7 @@ pub fn update(
             h
         }
     };
-    Ok(TrieUpdate {
-        root,
-        nodes: up.new,
-    })
+    Ok(TrieUpdate { root, nodes: up.new })
 }
 
 struct Updater<'a, S> {
@@ -179,13 +165,7 @@ impl<S: NodeStore> Updater<'_, S> {
             return Ok(node);
         }
         match node {
-            Node::Empty => self.build(
-                depth,
-                changes
-                    .iter()
-                    .filter_map(|(k, v)| Some((k, v.as_ref()?)))
-                    .collect(),
-            ),
+            Node::Empty => self.build(depth, changes.iter().filter_map(|(k, v)| Some((k, v.as_ref()?))).collect()),
             Node::Leaf { path, value } => {
                 // A leaf is one entry: merge it with the changes and build afresh.
                 let mut full = changes[0].0.as_slice()[..depth].to_vec();
@@ -211,11 +191,7 @@ impl<S: NodeStore> Updater<'_, S> {
             }
             Node::Extension { path, child } => {
                 let p = path.as_slice();
-                let shared = changes
-                    .iter()
-                    .map(|(k, _)| common_prefix(p, &k.as_slice()[depth..]))
-                    .min()
-                    .unwrap_or(0);
+                let shared = changes.iter().map(|(k, _)| common_prefix(p, &k.as_slice()[depth..])).min().unwrap_or(0);
                 if shared == p.len() {
                     let child = self.resolve(&child)?;
                     let new_child = self.update(child, depth + p.len(), changes)?;
@@ -226,10 +202,7 @@ impl<S: NodeStore> Updater<'_, S> {
                 let below = if shared + 1 == p.len() {
                     child
                 } else {
-                    self.commit(&Node::Extension {
-                        path: Nibbles(p[shared + 1..].to_vec()),
-                        child,
-                    })
+                    self.commit(&Node::Extension { path: Nibbles(p[shared + 1..].to_vec()), child })
                 };
                 children[p[shared] as usize] = below;
                 let branch = Node::Branch { children };
@@ -244,10 +217,7 @@ impl<S: NodeStore> Updater<'_, S> {
                 let mut i = 0;
                 while i < changes.len() {
                     let n = changes[i].0.as_slice()[depth];
-                    let j = i + changes[i..]
-                        .iter()
-                        .take_while(|(k, _)| k.as_slice()[depth] == n)
-                        .count();
+                    let j = i + changes[i..].iter().take_while(|(k, _)| k.as_slice()[depth] == n).count();
                     let child = self.resolve(&children[n as usize])?;
                     let new_child = self.update(child, depth + 1, &changes[i..j])?;
                     children[n as usize] = self.commit(&new_child);
@@ -276,40 +246,26 @@ impl<S: NodeStore> Updater<'_, S> {
             Node::Empty => Node::Empty,
             Node::Leaf { path: p, value } => {
                 path.extend_from_slice(p.as_slice());
-                Node::Leaf {
-                    path: Nibbles(path),
-                    value,
-                }
+                Node::Leaf { path: Nibbles(path), value }
             }
             Node::Extension { path: p, child } => {
                 path.extend_from_slice(p.as_slice());
-                Node::Extension {
-                    path: Nibbles(path),
-                    child,
-                }
+                Node::Extension { path: Nibbles(path), child }
             }
             branch @ Node::Branch { .. } => {
                 let child = self.commit(&branch);
-                Node::Extension {
-                    path: Nibbles(path),
-                    child,
-                }
+                Node::Extension { path: Nibbles(path), child }
             }
         }
     }
 
     /// A fresh subtree at `depth` holding `entries` (sorted, unique).
-    fn build(
-        &mut self,
-        depth: usize,
-        entries: Vec<(&Nibbles, &Vec<u8>)>,
-    ) -> Result<Node, TrieError> {
+    fn build(&mut self, depth: usize, entries: Vec<(&Nibbles, &Vec<u8>)>) -> Result<Node, TrieError> {
         match entries.len() {
             0 => Ok(Node::Empty),
-            1 => Ok(Node::Leaf {
-                path: Nibbles(entries[0].0.as_slice()[depth..].to_vec()),
-                value: entries[0].1.clone(),
-            }),
+            1 => {
+                Ok(Node::Leaf { path: Nibbles(entries[0].0.as_slice()[depth..].to_vec()), value: entries[0].1.clone() })
+            }
             _ => {
                 let first = &entries[0].0.as_slice()[depth..];
                 let last = &entries[entries.len() - 1].0.as_slice()[depth..];
@@ -322,10 +278,7 @@ impl<S: NodeStore> Updater<'_, S> {
                 let mut i = 0;
                 while i < entries.len() {
                     let n = entries[i].0.as_slice()[at];
-                    let j = i + entries[i..]
-                        .iter()
-                        .take_while(|(k, _)| k.as_slice()[at] == n)
-                        .count();
+                    let j = i + entries[i..].iter().take_while(|(k, _)| k.as_slice()[at] == n).count();
                     let child = self.build(at + 1, entries[i..j].to_vec())?;
                     children[n as usize] = self.commit(&child);
                     i = j;

@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 
 use alloy_primitives::{B256, keccak256};
 use alloy_trie::{HashBuilder, Nibbles as ANibbles};
-use aqueduct_trie::{
-    EMPTY_ROOT, MemoryNodes, ProofNodes, RecordingStore, get, prove, update, verify_proof,
-};
+use aqueduct_trie::{EMPTY_ROOT, MemoryNodes, ProofNodes, RecordingStore, get, prove, update, verify_proof};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -43,11 +41,7 @@ fn random_batches_match_reference_and_prove() {
         let mut changes = Vec::new();
         for _ in 0..rng.random_range(1..40) {
             let reuse = !keys.is_empty() && rng.random_bool(0.5);
-            let key = if reuse {
-                keys[rng.random_range(0..keys.len())]
-            } else {
-                keccak256(rng.random::<[u8; 8]>())
-            };
+            let key = if reuse { keys[rng.random_range(0..keys.len())] } else { keccak256(rng.random::<[u8; 8]>()) };
             if !reuse {
                 keys.push(key);
             }
@@ -55,16 +49,8 @@ fn random_batches_match_reference_and_prove() {
             let value = if rng.random_bool(0.25) {
                 None
             } else {
-                let len = if rng.random_bool(0.5) {
-                    rng.random_range(1..4)
-                } else {
-                    rng.random_range(20..90)
-                };
-                Some(
-                    (0..len)
-                        .map(|_| rng.random_range(1..=255u8))
-                        .collect::<Vec<u8>>(),
-                )
+                let len = if rng.random_bool(0.5) { rng.random_range(1..4) } else { rng.random_range(20..90) };
+                Some((0..len).map(|_| rng.random_range(1..=255u8)).collect::<Vec<u8>>())
             };
             match &value {
                 Some(v) => model.insert(key, v.clone()),
@@ -88,22 +74,12 @@ fn update_from_witness_alone_gives_the_same_root() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let mut store = MemoryNodes::new();
     let keys: Vec<B256> = (0..2000u32).map(|i| keccak256(i.to_be_bytes())).collect();
-    let root = apply(
-        &mut store,
-        EMPTY_ROOT,
-        keys.iter()
-            .map(|k| (k.to_vec(), Some(vec![7u8; 40])))
-            .collect(),
-    );
+    let root = apply(&mut store, EMPTY_ROOT, keys.iter().map(|k| (k.to_vec(), Some(vec![7u8; 40]))).collect());
     for _ in 0..20 {
         let changes: Vec<_> = (0..10)
             .map(|_| {
                 let k = keys[rng.random_range(0..keys.len())];
-                let v = if rng.random_bool(0.5) {
-                    None
-                } else {
-                    Some(vec![rng.random_range(1..=255u8); 33])
-                };
+                let v = if rng.random_bool(0.5) { None } else { Some(vec![rng.random_range(1..=255u8); 33]) };
                 (k.to_vec(), v)
             })
             .collect();
@@ -113,11 +89,7 @@ fn update_from_witness_alone_gives_the_same_root() {
         witness.extend(recorder.into_witness().into_values());
         let stateless = update(&witness, root, changes).unwrap();
         assert_eq!(full.root, stateless.root);
-        assert!(
-            witness.len() < 200,
-            "witness must be proportional to the change, got {}",
-            witness.len()
-        );
+        assert!(witness.len() < 200, "witness must be proportional to the change, got {}", witness.len());
     }
 }
 
@@ -127,17 +99,10 @@ fn missing_node_is_an_error_not_a_wrong_root() {
     let root = apply(
         &mut store,
         EMPTY_ROOT,
-        (0..100u32)
-            .map(|i| (keccak256(i.to_be_bytes()).to_vec(), Some(vec![1u8; 40])))
-            .collect(),
+        (0..100u32).map(|i| (keccak256(i.to_be_bytes()).to_vec(), Some(vec![1u8; 40]))).collect(),
     );
     let empty = ProofNodes::new();
-    let err = update(
-        &empty,
-        root,
-        vec![(keccak256([1u8]).to_vec(), Some(vec![2u8]))],
-    )
-    .unwrap_err();
+    let err = update(&empty, root, vec![(keccak256([1u8]).to_vec(), Some(vec![2u8]))]).unwrap_err();
     assert!(matches!(err, aqueduct_trie::TrieError::MissingNode(h) if h == root));
 }
 

@@ -4,8 +4,8 @@ use alloy::{
     consensus::{Transaction as _, transaction::Recovered},
     primitives::{Address, B256, U256},
     rpc::types::{
-        Block, BlockTransactions, Header as RpcHeader, Log as RpcLog, Transaction as RpcTx,
-        TransactionReceipt, Withdrawals,
+        Block, BlockTransactions, Header as RpcHeader, Log as RpcLog, Transaction as RpcTx, TransactionReceipt,
+        Withdrawals,
     },
 };
 
@@ -50,12 +50,7 @@ pub fn block(b: &SealedBlock, full: bool) -> Block<RpcTx, RpcHeader> {
     } else {
         BlockTransactions::Hashes(b.txs.iter().map(|t| t.hash).collect())
     };
-    Block {
-        header: header(b),
-        uncles: vec![],
-        transactions,
-        withdrawals: Some(Withdrawals::default()),
-    }
+    Block { header: header(b), uncles: vec![], transactions, withdrawals: Some(Withdrawals::default()) }
 }
 
 /// Index of the first log of transaction `i` within the block.
@@ -89,22 +84,13 @@ pub fn logs_of(b: &SealedBlock, i: usize, removed: bool) -> Vec<RpcLog> {
 pub fn receipt(b: &SealedBlock, i: usize, blob_fee: u128) -> TransactionReceipt {
     let tx = &b.txs[i];
     let r = &b.receipts[i];
-    let prev = if i == 0 {
-        0
-    } else {
-        b.receipts[i - 1].cumulative_gas_used()
-    };
+    let prev = if i == 0 { 0 } else { b.receipts[i - 1].cumulative_gas_used() };
     let base = b.header.base_fee_per_gas.unwrap_or_default();
     let mut logs = logs_of(b, i, false).into_iter();
-    let inner = r
-        .clone()
-        .map_logs(|_| logs.next().expect("one rpc log per log"));
+    let inner = r.clone().map_logs(|_| logs.next().expect("one rpc log per log"));
     let blob_gas = tx.blob_count() * 131_072;
-    let contract_address: Option<Address> = tx
-        .envelope
-        .kind()
-        .is_create()
-        .then(|| tx.sender.create(tx.envelope.nonce()));
+    let contract_address: Option<Address> =
+        tx.envelope.kind().is_create().then(|| tx.sender.create(tx.envelope.nonce()));
     TransactionReceipt {
         inner,
         transaction_hash: tx.hash,

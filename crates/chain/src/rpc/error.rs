@@ -29,17 +29,13 @@ impl From<TxError> for ErrorObjectOwned {
 impl From<ChainError> for ErrorObjectOwned {
     fn from(e: ChainError) -> Self {
         match &e {
-            ChainError::Reverted { data, .. } => ErrorObjectOwned::owned(
-                REVERT_CODE,
-                e.to_string(),
-                Some(hex::encode_prefixed(data)),
-            ),
+            ChainError::Reverted { data, .. } => {
+                ErrorObjectOwned::owned(REVERT_CODE, e.to_string(), Some(hex::encode_prefixed(data)))
+            }
             ChainError::Tx(t) => t.clone().into(),
             ChainError::InvalidParams(m) => invalid_params(m.clone()),
             ChainError::Internal(m) => rpc_err(INTERNAL_ERROR, m.clone()),
-            ChainError::Halted(_) | ChainError::UnknownBlock => {
-                rpc_err(SERVER_ERROR, e.to_string())
-            }
+            ChainError::Halted(_) | ChainError::UnknownBlock => rpc_err(SERVER_ERROR, e.to_string()),
         }
     }
 }
@@ -53,16 +49,11 @@ pub fn parse_params<T: serde::de::DeserializeOwned>(
     let mut v: Vec<serde_json::Value> = if p.is_object() {
         return Err(invalid_params("positional params (an array) expected"));
     } else {
-        p.parse::<Option<Vec<serde_json::Value>>>()?
-            .unwrap_or_default()
+        p.parse::<Option<Vec<serde_json::Value>>>()?.unwrap_or_default()
     };
     if v.len() > n {
-        return Err(invalid_params(format!(
-            "expected at most {n} params, got {}",
-            v.len()
-        )));
+        return Err(invalid_params(format!("expected at most {n} params, got {}", v.len())));
     }
     v.resize(n, serde_json::Value::Null);
-    serde_json::from_value(serde_json::Value::Array(v))
-        .map_err(|e| invalid_params(format!("invalid params: {e}")))
+    serde_json::from_value(serde_json::Value::Array(v)).map_err(|e| invalid_params(format!("invalid params: {e}")))
 }

@@ -8,8 +8,7 @@ use alloy::{
     network::TxSignerSync,
     primitives::{Address, B256, Bytes, Signature, TxKind, U64, U256},
     rpc::types::{
-        EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory, TransactionRequest,
-        state::StateOverride,
+        EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory, TransactionRequest, state::StateOverride,
     },
     serde::JsonStorageKey,
 };
@@ -60,11 +59,7 @@ pub fn call_env(req: &TransactionRequest) -> TxEnv {
     } else {
         0
     };
-    let gas_price = req
-        .gas_price
-        .or(req.max_fee_per_gas)
-        .or(req.max_priority_fee_per_gas)
-        .unwrap_or(0);
+    let gas_price = req.gas_price.or(req.max_fee_per_gas).or(req.max_priority_fee_per_gas).unwrap_or(0);
     TxEnv {
         tx_type,
         caller: req.from.unwrap_or_default(),
@@ -108,17 +103,12 @@ fn call_args(req: &TransactionRequest, overrides: Option<StateOverride>) -> Call
                     t.set_code(*addr, code.clone())?;
                 }
                 if o.state.is_some() && o.state_diff.is_some() {
-                    return Err(ChainError::InvalidParams(
-                        "both state and stateDiff given for one account".into(),
-                    ));
+                    return Err(ChainError::InvalidParams("both state and stateDiff given for one account".into()));
                 }
                 if let Some(state) = &o.state {
                     t.replace_storage(
                         *addr,
-                        state
-                            .iter()
-                            .map(|(k, v)| (U256::from_be_bytes(k.0), U256::from_be_bytes(v.0)))
-                            .collect(),
+                        state.iter().map(|(k, v)| (U256::from_be_bytes(k.0), U256::from_be_bytes(v.0))).collect(),
                     );
                 }
                 if let Some(diff) = &o.state_diff {
@@ -153,12 +143,9 @@ fn fill_request(chain: &Chain, mut req: TransactionRequest) -> RpcResult<Transac
     }
     let (base_fee, blob_fee) = chain.next_fees();
     if req.gas_price.is_none() {
-        let tip = req
-            .max_priority_fee_per_gas
-            .unwrap_or(chain.rules().suggested_tip);
+        let tip = req.max_priority_fee_per_gas.unwrap_or(chain.rules().suggested_tip);
         req.max_priority_fee_per_gas = Some(tip);
-        req.max_fee_per_gas
-            .get_or_insert(2 * base_fee as u128 + tip);
+        req.max_fee_per_gas.get_or_insert(2 * base_fee as u128 + tip);
     }
     if req.blob_versioned_hashes.is_some() {
         req.max_fee_per_blob_gas.get_or_insert(2 * blob_fee.max(1));
@@ -177,13 +164,9 @@ fn send_transaction(ctx: &RpcContext, req: TransactionRequest) -> RpcResult<B256
     let chain = &ctx.chain;
     let req = fill_request(chain, req)?;
     let from = req.from.expect("checked by fill_request");
-    let mut typed = req
-        .build_typed_tx()
-        .map_err(|_| invalid_params("incomplete transaction request"))?;
+    let mut typed = req.build_typed_tx().map_err(|_| invalid_params("incomplete transaction request"))?;
     let env: TxEnvelope = if let Some(signer) = ctx.signers.iter().find(|s| s.address() == from) {
-        let sig = signer
-            .sign_transaction_sync(&mut typed)
-            .map_err(|e| rpc_err(SERVER_ERROR, e.to_string()))?;
+        let sig = signer.sign_transaction_sync(&mut typed).map_err(|e| rpc_err(SERVER_ERROR, e.to_string()))?;
         typed.into_signed(sig).into()
     } else if chain.is_impersonated(&from) {
         // A placeholder signature unique to the sender; the sender is taken as given.
@@ -202,28 +185,18 @@ fn fee_history(
     percentiles: Option<Vec<f64>>,
 ) -> RpcResult<FeeHistory> {
     let count = count.clamp(1, 1024);
-    let newest = chain
-        .block_number(tag_ref(newest))
-        .ok_or_else(|| rpc_err(SERVER_ERROR, "header not found"))?;
+    let newest = chain.block_number(tag_ref(newest)).ok_or_else(|| rpc_err(SERVER_ERROR, "header not found"))?;
     let oldest = newest.saturating_sub(count - 1);
     let blocks = chain.blocks(oldest, newest);
     let rules = chain.rules();
-    let mut fh = FeeHistory {
-        oldest_block: oldest,
-        ..Default::default()
-    };
+    let mut fh = FeeHistory { oldest_block: oldest, ..Default::default() };
     for b in &blocks {
         let h = &b.header;
         let base = h.base_fee_per_gas.unwrap_or_default();
         fh.base_fee_per_gas.push(base as u128);
-        fh.gas_used_ratio
-            .push(h.gas_used as f64 / h.gas_limit.max(1) as f64);
-        fh.base_fee_per_blob_gas
-            .push(rules.blob_base_fee(h.excess_blob_gas.unwrap_or(0)));
-        let max_blob = rules
-            .blob_params
-            .map(|p| p.max_blob_gas_per_block())
-            .unwrap_or(0);
+        fh.gas_used_ratio.push(h.gas_used as f64 / h.gas_limit.max(1) as f64);
+        fh.base_fee_per_blob_gas.push(rules.blob_base_fee(h.excess_blob_gas.unwrap_or(0)));
+        let max_blob = rules.blob_params.map(|p| p.max_blob_gas_per_block()).unwrap_or(0);
         fh.blob_gas_used_ratio.push(if max_blob == 0 {
             0.0
         } else {
@@ -235,13 +208,9 @@ fn fee_history(
                 .iter()
                 .enumerate()
                 .map(|(i, t)| {
-                    let prev = if i == 0 {
-                        0
-                    } else {
-                        alloy::consensus::TxReceipt::cumulative_gas_used(&b.receipts[i - 1])
-                    };
-                    let used =
-                        alloy::consensus::TxReceipt::cumulative_gas_used(&b.receipts[i]) - prev;
+                    let prev =
+                        if i == 0 { 0 } else { alloy::consensus::TxReceipt::cumulative_gas_used(&b.receipts[i - 1]) };
+                    let used = alloy::consensus::TxReceipt::cumulative_gas_used(&b.receipts[i]) - prev;
                     (t.effective_tip(base).unwrap_or(0), used)
                 })
                 .collect();
@@ -269,146 +238,87 @@ fn fee_history(
     }
     if let Some(last) = blocks.last() {
         let h = &last.header;
-        fh.base_fee_per_gas.push(rules.next_base_fee(
-            h.gas_used,
-            h.gas_limit,
-            h.base_fee_per_gas.unwrap_or_default(),
-        ) as u128);
+        fh.base_fee_per_gas
+            .push(rules.next_base_fee(h.gas_used, h.gas_limit, h.base_fee_per_gas.unwrap_or_default()) as u128);
         fh.base_fee_per_blob_gas.push(
-            rules.blob_base_fee(rules.next_excess_blob_gas(
-                h.excess_blob_gas.unwrap_or(0),
-                h.blob_gas_used.unwrap_or(0),
-            )),
+            rules.blob_base_fee(
+                rules.next_excess_blob_gas(h.excess_blob_gas.unwrap_or(0), h.blob_gas_used.unwrap_or(0)),
+            ),
         );
     }
     Ok(fh)
 }
 
 pub fn register(m: &mut RpcModule<RpcContext>) {
-    let r = |res: Result<(), jsonrpsee::core::RegisterMethodError>| {
-        res.expect("method names are unique")
-    };
+    let r = |res: Result<(), jsonrpsee::core::RegisterMethodError>| res.expect("method names are unique");
 
     r(m.register_method("web3_clientVersion", |_, c, _| {
         Ok::<_, ErrorObjectOwned>(c.chain.rules().client_version.clone())
     })
     .map(|_| ()));
-    r(
-        m.register_method("web3_sha3", |p, _, _| -> RpcResult<B256> {
-            let (data,): (Bytes,) = parse_params(&p, 1)?;
-            Ok(alloy::primitives::keccak256(data))
-        })
-        .map(|_| ()),
-    );
-    r(m.register_method("net_version", |_, c, _| {
-        Ok::<_, ErrorObjectOwned>(c.chain.rules().chain_id.to_string())
+    r(m.register_method("web3_sha3", |p, _, _| -> RpcResult<B256> {
+        let (data,): (Bytes,) = parse_params(&p, 1)?;
+        Ok(alloy::primitives::keccak256(data))
     })
     .map(|_| ()));
-    r(
-        m.register_method("net_listening", |_, _, _| Ok::<_, ErrorObjectOwned>(true))
-            .map(|_| ()),
-    );
-    r(m.register_method("net_peerCount", |_, _, _| {
-        Ok::<_, ErrorObjectOwned>(U64::ZERO)
-    })
-    .map(|_| ()));
-    r(m.register_method("eth_chainId", |_, c, _| {
-        Ok::<_, ErrorObjectOwned>(U64::from(c.chain.rules().chain_id))
-    })
-    .map(|_| ()));
-    r(m.register_method("eth_blockNumber", |_, c, _| {
-        Ok::<_, ErrorObjectOwned>(U64::from(c.chain.head().number()))
-    })
-    .map(|_| ()));
-    r(
-        m.register_method("eth_syncing", |_, _, _| Ok::<_, ErrorObjectOwned>(false))
-            .map(|_| ()),
-    );
-    r(
-        m.register_method("eth_mining", |_, _, _| Ok::<_, ErrorObjectOwned>(true))
-            .map(|_| ()),
-    );
-    r(m.register_method("eth_coinbase", |_, c, _| {
-        Ok::<_, ErrorObjectOwned>(c.chain.config().beneficiary)
-    })
-    .map(|_| ()));
+    r(m.register_method("net_version", |_, c, _| Ok::<_, ErrorObjectOwned>(c.chain.rules().chain_id.to_string()))
+        .map(|_| ()));
+    r(m.register_method("net_listening", |_, _, _| Ok::<_, ErrorObjectOwned>(true)).map(|_| ()));
+    r(m.register_method("net_peerCount", |_, _, _| Ok::<_, ErrorObjectOwned>(U64::ZERO)).map(|_| ()));
+    r(m.register_method("eth_chainId", |_, c, _| Ok::<_, ErrorObjectOwned>(U64::from(c.chain.rules().chain_id)))
+        .map(|_| ()));
+    r(m.register_method("eth_blockNumber", |_, c, _| Ok::<_, ErrorObjectOwned>(U64::from(c.chain.head().number())))
+        .map(|_| ()));
+    r(m.register_method("eth_syncing", |_, _, _| Ok::<_, ErrorObjectOwned>(false)).map(|_| ()));
+    r(m.register_method("eth_mining", |_, _, _| Ok::<_, ErrorObjectOwned>(true)).map(|_| ()));
+    r(m.register_method("eth_coinbase", |_, c, _| Ok::<_, ErrorObjectOwned>(c.chain.config().beneficiary)).map(|_| ()));
     r(m.register_method("eth_accounts", |_, c, _| {
-        Ok::<_, ErrorObjectOwned>(
-            c.signers
-                .iter()
-                .map(|s| s.address())
-                .collect::<Vec<Address>>(),
-        )
+        Ok::<_, ErrorObjectOwned>(c.signers.iter().map(|s| s.address()).collect::<Vec<Address>>())
     })
     .map(|_| ()));
 
-    r(
-        m.register_method("eth_getBalance", |p, c, _| -> RpcResult<U256> {
-            let (a, b): (Address, Option<BlockId>) = parse_params(&p, 2)?;
-            Ok(c.chain
-                .account(a, block_ref(b))?
-                .map(|a| a.balance)
-                .unwrap_or_default())
-        })
-        .map(|_| ()),
-    );
-    r(
-        m.register_method("eth_getTransactionCount", |p, c, _| -> RpcResult<U64> {
-            let (a, b): (Address, Option<BlockId>) = parse_params(&p, 2)?;
-            let r = block_ref(b);
-            if r == BlockRef::Pending {
-                return Ok(U64::from(c.chain.next_nonce(a)));
-            }
-            Ok(U64::from(
-                c.chain.account(a, r)?.map(|a| a.nonce).unwrap_or_default(),
-            ))
-        })
-        .map(|_| ()),
-    );
-    r(
-        m.register_method("eth_getCode", |p, c, _| -> RpcResult<Bytes> {
-            let (a, b): (Address, Option<BlockId>) = parse_params(&p, 2)?;
-            Ok(c.chain
-                .with_state(block_ref(b), |s| -> Result<Bytes, ChainError> {
-                    let Some(acc) = s.account(&a)? else {
-                        return Ok(Bytes::new());
-                    };
-                    Ok(s.code(&acc.code_hash).unwrap_or_default())
-                })??)
-        })
-        .map(|_| ()),
-    );
-    r(
-        m.register_method("eth_getStorageAt", |p, c, _| -> RpcResult<B256> {
-            let (a, slot, b): (Address, JsonStorageKey, Option<BlockId>) = parse_params(&p, 3)?;
-            let slot = U256::from_be_bytes(slot.as_b256().0);
-            let v = c
-                .chain
-                .with_state(block_ref(b), |s| s.storage(&a, &slot))?
-                .map_err(ChainError::from)?;
-            Ok(B256::from(v.to_be_bytes::<32>()))
-        })
-        .map(|_| ()),
-    );
-    r(
-        m.register_blocking_method("eth_call", |p, c, _| -> RpcResult<Bytes> {
-            let (req, b, o): (TransactionRequest, Option<BlockId>, Option<StateOverride>) =
-                parse_params(&p, 3)?;
-            let res = c.chain.call(&call_args(&req, o), block_ref(b))?;
-            Ok(call_output(res)?)
-        })
-        .map(|_| ()),
-    );
-    r(
-        m.register_blocking_method("eth_estimateGas", |p, c, _| -> RpcResult<U64> {
-            let (req, b, o): (TransactionRequest, Option<BlockId>, Option<StateOverride>) =
-                parse_params(&p, 3)?;
-            Ok(U64::from(
-                c.chain.estimate_gas(&call_args(&req, o), block_ref(b))?,
-            ))
-        })
-        .map(|_| ()),
-    );
+    r(m.register_method("eth_getBalance", |p, c, _| -> RpcResult<U256> {
+        let (a, b): (Address, Option<BlockId>) = parse_params(&p, 2)?;
+        Ok(c.chain.account(a, block_ref(b))?.map(|a| a.balance).unwrap_or_default())
+    })
+    .map(|_| ()));
+    r(m.register_method("eth_getTransactionCount", |p, c, _| -> RpcResult<U64> {
+        let (a, b): (Address, Option<BlockId>) = parse_params(&p, 2)?;
+        let r = block_ref(b);
+        if r == BlockRef::Pending {
+            return Ok(U64::from(c.chain.next_nonce(a)));
+        }
+        Ok(U64::from(c.chain.account(a, r)?.map(|a| a.nonce).unwrap_or_default()))
+    })
+    .map(|_| ()));
+    r(m.register_method("eth_getCode", |p, c, _| -> RpcResult<Bytes> {
+        let (a, b): (Address, Option<BlockId>) = parse_params(&p, 2)?;
+        Ok(c.chain.with_state(block_ref(b), |s| -> Result<Bytes, ChainError> {
+            let Some(acc) = s.account(&a)? else {
+                return Ok(Bytes::new());
+            };
+            Ok(s.code(&acc.code_hash).unwrap_or_default())
+        })??)
+    })
+    .map(|_| ()));
+    r(m.register_method("eth_getStorageAt", |p, c, _| -> RpcResult<B256> {
+        let (a, slot, b): (Address, JsonStorageKey, Option<BlockId>) = parse_params(&p, 3)?;
+        let slot = U256::from_be_bytes(slot.as_b256().0);
+        let v = c.chain.with_state(block_ref(b), |s| s.storage(&a, &slot))?.map_err(ChainError::from)?;
+        Ok(B256::from(v.to_be_bytes::<32>()))
+    })
+    .map(|_| ()));
+    r(m.register_blocking_method("eth_call", |p, c, _| -> RpcResult<Bytes> {
+        let (req, b, o): (TransactionRequest, Option<BlockId>, Option<StateOverride>) = parse_params(&p, 3)?;
+        let res = c.chain.call(&call_args(&req, o), block_ref(b))?;
+        Ok(call_output(res)?)
+    })
+    .map(|_| ()));
+    r(m.register_blocking_method("eth_estimateGas", |p, c, _| -> RpcResult<U64> {
+        let (req, b, o): (TransactionRequest, Option<BlockId>, Option<StateOverride>) = parse_params(&p, 3)?;
+        Ok(U64::from(c.chain.estimate_gas(&call_args(&req, o), block_ref(b))?))
+    })
+    .map(|_| ()));
     r(m.register_method("eth_gasPrice", |_, c, _| {
         let (base, _) = c.chain.next_fees();
         Ok::<_, ErrorObjectOwned>(U256::from(base as u128 + c.chain.rules().suggested_tip))
@@ -418,74 +328,48 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
         Ok::<_, ErrorObjectOwned>(U256::from(c.chain.rules().suggested_tip))
     })
     .map(|_| ()));
-    r(m.register_method("eth_blobBaseFee", |_, c, _| {
-        Ok::<_, ErrorObjectOwned>(U256::from(c.chain.next_fees().1))
+    r(m.register_method("eth_blobBaseFee", |_, c, _| Ok::<_, ErrorObjectOwned>(U256::from(c.chain.next_fees().1)))
+        .map(|_| ()));
+    r(m.register_method("eth_feeHistory", |p, c, _| -> RpcResult<FeeHistory> {
+        let (count, newest, ps): (U64, BlockNumberOrTag, Option<Vec<f64>>) = parse_params(&p, 3)?;
+        fee_history(&c.chain, count.to(), newest, ps)
     })
     .map(|_| ()));
-    r(
-        m.register_method("eth_feeHistory", |p, c, _| -> RpcResult<FeeHistory> {
-            let (count, newest, ps): (U64, BlockNumberOrTag, Option<Vec<f64>>) =
-                parse_params(&p, 3)?;
-            fee_history(&c.chain, count.to(), newest, ps)
-        })
-        .map(|_| ()),
-    );
-    r(
-        m.register_blocking_method("eth_sendRawTransaction", |p, c, _| -> RpcResult<B256> {
-            let (raw,): (Bytes,) = parse_params(&p, 1)?;
-            Ok(c.chain.send_raw(&raw)?)
-        })
-        .map(|_| ()),
-    );
-    r(
-        m.register_blocking_method("eth_sendTransaction", |p, c, _| -> RpcResult<B256> {
-            let (req,): (TransactionRequest,) = parse_params(&p, 1)?;
-            send_transaction(&c, req)
-        })
-        .map(|_| ()),
-    );
-    r(m.register_method(
-        "eth_getTransactionByHash",
-        |p, c, _| -> RpcResult<Option<alloy::rpc::types::Transaction>> {
-            let (h,): (B256,) = parse_params(&p, 1)?;
-            if let Some((b, i)) = c.chain.transaction(&h) {
-                return Ok(Some(convert::transaction(&b, i)));
-            }
-            Ok(c.chain
-                .pending_transaction(&h)
-                .map(|t| convert::pending_transaction(&t)))
-        },
-    )
+    r(m.register_blocking_method("eth_sendRawTransaction", |p, c, _| -> RpcResult<B256> {
+        let (raw,): (Bytes,) = parse_params(&p, 1)?;
+        Ok(c.chain.send_raw(&raw)?)
+    })
+    .map(|_| ()));
+    r(m.register_blocking_method("eth_sendTransaction", |p, c, _| -> RpcResult<B256> {
+        let (req,): (TransactionRequest,) = parse_params(&p, 1)?;
+        send_transaction(&c, req)
+    })
+    .map(|_| ()));
+    r(m.register_method("eth_getTransactionByHash", |p, c, _| -> RpcResult<Option<alloy::rpc::types::Transaction>> {
+        let (h,): (B256,) = parse_params(&p, 1)?;
+        if let Some((b, i)) = c.chain.transaction(&h) {
+            return Ok(Some(convert::transaction(&b, i)));
+        }
+        Ok(c.chain.pending_transaction(&h).map(|t| convert::pending_transaction(&t)))
+    })
     .map(|_| ()));
     r(m.register_method(
         "eth_getTransactionReceipt",
         |p, c, _| -> RpcResult<Option<alloy::rpc::types::TransactionReceipt>> {
             let (h,): (B256,) = parse_params(&p, 1)?;
-            Ok(c.chain
-                .transaction(&h)
-                .map(|(b, i)| convert::receipt(&b, i, blob_fee(&c.chain, &b))))
+            Ok(c.chain.transaction(&h).map(|(b, i)| convert::receipt(&b, i, blob_fee(&c.chain, &b))))
         },
     )
     .map(|_| ()));
-    r(m.register_method(
-        "eth_getBlockByNumber",
-        |p, c, _| -> RpcResult<Option<alloy::rpc::types::Block>> {
-            let (n, full): (BlockNumberOrTag, Option<bool>) = parse_params(&p, 2)?;
-            Ok(block_or_null(&c.chain, tag_ref(n), full.unwrap_or(false)))
-        },
-    )
+    r(m.register_method("eth_getBlockByNumber", |p, c, _| -> RpcResult<Option<alloy::rpc::types::Block>> {
+        let (n, full): (BlockNumberOrTag, Option<bool>) = parse_params(&p, 2)?;
+        Ok(block_or_null(&c.chain, tag_ref(n), full.unwrap_or(false)))
+    })
     .map(|_| ()));
-    r(m.register_method(
-        "eth_getBlockByHash",
-        |p, c, _| -> RpcResult<Option<alloy::rpc::types::Block>> {
-            let (h, full): (B256, Option<bool>) = parse_params(&p, 2)?;
-            Ok(block_or_null(
-                &c.chain,
-                BlockRef::Hash(h),
-                full.unwrap_or(false),
-            ))
-        },
-    )
+    r(m.register_method("eth_getBlockByHash", |p, c, _| -> RpcResult<Option<alloy::rpc::types::Block>> {
+        let (h, full): (B256, Option<bool>) = parse_params(&p, 2)?;
+        Ok(block_or_null(&c.chain, BlockRef::Hash(h), full.unwrap_or(false)))
+    })
     .map(|_| ()));
     r(m.register_method(
         "eth_getBlockReceipts",
@@ -493,40 +377,27 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
             let (b,): (BlockId,) = parse_params(&p, 1)?;
             Ok(c.chain.block(block_ref(Some(b))).map(|b| {
                 let fee = blob_fee(&c.chain, &b);
-                (0..b.txs.len())
-                    .map(|i| convert::receipt(&b, i, fee))
-                    .collect()
+                (0..b.txs.len()).map(|i| convert::receipt(&b, i, fee)).collect()
             }))
         },
     )
     .map(|_| ()));
-    r(m.register_method(
-        "eth_getBlockTransactionCountByNumber",
-        |p, c, _| -> RpcResult<Option<U64>> {
-            let (n,): (BlockNumberOrTag,) = parse_params(&p, 1)?;
-            Ok(c.chain.block(tag_ref(n)).map(|b| U64::from(b.txs.len())))
-        },
-    )
+    r(m.register_method("eth_getBlockTransactionCountByNumber", |p, c, _| -> RpcResult<Option<U64>> {
+        let (n,): (BlockNumberOrTag,) = parse_params(&p, 1)?;
+        Ok(c.chain.block(tag_ref(n)).map(|b| U64::from(b.txs.len())))
+    })
     .map(|_| ()));
-    r(m.register_method(
-        "eth_getBlockTransactionCountByHash",
-        |p, c, _| -> RpcResult<Option<U64>> {
-            let (h,): (B256,) = parse_params(&p, 1)?;
-            Ok(c.chain
-                .block(BlockRef::Hash(h))
-                .map(|b| U64::from(b.txs.len())))
-        },
-    )
+    r(m.register_method("eth_getBlockTransactionCountByHash", |p, c, _| -> RpcResult<Option<U64>> {
+        let (h,): (B256,) = parse_params(&p, 1)?;
+        Ok(c.chain.block(BlockRef::Hash(h)).map(|b| U64::from(b.txs.len())))
+    })
     .map(|_| ()));
     r(m.register_method(
         "eth_getTransactionByBlockNumberAndIndex",
         |p, c, _| -> RpcResult<Option<alloy::rpc::types::Transaction>> {
             let (n, i): (BlockNumberOrTag, U64) = parse_params(&p, 2)?;
             let i = i.to::<usize>();
-            Ok(c.chain
-                .block(tag_ref(n))
-                .filter(|b| i < b.txs.len())
-                .map(|b| convert::transaction(&b, i)))
+            Ok(c.chain.block(tag_ref(n)).filter(|b| i < b.txs.len()).map(|b| convert::transaction(&b, i)))
         },
     )
     .map(|_| ()));
@@ -535,48 +406,42 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
         |p, c, _| -> RpcResult<Option<alloy::rpc::types::Transaction>> {
             let (h, i): (B256, U64) = parse_params(&p, 2)?;
             let i = i.to::<usize>();
-            Ok(c.chain
-                .block(BlockRef::Hash(h))
-                .filter(|b| i < b.txs.len())
-                .map(|b| convert::transaction(&b, i)))
+            Ok(c.chain.block(BlockRef::Hash(h)).filter(|b| i < b.txs.len()).map(|b| convert::transaction(&b, i)))
         },
     )
     .map(|_| ()));
-    r(m.register_method(
-        "eth_getProof",
-        |p, c, _| -> RpcResult<EIP1186AccountProofResponse> {
-            let (address, keys, b): (Address, Vec<JsonStorageKey>, Option<BlockId>) =
-                parse_params(&p, 3)?;
-            let slots: Vec<B256> = keys.iter().map(|k| k.as_b256()).collect();
-            let pr = c.chain.proof(address, &slots, block_ref(b))?;
-            Ok(EIP1186AccountProofResponse {
-                address,
-                balance: pr.account.balance,
-                code_hash: pr.account.code_hash,
-                nonce: pr.account.nonce,
-                storage_hash: pr.account.storage_root,
-                account_proof: pr.account_proof,
-                storage_proof: keys
-                    .into_iter()
-                    .zip(pr.storage)
-                    .map(|(key, (_, value, proof))| EIP1186StorageProof { key, value, proof })
-                    .collect(),
-            })
-        },
-    )
-    .map(|_| ()));
-    r(
-        m.register_method("aqueduct_getBlob", |p, c, _| -> RpcResult<Option<Bytes>> {
-            let (h,): (B256,) = parse_params(&p, 1)?;
-            Ok(c.chain.blob(&h)?.map(Bytes::from))
+    r(m.register_method("eth_getProof", |p, c, _| -> RpcResult<EIP1186AccountProofResponse> {
+        let (address, keys, b): (Address, Vec<JsonStorageKey>, Option<BlockId>) = parse_params(&p, 3)?;
+        let slots: Vec<B256> = keys.iter().map(|k| k.as_b256()).collect();
+        let pr = c.chain.proof(address, &slots, block_ref(b))?;
+        Ok(EIP1186AccountProofResponse {
+            address,
+            balance: pr.account.balance,
+            code_hash: pr.account.code_hash,
+            nonce: pr.account.nonce,
+            storage_hash: pr.account.storage_root,
+            account_proof: pr.account_proof,
+            storage_proof: keys
+                .into_iter()
+                .zip(pr.storage)
+                .map(|(key, (_, value, proof))| EIP1186StorageProof { key, value, proof })
+                .collect(),
         })
-        .map(|_| ()),
-    );
+    })
+    .map(|_| ()));
+    r(m.register_method("txpool_status", |_, c, _| {
+        let (pending, queued) = c.chain.pool_counts();
+        Ok::<_, ErrorObjectOwned>(serde_json::json!({"pending": U64::from(pending), "queued": U64::from(queued)}))
+    })
+    .map(|_| ()));
+    r(m.register_method("aqueduct_getBlob", |p, c, _| -> RpcResult<Option<Bytes>> {
+        let (h,): (B256,) = parse_params(&p, 1)?;
+        Ok(c.chain.blob(&h)?.map(Bytes::from))
+    })
+    .map(|_| ()));
 }
 
 /// Blob base fee of a block.
 pub fn blob_fee(chain: &Chain, b: &crate::block::SealedBlock) -> u128 {
-    chain
-        .rules()
-        .blob_base_fee(b.header.excess_blob_gas.unwrap_or(0))
+    chain.rules().blob_base_fee(b.header.excess_blob_gas.unwrap_or(0))
 }

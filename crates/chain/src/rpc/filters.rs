@@ -49,12 +49,7 @@ pub struct Filters {
 }
 
 /// Matching logs in `from..=to`.
-fn logs_in(
-    chain: &Chain,
-    filter: &Filter,
-    from: u64,
-    to: u64,
-) -> Result<Vec<RpcLog>, ErrorObjectOwned> {
+fn logs_in(chain: &Chain, filter: &Filter, from: u64, to: u64) -> Result<Vec<RpcLog>, ErrorObjectOwned> {
     let mut out = Vec::new();
     for b in chain.blocks(from, to) {
         if !filter.matches_bloom(b.header.logs_bloom) {
@@ -65,10 +60,7 @@ fn logs_in(
                 if filter.matches(&log.inner) {
                     out.push(log);
                     if out.len() > MAX_LOGS {
-                        return Err(rpc_err(
-                            SERVER_ERROR,
-                            format!("query returned more than {MAX_LOGS} results"),
-                        ));
+                        return Err(rpc_err(SERVER_ERROR, format!("query returned more than {MAX_LOGS} results")));
                     }
                 }
             }
@@ -82,33 +74,21 @@ fn resolve_range(c: &RpcContext, f: &Filter) -> Result<(u64, u64), ErrorObjectOw
     let num = |t: Option<BlockNumberOrTag>| -> Result<u64, ErrorObjectOwned> {
         match t.unwrap_or(BlockNumberOrTag::Latest) {
             BlockNumberOrTag::Number(n) => Ok(n.min(chain.head().number())),
-            tag => chain
-                .block_number(tag_ref(tag))
-                .ok_or_else(|| rpc_err(SERVER_ERROR, "header not found")),
+            tag => chain.block_number(tag_ref(tag)).ok_or_else(|| rpc_err(SERVER_ERROR, "header not found")),
         }
     };
     let (from, to) = match &f.block_option {
         FilterBlockOption::AtBlockHash(h) => {
-            let n = chain
-                .block_number(BlockRef::Hash(*h))
-                .ok_or_else(|| rpc_err(SERVER_ERROR, "unknown block"))?;
+            let n = chain.block_number(BlockRef::Hash(*h)).ok_or_else(|| rpc_err(SERVER_ERROR, "unknown block"))?;
             (n, n)
         }
-        FilterBlockOption::Range {
-            from_block,
-            to_block,
-        } => (num(*from_block)?, num(*to_block)?),
+        FilterBlockOption::Range { from_block, to_block } => (num(*from_block)?, num(*to_block)?),
     };
     if from > to {
-        return Err(invalid_params(format!(
-            "invalid block range: fromBlock {from} > toBlock {to}"
-        )));
+        return Err(invalid_params(format!("invalid block range: fromBlock {from} > toBlock {to}")));
     }
     if to - from >= c.config.max_log_range {
-        return Err(rpc_err(
-            SERVER_ERROR,
-            format!("query exceeds max block range {}", c.config.max_log_range),
-        ));
+        return Err(rpc_err(SERVER_ERROR, format!("query exceeds max block range {}", c.config.max_log_range)));
     }
     Ok((from, to))
 }
@@ -122,14 +102,7 @@ fn install(c: &RpcContext, kind: Kind) -> U64 {
     let last = c.chain.head().number();
     let mut map = c.filters.map.lock();
     map.retain(|_, f| f.polled.elapsed() < FILTER_TTL);
-    map.insert(
-        id,
-        Installed {
-            kind,
-            last,
-            polled: Instant::now(),
-        },
-    );
+    map.insert(id, Installed { kind, last, polled: Instant::now() });
     id
 }
 
@@ -137,9 +110,7 @@ fn changes(p: Params<'_>, c: &RpcContext) -> Result<serde_json::Value, ErrorObje
     let (id,): (U64,) = parse_params(&p, 1)?;
     let head = c.chain.head().number();
     let mut map = c.filters.map.lock();
-    let f = map
-        .get_mut(&id)
-        .ok_or_else(|| rpc_err(SERVER_ERROR, "filter not found"))?;
+    let f = map.get_mut(&id).ok_or_else(|| rpc_err(SERVER_ERROR, "filter not found"))?;
     f.polled = Instant::now();
     // After an unwind the filter restarts from the new head.
     let from = f.last.min(head) + 1;
@@ -147,17 +118,10 @@ fn changes(p: Params<'_>, c: &RpcContext) -> Result<serde_json::Value, ErrorObje
         Kind::Blocks => serde_json::to_value(convert::hash_list(&c.chain.blocks(from, head))),
         Kind::Logs(filter) => {
             let (lo, hi) = match filter.block_option {
-                FilterBlockOption::Range {
-                    to_block: Some(BlockNumberOrTag::Number(t)),
-                    ..
-                } => (from, head.min(t)),
+                FilterBlockOption::Range { to_block: Some(BlockNumberOrTag::Number(t)), .. } => (from, head.min(t)),
                 _ => (from, head),
             };
-            serde_json::to_value(if lo <= hi {
-                logs_in(&c.chain, filter, lo, hi)?
-            } else {
-                vec![]
-            })
+            serde_json::to_value(if lo <= hi { logs_in(&c.chain, filter, lo, hi)? } else { vec![] })
         }
     };
     f.last = head;
@@ -165,57 +129,35 @@ fn changes(p: Params<'_>, c: &RpcContext) -> Result<serde_json::Value, ErrorObje
 }
 
 pub fn register(m: &mut RpcModule<RpcContext>) {
-    let r = |res: Result<(), jsonrpsee::core::RegisterMethodError>| {
-        res.expect("method names are unique")
-    };
-    r(m.register_method(
-        "eth_getLogs",
-        |p, c, _| -> Result<Vec<RpcLog>, ErrorObjectOwned> {
-            let (f,): (Filter,) = parse_params(&p, 1)?;
-            let (from, to) = resolve_range(c, &f)?;
-            logs_in(&c.chain, &f, from, to)
-        },
-    )
-    .map(|_| ()));
-    r(m.register_method(
-        "eth_newFilter",
-        |p, c, _| -> Result<U64, ErrorObjectOwned> {
-            let (f,): (Filter,) = parse_params(&p, 1)?;
-            Ok(install(c, Kind::Logs(Box::new(f))))
-        },
-    )
-    .map(|_| ()));
-    r(m.register_method("eth_newBlockFilter", |_, c, _| {
-        Ok::<_, ErrorObjectOwned>(install(c, Kind::Blocks))
+    let r = |res: Result<(), jsonrpsee::core::RegisterMethodError>| res.expect("method names are unique");
+    r(m.register_method("eth_getLogs", |p, c, _| -> Result<Vec<RpcLog>, ErrorObjectOwned> {
+        let (f,): (Filter,) = parse_params(&p, 1)?;
+        let (from, to) = resolve_range(c, &f)?;
+        logs_in(&c.chain, &f, from, to)
     })
     .map(|_| ()));
-    r(
-        m.register_method("eth_getFilterChanges", |p, c, _| changes(p, c))
-            .map(|_| ()),
-    );
-    r(m.register_method(
-        "eth_getFilterLogs",
-        |p, c, _| -> Result<Vec<RpcLog>, ErrorObjectOwned> {
-            let (id,): (U64,) = parse_params(&p, 1)?;
-            let f = match c.filters.map.lock().get(&id) {
-                Some(Installed {
-                    kind: Kind::Logs(f),
-                    ..
-                }) => (**f).clone(),
-                _ => return Err(rpc_err(SERVER_ERROR, "filter not found")),
-            };
-            let (from, to) = resolve_range(c, &f)?;
-            logs_in(&c.chain, &f, from, to)
-        },
-    )
+    r(m.register_method("eth_newFilter", |p, c, _| -> Result<U64, ErrorObjectOwned> {
+        let (f,): (Filter,) = parse_params(&p, 1)?;
+        Ok(install(c, Kind::Logs(Box::new(f))))
+    })
     .map(|_| ()));
-    r(m.register_method(
-        "eth_uninstallFilter",
-        |p, c, _| -> Result<bool, ErrorObjectOwned> {
-            let (id,): (U64,) = parse_params(&p, 1)?;
-            Ok(c.filters.map.lock().remove(&id).is_some())
-        },
-    )
+    r(m.register_method("eth_newBlockFilter", |_, c, _| Ok::<_, ErrorObjectOwned>(install(c, Kind::Blocks)))
+        .map(|_| ()));
+    r(m.register_method("eth_getFilterChanges", |p, c, _| changes(p, c)).map(|_| ()));
+    r(m.register_method("eth_getFilterLogs", |p, c, _| -> Result<Vec<RpcLog>, ErrorObjectOwned> {
+        let (id,): (U64,) = parse_params(&p, 1)?;
+        let f = match c.filters.map.lock().get(&id) {
+            Some(Installed { kind: Kind::Logs(f), .. }) => (**f).clone(),
+            _ => return Err(rpc_err(SERVER_ERROR, "filter not found")),
+        };
+        let (from, to) = resolve_range(c, &f)?;
+        logs_in(&c.chain, &f, from, to)
+    })
+    .map(|_| ()));
+    r(m.register_method("eth_uninstallFilter", |p, c, _| -> Result<bool, ErrorObjectOwned> {
+        let (id,): (U64,) = parse_params(&p, 1)?;
+        Ok(c.filters.map.lock().remove(&id).is_some())
+    })
     .map(|_| ()));
 
     m.register_subscription("eth_subscribe", "eth_subscription", "eth_unsubscribe", |p, pending, c, _| async move {
@@ -237,7 +179,9 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
                 }
             },
             other => {
-                pending.reject(invalid_params(format!("unsupported subscription `{other}`: use newHeads or logs"))).await;
+                pending
+                    .reject(invalid_params(format!("unsupported subscription `{other}`: use newHeads or logs")))
+                    .await;
                 return Ok(());
             }
         };

@@ -16,8 +16,7 @@ use jsonrpsee::{
 };
 
 pub use convert::{
-    block as rpc_block, header as rpc_header, logs_of, receipt as rpc_receipt,
-    transaction as rpc_transaction,
+    block as rpc_block, header as rpc_header, logs_of, receipt as rpc_receipt, transaction as rpc_transaction,
 };
 pub use error::{INVALID_PARAMS, REVERT_CODE, SERVER_ERROR};
 
@@ -63,10 +62,7 @@ fn rand_u128() -> u128 {
     let s = std::collections::hash_map::RandomState::new();
     let mut h = s.build_hasher();
     h.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0),
     );
     let a = h.finish();
     h.write_u64(a);
@@ -83,18 +79,9 @@ pub struct RpcContext {
 }
 
 /// Builds the module with every method this chain serves.
-pub fn module(
-    chain: Arc<Chain>,
-    signers: Vec<PrivateKeySigner>,
-    config: RpcConfig,
-) -> RpcModule<RpcContext> {
+pub fn module(chain: Arc<Chain>, signers: Vec<PrivateKeySigner>, config: RpcConfig) -> RpcModule<RpcContext> {
     let dev = chain.rules().dev_methods;
-    let mut m = RpcModule::new(RpcContext {
-        chain,
-        signers,
-        config,
-        filters: filters::Filters::default(),
-    });
+    let mut m = RpcModule::new(RpcContext { chain, signers, config, filters: filters::Filters::default() });
     eth::register(&mut m);
     filters::register(&mut m);
     if dev {
@@ -116,10 +103,7 @@ pub async fn serve(
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch))
         .set_id_provider(HexIds)
         .build();
-    let server = Server::builder()
-        .set_config(server_config)
-        .build(config.addr)
-        .await?;
+    let server = Server::builder().set_config(server_config).build(config.addr).await?;
     let addr = server.local_addr()?;
     let handle = server.start(module(chain, signers, config));
     Ok((addr, handle))
