@@ -7,12 +7,12 @@ use alloy::{
     consensus::{SignableTransaction, TxEip1559, TxEnvelope},
     eips::eip2718::Encodable2718,
     network::TxSignerSync,
-    primitives::{Address, B256, Bytes, TxKind, U256, keccak256},
+    primitives::{Address, B256, TxKind, U256, keccak256},
     signers::local::PrivateKeySigner,
 };
 use alloy_rlp::Encodable;
 use alloy_trie::{HashBuilder, Nibbles};
-use aqueduct_chain::{BlockRef, Chain, ChainConfig, ChainRules, Genesis, GenesisAccount, MiningMode, StateView};
+use aqueduct_chain::{BlockRef, Chain, ChainConfig, ChainRules, Genesis, GenesisAccount, MiningMode};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -180,9 +180,8 @@ proptest! {
     fn garbage_raw_transactions_are_refused_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..400), ty in 0u8..5) {
         let dir = tempfile::tempdir().unwrap();
         let chain = open(dir.path(), &[]);
-        let mut raw = bytes.clone();
+        let mut raw = bytes;
         if ty > 0 { raw.insert(0, ty); }
         prop_assert!(chain.send_raw(&raw).is_err());
-        let _ = Bytes::from(bytes);
     }
 }
