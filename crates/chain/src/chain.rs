@@ -287,6 +287,16 @@ impl Chain {
         self.inner.lock().pool.len()
     }
 
+    /// Whether the next block would include at least one pooled transaction (right nonce, fee cap
+    /// at or above the next base fee).
+    pub fn has_ready_transactions(&self) -> bool {
+        let inner = self.inner.lock();
+        let head = inner.blocks.last().expect("genesis");
+        let (base_fee, _) = self.fees_after(&head.header);
+        let state = &inner.state;
+        inner.pool.best(base_fee, |a| state.account(a).ok().flatten().map(|a| a.nonce).unwrap_or(0)).next_tx().is_some()
+    }
+
     /// (pending, queued): transactions executable now, and those waiting behind a nonce gap.
     pub fn pool_counts(&self) -> (usize, usize) {
         let inner = self.inner.lock();

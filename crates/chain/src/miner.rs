@@ -18,8 +18,9 @@ impl Miner {
             match chain.rules().mining {
                 MiningMode::Manual => cancel.cancelled().await,
                 MiningMode::Instant => loop {
-                    // Mine whatever is pending, then wait for more.
-                    while chain.pool_len() > 0 {
+                    // Mine whatever can be included, then wait for more. Transactions that cannot
+                    // be included yet (nonce gap, fee cap below the base fee) make no empty blocks.
+                    while chain.has_ready_transactions() {
                         if !mine_once(&chain).await {
                             break;
                         }
@@ -27,8 +28,7 @@ impl Miner {
                     tokio::select! {
                         _ = cancel.cancelled() => break,
                         _ = chain.pending_notified() => {}
-                        // Transactions that could not be included yet (e.g. fee below the
-                        // base fee) are retried now and then.
+                        // A dev method (time, balance) may have made a pooled transaction valid.
                         _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                     }
                 },

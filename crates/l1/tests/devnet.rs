@@ -550,3 +550,23 @@ async fn restart_resumes_the_chain() {
     assert_eq!(rpc.num("eth_getBalance", json!([Address::repeat_byte(3)])).await, 0x9a);
     devnet.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instant_mining_waits_for_a_nonce_gap_without_empty_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let devnet = Devnet::start(config(dir.path(), 0.0), true).await.unwrap();
+    let rpc = Rpc::new(devnet.url());
+    let alice = devnet.signers[0].clone();
+    let to = TxKind::Call(Address::repeat_byte(2));
+    let gapped = rpc.send(&sign(&alice, eip1559(31337, 2, to, U256::from(1), Bytes::new(), 21_000))).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(rpc.num("eth_blockNumber", json!([])).await, 0, "no block for a transaction that cannot be included");
+    let status = rpc.call("txpool_status", json!([])).await;
+    assert_eq!((quantity(&status["pending"]), quantity(&status["queued"])), (0, 1));
+    for n in 0..2 {
+        rpc.send(&sign(&alice, eip1559(31337, n, to, U256::from(1), Bytes::new(), 21_000))).await.unwrap();
+    }
+    assert_eq!(rpc.receipt(gapped).await["status"], "0x1");
+    assert_eq!(rpc.num("eth_getTransactionCount", json!([alice.address(), "latest"])).await, 3);
+    devnet.stop().await;
+}
