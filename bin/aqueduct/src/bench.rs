@@ -97,7 +97,13 @@ fn free_port() -> eyre::Result<u16> {
 async fn one(b: &L1Bench, target: Target) -> eyre::Result<BenchReport> {
     let funder = dev_signers(1).map_err(|e| eyre::eyre!("{e}"))?.remove(0);
     let instant = b.block_time == 0.0;
-    let mode = if instant { "instant".to_string() } else { format!("{} s blocks", b.block_time) };
+    let mode = if b.url.is_some() {
+        "external".to_string()
+    } else if instant {
+        "instant".to_string()
+    } else {
+        format!("{} s blocks", b.block_time)
+    };
     let spec = WorkloadSpec {
         seed: b.seed,
         accounts: b.accounts,
@@ -145,9 +151,11 @@ async fn one(b: &L1Bench, target: Target) -> eyre::Result<BenchReport> {
 }
 
 async fn l1(b: L1Bench) -> eyre::Result<()> {
-    let mut reports = vec![one(&b, b.target).await?];
+    let label =
+        |t: Target| if b.url.is_some() { "the external endpoint".to_string() } else { format!("{t:?}").to_lowercase() };
+    let mut reports = vec![one(&b, b.target).await.wrap_err_with(|| format!("benchmark against {}", label(b.target)))?];
     if let Some(vs) = b.vs {
-        reports.push(one(&b, vs).await?);
+        reports.push(one(&b, vs).await.wrap_err_with(|| format!("benchmark against {}", label(vs)))?);
     }
     print_table(&reports);
     println!("{}", serde_json::to_string(&reports)?);
