@@ -514,9 +514,7 @@ impl Chain {
 
     /// Builds, executes, persists and announces one block from the pool.
     pub fn mine(&self) -> Result<Arc<SealedBlock>, ChainError> {
-        let mut inner = self.inner.lock();
-        let ts = self.next_timestamp(&mut inner);
-        self.mine_locked(&mut inner, ts, Bytes::new(), true)
+        self.mine_at(None)
     }
 
     /// Mines a block whatever the pool holds, at `timestamp` if given.

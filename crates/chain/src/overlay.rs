@@ -114,7 +114,8 @@ impl<S: StateView + ?Sized, H: BlockHashes + ?Sized> Database for Overlay<'_, S,
         Ok(self.account(&address)?.map(|a| AccountInfo {
             balance: a.balance,
             nonce: a.nonce,
-            code_hash: if a.code_hash == EMPTY_CODE_HASH { KECCAK_EMPTY } else { a.code_hash },
+            // Our EMPTY_CODE_HASH is revm's KECCAK_EMPTY (see the test below).
+            code_hash: a.code_hash,
             account_id: None,
             code: None,
         }))
@@ -169,8 +170,7 @@ impl<S: StateView + ?Sized, H: BlockHashes + ?Sized> DatabaseCommit for Overlay<
                 self.accounts.insert(address, None);
                 continue;
             }
-            let code_hash =
-                if account.info.code_hash == KECCAK_EMPTY { EMPTY_CODE_HASH } else { account.info.code_hash };
+            let code_hash = account.info.code_hash;
             if code_hash != EMPTY_CODE_HASH
                 && let Some(code) = &account.info.code
             {
@@ -203,5 +203,16 @@ impl<S: StateView + ?Sized, H: BlockHashes + ?Sized> DatabaseCommit for Overlay<
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_code_hashes_agree() {
+        // The overlay passes code hashes between revm and our accounts unchanged.
+        assert_eq!(EMPTY_CODE_HASH, KECCAK_EMPTY);
     }
 }
