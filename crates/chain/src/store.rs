@@ -6,7 +6,7 @@ use std::{collections::HashMap, path::Path, sync::Arc};
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy_rlp::{Decodable, Encodable};
 use aqueduct_primitives::StateAccount;
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use crate::{
     block::SealedBlock,
@@ -95,86 +95,58 @@ impl Store {
 
     /// Writes one commit atomically and durably.
     pub fn commit(&self, c: Commit<'_>) -> Result<(), StoreError> {
-        let mut tx = self.db.begin_write()?;
-        tx.set_durability(Durability::Immediate)?;
+        let tx = self.begin()?;
+        if let Some(b) = c.block {
+            let n = b.number();
+            tx.open_table(HEADERS)?.insert(n, b.encode_header().as_slice())?;
+            tx.open_table(BODIES)?.insert(n, b.encode_body().as_slice())?;
+            tx.open_table(RECEIPTS)?.insert(n, b.encode_receipts().as_slice())?;
+            tx.open_table(REVERTS)?.insert(n, c.reverts.encode_to_vec().as_slice())?;
+            let mut meta = tx.open_table(META)?;
+            meta.insert("head", n.to_be_bytes().as_slice())?;
+            meta.insert("pending_reverts", Reverts::default().encode_to_vec().as_slice())?;
+        } else {
+            tx.open_table(META)?.insert("pending_reverts", c.reverts.encode_to_vec().as_slice())?;
+        }
         {
-            if let Some(b) = c.block {
-                let n = b.number();
-                tx.open_table(HEADERS)?.insert(n, b.encode_header().as_slice())?;
-                tx.open_table(BODIES)?.insert(n, b.encode_body().as_slice())?;
-                tx.open_table(RECEIPTS)?.insert(n, b.encode_receipts().as_slice())?;
-                tx.open_table(REVERTS)?.insert(n, c.reverts.encode_to_vec().as_slice())?;
-                let mut meta = tx.open_table(META)?;
-                meta.insert("head", n.to_be_bytes().as_slice())?;
-                meta.insert("pending_reverts", Reverts::default().encode_to_vec().as_slice())?;
-            } else {
-                tx.open_table(META)?.insert("pending_reverts", c.reverts.encode_to_vec().as_slice())?;
-            }
             let mut meta = tx.open_table(META)?;
             for (k, v) in c.meta {
                 meta.insert(*k, v.as_slice())?;
-            }
-            let mut accounts = tx.open_table(ACCOUNTS)?;
-            for (a, acc) in &c.state.accounts {
-                match acc {
-                    Some(acc) => {
-                        let mut v = Vec::with_capacity(80);
-                        acc.encode(&mut v);
-                        accounts.insert(a.as_slice(), v.as_slice())?;
-                    }
-                    None => {
-                        accounts.remove(a.as_slice())?;
-                    }
-                }
-            }
-            let mut storage = tx.open_table(STORAGE)?;
-            for a in &c.state.wiped {
-                let lo = storage_key(a, &U256::ZERO);
-                let hi = storage_key(a, &U256::MAX);
-                storage.retain_in(lo.as_slice()..=hi.as_slice(), |_, _| false)?;
-            }
-            for (a, slot, v) in &c.state.storage {
-                let k = storage_key(a, slot);
-                if v.is_zero() {
-                    storage.remove(k.as_slice())?;
-                } else {
-                    storage.insert(k.as_slice(), v.to_be_bytes::<32>().as_slice())?;
-                }
-            }
-            let mut codes = tx.open_table(CODES)?;
-            for (h, code) in &c.state.codes {
-                codes.insert(h.as_slice(), code.as_ref())?;
-            }
-            let mut nodes = tx.open_table(NODES)?;
-            for (h, n) in &c.state.nodes {
-                nodes.insert(h.as_slice(), n.as_slice())?;
             }
             let mut blobs = tx.open_table(BLOBS)?;
             for (h, b) in c.blobs {
                 blobs.insert(h.as_slice(), b.as_slice())?;
             }
         }
+        write_state(&tx, c.state)?;
         tx.commit()?;
         Ok(())
     }
 
-    /// Removes blocks above `head` (their state is reverted by the caller's write).
+    /// Removes blocks above `head` and writes the reverted state, in one transaction: a crash
+    /// leaves either the old chain or the unwound one, never blocks without their state.
     pub fn unwind(&self, head: u64, top: u64, state: &StateWrite, pending: &Reverts) -> Result<(), StoreError> {
-        let mut tx = self.db.begin_write()?;
-        tx.set_durability(Durability::Immediate)?;
-        {
-            for t in [HEADERS, BODIES, RECEIPTS, REVERTS] {
-                let mut table = tx.open_table(t)?;
-                for n in head + 1..=top {
-                    table.remove(n)?;
-                }
+        let tx = self.begin()?;
+        for t in [HEADERS, BODIES, RECEIPTS, REVERTS] {
+            let mut table = tx.open_table(t)?;
+            for n in head + 1..=top {
+                table.remove(n)?;
             }
+        }
+        {
             let mut meta = tx.open_table(META)?;
             meta.insert("head", head.to_be_bytes().as_slice())?;
             meta.insert("pending_reverts", pending.encode_to_vec().as_slice())?;
         }
+        write_state(&tx, state)?;
         tx.commit()?;
-        self.commit(Commit { block: None, state, reverts: pending, meta: &[], blobs: &[] })
+        Ok(())
+    }
+
+    fn begin(&self) -> Result<WriteTransaction, StoreError> {
+        let mut tx = self.db.begin_write()?;
+        tx.set_durability(Durability::Immediate)?;
+        Ok(tx)
     }
 
     pub fn reverts(&self, n: u64) -> Result<Reverts, StoreError> {
@@ -259,6 +231,46 @@ impl Store {
         }
         Ok(Some(Loaded { blocks, state, pending_reverts, meta }))
     }
+}
+
+/// Flat state, code and trie nodes of a write.
+fn write_state(tx: &WriteTransaction, state: &StateWrite) -> Result<(), StoreError> {
+    let mut accounts = tx.open_table(ACCOUNTS)?;
+    for (a, acc) in &state.accounts {
+        match acc {
+            Some(acc) => {
+                let mut v = Vec::with_capacity(80);
+                acc.encode(&mut v);
+                accounts.insert(a.as_slice(), v.as_slice())?;
+            }
+            None => {
+                accounts.remove(a.as_slice())?;
+            }
+        }
+    }
+    let mut storage = tx.open_table(STORAGE)?;
+    for a in &state.wiped {
+        let lo = storage_key(a, &U256::ZERO);
+        let hi = storage_key(a, &U256::MAX);
+        storage.retain_in(lo.as_slice()..=hi.as_slice(), |_, _| false)?;
+    }
+    for (a, slot, v) in &state.storage {
+        let k = storage_key(a, slot);
+        if v.is_zero() {
+            storage.remove(k.as_slice())?;
+        } else {
+            storage.insert(k.as_slice(), v.to_be_bytes::<32>().as_slice())?;
+        }
+    }
+    let mut codes = tx.open_table(CODES)?;
+    for (h, code) in &state.codes {
+        codes.insert(h.as_slice(), code.as_ref())?;
+    }
+    let mut nodes = tx.open_table(NODES)?;
+    for (h, n) in &state.nodes {
+        nodes.insert(h.as_slice(), n.as_slice())?;
+    }
+    Ok(())
 }
 
 fn corrupt(table: &'static str, why: &str) -> StoreError {
