@@ -58,7 +58,12 @@ pub struct SealedBlock {
 impl SealedBlock {
     pub fn new(header: Header, txs: Vec<ChainTx>, receipts: Vec<ReceiptEnvelope>) -> Arc<Self> {
         let hash = header.hash_slow();
-        let size = (header.length() + txs.iter().map(|t| t.envelope.encode_2718_len()).sum::<usize>() + 4) as u64;
+        // rlp([header, [tx…], ommers = [], withdrawals = []]), as `eth_getBlockByNumber` reports it.
+        let txs_payload: usize = txs.iter().map(|t| t.envelope.length()).sum();
+        let empty_list = 1;
+        let txs_list = txs_payload + alloy_rlp::length_of_length(txs_payload);
+        let payload = header.length() + txs_list + 2 * empty_list;
+        let size = (payload + alloy_rlp::length_of_length(payload)) as u64;
         Arc::new(Self { header, hash, txs, receipts, size })
     }
 
@@ -106,5 +111,59 @@ impl SealedBlock {
             );
         }
         Ok(Self::new(header, txs, rs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::{
+        consensus::{Block, BlockBody, SignableTransaction, TxEip1559, TxLegacy},
+        eips::eip4895::Withdrawals,
+        network::TxSignerSync,
+        primitives::{Signature, TxKind, U256},
+        signers::local::PrivateKeySigner,
+    };
+
+    use super::*;
+
+    fn signed<T: SignableTransaction<Signature>>(s: &PrivateKeySigner, mut tx: T) -> TxEnvelope
+    where
+        alloy::consensus::Signed<T>: Into<TxEnvelope>,
+    {
+        let sig = s.sign_transaction_sync(&mut tx).unwrap();
+        tx.into_signed(sig).into()
+    }
+
+    #[test]
+    fn size_is_the_length_of_the_encoded_block() {
+        let s = PrivateKeySigner::random();
+        let to = TxKind::Call(Address::repeat_byte(1));
+        let legacy = TxLegacy { chain_id: Some(1), gas_limit: 21_000, to, value: U256::from(1), ..Default::default() };
+        let dynamic = TxEip1559 {
+            chain_id: 1,
+            nonce: 1,
+            gas_limit: 50_000,
+            to,
+            input: vec![7u8; 300].into(),
+            ..Default::default()
+        };
+        let txs = vec![signed(&s, legacy), signed(&s, dynamic)];
+        let header = Header { number: 9, gas_limit: 30_000_000, base_fee_per_gas: Some(7), ..Default::default() };
+        let block = SealedBlock::new(
+            header.clone(),
+            txs.iter().map(|t| ChainTx::new(t.clone(), s.address())).collect(),
+            vec![],
+        );
+        let reference = Block {
+            header,
+            body: BlockBody { transactions: txs, ommers: vec![], withdrawals: Some(Withdrawals::default()) },
+        };
+        assert_eq!(block.size, alloy_rlp::encode(&reference).len() as u64);
+        let empty = SealedBlock::new(Header::default(), vec![], vec![]);
+        let reference = Block::<TxEnvelope> {
+            header: Header::default(),
+            body: BlockBody { transactions: vec![], ommers: vec![], withdrawals: Some(Withdrawals::default()) },
+        };
+        assert_eq!(empty.size, alloy_rlp::encode(&reference).len() as u64);
     }
 }

@@ -11,11 +11,11 @@ use alloy::{
     consensus::{
         EMPTY_OMMER_ROOT_HASH, Eip658Value, Header, Receipt, ReceiptEnvelope, Transaction, TxEnvelope, TxReceipt,
         TxType,
-        proofs::{calculate_receipt_root, calculate_transaction_root},
+        proofs::{calculate_receipt_root, ordered_trie_root_with_encoder},
         transaction::SignerRecoverable,
     },
     eips::{
-        eip2718::{Decodable2718, Typed2718},
+        eip2718::{Decodable2718, Encodable2718, Typed2718},
         eip4844::env_settings::EnvKzgSettings,
         eip7594::BlobTransactionSidecarVariant,
         eip7685::EMPTY_REQUESTS_HASH,
@@ -618,13 +618,14 @@ impl Chain {
             b.accrue_bloom(&r.bloom());
             b
         });
-        let envelopes: Vec<TxEnvelope> = included.iter().map(|t| t.envelope.clone()).collect();
         let header = Header {
             parent_hash: parent.hash,
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
             beneficiary: self.config.beneficiary,
             state_root: inner.state.root(),
-            transactions_root: calculate_transaction_root(&envelopes),
+            transactions_root: ordered_trie_root_with_encoder(&included, |t: &ChainTx, buf| {
+                t.envelope.encode_2718(buf)
+            }),
             receipts_root: calculate_receipt_root(&receipts),
             logs_bloom,
             difficulty: U256::ZERO,
