@@ -283,10 +283,6 @@ impl Chain {
         self.inner.lock().pool.get(hash).cloned()
     }
 
-    pub fn pool_len(&self) -> usize {
-        self.inner.lock().pool.len()
-    }
-
     /// Whether the next block would include at least one pooled transaction (right nonce, fee cap
     /// at or above the next base fee).
     pub fn has_ready_transactions(&self) -> bool {

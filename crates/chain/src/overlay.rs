@@ -66,10 +66,6 @@ impl<'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> Overlay<'a, S, H> {
         }
     }
 
-    pub fn balance(&self, address: &Address) -> Result<U256, StateError> {
-        Ok(self.account(address)?.map(|a| a.balance).unwrap_or_default())
-    }
-
     /// Overrides an account's fields (eth_call state overrides, dev methods).
     pub fn set_account(&mut self, address: Address, f: impl FnOnce(&mut StateAccount)) -> Result<(), StateError> {
         let mut acc = self.account(&address)?.unwrap_or_default();

@@ -116,14 +116,6 @@ impl WorldState {
         &self.nodes
     }
 
-    pub fn codes(&self) -> &HashMap<B256, Bytes> {
-        &self.codes
-    }
-
-    pub fn account_count(&self) -> usize {
-        self.accounts.len()
-    }
-
     /// Applies a diff and returns its reverts (old values of every key it changes).
     pub fn apply(&mut self, diff: StateDiff) -> Reverts {
         let mut reverts = Reverts::default();
@@ -199,11 +191,6 @@ impl WorldState {
         self.wiped.clear();
     }
 
-    /// Whether anything changed since the last root update.
-    pub fn is_dirty(&self) -> bool {
-        !self.dirty.is_empty()
-    }
-
     /// Recomputes the state root from the changed keys only, and returns what to persist.
     pub fn commit_root(&mut self) -> Result<StateWrite, TrieError> {
         let mut write = StateWrite { codes: std::mem::take(&mut self.new_codes), ..Default::default() };
@@ -268,10 +255,6 @@ impl WorldState {
         HistoricState { nodes: &self.nodes, codes: &self.codes, root }
     }
 
-    /// Storage slots of an account (latest state).
-    pub fn storage_of(&self, address: &Address) -> Option<&HashMap<U256, U256>> {
-        self.storage.get(address)
-    }
 }
 
 impl StateView for WorldState {
