@@ -40,25 +40,17 @@ pub fn bench_state_root(accounts: usize, transfers: usize, seed: u64) -> StateRo
     let initial_build_ms = t.elapsed().as_secs_f64() * 1000.0;
 
     let mut block = StateDiff::default();
+    // An account as this block has left it so far.
+    let current = |block: &StateDiff, a: &Address| {
+        block.accounts.get(a).copied().flatten().or_else(|| state.account(a).ok().flatten()).unwrap_or_default()
+    };
     for _ in 0..transfers {
         let (from, to) = (addrs[rng.random_range(0..accounts)], addrs[rng.random_range(0..accounts)]);
-        let mut f = block
-            .accounts
-            .get(&from)
-            .copied()
-            .flatten()
-            .or_else(|| state.account(&from).ok().flatten())
-            .unwrap_or_default();
+        let mut f = current(&block, &from);
         f.nonce += 1;
         f.balance -= U256::from(1_000u64 + 21_000);
         block.accounts.insert(from, Some(f));
-        let mut r = block
-            .accounts
-            .get(&to)
-            .copied()
-            .flatten()
-            .or_else(|| state.account(&to).ok().flatten())
-            .unwrap_or_default();
+        let mut r = current(&block, &to);
         r.balance += U256::from(1_000u64);
         block.accounts.insert(to, Some(r));
     }

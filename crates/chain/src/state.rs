@@ -254,7 +254,6 @@ impl WorldState {
     pub fn at_root(&self, root: B256) -> HistoricState<'_> {
         HistoricState { nodes: &self.nodes, codes: &self.codes, root }
     }
-
 }
 
 impl StateView for WorldState {

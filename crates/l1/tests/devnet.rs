@@ -79,6 +79,14 @@ fn config(dir: &std::path::Path, block_time: f64) -> L1Config {
     L1Config { block_time, data_dir: dir.to_path_buf(), rpc_addr: ([127, 0, 0, 1], 0).into(), ..Default::default() }
 }
 
+/// A fresh devnet in its own directory, and a client for it.
+async fn start(block_time: f64) -> (tempfile::TempDir, Devnet, Rpc) {
+    let dir = tempfile::tempdir().unwrap();
+    let devnet = Devnet::start(config(dir.path(), block_time), true).await.unwrap();
+    let rpc = Rpc::new(devnet.url());
+    (dir, devnet, rpc)
+}
+
 fn eip1559(chain_id: u64, nonce: u64, to: TxKind, value: U256, input: Bytes, gas: u64) -> TxEip1559 {
     TxEip1559 {
         chain_id,
@@ -114,9 +122,7 @@ fn token_deploy(chain_id: u64, nonce: u64) -> TxEip1559 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactions_receipts_logs_proofs_and_calls() {
-    let dir = tempfile::tempdir().unwrap();
-    let devnet = Devnet::start(config(dir.path(), 0.0), true).await.unwrap();
-    let rpc = Rpc::new(devnet.url());
+    let (_dir, devnet, rpc) = start(0.0).await;
     let alice = devnet.signers[0].clone();
     let bob = devnet.signers[1].address();
     assert_eq!(rpc.num("eth_chainId", json!([])).await, 31337);
@@ -231,10 +237,8 @@ async fn transactions_receipts_logs_proofs_and_calls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_transactions_get_standard_errors() {
-    let dir = tempfile::tempdir().unwrap();
     // Long block time: blocks only when asked, so the pool can be inspected.
-    let devnet = Devnet::start(config(dir.path(), 3600.0), true).await.unwrap();
-    let rpc = Rpc::new(devnet.url());
+    let (_dir, devnet, rpc) = start(3600.0).await;
     let alice = devnet.signers[0].clone();
     let to = TxKind::Call(Address::repeat_byte(1));
     let ok = |nonce| eip1559(31337, nonce, to, U256::from(1), Bytes::new(), 21_000);
@@ -287,9 +291,7 @@ async fn bad_transactions_get_standard_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blob_transactions_carry_kzg_checked_blobs_and_move_the_blob_fee() {
-    let dir = tempfile::tempdir().unwrap();
-    let devnet = Devnet::start(config(dir.path(), 3600.0), true).await.unwrap();
-    let rpc = Rpc::new(devnet.url());
+    let (_dir, devnet, rpc) = start(3600.0).await;
     let (a, b) = (devnet.signers[3].clone(), devnet.signers[4].clone());
     let six: alloy::eips::eip4844::BlobTransactionSidecar =
         SidecarBuilder::<SimpleCoder>::from_slice(&vec![7u8; 6 * 120 * 1024]).build().unwrap();
@@ -359,9 +361,7 @@ async fn blob_transactions_carry_kzg_checked_blobs_and_move_the_blob_fee() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dev_methods_snapshots_and_reorgs() {
-    let dir = tempfile::tempdir().unwrap();
-    let devnet = Devnet::start(config(dir.path(), 0.0), true).await.unwrap();
-    let rpc = Rpc::new(devnet.url());
+    let (_dir, devnet, rpc) = start(0.0).await;
     let alice = devnet.signers[0].clone();
     let who = Address::repeat_byte(0x55);
 
@@ -434,9 +434,7 @@ async fn dev_methods_snapshots_and_reorgs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_subscriptions() {
-    let dir = tempfile::tempdir().unwrap();
-    let devnet = Devnet::start(config(dir.path(), 0.0), true).await.unwrap();
-    let rpc = Rpc::new(devnet.url());
+    let (_dir, devnet, rpc) = start(0.0).await;
     let (mut ws, _) = tokio_tungstenite::connect_async(devnet.ws_url()).await.unwrap();
     use tokio_tungstenite::tungstenite::Message;
     ws.send(Message::text(json!({"jsonrpc":"2.0","id":1,"method":"eth_subscribe","params":["newHeads"]}).to_string()))
@@ -473,9 +471,7 @@ async fn websocket_subscriptions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_requests_get_json_rpc_errors_and_the_server_stays_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let devnet = Devnet::start(config(dir.path(), 0.0), true).await.unwrap();
-    let rpc = Rpc::new(devnet.url());
+    let (_dir, devnet, rpc) = start(0.0).await;
     let http = reqwest::Client::new();
     let post = |body: String| http.post(devnet.url()).header("content-type", "application/json").body(body).send();
 
@@ -523,9 +519,7 @@ async fn malformed_requests_get_json_rpc_errors_and_the_server_stays_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_resumes_the_chain() {
-    let dir = tempfile::tempdir().unwrap();
-    let devnet = Devnet::start(config(dir.path(), 0.0), true).await.unwrap();
-    let rpc = Rpc::new(devnet.url());
+    let (dir, devnet, rpc) = start(0.0).await;
     let alice = devnet.signers[0].clone();
     let r = rpc.receipt(rpc.send(&sign(&alice, token_deploy(31337, 0))).await.unwrap()).await;
     rpc.call("anvil_setBalance", json!([Address::repeat_byte(3), "0x99"])).await;
@@ -553,9 +547,7 @@ async fn restart_resumes_the_chain() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instant_mining_waits_for_a_nonce_gap_without_empty_blocks() {
-    let dir = tempfile::tempdir().unwrap();
-    let devnet = Devnet::start(config(dir.path(), 0.0), true).await.unwrap();
-    let rpc = Rpc::new(devnet.url());
+    let (_dir, devnet, rpc) = start(0.0).await;
     let alice = devnet.signers[0].clone();
     let to = TxKind::Call(Address::repeat_byte(2));
     let gapped = rpc.send(&sign(&alice, eip1559(31337, 2, to, U256::from(1), Bytes::new(), 21_000))).await.unwrap();
