@@ -885,11 +885,11 @@ impl Chain {
         let ok = |gas: u64| matches!(run(gas), Ok(r) if r.is_success());
         // Most calls succeed with what they used plus the 63/64 reserve; try that first.
         let guess = (used + used / 63 + 2_300).min(cap);
-        let (mut lo, mut hi) = (used.saturating_sub(1), cap);
         if ok(used) {
             return Ok(used);
         }
-        lo = lo.max(used);
+        // Invariant: `lo` fails, `hi` succeeds.
+        let (mut lo, mut hi) = (used, cap);
         if ok(guess) {
             hi = guess;
         }

@@ -47,26 +47,28 @@ impl Default for RpcConfig {
     }
 }
 
-/// Subscription ids as Ethereum clients expect them: 0x-prefixed hex strings.
+/// Subscription ids as Ethereum clients expect them: 0x-prefixed hex strings, unique within the
+/// process (a counter) and not guessable across restarts (a random prefix).
 #[derive(Debug)]
-struct HexIds;
+struct HexIds {
+    prefix: u64,
+    next: std::sync::atomic::AtomicU64,
+}
 
-impl IdProvider for HexIds {
-    fn next_id(&self) -> SubscriptionId<'static> {
-        SubscriptionId::Str(format!("0x{:032x}", rand_u128()).into())
+impl HexIds {
+    fn new() -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        // RandomState is seeded from the OS's randomness.
+        let prefix = std::collections::hash_map::RandomState::new().build_hasher().finish();
+        Self { prefix, next: std::sync::atomic::AtomicU64::new(1) }
     }
 }
 
-fn rand_u128() -> u128 {
-    use std::hash::{BuildHasher, Hasher};
-    let s = std::collections::hash_map::RandomState::new();
-    let mut h = s.build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0),
-    );
-    let a = h.finish();
-    h.write_u64(a);
-    ((a as u128) << 64) | h.finish() as u128
+impl IdProvider for HexIds {
+    fn next_id(&self) -> SubscriptionId<'static> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        SubscriptionId::Str(format!("0x{:016x}{n:016x}", self.prefix).into())
+    }
 }
 
 /// Everything the RPC handlers share.
@@ -101,7 +103,7 @@ pub async fn serve(
         .max_response_body_size(config.max_response_bytes)
         .max_connections(config.max_connections)
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch))
-        .set_id_provider(HexIds)
+        .set_id_provider(HexIds::new())
         .build();
     let server = Server::builder().set_config(server_config).build(config.addr).await?;
     let addr = server.local_addr()?;
