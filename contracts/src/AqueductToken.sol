@@ -73,13 +73,23 @@ contract AqueductToken {
 
     /// @notice Destroys `value` of the caller's tokens.
     function burn(uint256 value) external {
-        uint256 bal = balanceOf[msg.sender];
-        if (bal < value) revert ERC20InsufficientBalance(msg.sender, bal, value);
+        _burn(msg.sender, value);
+    }
+
+    /// @notice Destroys `value` of `from`'s tokens. Only the minter (a bridge burning what leaves).
+    function burnFrom(address from, uint256 value) external {
+        if (msg.sender != minter) revert NotMinter(msg.sender);
+        _burn(from, value);
+    }
+
+    function _burn(address from, uint256 value) private {
+        uint256 bal = balanceOf[from];
+        if (bal < value) revert ERC20InsufficientBalance(from, bal, value);
         unchecked {
-            balanceOf[msg.sender] = bal - value;
+            balanceOf[from] = bal - value;
             totalSupply -= value;
         }
-        emit Transfer(msg.sender, address(0), value);
+        emit Transfer(from, address(0), value);
     }
 
     /// @notice Hands the minter role to `next` (address(0) renounces it). Only the minter.

@@ -16,6 +16,10 @@ interface Vm {
     function assume(bool condition) external pure;
     function addr(uint256 privateKey) external pure returns (address);
     function label(address account, string calldata newLabel) external;
+    function etch(address target, bytes calldata newRuntimeBytecode) external;
+    function store(address target, bytes32 slot, bytes32 value) external;
+    function blobhashes(bytes32[] calldata hashes) external;
+    function expectRevert() external;
 }
 
 /// @notice Minimal test base: cheatcodes, assertions that revert with a message, bounded inputs.
@@ -30,6 +34,10 @@ abstract contract Test {
 
     function assertEq(address a, address b, string memory what) internal pure {
         if (a != b) revert(string.concat(what, ": addresses differ"));
+    }
+
+    function assertEq(bytes32 a, bytes32 b, string memory what) internal pure {
+        if (a != b) revert(string.concat(what, ": hashes differ"));
     }
 
     function assertTrue(bool c, string memory what) internal pure {

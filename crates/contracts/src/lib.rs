@@ -8,6 +8,71 @@ alloy::sol!(
     "artifacts/AqueductToken.json"
 );
 
+/// The optimistic rollup's L1 contracts and L2 predeploys (contracts/src/rollup).
+pub mod rollup {
+    /// L1: deposits in, proven withdrawals out.
+    pub mod portal {
+        alloy::sol!(
+            #[sol(rpc)]
+            #[derive(Debug, PartialEq, Eq)]
+            RollupPortal,
+            "artifacts/RollupPortal.json"
+        );
+    }
+    /// L1: output roots with bonds and a challenge window.
+    pub mod oracle {
+        alloy::sol!(
+            #[sol(rpc)]
+            #[derive(Debug)]
+            OutputOracle,
+            "artifacts/OutputOracle.json"
+        );
+    }
+    /// L1: batches (calldata or blobs) and the forced-inclusion queue.
+    pub mod inbox {
+        alloy::sol!(
+            #[sol(rpc)]
+            #[derive(Debug)]
+            BatchInbox,
+            "artifacts/BatchInbox.json"
+        );
+    }
+    /// L2 predeploy: the current L1 origin.
+    pub mod l1_block {
+        alloy::sol!(
+            #[sol(rpc)]
+            #[derive(Debug)]
+            L1Block,
+            "artifacts/L1Block.json"
+        );
+    }
+    /// L2 predeploy: the L2->L1 message tree.
+    pub mod message_passer {
+        alloy::sol!(
+            #[sol(rpc)]
+            #[derive(Debug)]
+            L2ToL1MessagePasser,
+            "artifacts/L2ToL1MessagePasser.json"
+        );
+    }
+    /// L2 predeploy: the ERC-20 bridge.
+    pub mod bridge {
+        alloy::sol!(
+            #[sol(rpc)]
+            #[derive(Debug)]
+            L2Bridge,
+            "artifacts/L2Bridge.json"
+        );
+    }
+
+    pub use bridge::L2Bridge;
+    pub use inbox::BatchInbox;
+    pub use l1_block::L1Block;
+    pub use message_passer::L2ToL1MessagePasser;
+    pub use oracle::OutputOracle;
+    pub use portal::RollupPortal;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -18,5 +83,8 @@ mod tests {
         assert!(AqueductToken::BYTECODE.len() > 1000);
         assert!(AqueductToken::DEPLOYED_BYTECODE.len() > 1000);
         assert_eq!(AqueductToken::transferCall::SIGNATURE, "transfer(address,uint256)");
+        assert!(rollup::RollupPortal::BYTECODE.len() > 1000);
+        assert!(rollup::L2Bridge::DEPLOYED_BYTECODE.len() > 1000);
+        assert_eq!(rollup::BatchInbox::submitCall::SIGNATURE, "submit(bytes)");
     }
 }
