@@ -3,17 +3,22 @@
 use std::sync::Arc;
 
 use alloy::{
-    consensus::{Header, ReceiptEnvelope, Transaction, TxEnvelope},
+    consensus::{Eip658Value, Header, Receipt, ReceiptEnvelope, ReceiptWithBloom, Transaction, TxEnvelope, TxType},
     eips::eip2718::{Decodable2718, Encodable2718},
-    primitives::{Address, B256, Bytes},
+    primitives::{Address, B256, Bloom, Bytes, Log},
 };
 use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
+
+use crate::{
+    deposit::{DEPOSIT_TX_TYPE, DepositTx},
+    tx::TxBody,
+};
 
 /// A transaction with its recovered sender and hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainTx {
     /// Without blob sidecar (the form a block holds).
-    pub envelope: TxEnvelope,
+    pub envelope: TxBody,
     pub sender: Address,
     pub hash: B256,
 }
@@ -21,7 +26,11 @@ pub struct ChainTx {
 impl ChainTx {
     pub fn new(envelope: TxEnvelope, sender: Address) -> Self {
         let hash = *envelope.tx_hash();
-        Self { envelope, sender, hash }
+        Self { envelope: TxBody::Ethereum(envelope), sender, hash }
+    }
+
+    pub fn deposit(d: DepositTx) -> Self {
+        Self { hash: d.hash(), sender: d.from, envelope: TxBody::Deposit(d) }
     }
 
     pub fn nonce(&self) -> u64 {
@@ -44,22 +53,130 @@ struct StoredTx {
     sender: Address,
 }
 
+/// A receipt of any transaction type, with what an L2 adds to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainReceipt {
+    /// EIP-2718 type of the transaction.
+    pub ty: u8,
+    pub inner: ReceiptWithBloom<Receipt<Log>>,
+    /// Deposits: the sender's nonce before the deposit (OP's `depositNonce`).
+    pub deposit_nonce: Option<u64>,
+    /// L2 user transactions: the L1 data fee charged (OP's `l1Fee`). Not part of the receipt root.
+    pub l1_fee: Option<u128>,
+}
+
+#[derive(RlpEncodable, RlpDecodable)]
+struct StoredReceipt {
+    raw: Bytes,
+    has_l1_fee: bool,
+    l1_fee: u128,
+}
+
+impl ChainReceipt {
+    pub fn new(ty: u8, status: bool, cumulative_gas_used: u64, logs: Vec<Log>) -> Self {
+        let receipt = Receipt { status: Eip658Value::Eip658(status), cumulative_gas_used, logs };
+        Self { ty, inner: receipt.with_bloom(), deposit_nonce: None, l1_fee: None }
+    }
+
+    pub fn logs(&self) -> &[Log] {
+        &self.inner.receipt.logs
+    }
+
+    pub fn cumulative_gas_used(&self) -> u64 {
+        self.inner.receipt.cumulative_gas_used
+    }
+
+    pub fn status(&self) -> bool {
+        self.inner.receipt.status.coerce_status()
+    }
+
+    pub fn bloom(&self) -> Bloom {
+        self.inner.logs_bloom
+    }
+
+    /// The receipt as alloy's Ethereum envelope. Deposits (no such variant) come out as EIP-1559;
+    /// the RPC layer writes their real type.
+    pub fn to_envelope(&self) -> ReceiptEnvelope {
+        let ty = TxType::try_from(self.ty).unwrap_or(TxType::Eip1559);
+        ReceiptEnvelope::from_typed(ty, self.inner.clone())
+    }
+
+    fn deposit_payload_len(&self) -> usize {
+        let r = &self.inner.receipt;
+        r.status.length()
+            + r.cumulative_gas_used.length()
+            + self.inner.logs_bloom.length()
+            + r.logs.length()
+            + self.deposit_nonce.unwrap_or_default().length()
+            + 1u8.length()
+    }
+
+    /// EIP-2718 encoding (what the receipts root commits to). Deposit receipts follow OP (Canyon):
+    /// `0x7E ‖ rlp([status, cumulativeGas, bloom, logs, depositNonce, 1])`.
+    pub fn encode_2718(&self, out: &mut dyn alloy_rlp::BufMut) {
+        if self.ty != DEPOSIT_TX_TYPE {
+            return self.to_envelope().encode_2718(out);
+        }
+        out.put_u8(DEPOSIT_TX_TYPE);
+        alloy_rlp::Header { list: true, payload_length: self.deposit_payload_len() }.encode(out);
+        let r = &self.inner.receipt;
+        r.status.encode(out);
+        r.cumulative_gas_used.encode(out);
+        self.inner.logs_bloom.encode(out);
+        r.logs.encode(out);
+        self.deposit_nonce.unwrap_or_default().encode(out);
+        1u8.encode(out);
+    }
+
+    pub fn encoded_2718(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        self.encode_2718(&mut out);
+        out
+    }
+
+    pub fn decode_2718(buf: &[u8]) -> Result<Self, alloy_rlp::Error> {
+        if buf.first() != Some(&DEPOSIT_TX_TYPE) {
+            let env = ReceiptEnvelope::decode_2718(&mut &buf[..]).map_err(|_| alloy_rlp::Error::Custom("receipt"))?;
+            let ty = env.tx_type() as u8;
+            let inner = env.into_receipt().map_logs(|l| l).with_bloom();
+            return Ok(Self { ty, inner, deposit_nonce: None, l1_fee: None });
+        }
+        let mut b = &buf[1..];
+        let h = alloy_rlp::Header::decode(&mut b)?;
+        if !h.list || b.len() < h.payload_length {
+            return Err(alloy_rlp::Error::UnexpectedString);
+        }
+        let status = Eip658Value::decode(&mut b)?;
+        let cumulative_gas_used = u64::decode(&mut b)?;
+        let logs_bloom = Bloom::decode(&mut b)?;
+        let logs = Vec::<Log>::decode(&mut b)?;
+        let nonce = u64::decode(&mut b)?;
+        let _version = u8::decode(&mut b)?;
+        Ok(Self {
+            ty: DEPOSIT_TX_TYPE,
+            inner: ReceiptWithBloom { receipt: Receipt { status, cumulative_gas_used, logs }, logs_bloom },
+            deposit_nonce: Some(nonce),
+            l1_fee: None,
+        })
+    }
+}
+
 /// A block with everything the RPC serves about it.
 #[derive(Clone, Debug)]
 pub struct SealedBlock {
     pub header: Header,
     pub hash: B256,
     pub txs: Vec<ChainTx>,
-    pub receipts: Vec<ReceiptEnvelope>,
+    pub receipts: Vec<ChainReceipt>,
     /// The block's encoded size (for the `size` field).
     pub size: u64,
 }
 
 impl SealedBlock {
-    pub fn new(header: Header, txs: Vec<ChainTx>, receipts: Vec<ReceiptEnvelope>) -> Arc<Self> {
+    pub fn new(header: Header, txs: Vec<ChainTx>, receipts: Vec<ChainReceipt>) -> Arc<Self> {
         let hash = header.hash_slow();
         // rlp([header, [tx…], ommers = [], withdrawals = []]), as `eth_getBlockByNumber` reports it.
-        let txs_payload: usize = txs.iter().map(|t| t.envelope.length()).sum();
+        let txs_payload: usize = txs.iter().map(|t| network_len(&t.envelope)).sum();
         let empty_list = 1;
         let txs_list = txs_payload + alloy_rlp::length_of_length(txs_payload);
         let payload = header.length() + txs_list + 2 * empty_list;
@@ -86,7 +203,15 @@ impl SealedBlock {
     }
 
     pub fn encode_receipts(&self) -> Vec<u8> {
-        let rs: Vec<Bytes> = self.receipts.iter().map(|r| r.encoded_2718().into()).collect();
+        let rs: Vec<StoredReceipt> = self
+            .receipts
+            .iter()
+            .map(|r| StoredReceipt {
+                raw: r.encoded_2718().into(),
+                has_l1_fee: r.l1_fee.is_some(),
+                l1_fee: r.l1_fee.unwrap_or_default(),
+            })
+            .collect();
         let mut out = Vec::new();
         rs.encode(&mut out);
         out
@@ -98,19 +223,29 @@ impl SealedBlock {
         let stored = Vec::<StoredTx>::decode(&mut &body[..])?;
         let mut txs = Vec::with_capacity(stored.len());
         for s in stored {
-            let env =
-                TxEnvelope::decode_2718(&mut s.raw.as_ref()).map_err(|_| alloy_rlp::Error::Custom("stored tx"))?;
-            txs.push(ChainTx::new(env, s.sender));
+            let body = TxBody::decode_2718(&mut s.raw.as_ref()).map_err(|_| alloy_rlp::Error::Custom("stored tx"))?;
+            let hash = body.hash();
+            txs.push(ChainTx { envelope: body, sender: s.sender, hash });
         }
-        let raw = Vec::<Bytes>::decode(&mut &receipts[..])?;
+        let raw = Vec::<StoredReceipt>::decode(&mut &receipts[..])?;
         let mut rs = Vec::with_capacity(raw.len());
         for r in raw {
-            rs.push(
-                ReceiptEnvelope::decode_2718(&mut r.as_ref())
-                    .map_err(|_| alloy_rlp::Error::Custom("stored receipt"))?,
-            );
+            let mut receipt = ChainReceipt::decode_2718(&r.raw)?;
+            receipt.l1_fee = r.has_l1_fee.then_some(r.l1_fee);
+            rs.push(receipt);
         }
         Ok(Self::new(header, txs, rs))
+    }
+}
+
+/// Length of a transaction in a block's list: typed ones are RLP strings, legacy ones lists.
+fn network_len(tx: &TxBody) -> usize {
+    match tx {
+        TxBody::Ethereum(e) => e.length(),
+        TxBody::Deposit(d) => {
+            let l = d.encode_2718_len();
+            l + alloy_rlp::length_of_length(l)
+        }
     }
 }
 

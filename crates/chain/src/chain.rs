@@ -9,9 +9,7 @@ use std::{
 
 use alloy::{
     consensus::{
-        EMPTY_OMMER_ROOT_HASH, Eip658Value, Header, Receipt, ReceiptEnvelope, Transaction, TxEnvelope, TxReceipt,
-        TxType,
-        proofs::{calculate_receipt_root, ordered_trie_root_with_encoder},
+        EMPTY_OMMER_ROOT_HASH, Header, Transaction, TxEnvelope, proofs::ordered_trie_root_with_encoder,
         transaction::SignerRecoverable,
     },
     eips::{
@@ -25,14 +23,15 @@ use alloy::{
 use aqueduct_primitives::StateAccount;
 use aqueduct_trie::EMPTY_ROOT;
 use parking_lot::Mutex;
-use revm::{ExecuteCommitEvm, context::result::EVMError, precompile::Precompiles};
+use revm::{context::result::EVMError, precompile::Precompiles};
 use tokio::sync::{Notify, broadcast};
 use tracing::{debug, info, warn};
 
 use crate::{
-    block::{ChainTx, SealedBlock},
+    block::{ChainReceipt, ChainTx, SealedBlock},
+    builder::{BlockAttributes, BodyExecutor, Skip},
     error::{ChainError, TxError},
-    executor::{BlockContext, block_env, build_evm, cfg_env, intrinsic_gas, precompiles_for, tx_env},
+    executor::{BlockContext, block_env, build_evm, cfg_env, intrinsic_gas, precompiles_for},
     genesis::Genesis,
     overlay::Overlay,
     pool::Pool,
@@ -515,20 +514,26 @@ impl Chain {
 
     /// Mines a block whatever the pool holds, at `timestamp` if given.
     pub fn mine_at(&self, timestamp: Option<u64>) -> Result<Arc<SealedBlock>, ChainError> {
+        self.build_block(BlockAttributes { timestamp, from_pool: true, ..Default::default() })
+    }
+
+    /// Builds, executes, persists and announces a block made as `attrs` says: how an L2 sequencer
+    /// (deposits, then the pool) and an L2 verifier (deposits, then a batch's transactions) make
+    /// their blocks.
+    pub fn build_block(&self, mut attrs: BlockAttributes) -> Result<Arc<SealedBlock>, ChainError> {
         let mut inner = self.inner.lock();
-        if let Some(t) = timestamp {
+        if let Some(t) = attrs.timestamp.take() {
             inner.next_timestamp = Some(t);
         }
         let ts = self.next_timestamp(&mut inner);
-        self.mine_locked(&mut inner, ts, Bytes::new(), true)
+        self.mine_locked(&mut inner, ts, attrs)
     }
 
     fn mine_locked(
         &self,
         inner: &mut Inner,
         timestamp: u64,
-        extra: Bytes,
-        from_pool: bool,
+        attrs: BlockAttributes,
     ) -> Result<Arc<SealedBlock>, ChainError> {
         let parent = inner.blocks.last().cloned().expect("genesis");
         let ph = &parent.header;
@@ -538,7 +543,12 @@ impl Chain {
             self.rules.next_excess_blob_gas(ph.excess_blob_gas.unwrap_or(0), ph.blob_gas_used.unwrap_or(0));
         let blob_fee = self.rules.blob_base_fee(excess_blob_gas);
         let max_blob_gas = self.rules.blob_params.map(|p| p.max_blob_gas_per_block()).unwrap_or(0);
-        let prevrandao = keccak256([parent.hash.as_slice(), &number.to_be_bytes()].concat());
+        let prevrandao =
+            attrs.prevrandao.unwrap_or_else(|| keccak256([parent.hash.as_slice(), &number.to_be_bytes()].concat()));
+        let extra = match &self.rules.l2 {
+            Some(_) => Bytes::copy_from_slice(&attrs.l1_prices.to_extra_data()),
+            None => attrs.extra_data.clone(),
+        };
         let ctx = BlockContext {
             number,
             timestamp,
@@ -549,61 +559,56 @@ impl Chain {
             excess_blob_gas,
         };
 
-        let mut included = Vec::new();
-        let mut receipts = Vec::new();
         let mut invalid = Vec::new();
-        let (mut gas_used, mut blob_gas_used) = (0u64, 0u64);
-        let diff = {
+        let (diff, included, receipts, gas_used, blob_gas_used) = {
             let Inner { state, hashes, pool, .. } = &*inner;
             let mut overlay = Overlay::new(state, hashes.as_slice());
-            let mut evm = build_evm(
+            let evm = build_evm(
                 &self.rules,
                 self.precompiles,
                 &mut overlay,
                 cfg_env(&self.rules),
                 block_env(&self.rules, &ctx),
             );
-            if from_pool {
+            let mut exec = BodyExecutor {
+                evm,
+                rules: &self.rules,
+                l1_prices: attrs.l1_prices,
+                blob_fee,
+                max_blob_gas,
+                gas_used: 0,
+                blob_gas_used: 0,
+                included: Vec::new(),
+                receipts: Vec::new(),
+            };
+            if !attrs.deposits.is_empty() && self.rules.l2.is_none() {
+                return Err(ChainError::InvalidParams("deposits on a chain without L2 rules".into()));
+            }
+            for d in attrs.deposits {
+                exec.apply_deposit(d)?;
+            }
+            for tx in &attrs.transactions {
+                if let Err(skip) = exec.apply_tx(tx)? {
+                    debug!(target: "chain::builder", hash = %tx.hash, ?skip, "skipping given transaction");
+                }
+            }
+            if attrs.from_pool {
                 let mut best = pool.best(base_fee, |a| state.account(a).ok().flatten().map(|a| a.nonce).unwrap_or(0));
                 while let Some(tx) = best.next_tx() {
-                    if gas_used + tx.envelope.gas_limit() > self.rules.gas_limit {
-                        best.skip_sender(&tx.sender);
-                        continue;
-                    }
-                    let blob_gas = tx.blob_count() * 131_072;
-                    if blob_gas > 0
-                        && (blob_gas_used + blob_gas > max_blob_gas
-                            || tx.envelope.max_fee_per_blob_gas().unwrap_or(0) < blob_fee)
-                    {
-                        best.skip_sender(&tx.sender);
-                        continue;
-                    }
-                    match evm.transact_commit(tx_env(&tx)) {
-                        Ok(result) => {
-                            gas_used += result.tx_gas_used();
-                            blob_gas_used += blob_gas;
-                            let receipt = Receipt {
-                                status: Eip658Value::Eip658(result.is_success()),
-                                cumulative_gas_used: gas_used,
-                                logs: result.into_logs(),
-                            };
-                            let ty = TxType::try_from(tx.envelope.ty()).unwrap_or(TxType::Legacy);
-                            receipts.push(ReceiptEnvelope::from_typed(ty, receipt.with_bloom()));
-                            included.push(tx);
-                        }
-                        Err(EVMError::Transaction(e)) => {
+                    match exec.apply_tx(&tx)? {
+                        Ok(()) => {}
+                        Err(Skip::Full) => best.skip_sender(&tx.sender),
+                        Err(Skip::Invalid(e)) => {
                             warn!(target: "chain::builder", hash = %tx.hash, error = %e, "dropping invalid transaction");
                             invalid.push(tx.hash);
                             best.skip_sender(&tx.sender);
                         }
-                        Err(e) => {
-                            return Err(ChainError::Internal(format!("execution failed: {e}")));
-                        }
                     }
                 }
             }
+            let BodyExecutor { evm, included, receipts, gas_used, blob_gas_used, .. } = exec;
             drop(evm);
-            overlay.into_diff()
+            (overlay.into_diff(), included, receipts, gas_used, blob_gas_used)
         };
 
         let reverts = inner.state.apply(diff);
@@ -622,7 +627,7 @@ impl Chain {
             transactions_root: ordered_trie_root_with_encoder(&included, |t: &ChainTx, buf| {
                 t.envelope.encode_2718(buf)
             }),
-            receipts_root: calculate_receipt_root(&receipts),
+            receipts_root: ordered_trie_root_with_encoder(&receipts, |r: &ChainReceipt, buf| r.encode_2718(buf)),
             logs_bloom,
             difficulty: U256::ZERO,
             number,
@@ -733,12 +738,12 @@ impl Chain {
         let mut last = None;
         for i in 0..=depth {
             let ts = self.next_timestamp(&mut inner);
-            last = Some(self.mine_locked(
-                &mut inner,
-                ts,
-                Bytes::from(format!("aqueduct-reorg-{i}").into_bytes()),
-                i == 0,
-            )?);
+            let attrs = BlockAttributes {
+                extra_data: Bytes::from(format!("aqueduct-reorg-{i}").into_bytes()),
+                from_pool: i == 0,
+                ..Default::default()
+            };
+            last = Some(self.mine_locked(&mut inner, ts, attrs)?);
         }
         for tx in saved {
             let n = inner.state.account(&tx.sender).ok().flatten().map(|a| a.nonce).unwrap_or(0);

@@ -117,3 +117,20 @@ pub fn intrinsic_gas(tx: &alloy::consensus::TxEnvelope) -> u64 {
     let floor = 21_000 + 10 * (zeros + 4 * nonzeros);
     gas.max(floor)
 }
+
+/// revm's view of a deposit: a free legacy-shaped call from `from` (no signature, no fee; the
+/// builder turns the nonce and base-fee checks off around it).
+pub fn deposit_env(d: &crate::deposit::DepositTx, nonce: u64) -> TxEnv {
+    TxEnv {
+        tx_type: 0,
+        caller: d.from,
+        gas_limit: d.gas_limit,
+        gas_price: 0,
+        kind: d.to,
+        value: d.value,
+        data: d.input.clone(),
+        nonce,
+        chain_id: None,
+        ..Default::default()
+    }
+}

@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 mod block;
+mod builder;
 mod chain;
+mod deposit;
 mod error;
 mod executor;
 mod genesis;
@@ -12,15 +14,19 @@ pub mod rpc;
 mod rules;
 mod state;
 mod store;
+mod tx;
 
-pub use block::{ChainTx, SealedBlock};
+pub use block::{ChainReceipt, ChainTx, SealedBlock};
+pub use builder::BlockAttributes;
 pub use chain::{AccountProof, BlockRef, CallArgs, Chain, ChainConfig, ChainEvent, OverrideTarget, revert_error};
+pub use deposit::{DEPOSIT_TX_TYPE, DepositTx};
 pub use error::{ChainError, TxError};
-pub use executor::{BlockContext, intrinsic_gas, tx_env};
+pub use executor::{BlockContext, deposit_env, intrinsic_gas, tx_env};
 pub use genesis::{Genesis, GenesisAccount};
 pub use miner::Miner;
 pub use overlay::{Overlay, StateError};
 pub use pool::Pool;
-pub use rules::{ChainRules, MiningMode, PoolLimits, TxTypes};
+pub use rules::{ChainRules, L1Prices, L2Rules, MiningMode, PoolLimits, TxTypes};
 pub use state::{HistoricState, Reverts, StateDiff, StateView, WorldState};
 pub use store::{Store, StoreError};
+pub use tx::TxBody;

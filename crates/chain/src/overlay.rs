@@ -59,7 +59,7 @@ impl<'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> Overlay<'a, S, H> {
         }
     }
 
-    fn account(&self, address: &Address) -> Result<Option<StateAccount>, StateError> {
+    pub fn account_of(&self, address: &Address) -> Result<Option<StateAccount>, StateError> {
         match self.accounts.get(address) {
             Some(a) => Ok(*a),
             None => Ok(self.base.account(address)?),
@@ -68,7 +68,7 @@ impl<'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> Overlay<'a, S, H> {
 
     /// Overrides an account's fields (eth_call state overrides, dev methods).
     pub fn set_account(&mut self, address: Address, f: impl FnOnce(&mut StateAccount)) -> Result<(), StateError> {
-        let mut acc = self.account(&address)?.unwrap_or_default();
+        let mut acc = self.account_of(&address)?.unwrap_or_default();
         f(&mut acc);
         self.accounts.insert(address, Some(acc));
         Ok(())
@@ -107,7 +107,7 @@ impl<S: StateView + ?Sized, H: BlockHashes + ?Sized> Database for Overlay<'_, S,
     type Error = StateError;
 
     fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
-        Ok(self.account(&address)?.map(|a| AccountInfo {
+        Ok(self.account_of(&address)?.map(|a| AccountInfo {
             balance: a.balance,
             nonce: a.nonce,
             // Our EMPTY_CODE_HASH is revm's KECCAK_EMPTY (see the test below).

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use alloy::eips::{eip1559::BaseFeeParams, eip7840::BlobParams};
+use alloy::{
+    eips::{eip1559::BaseFeeParams, eip7840::BlobParams},
+    primitives::Address,
+};
 use revm::{precompile::Precompile, primitives::hardfork::SpecId};
 
 /// Transaction types a chain accepts from users.
@@ -88,6 +91,65 @@ pub struct ChainRules {
     pub dev_methods: bool,
     /// Suggested priority fee (eth_maxPriorityFeePerGas).
     pub suggested_tip: u128,
+    /// Rollup additions: deposits and the L1 data fee. `None` on L1.
+    pub l2: Option<L2Rules>,
+}
+
+/// L1 prices an L2 block charges data at (those of its L1 origin).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct L1Prices {
+    pub base_fee: u128,
+    pub blob_base_fee: u128,
+}
+
+impl L1Prices {
+    /// As an L2 header's `extra_data` holds them: two big-endian u128.
+    pub fn to_extra_data(self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out[..16].copy_from_slice(&self.base_fee.to_be_bytes());
+        out[16..].copy_from_slice(&self.blob_base_fee.to_be_bytes());
+        out
+    }
+
+    pub fn from_extra_data(extra: &[u8]) -> Option<Self> {
+        let b: [u8; 32] = extra.try_into().ok()?;
+        Some(Self {
+            base_fee: u128::from_be_bytes(b[..16].try_into().ok()?),
+            blob_base_fee: u128::from_be_bytes(b[16..].try_into().ok()?),
+        })
+    }
+}
+
+/// What a rollup adds to a rule set (DESIGN D1): the deposit transaction type, and an L1 data fee
+/// on every user transaction, charged from its size after compression (OP's Ecotone formula):
+/// `fee = size × (16 × baseFee × baseFeeScalar + blobBaseFee × blobBaseFeeScalar) / 10^6`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct L2Rules {
+    /// Receives L1 data fees.
+    pub l1_fee_vault: Address,
+    /// Compressed size per encoded byte, in millionths (the batcher's measured ratio).
+    pub compression_ppm: u64,
+    /// Fewest bytes a transaction is charged for.
+    pub min_l1_bytes: u64,
+    /// Millionths of `16 × baseFee` charged per byte (calldata price share).
+    pub base_fee_scalar: u64,
+    /// Millionths of the blob base fee charged per byte.
+    pub blob_base_fee_scalar: u64,
+}
+
+impl L2Rules {
+    /// Compressed bytes an encoded transaction of `len` bytes is charged for.
+    pub fn l1_bytes(&self, len: usize) -> u64 {
+        ((len as u64).saturating_mul(self.compression_ppm) / 1_000_000).max(self.min_l1_bytes)
+    }
+
+    pub fn l1_fee(&self, len: usize, prices: L1Prices) -> u128 {
+        let per_byte = 16u128
+            .saturating_mul(prices.base_fee)
+            .saturating_mul(self.base_fee_scalar as u128)
+            .saturating_add(prices.blob_base_fee.saturating_mul(self.blob_base_fee_scalar as u128));
+        (self.l1_bytes(len) as u128).saturating_mul(per_byte) / 1_000_000
+    }
 }
 
 impl ChainRules {
@@ -107,6 +169,7 @@ impl ChainRules {
             extra_precompiles: Vec::new(),
             dev_methods: false,
             suggested_tip: 1_000_000_000,
+            l2: None,
         }
     }
 

@@ -130,7 +130,7 @@ fn call_output(r: ExecutionResult) -> Result<Bytes, ChainError> {
     }
 }
 
-fn block_or_null(chain: &Chain, r: BlockRef, full: bool) -> Option<alloy::rpc::types::Block> {
+fn block_or_null(chain: &Chain, r: BlockRef, full: bool) -> Option<serde_json::Value> {
     chain.block(r).map(|b| convert::block(&b, full))
 }
 
@@ -208,9 +208,8 @@ fn fee_history(
                 .iter()
                 .enumerate()
                 .map(|(i, t)| {
-                    let prev =
-                        if i == 0 { 0 } else { alloy::consensus::TxReceipt::cumulative_gas_used(&b.receipts[i - 1]) };
-                    let used = alloy::consensus::TxReceipt::cumulative_gas_used(&b.receipts[i]) - prev;
+                    let prev = if i == 0 { 0 } else { b.receipts[i - 1].cumulative_gas_used() };
+                    let used = b.receipts[i].cumulative_gas_used() - prev;
                     (t.effective_tip(base).unwrap_or(0), used)
                 })
                 .collect();
@@ -345,7 +344,7 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
         send_transaction(&c, req)
     })
     .map(|_| ()));
-    r(m.register_method("eth_getTransactionByHash", |p, c, _| -> RpcResult<Option<alloy::rpc::types::Transaction>> {
+    r(m.register_method("eth_getTransactionByHash", |p, c, _| -> RpcResult<Option<serde_json::Value>> {
         let (h,): (B256,) = parse_params(&p, 1)?;
         if let Some((b, i)) = c.chain.transaction(&h) {
             return Ok(Some(convert::transaction(&b, i)));
@@ -353,34 +352,30 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
         Ok(c.chain.pending_transaction(&h).map(|t| convert::pending_transaction(&t)))
     })
     .map(|_| ()));
-    r(m.register_method(
-        "eth_getTransactionReceipt",
-        |p, c, _| -> RpcResult<Option<alloy::rpc::types::TransactionReceipt>> {
-            let (h,): (B256,) = parse_params(&p, 1)?;
-            Ok(c.chain.transaction(&h).map(|(b, i)| convert::receipt(&b, i, blob_fee(&c.chain, &b))))
-        },
-    )
+    r(m.register_method("eth_getTransactionReceipt", |p, c, _| -> RpcResult<Option<serde_json::Value>> {
+        let (h,): (B256,) = parse_params(&p, 1)?;
+        Ok(c.chain
+            .transaction(&h)
+            .map(|(b, i)| convert::receipt(&b, i, blob_fee(&c.chain, &b), c.chain.rules().l2.as_ref())))
+    })
     .map(|_| ()));
-    r(m.register_method("eth_getBlockByNumber", |p, c, _| -> RpcResult<Option<alloy::rpc::types::Block>> {
+    r(m.register_method("eth_getBlockByNumber", |p, c, _| -> RpcResult<Option<serde_json::Value>> {
         let (n, full): (BlockNumberOrTag, Option<bool>) = parse_params(&p, 2)?;
         Ok(block_or_null(&c.chain, tag_ref(n), full.unwrap_or(false)))
     })
     .map(|_| ()));
-    r(m.register_method("eth_getBlockByHash", |p, c, _| -> RpcResult<Option<alloy::rpc::types::Block>> {
+    r(m.register_method("eth_getBlockByHash", |p, c, _| -> RpcResult<Option<serde_json::Value>> {
         let (h, full): (B256, Option<bool>) = parse_params(&p, 2)?;
         Ok(block_or_null(&c.chain, BlockRef::Hash(h), full.unwrap_or(false)))
     })
     .map(|_| ()));
-    r(m.register_method(
-        "eth_getBlockReceipts",
-        |p, c, _| -> RpcResult<Option<Vec<alloy::rpc::types::TransactionReceipt>>> {
-            let (b,): (BlockId,) = parse_params(&p, 1)?;
-            Ok(c.chain.block(block_ref(Some(b))).map(|b| {
-                let fee = blob_fee(&c.chain, &b);
-                (0..b.txs.len()).map(|i| convert::receipt(&b, i, fee)).collect()
-            }))
-        },
-    )
+    r(m.register_method("eth_getBlockReceipts", |p, c, _| -> RpcResult<Option<Vec<serde_json::Value>>> {
+        let (b,): (BlockId,) = parse_params(&p, 1)?;
+        Ok(c.chain.block(block_ref(Some(b))).map(|b| {
+            let fee = blob_fee(&c.chain, &b);
+            (0..b.txs.len()).map(|i| convert::receipt(&b, i, fee, c.chain.rules().l2.as_ref())).collect()
+        }))
+    })
     .map(|_| ()));
     r(m.register_method("eth_getBlockTransactionCountByNumber", |p, c, _| -> RpcResult<Option<U64>> {
         let (n,): (BlockNumberOrTag,) = parse_params(&p, 1)?;
@@ -394,21 +389,18 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
     .map(|_| ()));
     r(m.register_method(
         "eth_getTransactionByBlockNumberAndIndex",
-        |p, c, _| -> RpcResult<Option<alloy::rpc::types::Transaction>> {
+        |p, c, _| -> RpcResult<Option<serde_json::Value>> {
             let (n, i): (BlockNumberOrTag, U64) = parse_params(&p, 2)?;
             let i = i.to::<usize>();
             Ok(c.chain.block(tag_ref(n)).filter(|b| i < b.txs.len()).map(|b| convert::transaction(&b, i)))
         },
     )
     .map(|_| ()));
-    r(m.register_method(
-        "eth_getTransactionByBlockHashAndIndex",
-        |p, c, _| -> RpcResult<Option<alloy::rpc::types::Transaction>> {
-            let (h, i): (B256, U64) = parse_params(&p, 2)?;
-            let i = i.to::<usize>();
-            Ok(c.chain.block(BlockRef::Hash(h)).filter(|b| i < b.txs.len()).map(|b| convert::transaction(&b, i)))
-        },
-    )
+    r(m.register_method("eth_getTransactionByBlockHashAndIndex", |p, c, _| -> RpcResult<Option<serde_json::Value>> {
+        let (h, i): (B256, U64) = parse_params(&p, 2)?;
+        let i = i.to::<usize>();
+        Ok(c.chain.block(BlockRef::Hash(h)).filter(|b| i < b.txs.len()).map(|b| convert::transaction(&b, i)))
+    })
     .map(|_| ()));
     r(m.register_method("eth_getProof", |p, c, _| -> RpcResult<EIP1186AccountProofResponse> {
         let (address, keys, b): (Address, Vec<JsonStorageKey>, Option<BlockId>) = parse_params(&p, 3)?;

@@ -1,0 +1,20 @@
+#![doc = include_str!("../README.md")]
+
+mod batch;
+mod channel;
+mod compress;
+mod config;
+mod deposit;
+mod frame;
+mod output;
+
+pub use batch::{Batch, BatchError};
+pub use channel::{ChannelAssembler, ChannelBuilder, ChannelError, ChannelOut};
+pub use compress::{CompressError, Compressor};
+pub use config::{Predeploys, RollupConfig};
+pub use deposit::{
+    DepositError, L1Origin, apply_alias, deposit_from_log, l1_info_deposit, l1_info_from_deposit, undo_alias,
+    user_deposit_source,
+};
+pub use frame::{DERIVATION_VERSION, Frame, FrameError, MAX_FRAME_DATA, decode_frames, encode_frames};
+pub use output::{MessageTree, OutputRoot, TREE_DEPTH, Withdrawal};
