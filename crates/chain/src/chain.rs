@@ -383,6 +383,13 @@ impl Chain {
         self.submit(env, sender)
     }
 
+    /// Decodes a signed transaction and recovers its sender, as `eth_sendRawTransaction` does
+    /// (an L2 node uses it for the transactions of batches and the forced queue).
+    pub fn decode_raw_tx(&self, raw: &[u8]) -> Result<ChainTx, TxError> {
+        let (env, sender) = Self::decode_raw(raw, &self.rules)?;
+        Ok(ChainTx::new(env, sender))
+    }
+
     fn decode_raw(raw: &[u8], rules: &ChainRules) -> Result<(TxEnvelope, Address), TxError> {
         if raw.len() > rules.pool.max_tx_bytes + 6 * 131_072 * 2 {
             return Err(TxError::Oversized { size: raw.len(), limit: rules.pool.max_tx_bytes });
@@ -501,7 +508,8 @@ impl Chain {
     fn next_timestamp(&self, inner: &mut Inner) -> u64 {
         let parent = inner.blocks.last().map(|b| b.header.timestamp).unwrap_or_default();
         if let Some(t) = inner.next_timestamp.take() {
-            return t.max(parent + 1);
+            // L2 blocks faster than a second share timestamps.
+            return if self.rules.l2.is_some() { t.max(parent) } else { t.max(parent + 1) };
         }
         let now = (now_secs() as i64).saturating_add(inner.time_offset).max(0) as u64;
         now.max(parent + 1)
@@ -546,7 +554,7 @@ impl Chain {
         let prevrandao =
             attrs.prevrandao.unwrap_or_else(|| keccak256([parent.hash.as_slice(), &number.to_be_bytes()].concat()));
         let extra = match &self.rules.l2 {
-            Some(_) => Bytes::copy_from_slice(&attrs.l1_prices.to_extra_data()),
+            Some(_) => [attrs.l1_prices.to_extra_data().as_slice(), &attrs.extra_data].concat().into(),
             None => attrs.extra_data.clone(),
         };
         let ctx = BlockContext {

@@ -111,8 +111,9 @@ impl L1Prices {
         out
     }
 
+    /// Reads the prices from the front of an L2 header's `extra_data`.
     pub fn from_extra_data(extra: &[u8]) -> Option<Self> {
-        let b: [u8; 32] = extra.try_into().ok()?;
+        let b: [u8; 32] = extra.get(..32)?.try_into().ok()?;
         Some(Self {
             base_fee: u128::from_be_bytes(b[..16].try_into().ok()?),
             blob_base_fee: u128::from_be_bytes(b[16..].try_into().ok()?),

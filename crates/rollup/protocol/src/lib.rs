@@ -5,6 +5,7 @@ mod channel;
 mod compress;
 mod config;
 mod deposit;
+mod derive;
 mod frame;
 mod output;
 
@@ -16,5 +17,6 @@ pub use deposit::{
     DepositError, L1Origin, apply_alias, deposit_from_log, l1_info_deposit, l1_info_from_deposit, undo_alias,
     user_deposit_source,
 };
+pub use derive::{DeriveError, DerivedBlock, L1BlockData, Pipeline, SafeHead, decode_meta, encode_meta};
 pub use frame::{DERIVATION_VERSION, Frame, FrameError, MAX_FRAME_DATA, decode_frames, encode_frames};
 pub use output::{MessageTree, OutputRoot, TREE_DEPTH, Withdrawal};
