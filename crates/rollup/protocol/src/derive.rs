@@ -398,7 +398,7 @@ mod tests {
         let safe = genesis_head();
         let good = batch(1, safe.hash, 10, 0);
         let wrong_parent = batch(1, B256::repeat_byte(1), 10, 0);
-        p.push_l1(l1(11, vec![payload(&[wrong_parent]), payload(&[good.clone()]), vec![9, 9, 9]], vec![])).unwrap();
+        p.push_l1(l1(11, vec![payload(&[wrong_parent]), payload(std::slice::from_ref(&good)), vec![9, 9, 9]], vec![])).unwrap();
         let d = p.next(&safe).unwrap();
         assert!(!d.default);
         assert_eq!(d.transactions, good.transactions);
@@ -462,7 +462,7 @@ mod tests {
         safe15.epoch = 14;
         let bad = Batch { timestamp: 1001, ..batch(1, safe.hash, 15, 0) };
         let ok = Batch { timestamp: 1001, ..batch(1, safe.hash, 15, 1) };
-        let mut b15 = l1(16, vec![payload(&[bad]), payload(&[ok.clone()])], vec![]);
+        let mut b15 = l1(16, vec![payload(&[bad]), payload(std::slice::from_ref(&ok))], vec![]);
         b15.origin.timestamp = 1001;
         p.l1.get_mut(&15).unwrap().origin.timestamp = 1001;
         p.push_l1(b15).unwrap();
