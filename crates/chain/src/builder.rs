@@ -33,6 +33,9 @@ pub struct BlockAttributes {
     pub transactions: Vec<ChainTx>,
     /// Then transactions from the pool, while gas lasts.
     pub from_pool: bool,
+    /// Pool transactions of these senders are left where they are (a censoring sequencer, for
+    /// the attack suite and the forced-inclusion tests).
+    pub exclude_senders: Vec<Address>,
     /// L1 prices the L1 data fee is charged at (L2 rules only).
     pub l1_prices: L1Prices,
     pub extra_data: Bytes,

@@ -603,6 +603,10 @@ impl Chain {
             if attrs.from_pool {
                 let mut best = pool.best(base_fee, |a| state.account(a).ok().flatten().map(|a| a.nonce).unwrap_or(0));
                 while let Some(tx) = best.next_tx() {
+                    if attrs.exclude_senders.contains(&tx.sender) {
+                        best.skip_sender(&tx.sender);
+                        continue;
+                    }
                     match exec.apply_tx(&tx)? {
                         Ok(()) => {}
                         Err(Skip::Full) => best.skip_sender(&tx.sender),
@@ -920,6 +924,19 @@ pub struct CallArgs {
     pub tx: revm::context::TxEnv,
     #[allow(clippy::type_complexity)]
     pub overrides: Arc<dyn Fn(&mut dyn OverrideTarget) -> Result<(), ChainError> + Send + Sync>,
+}
+
+impl CallArgs {
+    /// A read-only call of `to` with `data`, no overrides (a node reading its own contracts).
+    pub fn simple(to: Address, data: Bytes) -> Self {
+        let tx = revm::context::TxEnv {
+            kind: alloy::primitives::TxKind::Call(to),
+            data,
+            gas_limit: 10_000_000,
+            ..Default::default()
+        };
+        Self { tx, overrides: Arc::new(|_| Ok(())) }
+    }
 }
 
 /// What state overrides may change.

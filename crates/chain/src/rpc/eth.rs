@@ -130,6 +130,17 @@ fn call_output(r: ExecutionResult) -> Result<Bytes, ChainError> {
     }
 }
 
+fn refuse_if_read_only(c: &RpcContext) -> RpcResult<()> {
+    match &c.config.read_only {
+        Some(to) => Err(ErrorObjectOwned::owned(
+            super::error::SERVER_ERROR,
+            format!("read-only node: send transactions to {to}"),
+            None::<()>,
+        )),
+        None => Ok(()),
+    }
+}
+
 fn block_or_null(chain: &Chain, r: BlockRef, full: bool) -> Option<serde_json::Value> {
     chain.block(r).map(|b| convert::block(&b, full))
 }
@@ -336,11 +347,13 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
     .map(|_| ()));
     r(m.register_blocking_method("eth_sendRawTransaction", |p, c, _| -> RpcResult<B256> {
         let (raw,): (Bytes,) = parse_params(&p, 1)?;
+        refuse_if_read_only(&c)?;
         Ok(c.chain.send_raw(&raw)?)
     })
     .map(|_| ()));
     r(m.register_blocking_method("eth_sendTransaction", |p, c, _| -> RpcResult<B256> {
         let (req,): (TransactionRequest,) = parse_params(&p, 1)?;
+        refuse_if_read_only(&c)?;
         send_transaction(&c, req)
     })
     .map(|_| ()));

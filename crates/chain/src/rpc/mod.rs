@@ -32,6 +32,8 @@ pub struct RpcConfig {
     pub max_connections: u32,
     /// Most blocks one `eth_getLogs` may scan.
     pub max_log_range: u64,
+    /// Refuse transactions (a verifier node): where to send them instead, for the error message.
+    pub read_only: Option<String>,
 }
 
 impl Default for RpcConfig {
@@ -43,6 +45,7 @@ impl Default for RpcConfig {
             max_batch: 1_000,
             max_connections: 1_000,
             max_log_range: 10_000,
+            read_only: None,
         }
     }
 }

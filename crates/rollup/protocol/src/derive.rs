@@ -398,7 +398,8 @@ mod tests {
         let safe = genesis_head();
         let good = batch(1, safe.hash, 10, 0);
         let wrong_parent = batch(1, B256::repeat_byte(1), 10, 0);
-        p.push_l1(l1(11, vec![payload(&[wrong_parent]), payload(std::slice::from_ref(&good)), vec![9, 9, 9]], vec![])).unwrap();
+        p.push_l1(l1(11, vec![payload(&[wrong_parent]), payload(std::slice::from_ref(&good)), vec![9, 9, 9]], vec![]))
+            .unwrap();
         let d = p.next(&safe).unwrap();
         assert!(!d.default);
         assert_eq!(d.transactions, good.transactions);

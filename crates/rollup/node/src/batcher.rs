@@ -1,0 +1,307 @@
+//! The batcher: packs the sequencer's new L2 blocks into compressed channels and posts their
+//! frames to the inbox, as calldata or blobs, whichever costs less now. A post that an L1 reorg
+//! removed, or that never got mined, is posted again.
+
+use std::{collections::HashSet, sync::Arc, time::Duration};
+
+use alloy::{
+    eips::eip2718::Encodable2718,
+    primitives::{B256, Bytes, TxKind, U256, keccak256},
+    signers::local::PrivateKeySigner,
+    sol_types::SolCall,
+};
+use aqueduct_chain::Chain;
+use aqueduct_contracts::rollup::BatchInbox;
+use aqueduct_rollup_protocol::{Batch, ChannelBuilder, Compressor, Pipeline, encode_frames};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::{
+    l1::{L1Call, L1Client, L1Error, L1Fees, sign_1559, sign_blob_tx},
+    sequencer::head_meta,
+};
+
+/// Where batches go.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataMode {
+    /// Whichever is cheaper at the current base fee and blob base fee.
+    #[default]
+    Auto,
+    Calldata,
+    Blobs,
+}
+
+#[derive(Clone, Debug)]
+pub struct BatcherConfig {
+    pub compressor: Compressor,
+    pub mode: DataMode,
+    /// Close a channel at this many uncompressed bytes…
+    pub max_channel_bytes: usize,
+    /// …or this many L2 blocks.
+    pub max_channel_blocks: u64,
+    /// Largest calldata frame.
+    pub max_calldata_frame: usize,
+    pub poll: Duration,
+}
+
+impl Default for BatcherConfig {
+    fn default() -> Self {
+        Self {
+            compressor: Compressor::Brotli(9),
+            mode: DataMode::Auto,
+            max_channel_bytes: 2_000_000,
+            max_channel_blocks: 600,
+            max_calldata_frame: 110_000,
+            poll: Duration::from_millis(500),
+        }
+    }
+}
+
+/// What one post put on L1, as the bench reads it back.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct PostStats {
+    pub blocks: u64,
+    pub transactions: u64,
+    pub uncompressed_bytes: u64,
+    pub compressed_bytes: u64,
+    /// Bytes on L1: calldata payload or blob contents used.
+    pub l1_bytes: u64,
+    pub l1_gas: u64,
+    pub blob_gas: u64,
+    pub blobs: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Posted {
+    first: u64,
+    last: u64,
+    tx: B256,
+    l1_block: Option<(u64, B256)>,
+    polls: u32,
+}
+
+pub struct Batcher {
+    chain: Arc<Chain>,
+    l1: L1Client,
+    pipeline: Arc<Mutex<Pipeline>>,
+    signer: PrivateKeySigner,
+    cfg: BatcherConfig,
+    /// First L2 block not yet posted.
+    next: u64,
+    posted: Vec<Posted>,
+    stats: Arc<Mutex<Vec<PostStats>>>,
+    chain_id: Option<u64>,
+    attempt: u64,
+}
+
+impl Batcher {
+    pub fn new(
+        chain: Arc<Chain>,
+        l1: L1Client,
+        pipeline: Arc<Mutex<Pipeline>>,
+        signer: PrivateKeySigner,
+        cfg: BatcherConfig,
+    ) -> Self {
+        Self {
+            chain,
+            l1,
+            pipeline,
+            signer,
+            cfg,
+            next: 1,
+            posted: Vec::new(),
+            stats: Arc::new(Mutex::new(Vec::new())),
+            chain_id: None,
+            attempt: 0,
+        }
+    }
+
+    /// Every post's figures so far (shared with the bench).
+    pub fn stats(&self) -> Arc<Mutex<Vec<PostStats>>> {
+        self.stats.clone()
+    }
+
+    /// The batch of L2 block `n`: its transactions minus deposits and forced ones (L1 has those).
+    pub fn batch_of(&self, n: u64) -> Option<Batch> {
+        let b = self.chain.block(aqueduct_chain::BlockRef::Number(n))?;
+        let parent = self.chain.block(aqueduct_chain::BlockRef::Number(n - 1))?;
+        let p = self.pipeline.lock();
+        let genesis = p.config().l1_genesis.number;
+        let (fi, epoch, _) = head_meta(&b, genesis);
+        let (prev_fi, _, _) = head_meta(&parent, genesis);
+        let forced: HashSet<B256> = p.forced_range(prev_fi, fi).iter().map(keccak256).collect();
+        let epoch_hash = p.l1_hash(epoch)?;
+        let transactions = b
+            .txs
+            .iter()
+            .filter(|t| !t.envelope.is_deposit() && !forced.contains(&t.hash))
+            .map(|t| Bytes::from(t.envelope.encoded_2718()))
+            .collect();
+        Some(Batch {
+            number: n,
+            parent_hash: b.header.parent_hash,
+            epoch_number: epoch,
+            epoch_hash,
+            timestamp: b.header.timestamp,
+            forced_index: fi,
+            transactions,
+        })
+    }
+
+    pub async fn run(mut self, cancel: CancellationToken) {
+        loop {
+            if let Err(e) = self.step().await {
+                warn!(target: "batcher", error = %e, "batcher step failed; retrying");
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(self.cfg.poll) => {}
+            }
+        }
+    }
+
+    /// One round: check earlier posts, then post what is new.
+    pub async fn step(&mut self) -> Result<(), L1Error> {
+        self.check_posted().await?;
+        if self.posted.iter().any(|p| p.l1_block.is_none()) {
+            return Ok(());
+        }
+        let head = self.chain.head().number();
+        if head < self.next {
+            return Ok(());
+        }
+        self.post(head).await
+    }
+
+    /// Confirms posts, and rewinds to repost those an L1 reorg removed or that were dropped.
+    async fn check_posted(&mut self) -> Result<(), L1Error> {
+        let mut repost_from = None;
+        for p in self.posted.iter_mut() {
+            match self.l1.receipt(p.tx).await? {
+                Some(r) => {
+                    let (Some(num), Some(hash)) = (r.block_number, r.block_hash) else { continue };
+                    let canonical = self.l1.origin(num).await.map(|(o, _)| o.hash).ok();
+                    if canonical != Some(hash) || !r.status() {
+                        repost_from = Some(repost_from.map_or(p.first, |x: u64| x.min(p.first)));
+                    } else {
+                        p.l1_block = Some((num, hash));
+                    }
+                }
+                None => {
+                    p.polls += 1;
+                    // Mined once and now gone (reorg), or never mined.
+                    if p.l1_block.is_some() || p.polls > 120 {
+                        repost_from = Some(repost_from.map_or(p.first, |x: u64| x.min(p.first)));
+                    }
+                }
+            }
+        }
+        if let Some(from) = repost_from {
+            warn!(target: "batcher", from, "posted batches lost (L1 reorg or dropped): posting again");
+            self.posted.retain(|p| p.last < from);
+            self.next = from;
+        }
+        // Posts buried deep enough are settled; forget them.
+        if let Ok(head) = self.l1.head().await {
+            self.posted.retain(|p| p.l1_block.is_none_or(|(n, _)| n + 64 > head));
+        }
+        Ok(())
+    }
+
+    async fn post(&mut self, head: u64) -> Result<(), L1Error> {
+        self.attempt += 1;
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&keccak256([self.next.to_be_bytes(), self.attempt.to_be_bytes()].concat())[..16]);
+        let mut ch = ChannelBuilder::new(id, self.cfg.compressor);
+        let mut last = self.next - 1;
+        for n in self.next..=head.min(self.next + self.cfg.max_channel_blocks - 1) {
+            let Some(b) = self.batch_of(n) else { break };
+            ch.add(&b);
+            last = n;
+            if ch.uncompressed_len() >= self.cfg.max_channel_bytes {
+                break;
+            }
+        }
+        if ch.is_empty() {
+            return Ok(());
+        }
+        let chain_id = match self.chain_id {
+            Some(c) => c,
+            None => *self.chain_id.insert(self.l1.chain_id().await?),
+        };
+        let fees = self.l1.fees().await?;
+        let out = ch.close(usize::MAX);
+        let compressed = out.compressed_len;
+        let use_blobs = match self.cfg.mode {
+            DataMode::Blobs => true,
+            DataMode::Calldata => false,
+            DataMode::Auto => blobs_cheaper(compressed, fees),
+        };
+        let mut stats = PostStats {
+            blocks: out.blocks.len() as u64,
+            transactions: out.transactions as u64,
+            uncompressed_bytes: out.uncompressed_len as u64,
+            compressed_bytes: compressed as u64,
+            blobs: use_blobs,
+            ..Default::default()
+        };
+        // Re-cut into frames sized for the medium.
+        let data: Vec<u8> = out.frames.into_iter().flat_map(|f| f.data).collect();
+        let frame_size = if use_blobs { 6 * 126_000 - 64 } else { self.cfg.max_calldata_frame };
+        let chunks: Vec<&[u8]> = data.chunks(frame_size).collect();
+        let n = chunks.len();
+        let mut nonce = self.l1.nonce(self.signer.address()).await?;
+        for (i, c) in chunks.into_iter().enumerate() {
+            let frame = aqueduct_rollup_protocol::Frame {
+                channel_id: id,
+                number: i as u16,
+                data: c.to_vec(),
+                is_last: i + 1 == n,
+            };
+            let payload = encode_frames(&[frame]);
+            let cfg = self.pipeline.lock().config().clone();
+            let hash = if use_blobs {
+                let input: Bytes = BatchInbox::submitBlobsCall {}.abi_encode().into();
+                let (raw, hashes) = sign_blob_tx(&self.signer, chain_id, nonce, fees, cfg.inbox, input, &payload)
+                    .map_err(L1Error::Rpc)?;
+                stats.blob_gas += hashes.len() as u64 * 131_072;
+                stats.l1_bytes += payload.len() as u64;
+                self.l1.send_raw(&raw).await?
+            } else {
+                let input: Bytes = BatchInbox::submitCall { frames: payload.clone().into() }.abi_encode().into();
+                stats.l1_bytes += payload.len() as u64;
+                let call =
+                    L1Call { to: TxKind::Call(cfg.inbox), value: U256::ZERO, input, gas_limit: calldata_gas(&payload) };
+                self.l1.send_raw(&sign_1559(&self.signer, chain_id, nonce, fees, &call)).await?
+            };
+            nonce += 1;
+            self.posted.push(Posted { first: self.next, last, tx: hash, l1_block: None, polls: 0 });
+        }
+        info!(target: "batcher::submit", blocks = stats.blocks, txs = stats.transactions, raw = stats.uncompressed_bytes,
+              compressed = stats.compressed_bytes, blobs = use_blobs, "posted channel");
+        self.stats.lock().push(stats);
+        self.next = last + 1;
+        Ok(())
+    }
+}
+
+/// Gas limit for a calldata post: intrinsic (with the EIP-7623 floor) plus the inbox's work.
+fn calldata_gas(payload: &[u8]) -> u64 {
+    let zeros = payload.iter().filter(|b| **b == 0).count() as u64;
+    let nonzeros = payload.len() as u64 - zeros;
+    let abi = 4 + 64 + 32; // selector, offset, length, padding
+    let standard = 21_000 + 16 * (nonzeros + abi) + 4 * zeros + 60_000;
+    let floor = 21_000 + 10 * (zeros + 4 * (nonzeros + abi));
+    standard.max(floor) + 20_000
+}
+
+/// Whether blobs cost less than calldata for `bytes` at these prices.
+pub fn blobs_cheaper(bytes: usize, fees: L1Fees) -> bool {
+    let calldata = (21_000 + 40 * bytes as u128) * fees.base_fee;
+    let blobs = bytes.div_ceil(126_000) as u128;
+    let blob = 60_000 * fees.base_fee + blobs * 131_072 * fees.blob_base_fee;
+    blob < calldata
+}

@@ -1,0 +1,23 @@
+//! The L2 genesis: predeploys at their fixed addresses, and optionally funded dev accounts.
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::{Address, B256, U256};
+use aqueduct_chain::{Genesis, GenesisAccount};
+use aqueduct_contracts::rollup::{L1Block, L2Bridge, L2ToL1MessagePasser};
+use aqueduct_rollup_protocol::{Predeploys, RollupConfig};
+
+/// L2 genesis for `cfg`, with `funded` accounts holding `balance` wei each.
+pub fn l2_genesis(cfg: &RollupConfig, funded: &[Address], balance: U256) -> Genesis {
+    let mut alloc: BTreeMap<Address, GenesisAccount> =
+        funded.iter().map(|a| (*a, GenesisAccount { balance, ..Default::default() })).collect();
+    let code = |c: &alloy::primitives::Bytes| GenesisAccount { code: c.clone(), ..Default::default() };
+    alloc.insert(Predeploys::L1_BLOCK, code(&L1Block::DEPLOYED_BYTECODE));
+    alloc.insert(Predeploys::MESSAGE_PASSER, code(&L2ToL1MessagePasser::DEPLOYED_BYTECODE));
+    let mut bridge = code(&L2Bridge::DEPLOYED_BYTECODE);
+    // Slot 0: the L1 portal (deposits come from its alias; withdrawals go to it).
+    bridge.storage.insert(B256::ZERO, cfg.portal.into_word());
+    alloc.insert(Predeploys::L2_BRIDGE, bridge);
+    alloc.insert(Predeploys::L1_FEE_VAULT, GenesisAccount::default());
+    Genesis { timestamp: cfg.l2_genesis_time, base_fee: 1_000_000, alloc, ..Default::default() }
+}

@@ -1,0 +1,302 @@
+//! The rollup's view of L1: Ethereum JSON-RPC only (DESIGN D2), so the same code follows the
+//! embedded devnet, anvil or a real network.
+
+use alloy::{
+    consensus::{
+        SignableTransaction, Transaction as _, TxEip1559, TxEip4844, TxEip4844Variant, TxEip4844WithSidecar, TxEnvelope,
+    },
+    eips::{
+        BlockNumberOrTag,
+        eip2718::Encodable2718,
+        eip4844::builder::{SidecarBuilder, SimpleCoder},
+        eip7594::BlobTransactionSidecarVariant,
+    },
+    network::TxSignerSync,
+    primitives::{Address, B256, Bytes, TxKind, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::{Filter, TransactionReceipt},
+    signers::local::PrivateKeySigner,
+    sol_types::{SolCall, SolEvent},
+};
+use aqueduct_contracts::rollup::{BatchInbox, RollupPortal};
+use aqueduct_rollup_protocol::{L1BlockData, L1Origin, RollupConfig, deposit_from_log};
+use tracing::warn;
+
+#[derive(Debug, thiserror::Error)]
+pub enum L1Error {
+    #[error("L1 RPC: {0}")]
+    Rpc(String),
+    #[error("L1 block {0} not found")]
+    MissingBlock(u64),
+    #[error("L1 transaction {0} was not mined in time")]
+    NotMined(B256),
+    #[error("L1 transaction {0} reverted")]
+    Reverted(B256),
+}
+
+impl L1Error {
+    fn rpc(e: impl std::fmt::Display) -> Self {
+        Self::Rpc(e.to_string())
+    }
+}
+
+/// A JSON-RPC connection to L1.
+#[derive(Clone, Debug)]
+pub struct L1Client {
+    provider: DynProvider,
+    url: String,
+}
+
+/// L1 fee levels now.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct L1Fees {
+    pub base_fee: u128,
+    pub blob_base_fee: u128,
+    pub tip: u128,
+}
+
+impl L1Client {
+    pub fn new(url: &str) -> Result<Self, L1Error> {
+        let parsed = url.parse().map_err(L1Error::rpc)?;
+        let provider = ProviderBuilder::new().connect_http(parsed).erased();
+        Ok(Self { provider, url: url.to_string() })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    pub async fn head(&self) -> Result<u64, L1Error> {
+        self.provider.get_block_number().await.map_err(L1Error::rpc)
+    }
+
+    pub async fn chain_id(&self) -> Result<u64, L1Error> {
+        self.provider.get_chain_id().await.map_err(L1Error::rpc)
+    }
+
+    /// Number, hash, time and fees of L1 block `n`.
+    pub async fn origin(&self, n: u64) -> Result<(L1Origin, B256), L1Error> {
+        let b = self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Number(n))
+            .await
+            .map_err(L1Error::rpc)?
+            .ok_or(L1Error::MissingBlock(n))?;
+        let h = &b.header;
+        let blob_base_fee = h.inner.blob_fee(alloy::eips::eip7840::BlobParams::prague()).unwrap_or(1);
+        let origin = L1Origin {
+            number: n,
+            hash: h.hash,
+            timestamp: h.timestamp,
+            base_fee: h.base_fee_per_gas.unwrap_or_default() as u128,
+            blob_base_fee,
+        };
+        Ok((origin, h.parent_hash))
+    }
+
+    /// Everything derivation needs from L1 block `n`: deposits, the batcher's payloads and forced
+    /// transactions, read from the logs of that exact block (by hash, so a reorg cannot mix blocks).
+    pub async fn block_data(&self, n: u64, cfg: &RollupConfig) -> Result<L1BlockData, L1Error> {
+        let (origin, parent_hash) = self.origin(n).await?;
+        let filter = Filter::new().at_block_hash(origin.hash).address(vec![cfg.portal, cfg.inbox]);
+        let logs = self.provider.get_logs(&filter).await.map_err(L1Error::rpc)?;
+        let mut data = L1BlockData { origin, parent_hash, ..Default::default() };
+        for log in logs {
+            let index = log.log_index.unwrap_or_default();
+            let topic = log.topic0().copied().unwrap_or_default();
+            if log.address() == cfg.portal && topic == RollupPortal::TransactionDeposited::SIGNATURE_HASH {
+                match deposit_from_log(&log.inner, origin.hash, index) {
+                    Ok(d) => data.deposits.push(d),
+                    Err(e) => warn!(target: "l1::reader", block = n, index, error = %e, "skipping a malformed deposit"),
+                }
+            } else if log.address() == cfg.inbox && topic == BatchInbox::BatchSubmitted::SIGNATURE_HASH {
+                let Ok(ev) = BatchInbox::BatchSubmitted::decode_log(&log.inner) else { continue };
+                let payload = if ev.blobHashes.is_empty() {
+                    let Some(tx_hash) = log.transaction_hash else { continue };
+                    self.calldata_payload(tx_hash).await?
+                } else {
+                    self.blob_payload(&ev.blobHashes).await?
+                };
+                if let Some(p) = payload {
+                    data.batches.push(p);
+                }
+            } else if log.address() == cfg.inbox
+                && topic == BatchInbox::TransactionForced::SIGNATURE_HASH
+                && let Ok(ev) = BatchInbox::TransactionForced::decode_log(&log.inner)
+            {
+                data.forced.push(ev.data.transaction.clone());
+            }
+        }
+        Ok(data)
+    }
+
+    async fn calldata_payload(&self, tx: B256) -> Result<Option<Vec<u8>>, L1Error> {
+        let t = self.provider.get_transaction_by_hash(tx).await.map_err(L1Error::rpc)?;
+        let Some(t) = t else { return Ok(None) };
+        match BatchInbox::submitCall::abi_decode(t.inner.input()) {
+            Ok(c) => Ok(Some(c.frames.to_vec())),
+            Err(e) => {
+                warn!(target: "l1::reader", %tx, error = %e, "inbox call with unreadable calldata");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Blob contents by versioned hash: `aqueduct_getBlob` on the embedded L1, anvil's
+    /// `anvil_getBlobByHash` otherwise.
+    async fn blob_payload(&self, hashes: &[B256]) -> Result<Option<Vec<u8>>, L1Error> {
+        let mut blobs = Vec::new();
+        for h in hashes {
+            let blob: Option<Bytes> = match self.provider.raw_request("aqueduct_getBlob".into(), (h,)).await {
+                Ok(b) => b,
+                Err(_) => self.provider.raw_request("anvil_getBlobByHash".into(), (h,)).await.map_err(L1Error::rpc)?,
+            };
+            let Some(blob) = blob else {
+                warn!(target: "l1::reader", hash = %h, "blob not available");
+                return Ok(None);
+            };
+            // aqueduct_getBlob answers blob ‖ commitment ‖ proof: check the commitment is the one
+            // the versioned hash names, then keep the blob.
+            const BLOB: usize = alloy::eips::eip4844::BYTES_PER_BLOB;
+            if blob.len() >= BLOB + 48 {
+                let commitment = &blob[BLOB..BLOB + 48];
+                if alloy::eips::eip4844::kzg_to_versioned_hash(commitment) != *h {
+                    warn!(target: "l1::reader", hash = %h, "blob commitment does not match its versioned hash");
+                    return Ok(None);
+                }
+            }
+            let Ok(b) = alloy::eips::eip4844::Blob::try_from(&blob[..blob.len().min(BLOB)]) else {
+                warn!(target: "l1::reader", hash = %h, len = blob.len(), "blob of the wrong size");
+                return Ok(None);
+            };
+            blobs.push(b);
+        }
+        let payload = decode_blobs(&blobs);
+        if payload.is_none() {
+            warn!(target: "l1::reader", blobs = blobs.len(), "blobs do not hold a payload");
+        }
+        Ok(payload)
+    }
+
+    pub async fn fees(&self) -> Result<L1Fees, L1Error> {
+        let (o, _) = self.origin(self.head().await?).await?;
+        // Next block's base fee can rise by 1/8: bid for that.
+        Ok(L1Fees { base_fee: o.base_fee * 9 / 8 + 1, blob_base_fee: o.blob_base_fee.max(1), tip: 1_000_000_000 })
+    }
+
+    pub async fn nonce(&self, a: Address) -> Result<u64, L1Error> {
+        self.provider.get_transaction_count(a).pending().await.map_err(L1Error::rpc)
+    }
+
+    pub async fn balance(&self, a: Address) -> Result<U256, L1Error> {
+        self.provider.get_balance(a).await.map_err(L1Error::rpc)
+    }
+
+    pub async fn receipt(&self, tx: B256) -> Result<Option<TransactionReceipt>, L1Error> {
+        self.provider.get_transaction_receipt(tx).await.map_err(L1Error::rpc)
+    }
+
+    pub async fn send_raw(&self, raw: &[u8]) -> Result<B256, L1Error> {
+        let p = self.provider.send_raw_transaction(raw).await.map_err(L1Error::rpc)?;
+        Ok(*p.tx_hash())
+    }
+
+    /// Waits for a receipt (polling), failing on revert. Mines on a manual L1 are the caller's job.
+    pub async fn wait(&self, tx: B256, polls: u32) -> Result<TransactionReceipt, L1Error> {
+        for _ in 0..polls {
+            if let Some(r) = self.receipt(tx).await? {
+                return if r.status() { Ok(r) } else { Err(L1Error::Reverted(tx)) };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Err(L1Error::NotMined(tx))
+    }
+}
+
+/// A transaction to sign for L1.
+#[derive(Clone, Debug)]
+pub struct L1Call {
+    pub to: TxKind,
+    pub value: U256,
+    pub input: Bytes,
+    pub gas_limit: u64,
+}
+
+/// Signs an EIP-1559 transaction.
+pub fn sign_1559(signer: &PrivateKeySigner, chain_id: u64, nonce: u64, fees: L1Fees, call: &L1Call) -> Bytes {
+    let mut tx = TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: call.gas_limit,
+        max_fee_per_gas: fees.base_fee * 2 + fees.tip,
+        max_priority_fee_per_gas: fees.tip,
+        to: call.to,
+        value: call.value,
+        access_list: Default::default(),
+        input: call.input.clone(),
+    };
+    let sig = signer.sign_transaction_sync(&mut tx).expect("local signing");
+    TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718().into()
+}
+
+/// Signs a blob transaction carrying `payload` (SimpleCoder layout) to `to` with `input`.
+/// Returns the network form (with sidecar) and the versioned hashes.
+pub fn sign_blob_tx(
+    signer: &PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    fees: L1Fees,
+    to: Address,
+    input: Bytes,
+    payload: &[u8],
+) -> Result<(Bytes, Vec<B256>), String> {
+    let sidecar: alloy::eips::eip4844::BlobTransactionSidecar =
+        SidecarBuilder::<SimpleCoder>::from_slice(payload).build().map_err(|e| e.to_string())?;
+    let hashes: Vec<B256> = sidecar.versioned_hashes().collect();
+    let tx = TxEip4844 {
+        chain_id,
+        nonce,
+        gas_limit: 100_000,
+        max_fee_per_gas: fees.base_fee * 2 + fees.tip,
+        max_priority_fee_per_gas: fees.tip,
+        to,
+        value: U256::ZERO,
+        access_list: Default::default(),
+        blob_versioned_hashes: hashes.clone(),
+        max_fee_per_blob_gas: fees.blob_base_fee * 2 + 1,
+        input,
+    };
+    let mut v = TxEip4844Variant::TxEip4844WithSidecar(TxEip4844WithSidecar::from_tx_and_sidecar(
+        tx,
+        BlobTransactionSidecarVariant::Eip4844(sidecar),
+    ));
+    let sig = signer.sign_transaction_sync(&mut v).map_err(|e| e.to_string())?;
+    Ok((TxEnvelope::Eip4844(v.into_signed(sig)).encoded_2718().into(), hashes))
+}
+
+/// Blobs back to the bytes a batcher put in them (SimpleCoder).
+pub fn decode_blobs(blobs: &[alloy::eips::eip4844::Blob]) -> Option<Vec<u8>> {
+    use alloy::eips::eip4844::builder::SidecarCoder;
+    let mut coder = SimpleCoder::default();
+    let parts = coder.decode_all(blobs)?;
+    Some(parts.concat())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_payload_roundtrip() {
+        for len in [1usize, 1000, 126_000, 300_000] {
+            let payload: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let sidecar: alloy::eips::eip4844::BlobTransactionSidecar =
+                SidecarBuilder::<SimpleCoder>::from_slice(&payload).build().unwrap();
+            assert_eq!(decode_blobs(&sidecar.blobs).as_deref(), Some(payload.as_slice()), "{len} bytes");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+#![doc = include_str!("../README.md")]
+
+mod batcher;
+mod deploy;
+mod follower;
+mod genesis;
+mod l1;
+mod proposer;
+mod rollup;
+mod sequencer;
+mod verifier;
+
+pub use batcher::{Batcher, BatcherConfig, DataMode, PostStats, blobs_cheaper};
+pub use deploy::{DeployParams, Deployment, deploy};
+pub use follower::follow_l1;
+pub use genesis::l2_genesis;
+pub use l1::{L1Call, L1Client, L1Error, L1Fees, decode_blobs, sign_1559, sign_blob_tx};
+pub use proposer::{Proposer, output_at};
+pub use rollup::{ProposerRole, Rollup, RollupError, RollupOptions, SequencerRole, l2_chain_config};
+pub use sequencer::{Sequencer, SequencerConfig, head_meta};
+pub use verifier::Verifier;

@@ -1,0 +1,94 @@
+//! The proposer: posts the output root of every `interval`-th derived L2 block to the oracle,
+//! with the bond. It reads the chain a verifier derived from L1, never the sequencer's.
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::{
+    primitives::{Address, B256, TxKind, U256},
+    signers::local::PrivateKeySigner,
+    sol_types::SolCall,
+};
+use aqueduct_chain::{BlockRef, CallArgs, Chain, ChainError};
+use aqueduct_contracts::rollup::{L2ToL1MessagePasser, OutputOracle};
+use aqueduct_rollup_protocol::{OutputRoot, Predeploys};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::l1::{L1Call, L1Client, L1Error, sign_1559};
+
+/// The output root of L2 block `n` (state root, message tree root, block hash).
+pub fn output_at(chain: &Chain, n: u64) -> Result<OutputRoot, ChainError> {
+    let b = chain.block(BlockRef::Number(n)).ok_or_else(|| ChainError::InvalidParams(format!("no L2 block {n}")))?;
+    let call = CallArgs::simple(Predeploys::MESSAGE_PASSER, L2ToL1MessagePasser::rootCall {}.abi_encode().into());
+    let out = chain.call(&call, BlockRef::Number(n))?;
+    let ret = out.output().cloned().unwrap_or_default();
+    let root = B256::try_from(ret.as_ref())
+        .map_err(|_| ChainError::Internal("message passer root() returned garbage".into()))?;
+    Ok(OutputRoot { version: B256::ZERO, state_root: b.header.state_root, withdrawals_root: root, block_hash: b.hash })
+}
+
+pub struct Proposer {
+    chain: Arc<Chain>,
+    l1: L1Client,
+    oracle: Address,
+    signer: PrivateKeySigner,
+    interval: u64,
+    bond: U256,
+    poll: Duration,
+}
+
+impl Proposer {
+    pub fn new(
+        chain: Arc<Chain>,
+        l1: L1Client,
+        oracle: Address,
+        signer: PrivateKeySigner,
+        interval: u64,
+        bond: U256,
+        poll: Duration,
+    ) -> Self {
+        Self { chain, l1, oracle, signer, interval: interval.max(1), bond, poll }
+    }
+
+    async fn latest_proposed(&self) -> Result<u64, L1Error> {
+        let call = OutputOracle::latestBlockNumberCall {}.abi_encode();
+        let tx = alloy::rpc::types::TransactionRequest::default().to(self.oracle).input(call.into());
+        let ret =
+            alloy::providers::Provider::call(self.l1.provider(), tx).await.map_err(|e| L1Error::Rpc(e.to_string()))?;
+        let n =
+            OutputOracle::latestBlockNumberCall::abi_decode_returns(&ret).map_err(|e| L1Error::Rpc(e.to_string()))?;
+        Ok(n.saturating_to())
+    }
+
+    /// Proposes the next output if the derived chain has reached it. Returns the block proposed.
+    pub async fn step(&self) -> Result<Option<u64>, L1Error> {
+        let latest = self.latest_proposed().await?;
+        let next = (latest / self.interval + 1) * self.interval;
+        if self.chain.head().number() < next {
+            return Ok(None);
+        }
+        let out = output_at(&self.chain, next).map_err(|e| L1Error::Rpc(e.to_string()))?;
+        let input =
+            OutputOracle::proposeOutputCall { outputRoot: out.hash(), l2BlockNumber: U256::from(next) }.abi_encode();
+        let call = L1Call { to: TxKind::Call(self.oracle), value: self.bond, input: input.into(), gas_limit: 300_000 };
+        let chain_id = self.l1.chain_id().await?;
+        let nonce = self.l1.nonce(self.signer.address()).await?;
+        let fees = self.l1.fees().await?;
+        let hash = self.l1.send_raw(&sign_1559(&self.signer, chain_id, nonce, fees, &call)).await?;
+        self.l1.wait(hash, 1_200).await?;
+        info!(target: "proposer", l2_block = next, root = %out.hash(), "output proposed");
+        Ok(Some(next))
+    }
+
+    pub async fn run(self, cancel: CancellationToken) {
+        loop {
+            if let Err(e) = self.step().await {
+                warn!(target: "proposer", error = %e, "proposal failed; retrying");
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(self.poll) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Starts a rollup's services in this process: a sequencer (with its batcher) and/or a verifier
+//! (with its proposer), each with its own chain, data directory and JSON-RPC endpoint.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use alloy::{
+    eips::eip1559::BaseFeeParams,
+    primitives::{Address, U256, address},
+    signers::local::PrivateKeySigner,
+};
+use aqueduct_chain::{Chain, ChainConfig, ChainError, ChainRules, Genesis, MiningMode, TxTypes, rpc};
+use aqueduct_rollup_protocol::{Pipeline, RollupConfig};
+use parking_lot::Mutex;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::{
+    batcher::{Batcher, BatcherConfig, PostStats},
+    genesis::l2_genesis,
+    l1::L1Client,
+    proposer::Proposer,
+    sequencer::{Sequencer, SequencerConfig},
+    verifier::Verifier,
+};
+
+/// Receives L2 priority fees.
+const SEQUENCER_FEE_VAULT: Address = address!("0x4200000000000000000000000000000000000011");
+
+#[derive(Debug, thiserror::Error)]
+pub enum RollupError {
+    #[error("invalid rollup config: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error("L2 JSON-RPC on {addr}: {source}")]
+    Rpc { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    L1(#[from] crate::l1::L1Error),
+}
+
+/// The L2 rule set: Prague EVM, no blob transactions, deposits and the L1 data fee, OP-like
+/// EIP-1559 parameters, blocks made by the sequencer or by derivation (never by a timer here).
+pub fn l2_chain_config(cfg: &RollupConfig, gas_limit: u64, data_dir: PathBuf, genesis: Genesis) -> ChainConfig {
+    let mut rules = ChainRules::ethereum(cfg.l2_chain_id);
+    rules.client_version = format!("aqueduct-l2/v{}", env!("CARGO_PKG_VERSION"));
+    rules.gas_limit = gas_limit;
+    rules.base_fee_params = BaseFeeParams::optimism();
+    rules.min_base_fee = 1_000_000;
+    rules.blob_params = None;
+    rules.tx_types = TxTypes { eip4844: false, ..TxTypes::ALL };
+    rules.mining = MiningMode::Manual;
+    rules.suggested_tip = 1_000_000;
+    rules.pool.max_txs = 500_000;
+    rules.pool.max_per_sender = 50_000;
+    rules.pool.max_nonce_gap = 50_000;
+    rules.l2 = Some(cfg.l2_rules());
+    ChainConfig { rules, genesis, data_dir, beneficiary: SEQUENCER_FEE_VAULT, safe_depth: 0, finalized_depth: 0 }
+}
+
+pub struct SequencerRole {
+    pub rpc_addr: SocketAddr,
+    pub batcher: PrivateKeySigner,
+    pub sequencer: SequencerConfig,
+    pub batcher_config: BatcherConfig,
+    /// Unlocked for `eth_sendTransaction` on L2.
+    pub dev_signers: Vec<PrivateKeySigner>,
+}
+
+pub struct ProposerRole {
+    pub signer: PrivateKeySigner,
+    pub interval: u64,
+    pub bond: U256,
+}
+
+pub struct RollupOptions {
+    pub l1_url: String,
+    pub rollup: RollupConfig,
+    pub data_dir: PathBuf,
+    pub gas_limit: u64,
+    /// L2 accounts funded at genesis, and with how much.
+    pub funded: Vec<Address>,
+    pub funded_balance: U256,
+    pub sequencer: Option<SequencerRole>,
+    /// Where the verifier serves read-only JSON-RPC (None: no verifier).
+    pub verifier_rpc: Option<SocketAddr>,
+    pub proposer: Option<ProposerRole>,
+    /// How often the verifier and proposer look at L1.
+    pub poll: Duration,
+}
+
+/// Running rollup services.
+pub struct Rollup {
+    pub sequencer: Option<Arc<Chain>>,
+    pub sequencer_rpc: Option<SocketAddr>,
+    pub verifier: Option<Arc<Chain>>,
+    pub verifier_rpc: Option<SocketAddr>,
+    pub batcher_stats: Option<Arc<Mutex<Vec<PostStats>>>>,
+    cancel: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+    servers: Vec<jsonrpsee::server::ServerHandle>,
+}
+
+async fn open(config: ChainConfig) -> Result<Arc<Chain>, RollupError> {
+    tokio::task::spawn_blocking(move || Chain::open(config))
+        .await
+        .map_err(|e| RollupError::Config(format!("chain open task failed: {e}")))?
+        .map_err(RollupError::from)
+}
+
+impl Rollup {
+    pub async fn start(o: RollupOptions) -> Result<Self, RollupError> {
+        o.rollup.validate().map_err(RollupError::Config)?;
+        let genesis = l2_genesis(&o.rollup, &o.funded, o.funded_balance);
+        let l1 = L1Client::new(&o.l1_url)?;
+        let cancel = CancellationToken::new();
+        let mut r = Rollup {
+            sequencer: None,
+            sequencer_rpc: None,
+            verifier: None,
+            verifier_rpc: None,
+            batcher_stats: None,
+            cancel: cancel.clone(),
+            tasks: Vec::new(),
+            servers: Vec::new(),
+        };
+        if let Some(s) = o.sequencer {
+            let cfg = l2_chain_config(&o.rollup, o.gas_limit, o.data_dir.join("sequencer"), genesis.clone());
+            let chain = open(cfg).await?;
+            let pipeline = Arc::new(Mutex::new(Pipeline::new(o.rollup.clone())));
+            let seq = Sequencer::new(chain.clone(), l1.clone(), pipeline.clone(), s.sequencer);
+            let batcher = Batcher::new(chain.clone(), l1.clone(), pipeline, s.batcher, s.batcher_config);
+            r.batcher_stats = Some(batcher.stats());
+            r.tasks.push(tokio::spawn(seq.run(cancel.clone())));
+            r.tasks.push(tokio::spawn(batcher.run(cancel.clone())));
+            let rpc_cfg = rpc::RpcConfig { addr: s.rpc_addr, ..Default::default() };
+            let (addr, handle) = rpc::serve(chain.clone(), s.dev_signers, rpc_cfg)
+                .await
+                .map_err(|source| RollupError::Rpc { addr: s.rpc_addr, source })?;
+            info!(target: "rollup", %addr, "sequencer JSON-RPC up");
+            r.servers.push(handle);
+            r.sequencer = Some(chain);
+            r.sequencer_rpc = Some(addr);
+        }
+        if let Some(rpc_addr) = o.verifier_rpc {
+            let cfg = l2_chain_config(&o.rollup, o.gas_limit, o.data_dir.join("verifier"), genesis);
+            let chain = open(cfg).await?;
+            let verifier = Verifier::new(chain.clone(), l1.clone(), Pipeline::new(o.rollup.clone()), o.poll)?;
+            r.tasks.push(tokio::spawn(verifier.run(cancel.clone())));
+            if let Some(p) = o.proposer {
+                let proposer =
+                    Proposer::new(chain.clone(), l1.clone(), o.rollup.oracle, p.signer, p.interval, p.bond, o.poll);
+                r.tasks.push(tokio::spawn(proposer.run(cancel.clone())));
+            }
+            let to = r.sequencer_rpc.map(|a| format!("http://{a}")).unwrap_or_else(|| "the sequencer".into());
+            let rpc_cfg = rpc::RpcConfig { addr: rpc_addr, read_only: Some(to), ..Default::default() };
+            let (addr, handle) = rpc::serve(chain.clone(), Vec::new(), rpc_cfg)
+                .await
+                .map_err(|source| RollupError::Rpc { addr: rpc_addr, source })?;
+            info!(target: "rollup", %addr, "verifier JSON-RPC up");
+            r.servers.push(handle);
+            r.verifier = Some(chain);
+            r.verifier_rpc = Some(addr);
+        }
+        Ok(r)
+    }
+
+    /// Stops every service; what they made is on disk.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        for s in self.servers {
+            let _ = s.stop();
+            s.stopped().await;
+        }
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The sequencer: an L2 block every block time, from deposits, due forced transactions and its
+//! pool, each persisted before it is announced (soft confirmation: a receipt means on disk).
+
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use alloy::primitives::Address;
+use aqueduct_chain::{BlockAttributes, Chain, L1Prices, SealedBlock};
+use aqueduct_rollup_protocol::{L1Origin, Pipeline, decode_meta, encode_meta, l1_info_deposit};
+use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, warn};
+
+use crate::{follower::follow_l1, l1::L1Client};
+
+#[derive(Clone, Debug, Default)]
+pub struct SequencerConfig {
+    /// L1 blocks an origin must be buried under before the sequencer uses it.
+    pub l1_confirmations: u64,
+    /// Senders whose pool transactions are ignored (forced inclusion still reaches them).
+    pub censor: Vec<Address>,
+}
+
+pub struct Sequencer {
+    chain: Arc<Chain>,
+    l1: L1Client,
+    pipeline: Arc<Mutex<Pipeline>>,
+    cfg: SequencerConfig,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+}
+
+impl Sequencer {
+    pub fn new(chain: Arc<Chain>, l1: L1Client, pipeline: Arc<Mutex<Pipeline>>, cfg: SequencerConfig) -> Self {
+        Self { chain, l1, pipeline, cfg }
+    }
+
+    /// Produces blocks until cancelled.
+    pub async fn run(self, cancel: CancellationToken) {
+        let block_ms = self.pipeline.lock().config().block_time_ms;
+        let mut last_l1_poll = 0u64;
+        loop {
+            if cancel.is_cancelled() {
+                return;
+            }
+            let now = now_ms();
+            if now >= last_l1_poll + 500 {
+                last_l1_poll = now;
+                if let Err(e) = follow_l1(&self.l1, &self.pipeline, self.cfg.l1_confirmations, 64).await {
+                    warn!(target: "sequencer", error = %e, "reading L1 failed; retrying");
+                }
+            }
+            let due_ms = self.next_block_due_ms();
+            let now = now_ms();
+            if now < due_ms {
+                let wait = Duration::from_millis((due_ms - now).min(block_ms));
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                continue;
+            }
+            let chain = self.chain.clone();
+            let attrs = self.next_attributes();
+            let built = tokio::task::spawn_blocking(move || chain.build_block(attrs)).await;
+            match built {
+                Ok(Ok(b)) => debug!(target: "sequencer", number = b.number(), txs = b.txs.len(), "sealed"),
+                Ok(Err(e)) => {
+                    error!(target: "sequencer", error = %e, "block building failed");
+                    tokio::time::sleep(Duration::from_millis(block_ms)).await;
+                }
+                Err(e) => error!(target: "sequencer", error = %e, "block task panicked"),
+            }
+        }
+    }
+
+    fn next_block_due_ms(&self) -> u64 {
+        let p = self.pipeline.lock();
+        let cfg = p.config();
+        let n = self.chain.head().number() + 1;
+        cfg.l2_genesis_time * 1000 + n * cfg.block_time_ms
+    }
+
+    /// Builds the next block's attributes: keep the L1 origin or move to the next one once its
+    /// time has come (it must, before the sequencing window runs out), the system deposit, the
+    /// new origin's deposits, and the forced queue (all known items; a censoring sequencer only
+    /// what is due).
+    pub fn next_attributes(&self) -> BlockAttributes {
+        let head = self.chain.head();
+        let p = self.pipeline.lock();
+        let cfg = p.config();
+        let n = head.number() + 1;
+        let ts = cfg.block_timestamp(n);
+        let (forced_index, epoch, seq) = head_meta(&head, cfg.l1_genesis.number);
+        let current = p.l1_block(epoch).map(|b| b.origin).unwrap_or(cfg.l1_genesis);
+        let next = p.l1_block(epoch + 1).map(|b| b.origin).filter(|o| o.timestamp <= ts);
+        let (origin, seq) = match next {
+            Some(o) => (o, 0),
+            None => (current, seq + 1),
+        };
+        if p.cursor().saturating_sub(origin.number) > cfg.seq_window / 2 {
+            warn!(target: "sequencer", origin = origin.number, l1 = p.cursor() - 1, "L2 time lags L1: origin falling behind");
+        }
+        let mut deposits = vec![l1_info_deposit(&origin, seq)];
+        if seq == 0 {
+            deposits.extend(p.l1_block(origin.number).map(|b| b.deposits.clone()).unwrap_or_default());
+        }
+        let (due, known) = p.forced_bounds(origin.number);
+        let upto = if self.cfg.censor.is_empty() { known } else { due }.max(forced_index);
+        let transactions = p
+            .forced_range(forced_index, upto)
+            .iter()
+            .filter_map(|raw| match self.chain.decode_raw_tx(raw) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    warn!(target: "sequencer", error = %e, "forced transaction cannot be decoded; skipped");
+                    None
+                }
+            })
+            .collect();
+        BlockAttributes {
+            timestamp: Some(ts),
+            deposits,
+            transactions,
+            from_pool: true,
+            exclude_senders: self.cfg.censor.clone(),
+            l1_prices: prices(&origin),
+            extra_data: encode_meta(upto, origin.number, seq),
+            ..Default::default()
+        }
+    }
+}
+
+pub fn prices(o: &L1Origin) -> L1Prices {
+    L1Prices { base_fee: o.base_fee, blob_base_fee: o.blob_base_fee }
+}
+
+/// `(forced_index, epoch, seq)` of an L2 block (genesis: nothing forced, the L1 genesis).
+pub fn head_meta(b: &SealedBlock, l1_genesis: u64) -> (u64, u64, u64) {
+    if b.number() == 0 {
+        return (0, l1_genesis, 0);
+    }
+    decode_meta(&b.header.extra_data).unwrap_or((0, l1_genesis, 0))
+}
