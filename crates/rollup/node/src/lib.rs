@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod batcher;
+mod bridge;
 mod deploy;
 mod follower;
 mod genesis;
@@ -11,6 +12,10 @@ mod sequencer;
 mod verifier;
 
 pub use batcher::{Batcher, BatcherConfig, DataMode, PostStats, blobs_cheaper};
+pub use bridge::{
+    BridgeError, WithdrawalProof, build_proof, deposit_erc20, deposit_eth, finalize, is_finalized, output_covering,
+    prove, seconds_left, withdrawals_upto,
+};
 pub use deploy::{DeployParams, Deployment, deploy};
 pub use follower::follow_l1;
 pub use genesis::l2_genesis;

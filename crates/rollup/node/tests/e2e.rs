@@ -9,7 +9,7 @@ use alloy::{
     network::TxSignerSync,
     primitives::{Address, Bytes, TxKind, U256},
     signers::local::PrivateKeySigner,
-    sol_types::SolCall,
+    sol_types::{SolCall, SolError},
 };
 use aqueduct_chain::BlockRef;
 use aqueduct_contracts::rollup::RollupPortal;
@@ -202,6 +202,224 @@ async fn deposit_transfer_batch_and_derive() {
     let stats = rollup.batcher_stats.clone().unwrap();
     assert!(!stats.lock().is_empty(), "batches were posted");
 
+    withdrawals(&devnet, &l1, &rollup, &seq, &dep, user).await;
+
     rollup.stop().await;
     devnet.stop().await;
+}
+
+fn l2_call(s: &PrivateKeySigner, nonce: u64, to: Address, value: U256, input: Vec<u8>) -> Bytes {
+    let mut tx = TxEip1559 {
+        chain_id: L2_CHAIN,
+        nonce,
+        gas_limit: 3_000_000,
+        max_fee_per_gas: 1_000_000_000,
+        max_priority_fee_per_gas: 1_000,
+        to: TxKind::Call(to),
+        value,
+        input: input.into(),
+        ..Default::default()
+    };
+    let sig = s.sign_transaction_sync(&mut tx).unwrap();
+    TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718().into()
+}
+
+/// The revert data of an L1 call (it must revert).
+async fn l1_revert(l1: &Rpc, from: Address, to: Address, data: Vec<u8>) -> String {
+    let err =
+        l1.call("eth_call", json!([{"from": from, "to": to, "data": Bytes::from(data)}, "latest"])).await.unwrap_err();
+    err
+}
+
+fn selector_hex(sel: [u8; 4]) -> String {
+    format!("0x{}", alloy::primitives::hex::encode(sel))
+}
+
+async fn l1_send(l1: &L1Client, s: &PrivateKeySigner, to: Address, input: Vec<u8>) {
+    let fees = l1.fees().await.unwrap();
+    let nonce = l1.nonce(s.address()).await.unwrap();
+    let call = L1Call { to: TxKind::Call(to), value: U256::ZERO, input: input.into(), gas_limit: 3_000_000 };
+    let h = l1.send_raw(&sign_1559(s, 31337, nonce, fees, &call)).await.unwrap();
+    l1.wait(h, 400).await.unwrap();
+}
+
+/// ETH and ERC-20 withdrawals: proven against a proposed output, refused early, twice or with a
+/// forged proof, paid after the window.
+async fn withdrawals(
+    devnet: &Devnet,
+    l1: &L1Client,
+    rollup: &Rollup,
+    seq: &Rpc,
+    dep: &aqueduct_rollup_node::Deployment,
+    user: &PrivateKeySigner,
+) {
+    use aqueduct_contracts::{
+        AqueductToken,
+        rollup::{L2Bridge, L2ToL1MessagePasser, portal::RollupPortal as P},
+    };
+    use aqueduct_rollup_protocol::Predeploys;
+    let l1_rpc = Rpc { http: reqwest::Client::new(), url: devnet.url() };
+
+    // An ERC-20 on L1, 500 of it deposited to L2.
+    let fees = l1.fees().await.unwrap();
+    let nonce = l1.nonce(user.address()).await.unwrap();
+    let args = alloy::sol_types::SolValue::abi_encode_params(&(
+        "Test".to_string(),
+        "TST".to_string(),
+        U256::from(18),
+        U256::from(1000 * ETH),
+    ));
+    let create = L1Call {
+        to: TxKind::Create,
+        value: U256::ZERO,
+        input: [AqueductToken::BYTECODE.to_vec(), args].concat().into(),
+        gas_limit: 3_000_000,
+    };
+    let h = l1.send_raw(&sign_1559(user, 31337, nonce, fees, &create)).await.unwrap();
+    let token = l1.wait(h, 400).await.unwrap().contract_address.unwrap();
+    let h = aqueduct_rollup_node::deposit_erc20(l1, user, dep.portal, token, user.address(), U256::from(500 * ETH))
+        .await
+        .unwrap();
+    l1.wait(h, 400).await.unwrap();
+    let l2_token_of = || async {
+        let data = L2Bridge::l2TokenOfCall(token).abi_encode();
+        let v = seq
+            .call("eth_call", json!([{"to": Predeploys::L2_BRIDGE, "data": Bytes::from(data)}, "latest"]))
+            .await
+            .unwrap();
+        Address::from_word(v.as_str().unwrap().parse().unwrap())
+    };
+    until("the ERC-20 deposit on L2", 60, || async { l2_token_of().await != Address::ZERO }).await;
+    let l2_token = l2_token_of().await;
+    let bal = |a: Address| {
+        let data = AqueductToken::balanceOfCall(a).abi_encode();
+        async move {
+            let v = seq.call("eth_call", json!([{"to": l2_token, "data": Bytes::from(data)}, "latest"])).await.unwrap();
+            U256::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+        }
+    };
+    assert_eq!(bal(user.address()).await, U256::from(500 * ETH));
+
+    // Withdraw 2 ETH and 200 tokens on L2.
+    let n: u64 = u64::from_str_radix(
+        seq.call("eth_getTransactionCount", json!([user.address(), "pending"]))
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    let eth_w = L2ToL1MessagePasser::initiateWithdrawalCall {
+        target: user.address(),
+        gasLimit: U256::from(100_000),
+        data: Bytes::new(),
+    };
+    let h_eth = seq
+        .call(
+            "eth_sendRawTransaction",
+            json!([l2_call(user, n, Predeploys::MESSAGE_PASSER, U256::from(2 * ETH), eth_w.abi_encode())]),
+        )
+        .await
+        .unwrap();
+    let tok_w = L2Bridge::withdrawCall { l2Token: l2_token, to: user.address(), amount: U256::from(200 * ETH) };
+    let h_tok = seq
+        .call(
+            "eth_sendRawTransaction",
+            json!([l2_call(user, n + 1, Predeploys::L2_BRIDGE, U256::ZERO, tok_w.abi_encode())]),
+        )
+        .await
+        .unwrap();
+    let h_tok: alloy::primitives::B256 = serde_json::from_value(h_tok).unwrap();
+    let h_eth: alloy::primitives::B256 = serde_json::from_value(h_eth).unwrap();
+    until("both withdrawals on L2", 60, || async {
+        let r = seq.call("eth_getTransactionReceipt", json!([h_tok])).await.unwrap();
+        !r.is_null() && r["status"] == "0x1"
+    })
+    .await;
+    assert_eq!(bal(user.address()).await, U256::from(300 * ETH), "burned on L2");
+
+    // Proofs come from the verifier's chain once the proposer covered the blocks.
+    let ver = rollup.verifier.clone().unwrap();
+    let mut proofs = Vec::new();
+    for h in [h_eth, h_tok] {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+        let p = loop {
+            match aqueduct_rollup_node::build_proof(&ver, l1, dep.oracle, h).await {
+                Ok(p) => break p,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(500)).await
+                }
+                Err(e) => panic!("no proof for {h}: {e}"),
+            }
+        };
+        proofs.push(p);
+    }
+
+    // A forged proof is refused.
+    let mut forged = proofs[0].clone();
+    forged.withdrawal.value = U256::from(50 * ETH);
+    let mut branch = [alloy::primitives::B256::ZERO; 32];
+    branch.copy_from_slice(&forged.branch);
+    let sol_w = |w: &aqueduct_rollup_protocol::Withdrawal| {
+        aqueduct_contracts::rollup::portal::RollupLib::WithdrawalTransaction {
+            nonce: w.nonce,
+            sender: w.sender,
+            target: w.target,
+            value: w.value,
+            gasLimit: w.gas_limit,
+            data: w.data.clone(),
+        }
+    };
+    let prove_call = |p: &aqueduct_rollup_node::WithdrawalProof, branch: [alloy::primitives::B256; 32]| {
+        P::proveWithdrawalCall {
+            w: sol_w(&p.withdrawal),
+            outputIndex: U256::from(p.output_index),
+            outputProof: aqueduct_contracts::rollup::portal::RollupLib::OutputRootProof {
+                version: p.output.version,
+                stateRoot: p.output.state_root,
+                withdrawalsRoot: p.output.withdrawals_root,
+                latestBlockhash: p.output.block_hash,
+            },
+            leafIndex: p.withdrawal.nonce,
+            branch,
+        }
+        .abi_encode()
+    };
+    let err = l1_revert(&l1_rpc, user.address(), dep.portal, prove_call(&forged, branch)).await;
+    assert!(err.contains(&selector_hex(P::InvalidWithdrawalProof::SELECTOR)), "forged proof: {err}");
+
+    // Finalizing before proving, then before the window ends, is refused.
+    let fin = |w: &aqueduct_rollup_protocol::Withdrawal| P::finalizeWithdrawalCall { w: sol_w(w) }.abi_encode();
+    let err = l1_revert(&l1_rpc, user.address(), dep.portal, fin(&proofs[0].withdrawal)).await;
+    assert!(err.contains(&selector_hex(P::WithdrawalNotProven::SELECTOR)), "unproven: {err}");
+    for p in &proofs {
+        let h = aqueduct_rollup_node::prove(l1, user, dep.portal, p).await.unwrap();
+        l1.wait(h, 400).await.unwrap();
+    }
+    let left = aqueduct_rollup_node::seconds_left(l1, dep.portal, &proofs[0].withdrawal).await.unwrap().unwrap();
+    assert!(left > 0 && left <= 60, "window left: {left}");
+    let err = l1_revert(&l1_rpc, user.address(), dep.portal, fin(&proofs[0].withdrawal)).await;
+    assert!(err.contains(&selector_hex(P::ChallengeWindowOpen::SELECTOR)), "early: {err}");
+
+    // After the window (time advanced on L1), both are paid, once.
+    l1_rpc.call("evm_increaseTime", json!([120])).await.unwrap();
+    l1_rpc.call("evm_mine", json!([])).await.unwrap();
+    let eth_before = l1.balance(user.address()).await.unwrap();
+    for p in &proofs {
+        let h = aqueduct_rollup_node::finalize(l1, user, dep.portal, &p.withdrawal).await.unwrap();
+        l1.wait(h, 400).await.unwrap();
+        assert!(aqueduct_rollup_node::is_finalized(l1, dep.portal, &p.withdrawal).await.unwrap());
+    }
+    let eth_after = l1.balance(user.address()).await.unwrap();
+    assert!(eth_after > eth_before + U256::from(2 * ETH) - U256::from(ETH / 100), "2 ETH paid (less gas)");
+    let tok = AqueductToken::balanceOfCall(user.address()).abi_encode();
+    let v = l1_rpc.call("eth_call", json!([{"to": token, "data": Bytes::from(tok)}, "latest"])).await.unwrap();
+    let l1_tokens = U256::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(l1_tokens, U256::from(700 * ETH), "200 tokens back on L1");
+    let err = l1_revert(&l1_rpc, user.address(), dep.portal, fin(&proofs[0].withdrawal)).await;
+    assert!(err.contains(&selector_hex(P::AlreadyFinalized::SELECTOR)), "twice: {err}");
+    let _ = l1_send;
 }
