@@ -226,9 +226,7 @@ fn l2_call(s: &PrivateKeySigner, nonce: u64, to: Address, value: U256, input: Ve
 
 /// The revert data of an L1 call (it must revert).
 async fn l1_revert(l1: &Rpc, from: Address, to: Address, data: Vec<u8>) -> String {
-    let err =
-        l1.call("eth_call", json!([{"from": from, "to": to, "data": Bytes::from(data)}, "latest"])).await.unwrap_err();
-    err
+    l1.call("eth_call", json!([{"from": from, "to": to, "data": Bytes::from(data)}, "latest"])).await.unwrap_err()
 }
 
 fn selector_hex(sel: [u8; 4]) -> String {
