@@ -72,8 +72,16 @@ async fn until<F: Fn() -> Fut, Fut: std::future::Future<Output = bool>>(what: &s
     panic!("timed out waiting for {what}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deposit_transfer_batch_and_derive() {
+struct Setup {
+    _dir: tempfile::TempDir,
+    devnet: Devnet,
+    l1: L1Client,
+    dep: aqueduct_rollup_node::Deployment,
+    rollup: Rollup,
+}
+
+/// Embedded L1 (1 s blocks), contracts deployed, a sequencer (censoring `censor`), a verifier and a proposer.
+async fn setup(censor: Vec<Address>) -> Setup {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
@@ -87,7 +95,7 @@ async fn deposit_transfer_batch_and_derive() {
     };
     let devnet = Devnet::start(l1_cfg, true).await.unwrap();
     let signers = devnet.signers.clone();
-    let (deployer, batcher, proposer, user) = (&signers[0], &signers[1], &signers[2], &signers[5]);
+    let (deployer, batcher, proposer) = (&signers[0], &signers[1], &signers[2]);
     let l1 = L1Client::new(&devnet.url()).unwrap();
     let params = DeployParams {
         batcher: batcher.address(),
@@ -124,7 +132,7 @@ async fn deposit_transfer_batch_and_derive() {
         sequencer: Some(aqueduct_rollup_node::SequencerRole {
             rpc_addr: "127.0.0.1:0".parse().unwrap(),
             batcher: batcher.clone(),
-            sequencer: SequencerConfig::default(),
+            sequencer: SequencerConfig { censor, ..Default::default() },
             batcher_config: BatcherConfig {
                 compressor: Compressor::Brotli(9),
                 mode: DataMode::Auto,
@@ -143,6 +151,14 @@ async fn deposit_transfer_batch_and_derive() {
     })
     .await
     .unwrap();
+    Setup { _dir: dir, devnet, l1, dep, rollup }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deposit_transfer_batch_and_derive() {
+    let Setup { _dir, devnet, l1, dep, rollup } = setup(vec![]).await;
+    let signers = devnet.signers.clone();
+    let user = &signers[5];
     let seq = Rpc::new(rollup.sequencer_rpc.unwrap());
     let ver = Rpc::new(rollup.verifier_rpc.unwrap());
 
@@ -420,4 +436,43 @@ async fn withdrawals(
     let err = l1_revert(&l1_rpc, user.address(), dep.portal, fin(&proofs[0].withdrawal)).await;
     assert!(err.contains(&selector_hex(P::AlreadyFinalized::SELECTOR)), "twice: {err}");
     let _ = l1_send;
+}
+
+/// The sequencer ignores one user; the user's transaction, queued on L1, is in the L2 chain once
+/// the sequencing window has passed, identically on the sequencer and the verifier.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn censored_user_gets_in_through_the_forced_queue() {
+    let signers = aqueduct_l1::dev_signers(10).unwrap();
+    let victim = signers[7].clone();
+    let Setup { _dir, devnet, l1, dep, rollup } = setup(vec![victim.address()]).await;
+    let seq = Rpc::new(rollup.sequencer_rpc.unwrap());
+    let to = Address::repeat_byte(0x99);
+
+    // Through the sequencer's RPC the transaction is accepted but never included.
+    let raw = transfer(&victim, 0, to, 12_345);
+    seq.call("eth_sendRawTransaction", json!([raw.clone()])).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(seq.balance(to).await, U256::ZERO, "censored");
+
+    // Queued on L1, it must be included within the window (20 L1 blocks).
+    let forced =
+        aqueduct_contracts::rollup::BatchInbox::forceIncludeCall { signedTransaction: raw.clone() }.abi_encode();
+    let fees = l1.fees().await.unwrap();
+    let nonce = l1.nonce(victim.address()).await.unwrap();
+    let call = L1Call { to: TxKind::Call(dep.inbox), value: U256::ZERO, input: forced.into(), gas_limit: 300_000 };
+    let h = l1.send_raw(&sign_1559(&victim, 31337, nonce, fees, &call)).await.unwrap();
+    let queued_at = l1.wait(h, 400).await.unwrap().block_number.unwrap();
+    until("the forced transaction on L2", 90, || async { seq.balance(to).await == U256::from(12_345) }).await;
+    let seq_chain = rollup.sequencer.clone().unwrap();
+    let hash = alloy::primitives::keccak256(&raw);
+    let (block, _) = seq_chain.transaction(&hash).expect("in the sequencer's chain");
+    let (_, epoch, _) = aqueduct_rollup_node::head_meta(&block, dep.l1_genesis.number);
+    assert!(epoch >= queued_at + 20, "included only when due: origin {epoch}, queued at {queued_at}");
+
+    let ver_chain = rollup.verifier.clone().unwrap();
+    let n = block.number();
+    until("the verifier to reach the forced block", 90, || async { ver_chain.head().number() >= n }).await;
+    assert_eq!(ver_chain.block(BlockRef::Number(n)).unwrap().hash, block.hash, "same block on the verifier");
+    rollup.stop().await;
+    devnet.stop().await;
 }
