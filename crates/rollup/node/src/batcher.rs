@@ -254,6 +254,7 @@ impl Batcher {
         let chunks: Vec<&[u8]> = data.chunks(frame_size).collect();
         let n = chunks.len();
         let mut nonce = self.l1.nonce(self.signer.address()).await?;
+        let inbox = self.pipeline.lock().config().inbox;
         for (i, c) in chunks.into_iter().enumerate() {
             let frame = aqueduct_rollup_protocol::Frame {
                 channel_id: id,
@@ -262,11 +263,10 @@ impl Batcher {
                 is_last: i + 1 == n,
             };
             let payload = encode_frames(&[frame]);
-            let cfg = self.pipeline.lock().config().clone();
             let hash = if use_blobs {
                 let input: Bytes = BatchInbox::submitBlobsCall {}.abi_encode().into();
-                let (raw, hashes) = sign_blob_tx(&self.signer, chain_id, nonce, fees, cfg.inbox, input, &payload)
-                    .map_err(L1Error::Rpc)?;
+                let (raw, hashes) =
+                    sign_blob_tx(&self.signer, chain_id, nonce, fees, inbox, input, &payload).map_err(L1Error::Rpc)?;
                 stats.blob_gas += hashes.len() as u64 * 131_072;
                 stats.l1_bytes += payload.len() as u64;
                 self.l1.send_raw(&raw).await?
@@ -274,7 +274,7 @@ impl Batcher {
                 let input: Bytes = BatchInbox::submitCall { frames: payload.clone().into() }.abi_encode().into();
                 stats.l1_bytes += payload.len() as u64;
                 let call =
-                    L1Call { to: TxKind::Call(cfg.inbox), value: U256::ZERO, input, gas_limit: calldata_gas(&payload) };
+                    L1Call { to: TxKind::Call(inbox), value: U256::ZERO, input, gas_limit: calldata_gas(&payload) };
                 self.l1.send_raw(&sign_1559(&self.signer, chain_id, nonce, fees, &call)).await?
             };
             nonce += 1;

@@ -3,8 +3,6 @@
 
 use alloy::{
     primitives::{Address, B256, Bytes, TxKind, U256},
-    providers::Provider,
-    rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
     sol_types::{SolCall, SolEvent},
 };
@@ -17,7 +15,7 @@ use aqueduct_rollup_protocol::{MessageTree, OutputRoot, Predeploys, TREE_DEPTH, 
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    l1::{L1Call, L1Client, L1Error, sign_1559},
+    l1::{L1Call, L1Client, L1Error},
     proposer::output_at,
 };
 
@@ -69,17 +67,11 @@ pub fn withdrawals_upto(chain: &Chain, upto: u64) -> Vec<(Withdrawal, u64, B256)
     out
 }
 
-async fn l1_call<C: SolCall>(l1: &L1Client, to: Address, call: C) -> Result<C::Return, L1Error> {
-    let tx = TransactionRequest::default().to(to).input(call.abi_encode().into());
-    let ret = l1.provider().call(tx).await.map_err(|e| L1Error::Rpc(e.to_string()))?;
-    C::abi_decode_returns(&ret).map_err(|e| L1Error::Rpc(e.to_string()))
-}
-
 /// The first proposed output at or after L2 block `n`: its index and block number.
 pub async fn output_covering(l1: &L1Client, oracle: Address, n: u64) -> Result<Option<(u64, u64)>, L1Error> {
-    let count: u64 = l1_call(l1, oracle, OutputOracle::nextOutputIndexCall {}).await?.saturating_to();
+    let count: u64 = l1.read(oracle, OutputOracle::nextOutputIndexCall {}).await?.saturating_to();
     for i in 0..count {
-        let o = l1_call(l1, oracle, OutputOracle::getOutputCall { index: U256::from(i) }).await?;
+        let o = l1.read(oracle, OutputOracle::getOutputCall { index: U256::from(i) }).await?;
         if o.l2BlockNumber >= n {
             return Ok(Some((i, o.l2BlockNumber)));
         }
@@ -115,7 +107,8 @@ pub async fn build_proof(
     })
 }
 
-fn sol_withdrawal(w: &Withdrawal) -> RollupLib::WithdrawalTransaction {
+/// A withdrawal as the portal's ABI takes it.
+pub fn sol_withdrawal(w: &Withdrawal) -> RollupLib::WithdrawalTransaction {
     RollupLib::WithdrawalTransaction {
         nonce: w.nonce,
         sender: w.sender,
@@ -134,18 +127,16 @@ async fn send(
     input: Vec<u8>,
     gas: u64,
 ) -> Result<B256, L1Error> {
-    let chain_id = l1.chain_id().await?;
-    let nonce = l1.nonce(s.address()).await?;
-    let fees = l1.fees().await?;
-    let call = L1Call { to: TxKind::Call(to), value, input: input.into(), gas_limit: gas };
-    l1.send_raw(&sign_1559(s, chain_id, nonce, fees, &call)).await
+    l1.send_call(s, &L1Call { to: TxKind::Call(to), value, input: input.into(), gas_limit: gas }).await
 }
 
-/// Sends `proveWithdrawal` on L1.
-pub async fn prove(l1: &L1Client, s: &PrivateKeySigner, portal: Address, p: &WithdrawalProof) -> Result<B256, L1Error> {
+/// The `proveWithdrawal` call for a proof.
+pub fn prove_call(p: &WithdrawalProof) -> RollupPortal::proveWithdrawalCall {
     let mut branch = [B256::ZERO; TREE_DEPTH];
-    branch.copy_from_slice(&p.branch[..TREE_DEPTH]);
-    let call = RollupPortal::proveWithdrawalCall {
+    for (slot, b) in branch.iter_mut().zip(&p.branch) {
+        *slot = *b;
+    }
+    RollupPortal::proveWithdrawalCall {
         w: sol_withdrawal(&p.withdrawal),
         outputIndex: U256::from(p.output_index),
         outputProof: RollupLib::OutputRootProof {
@@ -156,8 +147,12 @@ pub async fn prove(l1: &L1Client, s: &PrivateKeySigner, portal: Address, p: &Wit
         },
         leafIndex: p.withdrawal.nonce,
         branch,
-    };
-    send(l1, s, portal, U256::ZERO, call.abi_encode(), 500_000).await
+    }
+}
+
+/// Sends `proveWithdrawal` on L1.
+pub async fn prove(l1: &L1Client, s: &PrivateKeySigner, portal: Address, p: &WithdrawalProof) -> Result<B256, L1Error> {
+    send(l1, s, portal, U256::ZERO, prove_call(p).abi_encode(), 500_000).await
 }
 
 /// Sends `finalizeWithdrawal` on L1.
@@ -169,7 +164,7 @@ pub async fn finalize(l1: &L1Client, s: &PrivateKeySigner, portal: Address, w: &
 
 /// Seconds left in a proven withdrawal's challenge window (None: not proven).
 pub async fn seconds_left(l1: &L1Client, portal: Address, w: &Withdrawal) -> Result<Option<u64>, L1Error> {
-    match l1_call(l1, portal, RollupPortal::secondsLeftCall { withdrawalHash: w.hash() }).await {
+    match l1.read(portal, RollupPortal::secondsLeftCall { withdrawalHash: w.hash() }).await {
         Ok(s) => Ok(Some(s.saturating_to())),
         Err(_) => Ok(None),
     }
@@ -177,7 +172,7 @@ pub async fn seconds_left(l1: &L1Client, portal: Address, w: &Withdrawal) -> Res
 
 /// Whether a withdrawal was paid out.
 pub async fn is_finalized(l1: &L1Client, portal: Address, w: &Withdrawal) -> Result<bool, L1Error> {
-    l1_call(l1, portal, RollupPortal::finalizedWithdrawalsCall(w.hash())).await
+    l1.read(portal, RollupPortal::finalizedWithdrawalsCall(w.hash())).await
 }
 
 /// Sends ETH to `to` on L2 (portal `depositTransaction`).

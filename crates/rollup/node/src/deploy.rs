@@ -9,7 +9,7 @@ use aqueduct_contracts::rollup::{BatchInbox, OutputOracle, RollupPortal};
 use aqueduct_rollup_protocol::L1Origin;
 use serde::{Deserialize, Serialize};
 
-use crate::l1::{L1Call, L1Client, L1Error, sign_1559};
+use crate::l1::{L1Call, L1Client, L1Error};
 
 /// Parameters of the L1 contracts.
 #[derive(Clone, Debug)]
@@ -32,29 +32,20 @@ pub struct Deployment {
     pub l1_genesis: L1Origin,
 }
 
-async fn create(
-    l1: &L1Client,
-    s: &PrivateKeySigner,
-    chain_id: u64,
-    code: &Bytes,
-    args: Vec<u8>,
-) -> Result<Address, L1Error> {
-    let nonce = l1.nonce(s.address()).await?;
-    let fees = l1.fees().await?;
+async fn create(l1: &L1Client, s: &PrivateKeySigner, code: &Bytes, args: Vec<u8>) -> Result<Address, L1Error> {
     let input: Bytes = [code.as_ref(), &args].concat().into();
     let call = L1Call { to: TxKind::Create, value: U256::ZERO, input, gas_limit: 5_000_000 };
-    let hash = l1.send_raw(&sign_1559(s, chain_id, nonce, fees, &call)).await?;
+    let hash = l1.send_call(s, &call).await?;
     let r = l1.wait(hash, 2_000).await?;
     r.contract_address.ok_or_else(|| L1Error::Rpc("creation receipt without address".into()))
 }
 
 /// Deploys the oracle, the portal and the inbox with `deployer`.
 pub async fn deploy(l1: &L1Client, deployer: &PrivateKeySigner, p: &DeployParams) -> Result<Deployment, L1Error> {
-    let chain_id = l1.chain_id().await?;
     let oracle_args = (p.bond, U256::from(p.finalization_period), p.challenger).abi_encode_params();
-    let oracle = create(l1, deployer, chain_id, &OutputOracle::BYTECODE, oracle_args).await?;
-    let portal = create(l1, deployer, chain_id, &RollupPortal::BYTECODE, oracle.abi_encode()).await?;
-    let inbox = create(l1, deployer, chain_id, &BatchInbox::BYTECODE, p.batcher.abi_encode()).await?;
+    let oracle = create(l1, deployer, &OutputOracle::BYTECODE, oracle_args).await?;
+    let portal = create(l1, deployer, &RollupPortal::BYTECODE, oracle.abi_encode()).await?;
+    let inbox = create(l1, deployer, &BatchInbox::BYTECODE, p.batcher.abi_encode()).await?;
     let receipt_block = l1.head().await?;
     let (l1_genesis, _) = l1.origin(receipt_block).await?;
     Ok(Deployment { portal, oracle, inbox, l1_genesis })

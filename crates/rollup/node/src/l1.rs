@@ -205,6 +205,21 @@ impl L1Client {
         Ok(*p.tx_hash())
     }
 
+    /// Reads a contract with `eth_call`.
+    pub async fn read<C: SolCall>(&self, to: Address, call: C) -> Result<C::Return, L1Error> {
+        let tx = alloy::rpc::types::TransactionRequest::default().to(to).input(call.abi_encode().into());
+        let ret = self.provider.call(tx).await.map_err(L1Error::rpc)?;
+        C::abi_decode_returns(&ret).map_err(L1Error::rpc)
+    }
+
+    /// Signs `call` with `signer` (next nonce, current fees) and sends it.
+    pub async fn send_call(&self, signer: &PrivateKeySigner, call: &L1Call) -> Result<B256, L1Error> {
+        let chain_id = self.chain_id().await?;
+        let nonce = self.nonce(signer.address()).await?;
+        let fees = self.fees().await?;
+        self.send_raw(&sign_1559(signer, chain_id, nonce, fees, call)).await
+    }
+
     /// Waits for a receipt (polling), failing on revert. Mines on a manual L1 are the caller's job.
     pub async fn wait(&self, tx: B256, polls: u32) -> Result<TransactionReceipt, L1Error> {
         for _ in 0..polls {

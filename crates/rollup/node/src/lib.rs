@@ -14,7 +14,7 @@ mod verifier;
 pub use batcher::{Batcher, BatcherConfig, DataMode, PostStats, blobs_cheaper};
 pub use bridge::{
     BridgeError, WithdrawalProof, build_proof, deposit_erc20, deposit_eth, finalize, is_finalized, output_covering,
-    prove, seconds_left, withdrawals_upto,
+    prove, prove_call, seconds_left, sol_withdrawal, withdrawals_upto,
 };
 pub use deploy::{DeployParams, Deployment, deploy};
 pub use follower::follow_l1;

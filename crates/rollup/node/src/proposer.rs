@@ -14,7 +14,7 @@ use aqueduct_rollup_protocol::{OutputRoot, Predeploys};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::l1::{L1Call, L1Client, L1Error, sign_1559};
+use crate::l1::{L1Call, L1Client, L1Error};
 
 /// The output root of L2 block `n` (state root, message tree root, block hash).
 pub fn output_at(chain: &Chain, n: u64) -> Result<OutputRoot, ChainError> {
@@ -50,19 +50,9 @@ impl Proposer {
         Self { chain, l1, oracle, signer, interval: interval.max(1), bond, poll }
     }
 
-    async fn latest_proposed(&self) -> Result<u64, L1Error> {
-        let call = OutputOracle::latestBlockNumberCall {}.abi_encode();
-        let tx = alloy::rpc::types::TransactionRequest::default().to(self.oracle).input(call.into());
-        let ret =
-            alloy::providers::Provider::call(self.l1.provider(), tx).await.map_err(|e| L1Error::Rpc(e.to_string()))?;
-        let n =
-            OutputOracle::latestBlockNumberCall::abi_decode_returns(&ret).map_err(|e| L1Error::Rpc(e.to_string()))?;
-        Ok(n.saturating_to())
-    }
-
     /// Proposes the next output if the derived chain has reached it. Returns the block proposed.
     pub async fn step(&self) -> Result<Option<u64>, L1Error> {
-        let latest = self.latest_proposed().await?;
+        let latest: u64 = self.l1.read(self.oracle, OutputOracle::latestBlockNumberCall {}).await?.saturating_to();
         let next = (latest / self.interval + 1) * self.interval;
         if self.chain.head().number() < next {
             return Ok(None);
@@ -71,10 +61,7 @@ impl Proposer {
         let input =
             OutputOracle::proposeOutputCall { outputRoot: out.hash(), l2BlockNumber: U256::from(next) }.abi_encode();
         let call = L1Call { to: TxKind::Call(self.oracle), value: self.bond, input: input.into(), gas_limit: 300_000 };
-        let chain_id = self.l1.chain_id().await?;
-        let nonce = self.l1.nonce(self.signer.address()).await?;
-        let fees = self.l1.fees().await?;
-        let hash = self.l1.send_raw(&sign_1559(&self.signer, chain_id, nonce, fees, &call)).await?;
+        let hash = self.l1.send_call(&self.signer, &call).await?;
         self.l1.wait(hash, 1_200).await?;
         info!(target: "proposer", l2_block = next, root = %out.hash(), "output proposed");
         Ok(Some(next))

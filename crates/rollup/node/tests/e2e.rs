@@ -249,14 +249,6 @@ fn selector_hex(sel: [u8; 4]) -> String {
     format!("0x{}", alloy::primitives::hex::encode(sel))
 }
 
-async fn l1_send(l1: &L1Client, s: &PrivateKeySigner, to: Address, input: Vec<u8>) {
-    let fees = l1.fees().await.unwrap();
-    let nonce = l1.nonce(s.address()).await.unwrap();
-    let call = L1Call { to: TxKind::Call(to), value: U256::ZERO, input: input.into(), gas_limit: 3_000_000 };
-    let h = l1.send_raw(&sign_1559(s, 31337, nonce, fees, &call)).await.unwrap();
-    l1.wait(h, 400).await.unwrap();
-}
-
 /// ETH and ERC-20 withdrawals: proven against a proposed output, refused early, twice or with a
 /// forged proof, paid after the window.
 async fn withdrawals(
@@ -362,8 +354,7 @@ async fn withdrawals(
         let p = loop {
             match aqueduct_rollup_node::build_proof(&ver, l1, dep.oracle, h).await {
                 Ok(p) => break p,
-                Err(e) if tokio::time::Instant::now() < deadline => {
-                    let _ = e;
+                Err(_) if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(500)).await
                 }
                 Err(e) => panic!("no proof for {h}: {e}"),
@@ -375,38 +366,14 @@ async fn withdrawals(
     // A forged proof is refused.
     let mut forged = proofs[0].clone();
     forged.withdrawal.value = U256::from(50 * ETH);
-    let mut branch = [alloy::primitives::B256::ZERO; 32];
-    branch.copy_from_slice(&forged.branch);
-    let sol_w = |w: &aqueduct_rollup_protocol::Withdrawal| {
-        aqueduct_contracts::rollup::portal::RollupLib::WithdrawalTransaction {
-            nonce: w.nonce,
-            sender: w.sender,
-            target: w.target,
-            value: w.value,
-            gasLimit: w.gas_limit,
-            data: w.data.clone(),
-        }
-    };
-    let prove_call = |p: &aqueduct_rollup_node::WithdrawalProof, branch: [alloy::primitives::B256; 32]| {
-        P::proveWithdrawalCall {
-            w: sol_w(&p.withdrawal),
-            outputIndex: U256::from(p.output_index),
-            outputProof: aqueduct_contracts::rollup::portal::RollupLib::OutputRootProof {
-                version: p.output.version,
-                stateRoot: p.output.state_root,
-                withdrawalsRoot: p.output.withdrawals_root,
-                latestBlockhash: p.output.block_hash,
-            },
-            leafIndex: p.withdrawal.nonce,
-            branch,
-        }
-        .abi_encode()
-    };
-    let err = l1_revert(&l1_rpc, user.address(), dep.portal, prove_call(&forged, branch)).await;
+    let err =
+        l1_revert(&l1_rpc, user.address(), dep.portal, aqueduct_rollup_node::prove_call(&forged).abi_encode()).await;
     assert!(err.contains(&selector_hex(P::InvalidWithdrawalProof::SELECTOR)), "forged proof: {err}");
 
     // Finalizing before proving, then before the window ends, is refused.
-    let fin = |w: &aqueduct_rollup_protocol::Withdrawal| P::finalizeWithdrawalCall { w: sol_w(w) }.abi_encode();
+    let fin = |w: &aqueduct_rollup_protocol::Withdrawal| {
+        P::finalizeWithdrawalCall { w: aqueduct_rollup_node::sol_withdrawal(w) }.abi_encode()
+    };
     let err = l1_revert(&l1_rpc, user.address(), dep.portal, fin(&proofs[0].withdrawal)).await;
     assert!(err.contains(&selector_hex(P::WithdrawalNotProven::SELECTOR)), "unproven: {err}");
     for p in &proofs {
@@ -435,7 +402,6 @@ async fn withdrawals(
     assert_eq!(l1_tokens, U256::from(700 * ETH), "200 tokens back on L1");
     let err = l1_revert(&l1_rpc, user.address(), dep.portal, fin(&proofs[0].withdrawal)).await;
     assert!(err.contains(&selector_hex(P::AlreadyFinalized::SELECTOR)), "twice: {err}");
-    let _ = l1_send;
 }
 
 /// The sequencer ignores one user; the user's transaction, queued on L1, is in the L2 chain once
