@@ -1,35 +1,119 @@
-//! `aqueduct devnet`.
+//! `aqueduct devnet`: the embedded L1 (or an external one) and the optimistic rollup on it.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
-use aqueduct_l1::{DEV_MNEMONIC, Devnet, L1Config};
+use alloy::{
+    primitives::{Address, U256},
+    signers::local::PrivateKeySigner,
+};
+use aqueduct_l1::{DEV_MNEMONIC, Devnet, L1Config, dev_signers};
+use aqueduct_rollup_node::{
+    BatcherConfig, DataMode, DeployParams, L1Client, ProposerRole, Rollup, RollupOptions, RollupSpec, SequencerConfig,
+    SequencerRole, deploy,
+};
+use aqueduct_rollup_protocol::{Compressor, RollupConfig};
 use clap::Args;
-use eyre::WrapErr;
+use eyre::{WrapErr, bail};
+
+const ETH: u128 = 1_000_000_000_000_000_000;
 
 #[derive(Args, Debug)]
 pub struct DevnetArgs {
-    /// TOML file with an `[l1]` table (keys as in L1Config: chain_id, block_time, gas_limit, …).
+    /// TOML file with an `[l1]` table (keys as in L1Config: chain_id, block_time, gas_limit, …)
+    /// and a `[rollup]` table (l2_chain_id, block_time_ms, seq_window, challenge_window, …).
     #[arg(long, env = "AQUEDUCT_CONFIG")]
     config: Option<PathBuf>,
-    /// JSON-RPC listen address (HTTP and WebSocket).
+    /// L1 JSON-RPC listen address (HTTP and WebSocket).
     #[arg(long, env = "AQUEDUCT_L1_ADDR")]
     addr: Option<SocketAddr>,
-    /// JSON-RPC port on 127.0.0.1 (shortcut for --addr).
+    /// L1 JSON-RPC port on 127.0.0.1 (shortcut for --addr).
     #[arg(long, short, env = "AQUEDUCT_L1_PORT")]
     port: Option<u16>,
-    /// Seconds between blocks; 0 mines as soon as transactions arrive.
+    /// Seconds between L1 blocks; 0 mines as soon as transactions arrive.
     #[arg(long, env = "AQUEDUCT_L1_BLOCK_TIME")]
     block_time: Option<f64>,
     #[arg(long, env = "AQUEDUCT_L1_GAS_LIMIT")]
     gas_limit: Option<u64>,
     #[arg(long, env = "AQUEDUCT_L1_CHAIN_ID")]
     chain_id: Option<u64>,
-    /// Where the chain is stored; a restart resumes from it.
+    /// Where everything is stored (L1 in `<dir>/l1`, the rollup in `<dir>/rollup`); a restart
+    /// resumes from it. Default: `.aqueduct`.
     #[arg(long, env = "AQUEDUCT_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Delete the data directory and start from genesis.
     #[arg(long)]
     fresh: bool,
+    /// Run the L1 alone, without the rollup.
+    #[arg(long)]
+    no_rollup: bool,
+    /// Settle on this Ethereum JSON-RPC node (anvil, a testnet…) instead of the embedded L1.
+    /// Contracts are deployed by the first account of the standard test mnemonic unless
+    /// --deployer-key is given; the batcher and proposer use the next two.
+    #[arg(long, env = "AQUEDUCT_L1_RPC")]
+    l1_rpc: Option<String>,
+    /// Private key that deploys the contracts on an external L1.
+    #[arg(long, env = "AQUEDUCT_DEPLOYER_KEY", hide_env_values = true)]
+    deployer_key: Option<PrivateKeySigner>,
+    /// The sequencer's L2 JSON-RPC.
+    #[arg(long, env = "AQUEDUCT_L2_ADDR", default_value = "127.0.0.1:9545")]
+    l2_addr: SocketAddr,
+    /// The verifier's read-only L2 JSON-RPC (chain derived from L1 alone; proofs read it).
+    #[arg(long, env = "AQUEDUCT_VERIFIER_ADDR", default_value = "127.0.0.1:9547")]
+    verifier_addr: SocketAddr,
+    /// L2 block time in milliseconds (100 to 60,000).
+    #[arg(long, env = "AQUEDUCT_L2_BLOCK_TIME_MS")]
+    l2_block_time_ms: Option<u64>,
+    /// Seconds before a proposed output is final and withdrawals against it can be paid.
+    #[arg(long, env = "AQUEDUCT_CHALLENGE_WINDOW")]
+    challenge_window: Option<u64>,
+    /// Where batches go: auto (cheaper of the two), calldata or blobs.
+    #[arg(long, env = "AQUEDUCT_DATA_MODE", value_parser = parse_mode)]
+    data_mode: Option<DataMode>,
+}
+
+/// The `[rollup]` table: the devnet rollup's settings (used when it is first deployed).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RollupDevnetConfig {
+    pub l2_chain_id: u64,
+    pub block_time_ms: u64,
+    /// L1 blocks (3,600 on mainnet settings).
+    pub seq_window: u64,
+    pub channel_timeout: u64,
+    /// Seconds (7 days on mainnet settings).
+    pub challenge_window: u64,
+    /// Output bond, in wei.
+    pub bond_wei: u128,
+    /// An output every this many L2 blocks.
+    pub proposal_interval: u64,
+    pub gas_limit: u64,
+    /// "brotli:<quality>" or "zstd:<level>".
+    pub compressor: String,
+    pub data_mode: DataMode,
+    /// L2 balance of each dev account at genesis, in ether.
+    pub balance_ether: u64,
+}
+
+impl Default for RollupDevnetConfig {
+    fn default() -> Self {
+        Self {
+            l2_chain_id: 901,
+            block_time_ms: 1_000,
+            seq_window: 3_600,
+            channel_timeout: 300,
+            challenge_window: 60,
+            bond_wei: ETH / 10,
+            proposal_interval: 10,
+            gas_limit: 30_000_000,
+            compressor: "brotli:9".into(),
+            data_mode: DataMode::Auto,
+            balance_ether: 10_000,
+        }
+    }
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -37,17 +121,58 @@ pub struct DevnetArgs {
 struct FileConfig {
     #[serde(default)]
     l1: L1Config,
+    #[serde(default)]
+    rollup: RollupDevnetConfig,
 }
 
-/// The devnet's settings: defaults, then the TOML file, then flags and env vars.
-pub fn resolve(args: &DevnetArgs) -> eyre::Result<L1Config> {
-    let mut c = match &args.config {
+pub fn parse_mode(s: &str) -> Result<DataMode, String> {
+    match s {
+        "auto" => Ok(DataMode::Auto),
+        "calldata" => Ok(DataMode::Calldata),
+        "blobs" => Ok(DataMode::Blobs),
+        _ => Err(format!("unknown data mode {s:?}: auto, calldata or blobs")),
+    }
+}
+
+/// `brotli:9`, `zstd:3` (level optional).
+pub fn parse_compressor(s: &str) -> Result<Compressor, String> {
+    let (name, level) = s.split_once(':').unwrap_or((s, ""));
+    let level = |d: i32| if level.is_empty() { Ok(d) } else { level.parse::<i32>().map_err(|e| e.to_string()) };
+    match name {
+        "brotli" => {
+            let q = level(9)?;
+            if !(0..=11).contains(&q) {
+                return Err(format!("brotli quality {q} is not in 0..=11"));
+            }
+            Ok(Compressor::Brotli(q as u32))
+        }
+        "zstd" => {
+            let l = level(3)?;
+            if !(1..=22).contains(&l) {
+                return Err(format!("zstd level {l} is not in 1..=22"));
+            }
+            Ok(Compressor::Zstd(l))
+        }
+        _ => Err(format!("unknown compressor {s:?}: brotli:<0-11> or zstd:<1-22>")),
+    }
+}
+
+/// Everything `devnet` runs with, after defaults, the TOML file, then flags and env vars.
+pub struct Settings {
+    pub l1: L1Config,
+    pub rollup: RollupDevnetConfig,
+    pub rollup_dir: PathBuf,
+}
+
+pub fn resolve(args: &DevnetArgs) -> eyre::Result<Settings> {
+    let file = match &args.config {
         Some(p) => {
             let text = std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?;
-            toml::from_str::<FileConfig>(&text).wrap_err_with(|| format!("parsing {}", p.display()))?.l1
+            toml::from_str::<FileConfig>(&text).wrap_err_with(|| format!("parsing {}", p.display()))?
         }
-        None => L1Config::default(),
+        None => FileConfig::default(),
     };
+    let (mut c, mut r) = (file.l1, file.rollup);
     if let Some(a) = args.addr {
         c.rpc_addr = a;
     }
@@ -64,15 +189,80 @@ pub fn resolve(args: &DevnetArgs) -> eyre::Result<L1Config> {
         c.chain_id = id;
     }
     if let Some(d) = &args.data_dir {
-        c.data_dir = d.clone();
+        c.data_dir = d.join("l1");
+    }
+    if let Some(ms) = args.l2_block_time_ms {
+        r.block_time_ms = ms;
+    }
+    if let Some(w) = args.challenge_window {
+        r.challenge_window = w;
+    }
+    if let Some(m) = args.data_mode {
+        r.data_mode = m;
     }
     c.validate().map_err(|e| eyre::eyre!(e))?;
-    Ok(c)
+    if !(100..=60_000).contains(&r.block_time_ms) {
+        bail!("L2 block time {} ms must be between 100 and 60000", r.block_time_ms);
+    }
+    parse_compressor(&r.compressor).map_err(|e| eyre::eyre!(e))?;
+    if r.proposal_interval == 0 {
+        bail!("proposal_interval must be at least 1");
+    }
+    let rollup_dir = match &args.data_dir {
+        Some(d) => d.join("rollup"),
+        None => c.data_dir.parent().unwrap_or(Path::new(".")).join("rollup"),
+    };
+    Ok(Settings { l1: c, rollup: r, rollup_dir })
 }
 
 pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
-    let config = resolve(&args)?;
-    let devnet = Devnet::start(config.clone(), args.fresh).await.wrap_err("starting the devnet")?;
+    let s = resolve(&args)?;
+    if args.fresh && s.rollup_dir.exists() {
+        std::fs::remove_dir_all(&s.rollup_dir).wrap_err_with(|| format!("removing {}", s.rollup_dir.display()))?;
+    }
+    let (devnet, l1_url, signers) = match &args.l1_rpc {
+        Some(url) => (None, url.clone(), dev_signers(10).map_err(|e| eyre::eyre!(e.to_string()))?),
+        None => {
+            let d = Devnet::start(s.l1.clone(), args.fresh).await.wrap_err("starting the devnet")?;
+            let (url, signers) = (d.url(), d.signers.clone());
+            (Some(d), url, signers)
+        }
+    };
+    if let Some(d) = &devnet {
+        print_l1(d, &s.l1);
+    } else {
+        println!("Aqueduct devnet on the external L1 {l1_url}");
+    }
+    if args.no_rollup {
+        println!("\nPress Ctrl-C to stop.");
+        tokio::signal::ctrl_c().await.wrap_err("waiting for Ctrl-C")?;
+        eprintln!("stopping…");
+        if let Some(d) = devnet {
+            d.stop().await;
+        }
+        return Ok(());
+    }
+    let deployer = args.deployer_key.clone().unwrap_or_else(|| signers[0].clone());
+    let rollup = match start_rollup(&s, &args, &l1_url, &deployer, &signers).await {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(d) = devnet {
+                d.stop().await;
+            }
+            return Err(e);
+        }
+    };
+    println!("\nPress Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await.wrap_err("waiting for Ctrl-C")?;
+    eprintln!("stopping…");
+    rollup.stop().await;
+    if let Some(d) = devnet {
+        d.stop().await;
+    }
+    Ok(())
+}
+
+fn print_l1(devnet: &Devnet, config: &L1Config) {
     let head = devnet.chain.head();
     println!("Aqueduct L1 devnet");
     println!("  JSON-RPC   {}  (WebSocket {})", devnet.url(), devnet.ws_url());
@@ -87,13 +277,136 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     );
     println!("  data dir   {} (head block {})", config.data_dir.display(), head.number());
     println!("  mnemonic   {DEV_MNEMONIC}");
-    println!("\nDev accounts ({} ETH each at genesis):", config.balance_ether);
+    println!("\nDev accounts ({} ETH each at genesis, on L1 and L2):", config.balance_ether);
     for (i, s) in devnet.signers.iter().enumerate() {
         println!("  ({i}) {}  key 0x{}", s.address(), alloy::primitives::hex::encode(s.to_bytes()));
     }
-    println!("\nPress Ctrl-C to stop.");
-    tokio::signal::ctrl_c().await.wrap_err("waiting for Ctrl-C")?;
-    eprintln!("stopping…");
-    devnet.stop().await;
+}
+
+/// The rollup's spec: the one in `dir` if it still matches L1, or a fresh deployment.
+async fn spec_for(
+    s: &Settings,
+    l1: &L1Client,
+    deployer: &PrivateKeySigner,
+    signers: &[PrivateKeySigner],
+) -> eyre::Result<RollupSpec> {
+    let path = s.rollup_dir.join("rollup.json");
+    let l1_chain_id = l1.chain_id().await.wrap_err_with(|| format!("reaching L1 at {}", l1.url()))?;
+    if path.exists() {
+        let spec = RollupSpec::load(&path)?;
+        check_on_l1(&spec, l1, l1_chain_id).await.wrap_err_with(|| {
+            format!("{} does not match this L1; start with --fresh to deploy a new rollup", path.display())
+        })?;
+        return Ok(spec);
+    }
+    let r = &s.rollup;
+    let params = DeployParams {
+        batcher: signers[1].address(),
+        challenger: signers[3].address(),
+        bond: U256::from(r.bond_wei),
+        finalization_period: r.challenge_window,
+    };
+    eprintln!("deploying the rollup contracts on L1…");
+    let dep = deploy(l1, deployer, &params).await.wrap_err("deploying the rollup contracts")?;
+    let spec = RollupSpec {
+        l1_chain_id,
+        rollup: RollupConfig {
+            l2_chain_id: r.l2_chain_id,
+            block_time_ms: r.block_time_ms,
+            seq_window: r.seq_window,
+            channel_timeout: r.channel_timeout,
+            max_channel_bytes: 16 << 20,
+            portal: dep.portal,
+            inbox: dep.inbox,
+            oracle: dep.oracle,
+            batcher: params.batcher,
+            l1_genesis: dep.l1_genesis,
+            l2_genesis_time: dep.l1_genesis.timestamp,
+            compression_ppm: 600_000,
+            base_fee_scalar: 50_000,
+            blob_base_fee_scalar: 1_000_000,
+        },
+        gas_limit: r.gas_limit,
+        funded: signers.iter().map(|s| s.address()).collect(),
+        funded_balance: U256::from(r.balance_ether as u128 * ETH),
+        bond: params.bond,
+        finalization_period: params.finalization_period,
+    };
+    spec.save(&path)?;
+    Ok(spec)
+}
+
+/// A spec belongs to this L1 when the chain id, the anchor block and the portal's code match.
+pub async fn check_on_l1(spec: &RollupSpec, l1: &L1Client, l1_chain_id: u64) -> eyre::Result<()> {
+    use alloy::providers::Provider;
+    if spec.l1_chain_id != l1_chain_id {
+        bail!("the rollup settles on chain {}, this L1 is chain {l1_chain_id}", spec.l1_chain_id);
+    }
+    let anchor = spec.rollup.l1_genesis;
+    let (origin, _) = l1.origin(anchor.number).await.wrap_err("reading the rollup's L1 anchor block")?;
+    if origin.hash != anchor.hash {
+        bail!("L1 block {} is {}, the rollup is anchored to {}", anchor.number, origin.hash, anchor.hash);
+    }
+    let code = l1.provider().get_code_at(spec.rollup.portal).await.wrap_err("reading the portal's code")?;
+    if code.is_empty() {
+        bail!("no portal contract at {} on L1", spec.rollup.portal);
+    }
     Ok(())
+}
+
+async fn start_rollup(
+    s: &Settings,
+    args: &DevnetArgs,
+    l1_url: &str,
+    deployer: &PrivateKeySigner,
+    signers: &[PrivateKeySigner],
+) -> eyre::Result<Rollup> {
+    let l1 = L1Client::new(l1_url)?;
+    let spec = spec_for(s, &l1, deployer, signers).await?;
+    let r = &s.rollup;
+    let compressor = parse_compressor(&r.compressor).map_err(|e| eyre::eyre!(e))?;
+    let rollup = Rollup::start(RollupOptions {
+        l1_url: l1_url.to_string(),
+        rollup: spec.rollup.clone(),
+        data_dir: s.rollup_dir.clone(),
+        gas_limit: spec.gas_limit,
+        funded: spec.funded.clone(),
+        funded_balance: spec.funded_balance,
+        sequencer: Some(SequencerRole {
+            rpc_addr: args.l2_addr,
+            batcher: signers[1].clone(),
+            sequencer: SequencerConfig::default(),
+            batcher_config: BatcherConfig { compressor, mode: r.data_mode, ..Default::default() },
+            dev_signers: signers.to_vec(),
+        }),
+        verifier_rpc: Some(args.verifier_addr),
+        proposer: Some(ProposerRole { signer: signers[2].clone(), interval: r.proposal_interval, bond: spec.bond }),
+        poll: Duration::from_millis(500),
+    })
+    .await
+    .wrap_err("starting the rollup")?;
+    print_rollup(&spec, &rollup, s, signers);
+    Ok(rollup)
+}
+
+fn print_rollup(spec: &RollupSpec, rollup: &Rollup, s: &Settings, signers: &[PrivateKeySigner]) {
+    let c = &spec.rollup;
+    let addr = |a: Option<SocketAddr>| a.map(|a| format!("http://{a}")).unwrap_or_default();
+    println!("\nOptimistic rollup (chain id {})", c.l2_chain_id);
+    println!("  sequencer JSON-RPC  {}  (blocks every {} ms)", addr(rollup.sequencer_rpc), c.block_time_ms);
+    println!("  verifier JSON-RPC   {}  (read-only, derived from L1)", addr(rollup.verifier_rpc));
+    println!("  L1 contracts        portal {}  oracle {}  inbox {}", c.portal, c.oracle, c.inbox);
+    println!("  L1 anchor block     {} ({})", c.l1_genesis.number, c.l1_genesis.hash);
+    println!("  challenge window    {} s   sequencing window {} L1 blocks", spec.finalization_period, c.seq_window);
+    println!(
+        "  batcher {}  proposer {}  challenger {}",
+        signers[1].address(),
+        signers[2].address(),
+        signers[3].address()
+    );
+    println!("  spec                {}", s.rollup_dir.join("rollup.json").display());
+    let funded: Vec<Address> = spec.funded.clone();
+    if !funded.is_empty() {
+        println!("  L2 dev accounts     the {} accounts above", funded.len());
+    }
 }

@@ -1,7 +1,9 @@
 //! `aqueduct`: run, measure and attack Layer-2 designs on one settlement layer.
 
 mod bench;
+mod bridge;
 mod devnet;
+mod node;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -19,8 +21,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the embedded L1 devnet (Ethereum JSON-RPC on 127.0.0.1:8545).
+    /// Run the devnet: the embedded L1 (JSON-RPC on 127.0.0.1:8545) and the optimistic rollup
+    /// (sequencer on 127.0.0.1:9545, verifier on 127.0.0.1:9547), contracts deployed.
     Devnet(devnet::DevnetArgs),
+    /// Run one rollup service (sequencer or verifier) as its own process against an L1 URL.
+    Node(node::NodeArgs),
+    /// Move ETH and ERC-20s between L1 and the rollup.
+    Bridge(bridge::BridgeArgs),
     /// Benchmarks: the same workload on Aqueduct and, where comparable, on anvil.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -36,6 +43,8 @@ fn main() -> eyre::Result<()> {
     rt.block_on(async {
         match cli.command {
             Command::Devnet(args) => devnet::run(args).await,
+            Command::Node(args) => node::run(args).await,
+            Command::Bridge(args) => bridge::run(args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
         }
     })

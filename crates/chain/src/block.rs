@@ -301,4 +301,43 @@ mod tests {
         };
         assert_eq!(empty.size, alloy_rlp::encode(&reference).len() as u64);
     }
+    #[test]
+    fn stored_parts_round_trip_with_deposits_and_l1_fees() {
+        let s = PrivateKeySigner::random();
+        let user = signed(
+            &s,
+            TxEip1559 {
+                chain_id: 901,
+                gas_limit: 21_000,
+                to: TxKind::Call(Address::repeat_byte(2)),
+                ..Default::default()
+            },
+        );
+        let dep = DepositTx {
+            source_hash: B256::repeat_byte(3),
+            from: Address::repeat_byte(4),
+            to: TxKind::Call(Address::repeat_byte(5)),
+            mint: 10u128.pow(19),
+            value: U256::from(10u128.pow(19)),
+            gas_limit: 1_000_000,
+            is_system_transaction: true,
+            input: vec![1, 2, 3].into(),
+        };
+        let mut r0 = ChainReceipt::new(DEPOSIT_TX_TYPE, true, 50_000, vec![]);
+        r0.deposit_nonce = Some(7);
+        let mut r1 = ChainReceipt::new(2, true, 71_000, vec![]);
+        r1.l1_fee = Some(123_456_789_000_000);
+        let header = Header { number: 5, extra_data: vec![9u8; 56].into(), ..Default::default() };
+        let block = SealedBlock::new(
+            header,
+            vec![ChainTx::deposit(dep.clone()), ChainTx::new(user.clone(), s.address())],
+            vec![r0.clone(), r1.clone()],
+        );
+        let back = SealedBlock::decode(&block.encode_header(), &block.encode_body(), &block.encode_receipts()).unwrap();
+        assert_eq!(back.hash, block.hash);
+        assert_eq!(back.txs[0].envelope, TxBody::Deposit(dep));
+        assert_eq!(back.receipts[0].deposit_nonce, Some(7));
+        assert_eq!(back.receipts[1].l1_fee, r1.l1_fee);
+        assert_eq!(back.receipts[1].cumulative_gas_used(), 71_000);
+    }
 }

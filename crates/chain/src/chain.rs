@@ -206,8 +206,9 @@ impl Chain {
             nonce: Default::default(),
             base_fee_per_gas: Some(g.base_fee),
             withdrawals_root: Some(EMPTY_ROOT),
-            blob_gas_used: rules.blob_params.map(|_| 0),
-            excess_blob_gas: rules.blob_params.map(|_| 0),
+            // Present (zero) without blobs too, as on OP: the header's later fields need them.
+            blob_gas_used: Some(0),
+            excess_blob_gas: Some(0),
             parent_beacon_block_root: Some(B256::ZERO),
             requests_hash: Some(EMPTY_REQUESTS_HASH),
             ..Default::default()
@@ -651,8 +652,8 @@ impl Chain {
             nonce: Default::default(),
             base_fee_per_gas: Some(base_fee),
             withdrawals_root: Some(EMPTY_ROOT),
-            blob_gas_used: self.rules.blob_params.map(|_| blob_gas_used),
-            excess_blob_gas: self.rules.blob_params.map(|_| excess_blob_gas),
+            blob_gas_used: Some(if self.rules.blob_params.is_some() { blob_gas_used } else { 0 }),
+            excess_blob_gas: Some(if self.rules.blob_params.is_some() { excess_blob_gas } else { 0 }),
             parent_beacon_block_root: Some(B256::ZERO),
             requests_hash: Some(EMPTY_REQUESTS_HASH),
             ..Default::default()

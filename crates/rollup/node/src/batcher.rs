@@ -2,7 +2,7 @@
 //! frames to the inbox, as calldata or blobs, whichever costs less now. A post that an L1 reorg
 //! removed, or that never got mined, is posted again.
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{collections::HashSet, path::PathBuf, sync::Arc, time::Duration};
 
 use alloy::{
     eips::eip2718::Encodable2718,
@@ -95,6 +95,9 @@ pub struct Batcher {
     stats: Arc<Mutex<Vec<PostStats>>>,
     chain_id: Option<u64>,
     attempt: u64,
+    /// Where the first L2 block not yet settled on L1 is written down, so that a restart does not
+    /// post the whole chain again.
+    progress: Option<(PathBuf, u64)>,
 }
 
 impl Batcher {
@@ -116,6 +119,32 @@ impl Batcher {
             stats: Arc::new(Mutex::new(Vec::new())),
             chain_id: None,
             attempt: 0,
+            progress: None,
+        }
+    }
+
+    /// Resumes from (and keeps up to date) the progress file at `path`: blocks before the block
+    /// it names were posted and buried on L1 before a restart. A missing or unreadable file
+    /// means starting from block 1 (posting again is safe: derivation drops old batches).
+    pub fn with_progress_file(mut self, path: PathBuf) -> Self {
+        let settled = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(1);
+        let settled = settled.clamp(1, self.chain.head().number() + 1);
+        self.next = settled;
+        self.progress = Some((path, settled));
+        self
+    }
+
+    fn save_progress(&mut self) {
+        let settled = self.posted.iter().map(|p| p.first).min().unwrap_or(self.next);
+        let Some((path, saved)) = &mut self.progress else { return };
+        if settled == *saved {
+            return;
+        }
+        let tmp = path.with_extension("tmp");
+        let res = std::fs::write(&tmp, settled.to_string()).and_then(|_| std::fs::rename(&tmp, &*path));
+        match res {
+            Ok(()) => *saved = settled,
+            Err(e) => warn!(target: "batcher", error = %e, path = %path.display(), "cannot record progress"),
         }
     }
 
@@ -208,6 +237,7 @@ impl Batcher {
         if let Ok(head) = self.l1.head().await {
             self.posted.retain(|p| p.l1_block.is_none_or(|(n, _)| n + 64 > head));
         }
+        self.save_progress();
         Ok(())
     }
 

@@ -2,13 +2,16 @@
 //! proving and finalizing on L1, and how long the challenge window still runs.
 
 use alloy::{
+    eips::{BlockId, BlockNumberOrTag},
     primitives::{Address, B256, Bytes, TxKind, U256},
+    providers::Provider,
+    rpc::types::{Filter, TransactionRequest},
     signers::local::PrivateKeySigner,
     sol_types::{SolCall, SolEvent},
 };
 use aqueduct_chain::Chain;
 use aqueduct_contracts::rollup::{
-    L2ToL1MessagePasser, OutputOracle,
+    L2Bridge, L2ToL1MessagePasser, OutputOracle,
     portal::{RollupLib, RollupPortal},
 };
 use aqueduct_rollup_protocol::{MessageTree, OutputRoot, Predeploys, TREE_DEPTH, Withdrawal};
@@ -25,6 +28,8 @@ pub enum BridgeError {
     L1(#[from] L1Error),
     #[error("transaction {0} sent no withdrawal on L2")]
     NoWithdrawal(B256),
+    #[error("L2 transaction {0} is not on this node's chain (yet): a verifier has it once its batch is on L1")]
+    NotDerived(B256),
     #[error("no output covers L2 block {0} yet: wait for the proposer")]
     NotProposed(u64),
     #[error("L2: {0}")]
@@ -41,7 +46,30 @@ pub struct WithdrawalProof {
     pub branch: Vec<B256>,
 }
 
-/// Every withdrawal recorded in L2 blocks `1..=upto`, in nonce order, with the block holding it.
+/// Where withdrawal proofs read the L2 chain: a chain in this process, or a node's JSON-RPC
+/// (a verifier's: its roots are the ones proposed from L1 data).
+#[allow(async_fn_in_trait)]
+pub trait L2View {
+    /// The L2 block holding transaction `tx`.
+    async fn block_of(&self, tx: B256) -> Result<Option<u64>, BridgeError>;
+    /// Every withdrawal recorded in L2 blocks `1..=upto`, in nonce order, with its block and transaction.
+    async fn withdrawals_upto(&self, upto: u64) -> Result<Vec<(Withdrawal, u64, B256)>, BridgeError>;
+    /// The output root of L2 block `n`.
+    async fn output_at(&self, n: u64) -> Result<OutputRoot, BridgeError>;
+}
+
+fn withdrawal_of(ev: &L2ToL1MessagePasser::MessagePassed) -> Withdrawal {
+    Withdrawal {
+        nonce: ev.nonce,
+        sender: ev.sender,
+        target: ev.target,
+        value: ev.value,
+        gas_limit: ev.gasLimit,
+        data: ev.data.clone(),
+    }
+}
+
+/// Every withdrawal recorded in L2 blocks `1..=upto` of `chain`.
 pub fn withdrawals_upto(chain: &Chain, upto: u64) -> Vec<(Withdrawal, u64, B256)> {
     let mut out = Vec::new();
     for b in chain.blocks(1, upto) {
@@ -51,20 +79,71 @@ pub fn withdrawals_upto(chain: &Chain, upto: u64) -> Vec<(Withdrawal, u64, B256)
                     continue;
                 }
                 if let Ok(ev) = L2ToL1MessagePasser::MessagePassed::decode_log(log) {
-                    let w = Withdrawal {
-                        nonce: ev.nonce,
-                        sender: ev.sender,
-                        target: ev.target,
-                        value: ev.value,
-                        gas_limit: ev.gasLimit,
-                        data: ev.data.data.clone(),
-                    };
-                    out.push((w, b.number(), b.txs[i].hash));
+                    out.push((withdrawal_of(&ev.data), b.number(), b.txs[i].hash));
                 }
             }
         }
     }
     out
+}
+
+impl L2View for Chain {
+    async fn block_of(&self, tx: B256) -> Result<Option<u64>, BridgeError> {
+        Ok(self.transaction(&tx).map(|(b, _)| b.number()))
+    }
+    async fn withdrawals_upto(&self, upto: u64) -> Result<Vec<(Withdrawal, u64, B256)>, BridgeError> {
+        Ok(withdrawals_upto(self, upto))
+    }
+    async fn output_at(&self, n: u64) -> Result<OutputRoot, BridgeError> {
+        output_at(self, n).map_err(|e| BridgeError::L2(e.to_string()))
+    }
+}
+
+/// An L2 node's JSON-RPC (the client speaks plain Ethereum JSON-RPC, so it reads L2 as well).
+impl L2View for L1Client {
+    async fn block_of(&self, tx: B256) -> Result<Option<u64>, BridgeError> {
+        let r = self.receipt(tx).await.map_err(|e| BridgeError::L2(e.to_string()))?;
+        Ok(r.and_then(|r| r.block_number))
+    }
+    async fn withdrawals_upto(&self, upto: u64) -> Result<Vec<(Withdrawal, u64, B256)>, BridgeError> {
+        let filter = Filter::new()
+            .address(Predeploys::MESSAGE_PASSER)
+            .event_signature(L2ToL1MessagePasser::MessagePassed::SIGNATURE_HASH)
+            .from_block(0)
+            .to_block(upto);
+        let logs = self.provider().get_logs(&filter).await.map_err(|e| BridgeError::L2(e.to_string()))?;
+        let mut out = Vec::with_capacity(logs.len());
+        for log in logs {
+            let ev = L2ToL1MessagePasser::MessagePassed::decode_log(&log.inner)
+                .map_err(|e| BridgeError::L2(format!("undecodable MessagePassed log: {e}")))?;
+            let (Some(n), Some(tx)) = (log.block_number, log.transaction_hash) else {
+                return Err(BridgeError::L2("MessagePassed log without block or transaction".into()));
+            };
+            out.push((withdrawal_of(&ev.data), n, tx));
+        }
+        out.sort_by_key(|(w, _, _)| w.nonce);
+        Ok(out)
+    }
+    async fn output_at(&self, n: u64) -> Result<OutputRoot, BridgeError> {
+        let block = self
+            .provider()
+            .get_block_by_number(BlockNumberOrTag::Number(n))
+            .await
+            .map_err(|e| BridgeError::L2(e.to_string()))?
+            .ok_or_else(|| BridgeError::L2(format!("no L2 block {n}")))?;
+        let tx = TransactionRequest::default()
+            .to(Predeploys::MESSAGE_PASSER)
+            .input(L2ToL1MessagePasser::rootCall {}.abi_encode().into());
+        let ret =
+            self.provider().call(tx).block(BlockId::number(n)).await.map_err(|e| BridgeError::L2(e.to_string()))?;
+        let root = B256::try_from(ret.as_ref()).map_err(|_| BridgeError::L2("root() returned garbage".into()))?;
+        Ok(OutputRoot {
+            version: B256::ZERO,
+            state_root: block.header.state_root,
+            withdrawals_root: root,
+            block_hash: block.header.hash,
+        })
+    }
 }
 
 /// The first proposed output at or after L2 block `n`: its index and block number.
@@ -80,31 +159,31 @@ pub async fn output_covering(l1: &L1Client, oracle: Address, n: u64) -> Result<O
 }
 
 /// Builds the proof of the withdrawal sent by L2 transaction `tx` against the first output that
-/// covers it. `chain` is a node's L2 chain (a verifier's: it must match the proposed roots).
+/// covers it, reading L2 from `l2` (it must match the proposed roots: a verifier's view).
 pub async fn build_proof(
-    chain: &Chain,
+    l2: &impl L2View,
     l1: &L1Client,
     oracle: Address,
     tx: B256,
 ) -> Result<WithdrawalProof, BridgeError> {
-    let (block, _) = chain.transaction(&tx).ok_or(BridgeError::NoWithdrawal(tx))?;
-    let (index, out_block) =
-        output_covering(l1, oracle, block.number()).await?.ok_or(BridgeError::NotProposed(block.number()))?;
-    let all = withdrawals_upto(chain, out_block);
+    let block = l2.block_of(tx).await?.ok_or(BridgeError::NotDerived(tx))?;
+    let (index, out_block) = output_covering(l1, oracle, block).await?.ok_or(BridgeError::NotProposed(block))?;
+    let all = l2.withdrawals_upto(out_block).await?;
     let pos = all.iter().position(|(_, _, h)| *h == tx).ok_or(BridgeError::NoWithdrawal(tx))?;
     let tree = MessageTree::new(all.iter().map(|(w, _, _)| w.hash()).collect());
-    let branch = tree.branch(pos).expect("leaf exists").to_vec();
-    let output = output_at(chain, out_block).map_err(|e| BridgeError::L2(e.to_string()))?;
+    let branch =
+        tree.branch(pos).ok_or_else(|| BridgeError::L2("withdrawal nonces are not contiguous".into()))?.to_vec();
+    let output = l2.output_at(out_block).await?;
     if output.withdrawals_root != tree.root() {
         return Err(BridgeError::L2("the message tree rebuilt from logs disagrees with the L2 state".into()));
     }
-    Ok(WithdrawalProof {
-        withdrawal: all[pos].0.clone(),
-        l2_block: block.number(),
-        output_index: index,
-        output,
-        branch,
-    })
+    let proposed = l1.read(oracle, OutputOracle::getOutputCall { index: U256::from(index) }).await?;
+    if proposed.outputRoot != output.hash() {
+        return Err(BridgeError::L2(format!(
+            "output {index} on L1 does not match this L2 node's block {out_block}: read from a verifier"
+        )));
+    }
+    Ok(WithdrawalProof { withdrawal: all[pos].0.clone(), l2_block: block, output_index: index, output, branch })
 }
 
 /// A withdrawal as the portal's ABI takes it.
@@ -207,4 +286,32 @@ pub async fn deposit_erc20(
     l1.wait(h, 2_000).await?;
     let call = RollupPortal::depositERC20Call { token, to, amount };
     send(l1, s, portal, U256::ZERO, call.abi_encode(), 300_000).await
+}
+
+/// The L2 call that starts an ETH withdrawal of `amount` to `to` on L1 (the message passer).
+pub fn withdraw_eth_call(to: Address, amount: U256) -> L1Call {
+    let input =
+        L2ToL1MessagePasser::initiateWithdrawalCall { target: to, gasLimit: U256::from(100_000), data: Bytes::new() };
+    L1Call {
+        to: TxKind::Call(Predeploys::MESSAGE_PASSER),
+        value: amount,
+        input: input.abi_encode().into(),
+        gas_limit: 200_000,
+    }
+}
+
+/// The L2 call that burns `amount` of the bridged token `l2_token` and withdraws it to `to` on L1.
+pub fn withdraw_erc20_call(l2_token: Address, to: Address, amount: U256) -> L1Call {
+    let input = L2Bridge::withdrawCall { l2Token: l2_token, to, amount };
+    L1Call {
+        to: TxKind::Call(Predeploys::L2_BRIDGE),
+        value: U256::ZERO,
+        input: input.abi_encode().into(),
+        gas_limit: 300_000,
+    }
+}
+
+/// The L2 twin of L1 token `l1_token` (zero before its first deposit).
+pub async fn l2_token_of(l2: &L1Client, l1_token: Address) -> Result<Address, L1Error> {
+    l2.read(Predeploys::L2_BRIDGE, L2Bridge::l2TokenOfCall(l1_token)).await
 }

@@ -9,7 +9,7 @@ use aqueduct_contracts::rollup::{BatchInbox, OutputOracle, RollupPortal};
 use aqueduct_rollup_protocol::L1Origin;
 use serde::{Deserialize, Serialize};
 
-use crate::l1::{L1Call, L1Client, L1Error};
+use crate::l1::{L1Call, L1Client, L1Error, sign_1559};
 
 /// Parameters of the L1 contracts.
 #[derive(Clone, Debug)]
@@ -32,21 +32,40 @@ pub struct Deployment {
     pub l1_genesis: L1Origin,
 }
 
-async fn create(l1: &L1Client, s: &PrivateKeySigner, code: &Bytes, args: Vec<u8>) -> Result<Address, L1Error> {
+fn creation(code: &Bytes, args: Vec<u8>) -> L1Call {
     let input: Bytes = [code.as_ref(), &args].concat().into();
-    let call = L1Call { to: TxKind::Create, value: U256::ZERO, input, gas_limit: 5_000_000 };
-    let hash = l1.send_call(s, &call).await?;
-    let r = l1.wait(hash, 2_000).await?;
-    r.contract_address.ok_or_else(|| L1Error::Rpc("creation receipt without address".into()))
+    L1Call { to: TxKind::Create, value: U256::ZERO, input, gas_limit: 5_000_000 }
 }
 
-/// Deploys the oracle, the portal and the inbox with `deployer`.
+/// Deploys the oracle, the portal and the inbox with `deployer`. The three creations go out
+/// together (their addresses follow from the deployer's nonce), so they take one L1 block.
 pub async fn deploy(l1: &L1Client, deployer: &PrivateKeySigner, p: &DeployParams) -> Result<Deployment, L1Error> {
-    let oracle_args = (p.bond, U256::from(p.finalization_period), p.challenger).abi_encode_params();
-    let oracle = create(l1, deployer, &OutputOracle::BYTECODE, oracle_args).await?;
-    let portal = create(l1, deployer, &RollupPortal::BYTECODE, oracle.abi_encode()).await?;
-    let inbox = create(l1, deployer, &BatchInbox::BYTECODE, p.batcher.abi_encode()).await?;
-    let receipt_block = l1.head().await?;
-    let (l1_genesis, _) = l1.origin(receipt_block).await?;
+    let chain_id = l1.chain_id().await?;
+    let nonce = l1.nonce(deployer.address()).await?;
+    let fees = l1.fees().await?;
+    let oracle = deployer.address().create(nonce);
+    let portal = deployer.address().create(nonce + 1);
+    let inbox = deployer.address().create(nonce + 2);
+    let calls = [
+        creation(
+            &OutputOracle::BYTECODE,
+            (p.bond, U256::from(p.finalization_period), p.challenger).abi_encode_params(),
+        ),
+        creation(&RollupPortal::BYTECODE, oracle.abi_encode()),
+        creation(&BatchInbox::BYTECODE, p.batcher.abi_encode()),
+    ];
+    let mut hashes = Vec::new();
+    for (i, c) in calls.iter().enumerate() {
+        hashes.push(l1.send_raw(&sign_1559(deployer, chain_id, nonce + i as u64, fees, c)).await?);
+    }
+    let mut last = 0;
+    for (h, want) in hashes.into_iter().zip([oracle, portal, inbox]) {
+        let r = l1.wait(h, 2_400).await?;
+        if r.contract_address != Some(want) {
+            return Err(L1Error::Rpc(format!("creation landed at {:?}, expected {want}", r.contract_address)));
+        }
+        last = last.max(r.block_number.unwrap_or_default());
+    }
+    let (l1_genesis, _) = l1.origin(last).await?;
     Ok(Deployment { portal, oracle, inbox, l1_genesis })
 }

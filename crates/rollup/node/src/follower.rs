@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use aqueduct_rollup_protocol::{DeriveError, Pipeline};
 use parking_lot::Mutex;
-use tracing::{info, warn};
+use tracing::{debug, warn};
 
 use crate::l1::{L1Client, L1Error};
 
@@ -44,7 +44,7 @@ pub async fn follow_l1(
         }
     }
     if read > 0 {
-        info!(target: "l1::follow", to = cursor - 1, "read L1");
+        debug!(target: "l1::follow", to = cursor - 1, "read L1");
     }
     Ok(reorged)
 }

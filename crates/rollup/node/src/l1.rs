@@ -32,6 +32,9 @@ pub enum L1Error {
     NotMined(B256),
     #[error("L1 transaction {0} reverted")]
     Reverted(B256),
+    /// The call reverts when simulated; `data` is the revert data (a custom error, usually).
+    #[error("the call reverts (revert data {data})")]
+    WouldRevert { data: Bytes },
 }
 
 impl L1Error {
@@ -210,6 +213,25 @@ impl L1Client {
         let tx = alloy::rpc::types::TransactionRequest::default().to(to).input(call.abi_encode().into());
         let ret = self.provider.call(tx).await.map_err(L1Error::rpc)?;
         C::abi_decode_returns(&ret).map_err(L1Error::rpc)
+    }
+
+    /// Simulates `call` from `from` with `eth_call`; a revert comes back with its data.
+    pub async fn simulate(&self, from: Address, call: &L1Call) -> Result<(), L1Error> {
+        let mut tx = alloy::rpc::types::TransactionRequest::default()
+            .from(from)
+            .value(call.value)
+            .input(call.input.clone().into())
+            .gas_limit(call.gas_limit);
+        if let TxKind::Call(to) = call.to {
+            tx = tx.to(to);
+        }
+        match self.provider.call(tx).await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_error_resp().and_then(|p| p.as_revert_data()) {
+                Some(data) => Err(L1Error::WouldRevert { data }),
+                None => Err(L1Error::rpc(e)),
+            },
+        }
     }
 
     /// Signs `call` with `signer` (next nonce, current fees) and sends it.

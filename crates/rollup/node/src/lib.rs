@@ -9,12 +9,14 @@ mod l1;
 mod proposer;
 mod rollup;
 mod sequencer;
+mod spec;
 mod verifier;
 
 pub use batcher::{Batcher, BatcherConfig, DataMode, PostStats, blobs_cheaper};
 pub use bridge::{
-    BridgeError, WithdrawalProof, build_proof, deposit_erc20, deposit_eth, finalize, is_finalized, output_covering,
-    prove, prove_call, seconds_left, sol_withdrawal, withdrawals_upto,
+    BridgeError, L2View, WithdrawalProof, build_proof, deposit_erc20, deposit_eth, finalize, is_finalized, l2_token_of,
+    output_covering, prove, prove_call, seconds_left, sol_withdrawal, withdraw_erc20_call, withdraw_eth_call,
+    withdrawals_upto,
 };
 pub use deploy::{DeployParams, Deployment, deploy};
 pub use follower::follow_l1;
@@ -23,4 +25,5 @@ pub use l1::{L1Call, L1Client, L1Error, L1Fees, decode_blobs, sign_1559, sign_bl
 pub use proposer::{Proposer, output_at};
 pub use rollup::{ProposerRole, Rollup, RollupError, RollupOptions, SequencerRole, l2_chain_config};
 pub use sequencer::{Sequencer, SequencerConfig, head_meta};
+pub use spec::{RollupSpec, SpecError};
 pub use verifier::Verifier;

@@ -129,7 +129,8 @@ impl Rollup {
             let chain = open(cfg).await?;
             let pipeline = Arc::new(Mutex::new(Pipeline::new(o.rollup.clone())));
             let seq = Sequencer::new(chain.clone(), l1.clone(), pipeline.clone(), s.sequencer);
-            let batcher = Batcher::new(chain.clone(), l1.clone(), pipeline, s.batcher, s.batcher_config);
+            let batcher = Batcher::new(chain.clone(), l1.clone(), pipeline, s.batcher, s.batcher_config)
+                .with_progress_file(o.data_dir.join("sequencer").join("batcher-progress"));
             r.batcher_stats = Some(batcher.stats());
             r.tasks.push(tokio::spawn(seq.run(cancel.clone())));
             r.tasks.push(tokio::spawn(batcher.run(cancel.clone())));
@@ -175,5 +176,61 @@ impl Rollup {
         for t in self.tasks {
             let _ = t.await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aqueduct_chain::{BlockAttributes, L1Prices};
+    use aqueduct_rollup_protocol::{L1Origin, encode_meta, l1_info_deposit};
+
+    use super::*;
+
+    fn config() -> RollupConfig {
+        RollupConfig {
+            l2_chain_id: 901,
+            block_time_ms: 1000,
+            seq_window: 10,
+            channel_timeout: 10,
+            max_channel_bytes: 1 << 20,
+            portal: Address::repeat_byte(1),
+            inbox: Address::repeat_byte(2),
+            oracle: Address::repeat_byte(3),
+            batcher: Address::repeat_byte(4),
+            l1_genesis: L1Origin { number: 1, timestamp: 1_000, base_fee: 7, blob_base_fee: 1, ..Default::default() },
+            l2_genesis_time: 1_000,
+            compression_ppm: 600_000,
+            base_fee_scalar: 50_000,
+            blob_base_fee_scalar: 1_000_000,
+        }
+    }
+
+    /// An L2 chain (deposits, L1 prices and metadata in the header) reopens from disk as it was.
+    #[test]
+    fn l2_chain_reopens_from_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config();
+        let genesis = l2_genesis(&cfg, &[Address::repeat_byte(9)], U256::from(10u128.pow(21)));
+        let open =
+            || Chain::open(l2_chain_config(&cfg, 30_000_000, dir.path().to_path_buf(), genesis.clone())).unwrap();
+        let chain = open();
+        let mut hashes = Vec::new();
+        for n in 1..=3u64 {
+            let b = chain
+                .build_block(BlockAttributes {
+                    timestamp: Some(cfg.block_timestamp(n)),
+                    deposits: vec![l1_info_deposit(&cfg.l1_genesis, n - 1)],
+                    from_pool: true,
+                    l1_prices: L1Prices { base_fee: 7, blob_base_fee: 1 },
+                    extra_data: encode_meta(0, 1, n - 1),
+                    ..Default::default()
+                })
+                .unwrap();
+            hashes.push(b.hash);
+        }
+        drop(chain);
+        let chain = open();
+        assert_eq!(chain.head().number(), 3);
+        assert_eq!(chain.head().hash, hashes[2]);
     }
 }

@@ -352,7 +352,7 @@ async fn withdrawals(
     for h in [h_eth, h_tok] {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
         let p = loop {
-            match aqueduct_rollup_node::build_proof(&ver, l1, dep.oracle, h).await {
+            match aqueduct_rollup_node::build_proof(ver.as_ref(), l1, dep.oracle, h).await {
                 Ok(p) => break p,
                 Err(_) if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(500)).await

@@ -1,0 +1,260 @@
+//! `aqueduct bridge`: deposits to L2, withdrawals back to L1 (start, prove, finalize) and where a
+//! withdrawal stands in its challenge window.
+
+use std::path::PathBuf;
+
+use alloy::{
+    primitives::{Address, B256, U256, utils::parse_ether},
+    providers::Provider,
+    signers::local::PrivateKeySigner,
+    sol_types::{SolEvent, SolInterface},
+};
+use aqueduct_contracts::rollup::{L2ToL1MessagePasser, RollupPortal};
+use aqueduct_rollup_node::{
+    BridgeError, L1Call, L1Client, L1Error, RollupSpec, build_proof, deposit_erc20, deposit_eth, is_finalized,
+    l2_token_of, output_covering, prove_call, seconds_left, sol_withdrawal, withdraw_erc20_call, withdraw_eth_call,
+};
+use aqueduct_rollup_protocol::{Predeploys, Withdrawal};
+use clap::{Args, Subcommand};
+use eyre::{WrapErr, bail, eyre};
+
+/// Account (0) of the standard test mnemonic: funded on the devnet's L1 and L2.
+const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+#[derive(Args, Debug)]
+pub struct BridgeArgs {
+    /// L1 JSON-RPC.
+    #[arg(long, env = "AQUEDUCT_L1_RPC", default_value = "http://127.0.0.1:8545")]
+    l1_rpc: String,
+    /// The sequencer's L2 JSON-RPC (withdrawals are sent there).
+    #[arg(long, env = "AQUEDUCT_L2_RPC", default_value = "http://127.0.0.1:9545")]
+    l2_rpc: String,
+    /// A verifier's L2 JSON-RPC (proofs are built from the chain derived from L1).
+    #[arg(long, env = "AQUEDUCT_VERIFIER_RPC", default_value = "http://127.0.0.1:9547")]
+    verifier_rpc: String,
+    /// The rollup's spec file.
+    #[arg(long, env = "AQUEDUCT_ROLLUP", default_value = ".aqueduct/rollup/rollup.json")]
+    rollup: PathBuf,
+    /// The user's private key (default: dev account 0).
+    #[arg(long, env = "AQUEDUCT_KEY", hide_env_values = true, default_value = DEV_KEY)]
+    key: PrivateKeySigner,
+    #[command(subcommand)]
+    command: BridgeCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BridgeCommand {
+    /// Lock ETH (or an ERC-20 with --token) on L1 and get it credited on L2.
+    Deposit {
+        /// Amount in ether (or whole tokens, 18 decimals).
+        #[arg(long)]
+        amount: String,
+        /// Recipient on L2 (default: the sender).
+        #[arg(long)]
+        to: Option<Address>,
+        /// The L1 ERC-20 to deposit.
+        #[arg(long)]
+        token: Option<Address>,
+    },
+    /// Start a withdrawal on L2 (ETH, or the L2 twin of L1 token --token); prints its L2 hash.
+    Withdraw {
+        #[arg(long)]
+        amount: String,
+        /// Recipient on L1 (default: the sender).
+        #[arg(long)]
+        to: Option<Address>,
+        /// The L1 ERC-20 whose L2 twin is withdrawn.
+        #[arg(long)]
+        token: Option<Address>,
+    },
+    /// Prove a withdrawal on L1 against the proposed output that covers it.
+    Prove {
+        /// The L2 transaction that started the withdrawal.
+        #[arg(long)]
+        tx: B256,
+    },
+    /// Pay out a proven withdrawal on L1 once its challenge window has passed.
+    Finalize {
+        #[arg(long)]
+        tx: B256,
+    },
+    /// Where a withdrawal stands: on L2, covered by an output, proven, time left, paid.
+    Status {
+        #[arg(long)]
+        tx: B256,
+    },
+}
+
+struct Ctx {
+    spec: RollupSpec,
+    l1: L1Client,
+    l2: L1Client,
+    verifier: L1Client,
+    key: PrivateKeySigner,
+}
+
+pub async fn run(args: BridgeArgs) -> eyre::Result<()> {
+    let spec = RollupSpec::load(&args.rollup)?;
+    let cx = Ctx {
+        spec,
+        l1: L1Client::new(&args.l1_rpc)?,
+        l2: L1Client::new(&args.l2_rpc)?,
+        verifier: L1Client::new(&args.verifier_rpc)?,
+        key: args.key,
+    };
+    match args.command {
+        BridgeCommand::Deposit { amount, to, token } => deposit(&cx, &amount, to, token).await,
+        BridgeCommand::Withdraw { amount, to, token } => withdraw(&cx, &amount, to, token).await,
+        BridgeCommand::Prove { tx } => prove(&cx, tx).await,
+        BridgeCommand::Finalize { tx } => finalize(&cx, tx).await,
+        BridgeCommand::Status { tx } => status(&cx, tx).await,
+    }
+}
+
+fn amount(s: &str) -> eyre::Result<U256> {
+    let v = parse_ether(s).map_err(|e| eyre!("amount {s:?}: {e}"))?;
+    if v.is_zero() {
+        bail!("amount must be above zero");
+    }
+    Ok(v)
+}
+
+/// A custom error from the portal or the token, by name, from revert data.
+fn explain(e: L1Error) -> eyre::Report {
+    if let L1Error::WouldRevert { data } = &e {
+        if let Ok(err) = RollupPortal::RollupPortalErrors::abi_decode(data) {
+            return eyre!("L1 refuses: {err:?}");
+        }
+        if let Ok(err) = aqueduct_contracts::AqueductToken::AqueductTokenErrors::abi_decode(data) {
+            return eyre!("L1 refuses: {err:?}");
+        }
+    }
+    eyre!(e)
+}
+
+async fn deposit(cx: &Ctx, amt: &str, to: Option<Address>, token: Option<Address>) -> eyre::Result<()> {
+    let value = amount(amt)?;
+    let to = to.unwrap_or(cx.key.address());
+    let portal = cx.spec.rollup.portal;
+    let hash = match token {
+        None => deposit_eth(&cx.l1, &cx.key, portal, to, value).await,
+        Some(t) => deposit_erc20(&cx.l1, &cx.key, portal, t, to, value).await,
+    }
+    .map_err(explain)?;
+    let r = cx.l1.wait(hash, 2_400).await.wrap_err("waiting for the deposit on L1")?;
+    println!("deposited {amt} {} to {to} on L2", if token.is_some() { "tokens" } else { "ETH" });
+    println!("  L1 transaction {hash} (block {})", r.block_number.unwrap_or_default());
+    println!("  credited on L2 when the sequencer takes L1 block {} as an origin", r.block_number.unwrap_or_default());
+    Ok(())
+}
+
+async fn withdraw(cx: &Ctx, amt: &str, to: Option<Address>, token: Option<Address>) -> eyre::Result<()> {
+    let value = amount(amt)?;
+    let to = to.unwrap_or(cx.key.address());
+    let call: L1Call = match token {
+        None => withdraw_eth_call(to, value),
+        Some(t) => {
+            let l2_token = l2_token_of(&cx.l2, t).await.wrap_err("reading the L2 bridge")?;
+            if l2_token == Address::ZERO {
+                bail!("token {t} was never deposited: it has no L2 twin");
+            }
+            withdraw_erc20_call(l2_token, to, value)
+        }
+    };
+    cx.l2.simulate(cx.key.address(), &call).await.map_err(|e| eyre!("L2 refuses the withdrawal: {e}"))?;
+    let hash = cx.l2.send_call(&cx.key, &call).await.wrap_err("sending the withdrawal on L2")?;
+    let r = cx.l2.wait(hash, 1_200).await.wrap_err("waiting for the L2 receipt")?;
+    println!("withdrawal started on L2: {hash} (block {})", r.block_number.unwrap_or_default());
+    println!("next: wait for an output covering it, then `aqueduct bridge prove --tx {hash}`");
+    Ok(())
+}
+
+/// The withdrawal an L2 transaction started, read from its receipt.
+async fn withdrawal_of(l2: &L1Client, tx: B256) -> eyre::Result<(Withdrawal, u64)> {
+    let r = l2.receipt(tx).await?.ok_or_else(|| eyre!("L2 transaction {tx} is not known (yet) to {}", l2.url()))?;
+    let log = r
+        .inner
+        .logs()
+        .iter()
+        .find(|l| l.address() == Predeploys::MESSAGE_PASSER)
+        .ok_or(BridgeError::NoWithdrawal(tx))?;
+    let ev = L2ToL1MessagePasser::MessagePassed::decode_log(&log.inner).wrap_err("decoding MessagePassed")?;
+    let w = Withdrawal {
+        nonce: ev.nonce,
+        sender: ev.sender,
+        target: ev.target,
+        value: ev.value,
+        gas_limit: ev.gasLimit,
+        data: ev.data.data.clone(),
+    };
+    Ok((w, r.block_number.unwrap_or_default()))
+}
+
+async fn prove(cx: &Ctx, tx: B256) -> eyre::Result<()> {
+    let proof = build_proof(&cx.verifier, &cx.l1, cx.spec.rollup.oracle, tx).await?;
+    let call = L1Call {
+        to: alloy::primitives::TxKind::Call(cx.spec.rollup.portal),
+        value: U256::ZERO,
+        input: alloy::sol_types::SolCall::abi_encode(&prove_call(&proof)).into(),
+        gas_limit: 500_000,
+    };
+    cx.l1.simulate(cx.key.address(), &call).await.map_err(explain)?;
+    let hash = cx.l1.send_call(&cx.key, &call).await?;
+    cx.l1.wait(hash, 2_400).await.wrap_err("waiting for the proof on L1")?;
+    let left = seconds_left(&cx.l1, cx.spec.rollup.portal, &proof.withdrawal).await?.unwrap_or_default();
+    println!("proven on L1: {hash}");
+    println!("  against output {} (L2 block {})", proof.output_index, proof.l2_block);
+    println!("  challenge window: {left} s left; then `aqueduct bridge finalize --tx {tx}`");
+    Ok(())
+}
+
+async fn finalize(cx: &Ctx, tx: B256) -> eyre::Result<()> {
+    let (w, _) = withdrawal_of(&cx.verifier, tx).await?;
+    let call = L1Call {
+        to: alloy::primitives::TxKind::Call(cx.spec.rollup.portal),
+        value: U256::ZERO,
+        input: alloy::sol_types::SolCall::abi_encode(&RollupPortal::finalizeWithdrawalCall { w: sol_withdrawal(&w) })
+            .into(),
+        gas_limit: 200_000 + w.gas_limit.saturating_to::<u64>() * 65 / 63,
+    };
+    cx.l1.simulate(cx.key.address(), &call).await.map_err(explain)?;
+    let hash = cx.l1.send_call(&cx.key, &call).await?;
+    cx.l1.wait(hash, 2_400).await.wrap_err("waiting for the payout on L1")?;
+    println!("finalized on L1: {hash} ({} wei to {})", w.value, w.target);
+    Ok(())
+}
+
+async fn status(cx: &Ctx, tx: B256) -> eyre::Result<()> {
+    let (w, block) = match withdrawal_of(&cx.verifier, tx).await {
+        Ok(x) => x,
+        Err(e) => {
+            let seen = cx.l2.receipt(tx).await.ok().flatten().is_some();
+            if seen {
+                println!("on the sequencer's L2 chain; not yet derived from L1 by the verifier ({e})");
+                return Ok(());
+            }
+            return Err(e);
+        }
+    };
+    println!("withdrawal {} of {} wei to {}", w.hash(), w.value, w.target);
+    println!("  L2 block      {block} (derived from L1)");
+    let portal = cx.spec.rollup.portal;
+    let covered = output_covering(&cx.l1, cx.spec.rollup.oracle, block).await?;
+    match covered {
+        Some((i, n)) => println!("  output        {i} (L2 block {n})"),
+        None => println!("  output        none yet: the proposer has not reached L2 block {block}"),
+    }
+    if is_finalized(&cx.l1, portal, &w).await? {
+        println!("  state         finalized (paid on L1)");
+        return Ok(());
+    }
+    match seconds_left(&cx.l1, portal, &w).await? {
+        None => println!("  state         not proven"),
+        Some(0) => println!("  state         proven; challenge window over: ready to finalize"),
+        Some(s) => {
+            let now = cx.l1.provider().get_block_number().await.ok();
+            println!("  state         proven; challenge window: {s} s left (L1 head {})", now.unwrap_or_default());
+        }
+    }
+    Ok(())
+}
