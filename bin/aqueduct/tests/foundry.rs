@@ -1,26 +1,15 @@
 //! The real Foundry binaries (installed by scripts/tools.sh) against a running `aqueduct devnet`
 //! process, and a kill -9 in the middle of its life.
 
+mod common;
+
 use std::{
-    net::TcpListener,
-    path::{Path, PathBuf},
+    path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
-const KEY0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-const ADDR0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-const ADDR1: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap().to_path_buf()
-}
-
-fn tool(name: &str) -> PathBuf {
-    let p = repo().join(".tools/bin").join(name);
-    assert!(p.exists(), "{} is missing: run scripts/tools.sh (the test command does)", p.display());
-    p
-}
+use common::{ADDR0, ADDR1, KEY0, field, free_port, repo, run, tool};
 
 struct Node {
     child: Child,
@@ -30,7 +19,7 @@ struct Node {
 impl Node {
     fn start(dir: &Path, port: u16, fresh: bool) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_aqueduct"));
-        cmd.args(["devnet", "--block-time", "0", "--port", &port.to_string(), "--data-dir"])
+        cmd.args(["devnet", "--no-rollup", "--block-time", "0", "--port", &port.to_string(), "--data-dir"])
             .arg(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -58,26 +47,6 @@ impl Drop for Node {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Runs a Foundry command and returns its trimmed stdout; fails the test on a non-zero exit.
-fn run(bin: &str, args: &[&str], cwd: &Path) -> String {
-    let out = Command::new(tool(bin)).args(args).current_dir(cwd).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{bin} {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn field<'a>(text: &'a str, name: &str) -> &'a str {
-    text.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).unwrap_or_else(|| panic!("no {name} in:\n{text}"))
 }
 
 #[test]

@@ -1,0 +1,120 @@
+//! Helpers shared by the process-level tests: the repository, the installed Foundry tools,
+//! child processes that die with the test, free ports.
+
+#![allow(dead_code)]
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+pub const KEY0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+pub const ADDR0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+pub const ADDR1: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap().to_path_buf()
+}
+
+pub fn tool(name: &str) -> PathBuf {
+    let p = repo().join(".tools/bin").join(name);
+    assert!(p.exists(), "{} is missing: run scripts/tools.sh (the test command does)", p.display());
+    p
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub fn wait_port(port: u16, secs: u64, what: &str) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(secs), "{what} did not come up on port {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A child process, killed (SIGKILL) when dropped.
+pub struct Proc {
+    pub child: Child,
+    pub name: String,
+}
+
+impl Proc {
+    /// Starts `bin args…` with its output in `log` (a file, so a failing test can show it).
+    pub fn spawn(bin: &Path, args: &[&str], log: &Path) -> Self {
+        let out = std::fs::File::create(log).unwrap();
+        let child = Command::new(bin)
+            .args(args)
+            .env("RUST_BACKTRACE", "0")
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
+        Self { child, name: format!("{} {}", bin.display(), args.join(" ")) }
+    }
+
+    pub fn aqueduct(args: &[&str], log: &Path) -> Self {
+        Self::spawn(Path::new(env!("CARGO_BIN_EXE_aqueduct")), args, log)
+    }
+
+    /// SIGKILL: no shutdown path runs.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a command and returns its trimmed stdout; fails the test on a non-zero exit.
+pub fn run_bin(bin: &Path, args: &[&str], cwd: &Path) -> String {
+    let out = Command::new(bin).args(args).env("RUST_BACKTRACE", "0").current_dir(cwd).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed:\n{}\n{}",
+        bin.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Runs a Foundry tool (see `run_bin`).
+pub fn run(bin: &str, args: &[&str], cwd: &Path) -> String {
+    run_bin(&tool(bin), args, cwd)
+}
+
+/// Runs a command that may fail: (success, stdout, stderr).
+pub fn try_run(bin: &Path, args: &[&str], cwd: &Path) -> (bool, String, String) {
+    let out = Command::new(bin).args(args).env("RUST_BACKTRACE", "0").current_dir(cwd).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        String::from_utf8_lossy(&out.stderr).trim().to_string(),
+    )
+}
+
+pub fn field<'a>(text: &'a str, name: &str) -> &'a str {
+    text.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+}
+
+/// Polls `f` every 200 ms until it returns Some, for at most `secs`.
+pub fn until<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < Duration::from_secs(secs), "timed out after {secs} s waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,394 @@
+//! The optimistic rollup as a user meets it, process by process: an L1 (the embedded devnet in
+//! its own process, or anvil), `aqueduct devnet --l1-rpc` running the rollup on it, a separate
+//! `aqueduct node --role verifier`, the `aqueduct bridge` CLI, forge and cast on L2, and a
+//! kill -9 of the sequencer under load.
+
+mod common;
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use alloy::{
+    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
+    eips::eip2718::Encodable2718,
+    network::TxSignerSync,
+    primitives::{Address, B256, Bytes, TxKind, U256},
+    signers::local::PrivateKeySigner,
+};
+use common::{KEY0, Proc, field, free_port, repo, run, run_bin, tool, try_run, until, wait_port};
+use serde_json::{Value, json};
+
+const L2_CHAIN: u64 = 901;
+/// Dev accounts 5 and 6 of the test mnemonic (funded on L1 and, at genesis, on L2).
+const KEY5: &str = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba";
+const KEY6: &str = "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e";
+
+enum L1Kind {
+    Embedded,
+    Anvil,
+}
+
+fn aqueduct() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_aqueduct"))
+}
+
+/// Blocking JSON-RPC over HTTP (a tiny client: the test has no async runtime of its own).
+struct Rpc {
+    url: String,
+    rt: tokio::runtime::Runtime,
+    http: reqwest::Client,
+}
+
+impl Rpc {
+    fn new(port: u16) -> Self {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+        Self { url: format!("http://127.0.0.1:{port}"), rt, http }
+    }
+
+    fn try_call(&self, method: &str, params: Value) -> Result<Value, String> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        self.rt.block_on(async {
+            let r = self.http.post(&self.url).json(&body).send().await.map_err(|e| e.to_string())?;
+            let v: Value = r.json().await.map_err(|e| e.to_string())?;
+            match v.get("error") {
+                Some(e) => Err(e.to_string()),
+                None => Ok(v["result"].clone()),
+            }
+        })
+    }
+
+    fn call(&self, method: &str, params: Value) -> Value {
+        self.try_call(method, params).unwrap_or_else(|e| panic!("{method} on {}: {e}", self.url))
+    }
+
+    /// Many calls in one JSON-RPC batch.
+    fn batch(&self, calls: &[(&str, Value)]) -> Result<Vec<Value>, String> {
+        let body: Vec<Value> = calls
+            .iter()
+            .enumerate()
+            .map(|(i, (m, p))| json!({"jsonrpc": "2.0", "id": i, "method": m, "params": p}))
+            .collect();
+        self.rt.block_on(async {
+            let r = self.http.post(&self.url).json(&body).send().await.map_err(|e| e.to_string())?;
+            let mut v: Vec<Value> = r.json().await.map_err(|e| e.to_string())?;
+            v.sort_by_key(|x| x["id"].as_u64());
+            Ok(v.into_iter().map(|x| x["result"].clone()).collect())
+        })
+    }
+
+    fn u64(&self, method: &str, params: Value) -> u64 {
+        let v = self.call(method, params);
+        u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    }
+
+    fn head(&self) -> u64 {
+        self.u64("eth_blockNumber", json!([]))
+    }
+
+    fn block_hash(&self, n: u64) -> Option<String> {
+        let b = self.try_call("eth_getBlockByNumber", json!([format!("0x{n:x}"), false])).ok()?;
+        b["hash"].as_str().map(str::to_string)
+    }
+
+    fn balance(&self, a: &str) -> U256 {
+        self.call("eth_getBalance", json!([a, "latest"])).as_str().unwrap().parse().unwrap()
+    }
+}
+
+fn transfer(s: &PrivateKeySigner, nonce: u64, to: Address) -> Bytes {
+    let mut tx = TxEip1559 {
+        chain_id: L2_CHAIN,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 1_000_000_000,
+        max_priority_fee_per_gas: 1_000,
+        to: TxKind::Call(to),
+        value: U256::from(1),
+        ..Default::default()
+    };
+    let sig = s.sign_transaction_sync(&mut tx).unwrap();
+    TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718().into()
+}
+
+struct World {
+    dir: tempfile::TempDir,
+    l1_url: String,
+    l2_port: u16,
+    ver_port: u16,
+    spec: PathBuf,
+}
+
+impl World {
+    fn rollup_args(&self) -> Vec<String> {
+        [
+            "devnet",
+            "--l1-rpc",
+            &self.l1_url,
+            "--data-dir",
+            self.dir.path().join("rollup").to_str().unwrap(),
+            "--l2-addr",
+            &format!("127.0.0.1:{}", self.l2_port),
+            "--verifier-addr",
+            &format!("127.0.0.1:{}", free_port()),
+            "--l2-block-time-ms",
+            "500",
+            "--challenge-window",
+            "6",
+        ]
+        .map(str::to_string)
+        .to_vec()
+    }
+
+    fn start_rollup(&self, log: &str) -> Proc {
+        let args = self.rollup_args();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let p = Proc::aqueduct(&args, &self.dir.path().join(log));
+        wait_port(self.l2_port, 120, "the rollup's sequencer");
+        p
+    }
+
+    fn bridge(&self, key: &str, cmd: &[&str]) -> (bool, String, String) {
+        let l2 = format!("http://127.0.0.1:{}", self.l2_port);
+        let ver = format!("http://127.0.0.1:{}", self.ver_port);
+        let mut args = vec![
+            "bridge",
+            "--l1-rpc",
+            &self.l1_url,
+            "--l2-rpc",
+            &l2,
+            "--verifier-rpc",
+            &ver,
+            "--rollup",
+            self.spec.to_str().unwrap(),
+            "--key",
+            key,
+        ];
+        args.extend_from_slice(cmd);
+        try_run(&aqueduct(), &args, &repo())
+    }
+
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+}
+
+fn journey(kind: L1Kind) {
+    let mut dir = tempfile::tempdir().unwrap();
+    // AQUEDUCT_TEST_KEEP=1 keeps the logs and data for a look afterwards.
+    if std::env::var_os("AQUEDUCT_TEST_KEEP").is_some() {
+        eprintln!("keeping {}", dir.path().display());
+        dir.disable_cleanup(true);
+    }
+    let l1_port = free_port();
+    let _l1 = match kind {
+        L1Kind::Embedded => Proc::aqueduct(
+            &[
+                "devnet",
+                "--no-rollup",
+                "--block-time",
+                "1",
+                "--port",
+                &l1_port.to_string(),
+                "--data-dir",
+                dir.path().join("l1").to_str().unwrap(),
+            ],
+            &dir.path().join("l1.log"),
+        ),
+        L1Kind::Anvil => Proc::spawn(
+            &tool("anvil"),
+            &["--port", &l1_port.to_string(), "--block-time", "1", "--silent"],
+            &dir.path().join("l1.log"),
+        ),
+    };
+    wait_port(l1_port, 60, "L1");
+    let spec = dir.path().join("rollup/rollup/rollup.json");
+    let w =
+        World { l1_url: format!("http://127.0.0.1:{l1_port}"), l2_port: free_port(), ver_port: free_port(), spec, dir };
+    let rollup = w.start_rollup("rollup.log");
+    assert!(w.spec.exists(), "the rollup wrote its spec:\n{}", w.log("rollup.log"));
+
+    // A verifier of its own, from the spec and the L1 URL alone.
+    let _verifier = Proc::aqueduct(
+        &[
+            "node",
+            "--role",
+            "verifier",
+            "--l1-rpc",
+            &w.l1_url,
+            "--rollup",
+            w.spec.to_str().unwrap(),
+            "--data-dir",
+            w.dir.path().join("verifier").to_str().unwrap(),
+            "--rpc-addr",
+            &format!("127.0.0.1:{}", w.ver_port),
+        ],
+        &w.dir.path().join("verifier.log"),
+    );
+    wait_port(w.ver_port, 60, "the verifier node");
+    let l2 = Rpc::new(w.l2_port);
+    let ver = Rpc::new(w.ver_port);
+    let l1 = Rpc::new(l1_port);
+    assert_eq!(l2.u64("eth_chainId", json!([])), L2_CHAIN);
+
+    // Deposit 10 ETH to a fresh address with the bridge CLI: credited on L2, seen by the verifier.
+    let beef = "0x000000000000000000000000000000000000bEEF";
+    let (ok, out, err) = w.bridge(KEY5, &["deposit", "--amount", "10", "--to", beef]);
+    assert!(ok, "deposit failed: {out}\n{err}");
+    let ten = U256::from(10u128 * 10u128.pow(18));
+    until("the deposit on L2", 60, || (l2.balance(beef) == ten).then_some(()));
+    until("the deposit on the verifier", 90, || (ver.balance(beef) == ten).then_some(()));
+
+    // forge create on L2, then cast send and cast call.
+    let l2_url = format!("http://127.0.0.1:{}", w.l2_port);
+    let r = ["--rpc-url", l2_url.as_str()];
+    let contracts = repo().join("contracts");
+    let solc = tool("solc");
+    let created = run(
+        "forge",
+        &[
+            "create",
+            "--use",
+            solc.to_str().unwrap(),
+            "--offline",
+            "--broadcast",
+            "src/AqueductToken.sol:AqueductToken",
+            "--private-key",
+            KEY0,
+            r[0],
+            r[1],
+            "--constructor-args",
+            "Aqueduct Token",
+            "AQT",
+            "18",
+            "1000000",
+        ],
+        &contracts,
+    );
+    let token = field(&created, "Deployed to:").to_string();
+    let cwd = repo();
+    assert_eq!(run("cast", &["call", &token, "symbol()(string)", r[0], r[1]], &cwd), "\"AQT\"");
+    let sent = run(
+        "cast",
+        &["send", "--private-key", KEY0, &token, "transfer(address,uint256)", beef, "250", r[0], r[1]],
+        &cwd,
+    );
+    assert_eq!(field(&sent, "status"), "1 (success)");
+    assert_eq!(run("cast", &["call", &token, "balanceOf(address)(uint256)", beef, r[0], r[1]], &cwd), "250");
+    let receipt = run("cast", &["receipt", field(&sent, "transactionHash"), "--json", r[0], r[1]], &cwd);
+    let receipt: Value = serde_json::from_str(&receipt).unwrap();
+    assert!(receipt["l1Fee"].as_str().is_some_and(|f| f != "0x0"), "receipts carry the L1 data fee: {receipt}");
+
+    // Load, then kill -9 of the sequencer: every transaction that had a receipt is still there.
+    let sender: PrivateKeySigner = KEY6.parse().unwrap();
+    let to = Address::repeat_byte(0x77);
+    let mut acked: HashMap<B256, String> = HashMap::new();
+    let mut sent_hashes = Vec::new();
+    let mut nonce = 0u64;
+    let mut rollup = Some(rollup);
+    for _round in 0..200 {
+        let calls: Vec<(&str, Value)> =
+            (0..20).map(|i| ("eth_sendRawTransaction", json!([transfer(&sender, nonce + i, to)]))).collect();
+        if let Ok(hashes) = l2.batch(&calls) {
+            for h in hashes.iter().filter_map(|h| h.as_str()) {
+                sent_hashes.push(h.parse::<B256>().unwrap());
+            }
+        }
+        nonce += 20;
+        // At most 500 calls per batch (the server takes up to 1,000).
+        let pending: Vec<B256> = sent_hashes.iter().filter(|h| !acked.contains_key(*h)).take(500).copied().collect();
+        let calls: Vec<(&str, Value)> = pending.iter().map(|h| ("eth_getTransactionReceipt", json!([h]))).collect();
+        if let Ok(rs) = l2.batch(&calls) {
+            for (h, r) in pending.iter().zip(rs) {
+                if let Some(bh) = r["blockHash"].as_str() {
+                    acked.insert(*h, bh.to_string());
+                }
+            }
+        }
+        if acked.len() >= 200 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if acked.len() < 200 {
+        let log = w.log("rollup.log");
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        panic!(
+            "only {} of {} transfers got receipts (L2 head {}); rollup log:\n{}",
+            acked.len(),
+            sent_hashes.len(),
+            l2.head(),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+    }
+    // Keep sending while the kill lands.
+    let calls: Vec<(&str, Value)> =
+        (0..20).map(|i| ("eth_sendRawTransaction", json!([transfer(&sender, nonce + i, to)]))).collect();
+    let _ = l2.batch(&calls);
+    rollup.take().unwrap().kill9();
+    let _rollup = w.start_rollup("rollup2.log");
+    let calls: Vec<(&str, Value)> = acked.keys().map(|h| ("eth_getTransactionReceipt", json!([h]))).collect();
+    let after = l2.batch(&calls).unwrap_or_else(|e| panic!("{e}; restarted rollup log:\n{}", w.log("rollup2.log")));
+    for ((h, bh), r) in acked.iter().zip(&after) {
+        assert_eq!(
+            r["blockHash"].as_str(),
+            Some(bh.as_str()),
+            "receipted transaction {h} lost or moved by the restart"
+        );
+    }
+    // The chain goes on, and the separate verifier reaches the sequencer's blocks, hash for hash.
+    let head = l2.head();
+    until("the restarted sequencer to make blocks", 30, || (l2.head() > head + 2).then_some(()));
+    let target = l2.head();
+    until("the verifier to derive the sequencer's blocks", 120, || (ver.head() >= target).then_some(()));
+    for n in [1, target / 2, target] {
+        assert_eq!(ver.block_hash(n), l2.block_hash(n), "verifier and sequencer differ at L2 block {n}");
+    }
+
+    // Withdraw 1 ETH with the bridge CLI: prove when an output covers it, refused early, then paid.
+    let (ok, out, err) = w.bridge(KEY5, &["withdraw", "--amount", "1"]);
+    assert!(ok, "withdraw failed: {out}\n{err}");
+    let tx = out.split_whitespace().find(|t| t.starts_with("0x") && t.len() == 66).unwrap().to_string();
+    let proven = until("an output covering the withdrawal, and its proof", 180, || {
+        let (ok, out, err) = w.bridge(KEY5, &["prove", "--tx", &tx]);
+        if ok {
+            return Some(out);
+        }
+        assert!(err.contains("not on this node's chain") || err.contains("no output covers"), "prove: {err}");
+        None
+    });
+    assert!(proven.contains("challenge window"), "{proven}");
+    let (ok, _, err) = w.bridge(KEY5, &["finalize", "--tx", &tx]);
+    assert!(!ok && err.contains("ChallengeWindowOpen"), "early finalize must be refused by name: {err}");
+    let addr5 = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
+    let before = l1.balance(addr5);
+    until("the challenge window to pass", 60, || {
+        let (_, out, _) = w.bridge(KEY5, &["status", "--tx", &tx]);
+        out.contains("ready to finalize").then_some(())
+    });
+    let (ok, out, err) = w.bridge(KEY5, &["finalize", "--tx", &tx]);
+    assert!(ok, "finalize failed: {out}\n{err}");
+    let gained = l1.balance(addr5) + U256::from(10u128.pow(16)) - before;
+    assert!(gained > U256::from(10u128.pow(18)), "1 ETH arrived on L1 (less gas): gained {gained}");
+    let (_, status, _) = w.bridge(KEY5, &["status", "--tx", &tx]);
+    assert!(status.contains("finalized"), "{status}");
+    let (ok, _, err) = w.bridge(KEY5, &["finalize", "--tx", &tx]);
+    assert!(!ok && err.contains("AlreadyFinalized"), "{err}");
+    // Batches went to L1 both ways over the run (blobs once transfers filled them).
+    let posts = w.log("rollup.log") + &w.log("rollup2.log");
+    assert!(posts.contains("blobs=true") && posts.contains("blobs=false"), "calldata and blob posts:\n{posts}");
+    assert!(run_bin(&aqueduct(), &["--version"], Path::new(".")).starts_with("aqueduct "));
+}
+
+#[test]
+fn rollup_on_the_embedded_l1_through_the_cli() {
+    journey(L1Kind::Embedded);
+}
+
+#[test]
+fn rollup_on_anvil_through_the_cli() {
+    journey(L1Kind::Anvil);
+}
