@@ -63,6 +63,8 @@ impl Default for BatcherConfig {
 /// What one post put on L1, as the bench reads it back.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct PostStats {
+    /// The L2 blocks posted: `first_block..=first_block + blocks - 1`.
+    pub first_block: u64,
     pub blocks: u64,
     pub transactions: u64,
     pub uncompressed_bytes: u64,
@@ -271,6 +273,7 @@ impl Batcher {
             DataMode::Auto => blobs_cheaper(compressed, fees),
         };
         let mut stats = PostStats {
+            first_block: self.next,
             blocks: out.blocks.len() as u64,
             transactions: out.transactions as u64,
             uncompressed_bytes: out.uncompressed_len as u64,

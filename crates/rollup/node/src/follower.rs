@@ -51,7 +51,8 @@ pub async fn follow_l1(
 
 /// Highest L1 block at or below `from` that the pipeline read and L1 still has.
 async fn common_ancestor(l1: &L1Client, pipeline: &Arc<Mutex<Pipeline>>, from: u64) -> Result<u64, L1Error> {
-    let genesis = pipeline.lock().config().l1_genesis.number;
+    let anchor = pipeline.lock().config().l1_genesis;
+    let genesis = anchor.number;
     let mut n = from;
     while n > genesis {
         let ours = pipeline.lock().l1_hash(n);
@@ -60,6 +61,10 @@ async fn common_ancestor(l1: &L1Client, pipeline: &Arc<Mutex<Pipeline>>, from: u
             return Ok(n);
         }
         n -= 1;
+    }
+    let (now, _) = l1.origin(genesis).await?;
+    if now.hash != anchor.hash {
+        return Err(L1Error::AnchorReorged(genesis));
     }
     Ok(genesis)
 }

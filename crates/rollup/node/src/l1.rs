@@ -32,6 +32,10 @@ pub enum L1Error {
     NotMined(B256),
     #[error("L1 transaction {0} reverted")]
     Reverted(B256),
+    /// L1 replaced the block the rollup is anchored to (its contracts' deployment): nothing
+    /// derived from this L1 can be trusted; the rollup must be deployed again.
+    #[error("L1 reorged below the rollup's anchor block {0}: the rollup's contracts are gone")]
+    AnchorReorged(u64),
     /// The call reverts when simulated; `data` is the revert data (a custom error, usually).
     #[error("the call reverts (revert data {data})")]
     WouldRevert { data: Bytes },

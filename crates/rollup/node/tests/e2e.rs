@@ -77,11 +77,22 @@ struct Setup {
     devnet: Devnet,
     l1: L1Client,
     dep: aqueduct_rollup_node::Deployment,
+    /// The sequencer and its batcher.
     rollup: Rollup,
+    /// A verifier and its proposer (services of their own, as separate processes would be).
+    ver: Rollup,
 }
 
-/// Embedded L1 (1 s blocks), contracts deployed, a sequencer (censoring `censor`), a verifier and a proposer.
-async fn setup(censor: Vec<Address>) -> Setup {
+#[derive(Default)]
+struct Opts {
+    /// Senders the sequencer ignores.
+    censor: Vec<Address>,
+    /// L1 blocks an origin must be buried under before the sequencer uses it.
+    l1_confirmations: u64,
+}
+
+/// Embedded L1 (1 s blocks), contracts deployed, a sequencer, a verifier and a proposer.
+async fn setup(o: Opts) -> Setup {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
@@ -124,15 +135,15 @@ async fn setup(censor: Vec<Address>) -> Setup {
     let funded: Vec<Address> = signers.iter().map(|s| s.address()).collect();
     let rollup = Rollup::start(RollupOptions {
         l1_url: devnet.url(),
-        rollup: rollup_cfg,
+        rollup: rollup_cfg.clone(),
         data_dir: dir.path().join("l2"),
         gas_limit: 100_000_000,
-        funded,
+        funded: funded.clone(),
         funded_balance: U256::from(1000 * ETH),
         sequencer: Some(aqueduct_rollup_node::SequencerRole {
             rpc_addr: "127.0.0.1:0".parse().unwrap(),
             batcher: batcher.clone(),
-            sequencer: SequencerConfig { censor, ..Default::default() },
+            sequencer: SequencerConfig { censor: o.censor, l1_confirmations: o.l1_confirmations },
             batcher_config: BatcherConfig {
                 compressor: Compressor::Brotli(9),
                 mode: DataMode::Auto,
@@ -141,6 +152,20 @@ async fn setup(censor: Vec<Address>) -> Setup {
             },
             dev_signers: vec![],
         }),
+        verifier_rpc: None,
+        proposer: None,
+        poll: Duration::from_millis(300),
+    })
+    .await
+    .unwrap();
+    let ver = Rollup::start(RollupOptions {
+        l1_url: devnet.url(),
+        rollup: rollup_cfg,
+        data_dir: dir.path().join("l2"),
+        gas_limit: 100_000_000,
+        funded,
+        funded_balance: U256::from(1000 * ETH),
+        sequencer: None,
         verifier_rpc: Some("127.0.0.1:0".parse().unwrap()),
         proposer: Some(aqueduct_rollup_node::ProposerRole {
             signer: proposer.clone(),
@@ -151,16 +176,16 @@ async fn setup(censor: Vec<Address>) -> Setup {
     })
     .await
     .unwrap();
-    Setup { _dir: dir, devnet, l1, dep, rollup }
+    Setup { _dir: dir, devnet, l1, dep, rollup, ver }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deposit_transfer_batch_and_derive() {
-    let Setup { _dir, devnet, l1, dep, rollup } = setup(vec![]).await;
+    let Setup { _dir, devnet, l1, dep, rollup, ver: verifier } = setup(Opts::default()).await;
     let signers = devnet.signers.clone();
     let user = &signers[5];
     let seq = Rpc::new(rollup.sequencer_rpc.unwrap());
-    let ver = Rpc::new(rollup.verifier_rpc.unwrap());
+    let ver = Rpc::new(verifier.verifier_rpc.unwrap());
 
     // Deposit 10 ETH on L1; it is credited on L2.
     let before = seq.balance(user.address()).await;
@@ -204,7 +229,7 @@ async fn deposit_transfer_batch_and_derive() {
 
     // The verifier derives the same chain from L1 alone.
     let seq_chain = rollup.sequencer.clone().unwrap();
-    let ver_chain = rollup.verifier.clone().unwrap();
+    let ver_chain = verifier.verifier.clone().unwrap();
     let target = seq_chain.head().number();
     until("the verifier to derive the sequencer's blocks", 120, || async { ver_chain.head().number() >= target }).await;
     for n in [1, target / 2, target] {
@@ -218,9 +243,10 @@ async fn deposit_transfer_batch_and_derive() {
     let stats = rollup.batcher_stats.clone().unwrap();
     assert!(!stats.lock().is_empty(), "batches were posted");
 
-    withdrawals(&devnet, &l1, &rollup, &seq, &dep, user).await;
+    withdrawals(&devnet, &l1, &verifier, &seq, &dep, user).await;
 
     rollup.stop().await;
+    verifier.stop().await;
     devnet.stop().await;
 }
 
@@ -410,7 +436,8 @@ async fn withdrawals(
 async fn censored_user_gets_in_through_the_forced_queue() {
     let signers = aqueduct_l1::dev_signers(10).unwrap();
     let victim = signers[7].clone();
-    let Setup { _dir, devnet, l1, dep, rollup } = setup(vec![victim.address()]).await;
+    let Setup { _dir, devnet, l1, dep, rollup, ver } =
+        setup(Opts { censor: vec![victim.address()], ..Default::default() }).await;
     let seq = Rpc::new(rollup.sequencer_rpc.unwrap());
     let to = Address::repeat_byte(0x99);
 
@@ -435,10 +462,106 @@ async fn censored_user_gets_in_through_the_forced_queue() {
     let (_, epoch, _) = aqueduct_rollup_node::head_meta(&block, dep.l1_genesis.number);
     assert!(epoch >= queued_at + 20, "included only when due: origin {epoch}, queued at {queued_at}");
 
-    let ver_chain = rollup.verifier.clone().unwrap();
+    let ver_chain = ver.verifier.clone().unwrap();
     let n = block.number();
     until("the verifier to reach the forced block", 90, || async { ver_chain.head().number() >= n }).await;
     assert_eq!(ver_chain.block(BlockRef::Number(n)).unwrap().hash, block.hash, "same block on the verifier");
     rollup.stop().await;
+    ver.stop().await;
+    devnet.stop().await;
+}
+
+/// The sequencer stops for good; a user's transaction queued on L1 still lands in the L2 chain
+/// once the sequencing window has passed, derived by the verifier alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forced_transaction_lands_with_the_sequencer_stopped() {
+    let Setup { _dir, devnet, l1, dep, rollup, ver } = setup(Opts::default()).await;
+    let user = devnet.signers[8].clone();
+    let to = Address::repeat_byte(0x98);
+    let seq_chain = rollup.sequencer.clone().unwrap();
+    let stats = rollup.batcher_stats.clone().unwrap();
+    until("a few posts", 30, || async { stats.lock().len() >= 3 }).await;
+    rollup.stop().await;
+    let last_sequenced = seq_chain.head().number();
+    // Posts before the last one were on L1 when it went out (the batcher waits for each).
+    let landed = stats.lock().last().unwrap().first_block - 1;
+
+    let raw = transfer(&user, 0, to, 4_242);
+    let forced = aqueduct_contracts::rollup::BatchInbox::forceIncludeCall { signedTransaction: raw }.abi_encode();
+    let fees = l1.fees().await.unwrap();
+    let nonce = l1.nonce(user.address()).await.unwrap();
+    let call = L1Call { to: TxKind::Call(dep.inbox), value: U256::ZERO, input: forced.into(), gas_limit: 300_000 };
+    let h = l1.send_raw(&sign_1559(&user, 31337, nonce, fees, &call)).await.unwrap();
+    let queued_at = l1.wait(h, 400).await.unwrap().block_number.unwrap();
+
+    let v = Rpc::new(ver.verifier_rpc.unwrap());
+    until("the forced transaction in the derived chain", 120, || async { v.balance(to).await == U256::from(4_242) })
+        .await;
+    let ver_chain = ver.verifier.clone().unwrap();
+    let hash = alloy::primitives::keccak256(transfer(&user, 0, to, 4_242));
+    let (block, _) = ver_chain.transaction(&hash).expect("in the verifier's chain");
+    assert!(block.number() > last_sequenced, "in a block the verifier derived without the sequencer");
+    let (_, epoch, _) = aqueduct_rollup_node::head_meta(&block, dep.l1_genesis.number);
+    assert!(epoch >= queued_at + 20, "after the window: origin {epoch}, queued at {queued_at}");
+    // Every block the sequencer did post is kept as it was.
+    for n in 1..=landed {
+        let derived = ver_chain.block(BlockRef::Number(n)).unwrap().hash;
+        assert_eq!(Some(derived), seq_chain.block(BlockRef::Number(n)).map(|b| b.hash), "block {n}");
+    }
+    ver.stop().await;
+    devnet.stop().await;
+}
+
+/// An L1 reorg of depth 3 drops posted batches: the verifier unwinds and derives again, the
+/// batcher posts again, and both end on the same chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l1_reorg_of_depth_3_under_posted_batches() {
+    let Setup { _dir, devnet, l1: _, dep, rollup, ver } =
+        setup(Opts { l1_confirmations: 4, ..Default::default() }).await;
+    let seq = Rpc::new(rollup.sequencer_rpc.unwrap());
+    let l1_rpc = Rpc { http: reqwest::Client::new(), url: devnet.url() };
+    let seq_chain = rollup.sequencer.clone().unwrap();
+    let ver_chain = ver.verifier.clone().unwrap();
+    let stats = rollup.batcher_stats.clone().unwrap();
+    let to = Address::repeat_byte(0x55);
+    let senders = &devnet.signers[6..10];
+    for i in 0..50u64 {
+        for s in senders {
+            seq.call("eth_sendRawTransaction", json!([transfer(s, i, to, 1)])).await.unwrap();
+        }
+    }
+    until("the transfers on L2", 60, || async { seq.balance(to).await == U256::from(200) }).await;
+    let target = seq_chain.head().number();
+    until("the verifier to derive them", 90, || async { ver_chain.head().number() >= target }).await;
+    let l1_head = || async {
+        let v = l1_rpc.call("eth_blockNumber", json!([])).await.unwrap();
+        u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    };
+    // The reorg must not reach the deployment (the rollup's anchor).
+    until("L1 well past the deployment", 30, || async { l1_head().await > dep.l1_genesis.number + 6 }).await;
+    let posts_before = stats.lock().len();
+    let derived_before = ver_chain.head().number();
+
+    // Batches land every L1 block: the last three hold some. Replace them with empty blocks.
+    let head_before = l1_head().await;
+    l1_rpc.call("anvil_reorg", json!([3, []])).await.unwrap();
+
+    // The verifier unwinds what those blocks carried, the batcher posts it again.
+    until("the batcher to post the lost blocks again", 60, || async {
+        let s = stats.lock();
+        let reposted = s[posts_before..].iter().any(|p| p.first_block <= derived_before);
+        reposted
+    })
+    .await;
+    let target = seq_chain.head().number();
+    until("the verifier to catch up again", 120, || async { ver_chain.head().number() >= target }).await;
+    for n in [1, derived_before, target] {
+        let a = seq_chain.block(BlockRef::Number(n)).unwrap().hash;
+        assert_eq!(ver_chain.block(BlockRef::Number(n)).map(|b| b.hash), Some(a), "L2 block {n} after the reorg");
+    }
+    assert_eq!(Rpc::new(ver.verifier_rpc.unwrap()).balance(to).await, U256::from(200));
+    assert!(l1_head().await > head_before, "L1 went on past the reorg");
+    rollup.stop().await;
+    ver.stop().await;
     devnet.stop().await;
 }
