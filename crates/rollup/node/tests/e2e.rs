@@ -548,9 +548,7 @@ async fn l1_reorg_of_depth_3_under_posted_batches() {
 
     // The verifier unwinds what those blocks carried, the batcher posts it again.
     until("the batcher to post the lost blocks again", 60, || async {
-        let s = stats.lock();
-        let reposted = s[posts_before..].iter().any(|p| p.first_block <= derived_before);
-        reposted
+        stats.lock()[posts_before..].iter().any(|p| p.first_block <= derived_before)
     })
     .await;
     let target = seq_chain.head().number();
