@@ -13,6 +13,41 @@ pub enum BenchCommand {
     L1(L1Bench),
     /// State-root update time for one block of transfers over a large state.
     StateRoot(StateRootBench),
+    /// The optimistic rollup: L2 transfers/s through the sequencer's JSON-RPC (against anvil
+    /// too), soft-confirmation latency, L1 bytes, gas and blob gas per transfer in calldata and
+    /// blob mode, fees against L1, compressors on the real batches, verifier replay speed.
+    Rollup(RollupBench),
+}
+
+#[derive(Args, Debug)]
+pub struct RollupBench {
+    /// Transfers per workload (one of ETH transfers, one of ERC-20 transfers).
+    #[arg(long, default_value_t = 5_000)]
+    txs: usize,
+    #[arg(long, default_value_t = 100)]
+    accounts: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// L2 block time in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    l2_block_time_ms: u64,
+    #[arg(long, default_value_t = 200_000_000)]
+    l2_gas_limit: u64,
+    /// Seconds between embedded L1 blocks.
+    #[arg(long, default_value_t = 2.0)]
+    l1_block_time: f64,
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Data modes to measure, each on a fresh L1 and rollup.
+    #[arg(long, value_delimiter = ',', value_parser = crate::devnet::parse_mode, default_value = "calldata,blobs")]
+    modes: Vec<aqueduct_rollup_node::DataMode>,
+    #[arg(long, value_parser = crate::devnet::parse_compressor, default_value = "brotli:9")]
+    compressor: aqueduct_rollup_protocol::Compressor,
+    /// Skip the anvil comparison.
+    #[arg(long)]
+    no_anvil: bool,
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Debug)]
@@ -72,6 +107,29 @@ pub struct StateRootBench {
 pub async fn run(cmd: BenchCommand) -> eyre::Result<()> {
     match cmd {
         BenchCommand::L1(b) => l1(b).await,
+        BenchCommand::Rollup(b) => {
+            let opts = aqueduct_bench::RollupBenchOptions {
+                txs: b.txs,
+                accounts: b.accounts,
+                seed: b.seed,
+                l2_block_time_ms: b.l2_block_time_ms,
+                l2_gas_limit: b.l2_gas_limit,
+                l1_block_time: b.l1_block_time,
+                concurrency: b.concurrency,
+                modes: b.modes.clone(),
+                compressor: b.compressor,
+                vs_anvil: !b.no_anvil,
+                progress: true,
+            };
+            let r = aqueduct_bench::bench_rollup(opts).await.wrap_err("rollup benchmark")?;
+            aqueduct_bench::print_rollup(&r);
+            println!("{}", serde_json::to_string(&r)?);
+            if let Some(p) = b.json {
+                std::fs::write(&p, serde_json::to_vec_pretty(&r)?)
+                    .wrap_err_with(|| format!("writing {}", p.display()))?;
+            }
+            Ok(())
+        }
         BenchCommand::StateRoot(b) => {
             eprintln!("building {} accounts, then one block of {} transfers…", b.accounts, b.transfers);
             let r = tokio::task::spawn_blocking(move || bench_state_root(b.accounts, b.transfers, b.seed)).await?;

@@ -3,6 +3,7 @@
 mod anvil;
 mod client;
 mod report;
+mod rollup;
 mod runner;
 mod state_root;
 mod workload;
@@ -10,6 +11,10 @@ mod workload;
 pub use anvil::{Anvil, AnvilError};
 pub use client::{RpcClient, RpcError};
 pub use report::{BenchReport, print_table};
+pub use rollup::{
+    CompressorRow, FeeComparison, L1Cost, ModeReport, ReplayReport, RollupBenchOptions, RollupBenchReport,
+    WorkloadResult, bench_rollup, compare_compressors, print_rollup,
+};
 pub use runner::{BenchError, RunOptions, run};
 pub use state_root::{StateRootReport, bench_state_root};
 pub use workload::{TxKindMix, Workload, WorkloadSpec};

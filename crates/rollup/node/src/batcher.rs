@@ -71,9 +71,11 @@ pub struct PostStats {
     pub compressed_bytes: u64,
     /// Bytes on L1: calldata payload or blob contents used.
     pub l1_bytes: u64,
-    pub l1_gas: u64,
+    /// Blob gas bought (131,072 per blob); the L1 gas used is in the receipts of `l1_txs`.
     pub blob_gas: u64,
     pub blobs: bool,
+    /// The L1 transactions that carried it.
+    pub l1_txs: Vec<B256>,
 }
 
 #[derive(Clone, Debug)]
@@ -311,6 +313,7 @@ impl Batcher {
                 self.l1.send_raw(&sign_1559(&self.signer, chain_id, nonce, fees, &call)).await?
             };
             nonce += 1;
+            stats.l1_txs.push(hash);
             self.posted.push(Posted { first: self.next, last, tx: hash, l1_block: None, polls: 0 });
         }
         info!(target: "batcher::submit", blocks = stats.blocks, txs = stats.transactions, raw = stats.uncompressed_bytes,
