@@ -45,6 +45,10 @@ pub struct BatcherConfig {
     /// Largest calldata frame.
     pub max_calldata_frame: usize,
     pub poll: Duration,
+    /// Wait for about this many compressed bytes before posting (a blob holds ~126 kB)…
+    pub target_post_bytes: usize,
+    /// …unless the oldest unposted L2 block is this old. Zero posts every round.
+    pub max_delay: Duration,
 }
 
 impl Default for BatcherConfig {
@@ -56,6 +60,8 @@ impl Default for BatcherConfig {
             max_channel_blocks: 600,
             max_calldata_frame: 110_000,
             poll: Duration::from_millis(500),
+            target_post_bytes: 120_000,
+            max_delay: Duration::from_secs(6),
         }
     }
 }
@@ -203,10 +209,37 @@ impl Batcher {
             return Ok(());
         }
         let head = self.chain.head().number();
-        if head < self.next {
+        if head < self.next || !self.due(head) {
             return Ok(());
         }
         self.post(head).await
+    }
+
+    /// Whether blocks `next..=head` are worth a post now: enough bytes to fill most of a blob
+    /// (estimated from their encoded size and the last compression ratio), or waited long enough.
+    fn due(&self, head: u64) -> bool {
+        if self.cfg.max_delay.is_zero() {
+            return true;
+        }
+        let Some(oldest) = self.chain.block(aqueduct_chain::BlockRef::Number(self.next)) else { return true };
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+        if now.saturating_sub(oldest.header.timestamp) >= self.cfg.max_delay.as_secs() {
+            return true;
+        }
+        let ratio = self
+            .stats
+            .lock()
+            .last()
+            .map(|p| p.compressed_bytes as f64 / p.uncompressed_bytes.max(1) as f64)
+            .unwrap_or(1.0);
+        let raw: usize = self
+            .chain
+            .blocks(self.next, head)
+            .iter()
+            .flat_map(|b| b.txs.iter().filter(|t| !t.envelope.is_deposit()))
+            .map(|t| t.envelope.encode_2718_len())
+            .sum();
+        raw as f64 * ratio >= self.cfg.target_post_bytes as f64
     }
 
     /// Confirms posts, and rewinds to repost those an L1 reorg removed or that were dropped.

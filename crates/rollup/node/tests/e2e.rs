@@ -148,6 +148,8 @@ async fn setup(o: Opts) -> Setup {
                 compressor: Compressor::Brotli(9),
                 mode: DataMode::Auto,
                 poll: Duration::from_millis(300),
+                // Post every round: the reorg test needs batches in every L1 block.
+                max_delay: Duration::ZERO,
                 ..Default::default()
             },
             dev_signers: vec![],

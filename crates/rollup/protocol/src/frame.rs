@@ -116,10 +116,15 @@ mod tests {
         }
 
         #[test]
-        fn truncation_is_an_error(frames in proptest::collection::vec(arb_frame(), 1..4), cut in 1usize..50) {
+        fn truncation_is_an_error_or_a_prefix(frames in proptest::collection::vec(arb_frame(), 1..4), cut in 1usize..50) {
             let payload = encode_frames(&frames);
             let cut = cut.min(payload.len() - 1);
-            prop_assert!(decode_frames(&payload[..payload.len() - cut]).is_err());
+            // A cut inside a frame is an error; a cut exactly at a frame boundary leaves whole
+            // frames, which must be the first ones and nothing else.
+            match decode_frames(&payload[..payload.len() - cut]) {
+                Err(_) => {}
+                Ok(got) => prop_assert!(got.len() < frames.len() && got[..] == frames[..got.len()]),
+            }
         }
 
         #[test]
