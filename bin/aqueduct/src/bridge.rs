@@ -136,6 +136,13 @@ async fn deposit(cx: &Ctx, amt: &str, to: Option<Address>, token: Option<Address
     let value = amount(amt)?;
     let to = to.unwrap_or(cx.key.address());
     let portal = cx.spec.rollup.portal;
+    let have = match token {
+        None => cx.l1.balance(cx.key.address()).await?,
+        Some(t) => cx.l1.read(t, aqueduct_contracts::AqueductToken::balanceOfCall(cx.key.address())).await?,
+    };
+    if have < value {
+        bail!("{} holds {have} (smallest units) on L1, less than the {value} to deposit", cx.key.address());
+    }
     let hash = match token {
         None => deposit_eth(&cx.l1, &cx.key, portal, to, value).await,
         Some(t) => deposit_erc20(&cx.l1, &cx.key, portal, t, to, value).await,

@@ -282,6 +282,43 @@ fn journey(kind: L1Kind) {
     let receipt: Value = serde_json::from_str(&receipt).unwrap();
     assert!(receipt["l1Fee"].as_str().is_some_and(|f| f != "0x0"), "receipts carry the L1 data fee: {receipt}");
 
+    // An ERC-20 on L1 (forge create there), deposited with the bridge CLI: its twin is minted on L2.
+    let l1r = ["--rpc-url", w.l1_url.as_str()];
+    let created = run(
+        "forge",
+        &[
+            "create",
+            "--use",
+            solc.to_str().unwrap(),
+            "--offline",
+            "--broadcast",
+            "src/AqueductToken.sol:AqueductToken",
+            "--private-key",
+            KEY5,
+            l1r[0],
+            l1r[1],
+            "--constructor-args",
+            "L1 Token",
+            "L1T",
+            "18",
+            "1000000000000000000000",
+        ],
+        &contracts,
+    );
+    let l1_token = field(&created, "Deployed to:").to_string();
+    let (ok, out, err) = w.bridge(KEY5, &["deposit", "--amount", "100", "--token", &l1_token]);
+    assert!(ok, "ERC-20 deposit failed: {out}\n{err}");
+    let bridge = "0x4200000000000000000000000000000000000010";
+    let twin = until("the ERC-20 twin on L2", 60, || {
+        let t = run("cast", &["call", bridge, "l2TokenOf(address)(address)", &l1_token, r[0], r[1]], &cwd);
+        (t != "0x0000000000000000000000000000000000000000").then_some(t)
+    });
+    let addr5 = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
+    let balance_of = |token: &str, who: &str, rpc: &[&str; 2]| {
+        run("cast", &["call", token, "balanceOf(address)(uint256)", who, rpc[0], rpc[1]], &cwd)
+    };
+    assert_eq!(balance_of(&twin, addr5, &r), "100000000000000000000 [1e20]");
+
     // Load, then kill -9 of the sequencer: every transaction that had a receipt is still there.
     let sender: PrivateKeySigner = KEY6.parse().unwrap();
     let to = Address::repeat_byte(0x77);
@@ -348,34 +385,42 @@ fn journey(kind: L1Kind) {
         assert_eq!(ver.block_hash(n), l2.block_hash(n), "verifier and sequencer differ at L2 block {n}");
     }
 
-    // Withdraw 1 ETH with the bridge CLI: prove when an output covers it, refused early, then paid.
-    let (ok, out, err) = w.bridge(KEY5, &["withdraw", "--amount", "1"]);
-    assert!(ok, "withdraw failed: {out}\n{err}");
-    let tx = out.split_whitespace().find(|t| t.starts_with("0x") && t.len() == 66).unwrap().to_string();
-    let proven = until("an output covering the withdrawal, and its proof", 180, || {
-        let (ok, out, err) = w.bridge(KEY5, &["prove", "--tx", &tx]);
-        if ok {
-            return Some(out);
-        }
-        assert!(err.contains("not on this node's chain") || err.contains("no output covers"), "prove: {err}");
-        None
-    });
-    assert!(proven.contains("challenge window"), "{proven}");
-    let (ok, _, err) = w.bridge(KEY5, &["finalize", "--tx", &tx]);
+    // Withdraw 1 ETH and 40 tokens with the bridge CLI: prove once an output covers them,
+    // refused early by name, paid after the window, refused a second time.
+    let mut txs = Vec::new();
+    for args in [&["withdraw", "--amount", "1"][..], &["withdraw", "--amount", "40", "--token", &l1_token][..]] {
+        let (ok, out, err) = w.bridge(KEY5, args);
+        assert!(ok, "withdraw failed: {out}\n{err}");
+        txs.push(out.split_whitespace().find(|t| t.starts_with("0x") && t.len() == 66).unwrap().to_string());
+    }
+    for tx in &txs {
+        let proven = until("an output covering the withdrawal, and its proof", 180, || {
+            let (ok, out, err) = w.bridge(KEY5, &["prove", "--tx", tx]);
+            if ok {
+                return Some(out);
+            }
+            assert!(err.contains("not on this node's chain") || err.contains("no output covers"), "prove: {err}");
+            None
+        });
+        assert!(proven.contains("challenge window"), "{proven}");
+    }
+    let (ok, _, err) = w.bridge(KEY5, &["finalize", "--tx", &txs[0]]);
     assert!(!ok && err.contains("ChallengeWindowOpen"), "early finalize must be refused by name: {err}");
-    let addr5 = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
     let before = l1.balance(addr5);
-    until("the challenge window to pass", 60, || {
-        let (_, out, _) = w.bridge(KEY5, &["status", "--tx", &tx]);
-        out.contains("ready to finalize").then_some(())
-    });
-    let (ok, out, err) = w.bridge(KEY5, &["finalize", "--tx", &tx]);
-    assert!(ok, "finalize failed: {out}\n{err}");
+    for tx in &txs {
+        until("the challenge window to pass", 60, || {
+            let (_, out, _) = w.bridge(KEY5, &["status", "--tx", tx]);
+            out.contains("ready to finalize").then_some(())
+        });
+        let (ok, out, err) = w.bridge(KEY5, &["finalize", "--tx", tx]);
+        assert!(ok, "finalize failed: {out}\n{err}");
+        let (_, status, _) = w.bridge(KEY5, &["status", "--tx", tx]);
+        assert!(status.contains("finalized"), "{status}");
+    }
     let gained = l1.balance(addr5) + U256::from(10u128.pow(16)) - before;
     assert!(gained > U256::from(10u128.pow(18)), "1 ETH arrived on L1 (less gas): gained {gained}");
-    let (_, status, _) = w.bridge(KEY5, &["status", "--tx", &tx]);
-    assert!(status.contains("finalized"), "{status}");
-    let (ok, _, err) = w.bridge(KEY5, &["finalize", "--tx", &tx]);
+    assert_eq!(balance_of(&l1_token, addr5, &l1r), "940000000000000000000 [9.4e20]", "40 tokens back on L1");
+    let (ok, _, err) = w.bridge(KEY5, &["finalize", "--tx", &txs[1]]);
     assert!(!ok && err.contains("AlreadyFinalized"), "{err}");
     // Batches went to L1 both ways over the run (blobs once transfers filled them).
     let posts = w.log("rollup.log") + &w.log("rollup2.log");
