@@ -41,7 +41,7 @@ pub struct RollupBench {
     /// Data modes to measure, each on a fresh L1 and rollup.
     #[arg(long, value_delimiter = ',', value_parser = crate::devnet::parse_mode, default_value = "calldata,blobs")]
     modes: Vec<aqueduct_rollup_node::DataMode>,
-    #[arg(long, value_parser = crate::devnet::parse_compressor, default_value = "brotli:9")]
+    #[arg(long, value_parser = crate::devnet::parse_compressor, default_value = "brotli:5")]
     compressor: aqueduct_rollup_protocol::Compressor,
     /// Skip the anvil comparison.
     #[arg(long)]

@@ -109,7 +109,7 @@ impl Default for RollupDevnetConfig {
             bond_wei: ETH / 10,
             proposal_interval: 10,
             gas_limit: 30_000_000,
-            compressor: "brotli:9".into(),
+            compressor: "brotli:5".into(),
             data_mode: DataMode::Auto,
             balance_ether: 10_000,
         }

@@ -52,7 +52,7 @@ pub struct NodeArgs {
     #[arg(long, value_parser = parse_mode, default_value = "auto")]
     data_mode: DataMode,
     /// brotli:<0-11> or zstd:<1-22>.
-    #[arg(long, value_parser = parse_compressor, default_value = "brotli:9")]
+    #[arg(long, value_parser = parse_compressor, default_value = "brotli:5")]
     compressor: aqueduct_rollup_protocol::Compressor,
     /// L1 blocks an origin must be buried under before the sequencer uses it.
     #[arg(long, default_value_t = 0)]

@@ -54,7 +54,9 @@ pub struct BatcherConfig {
 impl Default for BatcherConfig {
     fn default() -> Self {
         Self {
-            compressor: Compressor::Brotli(9),
+            // Measured by `aqueduct bench rollup` on real batches: within 0.2 % of brotli 9-11 in
+            // size, 2.4x faster than brotli 9; zstd 3 is 25x faster but 2 % larger.
+            compressor: Compressor::Brotli(5),
             mode: DataMode::Auto,
             max_channel_bytes: 2_000_000,
             max_channel_blocks: 600,
@@ -300,7 +302,10 @@ impl Batcher {
             None => *self.chain_id.insert(self.l1.chain_id().await?),
         };
         let fees = self.l1.fees().await?;
-        let out = ch.close(usize::MAX);
+        // Compression and KZG proofs take CPU for a while: off the async workers.
+        let out = tokio::task::spawn_blocking(move || ch.close(usize::MAX))
+            .await
+            .map_err(|e| L1Error::Rpc(format!("compression task failed: {e}")))?;
         let compressed = out.compressed_len;
         let use_blobs = match self.cfg.mode {
             DataMode::Blobs => true,
@@ -333,10 +338,15 @@ impl Batcher {
             let payload = encode_frames(&[frame]);
             let hash = if use_blobs {
                 let input: Bytes = BatchInbox::submitBlobsCall {}.abi_encode().into();
-                let (raw, hashes) =
-                    sign_blob_tx(&self.signer, chain_id, nonce, fees, inbox, input, &payload).map_err(L1Error::Rpc)?;
-                stats.blob_gas += hashes.len() as u64 * 131_072;
+                let signer = self.signer.clone();
                 stats.l1_bytes += payload.len() as u64;
+                let (raw, hashes) = tokio::task::spawn_blocking(move || {
+                    sign_blob_tx(&signer, chain_id, nonce, fees, inbox, input, &payload)
+                })
+                .await
+                .map_err(|e| L1Error::Rpc(format!("blob signing task failed: {e}")))?
+                .map_err(L1Error::Rpc)?;
+                stats.blob_gas += hashes.len() as u64 * 131_072;
                 self.l1.send_raw(&raw).await?
             } else {
                 let input: Bytes = BatchInbox::submitCall { frames: payload.clone().into() }.abi_encode().into();

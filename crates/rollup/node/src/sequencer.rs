@@ -50,8 +50,12 @@ impl Sequencer {
             let now = now_ms();
             if now >= last_l1_poll + 500 {
                 last_l1_poll = now;
-                if let Err(e) = follow_l1(&self.l1, &self.pipeline, self.cfg.l1_confirmations, 64).await {
-                    warn!(target: "sequencer", error = %e, "reading L1 failed; retrying");
+                // A slow L1 must not stop L2 blocks: read what arrives in time, the rest next round.
+                let read = follow_l1(&self.l1, &self.pipeline, self.cfg.l1_confirmations, 64);
+                match tokio::time::timeout(Duration::from_millis(block_ms.max(500)), read).await {
+                    Ok(Err(e)) => warn!(target: "sequencer", error = %e, "reading L1 failed; retrying"),
+                    Err(_) => debug!(target: "sequencer", "L1 slow to answer; reading on next round"),
+                    Ok(Ok(_)) => {}
                 }
             }
             let due_ms = self.next_block_due_ms();
