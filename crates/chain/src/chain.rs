@@ -108,6 +108,55 @@ fn now_secs() -> u64 {
 }
 
 impl Chain {
+    /// What re-executes block `n` without this node (D4): the trie nodes, code and block hashes
+    /// its execution and root update read, its inputs, and the pre-state root (block `n - 1`'s).
+    /// The witness is checked: a stateless run over it reaches this block's state root.
+    pub fn witness(&self, n: u64) -> Result<(crate::Witness, crate::StatelessInput, B256), ChainError> {
+        use crate::stateless::{CodeRecorder, HashRecorder, root_after, run_body, stateless_input};
+        let inner = self.inner.lock();
+        if n == 0 {
+            return Err(ChainError::InvalidParams("genesis has no transition to witness".into()));
+        }
+        let block =
+            inner.blocks.get(n as usize).cloned().ok_or_else(|| ChainError::InvalidParams(format!("no block {n}")))?;
+        let pre_root = inner.blocks[n as usize - 1].header.state_root;
+        let input = stateless_input(&self.rules, &block);
+        let all_nodes = inner.state.nodes();
+        let codes = inner.state.codes();
+        let recording = aqueduct_trie::RecordingStore::new(all_nodes);
+        let (diff, code_seen, hashes_seen) = {
+            let view = crate::state::HistoricState::new(&recording, codes, pre_root);
+            let code_rec = CodeRecorder { inner: &view, seen: Default::default() };
+            let hash_rec = HashRecorder { all: inner.hashes.as_slice(), seen: Default::default() };
+            let (diff, _, _) = run_body(&self.rules, &code_rec, &hash_rec, input.clone())
+                .map_err(|e| ChainError::Internal(format!("re-executing block {n}: {e}")))?;
+            (diff, code_rec.seen.into_inner(), hash_rec.seen.into_inner())
+        };
+        let mut nodes = recording.into_witness();
+        // The root update may need nodes no read touched (siblings of deleted leaves).
+        let post = loop {
+            let view = crate::state::HistoricState::new(&nodes, codes, pre_root);
+            match root_after(&view, &nodes, pre_root, diff.clone()) {
+                Ok(root) => break root,
+                Err(aqueduct_trie::TrieError::MissingNode(h)) => {
+                    let node = all_nodes
+                        .get(&h)
+                        .cloned()
+                        .ok_or_else(|| ChainError::Internal(format!("trie node {h} of block {n} is not kept")))?;
+                    nodes.insert(h, node);
+                }
+                Err(e) => return Err(ChainError::Internal(format!("witness of block {n}: {e}"))),
+            }
+        };
+        if post != block.header.state_root {
+            return Err(ChainError::Internal(format!(
+                "stateless root {post} of block {n} differs from its header's {}",
+                block.header.state_root
+            )));
+        }
+        Ok((crate::Witness { nodes, codes: code_seen, block_hashes: hashes_seen }, input, pre_root))
+    }
+
     /// Opens the chain in `config.data_dir`, creating it from genesis if it is new.
     pub fn open(config: ChainConfig) -> Result<Arc<Self>, ChainError> {
         let store = Store::open(&config.data_dir.join("chain.redb"))?;

@@ -13,6 +13,7 @@ mod pool;
 pub mod rpc;
 mod rules;
 mod state;
+mod stateless;
 mod store;
 mod tx;
 
@@ -28,5 +29,6 @@ pub use overlay::{Overlay, StateError};
 pub use pool::Pool;
 pub use rules::{ChainRules, L1Prices, L2Rules, MiningMode, PoolLimits, TxTypes};
 pub use state::{HistoricState, Reverts, StateDiff, StateView, WorldState};
+pub use stateless::{StatelessError, StatelessInput, StatelessOutput, Witness, execute_stateless, stateless_input};
 pub use store::{Store, StoreError};
 pub use tx::TxBody;

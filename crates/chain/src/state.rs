@@ -116,6 +116,10 @@ impl WorldState {
         &self.nodes
     }
 
+    pub fn codes(&self) -> &HashMap<B256, Bytes> {
+        &self.codes
+    }
+
     /// Applies a diff and returns its reverts (old values of every key it changes).
     pub fn apply(&mut self, diff: StateDiff) -> Reverts {
         let mut reverts = Reverts::default();
@@ -273,14 +277,21 @@ impl StateView for WorldState {
     }
 }
 
-/// A past state read through the trie.
-pub struct HistoricState<'a> {
-    nodes: &'a MemoryNodes,
+/// A state read through the trie from its root: a past state of this node, or a witness.
+pub struct HistoricState<'a, N: NodeStore = MemoryNodes> {
+    nodes: &'a N,
     codes: &'a HashMap<B256, Bytes>,
     root: B256,
 }
 
-impl StateView for HistoricState<'_> {
+impl<'a, N: NodeStore> HistoricState<'a, N> {
+    /// Reads the state with root `root` from `nodes` (a missing node is an error, never a guess).
+    pub fn new(nodes: &'a N, codes: &'a HashMap<B256, Bytes>, root: B256) -> Self {
+        Self { nodes, codes, root }
+    }
+}
+
+impl<N: NodeStore> StateView for HistoricState<'_, N> {
     fn account(&self, address: &Address) -> Result<Option<StateAccount>, TrieError> {
         match aqueduct_trie::get(self.nodes, self.root, keccak256(address).as_slice())? {
             None => Ok(None),

@@ -232,5 +232,12 @@ mod tests {
         let chain = open();
         assert_eq!(chain.head().number(), 3);
         assert_eq!(chain.head().hash, hashes[2]);
+        // D4 on L2 rules: deposits and the L1 fee re-execute statelessly to the same roots.
+        let rules = l2_chain_config(&cfg, 30_000_000, dir.path().to_path_buf(), genesis.clone()).rules;
+        for n in 1..=3 {
+            let (w, input, pre) = chain.witness(n).unwrap();
+            let out = aqueduct_chain::execute_stateless(&rules, pre, &w, input).unwrap();
+            assert_eq!(out.post_root, chain.block(aqueduct_chain::BlockRef::Number(n)).unwrap().header.state_root);
+        }
     }
 }

@@ -1,0 +1,233 @@
+//! The state transition as one pure function (DESIGN D4): a block's (or a single transaction's)
+//! post-state root from the pre-state root and a witness — the trie nodes, code and block hashes
+//! the execution touches — with nothing else. It runs the same body executor and the same root
+//! update as the chain itself; only the state underneath is the witness instead of the node's
+//! state. Anything missing from the witness is an error, never a guess.
+
+use std::{
+    cell::RefCell,
+    collections::{BTreeMap, HashMap},
+};
+
+use alloy::primitives::{Address, B256, Bytes, keccak256};
+use aqueduct_primitives::StateAccount;
+use aqueduct_trie::{MemoryNodes, TrieError};
+
+use crate::{
+    block::{ChainReceipt, ChainTx},
+    builder::BodyExecutor,
+    deposit::DepositTx,
+    error::ChainError,
+    executor::{BlockContext, block_env, build_evm, cfg_env, precompiles_for},
+    overlay::{BlockHashes, Overlay},
+    rules::{ChainRules, L1Prices},
+    state::{HistoricState, StateDiff, StateView, WorldState},
+};
+
+/// What a stateless execution may read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Witness {
+    /// Account-trie and storage-trie nodes, by hash.
+    pub nodes: MemoryNodes,
+    /// Contract code, by hash.
+    pub codes: HashMap<B256, Bytes>,
+    /// The answers BLOCKHASH gives.
+    pub block_hashes: BTreeMap<u64, B256>,
+}
+
+impl Witness {
+    /// Every node and every code must hash to its key (a forged entry could otherwise stand in
+    /// for the real one).
+    pub fn check(&self) -> Result<(), StatelessError> {
+        for (h, n) in &self.nodes {
+            if keccak256(n) != *h {
+                return Err(StatelessError::BadWitness(*h));
+            }
+        }
+        for (h, c) in &self.codes {
+            if keccak256(c) != *h {
+                return Err(StatelessError::BadWitness(*h));
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes of nodes and code (what an L1 step pays for).
+    pub fn size(&self) -> usize {
+        self.nodes.values().map(Vec::len).sum::<usize>()
+            + self.codes.values().map(|c| c.len()).sum::<usize>()
+            + self.block_hashes.len() * 40
+    }
+}
+
+impl BlockHashes for BTreeMap<u64, B256> {
+    fn block_hash(&self, number: u64) -> B256 {
+        self.get(&number).copied().unwrap_or_default()
+    }
+}
+
+/// The block (or the part of one) to execute.
+#[derive(Clone, Debug)]
+pub struct StatelessInput {
+    pub ctx: BlockContext,
+    /// L2 blocks: the L1 prices the data fee uses.
+    pub l1_prices: L1Prices,
+    pub deposits: Vec<DepositTx>,
+    pub transactions: Vec<ChainTx>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StatelessOutput {
+    pub post_root: B256,
+    pub receipts: Vec<ChainReceipt>,
+    pub gas_used: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatelessError {
+    #[error("witness entry {0} does not hash to its key")]
+    BadWitness(B256),
+    #[error("the witness is incomplete: {0}")]
+    Trie(#[from] TrieError),
+    #[error("transaction {hash} cannot be executed at this point of the block: {why}")]
+    NotExecutable { hash: B256, why: String },
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+}
+
+/// Executes `input` over the state with root `pre_root`, reading only `witness`.
+pub fn execute_stateless(
+    rules: &ChainRules,
+    pre_root: B256,
+    witness: &Witness,
+    input: StatelessInput,
+) -> Result<StatelessOutput, StatelessError> {
+    witness.check()?;
+    let view = HistoricState::new(&witness.nodes, &witness.codes, pre_root);
+    let (diff, receipts, gas_used) = run_body(rules, &view, &witness.block_hashes, input)?;
+    let post_root = root_after(&view, &witness.nodes, pre_root, diff)?;
+    Ok(StatelessOutput { post_root, receipts, gas_used })
+}
+
+/// Runs deposits then transactions over `state`; every transaction must execute.
+pub(crate) fn run_body<S: StateView, H: BlockHashes + ?Sized>(
+    rules: &ChainRules,
+    state: &S,
+    hashes: &H,
+    input: StatelessInput,
+) -> Result<(StateDiff, Vec<ChainReceipt>, u64), StatelessError> {
+    let mut overlay = Overlay::new(state, hashes);
+    let blob_fee = rules.blob_base_fee(input.ctx.excess_blob_gas);
+    let max_blob_gas = rules.blob_params.map(|p| p.max_blob_gas_per_block()).unwrap_or(0);
+    let evm = build_evm(rules, precompiles_for(rules), &mut overlay, cfg_env(rules), block_env(rules, &input.ctx));
+    let mut exec = BodyExecutor {
+        evm,
+        rules,
+        l1_prices: input.l1_prices,
+        blob_fee,
+        max_blob_gas,
+        gas_used: 0,
+        blob_gas_used: 0,
+        included: Vec::new(),
+        receipts: Vec::new(),
+    };
+    for d in input.deposits {
+        exec.apply_deposit(d)?;
+    }
+    for tx in &input.transactions {
+        if let Err(skip) = exec.apply_tx(tx)? {
+            return Err(StatelessError::NotExecutable { hash: tx.hash, why: format!("{skip:?}") });
+        }
+    }
+    let BodyExecutor { evm, receipts, gas_used, .. } = exec;
+    drop(evm);
+    Ok((overlay.into_diff(), receipts, gas_used))
+}
+
+/// The state root after `diff`, updating the tries through `nodes` only. Accounts the diff
+/// touches are read from `view` (the pre-state) so the update sees them as the node would.
+pub(crate) fn root_after<S: StateView>(
+    view: &S,
+    nodes: &MemoryNodes,
+    pre_root: B256,
+    diff: StateDiff,
+) -> Result<B256, TrieError> {
+    let mut touched: Vec<Address> =
+        diff.accounts.keys().chain(diff.storage.keys()).chain(&diff.wiped).copied().collect();
+    touched.sort();
+    touched.dedup();
+    let mut accounts: HashMap<Address, StateAccount> = HashMap::new();
+    for a in touched {
+        if let Some(acc) = view.account(&a)? {
+            accounts.insert(a, acc);
+        }
+    }
+    let mut ws = WorldState::from_parts(accounts, HashMap::new(), HashMap::new(), nodes.clone(), pre_root);
+    ws.apply(diff);
+    ws.commit_root()?;
+    Ok(ws.root())
+}
+
+/// A state view that remembers which code it handed out.
+pub(crate) struct CodeRecorder<'a, S> {
+    pub inner: &'a S,
+    pub seen: RefCell<HashMap<B256, Bytes>>,
+}
+
+impl<S: StateView> StateView for CodeRecorder<'_, S> {
+    fn account(&self, address: &Address) -> Result<Option<StateAccount>, TrieError> {
+        self.inner.account(address)
+    }
+    fn storage(&self, address: &Address, slot: &alloy::primitives::U256) -> Result<alloy::primitives::U256, TrieError> {
+        self.inner.storage(address, slot)
+    }
+    fn code(&self, hash: &B256) -> Option<Bytes> {
+        let c = self.inner.code(hash)?;
+        if *hash != aqueduct_primitives::EMPTY_CODE_HASH {
+            self.seen.borrow_mut().insert(*hash, c.clone());
+        }
+        Some(c)
+    }
+}
+
+/// Block hashes that remember which ones were asked for.
+pub(crate) struct HashRecorder<'a> {
+    pub all: &'a [B256],
+    pub seen: RefCell<BTreeMap<u64, B256>>,
+}
+
+impl BlockHashes for HashRecorder<'_> {
+    fn block_hash(&self, number: u64) -> B256 {
+        let h = self.all.block_hash(number);
+        self.seen.borrow_mut().insert(number, h);
+        h
+    }
+}
+
+/// The inputs of block `b` for a stateless re-execution.
+pub fn stateless_input(rules: &ChainRules, b: &crate::block::SealedBlock) -> StatelessInput {
+    let h = &b.header;
+    let ctx = BlockContext {
+        number: h.number,
+        timestamp: h.timestamp,
+        beneficiary: h.beneficiary,
+        gas_limit: h.gas_limit,
+        base_fee: h.base_fee_per_gas.unwrap_or_default(),
+        prevrandao: h.mix_hash,
+        excess_blob_gas: h.excess_blob_gas.unwrap_or(0),
+    };
+    let l1_prices = if rules.l2.is_some() {
+        L1Prices::from_extra_data(&h.extra_data).unwrap_or_default()
+    } else {
+        L1Prices::default()
+    };
+    let mut deposits = Vec::new();
+    let mut transactions = Vec::new();
+    for t in &b.txs {
+        match &t.envelope {
+            crate::tx::TxBody::Deposit(d) => deposits.push(d.clone()),
+            crate::tx::TxBody::Ethereum(_) => transactions.push(t.clone()),
+        }
+    }
+    StatelessInput { ctx, l1_prices, deposits, transactions }
+}

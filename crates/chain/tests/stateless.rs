@@ -1,0 +1,189 @@
+//! D4: re-executing a block from its pre-state root and a witness gives exactly what the chain
+//! computed with its whole state — on seeded random blocks with contract creation, storage writes
+//! and deletions, self-destruct, reverts and BLOCKHASH — and a witness with a node missing or
+//! forged is refused with an error.
+
+use alloy::{
+    consensus::{SignableTransaction, TxEip1559},
+    network::TxSignerSync,
+    primitives::{Address, B256, TxKind, U256},
+    signers::local::PrivateKeySigner,
+};
+use aqueduct_chain::{
+    BlockAttributes, BlockRef, Chain, ChainConfig, ChainRules, ChainTx, Genesis, GenesisAccount, MiningMode,
+    StatelessError, execute_stateless,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn rules() -> ChainRules {
+    let mut rules = ChainRules::ethereum(7);
+    rules.mining = MiningMode::Manual;
+    rules
+}
+
+fn open(dir: &std::path::Path, funded: &[Address]) -> std::sync::Arc<Chain> {
+    let genesis = Genesis {
+        alloc: funded
+            .iter()
+            .map(|a| (*a, GenesisAccount { balance: U256::from(10u128.pow(24)), ..Default::default() }))
+            .collect(),
+        ..Default::default()
+    };
+    Chain::open(ChainConfig {
+        rules: rules(),
+        genesis,
+        data_dir: dir.to_path_buf(),
+        beneficiary: Address::repeat_byte(0xbe),
+        safe_depth: 0,
+        finalized_depth: 0,
+    })
+    .unwrap()
+}
+
+fn tx(s: &PrivateKeySigner, nonce: u64, to: TxKind, input: Vec<u8>, value: u64, gas: u64) -> ChainTx {
+    let mut t = TxEip1559 {
+        chain_id: 7,
+        nonce,
+        gas_limit: gas,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1,
+        to,
+        value: U256::from(value),
+        input: input.into(),
+        access_list: Default::default(),
+    };
+    let sig = s.sign_transaction_sync(&mut t).unwrap();
+    ChainTx::new(t.into_signed(sig).into(), s.address())
+}
+
+/// Init code of a contract that stores calldata[32..64] at slot calldata[0..32] when called with
+/// 64 bytes and reverts otherwise.
+fn store_contract() -> Vec<u8> {
+    let runtime: Vec<u8> = vec![
+        0x36, 0x60, 0x40, 0x14, 0x60, 0x0c, 0x57, // CALLDATASIZE PUSH1 64 EQ PUSH1 12 JUMPI
+        0x60, 0x00, 0x60, 0x00, 0xfd, // REVERT(0, 0)
+        0x5b, 0x60, 0x20, 0x35, 0x60, 0x00, 0x35, 0x55, 0x00, // JUMPDEST; SSTORE(cd[0], cd[32]); STOP
+    ];
+    let mut init =
+        vec![0x60, runtime.len() as u8, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, runtime.len() as u8, 0x60, 0x00, 0xf3];
+    init.extend(runtime);
+    init
+}
+
+/// Writes a slot, then self-destructs during its own creation (EIP-6780: really deleted).
+const BORN_AND_GONE: [u8; 7] = [0x60, 0x01, 0x60, 0x00, 0x55, 0x33, 0xff];
+/// Stores BLOCKHASH(number - 1) at slot 5 during creation.
+const BLOCKHASH_WRITER: [u8; 10] = [0x43, 0x60, 0x01, 0x90, 0x03, 0x40, 0x60, 0x05, 0x55, 0x00];
+
+fn call(slot: u64, value: u64) -> Vec<u8> {
+    [U256::from(slot).to_be_bytes::<32>(), U256::from(value).to_be_bytes::<32>()].concat()
+}
+
+fn random_chain(seed: u64, dir: &std::path::Path) -> std::sync::Arc<Chain> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let signers: Vec<PrivateKeySigner> = (0..4)
+        .map(|_| {
+            let key: [u8; 32] = rng.random();
+            PrivateKeySigner::from_slice(&key).unwrap()
+        })
+        .collect();
+    let chain = open(dir, &signers.iter().map(|s| s.address()).collect::<Vec<_>>());
+    let mut nonces = [0u64; 4];
+    let mut next = |i: usize| {
+        nonces[i] += 1;
+        nonces[i] - 1
+    };
+    let store = signers[0].address().create(0);
+    let first = vec![
+        tx(&signers[0], next(0), TxKind::Create, store_contract(), 0, 300_000),
+        tx(&signers[1], next(1), TxKind::Create, BLOCKHASH_WRITER.to_vec(), 0, 100_000),
+    ];
+    chain.build_block(BlockAttributes { transactions: first, ..Default::default() }).unwrap();
+    for _ in 0..6 {
+        let mut txs = Vec::new();
+        for _ in 0..rng.random_range(3..10) {
+            let i = rng.random_range(0..4);
+            let s = &signers[i];
+            let t = match rng.random_range(0..6) {
+                0 => tx(
+                    s,
+                    next(i),
+                    TxKind::Call(Address::from(rng.random::<[u8; 20]>())),
+                    vec![],
+                    rng.random_range(1..1000),
+                    21_000,
+                ),
+                1 | 2 => {
+                    // Values of zero delete the slot.
+                    let v = if rng.random_bool(0.3) { 0 } else { rng.random_range(1..1_000_000) };
+                    tx(s, next(i), TxKind::Call(store), call(rng.random_range(0..8), v), 0, 100_000)
+                }
+                3 => tx(s, next(i), TxKind::Call(store), vec![1, 2, 3], 0, 100_000), // reverts
+                4 => tx(s, next(i), TxKind::Create, BORN_AND_GONE.to_vec(), 7, 100_000),
+                _ => tx(s, next(i), TxKind::Create, BLOCKHASH_WRITER.to_vec(), 0, 100_000),
+            };
+            txs.push(t);
+        }
+        let b = chain.build_block(BlockAttributes { transactions: txs.clone(), ..Default::default() }).unwrap();
+        assert_eq!(b.txs.len(), txs.len(), "every generated transaction is valid");
+    }
+    chain
+}
+
+#[test]
+fn stateless_execution_equals_the_chain_on_random_blocks() {
+    for seed in 0..8 {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = random_chain(seed, dir.path());
+        let head = chain.head().number();
+        for n in 1..=head {
+            let block = chain.block(BlockRef::Number(n)).unwrap();
+            let (witness, input, pre_root) = chain.witness(n).unwrap();
+            assert_eq!(pre_root, chain.block(BlockRef::Number(n - 1)).unwrap().header.state_root);
+            let out = execute_stateless(&rules(), pre_root, &witness, input).unwrap();
+            assert_eq!(out.post_root, block.header.state_root, "seed {seed} block {n}");
+            assert_eq!(out.gas_used, block.header.gas_used, "seed {seed} block {n}");
+            let statuses: Vec<(bool, u64)> =
+                out.receipts.iter().map(|r| (r.status(), r.cumulative_gas_used())).collect();
+            let expected: Vec<(bool, u64)> =
+                block.receipts.iter().map(|r| (r.status(), r.cumulative_gas_used())).collect();
+            assert_eq!(statuses, expected, "seed {seed} block {n}");
+            assert!(witness.size() > 0);
+        }
+        let reverted =
+            (1..=head).flat_map(|n| chain.block(BlockRef::Number(n)).unwrap().receipts.clone()).any(|r| !r.status());
+        assert!(reverted, "seed {seed}: the blocks include reverts");
+    }
+}
+
+#[test]
+fn an_incomplete_or_forged_witness_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = random_chain(99, dir.path());
+    let (witness, input, pre_root) = chain.witness(3).unwrap();
+
+    // A node missing: the run stops with the node's hash.
+    let mut missing = witness.clone();
+    let gone = *missing.nodes.keys().next().unwrap();
+    missing.nodes.remove(&gone);
+    match execute_stateless(&rules(), pre_root, &missing, input.clone()) {
+        Err(StatelessError::Chain(_)) | Err(StatelessError::Trie(_)) => {}
+        other => panic!("expected a missing-node error, got {other:?}"),
+    }
+
+    // A node's bytes swapped for others under the same hash.
+    let mut forged = witness.clone();
+    let key = *forged.nodes.keys().next().unwrap();
+    forged.nodes.get_mut(&key).unwrap().push(0);
+    assert!(
+        matches!(execute_stateless(&rules(), pre_root, &forged, input.clone()), Err(StatelessError::BadWitness(h)) if h == key)
+    );
+
+    // The wrong pre-state root: nothing under it is in the witness.
+    assert!(execute_stateless(&rules(), B256::repeat_byte(1), &witness, input.clone()).is_err());
+
+    // The right witness still works.
+    let out = execute_stateless(&rules(), pre_root, &witness, input).unwrap();
+    assert_eq!(out.post_root, chain.block(BlockRef::Number(3)).unwrap().header.state_root);
+}
