@@ -13,7 +13,7 @@ use crate::{
     block::{ChainReceipt, ChainTx},
     deposit::{DEPOSIT_TX_TYPE, DepositTx},
     error::ChainError,
-    executor::{deposit_env, tx_env},
+    executor::{BlockContext, block_env, build_evm, cfg_env, deposit_env, precompiles_for, tx_env},
     overlay::{BlockHashes, Overlay},
     rules::{ChainRules, L1Prices},
     state::StateView,
@@ -72,7 +72,29 @@ pub(crate) struct BodyExecutor<'r, 'o, 'a, S: StateView + ?Sized, H: BlockHashes
     pub receipts: Vec<ChainReceipt>,
 }
 
-impl<'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> BodyExecutor<'_, '_, 'a, S, H> {
+impl<'r, 'o, 'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> BodyExecutor<'r, 'o, 'a, S, H> {
+    /// An executor for the block `ctx` over `overlay`: the one the chain builds blocks with and
+    /// stateless re-execution replays them with.
+    pub fn new(
+        rules: &'r ChainRules,
+        overlay: &'o mut Overlay<'a, S, H>,
+        ctx: &BlockContext,
+        l1_prices: L1Prices,
+    ) -> Self {
+        let evm = build_evm(rules, precompiles_for(rules), overlay, cfg_env(rules), block_env(rules, ctx));
+        Self {
+            evm,
+            rules,
+            l1_prices,
+            blob_fee: rules.blob_base_fee(ctx.excess_blob_gas),
+            max_blob_gas: rules.blob_params.map(|p| p.max_blob_gas_per_block()).unwrap_or(0),
+            gas_used: 0,
+            blob_gas_used: 0,
+            included: Vec::new(),
+            receipts: Vec::new(),
+        }
+    }
+
     fn db(&mut self) -> &mut Overlay<'a, S, H> {
         self.evm.ctx.journaled_state.database
     }

@@ -599,8 +599,6 @@ impl Chain {
         let base_fee = self.rules.next_base_fee(ph.gas_used, ph.gas_limit, ph.base_fee_per_gas.unwrap_or_default());
         let excess_blob_gas =
             self.rules.next_excess_blob_gas(ph.excess_blob_gas.unwrap_or(0), ph.blob_gas_used.unwrap_or(0));
-        let blob_fee = self.rules.blob_base_fee(excess_blob_gas);
-        let max_blob_gas = self.rules.blob_params.map(|p| p.max_blob_gas_per_block()).unwrap_or(0);
         let prevrandao =
             attrs.prevrandao.unwrap_or_else(|| keccak256([parent.hash.as_slice(), &number.to_be_bytes()].concat()));
         let extra = match &self.rules.l2 {
@@ -621,24 +619,7 @@ impl Chain {
         let (diff, included, receipts, gas_used, blob_gas_used) = {
             let Inner { state, hashes, pool, .. } = &*inner;
             let mut overlay = Overlay::new(state, hashes.as_slice());
-            let evm = build_evm(
-                &self.rules,
-                self.precompiles,
-                &mut overlay,
-                cfg_env(&self.rules),
-                block_env(&self.rules, &ctx),
-            );
-            let mut exec = BodyExecutor {
-                evm,
-                rules: &self.rules,
-                l1_prices: attrs.l1_prices,
-                blob_fee,
-                max_blob_gas,
-                gas_used: 0,
-                blob_gas_used: 0,
-                included: Vec::new(),
-                receipts: Vec::new(),
-            };
+            let mut exec = BodyExecutor::new(&self.rules, &mut overlay, &ctx, attrs.l1_prices);
             if !attrs.deposits.is_empty() && self.rules.l2.is_none() {
                 return Err(ChainError::InvalidParams("deposits on a chain without L2 rules".into()));
             }

@@ -30,14 +30,23 @@ pub struct BlockContext {
 
 /// The precompile set of a rule set: the spec's own plus the rule set's extras.
 pub fn precompiles_for(rules: &ChainRules) -> &'static Precompiles {
-    let base = Precompiles::new(revm::precompile::PrecompileSpecId::from_spec_id(rules.spec));
+    type Key = (revm::precompile::PrecompileSpecId, Vec<String>);
+    static SETS: std::sync::OnceLock<parking_lot::Mutex<std::collections::HashMap<Key, &'static Precompiles>>> =
+        std::sync::OnceLock::new();
+    let spec = revm::precompile::PrecompileSpecId::from_spec_id(rules.spec);
+    let base = Precompiles::new(spec);
     if rules.extra_precompiles.is_empty() {
         return base;
     }
-    let mut set = base.clone();
-    set.extend(rules.extra_precompiles.iter().cloned());
-    // One small set per chain, alive as long as the process: revm wants a 'static reference.
-    Box::leak(Box::new(set))
+    // revm wants a 'static set: one per distinct rule set (extras named by id and address),
+    // made once and kept for the process, however often blocks are executed.
+    let key = (spec, rules.extra_precompiles.iter().map(|p| format!("{p:?}")).collect());
+    let mut sets = SETS.get_or_init(Default::default).lock();
+    sets.entry(key).or_insert_with(|| {
+        let mut set = base.clone();
+        set.extend(rules.extra_precompiles.iter().cloned());
+        Box::leak(Box::new(set))
+    })
 }
 
 pub fn cfg_env(rules: &ChainRules) -> CfgEnv {

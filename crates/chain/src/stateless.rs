@@ -18,7 +18,7 @@ use crate::{
     builder::BodyExecutor,
     deposit::DepositTx,
     error::ChainError,
-    executor::{BlockContext, block_env, build_evm, cfg_env, precompiles_for},
+    executor::BlockContext,
     overlay::{BlockHashes, Overlay},
     rules::{ChainRules, L1Prices},
     state::{HistoricState, StateDiff, StateView, WorldState},
@@ -117,20 +117,7 @@ pub(crate) fn run_body<S: StateView, H: BlockHashes + ?Sized>(
     input: StatelessInput,
 ) -> Result<(StateDiff, Vec<ChainReceipt>, u64), StatelessError> {
     let mut overlay = Overlay::new(state, hashes);
-    let blob_fee = rules.blob_base_fee(input.ctx.excess_blob_gas);
-    let max_blob_gas = rules.blob_params.map(|p| p.max_blob_gas_per_block()).unwrap_or(0);
-    let evm = build_evm(rules, precompiles_for(rules), &mut overlay, cfg_env(rules), block_env(rules, &input.ctx));
-    let mut exec = BodyExecutor {
-        evm,
-        rules,
-        l1_prices: input.l1_prices,
-        blob_fee,
-        max_blob_gas,
-        gas_used: 0,
-        blob_gas_used: 0,
-        included: Vec::new(),
-        receipts: Vec::new(),
-    };
+    let mut exec = BodyExecutor::new(rules, &mut overlay, &input.ctx, input.l1_prices);
     for d in input.deposits {
         exec.apply_deposit(d)?;
     }
