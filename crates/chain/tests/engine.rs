@@ -1,58 +1,22 @@
 //! The engine directly: garbage input never panics it, and its state roots match a
 //! from-scratch computation after storage churn, contract creation, self-destruct and unwinds.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use alloy::{
-    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
     eips::eip2718::Encodable2718,
-    network::TxSignerSync,
     primitives::{Address, B256, TxKind, U256, keccak256},
     signers::local::PrivateKeySigner,
 };
 use alloy_rlp::Encodable;
 use alloy_trie::{HashBuilder, Nibbles};
-use aqueduct_chain::{BlockRef, Chain, ChainConfig, ChainRules, Genesis, GenesisAccount, MiningMode};
+use aqueduct_chain::{BlockRef, Chain};
+use common::{open, tx};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-fn open(dir: &std::path::Path, funded: &[Address]) -> std::sync::Arc<Chain> {
-    let mut rules = ChainRules::ethereum(7);
-    rules.mining = MiningMode::Manual;
-    let genesis = Genesis {
-        alloc: funded
-            .iter()
-            .map(|a| (*a, GenesisAccount { balance: U256::from(10u128.pow(24)), ..Default::default() }))
-            .collect(),
-        ..Default::default()
-    };
-    Chain::open(ChainConfig {
-        rules,
-        genesis,
-        data_dir: dir.to_path_buf(),
-        beneficiary: Address::repeat_byte(0xbe),
-        safe_depth: 2,
-        finalized_depth: 4,
-    })
-    .unwrap()
-}
-
-fn tx(s: &PrivateKeySigner, nonce: u64, to: TxKind, input: Vec<u8>, value: u64) -> TxEnvelope {
-    let mut t = TxEip1559 {
-        chain_id: 7,
-        nonce,
-        gas_limit: 500_000,
-        max_fee_per_gas: 10_000_000_000,
-        max_priority_fee_per_gas: 1,
-        to,
-        value: U256::from(value),
-        input: input.into(),
-        access_list: Default::default(),
-    };
-    let sig = s.sign_transaction_sync(&mut t).unwrap();
-    t.into_signed(sig).into()
-}
 
 /// Init code of a contract that, called with 64 bytes (slot, value), stores value at slot; called
 /// with 1 byte, self-destructs to the caller.
@@ -112,17 +76,17 @@ fn roots_match_reference_through_storage_churn_selfdestruct_and_unwind() {
             let t = if contracts.is_empty() || rng.random_bool(0.15) {
                 contracts.push(addrs[i].create(nonces[i]));
                 all.push(*contracts.last().unwrap());
-                tx(s, nonces[i], TxKind::Create, store_contract(), 0)
+                tx(s, nonces[i], TxKind::Create, store_contract(), 0, 500_000)
             } else if rng.random_bool(0.1) {
                 let c = contracts[rng.random_range(0..contracts.len())];
-                tx(s, nonces[i], TxKind::Call(c), vec![1], 0)
+                tx(s, nonces[i], TxKind::Call(c), vec![1], 0, 500_000)
             } else {
                 let c = contracts[rng.random_range(0..contracts.len())];
                 let mut data = [0u8; 64];
                 data[31] = rng.random_range(0..4);
                 // Zero values delete slots.
                 data[63] = if rng.random_bool(0.3) { 0 } else { rng.random() };
-                tx(s, nonces[i], TxKind::Call(c), data.to_vec(), rng.random_range(0..3))
+                tx(s, nonces[i], TxKind::Call(c), data.to_vec(), rng.random_range(0..3), 500_000)
             };
             nonces[i] += 1;
             chain.send_raw(&t.encoded_2718()).unwrap();

@@ -3,58 +3,19 @@
 //! and deletions, self-destruct, reverts and BLOCKHASH — and a witness with a node missing or
 //! forged is refused with an error.
 
+mod common;
+
 use alloy::{
-    consensus::{SignableTransaction, TxEip1559},
-    network::TxSignerSync,
     primitives::{Address, B256, TxKind, U256},
     signers::local::PrivateKeySigner,
 };
-use aqueduct_chain::{
-    BlockAttributes, BlockRef, Chain, ChainConfig, ChainRules, ChainTx, Genesis, GenesisAccount, MiningMode,
-    StatelessError, execute_stateless,
-};
+use aqueduct_chain::{BlockAttributes, BlockRef, Chain, ChainTx, StatelessError, execute_stateless};
+use common::{open, rules};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-fn rules() -> ChainRules {
-    let mut rules = ChainRules::ethereum(7);
-    rules.mining = MiningMode::Manual;
-    rules
-}
-
-fn open(dir: &std::path::Path, funded: &[Address]) -> std::sync::Arc<Chain> {
-    let genesis = Genesis {
-        alloc: funded
-            .iter()
-            .map(|a| (*a, GenesisAccount { balance: U256::from(10u128.pow(24)), ..Default::default() }))
-            .collect(),
-        ..Default::default()
-    };
-    Chain::open(ChainConfig {
-        rules: rules(),
-        genesis,
-        data_dir: dir.to_path_buf(),
-        beneficiary: Address::repeat_byte(0xbe),
-        safe_depth: 0,
-        finalized_depth: 0,
-    })
-    .unwrap()
-}
-
 fn tx(s: &PrivateKeySigner, nonce: u64, to: TxKind, input: Vec<u8>, value: u64, gas: u64) -> ChainTx {
-    let mut t = TxEip1559 {
-        chain_id: 7,
-        nonce,
-        gas_limit: gas,
-        max_fee_per_gas: 10_000_000_000,
-        max_priority_fee_per_gas: 1,
-        to,
-        value: U256::from(value),
-        input: input.into(),
-        access_list: Default::default(),
-    };
-    let sig = s.sign_transaction_sync(&mut t).unwrap();
-    ChainTx::new(t.into_signed(sig).into(), s.address())
+    ChainTx::new(common::tx(s, nonce, to, input, value, gas), s.address())
 }
 
 /// Init code of a contract that stores calldata[32..64] at slot calldata[0..32] when called with
