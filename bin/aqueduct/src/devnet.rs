@@ -311,20 +311,9 @@ async fn spec_for(
     let spec = RollupSpec {
         l1_chain_id,
         rollup: RollupConfig {
-            l2_chain_id: r.l2_chain_id,
-            block_time_ms: r.block_time_ms,
             seq_window: r.seq_window,
             channel_timeout: r.channel_timeout,
-            max_channel_bytes: 16 << 20,
-            portal: dep.portal,
-            inbox: dep.inbox,
-            oracle: dep.oracle,
-            batcher: params.batcher,
-            l1_genesis: dep.l1_genesis,
-            l2_genesis_time: dep.l1_genesis.timestamp,
-            compression_ppm: 600_000,
-            base_fee_scalar: 50_000,
-            blob_base_fee_scalar: 1_000_000,
+            ..dep.rollup_config(r.l2_chain_id, r.block_time_ms, params.batcher)
         },
         gas_limit: r.gas_limit,
         funded: signers.iter().map(|s| s.address()).collect(),

@@ -169,22 +169,8 @@ async fn start(o: &RollupBenchOptions, mode: DataMode) -> Result<Stack, BenchErr
         finalization_period: 60,
     };
     let dep = deploy(&l1, &s[0], &params).await.map_err(setup_err)?;
-    let cfg = RollupConfig {
-        l2_chain_id: 901,
-        block_time_ms: o.l2_block_time_ms,
-        seq_window: 3_600,
-        channel_timeout: 300,
-        max_channel_bytes: 64 << 20,
-        portal: dep.portal,
-        inbox: dep.inbox,
-        oracle: dep.oracle,
-        batcher: params.batcher,
-        l1_genesis: dep.l1_genesis,
-        l2_genesis_time: dep.l1_genesis.timestamp,
-        compression_ppm: 600_000,
-        base_fee_scalar: 50_000,
-        blob_base_fee_scalar: 1_000_000,
-    };
+    let cfg =
+        RollupConfig { max_channel_bytes: 64 << 20, ..dep.rollup_config(901, o.l2_block_time_ms, params.batcher) };
     let funded: Vec<Address> = s.iter().map(|x| x.address()).collect();
     let rollup = Rollup::start(RollupOptions {
         l1_url: devnet.url(),

@@ -6,7 +6,7 @@ use alloy::{
     sol_types::SolValue,
 };
 use aqueduct_contracts::rollup::{BatchInbox, OutputOracle, RollupPortal};
-use aqueduct_rollup_protocol::L1Origin;
+use aqueduct_rollup_protocol::{L1Origin, RollupConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::l1::{L1Call, L1Client, L1Error, sign_1559};
@@ -30,6 +30,30 @@ pub struct Deployment {
     pub inbox: Address,
     /// The L1 block holding the last deployment (the rollup's L1 genesis).
     pub l1_genesis: L1Origin,
+}
+
+impl Deployment {
+    /// The config of a rollup on this deployment: L2 time starts at the anchor block's, the
+    /// windows are mainnet's (3,600 and 300 L1 blocks) and the L1 fee parameters Ecotone-like.
+    /// Callers change what their setting needs.
+    pub fn rollup_config(&self, l2_chain_id: u64, block_time_ms: u64, batcher: Address) -> RollupConfig {
+        RollupConfig {
+            l2_chain_id,
+            block_time_ms,
+            seq_window: 3_600,
+            channel_timeout: 300,
+            max_channel_bytes: 16 << 20,
+            portal: self.portal,
+            inbox: self.inbox,
+            oracle: self.oracle,
+            batcher,
+            l1_genesis: self.l1_genesis,
+            l2_genesis_time: self.l1_genesis.timestamp,
+            compression_ppm: 600_000,
+            base_fee_scalar: 50_000,
+            blob_base_fee_scalar: 1_000_000,
+        }
+    }
 }
 
 fn creation(code: &Bytes, args: Vec<u8>) -> L1Call {

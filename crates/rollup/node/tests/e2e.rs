@@ -116,22 +116,8 @@ async fn setup(o: Opts) -> Setup {
     };
     let dep = deploy(&l1, deployer, &params).await.unwrap();
 
-    let rollup_cfg = RollupConfig {
-        l2_chain_id: L2_CHAIN,
-        block_time_ms: 250,
-        seq_window: 20,
-        channel_timeout: 40,
-        max_channel_bytes: 16 << 20,
-        portal: dep.portal,
-        inbox: dep.inbox,
-        oracle: dep.oracle,
-        batcher: batcher.address(),
-        l1_genesis: dep.l1_genesis,
-        l2_genesis_time: dep.l1_genesis.timestamp,
-        compression_ppm: 600_000,
-        base_fee_scalar: 50_000,
-        blob_base_fee_scalar: 1_000_000,
-    };
+    let rollup_cfg =
+        RollupConfig { seq_window: 20, channel_timeout: 40, ..dep.rollup_config(L2_CHAIN, 250, batcher.address()) };
     let funded: Vec<Address> = signers.iter().map(|s| s.address()).collect();
     let rollup = Rollup::start(RollupOptions {
         l1_url: devnet.url(),
