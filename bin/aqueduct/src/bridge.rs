@@ -7,14 +7,14 @@ use alloy::{
     primitives::{Address, B256, U256, utils::parse_ether},
     providers::Provider,
     signers::local::PrivateKeySigner,
-    sol_types::{SolEvent, SolInterface},
+    sol_types::SolInterface,
 };
-use aqueduct_contracts::rollup::{L2ToL1MessagePasser, RollupPortal};
+use aqueduct_contracts::rollup::RollupPortal;
 use aqueduct_rollup_node::{
-    BridgeError, L1Call, L1Client, L1Error, RollupSpec, build_proof, deposit_erc20, deposit_eth, is_finalized,
-    l2_token_of, output_covering, prove_call, seconds_left, sol_withdrawal, withdraw_erc20_call, withdraw_eth_call,
+    L1Call, L1Client, L1Error, RollupSpec, build_proof, deposit_erc20, deposit_eth, finalize_l1_call, is_finalized,
+    l2_token_of, output_covering, prove_l1_call, seconds_left, withdraw_erc20_call, withdraw_eth_call,
+    withdrawal_of_tx,
 };
-use aqueduct_rollup_protocol::{Predeploys, Withdrawal};
 use clap::{Args, Subcommand};
 use eyre::{WrapErr, bail, eyre};
 
@@ -45,28 +45,9 @@ pub struct BridgeArgs {
 #[derive(Subcommand, Debug)]
 pub enum BridgeCommand {
     /// Lock ETH (or an ERC-20 with --token) on L1 and get it credited on L2.
-    Deposit {
-        /// Amount in ether (or whole tokens, 18 decimals).
-        #[arg(long)]
-        amount: String,
-        /// Recipient on L2 (default: the sender).
-        #[arg(long)]
-        to: Option<Address>,
-        /// The L1 ERC-20 to deposit.
-        #[arg(long)]
-        token: Option<Address>,
-    },
+    Deposit(Move),
     /// Start a withdrawal on L2 (ETH, or the L2 twin of L1 token --token); prints its L2 hash.
-    Withdraw {
-        #[arg(long)]
-        amount: String,
-        /// Recipient on L1 (default: the sender).
-        #[arg(long)]
-        to: Option<Address>,
-        /// The L1 ERC-20 whose L2 twin is withdrawn.
-        #[arg(long)]
-        token: Option<Address>,
-    },
+    Withdraw(Move),
     /// Prove a withdrawal on L1 against the proposed output that covers it.
     Prove {
         /// The L2 transaction that started the withdrawal.
@@ -83,6 +64,20 @@ pub enum BridgeCommand {
         #[arg(long)]
         tx: B256,
     },
+}
+
+/// What a deposit or a withdrawal moves, and to whom.
+#[derive(Args, Debug)]
+pub struct Move {
+    /// Amount in ether (or whole tokens, 18 decimals).
+    #[arg(long)]
+    amount: String,
+    /// Recipient on the other side (default: the sender).
+    #[arg(long)]
+    to: Option<Address>,
+    /// The L1 ERC-20 (a withdrawal moves its L2 twin).
+    #[arg(long)]
+    token: Option<Address>,
 }
 
 struct Ctx {
@@ -103,8 +98,8 @@ pub async fn run(args: BridgeArgs) -> eyre::Result<()> {
         key: args.key,
     };
     match args.command {
-        BridgeCommand::Deposit { amount, to, token } => deposit(&cx, &amount, to, token).await,
-        BridgeCommand::Withdraw { amount, to, token } => withdraw(&cx, &amount, to, token).await,
+        BridgeCommand::Deposit(m) => deposit(&cx, &m).await,
+        BridgeCommand::Withdraw(m) => withdraw(&cx, &m).await,
         BridgeCommand::Prove { tx } => prove(&cx, tx).await,
         BridgeCommand::Finalize { tx } => finalize(&cx, tx).await,
         BridgeCommand::Status { tx } => status(&cx, tx).await,
@@ -132,9 +127,10 @@ fn explain(e: L1Error) -> eyre::Report {
     eyre!(e)
 }
 
-async fn deposit(cx: &Ctx, amt: &str, to: Option<Address>, token: Option<Address>) -> eyre::Result<()> {
+async fn deposit(cx: &Ctx, m: &Move) -> eyre::Result<()> {
+    let (amt, token) = (&m.amount, m.token);
     let value = amount(amt)?;
-    let to = to.unwrap_or(cx.key.address());
+    let to = m.to.unwrap_or(cx.key.address());
     let portal = cx.spec.rollup.portal;
     let have = match token {
         None => cx.l1.balance(cx.key.address()).await?,
@@ -155,10 +151,10 @@ async fn deposit(cx: &Ctx, amt: &str, to: Option<Address>, token: Option<Address
     Ok(())
 }
 
-async fn withdraw(cx: &Ctx, amt: &str, to: Option<Address>, token: Option<Address>) -> eyre::Result<()> {
-    let value = amount(amt)?;
-    let to = to.unwrap_or(cx.key.address());
-    let call: L1Call = match token {
+async fn withdraw(cx: &Ctx, m: &Move) -> eyre::Result<()> {
+    let value = amount(&m.amount)?;
+    let to = m.to.unwrap_or(cx.key.address());
+    let call: L1Call = match m.token {
         None => withdraw_eth_call(to, value),
         Some(t) => {
             let l2_token = l2_token_of(&cx.l2, t).await.wrap_err("reading the L2 bridge")?;
@@ -176,35 +172,9 @@ async fn withdraw(cx: &Ctx, amt: &str, to: Option<Address>, token: Option<Addres
     Ok(())
 }
 
-/// The withdrawal an L2 transaction started, read from its receipt.
-async fn withdrawal_of(l2: &L1Client, tx: B256) -> eyre::Result<(Withdrawal, u64)> {
-    let r = l2.receipt(tx).await?.ok_or_else(|| eyre!("L2 transaction {tx} is not known (yet) to {}", l2.url()))?;
-    let log = r
-        .inner
-        .logs()
-        .iter()
-        .find(|l| l.address() == Predeploys::MESSAGE_PASSER)
-        .ok_or(BridgeError::NoWithdrawal(tx))?;
-    let ev = L2ToL1MessagePasser::MessagePassed::decode_log(&log.inner).wrap_err("decoding MessagePassed")?;
-    let w = Withdrawal {
-        nonce: ev.nonce,
-        sender: ev.sender,
-        target: ev.target,
-        value: ev.value,
-        gas_limit: ev.gasLimit,
-        data: ev.data.data.clone(),
-    };
-    Ok((w, r.block_number.unwrap_or_default()))
-}
-
 async fn prove(cx: &Ctx, tx: B256) -> eyre::Result<()> {
     let proof = build_proof(&cx.verifier, &cx.l1, cx.spec.rollup.oracle, tx).await?;
-    let call = L1Call {
-        to: alloy::primitives::TxKind::Call(cx.spec.rollup.portal),
-        value: U256::ZERO,
-        input: alloy::sol_types::SolCall::abi_encode(&prove_call(&proof)).into(),
-        gas_limit: 500_000,
-    };
+    let call = prove_l1_call(cx.spec.rollup.portal, &proof);
     cx.l1.simulate(cx.key.address(), &call).await.map_err(explain)?;
     let hash = cx.l1.send_call(&cx.key, &call).await?;
     cx.l1.wait(hash, 2_400).await.wrap_err("waiting for the proof on L1")?;
@@ -216,14 +186,8 @@ async fn prove(cx: &Ctx, tx: B256) -> eyre::Result<()> {
 }
 
 async fn finalize(cx: &Ctx, tx: B256) -> eyre::Result<()> {
-    let (w, _) = withdrawal_of(&cx.verifier, tx).await?;
-    let call = L1Call {
-        to: alloy::primitives::TxKind::Call(cx.spec.rollup.portal),
-        value: U256::ZERO,
-        input: alloy::sol_types::SolCall::abi_encode(&RollupPortal::finalizeWithdrawalCall { w: sol_withdrawal(&w) })
-            .into(),
-        gas_limit: 200_000 + w.gas_limit.saturating_to::<u64>() * 65 / 63,
-    };
+    let (w, _) = withdrawal_of_tx(&cx.verifier, tx).await?;
+    let call = finalize_l1_call(cx.spec.rollup.portal, &w);
     cx.l1.simulate(cx.key.address(), &call).await.map_err(explain)?;
     let hash = cx.l1.send_call(&cx.key, &call).await?;
     cx.l1.wait(hash, 2_400).await.wrap_err("waiting for the payout on L1")?;
@@ -232,7 +196,7 @@ async fn finalize(cx: &Ctx, tx: B256) -> eyre::Result<()> {
 }
 
 async fn status(cx: &Ctx, tx: B256) -> eyre::Result<()> {
-    let (w, block) = match withdrawal_of(&cx.verifier, tx).await {
+    let (w, block) = match withdrawal_of_tx(&cx.verifier, tx).await {
         Ok(x) => x,
         Err(e) => {
             let seen = cx.l2.receipt(tx).await.ok().flatten().is_some();
@@ -240,7 +204,7 @@ async fn status(cx: &Ctx, tx: B256) -> eyre::Result<()> {
                 println!("on the sequencer's L2 chain; not yet derived from L1 by the verifier ({e})");
                 return Ok(());
             }
-            return Err(e);
+            return Err(e.into());
         }
     };
     println!("withdrawal {} of {} wei to {}", w.hash(), w.value, w.target);

@@ -229,16 +229,40 @@ pub fn prove_call(p: &WithdrawalProof) -> RollupPortal::proveWithdrawalCall {
     }
 }
 
+/// The L1 transaction proving a withdrawal at `portal`.
+pub fn prove_l1_call(portal: Address, p: &WithdrawalProof) -> L1Call {
+    L1Call { to: TxKind::Call(portal), value: U256::ZERO, input: prove_call(p).abi_encode().into(), gas_limit: 500_000 }
+}
+
+/// The L1 transaction paying out a proven withdrawal (its own gas limit is forwarded, plus 1/63).
+pub fn finalize_l1_call(portal: Address, w: &Withdrawal) -> L1Call {
+    let call = RollupPortal::finalizeWithdrawalCall { w: sol_withdrawal(w) };
+    let gas_limit = 200_000 + w.gas_limit.saturating_to::<u64>() * 65 / 63;
+    L1Call { to: TxKind::Call(portal), value: U256::ZERO, input: call.abi_encode().into(), gas_limit }
+}
+
 /// Sends `proveWithdrawal` on L1.
 pub async fn prove(l1: &L1Client, s: &PrivateKeySigner, portal: Address, p: &WithdrawalProof) -> Result<B256, L1Error> {
-    send(l1, s, portal, U256::ZERO, prove_call(p).abi_encode(), 500_000).await
+    l1.send_call(s, &prove_l1_call(portal, p)).await
 }
 
 /// Sends `finalizeWithdrawal` on L1.
 pub async fn finalize(l1: &L1Client, s: &PrivateKeySigner, portal: Address, w: &Withdrawal) -> Result<B256, L1Error> {
-    let call = RollupPortal::finalizeWithdrawalCall { w: sol_withdrawal(w) };
-    let gas = 200_000 + w.gas_limit.saturating_to::<u64>() * 65 / 63;
-    send(l1, s, portal, U256::ZERO, call.abi_encode(), gas).await
+    l1.send_call(s, &finalize_l1_call(portal, w)).await
+}
+
+/// The withdrawal L2 transaction `tx` started, from its receipt on `l2` (a node's JSON-RPC), and
+/// the L2 block holding it.
+pub async fn withdrawal_of_tx(l2: &L1Client, tx: B256) -> Result<(Withdrawal, u64), BridgeError> {
+    let r = l2.receipt(tx).await?.ok_or(BridgeError::NotDerived(tx))?;
+    let ev = r
+        .inner
+        .logs()
+        .iter()
+        .filter(|l| l.address() == Predeploys::MESSAGE_PASSER)
+        .find_map(|l| L2ToL1MessagePasser::MessagePassed::decode_log(&l.inner).ok())
+        .ok_or(BridgeError::NoWithdrawal(tx))?;
+    Ok((withdrawal_of(&ev.data), r.block_number.unwrap_or_default()))
 }
 
 /// Seconds left in a proven withdrawal's challenge window (None: not proven).

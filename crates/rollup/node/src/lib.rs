@@ -14,9 +14,9 @@ mod verifier;
 
 pub use batcher::{Batcher, BatcherConfig, DataMode, PostStats, blobs_cheaper};
 pub use bridge::{
-    BridgeError, L2View, WithdrawalProof, build_proof, deposit_erc20, deposit_eth, finalize, is_finalized, l2_token_of,
-    output_covering, prove, prove_call, seconds_left, sol_withdrawal, withdraw_erc20_call, withdraw_eth_call,
-    withdrawals_upto,
+    BridgeError, L2View, WithdrawalProof, build_proof, deposit_erc20, deposit_eth, finalize, finalize_l1_call,
+    is_finalized, l2_token_of, output_covering, prove, prove_call, prove_l1_call, seconds_left, sol_withdrawal,
+    withdraw_erc20_call, withdraw_eth_call, withdrawal_of_tx, withdrawals_upto,
 };
 pub use deploy::{DeployParams, Deployment, deploy};
 pub use follower::follow_l1;
