@@ -6,10 +6,7 @@ use std::{
     time::Duration,
 };
 
-use alloy::{
-    primitives::{Address, U256},
-    signers::local::PrivateKeySigner,
-};
+use alloy::{primitives::U256, signers::local::PrivateKeySigner};
 use aqueduct_l1::{DEV_MNEMONIC, Devnet, L1Config, dev_signers};
 use aqueduct_rollup_node::{
     BatcherConfig, DataMode, DeployParams, L1Client, ProposerRole, Rollup, RollupOptions, RollupSpec, SequencerConfig,
@@ -394,8 +391,7 @@ fn print_rollup(spec: &RollupSpec, rollup: &Rollup, s: &Settings, signers: &[Pri
         signers[3].address()
     );
     println!("  spec                {}", s.rollup_dir.join("rollup.json").display());
-    let funded: Vec<Address> = spec.funded.clone();
-    if !funded.is_empty() {
-        println!("  L2 dev accounts     the {} accounts above", funded.len());
+    if !spec.funded.is_empty() {
+        println!("  L2 dev accounts     the {} accounts above", spec.funded.len());
     }
 }

@@ -3,58 +3,30 @@
 
 mod common;
 
-use std::{
-    path::Path,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::path::Path;
 
-use common::{ADDR0, ADDR1, KEY0, field, free_port, repo, run, tool};
+use common::{ADDR0, ADDR1, KEY0, Proc, field, forge_create_token, free_port, repo, run, wait_port};
 
-struct Node {
-    child: Child,
-    url: String,
-}
-
-impl Node {
-    fn start(dir: &Path, port: u16, fresh: bool) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_aqueduct"));
-        cmd.args(["devnet", "--no-rollup", "--block-time", "0", "--port", &port.to_string(), "--data-dir"])
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if fresh {
-            cmd.arg("--fresh");
-        }
-        let node = Self { child: cmd.spawn().unwrap(), url: format!("http://127.0.0.1:{port}") };
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(30), "devnet did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        node
+/// `aqueduct devnet` (the L1 alone, instant mining) on `port`, data in `dir`.
+fn start(dir: &Path, port: u16, fresh: bool) -> Proc {
+    let port_s = port.to_string();
+    let mut args =
+        vec!["devnet", "--no-rollup", "--block-time", "0", "--port", &port_s, "--data-dir", dir.to_str().unwrap()];
+    if fresh {
+        args.push("--fresh");
     }
-
-    fn kill9(mut self) {
-        // SIGKILL: no shutdown path runs.
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    let log = dir.join("devnet.log");
+    let node = Proc::aqueduct(&args, &log);
+    wait_port(port, 30, "the devnet");
+    node
 }
 
 #[test]
 fn cast_and_forge_work_against_the_devnet_and_it_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let node = Node::start(dir.path(), port, true);
-    let url = node.url.clone();
+    let node = start(dir.path(), port, true);
+    let url = format!("http://127.0.0.1:{port}");
     let r = ["--rpc-url", url.as_str()];
     let cwd = repo();
 
@@ -72,30 +44,7 @@ fn cast_and_forge_work_against_the_devnet_and_it_survives_kill_9() {
     assert_eq!(run("cast", &["balance", dead, r[0], r[1]], &cwd), "1000000000000000000");
 
     // forge create the ERC-20, then a token transfer with cast send and a balanceOf with cast call.
-    let contracts = cwd.join("contracts");
-    let solc = tool("solc");
-    let created = run(
-        "forge",
-        &[
-            "create",
-            "--use",
-            solc.to_str().unwrap(),
-            "--offline",
-            "--broadcast",
-            "src/AqueductToken.sol:AqueductToken",
-            "--private-key",
-            KEY0,
-            r[0],
-            r[1],
-            "--constructor-args",
-            "Aqueduct Token",
-            "AQT",
-            "18",
-            "1000000",
-        ],
-        &contracts,
-    );
-    let token = field(&created, "Deployed to:").to_string();
+    let token = forge_create_token(&url, KEY0, "Aqueduct Token", "AQT", "1000000");
     assert_eq!(run("cast", &["call", &token, "symbol()(string)", r[0], r[1]], &cwd), "\"AQT\"");
     let sent = run(
         "cast",
@@ -128,7 +77,7 @@ fn cast_and_forge_work_against_the_devnet_and_it_survives_kill_9() {
 
     // kill -9, restart on the same data dir: every block, balance, receipt and log is there.
     node.kill9();
-    let node = Node::start(dir.path(), port, false);
+    let node = start(dir.path(), port, false);
     assert_eq!(run("cast", &["block", "latest", "--json", r[0], r[1]], &cwd), head_before);
     assert_eq!(field(&run("cast", &["receipt", &tx, r[0], r[1]], &cwd), "blockNumber"), "1");
     assert_eq!(run("cast", &["call", &token, "balanceOf(address)(uint256)", ADDR1, r[0], r[1]], &cwd), "250");

@@ -12,16 +12,16 @@ use std::{
 };
 
 use alloy::{
-    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
-    eips::eip2718::Encodable2718,
-    network::TxSignerSync,
     primitives::{Address, B256, Bytes, TxKind, U256},
     signers::local::PrivateKeySigner,
 };
-use common::{KEY0, Proc, field, free_port, repo, run, run_bin, tool, try_run, until, wait_port};
+use aqueduct_rollup_node::{L1Call, L1Fees, sign_1559};
+use common::{KEY0, Proc, field, forge_create_token, free_port, repo, run, run_bin, tool, try_run, until, wait_port};
 use serde_json::{Value, json};
 
 const L2_CHAIN: u64 = 901;
+/// Fee caps for L2 transfers: 1 gwei max fee, a small tip.
+const L2_FEES: L1Fees = L1Fees { base_fee: 499_999_500, blob_base_fee: 1, tip: 1_000 };
 /// Dev accounts 5 and 6 of the test mnemonic (funded on L1 and, at genesis, on L2).
 const KEY5: &str = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba";
 const KEY6: &str = "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e";
@@ -100,18 +100,8 @@ impl Rpc {
 }
 
 fn transfer(s: &PrivateKeySigner, nonce: u64, to: Address) -> Bytes {
-    let mut tx = TxEip1559 {
-        chain_id: L2_CHAIN,
-        nonce,
-        gas_limit: 21_000,
-        max_fee_per_gas: 1_000_000_000,
-        max_priority_fee_per_gas: 1_000,
-        to: TxKind::Call(to),
-        value: U256::from(1),
-        ..Default::default()
-    };
-    let sig = s.sign_transaction_sync(&mut tx).unwrap();
-    TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718().into()
+    let call = L1Call { to: TxKind::Call(to), value: U256::from(1), input: Bytes::new(), gas_limit: 21_000 };
+    sign_1559(s, L2_CHAIN, nonce, L2_FEES, &call)
 }
 
 struct World {
@@ -245,30 +235,7 @@ fn journey(kind: L1Kind) {
     // forge create on L2, then cast send and cast call.
     let l2_url = format!("http://127.0.0.1:{}", w.l2_port);
     let r = ["--rpc-url", l2_url.as_str()];
-    let contracts = repo().join("contracts");
-    let solc = tool("solc");
-    let created = run(
-        "forge",
-        &[
-            "create",
-            "--use",
-            solc.to_str().unwrap(),
-            "--offline",
-            "--broadcast",
-            "src/AqueductToken.sol:AqueductToken",
-            "--private-key",
-            KEY0,
-            r[0],
-            r[1],
-            "--constructor-args",
-            "Aqueduct Token",
-            "AQT",
-            "18",
-            "1000000",
-        ],
-        &contracts,
-    );
-    let token = field(&created, "Deployed to:").to_string();
+    let token = forge_create_token(&l2_url, KEY0, "Aqueduct Token", "AQT", "1000000");
     let cwd = repo();
     assert_eq!(run("cast", &["call", &token, "symbol()(string)", r[0], r[1]], &cwd), "\"AQT\"");
     let sent = run(
@@ -284,28 +251,7 @@ fn journey(kind: L1Kind) {
 
     // An ERC-20 on L1 (forge create there), deposited with the bridge CLI: its twin is minted on L2.
     let l1r = ["--rpc-url", w.l1_url.as_str()];
-    let created = run(
-        "forge",
-        &[
-            "create",
-            "--use",
-            solc.to_str().unwrap(),
-            "--offline",
-            "--broadcast",
-            "src/AqueductToken.sol:AqueductToken",
-            "--private-key",
-            KEY5,
-            l1r[0],
-            l1r[1],
-            "--constructor-args",
-            "L1 Token",
-            "L1T",
-            "18",
-            "1000000000000000000000",
-        ],
-        &contracts,
-    );
-    let l1_token = field(&created, "Deployed to:").to_string();
+    let l1_token = forge_create_token(&w.l1_url, KEY5, "L1 Token", "L1T", "1000000000000000000000");
     let (ok, out, err) = w.bridge(KEY5, &["deposit", "--amount", "100", "--token", &l1_token]);
     assert!(ok, "ERC-20 deposit failed: {out}\n{err}");
     let bridge = "0x4200000000000000000000000000000000000010";

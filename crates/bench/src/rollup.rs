@@ -387,8 +387,8 @@ fn batch_of(stack: &Stack, b: &aqueduct_chain::SealedBlock) -> Batch {
     }
 }
 
-/// Each compressor on the same real batch data.
-pub fn compare_compressors(raw: &[u8]) -> Vec<CompressorRow> {
+/// Each compressor on the same real batch data; each must give the data back exactly.
+pub fn compare_compressors(raw: &[u8]) -> Result<Vec<CompressorRow>, String> {
     let candidates = [
         ("zstd:3", Compressor::Zstd(3)),
         ("zstd:9", Compressor::Zstd(9)),
@@ -405,17 +405,19 @@ pub fn compare_compressors(raw: &[u8]) -> Vec<CompressorRow> {
             let out = c.compress(raw);
             let ct = t.elapsed().as_secs_f64().max(1e-9);
             let t = Instant::now();
-            let back = Compressor::decompress(&out, raw.len() + 1).unwrap_or_default();
+            let back = Compressor::decompress(&out, raw.len() + 1).map_err(|e| format!("{name}: {e}"))?;
             let dt = t.elapsed().as_secs_f64().max(1e-9);
-            debug_assert_eq!(back.len(), raw.len());
-            CompressorRow {
+            if back != raw {
+                return Err(format!("{name} did not give the batches back"));
+            }
+            Ok(CompressorRow {
                 name: name.to_string(),
                 raw_bytes: raw.len(),
                 compressed_bytes: out.len(),
                 ratio: out.len() as f64 / raw.len().max(1) as f64,
                 compress_mb_s: mb / ct,
                 decompress_mb_s: mb / dt,
-            }
+            })
         })
         .collect()
 }
@@ -430,7 +432,8 @@ pub async fn bench_rollup(o: RollupBenchOptions) -> Result<RollupBenchReport, Be
             raw = batches;
         }
     }
-    let compressors = tokio::task::spawn_blocking(move || compare_compressors(&raw)).await.map_err(setup_err)?;
+    let compressors =
+        tokio::task::spawn_blocking(move || compare_compressors(&raw)).await.map_err(setup_err)?.map_err(setup_err)?;
     let mut anvil = Vec::new();
     if o.vs_anvil {
         for erc20 in [false, true] {

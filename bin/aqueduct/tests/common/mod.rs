@@ -118,3 +118,31 @@ pub fn until<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// `forge create` of `AqueductToken` (name, symbol, 18 decimals, `supply` in smallest units,
+/// minted to the deployer) through `rpc_url`; returns its address.
+pub fn forge_create_token(rpc_url: &str, key: &str, name: &str, symbol: &str, supply: &str) -> String {
+    let solc = tool("solc");
+    let created = run(
+        "forge",
+        &[
+            "create",
+            "--use",
+            solc.to_str().unwrap(),
+            "--offline",
+            "--broadcast",
+            "src/AqueductToken.sol:AqueductToken",
+            "--private-key",
+            key,
+            "--rpc-url",
+            rpc_url,
+            "--constructor-args",
+            name,
+            symbol,
+            "18",
+            supply,
+        ],
+        &repo().join("contracts"),
+    );
+    field(&created, "Deployed to:").to_string()
+}

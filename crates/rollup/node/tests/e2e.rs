@@ -4,9 +4,6 @@
 use std::{net::SocketAddr, time::Duration};
 
 use alloy::{
-    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
-    eips::eip2718::Encodable2718,
-    network::TxSignerSync,
     primitives::{Address, Bytes, TxKind, U256},
     signers::local::PrivateKeySigner,
     sol_types::{SolCall, SolError},
@@ -15,7 +12,8 @@ use aqueduct_chain::BlockRef;
 use aqueduct_contracts::rollup::RollupPortal;
 use aqueduct_l1::{Devnet, L1Config};
 use aqueduct_rollup_node::{
-    BatcherConfig, DataMode, DeployParams, L1Call, L1Client, Rollup, RollupOptions, SequencerConfig, deploy, sign_1559,
+    BatcherConfig, DataMode, DeployParams, L1Call, L1Client, L1Fees, Rollup, RollupOptions, SequencerConfig, deploy,
+    sign_1559,
 };
 use aqueduct_rollup_protocol::{Compressor, RollupConfig};
 use serde_json::{Value, json};
@@ -47,18 +45,7 @@ impl Rpc {
 }
 
 fn transfer(s: &PrivateKeySigner, nonce: u64, to: Address, value: u64) -> Bytes {
-    let mut tx = TxEip1559 {
-        chain_id: L2_CHAIN,
-        nonce,
-        gas_limit: 21_000,
-        max_fee_per_gas: 1_000_000_000,
-        max_priority_fee_per_gas: 1_000,
-        to: TxKind::Call(to),
-        value: U256::from(value),
-        ..Default::default()
-    };
-    let sig = s.sign_transaction_sync(&mut tx).unwrap();
-    TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718().into()
+    l2_call(s, nonce, to, U256::from(value), Vec::new())
 }
 
 async fn until<F: Fn() -> Fut, Fut: std::future::Future<Output = bool>>(what: &str, secs: u64, f: F) {
@@ -238,20 +225,11 @@ async fn deposit_transfer_batch_and_derive() {
     devnet.stop().await;
 }
 
+/// An L2 transaction (1 gwei fee cap): a plain transfer costs 21,000 gas, a call gets 3,000,000.
 fn l2_call(s: &PrivateKeySigner, nonce: u64, to: Address, value: U256, input: Vec<u8>) -> Bytes {
-    let mut tx = TxEip1559 {
-        chain_id: L2_CHAIN,
-        nonce,
-        gas_limit: 3_000_000,
-        max_fee_per_gas: 1_000_000_000,
-        max_priority_fee_per_gas: 1_000,
-        to: TxKind::Call(to),
-        value,
-        input: input.into(),
-        ..Default::default()
-    };
-    let sig = s.sign_transaction_sync(&mut tx).unwrap();
-    TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718().into()
+    let gas_limit = if input.is_empty() { 21_000 } else { 3_000_000 };
+    let call = L1Call { to: TxKind::Call(to), value, input: input.into(), gas_limit };
+    sign_1559(s, L2_CHAIN, nonce, L1Fees { base_fee: 499_999_500, blob_base_fee: 1, tip: 1_000 }, &call)
 }
 
 /// The revert data of an L1 call (it must revert).
