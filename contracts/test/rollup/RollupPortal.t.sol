@@ -190,11 +190,16 @@ contract RollupPortalTest is Test {
         portal.finalizeWithdrawal(w);
     }
 
-    function test_erc20_withdrawal_releases_locked_tokens() public {
+    /// The user deposits `amount` tokens: the portal locks them.
+    function lockTokens(uint256 amount) internal {
         vm.startPrank(user);
-        token.approve(address(portal), 10 ether);
-        portal.depositERC20(address(token), user, 10 ether);
+        token.approve(address(portal), amount);
+        portal.depositERC20(address(token), user, amount);
         vm.stopPrank();
+    }
+
+    function test_erc20_withdrawal_releases_locked_tokens() public {
+        lockTokens(10 ether);
         RollupLib.WithdrawalTransaction memory w = RollupLib.WithdrawalTransaction(
             0, RollupLib.L2_BRIDGE, address(portal), 0, 0, abi.encode(address(token), address(0xB0B), 4 ether)
         );
@@ -217,10 +222,7 @@ contract RollupPortalTest is Test {
 
     function test_bridge_withdrawal_must_target_portal_to_release_tokens() public {
         // Same data, but not addressed to the portal: treated as a plain call, never a token release.
-        vm.startPrank(user);
-        token.approve(address(portal), 10 ether);
-        portal.depositERC20(address(token), user, 10 ether);
-        vm.stopPrank();
+        lockTokens(10 ether);
         RollupLib.WithdrawalTransaction memory w = RollupLib.WithdrawalTransaction(
             0, user, address(portal), 0, 100_000, abi.encode(address(token), user, 10 ether)
         );
