@@ -112,49 +112,121 @@ impl Chain {
     /// its execution and root update read, its inputs, and the pre-state root (block `n - 1`'s).
     /// The witness is checked: a stateless run over it reaches this block's state root.
     pub fn witness(&self, n: u64) -> Result<(crate::Witness, crate::StatelessInput, B256), ChainError> {
-        use crate::stateless::{CodeRecorder, HashRecorder, root_after, run_body, stateless_input};
         let inner = self.inner.lock();
-        if n == 0 {
-            return Err(ChainError::InvalidParams("genesis has no transition to witness".into()));
-        }
-        let block =
-            inner.blocks.get(n as usize).cloned().ok_or_else(|| ChainError::InvalidParams(format!("no block {n}")))?;
-        let pre_root = inner.blocks[n as usize - 1].header.state_root;
-        let input = stateless_input(&self.rules, &block);
-        let all_nodes = inner.state.nodes();
-        let codes = inner.state.codes();
-        let recording = aqueduct_trie::RecordingStore::new(all_nodes);
-        let (diff, code_seen, hashes_seen) = {
-            let view = crate::state::HistoricState::new(&recording, codes, pre_root);
-            let code_rec = CodeRecorder { inner: &view, seen: Default::default() };
-            let hash_rec = HashRecorder { all: inner.hashes.as_slice(), seen: Default::default() };
-            let (diff, _, _) = run_body(&self.rules, &code_rec, &hash_rec, input.clone())
-                .map_err(|e| ChainError::Internal(format!("re-executing block {n}: {e}")))?;
-            (diff, code_rec.seen.into_inner(), hash_rec.seen.into_inner())
-        };
-        let mut nodes = recording.into_witness();
-        // The root update may need nodes no read touched (siblings of deleted leaves).
-        let post = loop {
-            let view = crate::state::HistoricState::new(&nodes, codes, pre_root);
-            match root_after(&view, &nodes, pre_root, diff.clone()) {
-                Ok(root) => break root,
-                Err(aqueduct_trie::TrieError::MissingNode(h)) => {
-                    let node = all_nodes
-                        .get(&h)
-                        .cloned()
-                        .ok_or_else(|| ChainError::Internal(format!("trie node {h} of block {n} is not kept")))?;
-                    nodes.insert(h, node);
-                }
-                Err(e) => return Err(ChainError::Internal(format!("witness of block {n}: {e}"))),
-            }
-        };
+        let (block, pre_root) = Self::transition(&inner, n)?;
+        let input = crate::stateless_input(&self.rules, &block);
+        let nodes = aqueduct_trie::MemoryNodes::new();
+        let (witness, post, _) = self.record(&inner, &nodes, pre_root, input.clone(), n)?;
         if post != block.header.state_root {
             return Err(ChainError::Internal(format!(
                 "stateless root {post} of block {n} differs from its header's {}",
                 block.header.state_root
             )));
         }
-        Ok((crate::Witness { nodes, codes: code_seen, block_hashes: hashes_seen }, input, pre_root))
+        Ok((witness, input, pre_root))
+    }
+
+    /// The state roots between the steps of block `n` (each deposit, then each transaction):
+    /// `roots[0]` is the parent's state root, `roots[k + 1]` the root after step `k`, the last
+    /// the block's own.
+    pub fn step_roots(&self, n: u64) -> Result<Vec<B256>, ChainError> {
+        Ok(self.steps(n, None)?.0)
+    }
+
+    /// Step `k` of block `n` as a one-step proof needs it: the block, the witness of the step
+    /// and the roots before and after it.
+    pub fn step_proof(&self, n: u64, k: u64) -> Result<StepProof, ChainError> {
+        let (roots, witness) = self.steps(n, Some(k))?;
+        let block =
+            self.block(BlockRef::Number(n)).ok_or_else(|| ChainError::InvalidParams(format!("no block {n}")))?;
+        let k = k as usize;
+        Ok(StepProof {
+            block: crate::StepBlock::new(block.header.clone(), block.txs.clone()),
+            witness: witness.unwrap_or_default(),
+            pre_root: roots[k],
+            post_root: roots[k + 1],
+        })
+    }
+
+    /// Runs block `n` step by step, each step over the roots the earlier ones left; with
+    /// `want`, also records that step's witness.
+    fn steps(&self, n: u64, want: Option<u64>) -> Result<(Vec<B256>, Option<crate::Witness>), ChainError> {
+        let inner = self.inner.lock();
+        let (block, pre_root) = Self::transition(&inner, n)?;
+        let input = crate::stateless_input(&self.rules, &block);
+        let count = input.step_count() as u64;
+        if let Some(k) = want.filter(|k| *k >= count) {
+            return Err(ChainError::InvalidParams(format!("block {n} has {count} steps, not {}", k + 1)));
+        }
+        let mut roots = vec![pre_root];
+        let mut created = aqueduct_trie::MemoryNodes::new();
+        let mut recorded = None;
+        for k in 0..count {
+            let one = input.step(k as usize).expect("k is below the step count");
+            let (witness, post, new) = self.record(&inner, &created, roots[k as usize], one, n)?;
+            created.extend(new);
+            if want == Some(k) {
+                recorded = Some(witness);
+            }
+            roots.push(post);
+        }
+        if roots.last() != Some(&block.header.state_root) {
+            return Err(ChainError::Internal(format!(
+                "block {n}: its steps end at {:?}, its header says {}",
+                roots.last(),
+                block.header.state_root
+            )));
+        }
+        Ok((roots, recorded))
+    }
+
+    fn transition(inner: &Inner, n: u64) -> Result<(Arc<SealedBlock>, B256), ChainError> {
+        if n == 0 {
+            return Err(ChainError::InvalidParams("genesis has no transition to witness".into()));
+        }
+        let block =
+            inner.blocks.get(n as usize).cloned().ok_or_else(|| ChainError::InvalidParams(format!("no block {n}")))?;
+        Ok((block, inner.blocks[n as usize - 1].header.state_root))
+    }
+
+    /// Executes `input` over the state with root `pre_root` (its nodes in the node's state or in
+    /// `extra`), recording what it reads. Returns the witness, the post-state root and the trie
+    /// nodes the root update created.
+    fn record(
+        &self,
+        inner: &Inner,
+        extra: &aqueduct_trie::MemoryNodes,
+        pre_root: B256,
+        input: crate::StatelessInput,
+        n: u64,
+    ) -> Result<(crate::Witness, B256, aqueduct_trie::MemoryNodes), ChainError> {
+        use crate::stateless::{CodeRecorder, HashRecorder, root_after, run_body};
+        let all_nodes = aqueduct_trie::Layered { top: extra, base: inner.state.nodes() };
+        let codes = inner.state.codes();
+        let recording = aqueduct_trie::RecordingStore::new(&all_nodes);
+        let (diff, code_seen, hashes_seen) = {
+            let view = crate::state::HistoricState::new(&recording, codes, pre_root);
+            let code_rec = CodeRecorder { inner: &view, seen: Default::default() };
+            let hash_rec = HashRecorder { all: inner.hashes.as_slice(), seen: Default::default() };
+            let (diff, _, _) = run_body(&self.rules, &code_rec, &hash_rec, input)
+                .map_err(|e| ChainError::Internal(format!("re-executing block {n}: {e}")))?;
+            (diff, code_rec.seen.into_inner(), hash_rec.seen.into_inner())
+        };
+        let mut nodes = recording.into_witness();
+        // The root update may need nodes no read touched (siblings of deleted leaves).
+        let (post, created) = loop {
+            let view = crate::state::HistoricState::new(&nodes, codes, pre_root);
+            match root_after(&view, &nodes, pre_root, diff.clone()) {
+                Ok(done) => break done,
+                Err(aqueduct_trie::TrieError::MissingNode(h)) => {
+                    let node = aqueduct_trie::NodeStore::node(&all_nodes, &h)
+                        .ok_or_else(|| ChainError::Internal(format!("trie node {h} of block {n} is not kept")))?;
+                    nodes.insert(h, node);
+                }
+                Err(e) => return Err(ChainError::Internal(format!("witness of block {n}: {e}"))),
+            }
+        };
+        Ok((crate::Witness { nodes, codes: code_seen, block_hashes: hashes_seen }, post, created))
     }
 
     /// Opens the chain in `config.data_dir`, creating it from genesis if it is new.
@@ -997,6 +1069,15 @@ impl<S: StateView + ?Sized, H: crate::overlay::BlockHashes + ?Sized> OverrideTar
 pub fn revert_error(output: Bytes) -> ChainError {
     let reason = alloy::sol_types::decode_revert_reason(&output);
     ChainError::Reverted { reason, data: output }
+}
+
+/// One step of a block, ready for a one-step proof.
+#[derive(Clone, Debug)]
+pub struct StepProof {
+    pub block: crate::StepBlock,
+    pub witness: crate::Witness,
+    pub pre_root: B256,
+    pub post_root: B256,
 }
 
 /// `eth_getProof` material.

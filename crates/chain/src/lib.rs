@@ -14,12 +14,15 @@ pub mod rpc;
 mod rules;
 mod state;
 mod stateless;
+mod step;
 mod store;
 mod tx;
 
 pub use block::{ChainReceipt, ChainTx, SealedBlock};
 pub use builder::BlockAttributes;
-pub use chain::{AccountProof, BlockRef, CallArgs, Chain, ChainConfig, ChainEvent, OverrideTarget, revert_error};
+pub use chain::{
+    AccountProof, BlockRef, CallArgs, Chain, ChainConfig, ChainEvent, OverrideTarget, StepProof, revert_error,
+};
 pub use deposit::{DEPOSIT_TX_TYPE, DepositTx};
 pub use error::{ChainError, TxError};
 pub use executor::{BlockContext, deposit_env, intrinsic_gas, tx_env};
@@ -29,6 +32,9 @@ pub use overlay::{Overlay, StateError};
 pub use pool::Pool;
 pub use rules::{ChainRules, L1Prices, L2Rules, MiningMode, PoolLimits, TxTypes};
 pub use state::{HistoricState, Reverts, StateDiff, StateView, WorldState};
-pub use stateless::{StatelessError, StatelessInput, StatelessOutput, Witness, execute_stateless, stateless_input};
+pub use stateless::{
+    StatelessError, StatelessInput, StatelessOutput, Witness, execute_stateless, input_of, stateless_input,
+};
+pub use step::{StepBlock, StepOutcome};
 pub use store::{Store, StoreError};
 pub use tx::TxBody;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_rlp::{Decodable, Encodable};
 use aqueduct_primitives::{EMPTY_CODE_HASH, StateAccount};
-use aqueduct_trie::{EMPTY_ROOT, MemoryNodes, NodeStore, TrieError};
+use aqueduct_trie::{EMPTY_ROOT, Layered, MemoryNodes, NodeStore, TrieError};
 
 /// Read access to a state: the latest one, or any past one by its root.
 pub trait StateView {
@@ -120,6 +120,11 @@ impl WorldState {
         &self.codes
     }
 
+    /// The trie nodes this state holds.
+    pub fn into_nodes(self) -> MemoryNodes {
+        self.nodes
+    }
+
     /// Applies a diff and returns its reverts (old values of every key it changes).
     pub fn apply(&mut self, diff: StateDiff) -> Reverts {
         let mut reverts = Reverts::default();
@@ -197,6 +202,12 @@ impl WorldState {
 
     /// Recomputes the state root from the changed keys only, and returns what to persist.
     pub fn commit_root(&mut self) -> Result<StateWrite, TrieError> {
+        self.commit_root_over(&aqueduct_trie::NoNodes)
+    }
+
+    /// As [`Self::commit_root`], reading trie nodes this state does not hold from `base` (a
+    /// state built on another's nodes keeps only the nodes it creates).
+    pub fn commit_root_over(&mut self, base: &impl NodeStore) -> Result<StateWrite, TrieError> {
         let mut write = StateWrite { codes: std::mem::take(&mut self.new_codes), ..Default::default() };
         let dirty = std::mem::take(&mut self.dirty);
         let wiped = std::mem::take(&mut self.wiped);
@@ -218,7 +229,7 @@ impl WorldState {
                 continue;
             };
             let value_of = |slot: &U256| current.and_then(|m| m.get(slot)).copied().unwrap_or_default();
-            let (base, changes): (B256, Vec<TrieChange>) = if was_wiped {
+            let (root, changes): (B256, Vec<TrieChange>) = if was_wiped {
                 let all = current.map(|m| m.iter().map(|(s, v)| (*s, *v)).collect::<Vec<_>>()).unwrap_or_default();
                 for (s, v) in &all {
                     write.storage.push((addr, *s, *v));
@@ -236,7 +247,7 @@ impl WorldState {
                 (acc.storage_root, ch)
             };
             if was_wiped || !slots.is_empty() {
-                let up = aqueduct_trie::update(&self.nodes, base, changes)?;
+                let up = aqueduct_trie::update(&Layered { top: &self.nodes, base }, root, changes)?;
                 acc.storage_root = up.root;
                 write.nodes.extend(up.nodes.iter().map(|(h, n)| (*h, n.clone())));
                 self.nodes.extend(up.nodes);
@@ -247,7 +258,7 @@ impl WorldState {
             acc.encode(&mut enc);
             account_changes.push((keccak256(addr).to_vec(), Some(enc)));
         }
-        let up = aqueduct_trie::update(&self.nodes, self.root, account_changes)?;
+        let up = aqueduct_trie::update(&Layered { top: &self.nodes, base }, self.root, account_changes)?;
         self.root = up.root;
         write.nodes.extend(up.nodes.iter().map(|(h, n)| (*h, n.clone())));
         self.nodes.extend(up.nodes);

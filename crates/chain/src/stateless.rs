@@ -11,7 +11,7 @@ use std::{
 
 use alloy::primitives::{Address, B256, Bytes, keccak256};
 use aqueduct_primitives::StateAccount;
-use aqueduct_trie::{MemoryNodes, TrieError};
+use aqueduct_trie::{MemoryNodes, NodeStore, TrieError};
 
 use crate::{
     block::{ChainReceipt, ChainTx},
@@ -52,12 +52,64 @@ impl Witness {
         Ok(())
     }
 
+    /// `rlp([[node…], [code…], [[number, hash]…]])`: keys are not sent, they are the hashes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut nodes: Vec<&Vec<u8>> = self.nodes.values().collect();
+        nodes.sort();
+        let mut codes: Vec<&Bytes> = self.codes.values().collect();
+        codes.sort();
+        let nodes: Vec<Bytes> = nodes.into_iter().map(|n| Bytes::copy_from_slice(n)).collect();
+        let codes: Vec<Bytes> = codes.into_iter().cloned().collect();
+        let hashes: Vec<BlockHashEntry> =
+            self.block_hashes.iter().map(|(number, hash)| BlockHashEntry { number: *number, hash: *hash }).collect();
+        let mut out = Vec::with_capacity(self.size() + 64);
+        alloy_rlp::encode_list::<_, dyn alloy_rlp::Encodable>(
+            &[&nodes as &dyn alloy_rlp::Encodable, &codes, &hashes],
+            &mut out,
+        );
+        out
+    }
+
+    /// Reads [`Self::encode`]'s format. Every entry is keyed by its own hash, so a decoded
+    /// witness cannot hold a forged entry.
+    pub fn decode(mut raw: &[u8]) -> Result<Self, StatelessError> {
+        let bad = |e: alloy_rlp::Error| StatelessError::Malformed(format!("witness: {e}"));
+        let header = alloy_rlp::Header::decode(&mut raw).map_err(bad)?;
+        if !header.list || header.payload_length != raw.len() {
+            return Err(StatelessError::Malformed("witness: not one RLP list".into()));
+        }
+        let nodes = <Vec<Bytes> as alloy_rlp::Decodable>::decode(&mut raw).map_err(bad)?;
+        let codes = <Vec<Bytes> as alloy_rlp::Decodable>::decode(&mut raw).map_err(bad)?;
+        let hashes = <Vec<BlockHashEntry> as alloy_rlp::Decodable>::decode(&mut raw).map_err(bad)?;
+        if !raw.is_empty() {
+            return Err(StatelessError::Malformed("witness: trailing bytes".into()));
+        }
+        Ok(Self {
+            nodes: nodes.into_iter().map(|n| (keccak256(&n), n.to_vec())).collect(),
+            codes: codes.into_iter().map(|c| (keccak256(&c), c)).collect(),
+            block_hashes: hashes.into_iter().map(|e| (e.number, e.hash)).collect(),
+        })
+    }
+
+    /// Adds another witness's entries.
+    pub fn extend(&mut self, other: Witness) {
+        self.nodes.extend(other.nodes);
+        self.codes.extend(other.codes);
+        self.block_hashes.extend(other.block_hashes);
+    }
+
     /// Bytes of nodes and code (what an L1 step pays for).
     pub fn size(&self) -> usize {
         self.nodes.values().map(Vec::len).sum::<usize>()
             + self.codes.values().map(|c| c.len()).sum::<usize>()
             + self.block_hashes.len() * 40
     }
+}
+
+#[derive(alloy_rlp::RlpEncodable, alloy_rlp::RlpDecodable)]
+struct BlockHashEntry {
+    number: u64,
+    hash: B256,
 }
 
 impl BlockHashes for BTreeMap<u64, B256> {
@@ -76,6 +128,23 @@ pub struct StatelessInput {
     pub transactions: Vec<ChainTx>,
 }
 
+impl StatelessInput {
+    /// Steps of the block: each deposit, then each transaction.
+    pub fn step_count(&self) -> usize {
+        self.deposits.len() + self.transactions.len()
+    }
+
+    /// The block's environment with only step `k` in it (what a one-step proof re-executes).
+    pub fn step(&self, k: usize) -> Option<StatelessInput> {
+        let (deposits, transactions) = if k < self.deposits.len() {
+            (vec![self.deposits[k].clone()], Vec::new())
+        } else {
+            (Vec::new(), vec![self.transactions.get(k - self.deposits.len())?.clone()])
+        };
+        Some(StatelessInput { ctx: self.ctx, l1_prices: self.l1_prices, deposits, transactions })
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct StatelessOutput {
     pub post_root: B256,
@@ -87,6 +156,10 @@ pub struct StatelessOutput {
 pub enum StatelessError {
     #[error("witness entry {0} does not hash to its key")]
     BadWitness(B256),
+    #[error("malformed {0}")]
+    Malformed(String),
+    #[error("block: {0}")]
+    Block(String),
     #[error("the witness is incomplete: {0}")]
     Trie(#[from] TrieError),
     #[error("transaction {hash} cannot be executed at this point of the block: {why}")]
@@ -105,7 +178,7 @@ pub fn execute_stateless(
     witness.check()?;
     let view = HistoricState::new(&witness.nodes, &witness.codes, pre_root);
     let (diff, receipts, gas_used) = run_body(rules, &view, &witness.block_hashes, input)?;
-    let post_root = root_after(&view, &witness.nodes, pre_root, diff)?;
+    let (post_root, _) = root_after(&view, &witness.nodes, pre_root, diff)?;
     Ok(StatelessOutput { post_root, receipts, gas_used })
 }
 
@@ -131,14 +204,15 @@ pub(crate) fn run_body<S: StateView, H: BlockHashes + ?Sized>(
     Ok((overlay.into_diff(), receipts, gas_used))
 }
 
-/// The state root after `diff`, updating the tries through `nodes` only. Accounts the diff
-/// touches are read from `view` (the pre-state) so the update sees them as the node would.
-pub(crate) fn root_after<S: StateView>(
+/// The state root after `diff`, updating the tries through `nodes` only, and the trie nodes the
+/// update created. Accounts the diff touches are read from `view` (the pre-state) so the update
+/// sees them as the node would.
+pub(crate) fn root_after<S: StateView, N: NodeStore>(
     view: &S,
-    nodes: &MemoryNodes,
+    nodes: &N,
     pre_root: B256,
     diff: StateDiff,
-) -> Result<B256, TrieError> {
+) -> Result<(B256, MemoryNodes), TrieError> {
     let mut touched: Vec<Address> =
         diff.accounts.keys().chain(diff.storage.keys()).chain(&diff.wiped).copied().collect();
     touched.sort();
@@ -149,10 +223,10 @@ pub(crate) fn root_after<S: StateView>(
             accounts.insert(a, acc);
         }
     }
-    let mut ws = WorldState::from_parts(accounts, HashMap::new(), HashMap::new(), nodes.clone(), pre_root);
+    let mut ws = WorldState::from_parts(accounts, HashMap::new(), HashMap::new(), MemoryNodes::new(), pre_root);
     ws.apply(diff);
-    ws.commit_root()?;
-    Ok(ws.root())
+    ws.commit_root_over(nodes)?;
+    Ok((ws.root(), ws.into_nodes()))
 }
 
 /// A state view that remembers which code it handed out.
@@ -193,7 +267,11 @@ impl BlockHashes for HashRecorder<'_> {
 
 /// The inputs of block `b` for a stateless re-execution.
 pub fn stateless_input(rules: &ChainRules, b: &crate::block::SealedBlock) -> StatelessInput {
-    let h = &b.header;
+    input_of(rules, &b.header, &b.txs)
+}
+
+/// The inputs of the block with header `h` and transactions `txs`.
+pub fn input_of(rules: &ChainRules, h: &alloy::consensus::Header, txs: &[ChainTx]) -> StatelessInput {
     let ctx = BlockContext {
         number: h.number,
         timestamp: h.timestamp,
@@ -210,7 +288,7 @@ pub fn stateless_input(rules: &ChainRules, b: &crate::block::SealedBlock) -> Sta
     };
     let mut deposits = Vec::new();
     let mut transactions = Vec::new();
-    for t in &b.txs {
+    for t in txs {
         match &t.envelope {
             crate::tx::TxBody::Deposit(d) => deposits.push(d.clone()),
             crate::tx::TxBody::Ethereum(_) => transactions.push(t.clone()),

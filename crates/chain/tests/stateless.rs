@@ -9,7 +9,9 @@ use alloy::{
     primitives::{Address, B256, TxKind, U256},
     signers::local::PrivateKeySigner,
 };
-use aqueduct_chain::{BlockAttributes, BlockRef, Chain, ChainTx, StatelessError, execute_stateless};
+use aqueduct_chain::{
+    BlockAttributes, BlockRef, Chain, ChainTx, StatelessError, StepBlock, Witness, execute_stateless,
+};
 use common::{open, rules};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -116,6 +118,61 @@ fn stateless_execution_equals_the_chain_on_random_blocks() {
             (1..=head).flat_map(|n| chain.block(BlockRef::Number(n)).unwrap().receipts.clone()).any(|r| !r.status());
         assert!(reverted, "seed {seed}: the blocks include reverts");
     }
+}
+
+/// Step by step (one transaction at a time, as a fault proof's last move re-executes them), the
+/// roots chain from the parent's state root to the block's, and each step re-executes statelessly
+/// from its encoded block and witness — what the L1 precompile receives.
+#[test]
+fn every_step_of_random_blocks_re_executes_from_its_proof() {
+    for seed in 0..4 {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = random_chain(seed, dir.path());
+        for n in 1..=chain.head().number() {
+            let block = chain.block(BlockRef::Number(n)).unwrap();
+            let roots = chain.step_roots(n).unwrap();
+            assert_eq!(roots.len(), block.txs.len() + 1);
+            assert_eq!(roots[0], chain.block(BlockRef::Number(n - 1)).unwrap().header.state_root);
+            assert_eq!(*roots.last().unwrap(), block.header.state_root);
+            for k in 0..block.txs.len() as u64 {
+                let proof = chain.step_proof(n, k).unwrap();
+                assert_eq!((proof.pre_root, proof.post_root), (roots[k as usize], roots[k as usize + 1]));
+                let decoded = StepBlock::decode(&proof.block.encode()).unwrap();
+                let witness = Witness::decode(&proof.witness.encode()).unwrap();
+                assert_eq!(witness, proof.witness);
+                let out = decoded.execute_step(&rules(), proof.pre_root, &witness, k).unwrap();
+                assert_eq!(out.post_root, proof.post_root, "seed {seed} block {n} step {k}");
+                assert_eq!(out.block_hash, block.hash);
+                assert_eq!(out.steps, block.txs.len() as u64);
+            }
+            assert!(chain.step_proof(n, block.txs.len() as u64).is_err());
+        }
+    }
+}
+
+/// A block whose transactions do not match its header, or bytes that are no block or witness,
+/// are refused by name.
+#[test]
+fn a_step_over_a_doctored_block_or_garbage_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = random_chain(7, dir.path());
+    let proof = chain.step_proof(2, 0).unwrap();
+    let mut doctored = proof.block.clone();
+    doctored.txs.pop();
+    assert!(matches!(StepBlock::decode(&doctored.encode()), Err(StatelessError::Block(_))));
+    assert!(matches!(StepBlock::decode(&[0xc0]), Err(StatelessError::Malformed(_))));
+    assert!(matches!(StepBlock::decode(&[0xff, 0x00]), Err(StatelessError::Malformed(_))));
+    assert!(matches!(Witness::decode(&[0x12, 0x34]), Err(StatelessError::Malformed(_))));
+    let mut trailing = proof.witness.encode();
+    trailing.push(0);
+    assert!(matches!(Witness::decode(&trailing), Err(StatelessError::Malformed(_))));
+    let step_count = proof.block.txs.len() as u64;
+    assert!(matches!(
+        proof.block.execute_step(&rules(), proof.pre_root, &proof.witness, step_count),
+        Err(StatelessError::Block(_))
+    ));
+    // A step from the wrong pre-state root finds nothing in the witness.
+    assert!(proof.block.execute_step(&rules(), proof.post_root, &proof.witness, 0).is_err());
 }
 
 #[test]

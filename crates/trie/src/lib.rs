@@ -9,5 +9,5 @@ mod trie;
 pub use nibbles::Nibbles;
 pub use node::{Node, NodeRef};
 pub use proof::{ProofNodes, verify_proof};
-pub use store::{MemoryNodes, NodeStore, RecordingStore};
+pub use store::{Layered, MemoryNodes, NoNodes, NodeStore, RecordingStore};
 pub use trie::{EMPTY_ROOT, Proof, TrieError, TrieUpdate, get, prove, update};

@@ -50,3 +50,24 @@ impl<S: NodeStore> NodeStore for RecordingStore<S> {
         Some(n)
     }
 }
+
+/// Two stores read as one: `top` first, then `base` (new nodes over the nodes they build on).
+pub struct Layered<A, B> {
+    pub top: A,
+    pub base: B,
+}
+
+impl<A: NodeStore, B: NodeStore> NodeStore for Layered<A, B> {
+    fn node(&self, hash: &B256) -> Option<Vec<u8>> {
+        self.top.node(hash).or_else(|| self.base.node(hash))
+    }
+}
+
+/// A store with nothing in it.
+pub struct NoNodes;
+
+impl NodeStore for NoNodes {
+    fn node(&self, _: &B256) -> Option<Vec<u8>> {
+        None
+    }
+}
