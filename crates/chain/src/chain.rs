@@ -180,6 +180,29 @@ impl Chain {
         Ok((roots, recorded))
     }
 
+    /// The witness of a read-only call to `to` with `data` at block `n`'s state (what
+    /// [`crate::call_stateless`] needs), with that state's root.
+    pub fn call_witness(&self, n: u64, to: Address, data: Bytes) -> Result<(crate::Witness, B256), ChainError> {
+        use crate::stateless::{CodeRecorder, HashRecorder, read_call};
+        let inner = self.inner.lock();
+        let root = inner
+            .blocks
+            .get(n as usize)
+            .ok_or_else(|| ChainError::InvalidParams(format!("no block {n}")))?
+            .header
+            .state_root;
+        let recording = aqueduct_trie::RecordingStore::new(inner.state.nodes());
+        let (codes, block_hashes) = {
+            let view = crate::state::HistoricState::new(&recording, inner.state.codes(), root);
+            let code_rec = CodeRecorder { inner: &view, seen: Default::default() };
+            let hash_rec = HashRecorder { all: inner.hashes.as_slice(), seen: Default::default() };
+            read_call(&self.rules, &code_rec, &hash_rec, to, data)
+                .map_err(|e| ChainError::Internal(format!("call at block {n}: {e}")))?;
+            (code_rec.seen.into_inner(), hash_rec.seen.into_inner())
+        };
+        Ok((crate::Witness { nodes: recording.into_witness(), codes, block_hashes }, root))
+    }
+
     fn transition(inner: &Inner, n: u64) -> Result<(Arc<SealedBlock>, B256), ChainError> {
         if n == 0 {
             return Err(ChainError::InvalidParams("genesis has no transition to witness".into()));

@@ -33,7 +33,8 @@ pub use pool::Pool;
 pub use rules::{ChainRules, L1Prices, L2Rules, MiningMode, PoolLimits, TxTypes};
 pub use state::{HistoricState, Reverts, StateDiff, StateView, WorldState};
 pub use stateless::{
-    StatelessError, StatelessInput, StatelessOutput, Witness, execute_stateless, input_of, stateless_input,
+    StatelessError, StatelessInput, StatelessOutput, Witness, call_stateless, execute_stateless, input_of,
+    stateless_input,
 };
 pub use step::{StepBlock, StepOutcome};
 pub use store::{Store, StoreError};

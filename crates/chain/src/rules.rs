@@ -174,6 +174,17 @@ impl ChainRules {
         }
     }
 
+    /// An L2's rules as far as executing its blocks goes (what a one-step proof must agree on):
+    /// Prague EVM, the chain id and gas limit, no blob transactions, deposits and the L1 data fee.
+    pub fn l2_execution(chain_id: u64, gas_limit: u64, l2: L2Rules) -> Self {
+        let mut r = Self::ethereum(chain_id);
+        r.gas_limit = gas_limit;
+        r.blob_params = None;
+        r.tx_types = TxTypes { eip4844: false, ..TxTypes::ALL };
+        r.l2 = Some(l2);
+        r
+    }
+
     /// The base fee after a parent with this gas use.
     pub fn next_base_fee(&self, parent_gas_used: u64, parent_gas_limit: u64, parent_base_fee: u64) -> u64 {
         self.base_fee_params

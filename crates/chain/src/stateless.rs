@@ -182,6 +182,61 @@ pub fn execute_stateless(
     Ok(StatelessOutput { post_root, receipts, gas_used })
 }
 
+/// A read-only call to `to` with `data` at the state with root `state_root`, reading only
+/// `witness` (e.g. the message passer's `root()` at an output's state root). The call must
+/// succeed; its return data is the answer, with the gas it used.
+pub fn call_stateless(
+    rules: &ChainRules,
+    state_root: B256,
+    witness: &Witness,
+    to: Address,
+    data: Bytes,
+) -> Result<(Bytes, u64), StatelessError> {
+    witness.check()?;
+    let view = HistoricState::new(&witness.nodes, &witness.codes, state_root);
+    read_call(rules, &view, &witness.block_hashes, to, data)
+}
+
+/// Runs a read-only call over `state` (no fee, no nonce check, the chain's gas limit).
+pub(crate) fn read_call<S: StateView, H: BlockHashes + ?Sized>(
+    rules: &ChainRules,
+    state: &S,
+    hashes: &H,
+    to: Address,
+    data: Bytes,
+) -> Result<(Bytes, u64), StatelessError> {
+    use crate::executor::{block_env, build_evm, cfg_env, precompiles_for};
+    let mut overlay = Overlay::new(state, hashes);
+    let mut cfg = cfg_env(rules);
+    cfg.disable_nonce_check = true;
+    let ctx = BlockContext {
+        number: 0,
+        timestamp: 0,
+        beneficiary: Address::ZERO,
+        gas_limit: rules.gas_limit,
+        base_fee: 0,
+        prevrandao: B256::ZERO,
+        excess_blob_gas: 0,
+    };
+    let mut evm = build_evm(rules, precompiles_for(rules), &mut overlay, cfg, block_env(rules, &ctx));
+    let tx = revm::context::TxEnv {
+        kind: alloy::primitives::TxKind::Call(to),
+        data,
+        gas_limit: rules.gas_limit,
+        chain_id: Some(rules.chain_id),
+        ..Default::default()
+    };
+    let out = revm::ExecuteEvm::transact(&mut evm, tx);
+    // A missing witness entry surfaces as a database error inside the EVM.
+    let result = out.map_err(|e| StatelessError::NotExecutable { hash: B256::ZERO, why: e.to_string() })?.result;
+    match result {
+        revm::context::result::ExecutionResult::Success { output, gas, .. } => {
+            Ok((output.into_data(), gas.tx_gas_used()))
+        }
+        other => Err(StatelessError::NotExecutable { hash: B256::ZERO, why: format!("the call failed: {other:?}") }),
+    }
+}
+
 /// Runs deposits then transactions over `state`; every transaction must execute.
 pub(crate) fn run_body<S: StateView, H: BlockHashes + ?Sized>(
     rules: &ChainRules,

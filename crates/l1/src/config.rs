@@ -59,12 +59,14 @@ impl L1Config {
         }
     }
 
-    /// The L1 rule set: Ethereum (Prague) with this devnet's chain id, gas limit and mining.
+    /// The L1 rule set: Ethereum (Prague) with this devnet's chain id, gas limit and mining, and
+    /// the EXECUTE precompile.
     pub fn rules(&self) -> ChainRules {
         let mut r = ChainRules::ethereum(self.chain_id);
         r.gas_limit = self.gas_limit;
         r.mining = self.mining();
         r.dev_methods = true;
+        r.extra_precompiles = vec![crate::execute_precompile()];
         r
     }
 

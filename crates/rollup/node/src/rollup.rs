@@ -8,7 +8,7 @@ use alloy::{
     primitives::{Address, U256, address},
     signers::local::PrivateKeySigner,
 };
-use aqueduct_chain::{Chain, ChainConfig, ChainError, ChainRules, Genesis, MiningMode, TxTypes, rpc};
+use aqueduct_chain::{Chain, ChainConfig, ChainError, ChainRules, Genesis, MiningMode, rpc};
 use aqueduct_rollup_protocol::{Pipeline, RollupConfig};
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
@@ -42,19 +42,15 @@ pub enum RollupError {
 /// The L2 rule set: Prague EVM, no blob transactions, deposits and the L1 data fee, OP-like
 /// EIP-1559 parameters, blocks made by the sequencer or by derivation (never by a timer here).
 pub fn l2_chain_config(cfg: &RollupConfig, gas_limit: u64, data_dir: PathBuf, genesis: Genesis) -> ChainConfig {
-    let mut rules = ChainRules::ethereum(cfg.l2_chain_id);
+    let mut rules = ChainRules::l2_execution(cfg.l2_chain_id, gas_limit, cfg.l2_rules());
     rules.client_version = format!("aqueduct-l2/v{}", env!("CARGO_PKG_VERSION"));
-    rules.gas_limit = gas_limit;
     rules.base_fee_params = BaseFeeParams::optimism();
     rules.min_base_fee = 1_000_000;
-    rules.blob_params = None;
-    rules.tx_types = TxTypes { eip4844: false, ..TxTypes::ALL };
     rules.mining = MiningMode::Manual;
     rules.suggested_tip = 1_000_000;
     rules.pool.max_txs = 500_000;
     rules.pool.max_per_sender = 50_000;
     rules.pool.max_nonce_gap = 50_000;
-    rules.l2 = Some(cfg.l2_rules());
     ChainConfig { rules, genesis, data_dir, beneficiary: SEQUENCER_FEE_VAULT, safe_depth: 0, finalized_depth: 0 }
 }
 

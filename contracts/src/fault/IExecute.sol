@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title IExecute
+/// @notice The embedded L1's EXECUTE precompile (in the spirit of EIP-8079 "native rollups"): it
+/// re-executes L2 state transitions statelessly with the node's own executor
+/// (crates/l1/src/execute.rs). `rules` is `abi.encode(L2Rules)`.
+interface IExecute {
+    /// @notice The execution rules of an L2 (what its blocks mean).
+    struct L2Rules {
+        uint64 chainId;
+        uint64 gasLimit;
+        address l1FeeVault;
+        uint64 compressionPpm;
+        uint64 minL1Bytes;
+        uint64 baseFeeScalar;
+        uint64 blobBaseFeeScalar;
+    }
+
+    /// @notice The input could not be decoded (rules, block or witness).
+    error MalformedInput(string reason);
+    /// @notice The block's transactions do not match its header, or the step is past its end.
+    error BadBlock(string reason);
+    /// @notice The witness lacks something the execution reads, or holds a forged entry.
+    error BadWitness(string reason);
+
+    /// @notice Re-executes step `step` (a deposit or a transaction) of `blockData`
+    /// (`rlp([header, [tx…]])`) over the state with root `preRoot`, reading only `witness`.
+    /// @return postRoot the state root after the step
+    /// @return blockHash the hash of the block's header
+    /// @return steps how many steps the block has
+    function executeStep(bytes calldata rules, bytes32 preRoot, uint256 step, bytes calldata blockData, bytes calldata witness)
+        external
+        view
+        returns (bytes32 postRoot, bytes32 blockHash, uint256 steps);
+
+    /// @notice A read-only call to `to` with `data` at the state with root `stateRoot`.
+    function staticCall(bytes calldata rules, bytes32 stateRoot, address to, bytes calldata data, bytes calldata witness)
+        external
+        view
+        returns (bytes memory);
+}

@@ -1,0 +1,151 @@
+//! The EXECUTE precompile (DESIGN D6, in the spirit of EIP-8079 "native rollups"): the embedded
+//! L1 re-executes one step of an L2 block statelessly, with the very executor the L2 nodes run,
+//! so a fault proof's last move costs one call instead of an on-chain EVM interpreter.
+//!
+//! Input and output are ABI-encoded as `contracts/src/fault/IExecute.sol` declares; a refusal is
+//! a revert carrying one of its custom errors, never a halt, so callers can tell why.
+
+use alloy::{
+    primitives::{Address, B256, Bytes, U256, address},
+    sol,
+    sol_types::{SolCall, SolError, SolInterface, SolValue},
+};
+use aqueduct_chain::{ChainRules, L2Rules, StatelessError, StepBlock, Witness, call_stateless};
+use revm::precompile::{Precompile, PrecompileHalt, PrecompileId, PrecompileOutput, PrecompileResult};
+
+sol! {
+    interface IExecute {
+        struct L2Rules {
+            uint64 chainId;
+            uint64 gasLimit;
+            address l1FeeVault;
+            uint64 compressionPpm;
+            uint64 minL1Bytes;
+            uint64 baseFeeScalar;
+            uint64 blobBaseFeeScalar;
+        }
+        error MalformedInput(string reason);
+        error BadBlock(string reason);
+        error BadWitness(string reason);
+        function executeStep(bytes rules, bytes32 preRoot, uint256 step, bytes blockData, bytes witness)
+            external view returns (bytes32 postRoot, bytes32 blockHash, uint256 steps);
+        function staticCall(bytes rules, bytes32 stateRoot, address to, bytes data, bytes witness)
+            external view returns (bytes);
+    }
+}
+
+pub use IExecute::{executeStepCall, staticCallCall};
+
+/// Where the precompile lives on the embedded L1.
+pub const EXECUTE_ADDRESS: Address = address!("0x0000000000000000000000000000000000000a00");
+
+/// Fixed cost of a call.
+const BASE_GAS: u64 = 50_000;
+/// Per byte of block and witness decoded, hashed and checked.
+const PER_BYTE_GAS: u64 = 12;
+
+/// The precompile, for [`ChainRules::extra_precompiles`].
+pub fn execute_precompile() -> Precompile {
+    Precompile::new(PrecompileId::custom("EXECUTE"), EXECUTE_ADDRESS, run)
+}
+
+/// `abi.encode(L2Rules)` for an L2 with these parameters.
+pub fn encode_rules(chain_id: u64, gas_limit: u64, l2: &L2Rules) -> Bytes {
+    IExecute::L2Rules {
+        chainId: chain_id,
+        gasLimit: gas_limit,
+        l1FeeVault: l2.l1_fee_vault,
+        compressionPpm: l2.compression_ppm,
+        minL1Bytes: l2.min_l1_bytes,
+        baseFeeScalar: l2.base_fee_scalar,
+        blobBaseFeeScalar: l2.blob_base_fee_scalar,
+    }
+    .abi_encode()
+    .into()
+}
+
+fn decode_rules(raw: &[u8]) -> Result<ChainRules, Refusal> {
+    let r = IExecute::L2Rules::abi_decode(raw).map_err(|e| Refusal::malformed(format!("rules: {e}")))?;
+    if r.gasLimit < 21_000 {
+        return Err(Refusal::malformed(format!("rules: gas limit {} is below one transfer", r.gasLimit)));
+    }
+    let l2 = L2Rules {
+        l1_fee_vault: r.l1FeeVault,
+        compression_ppm: r.compressionPpm,
+        min_l1_bytes: r.minL1Bytes,
+        base_fee_scalar: r.baseFeeScalar,
+        blob_base_fee_scalar: r.blobBaseFeeScalar,
+    };
+    Ok(ChainRules::l2_execution(r.chainId, r.gasLimit, l2))
+}
+
+/// Why a call was refused: the revert data it returns.
+struct Refusal(Bytes);
+
+impl Refusal {
+    fn malformed(reason: String) -> Self {
+        Self(IExecute::MalformedInput { reason }.abi_encode().into())
+    }
+}
+
+impl From<StatelessError> for Refusal {
+    fn from(e: StatelessError) -> Self {
+        let reason = e.to_string();
+        Self(
+            match e {
+                StatelessError::Malformed(_) => IExecute::MalformedInput { reason }.abi_encode(),
+                StatelessError::Block(_) | StatelessError::NotExecutable { .. } | StatelessError::Chain(_) => {
+                    IExecute::BadBlock { reason }.abi_encode()
+                }
+                StatelessError::BadWitness(_) | StatelessError::Trie(_) => IExecute::BadWitness { reason }.abi_encode(),
+            }
+            .into(),
+        )
+    }
+}
+
+fn run(input: &[u8], gas_limit: u64, reservoir: u64) -> PrecompileResult {
+    let upfront = BASE_GAS.saturating_add(PER_BYTE_GAS.saturating_mul(input.len() as u64));
+    if upfront > gas_limit {
+        return Ok(PrecompileOutput::halt(PrecompileHalt::OutOfGas, reservoir));
+    }
+    match dispatch(input) {
+        Ok((out, exec_gas)) => {
+            let gas = upfront.saturating_add(exec_gas);
+            if gas > gas_limit {
+                return Ok(PrecompileOutput::halt(PrecompileHalt::OutOfGas, reservoir));
+            }
+            Ok(PrecompileOutput::new(gas, out, reservoir))
+        }
+        Err(Refusal(data)) => Ok(PrecompileOutput::revert(upfront, data, reservoir)),
+    }
+}
+
+/// Runs a call; returns its ABI-encoded answer and the L2 gas the execution used.
+fn dispatch(input: &[u8]) -> Result<(Bytes, u64), Refusal> {
+    let call = IExecute::IExecuteCalls::abi_decode(input).map_err(|e| Refusal::malformed(format!("call: {e}")))?;
+    match call {
+        IExecute::IExecuteCalls::executeStep(c) => {
+            let rules = decode_rules(&c.rules)?;
+            let block = StepBlock::decode(&c.blockData)?;
+            let witness = Witness::decode(&c.witness)?;
+            let step =
+                u64::try_from(c.step).map_err(|_| Refusal::malformed(format!("step {} is too large", c.step)))?;
+            let out = block.execute_step(&rules, c.preRoot, &witness, step)?;
+            let ret = (out.post_root, out.block_hash, U256::from(out.steps)).abi_encode_params();
+            Ok((ret.into(), out.gas_used))
+        }
+        IExecute::IExecuteCalls::staticCall(c) => {
+            let rules = decode_rules(&c.rules)?;
+            let witness = Witness::decode(&c.witness)?;
+            let (data, gas) = call_stateless(&rules, c.stateRoot, &witness, c.to, c.data)?;
+            Ok((staticCallCall::abi_encode_returns(&data).into(), gas))
+        }
+    }
+}
+
+/// The answer to `executeStep`, decoded.
+pub fn decode_step_return(raw: &[u8]) -> Option<(B256, B256, U256)> {
+    let r = executeStepCall::abi_decode_returns(raw).ok()?;
+    Some((r.postRoot, r.blockHash, r.steps))
+}
