@@ -9,8 +9,8 @@ use std::{
 use alloy::{primitives::U256, signers::local::PrivateKeySigner};
 use aqueduct_l1::{DEV_MNEMONIC, Devnet, L1Config, dev_signers};
 use aqueduct_rollup_node::{
-    BatcherConfig, DataMode, DeployParams, L1Client, ProposerRole, Rollup, RollupOptions, RollupSpec, SequencerConfig,
-    SequencerRole, deploy,
+    BatcherConfig, DataMode, DeployParams, DisputeParams, L1Client, ProposerRole, Rollup, RollupOptions, RollupSpec,
+    SequencerConfig, SequencerRole, deploy, deploy_dispute,
 };
 use aqueduct_rollup_protocol::{Compressor, RollupConfig};
 use clap::Args;
@@ -85,6 +85,10 @@ pub struct RollupDevnetConfig {
     pub challenge_window: u64,
     /// Output bond, in wei.
     pub bond_wei: u128,
+    /// Seconds each side of a dispute may spend on its moves (3.5 days on mainnet settings).
+    pub dispute_clock: u64,
+    /// Bond of a challenge, in wei (later moves grow ×1.09493 per depth).
+    pub dispute_bond_wei: u128,
     /// An output every this many L2 blocks.
     pub proposal_interval: u64,
     pub gas_limit: u64,
@@ -104,6 +108,8 @@ impl Default for RollupDevnetConfig {
             channel_timeout: 300,
             challenge_window: 60,
             bond_wei: ETH / 10,
+            dispute_clock: 3_600,
+            dispute_bond_wei: ETH / 100,
             proposal_interval: 10,
             gas_limit: 30_000_000,
             compressor: "brotli:5".into(),
@@ -299,7 +305,6 @@ async fn spec_for(
     let r = &s.rollup;
     let params = DeployParams {
         batcher: signers[1].address(),
-        challenger: signers[3].address(),
         bond: U256::from(r.bond_wei),
         finalization_period: r.challenge_window,
     };
@@ -318,6 +323,10 @@ async fn spec_for(
         bond: params.bond,
         finalization_period: params.finalization_period,
     };
+    let dispute = DisputeParams { clock: r.dispute_clock, base_bond: U256::from(r.dispute_bond_wei) };
+    deploy_dispute(l1, deployer, &dep, &spec.rollup, spec.gas_limit, &spec.genesis(), &dispute)
+        .await
+        .wrap_err("deploying the dispute game")?;
     spec.save(&path)?;
     Ok(spec)
 }
@@ -382,6 +391,7 @@ fn print_rollup(spec: &RollupSpec, rollup: &Rollup, s: &Settings, signers: &[Pri
     println!("  sequencer JSON-RPC  {}  (blocks every {} ms)", addr(rollup.sequencer_rpc), c.block_time_ms);
     println!("  verifier JSON-RPC   {}  (read-only, derived from L1)", addr(rollup.verifier_rpc));
     println!("  L1 contracts        portal {}  oracle {}  inbox {}", c.portal, c.oracle, c.inbox);
+    println!("  dispute game        {}", c.dispute_game);
     println!("  L1 anchor block     {} ({})", c.l1_genesis.number, c.l1_genesis.hash);
     println!("  challenge window    {} s   sequencing window {} L1 blocks", spec.finalization_period, c.seq_window);
     println!(

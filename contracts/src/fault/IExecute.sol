@@ -24,6 +24,13 @@ interface IExecute {
     /// @notice The witness lacks something the execution reads, or holds a forged entry.
     error BadWitness(string reason);
 
+    /// @notice The hash, number and step count of `blockData` (`rlp([header, [tx…]])`), after
+    /// checking its transactions against its header.
+    function blockInfo(bytes calldata rules, bytes calldata blockData)
+        external
+        view
+        returns (bytes32 blockHash, uint256 number, uint256 steps);
+
     /// @notice Re-executes step `step` (a deposit or a transaction) of `blockData`
     /// (`rlp([header, [tx…]])`) over the state with root `preRoot`, reading only `witness`.
     /// @return postRoot the state root after the step

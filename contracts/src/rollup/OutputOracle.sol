@@ -3,8 +3,9 @@ pragma solidity ^0.8.24;
 
 /// @title OutputOracle
 /// @notice Holds the L2 output roots proposers post, each with a bond. An output is final once the
-/// challenge window has passed; until then the dispute hook (`challenger`, the dispute game of the
-/// fault-proof design) may delete it and every output after it, taking their bonds.
+/// challenge window has passed and no dispute on it (or on an earlier output) is open; until then
+/// the dispute hook (`challenger`, the dispute game contract) may delete it and every output after
+/// it, taking their bonds.
 contract OutputOracle {
     struct Output {
         bytes32 outputRoot;
@@ -21,7 +22,15 @@ contract OutputOracle {
     /// @notice May delete outputs that lost a dispute.
     address public immutable challenger;
 
+    /// @notice A dispute the challenger opened on an output (it holds finality back).
+    struct Dispute {
+        uint64 index;
+        bytes32 outputRoot;
+    }
+
     Output[] internal outputs;
+    /// @dev Open disputes; an entry whose output has since been deleted no longer counts.
+    Dispute[] internal disputes;
     /// @notice Bonds owed to their recipients (pull payments).
     mapping(address => uint256) public credit;
 
@@ -30,6 +39,8 @@ contract OutputOracle {
     );
     event OutputsDeleted(uint256 prevNextIndex, uint256 newNextIndex);
     event BondReleased(uint256 indexed index, address indexed to, uint256 amount);
+    event DisputeOpened(uint256 indexed index, bytes32 outputRoot);
+    event DisputeClosed(uint256 indexed index, bytes32 outputRoot);
 
     error WrongBond(uint256 sent, uint256 required);
     error BlockNumberNotIncreasing(uint256 proposed, uint256 latest);
@@ -41,6 +52,7 @@ contract OutputOracle {
     error BondAlreadyReleased(uint256 index);
     error NothingToWithdraw();
     error TransferFailed();
+    error NoSuchDispute(uint256 index, bytes32 outputRoot);
 
     constructor(uint256 bond_, uint256 finalizationPeriod_, address challenger_) {
         bond = bond_;
@@ -58,14 +70,51 @@ contract OutputOracle {
         outputs.push(Output(outputRoot, uint64(block.timestamp), uint64(l2BlockNumber), msg.sender, msg.value));
     }
 
+    /// @notice Holds output `index` (and every later one) back from finality while a dispute on it
+    /// is open. Only the dispute hook, only before the output is final.
+    function openDispute(uint256 index) external {
+        if (msg.sender != challenger) revert NotChallenger(msg.sender);
+        Output storage o = _output(index);
+        if (isFinalized(index)) revert OutputFinalized(index);
+        disputes.push(Dispute(uint64(index), o.outputRoot));
+        emit DisputeOpened(index, o.outputRoot);
+    }
+
+    /// @notice Ends one dispute opened on output `index` with root `outputRoot`.
+    function closeDispute(uint256 index, bytes32 outputRoot) external {
+        if (msg.sender != challenger) revert NotChallenger(msg.sender);
+        uint256 n = disputes.length;
+        for (uint256 i = 0; i < n; i++) {
+            if (disputes[i].index == index && disputes[i].outputRoot == outputRoot) {
+                disputes[i] = disputes[n - 1];
+                disputes.pop();
+                emit DisputeClosed(index, outputRoot);
+                return;
+            }
+        }
+        revert NoSuchDispute(index, outputRoot);
+    }
+
+    /// @notice Whether an open dispute on output `index` or an earlier one holds it back.
+    function isDisputed(uint256 index) public view returns (bool) {
+        uint256 n = disputes.length;
+        for (uint256 i = 0; i < n; i++) {
+            Dispute storage d = disputes[i];
+            if (d.index <= index && d.index < outputs.length && outputs[d.index].outputRoot == d.outputRoot) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// @notice Deletes output `index` and every later one (they build on it). Only the dispute
-    /// hook, only before the output is final. The bonds go to the challenger.
-    function deleteOutputs(uint256 index) external {
+    /// hook, only before the output is final. The bonds are credited to the challenger; the
+    /// amount is returned.
+    function deleteOutputs(uint256 index) external returns (uint256 forfeited) {
         if (msg.sender != challenger) revert NotChallenger(msg.sender);
         uint256 n = outputs.length;
         if (index >= n) revert NoSuchOutput(index);
         if (isFinalized(index)) revert OutputFinalized(index);
-        uint256 forfeited;
         for (uint256 i = n; i > index; i--) {
             forfeited += outputs[i - 1].bond;
             outputs.pop();
@@ -107,10 +156,11 @@ contract OutputOracle {
     }
 
     function isFinalized(uint256 index) public view returns (bool) {
-        return block.timestamp >= _output(index).timestamp + finalizationPeriod;
+        return block.timestamp >= _output(index).timestamp + finalizationPeriod && !isDisputed(index);
     }
 
-    /// @notice Seconds until output `index` is final (0 when it is).
+    /// @notice Seconds until output `index`'s window closes (0 when it has; an open dispute may
+    /// still hold it back: see `isDisputed`).
     function secondsLeft(uint256 index) public view returns (uint256) {
         uint256 end = _output(index).timestamp + finalizationPeriod;
         return block.timestamp >= end ? 0 : end - block.timestamp;

@@ -53,6 +53,7 @@ contract RollupPortal {
     error WithdrawalNotProven(bytes32 withdrawalHash);
     /// @notice The output the withdrawal was proven against was deleted by a dispute: prove again.
     error OutputDeleted(uint256 outputIndex);
+    error OutputDisputed(uint256 outputIndex);
     error ChallengeWindowOpen(uint256 secondsLeft);
     error InsufficientGas(uint256 needed);
     error WithdrawalCallFailed(address target);
@@ -120,6 +121,7 @@ contract RollupPortal {
         if (!_outputStillThere(p)) revert OutputDeleted(p.outputIndex);
         uint256 left = secondsLeft(h);
         if (left != 0) revert ChallengeWindowOpen(left);
+        if (oracle.isDisputed(p.outputIndex)) revert OutputDisputed(p.outputIndex);
 
         finalizedWithdrawals[h] = true;
         emit WithdrawalFinalized(h);

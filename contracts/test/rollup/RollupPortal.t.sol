@@ -190,6 +190,27 @@ contract RollupPortalTest is Test {
         portal.finalizeWithdrawal(w);
     }
 
+    function test_an_open_dispute_holds_finalization_back() public {
+        fund(1 ether);
+        Receiver r = new Receiver();
+        RollupLib.WithdrawalTransaction memory w = ethWithdrawal(0, address(r), 1 ether);
+        uint256 index = proveOne(w);
+        bytes32 root = oracle.getOutput(index).outputRoot;
+        vm.prank(challenger);
+        oracle.openDispute(index);
+        vm.warp(block.timestamp + WINDOW);
+        vm.expectRevert(abi.encodeWithSelector(RollupPortal.OutputDisputed.selector, index));
+        portal.finalizeWithdrawal(w);
+        // The dispute ends in the output's favour: it finalizes.
+        vm.prank(challenger);
+        oracle.closeDispute(index, root);
+        portal.finalizeWithdrawal(w);
+        assertEq(r.got(), 1 ether, "paid");
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(OutputOracle.NoSuchDispute.selector, index, root));
+        oracle.closeDispute(index, root);
+    }
+
     /// The user deposits `amount` tokens: the portal locks them.
     function lockTokens(uint256 amount) internal {
         vm.startPrank(user);

@@ -162,12 +162,7 @@ async fn start(o: &RollupBenchOptions, mode: DataMode) -> Result<Stack, BenchErr
     let devnet = Devnet::start(l1_cfg, true).await.map_err(setup_err)?;
     let s = devnet.signers.clone();
     let l1 = L1Client::new(&devnet.url()).map_err(setup_err)?;
-    let params = DeployParams {
-        batcher: s[1].address(),
-        challenger: s[3].address(),
-        bond: U256::from(ETH / 10),
-        finalization_period: 60,
-    };
+    let params = DeployParams { batcher: s[1].address(), bond: U256::from(ETH / 10), finalization_period: 60 };
     let dep = deploy(&l1, &s[0], &params).await.map_err(setup_err)?;
     let cfg =
         RollupConfig { max_channel_bytes: 64 << 20, ..dep.rollup_config(901, o.l2_block_time_ms, params.batcher) };

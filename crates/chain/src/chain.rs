@@ -310,6 +310,11 @@ impl Chain {
         }))
     }
 
+    /// The genesis block `genesis` makes under `rules`, without opening a chain.
+    pub fn genesis_of(rules: &ChainRules, genesis: &Genesis) -> Result<Arc<SealedBlock>, ChainError> {
+        Ok(Self::genesis_block(rules, genesis)?.0)
+    }
+
     fn genesis_block(
         rules: &ChainRules,
         g: &Genesis,

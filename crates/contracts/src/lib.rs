@@ -65,12 +65,33 @@ pub mod rollup {
         );
     }
 
+    /// L1: the fault-proof dispute game (bisection, clocks, bonds).
+    pub mod game {
+        alloy::sol!(
+            #[sol(rpc)]
+            #[derive(Debug)]
+            DisputeGame,
+            "artifacts/DisputeGame.json"
+        );
+    }
+    /// L1: one-step verification through the embedded L1's EXECUTE precompile.
+    pub mod step_verifier {
+        alloy::sol!(
+            #[sol(rpc)]
+            #[derive(Debug)]
+            ExecuteStepVerifier,
+            "artifacts/ExecuteStepVerifier.json"
+        );
+    }
+
     pub use bridge::L2Bridge;
+    pub use game::DisputeGame;
     pub use inbox::BatchInbox;
     pub use l1_block::L1Block;
     pub use message_passer::L2ToL1MessagePasser;
     pub use oracle::OutputOracle;
     pub use portal::RollupPortal;
+    pub use step_verifier::ExecuteStepVerifier;
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ sol! {
         error MalformedInput(string reason);
         error BadBlock(string reason);
         error BadWitness(string reason);
+        function blockInfo(bytes rules, bytes blockData)
+            external view returns (bytes32 blockHash, uint256 number, uint256 steps);
         function executeStep(bytes rules, bytes32 preRoot, uint256 step, bytes blockData, bytes witness)
             external view returns (bytes32 postRoot, bytes32 blockHash, uint256 steps);
         function staticCall(bytes rules, bytes32 stateRoot, address to, bytes data, bytes witness)
@@ -125,6 +127,13 @@ fn run(input: &[u8], gas_limit: u64, reservoir: u64) -> PrecompileResult {
 fn dispatch(input: &[u8]) -> Result<(Bytes, u64), Refusal> {
     let call = IExecute::IExecuteCalls::abi_decode(input).map_err(|e| Refusal::malformed(format!("call: {e}")))?;
     match call {
+        IExecute::IExecuteCalls::blockInfo(c) => {
+            decode_rules(&c.rules)?;
+            let block = StepBlock::decode(&c.blockData)?;
+            let steps = block.txs.len() as u64;
+            let ret = (block.hash(), U256::from(block.header.number), U256::from(steps)).abi_encode_params();
+            Ok((ret.into(), 0))
+        }
         IExecute::IExecuteCalls::executeStep(c) => {
             let rules = decode_rules(&c.rules)?;
             let block = StepBlock::decode(&c.blockData)?;

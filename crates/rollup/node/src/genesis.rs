@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use alloy::primitives::{Address, B256, U256};
-use aqueduct_chain::{Genesis, GenesisAccount};
+use aqueduct_chain::{Chain, ChainError, Genesis, GenesisAccount};
 use aqueduct_contracts::rollup::{L1Block, L2Bridge, L2ToL1MessagePasser};
-use aqueduct_rollup_protocol::{Predeploys, RollupConfig};
+use aqueduct_rollup_protocol::{MessageTree, OutputRoot, Predeploys, RollupConfig};
 
 /// L2 genesis for `cfg`, with `funded` accounts holding `balance` wei each.
 pub fn l2_genesis(cfg: &RollupConfig, funded: &[Address], balance: U256) -> Genesis {
@@ -20,4 +20,17 @@ pub fn l2_genesis(cfg: &RollupConfig, funded: &[Address], balance: U256) -> Gene
     alloc.insert(Predeploys::L2_BRIDGE, bridge);
     alloc.insert(Predeploys::L1_FEE_VAULT, GenesisAccount::default());
     Genesis { timestamp: cfg.l2_genesis_time, base_fee: 1_000_000, alloc, ..Default::default() }
+}
+
+/// The output root of the L2 genesis block (what the dispute game disputes the first output
+/// from): its state root, the empty message tree, its hash.
+pub fn genesis_output(cfg: &RollupConfig, gas_limit: u64, genesis: &Genesis) -> Result<OutputRoot, ChainError> {
+    let rules = crate::rollup::l2_chain_config(cfg, gas_limit, std::path::PathBuf::new(), genesis.clone()).rules;
+    let block = Chain::genesis_of(&rules, genesis)?;
+    Ok(OutputRoot {
+        version: B256::ZERO,
+        state_root: block.header.state_root,
+        withdrawals_root: MessageTree::default().root(),
+        block_hash: block.hash,
+    })
 }

@@ -18,9 +18,9 @@ pub use bridge::{
     is_finalized, l2_token_of, output_covering, prove, prove_call, prove_l1_call, seconds_left, sol_withdrawal,
     withdraw_erc20_call, withdraw_eth_call, withdrawal_of_tx, withdrawals_upto,
 };
-pub use deploy::{DeployParams, Deployment, deploy};
+pub use deploy::{DeployParams, Deployment, DisputeParams, deploy, deploy_dispute};
 pub use follower::follow_l1;
-pub use genesis::l2_genesis;
+pub use genesis::{genesis_output, l2_genesis};
 pub use l1::{L1Call, L1Client, L1Error, L1Fees, decode_blobs, sign_1559, sign_blob_tx};
 pub use proposer::{Proposer, output_at};
 pub use rollup::{ProposerRole, Rollup, RollupError, RollupOptions, SequencerRole, l2_chain_config};

@@ -192,6 +192,7 @@ mod tests {
             portal: Address::repeat_byte(1),
             inbox: Address::repeat_byte(2),
             oracle: Address::repeat_byte(3),
+            dispute_game: Address::repeat_byte(5),
             batcher: Address::repeat_byte(4),
             l1_genesis: L1Origin { number: 1, timestamp: 1_000, base_fee: 7, blob_base_fee: 1, ..Default::default() },
             l2_genesis_time: 1_000,
@@ -235,5 +236,8 @@ mod tests {
             let out = aqueduct_chain::execute_stateless(&rules, pre, &w, input).unwrap();
             assert_eq!(out.post_root, chain.block(aqueduct_chain::BlockRef::Number(n)).unwrap().header.state_root);
         }
+        // The genesis output the dispute game is deployed with is the one the chain reports.
+        let computed = crate::genesis::genesis_output(&cfg, 30_000_000, &genesis).unwrap();
+        assert_eq!(computed, crate::proposer::output_at(&chain, 0).unwrap());
     }
 }

@@ -91,6 +91,7 @@ mod tests {
                 portal: Address::repeat_byte(1),
                 inbox: Address::repeat_byte(2),
                 oracle: Address::repeat_byte(3),
+                dispute_game: Address::repeat_byte(5),
                 batcher: Address::repeat_byte(4),
                 l1_genesis: L1Origin { number: 3, ..Default::default() },
                 l2_genesis_time: 1_700_000_000,

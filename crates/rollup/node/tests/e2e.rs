@@ -95,12 +95,7 @@ async fn setup(o: Opts) -> Setup {
     let signers = devnet.signers.clone();
     let (deployer, batcher, proposer) = (&signers[0], &signers[1], &signers[2]);
     let l1 = L1Client::new(&devnet.url()).unwrap();
-    let params = DeployParams {
-        batcher: batcher.address(),
-        challenger: signers[3].address(),
-        bond: U256::from(ETH / 10),
-        finalization_period: 60,
-    };
+    let params = DeployParams { batcher: batcher.address(), bond: U256::from(ETH / 10), finalization_period: 60 };
     let dep = deploy(&l1, deployer, &params).await.unwrap();
 
     let rollup_cfg =

@@ -33,6 +33,9 @@ pub struct RollupConfig {
     pub portal: Address,
     pub inbox: Address,
     pub oracle: Address,
+    /// The fault-proof dispute game (the oracle's only deleter).
+    #[serde(default)]
+    pub dispute_game: Address,
     /// The only sender whose inbox batches count.
     pub batcher: Address,
     /// The L1 block the L2 genesis is anchored to.

@@ -340,6 +340,7 @@ mod tests {
             portal: Address::ZERO,
             inbox: Address::ZERO,
             oracle: Address::ZERO,
+            dispute_game: Address::repeat_byte(5),
             batcher: Address::ZERO,
             l1_genesis: L1Origin { number: 10, hash: B256::repeat_byte(10), timestamp: 1000, ..Default::default() },
             l2_genesis_time: 1000,
