@@ -2,6 +2,7 @@
 
 mod batcher;
 mod bridge;
+mod challenger;
 mod deploy;
 mod follower;
 mod genesis;
@@ -18,6 +19,7 @@ pub use bridge::{
     is_finalized, l2_token_of, output_covering, prove, prove_call, prove_l1_call, seconds_left, sol_withdrawal,
     withdraw_erc20_call, withdraw_eth_call, withdrawal_of_tx, withdrawals_upto,
 };
+pub use challenger::{Challenger, GameAction};
 pub use deploy::{DeployParams, Deployment, DisputeParams, deploy, deploy_dispute};
 pub use follower::follow_l1;
 pub use genesis::{genesis_output, l2_genesis};

@@ -6,6 +6,7 @@ mod compress;
 mod config;
 mod deposit;
 mod derive;
+pub mod dispute;
 mod frame;
 mod output;
 

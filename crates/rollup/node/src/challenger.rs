@@ -1,0 +1,302 @@
+//! The challenger (DESIGN D6): watches every output root on L1, recomputes it from the chain it
+//! derived itself, disputes the wrong ones, and plays every game it is a party to — as the
+//! challenger, or as the defender of its own outputs — move by move until resolution. All game
+//! state lives on L1, so a restarted challenger picks its games up where they stand.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use alloy::{
+    primitives::{Address, B256, Bytes, TxKind, U256},
+    signers::local::PrivateKeySigner,
+    sol_types::SolCall,
+};
+use aqueduct_chain::{BlockRef, Chain};
+use aqueduct_contracts::rollup::{DisputeGame, L2ToL1MessagePasser, OutputOracle};
+use aqueduct_rollup_protocol::{
+    OutputRoot, Predeploys,
+    dispute::{GameView, Move, Phase, Truth, next_move},
+};
+use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::{
+    l1::{L1Call, L1Client, L1Error},
+    proposer::output_at,
+};
+
+/// One transaction the challenger sent in a game.
+#[derive(Clone, Debug)]
+pub struct GameAction {
+    pub game: Option<u64>,
+    pub output_index: u64,
+    pub action: &'static str,
+    pub gas_used: u64,
+    pub l1_block: u64,
+    pub at: Instant,
+}
+
+pub struct Challenger {
+    chain: Arc<Chain>,
+    l1: L1Client,
+    game: Address,
+    oracle: Address,
+    signer: PrivateKeySigner,
+    /// Dispute wrong outputs (off: only play games this key is already in, e.g. a proposer
+    /// defending its outputs).
+    pub challenge: bool,
+    poll: Duration,
+    /// Everything sent, for measurement.
+    pub actions: Arc<Mutex<Vec<GameAction>>>,
+    /// Outputs this player claims instead of the chain's (the attack suite's liars; empty for an
+    /// honest node).
+    pub lies: HashMap<u64, OutputRoot>,
+}
+
+/// What this node knows: its own derived chain (and, for a liar, what it pretends).
+struct ChainTruth<'a> {
+    chain: &'a Chain,
+    lies: &'a HashMap<u64, OutputRoot>,
+}
+
+impl ChainTruth<'_> {
+    fn output_root(&self, block: u64) -> Option<OutputRoot> {
+        if let Some(lie) = self.lies.get(&block) {
+            return Some(*lie);
+        }
+        (block <= self.chain.head().number()).then(|| output_at(self.chain, block).ok()).flatten()
+    }
+}
+
+impl Truth for ChainTruth<'_> {
+    fn output(&self, block: u64) -> Option<B256> {
+        self.output_root(block).map(|o| o.hash())
+    }
+    fn step_roots(&self, block: u64) -> Option<Vec<B256>> {
+        let mut roots = self.chain.step_roots(block).ok()?;
+        // A lie about a block's state is a lie about its last step.
+        if let (Some(lie), Some(last)) = (self.lies.get(&block), roots.last_mut()) {
+            *last = lie.state_root;
+        }
+        Some(roots)
+    }
+    fn state_and_withdrawals(&self, block: u64) -> Option<(B256, B256)> {
+        self.output_root(block).map(|o| (o.state_root, o.withdrawals_root))
+    }
+}
+
+fn proof_of(o: &OutputRoot) -> aqueduct_contracts::rollup::game::RollupLib::OutputRootProof {
+    aqueduct_contracts::rollup::game::RollupLib::OutputRootProof {
+        version: o.version,
+        stateRoot: o.state_root,
+        withdrawalsRoot: o.withdrawals_root,
+        latestBlockhash: o.block_hash,
+    }
+}
+
+impl Challenger {
+    pub fn new(
+        chain: Arc<Chain>,
+        l1: L1Client,
+        game: Address,
+        oracle: Address,
+        signer: PrivateKeySigner,
+        poll: Duration,
+    ) -> Self {
+        Self {
+            chain,
+            l1,
+            game,
+            oracle,
+            signer,
+            challenge: true,
+            poll,
+            actions: Default::default(),
+            lies: HashMap::new(),
+        }
+    }
+
+    fn truth(&self) -> ChainTruth<'_> {
+        ChainTruth { chain: &self.chain, lies: &self.lies }
+    }
+
+    pub fn address(&self) -> Address {
+        self.signer.address()
+    }
+
+    /// Checks the outputs and makes every move that is due. Returns how many transactions went out.
+    pub async fn tick(&self) -> Result<usize, L1Error> {
+        let mut sent = 0;
+        let games = self.games().await?;
+        if self.challenge {
+            sent += self.watch_outputs(&games).await?;
+        }
+        for (id, g) in games {
+            if g.status != 1 || (g.challenger != self.address() && g.defender != self.address()) {
+                continue;
+            }
+            sent += self.play(id, &g).await? as usize;
+        }
+        Ok(sent)
+    }
+
+    /// Every game on L1 (the contract is the state; nothing is kept here across restarts).
+    async fn games(&self) -> Result<Vec<(u64, DisputeGame::Game)>, L1Error> {
+        let n: u64 = self.l1.read(self.game, DisputeGame::gameCountCall {}).await?.saturating_to();
+        let mut out = Vec::with_capacity(n as usize);
+        for id in 0..n {
+            out.push((id, self.l1.read(self.game, DisputeGame::getGameCall { gameId: U256::from(id) }).await?));
+        }
+        Ok(out)
+    }
+
+    /// Disputes every output that is not final, that this node has derived, and whose root is
+    /// not the one this node computes — unless it already has a live game on it.
+    async fn watch_outputs(&self, games: &[(u64, DisputeGame::Game)]) -> Result<usize, L1Error> {
+        let disputed: HashSet<(u64, B256)> = games
+            .iter()
+            .filter(|(_, g)| g.challenger == self.address() && g.status == 1)
+            .map(|(_, g)| (g.outputIndex, g.outputRoot))
+            .collect();
+        let n: u64 = self.l1.read(self.oracle, OutputOracle::nextOutputIndexCall {}).await?.saturating_to();
+        let mut sent = 0;
+        for i in 0..n {
+            let idx = U256::from(i);
+            if self.l1.read(self.oracle, OutputOracle::isFinalizedCall { index: idx }).await? {
+                continue;
+            }
+            let out = self.l1.read(self.oracle, OutputOracle::getOutputCall { index: idx }).await?;
+            let Some(mine) = self.truth().output(out.l2BlockNumber) else { break };
+            if mine == out.outputRoot || disputed.contains(&(i, out.outputRoot)) {
+                continue;
+            }
+            warn!(target: "challenger", index = i, l2_block = out.l2BlockNumber, posted = %out.outputRoot, computed = %mine, "wrong output root: disputing");
+            let bond = self.l1.read(self.game, DisputeGame::moveBondCall { depth: U256::ZERO }).await?;
+            let input = DisputeGame::challengeCall { outputIndex: idx, outputRoot: out.outputRoot }.abi_encode();
+            self.send(None, i, "challenge", bond, input, 600_000).await?;
+            sent += 1;
+        }
+        Ok(sent)
+    }
+
+    /// Makes this side's next move in game `id`, if one is due. Returns whether one was sent.
+    async fn play(&self, id: u64, g: &DisputeGame::Game) -> Result<bool, L1Error> {
+        let gid = U256::from(id);
+        let clock = self.l1.read(self.game, DisputeGame::clockLeftCall { gameId: gid }).await?;
+        let view = GameView {
+            phase: if g.phase == 0 { Phase::Blocks } else { Phase::Steps },
+            defender_to_move: g.defenderToMove,
+            lo: g.lo,
+            hi: g.hi,
+            lo_claim: g.loClaim,
+            hi_claim: g.hiClaim,
+            mid_claim: g.midClaim,
+            l2_block: g.l2Block,
+            claimed_post_state: g.claimedPostState,
+            claimed_withdrawals_root: g.claimedWithdrawalsRoot,
+            clock_left: clock.left.saturating_to(),
+        };
+        let defender = g.defender == self.address();
+        let truth = self.truth();
+        let mv = next_move(&view, defender, &truth);
+        let unknown = |b: u64| L1Error::Rpc(format!("game {id}: no output for L2 block {b}"));
+        let bond = || async { self.l1.read(self.game, DisputeGame::moveBondCall { depth: U256::from(g.moves) }).await };
+        let idx = g.outputIndex;
+        let internal = |e: aqueduct_chain::ChainError| L1Error::Rpc(format!("game {id}: {e}"));
+        match mv {
+            Move::Wait => return Ok(false),
+            Move::ClaimMiddle(claim) => {
+                let input = DisputeGame::claimMiddleCall { gameId: gid, claim }.abi_encode();
+                self.send(Some(id), idx, "claim", bond().await?, input, 300_000).await?;
+            }
+            Move::Answer(agree) => {
+                let input = DisputeGame::answerCall { gameId: gid, agree }.abi_encode();
+                self.send(Some(id), idx, "answer", bond().await?, input, 300_000).await?;
+            }
+            Move::OpenSteps { block } => {
+                let agreed = truth.output_root(block - 1).ok_or_else(|| unknown(block - 1))?;
+                let disputed = truth.output_root(block).ok_or_else(|| unknown(block))?;
+                let b = self
+                    .chain
+                    .block(BlockRef::Number(block))
+                    .ok_or_else(|| L1Error::Rpc(format!("no L2 block {block}")))?;
+                let data = aqueduct_chain::StepBlock::new(b.header.clone(), b.txs.clone()).encode();
+                let input = DisputeGame::openStepsCall {
+                    gameId: gid,
+                    agreed: proof_of(&agreed),
+                    disputed: proof_of(&disputed),
+                    blockData: data.into(),
+                }
+                .abi_encode();
+                self.send(Some(id), idx, "open steps", bond().await?, input, 3_000_000).await?;
+            }
+            Move::Step { block, step } => {
+                let p = self.chain.step_proof(block, step).map_err(internal)?;
+                let input = DisputeGame::stepCall {
+                    gameId: gid,
+                    blockData: p.block.encode().into(),
+                    witness: p.witness.encode().into(),
+                }
+                .abi_encode();
+                self.send(Some(id), idx, "step", U256::ZERO, input, 25_000_000).await?;
+            }
+            Move::DisproveWithdrawals { block } => {
+                let data: Bytes = L2ToL1MessagePasser::rootCall {}.abi_encode().into();
+                let (w, _) = self.chain.call_witness(block, Predeploys::MESSAGE_PASSER, data).map_err(internal)?;
+                let input =
+                    DisputeGame::disproveWithdrawalsRootCall { gameId: gid, witness: w.encode().into() }.abi_encode();
+                self.send(Some(id), idx, "disprove withdrawals", U256::ZERO, input, 25_000_000).await?;
+            }
+            Move::ClaimTimeout => {
+                let input = DisputeGame::claimTimeoutCall { gameId: gid }.abi_encode();
+                self.send(Some(id), idx, "timeout", U256::ZERO, input, 500_000).await?;
+            }
+        }
+        Ok(true)
+    }
+
+    async fn send(
+        &self,
+        game: Option<u64>,
+        output_index: u64,
+        action: &'static str,
+        value: U256,
+        input: Vec<u8>,
+        gas_limit: u64,
+    ) -> Result<(), L1Error> {
+        let call = L1Call { to: TxKind::Call(self.game), value, input: input.into(), gas_limit };
+        // Simulate first: a refusal comes back by name instead of as a wasted transaction.
+        self.l1.simulate(self.address(), &call).await?;
+        let hash = self.l1.send_call(&self.signer, &call).await?;
+        let r = self.l1.wait(hash, 2_400).await?;
+        if !r.status() {
+            return Err(L1Error::Rpc(format!("{action} in game {game:?} reverted (tx {hash})")));
+        }
+        info!(target: "challenger", ?game, output_index, action, gas = r.gas_used, "move sent");
+        self.actions.lock().push(GameAction {
+            game,
+            output_index,
+            action,
+            gas_used: r.gas_used,
+            l1_block: r.block_number.unwrap_or_default(),
+            at: Instant::now(),
+        });
+        Ok(())
+    }
+
+    pub async fn run(self, cancel: CancellationToken) {
+        loop {
+            if let Err(e) = self.tick().await {
+                warn!(target: "challenger", error = %e, "challenger round failed; retrying");
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(self.poll) => {}
+            }
+        }
+    }
+}
