@@ -9,8 +9,8 @@ use std::{
 use alloy::{primitives::U256, signers::local::PrivateKeySigner};
 use aqueduct_l1::{DEV_MNEMONIC, Devnet, L1Config, dev_signers};
 use aqueduct_rollup_node::{
-    BatcherConfig, DataMode, DeployParams, DisputeParams, L1Client, ProposerRole, Rollup, RollupOptions, RollupSpec,
-    SequencerConfig, SequencerRole, deploy, deploy_dispute,
+    BatcherConfig, ChallengerRole, DataMode, DeployParams, DisputeParams, L1Client, ProposerRole, Rollup,
+    RollupOptions, RollupSpec, SequencerConfig, SequencerRole, deploy, deploy_dispute,
 };
 use aqueduct_rollup_protocol::{Compressor, RollupConfig};
 use clap::Args;
@@ -376,6 +376,11 @@ async fn start_rollup(
         }),
         verifier_rpc: Some(args.verifier_addr),
         proposer: Some(ProposerRole { signer: signers[2].clone(), interval: r.proposal_interval, bond: spec.bond }),
+        // The honest challenger, and the proposer defending its own outputs.
+        challengers: vec![
+            ChallengerRole { signer: signers[3].clone(), challenge: true },
+            ChallengerRole { signer: signers[2].clone(), challenge: false },
+        ],
         poll: Duration::from_millis(500),
     })
     .await

@@ -24,8 +24,9 @@ enum Command {
     /// Run the devnet: the embedded L1 (JSON-RPC on 127.0.0.1:8545) and the optimistic rollup
     /// (sequencer on 127.0.0.1:9545, verifier on 127.0.0.1:9547), contracts deployed.
     Devnet(devnet::DevnetArgs),
-    /// Run one rollup service (sequencer or verifier) as its own process against an L1 URL.
-    Node(node::NodeArgs),
+    /// Run one rollup service (sequencer, verifier or challenger) as its own process against an
+    /// L1 URL.
+    Node(Box<node::NodeArgs>),
     /// Move ETH and ERC-20s between L1 and the rollup.
     Bridge(bridge::BridgeArgs),
     /// Benchmarks: the same workload on Aqueduct and, where comparable, on anvil.
@@ -44,7 +45,7 @@ fn main() -> eyre::Result<()> {
     rt.block_on(async {
         match cli.command {
             Command::Devnet(args) => devnet::run(args).await,
-            Command::Node(args) => node::run(args).await,
+            Command::Node(args) => node::run(*args).await,
             Command::Bridge(args) => bridge::run(args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
         }

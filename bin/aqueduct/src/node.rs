@@ -4,7 +4,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use alloy::{primitives::Address, signers::local::PrivateKeySigner};
 use aqueduct_rollup_node::{
-    BatcherConfig, DataMode, L1Client, ProposerRole, Rollup, RollupOptions, RollupSpec, SequencerConfig, SequencerRole,
+    BatcherConfig, ChallengerRole, DataMode, L1Client, ProposerRole, Rollup, RollupOptions, RollupSpec,
+    SequencerConfig, SequencerRole,
 };
 use clap::{Args, ValueEnum};
 use eyre::{WrapErr, bail};
@@ -16,8 +17,11 @@ pub enum Role {
     /// Orders transactions, makes L2 blocks, and posts them to L1 (needs --batcher-key).
     Sequencer,
     /// Derives the L2 chain from L1 alone and serves it read-only; with --proposer-key it
-    /// also posts output roots.
+    /// also posts output roots and defends them in disputes.
     Verifier,
+    /// A verifier that disputes every wrong output root on L1 and plays each game to its end
+    /// (needs --challenger-key; its bonds come from that account).
+    Challenger,
 }
 
 #[derive(Args, Debug)]
@@ -36,7 +40,8 @@ pub struct NodeArgs {
     /// Delete this node's data first.
     #[arg(long)]
     fresh: bool,
-    /// L2 JSON-RPC listen address. Default: 127.0.0.1:9545 (sequencer), 127.0.0.1:9548 (verifier).
+    /// L2 JSON-RPC listen address. Default: 127.0.0.1:9545 (sequencer), 127.0.0.1:9548 (verifier),
+    /// 127.0.0.1:9549 (challenger).
     #[arg(long, env = "AQUEDUCT_NODE_RPC_ADDR")]
     rpc_addr: Option<SocketAddr>,
     /// The batcher's L1 key (sequencer); it must be the rollup's batcher.
@@ -45,6 +50,9 @@ pub struct NodeArgs {
     /// Post output roots with this L1 key (verifier).
     #[arg(long, env = "AQUEDUCT_PROPOSER_KEY", hide_env_values = true)]
     proposer_key: Option<PrivateKeySigner>,
+    /// Dispute wrong outputs with this L1 key (challenger).
+    #[arg(long, env = "AQUEDUCT_CHALLENGER_KEY", hide_env_values = true)]
+    challenger_key: Option<PrivateKeySigner>,
     /// An output every this many L2 blocks.
     #[arg(long, default_value_t = 10)]
     proposal_interval: u64,
@@ -87,6 +95,7 @@ pub async fn run(args: NodeArgs) -> eyre::Result<()> {
         sequencer: None,
         verifier_rpc: None,
         proposer: None,
+        challengers: Vec::new(),
         poll,
     };
     match args.role {
@@ -115,13 +124,27 @@ pub async fn run(args: NodeArgs) -> eyre::Result<()> {
                 interval: args.proposal_interval.max(1),
                 bond: spec.bond,
             });
+            if let Some(signer) = args.proposer_key.clone() {
+                opts.challengers.push(ChallengerRole { signer, challenge: false });
+            }
+        }
+        Role::Challenger => {
+            let Some(signer) = args.challenger_key.clone() else { bail!("a challenger needs --challenger-key") };
+            if spec.rollup.dispute_game.is_zero() {
+                bail!("this rollup has no dispute game (its spec predates fault proofs); deploy it again");
+            }
+            opts.verifier_rpc = Some(args.rpc_addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9549))));
+            opts.challengers.push(ChallengerRole { signer, challenge: true });
         }
     }
     let rollup = Rollup::start(opts).await.wrap_err_with(|| format!("starting the {role_name}"))?;
     let rpc = rollup.sequencer_rpc.or(rollup.verifier_rpc).map(|a| format!("http://{a}")).unwrap_or_default();
     println!("Aqueduct rollup {role_name} (L2 chain id {})", spec.rollup.l2_chain_id);
     println!("  L1         {}", args.l1_rpc);
-    println!("  JSON-RPC   {rpc}{}", if args.role == Role::Verifier { "  (read-only)" } else { "" });
+    println!("  JSON-RPC   {rpc}{}", if args.role == Role::Sequencer { "" } else { "  (read-only)" });
+    if args.role == Role::Challenger {
+        println!("  disputes   game {} (oracle {})", spec.rollup.dispute_game, spec.rollup.oracle);
+    }
     println!("  data dir   {}", data_dir.display());
     println!("\nPress Ctrl-C to stop.");
     tokio::signal::ctrl_c().await.wrap_err("waiting for Ctrl-C")?;

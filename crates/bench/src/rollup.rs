@@ -183,6 +183,7 @@ async fn start(o: &RollupBenchOptions, mode: DataMode) -> Result<Stack, BenchErr
         }),
         verifier_rpc: None,
         proposer: None,
+        challengers: Vec::new(),
         poll: Duration::from_millis(200),
     })
     .await
@@ -315,6 +316,7 @@ async fn replay(stack: &Stack, o: &RollupBenchOptions) -> Result<ReplayReport, B
         sequencer: None,
         verifier_rpc: Some(free_addr()?),
         proposer: None,
+        challengers: Vec::new(),
         poll: Duration::from_millis(20),
     })
     .await

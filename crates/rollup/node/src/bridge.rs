@@ -30,6 +30,8 @@ pub enum BridgeError {
     NoWithdrawal(B256),
     #[error("L2 transaction {0} is not on this node's chain (yet): a verifier has it once its batch is on L1")]
     NotDerived(B256),
+    #[error("L2 block {0} is not on this node's chain (yet): this verifier is behind the output's proposer")]
+    BlockNotDerived(u64),
     #[error("no output covers L2 block {0} yet: wait for the proposer")]
     NotProposed(u64),
     #[error("L2: {0}")]
@@ -130,7 +132,7 @@ impl L2View for L1Client {
             .get_block_by_number(BlockNumberOrTag::Number(n))
             .await
             .map_err(|e| BridgeError::L2(e.to_string()))?
-            .ok_or_else(|| BridgeError::L2(format!("no L2 block {n}")))?;
+            .ok_or(BridgeError::BlockNotDerived(n))?;
         let tx = TransactionRequest::default()
             .to(Predeploys::MESSAGE_PASSER)
             .input(L2ToL1MessagePasser::rootCall {}.abi_encode().into());

@@ -25,7 +25,7 @@ pub use follower::follow_l1;
 pub use genesis::{genesis_output, l2_genesis};
 pub use l1::{L1Call, L1Client, L1Error, L1Fees, decode_blobs, sign_1559, sign_blob_tx};
 pub use proposer::{Proposer, output_at};
-pub use rollup::{ProposerRole, Rollup, RollupError, RollupOptions, SequencerRole, l2_chain_config};
+pub use rollup::{ChallengerRole, ProposerRole, Rollup, RollupError, RollupOptions, SequencerRole, l2_chain_config};
 pub use sequencer::{Sequencer, SequencerConfig, head_meta};
 pub use spec::{RollupSpec, SpecError};
 pub use verifier::Verifier;

@@ -63,6 +63,13 @@ pub struct SequencerRole {
     pub dev_signers: Vec<PrivateKeySigner>,
 }
 
+/// A fault-proof player (see [`crate::Challenger`]).
+pub struct ChallengerRole {
+    pub signer: PrivateKeySigner,
+    /// Dispute wrong outputs (off: only defend this key's own outputs).
+    pub challenge: bool,
+}
+
 pub struct ProposerRole {
     pub signer: PrivateKeySigner,
     pub interval: u64,
@@ -81,6 +88,9 @@ pub struct RollupOptions {
     /// Where the verifier serves read-only JSON-RPC (None: no verifier).
     pub verifier_rpc: Option<SocketAddr>,
     pub proposer: Option<ProposerRole>,
+    /// Fault-proof players on the verifier's chain: the challenger, and proposers defending
+    /// their own outputs.
+    pub challengers: Vec<ChallengerRole>,
     /// How often the verifier and proposer look at L1.
     pub poll: Duration,
 }
@@ -148,6 +158,18 @@ impl Rollup {
                 let proposer =
                     Proposer::new(chain.clone(), l1.clone(), o.rollup.oracle, p.signer, p.interval, p.bond, o.poll);
                 r.tasks.push(tokio::spawn(proposer.run(cancel.clone())));
+            }
+            for c in o.challengers {
+                let mut player = crate::Challenger::new(
+                    chain.clone(),
+                    l1.clone(),
+                    o.rollup.dispute_game,
+                    o.rollup.oracle,
+                    c.signer,
+                    o.poll,
+                );
+                player.challenge = c.challenge;
+                r.tasks.push(tokio::spawn(player.run(cancel.clone())));
             }
             let to = r.sequencer_rpc.map(|a| format!("http://{a}")).unwrap_or_else(|| "the sequencer".into());
             let rpc_cfg = rpc::RpcConfig { addr: rpc_addr, read_only: Some(to), ..Default::default() };

@@ -124,6 +124,7 @@ async fn setup(o: Opts) -> Setup {
         }),
         verifier_rpc: None,
         proposer: None,
+        challengers: Vec::new(),
         poll: Duration::from_millis(300),
     })
     .await
@@ -142,6 +143,7 @@ async fn setup(o: Opts) -> Setup {
             interval: 20,
             bond: U256::from(ETH / 10),
         }),
+        challengers: Vec::new(),
         poll: Duration::from_millis(300),
     })
     .await

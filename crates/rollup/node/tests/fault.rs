@@ -4,7 +4,10 @@
 //! challenger losing against an honest output. Every player is a `Challenger` actor on its own
 //! key; the liars are the same strategy with lies in their truth.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use alloy::{
     primitives::{Address, B256, Bytes, TxKind, U256, keccak256},
@@ -15,8 +18,8 @@ use aqueduct_chain::Chain;
 use aqueduct_contracts::rollup::{DisputeGame, OutputOracle};
 use aqueduct_l1::{Devnet, L1Config};
 use aqueduct_rollup_node::{
-    BatcherConfig, Challenger, DeployParams, DisputeParams, L1Call, L1Client, Rollup, RollupOptions, SequencerConfig,
-    deploy, deploy_dispute, l2_genesis, output_at, sign_1559,
+    BatcherConfig, Challenger, DeployParams, DisputeParams, GameAction, L1Call, L1Client, Rollup, RollupOptions,
+    SequencerConfig, deploy, deploy_dispute, l2_genesis, output_at, sign_1559,
 };
 use aqueduct_rollup_protocol::{MessageTree, OutputRoot, RollupConfig};
 use tokio_util::sync::CancellationToken;
@@ -76,6 +79,7 @@ async fn world() -> World {
         sequencer: None,
         verifier_rpc: None,
         proposer: None,
+        challengers: Vec::new(),
         poll: Duration::from_millis(200),
     };
     let rollup = Rollup::start(RollupOptions {
@@ -127,14 +131,39 @@ fn traffic(w: &World, from: &PrivateKeySigner, first_nonce: u64, n: u64) {
     }
 }
 
-async fn propose(w: &World, by: &PrivateKeySigner, root: B256, block: u64) {
+/// Posts an output; returns the L1 block it landed in.
+async fn propose(w: &World, by: &PrivateKeySigner, root: B256, block: u64) -> u64 {
     let input = OutputOracle::proposeOutputCall { outputRoot: root, l2BlockNumber: U256::from(block) }.abi_encode();
     let call =
         L1Call { to: TxKind::Call(w.cfg.oracle), value: U256::from(ETH / 10), input: input.into(), gas_limit: 300_000 };
     let fees = w.l1.fees().await.unwrap();
     let nonce = w.l1.nonce(by.address()).await.unwrap();
     let h = w.l1.send_raw(&sign_1559(by, 31337, nonce, fees, &call)).await.unwrap();
-    assert!(w.l1.wait(h, 400).await.unwrap().status());
+    let r = w.l1.wait(h, 400).await.unwrap();
+    assert!(r.status());
+    r.block_number.unwrap()
+}
+
+/// Prints a game's figures (quoted in the closing note): moves, L1 gas of every move
+/// including the challenge, gas of the deciding move, wall time and detection latency.
+fn figures(
+    name: &str,
+    id: u64,
+    moves: u32,
+    players: &[&Arc<parking_lot::Mutex<Vec<GameAction>>>],
+    posted_at: u64,
+    started: Instant,
+) {
+    let all: Vec<GameAction> = players.iter().flat_map(|p| p.lock().clone()).collect();
+    let opening = all.iter().filter(|a| a.game.is_none() && a.l1_block >= posted_at).min_by_key(|a| a.l1_block);
+    let in_game: Vec<&GameAction> = all.iter().filter(|a| a.game == Some(id)).collect();
+    let total: u64 = in_game.iter().map(|a| a.gas_used).sum::<u64>() + opening.map(|a| a.gas_used).unwrap_or(0);
+    let last = in_game.iter().max_by_key(|a| a.l1_block).map(|a| (a.action, a.gas_used));
+    println!(
+        "fault figures | {name} | game {id} | {moves} moves | {total} L1 gas in all | deciding move {last:?} | {:.1} s from the output to resolution | detected {} L1 blocks after the output",
+        started.elapsed().as_secs_f64(),
+        opening.map(|a| a.l1_block - posted_at).unwrap_or_default()
+    );
 }
 
 /// Whether game `id` exists and has ended.
@@ -179,12 +208,14 @@ async fn wrong_outputs_lose_to_the_challenger_and_a_false_challenge_loses() {
     assert!(steps > 4, "block {b} has {steps} steps");
     let truth6 = output_at(&w.verifier, b).unwrap();
     let corrupt = OutputRoot { state_root: keccak256([truth6.state_root.as_slice(), b"+1 ETH"].concat()), ..truth6 };
-    propose(&w, liar, corrupt.hash(), b).await;
+    let started = Instant::now();
+    let posted_at = propose(&w, liar, corrupt.hash(), b).await;
     // 2. Then an output with an invented withdrawal at block 12 would build on it; first settle 6.
     let cancel = CancellationToken::new();
     let honest = player(&w, challenger_key, true, vec![]);
     let actions = honest.actions.clone();
     let lying_defender = player(&w, liar, false, vec![(b, corrupt)]);
+    let liar_actions = lying_defender.actions.clone();
     tokio::spawn(honest.run(cancel.clone()));
     tokio::spawn(lying_defender.run(cancel.clone()));
     until("game 0 to end", 240, || ended(&w, 0)).await;
@@ -200,6 +231,7 @@ async fn wrong_outputs_lose_to_the_challenger_and_a_false_challenge_loses() {
     let step =
         actions.lock().iter().find(|a| a.action == "step").cloned().unwrap_or_else(|| panic!("no step: {sent:?}"));
     assert!(step.gas_used > 50_000, "the step ran the precompile: {step:?}");
+    figures("state root corrupted", 0, g.moves, &[&actions, &liar_actions], posted_at, started);
     let credit: U256 = w.l1.read(w.cfg.dispute_game, DisputeGame::creditCall(challenger_key.address())).await.unwrap();
     assert!(credit > U256::from(ETH / 10), "the challenger holds the liar's bonds and output bond: {credit}");
 
@@ -211,8 +243,10 @@ async fn wrong_outputs_lose_to_the_challenger_and_a_false_challenge_loses() {
     let invented = OutputRoot { withdrawals_root: tree.root(), ..truth12 };
     assert_ne!(invented.withdrawals_root, truth12.withdrawals_root);
     let liar12 = player(&w, liar, false, vec![(12, invented)]);
+    let liar12_actions = liar12.actions.clone();
     tokio::spawn(liar12.run(cancel.clone()));
-    propose(&w, liar, invented.hash(), 12).await;
+    let started = Instant::now();
+    let posted_at = propose(&w, liar, invented.hash(), 12).await;
     until("game 1 to end", 240, || ended(&w, 1)).await;
     let g = game(&w, 1).await;
     assert_eq!(g.status, 2, "the invented withdrawal is caught: {g:?}");
@@ -220,10 +254,14 @@ async fn wrong_outputs_lose_to_the_challenger_and_a_false_challenge_loses() {
         .await;
     let next: U256 = w.l1.read(w.cfg.oracle, OutputOracle::nextOutputIndexCall {}).await.unwrap();
     assert_eq!(next, U256::from(1), "only the honest output is left");
+    figures("withdrawal invented", 1, g.moves, &[&actions, &liar12_actions], posted_at, started);
 
     // 4. A malicious challenger disputes the honest output at block B; the proposer defends it.
     let false_challenger = player(&w, &s[5], true, vec![(b, corrupt)]);
     let defender = player(&w, honest_proposer, false, vec![]);
+    let (fc_actions, def_actions) = (false_challenger.actions.clone(), defender.actions.clone());
+    let started = Instant::now();
+    let posted_at = w.l1.head().await.unwrap();
     tokio::spawn(false_challenger.run(cancel.clone()));
     tokio::spawn(defender.run(cancel.clone()));
     until("game 2 to end", 240, || ended(&w, 2)).await;
@@ -234,5 +272,7 @@ async fn wrong_outputs_lose_to_the_challenger_and_a_false_challenge_loses() {
     assert_eq!(next, U256::from(1), "the honest output stands");
     let credit: U256 = w.l1.read(w.cfg.dispute_game, DisputeGame::creditCall(honest_proposer.address())).await.unwrap();
     assert!(credit >= U256::from(ETH / 100), "the defender takes the false challenger's bonds: {credit}");
+    until("the last move recorded", 30, || async { fc_actions.lock().iter().any(|a| a.action == "step") }).await;
+    figures("false challenge of an honest output", 2, g.moves, &[&fc_actions, &def_actions], posted_at, started);
     cancel.cancel();
 }
