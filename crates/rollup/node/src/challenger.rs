@@ -5,7 +5,10 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -55,6 +58,8 @@ pub struct Challenger {
     /// Outputs this player claims instead of the chain's (the attack suite's liars; empty for an
     /// honest node).
     pub lies: HashMap<u64, OutputRoot>,
+    /// The first output index that may not be final yet.
+    first_open: AtomicU64,
 }
 
 /// What this node knows: its own derived chain (and, for a liar, what it pretends).
@@ -117,6 +122,7 @@ impl Challenger {
             poll,
             actions: Default::default(),
             lies: HashMap::new(),
+            first_open: AtomicU64::new(0),
         }
     }
 
@@ -164,9 +170,14 @@ impl Challenger {
             .collect();
         let n: u64 = self.l1.read(self.oracle, OutputOracle::nextOutputIndexCall {}).await?.saturating_to();
         let mut sent = 0;
-        for i in 0..n {
+        // Outputs before the first one not yet final need no more looks (final is for good).
+        let start = self.first_open.load(Ordering::Relaxed).min(n);
+        for i in start..n {
             let idx = U256::from(i);
             if self.l1.read(self.oracle, OutputOracle::isFinalizedCall { index: idx }).await? {
+                if self.first_open.load(Ordering::Relaxed) == i {
+                    self.first_open.store(i + 1, Ordering::Relaxed);
+                }
                 continue;
             }
             let out = self.l1.read(self.oracle, OutputOracle::getOutputCall { index: idx }).await?;
