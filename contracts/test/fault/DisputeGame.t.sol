@@ -229,7 +229,8 @@ contract DisputeGameTest is Test {
         propose(bad, 2 * INTERVAL);
         uint256 before = challenger.balance;
         uint256 id = open(1);
-        DisputeGame.Status s = _playTracked(id, seed, true, true, (seed >> 200) % 24, from);
+        corruptFrom = from;
+        DisputeGame.Status s = play(id, seed, true, true, (seed >> 200) % 24);
         assertEq(uint256(s), uint256(DisputeGame.Status.ChallengerWins), "challenger wins");
         assertEq(game.credit(challenger), paidByChallenger + paidByDefender + BOND, "challenger takes every bond");
         assertEq(game.credit(proposer), 0, "liar gets nothing");
@@ -254,15 +255,7 @@ contract DisputeGameTest is Test {
         assertTrue(oracle.isFinalized(0), "finalizes after the window");
     }
 
-    /// `play`, with the liar's block claims true before `from` (a corruption that starts there).
-    function _playTracked(uint256 id, uint256 seed, bool lying, bool honest, uint256 stall, uint256 from)
-        internal
-        returns (DisputeGame.Status)
-    {
-        corruptFrom = from;
-        return play(id, seed, lying, honest, stall);
-    }
-
+    /// A liar's block claims are true before this block (its corruption starts there).
     uint256 corruptFrom;
 
     // ------------------------------------------------------------------ refusals
@@ -326,25 +319,32 @@ contract DisputeGameTest is Test {
     }
 
     function test_openSteps_checks_preimages_and_the_block() public {
-        propose(fake(1, 1), 1);
-        uint256 id = open(0);
+        // Block 5 has a single step, so opening it reaches the step leaf at once.
+        assertEq(stepsOf(5), 1, "one step");
+        propose(truth(4), 4);
+        propose(fake(5, 1), 5);
+        uint256 id = open(1);
         uint256 v = bond(id);
         vm.startPrank(proposer);
         vm.expectRevert(DisputeGame.BadPreimage.selector);
-        game.openSteps{value: v}(id, preimage[truth(0)], preimage[truth(1)], blockData(1));
-        bytes memory other = abi.encode(uint256(1), stepsOf(1), bytes32(uint256(9)));
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.BlockMismatch.selector, keccak256(other), uint256(1)));
-        game.openSteps{value: v}(id, preimage[truth(0)], preimage[fake(1, 1)], other);
-        game.openSteps{value: v}(id, preimage[truth(0)], preimage[fake(1, 1)], blockData(1));
+        game.openSteps{value: v}(id, preimage[truth(4)], preimage[truth(5)], blockData(5));
+        bytes memory other = abi.encode(uint256(5), stepsOf(5), bytes32(uint256(9)));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.BlockMismatch.selector, keccak256(other), uint256(5)));
+        game.openSteps{value: v}(id, preimage[truth(4)], preimage[fake(5, 1)], other);
+        game.openSteps{value: v}(id, preimage[truth(4)], preimage[fake(5, 1)], blockData(5));
         vm.stopPrank();
-        // A step over other block data, or with a witness that cannot execute, decides nothing.
-        if (stepsOf(1) > 1) return;
+        // A step over other block data, or with a witness that cannot execute, decides nothing;
+        // nor does a withdrawals root that matches its (wrong) state.
         vm.expectRevert(DisputeGame.BlockDataMismatch.selector);
         game.step(id, abi.encode(uint256(2)), "ok");
         vm.expectRevert(ToyStepVerifier.BadWitness.selector);
-        game.step(id, blockData(1), "missing");
+        game.step(id, blockData(5), "missing");
         vm.expectRevert(DisputeGame.WithdrawalsRootHolds.selector);
         game.disproveWithdrawalsRoot(id, "ok");
+        assertEq(uint256(game.getGame(id).status), uint256(DisputeGame.Status.InProgress), "still open");
+        // The real step decides: the fake post-state loses.
+        game.step(id, blockData(5), "ok");
+        assertEq(uint256(game.getGame(id).status), uint256(DisputeGame.Status.ChallengerWins), "step decides");
     }
 
     function test_a_final_output_cannot_be_challenged_and_a_dispute_holds_finality_back() public {
