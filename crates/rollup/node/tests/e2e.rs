@@ -1,6 +1,8 @@
 //! End to end on the embedded L1: deploy, deposit, L2 transfers through JSON-RPC, batches on L1,
 //! a verifier deriving the same chain from L1 alone.
 
+mod common;
+
 use std::{net::SocketAddr, time::Duration};
 
 use alloy::{
@@ -16,6 +18,7 @@ use aqueduct_rollup_node::{
     sign_1559,
 };
 use aqueduct_rollup_protocol::{Compressor, RollupConfig};
+use common::until;
 use serde_json::{Value, json};
 
 const ETH: u128 = 1_000_000_000_000_000_000;
@@ -46,17 +49,6 @@ impl Rpc {
 
 fn transfer(s: &PrivateKeySigner, nonce: u64, to: Address, value: u64) -> Bytes {
     l2_call(s, nonce, to, U256::from(value), Vec::new())
-}
-
-async fn until<F: Fn() -> Fut, Fut: std::future::Future<Output = bool>>(what: &str, secs: u64, f: F) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while tokio::time::Instant::now() < deadline {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 struct Setup {

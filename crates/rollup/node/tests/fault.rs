@@ -4,6 +4,8 @@
 //! challenger losing against an honest output. Every player is a `Challenger` actor on its own
 //! key; the liars are the same strategy with lies in their truth.
 
+mod common;
+
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -22,20 +24,10 @@ use aqueduct_rollup_node::{
     SequencerConfig, deploy, deploy_dispute, l2_genesis, output_at, sign_1559,
 };
 use aqueduct_rollup_protocol::{MessageTree, OutputRoot, RollupConfig};
+use common::until;
 use tokio_util::sync::CancellationToken;
 
 const ETH: u128 = 1_000_000_000_000_000_000;
-
-async fn until<F: Fn() -> Fut, Fut: std::future::Future<Output = bool>>(what: &str, secs: u64, f: F) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while tokio::time::Instant::now() < deadline {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
 
 struct World {
     _dir: tempfile::TempDir,
@@ -44,6 +36,8 @@ struct World {
     cfg: RollupConfig,
     rollup: Rollup,
     verifier: Arc<Chain>,
+    /// The verifier's services, running for the test's length.
+    _ver: Rollup,
 }
 
 async fn world() -> World {
@@ -102,9 +96,7 @@ async fn world() -> World {
         .await
         .unwrap();
     let verifier = ver.verifier.clone().unwrap();
-    // Keep the verifier's services alive for the test's length.
-    std::mem::forget(ver);
-    World { _dir: dir, devnet, l1, cfg, rollup, verifier }
+    World { _dir: dir, devnet, l1, cfg, rollup, verifier, _ver: ver }
 }
 
 /// Signed L2 transfers, straight into the sequencer's chain.
@@ -144,25 +136,34 @@ async fn propose(w: &World, by: &PrivateKeySigner, root: B256, block: u64) -> u6
     r.block_number.unwrap()
 }
 
-/// Prints a game's figures (quoted in the closing note): moves, L1 gas of every move
-/// including the challenge, gas of the deciding move, wall time and detection latency.
+/// Prints a game's figures (quoted in the closing note): moves (with what they were),
+/// L1 gas of every move including the opening challenge, the deciding move, wall time, and the
+/// detection latency when the challenger was already watching as the output landed.
 fn figures(
     name: &str,
     id: u64,
     moves: u32,
     players: &[&Arc<parking_lot::Mutex<Vec<GameAction>>>],
-    posted_at: u64,
+    watched_from: u64,
+    output_landed: Option<u64>,
     started: Instant,
 ) {
     let all: Vec<GameAction> = players.iter().flat_map(|p| p.lock().clone()).collect();
-    let opening = all.iter().filter(|a| a.game.is_none() && a.l1_block >= posted_at).min_by_key(|a| a.l1_block);
+    let opening = all.iter().filter(|a| a.game.is_none() && a.l1_block >= watched_from).min_by_key(|a| a.l1_block);
     let in_game: Vec<&GameAction> = all.iter().filter(|a| a.game == Some(id)).collect();
     let total: u64 = in_game.iter().map(|a| a.gas_used).sum::<u64>() + opening.map(|a| a.gas_used).unwrap_or(0);
     let last = in_game.iter().max_by_key(|a| a.l1_block).map(|a| (a.action, a.gas_used));
+    let mut kinds = std::collections::BTreeMap::<&str, u32>::new();
+    for a in &in_game {
+        *kinds.entry(a.action).or_default() += 1;
+    }
+    let detection = match (output_landed, opening) {
+        (Some(landed), Some(o)) => format!("detected {} L1 blocks after the output landed", o.l1_block - landed),
+        _ => "detection n/a (the challenger started after the output)".into(),
+    };
     println!(
-        "fault figures | {name} | game {id} | {moves} moves | {total} L1 gas in all | deciding move {last:?} | {:.1} s from the output to resolution | detected {} L1 blocks after the output",
+        "fault figures | {name} | game {id} | {moves} moves: challenge + {kinds:?} | {total} L1 gas in all | deciding move {last:?} | {:.1} s to resolution | {detection}",
         started.elapsed().as_secs_f64(),
-        opening.map(|a| a.l1_block - posted_at).unwrap_or_default()
     );
 }
 
@@ -231,7 +232,7 @@ async fn wrong_outputs_lose_to_the_challenger_and_a_false_challenge_loses() {
     let step =
         actions.lock().iter().find(|a| a.action == "step").cloned().unwrap_or_else(|| panic!("no step: {sent:?}"));
     assert!(step.gas_used > 50_000, "the step ran the precompile: {step:?}");
-    figures("state root corrupted", 0, g.moves, &[&actions, &liar_actions], posted_at, started);
+    figures("state root corrupted", 0, g.moves, &[&actions, &liar_actions], posted_at, Some(posted_at), started);
     let credit: U256 = w.l1.read(w.cfg.dispute_game, DisputeGame::creditCall(challenger_key.address())).await.unwrap();
     assert!(credit > U256::from(ETH / 10), "the challenger holds the liar's bonds and output bond: {credit}");
 
@@ -254,14 +255,14 @@ async fn wrong_outputs_lose_to_the_challenger_and_a_false_challenge_loses() {
         .await;
     let next: U256 = w.l1.read(w.cfg.oracle, OutputOracle::nextOutputIndexCall {}).await.unwrap();
     assert_eq!(next, U256::from(1), "only the honest output is left");
-    figures("withdrawal invented", 1, g.moves, &[&actions, &liar12_actions], posted_at, started);
+    figures("withdrawal invented", 1, g.moves, &[&actions, &liar12_actions], posted_at, Some(posted_at), started);
 
     // 4. A malicious challenger disputes the honest output at block B; the proposer defends it.
     let false_challenger = player(&w, &s[5], true, vec![(b, corrupt)]);
     let defender = player(&w, honest_proposer, false, vec![]);
     let (fc_actions, def_actions) = (false_challenger.actions.clone(), defender.actions.clone());
     let started = Instant::now();
-    let posted_at = w.l1.head().await.unwrap();
+    let posted_at = w.l1.head().await.unwrap(); // the false challenger starts watching here
     tokio::spawn(false_challenger.run(cancel.clone()));
     tokio::spawn(defender.run(cancel.clone()));
     until("game 2 to end", 240, || ended(&w, 2)).await;
@@ -273,6 +274,6 @@ async fn wrong_outputs_lose_to_the_challenger_and_a_false_challenge_loses() {
     let credit: U256 = w.l1.read(w.cfg.dispute_game, DisputeGame::creditCall(honest_proposer.address())).await.unwrap();
     assert!(credit >= U256::from(ETH / 100), "the defender takes the false challenger's bonds: {credit}");
     until("the last move recorded", 30, || async { fc_actions.lock().iter().any(|a| a.action == "step") }).await;
-    figures("false challenge of an honest output", 2, g.moves, &[&fc_actions, &def_actions], posted_at, started);
+    figures("false challenge of an honest output", 2, g.moves, &[&fc_actions, &def_actions], posted_at, None, started);
     cancel.cancel();
 }
