@@ -60,12 +60,16 @@ pub struct Challenger {
     pub lies: HashMap<u64, OutputRoot>,
     /// The first output index that may not be final yet.
     first_open: AtomicU64,
+    step_roots: Mutex<HashMap<B256, Arc<Vec<B256>>>>,
 }
 
 /// What this node knows: its own derived chain (and, for a liar, what it pretends).
 struct ChainTruth<'a> {
     chain: &'a Chain,
     lies: &'a HashMap<u64, OutputRoot>,
+    /// Step roots by block hash: a game asks for the same block's every round, and running a
+    /// block step by step is the costly part (a reorged block has another hash).
+    step_roots: &'a Mutex<HashMap<B256, Arc<Vec<B256>>>>,
 }
 
 impl ChainTruth<'_> {
@@ -82,7 +86,17 @@ impl Truth for ChainTruth<'_> {
         self.output_root(block).map(|o| o.hash())
     }
     fn step_roots(&self, block: u64) -> Option<Vec<B256>> {
-        let mut roots = self.chain.step_roots(block).ok()?;
+        let hash = self.chain.block(BlockRef::Number(block))?.hash;
+        let cached = self.step_roots.lock().get(&hash).cloned();
+        let roots = match cached {
+            Some(r) => r,
+            None => {
+                let r = Arc::new(self.chain.step_roots(block).ok()?);
+                self.step_roots.lock().insert(hash, r.clone());
+                r
+            }
+        };
+        let mut roots = roots.as_ref().clone();
         // A lie about a block's state is a lie about its last step.
         if let (Some(lie), Some(last)) = (self.lies.get(&block), roots.last_mut()) {
             *last = lie.state_root;
@@ -123,11 +137,12 @@ impl Challenger {
             actions: Default::default(),
             lies: HashMap::new(),
             first_open: AtomicU64::new(0),
+            step_roots: Mutex::default(),
         }
     }
 
     fn truth(&self) -> ChainTruth<'_> {
-        ChainTruth { chain: &self.chain, lies: &self.lies }
+        ChainTruth { chain: &self.chain, lies: &self.lies, step_roots: &self.step_roots }
     }
 
     pub fn address(&self) -> Address {
