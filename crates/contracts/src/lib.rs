@@ -84,7 +84,17 @@ pub mod rollup {
         );
     }
 
+    /// The embedded L1's EXECUTE precompile (its ABI; `aqueduct-l1` implements it).
+    pub mod execute {
+        alloy::sol!(
+            #[derive(Debug)]
+            IExecute,
+            "artifacts/IExecute.json"
+        );
+    }
+
     pub use bridge::L2Bridge;
+    pub use execute::IExecute;
     pub use game::DisputeGame;
     pub use inbox::BatchInbox;
     pub use l1_block::L1Block;

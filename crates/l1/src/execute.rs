@@ -2,39 +2,18 @@
 //! L1 re-executes one step of an L2 block statelessly, with the very executor the L2 nodes run,
 //! so a fault proof's last move costs one call instead of an on-chain EVM interpreter.
 //!
-//! Input and output are ABI-encoded as `contracts/src/fault/IExecute.sol` declares; a refusal is
+//! Input and output are ABI-encoded as `contracts/src/fault/IExecute.sol` declares (bound from its
+//! artifact, so the two cannot drift); a refusal is
 //! a revert carrying one of its custom errors, never a halt, so callers can tell why.
 
 use alloy::{
     primitives::{Address, B256, Bytes, U256, address},
-    sol,
     sol_types::{SolCall, SolError, SolInterface, SolValue},
 };
 use aqueduct_chain::{ChainRules, L2Rules, StatelessError, StepBlock, Witness, call_stateless};
 use revm::precompile::{Precompile, PrecompileHalt, PrecompileId, PrecompileOutput, PrecompileResult};
 
-sol! {
-    interface IExecute {
-        struct L2Rules {
-            uint64 chainId;
-            uint64 gasLimit;
-            address l1FeeVault;
-            uint64 compressionPpm;
-            uint64 minL1Bytes;
-            uint64 baseFeeScalar;
-            uint64 blobBaseFeeScalar;
-        }
-        error MalformedInput(string reason);
-        error BadBlock(string reason);
-        error BadWitness(string reason);
-        function blockInfo(bytes rules, bytes blockData)
-            external view returns (bytes32 blockHash, uint256 number, uint256 steps);
-        function executeStep(bytes rules, bytes32 preRoot, uint256 step, bytes blockData, bytes witness)
-            external view returns (bytes32 postRoot, bytes32 blockHash, uint256 steps);
-        function staticCall(bytes rules, bytes32 stateRoot, address to, bytes data, bytes witness)
-            external view returns (bytes);
-    }
-}
+pub use aqueduct_contracts::rollup::IExecute;
 
 pub use IExecute::{executeStepCall, staticCallCall};
 
@@ -53,7 +32,7 @@ pub fn execute_precompile() -> Precompile {
 
 /// `abi.encode(L2Rules)` for an L2 with these parameters.
 pub fn encode_rules(chain_id: u64, gas_limit: u64, l2: &L2Rules) -> Bytes {
-    IExecute::L2Rules {
+    aqueduct_contracts::rollup::step_verifier::IExecute::L2Rules {
         chainId: chain_id,
         gasLimit: gas_limit,
         l1FeeVault: l2.l1_fee_vault,
@@ -67,7 +46,8 @@ pub fn encode_rules(chain_id: u64, gas_limit: u64, l2: &L2Rules) -> Bytes {
 }
 
 fn decode_rules(raw: &[u8]) -> Result<ChainRules, Refusal> {
-    let r = IExecute::L2Rules::abi_decode(raw).map_err(|e| Refusal::malformed(format!("rules: {e}")))?;
+    let r = aqueduct_contracts::rollup::step_verifier::IExecute::L2Rules::abi_decode(raw)
+        .map_err(|e| Refusal::malformed(format!("rules: {e}")))?;
     if r.gasLimit < 21_000 {
         return Err(Refusal::malformed(format!("rules: gas limit {} is below one transfer", r.gasLimit)));
     }
