@@ -183,7 +183,6 @@ impl Chain {
     /// The witness of a read-only call to `to` with `data` at block `n`'s state (what
     /// [`crate::call_stateless`] needs), with that state's root.
     pub fn call_witness(&self, n: u64, to: Address, data: Bytes) -> Result<(crate::Witness, B256), ChainError> {
-        use crate::stateless::{CodeRecorder, HashRecorder, read_call};
         let inner = self.inner.lock();
         let root = inner
             .blocks
@@ -191,16 +190,34 @@ impl Chain {
             .ok_or_else(|| ChainError::InvalidParams(format!("no block {n}")))?
             .header
             .state_root;
-        let recording = aqueduct_trie::RecordingStore::new(inner.state.nodes());
-        let (codes, block_hashes) = {
+        let (_, witness) = Self::recorded(&inner, inner.state.nodes(), root, |state, hashes| {
+            crate::stateless::read_call(&self.rules, state, hashes, to, data)
+        })
+        .map_err(|e| ChainError::Internal(format!("call at block {n}: {e}")))?;
+        Ok((witness, root))
+    }
+
+    /// Runs `run` over the state with root `root` (its nodes in `store`), recording every trie
+    /// node, code and block hash it reads: its result, and the witness of those reads.
+    fn recorded<N: aqueduct_trie::NodeStore, R>(
+        inner: &Inner,
+        store: &N,
+        root: B256,
+        run: impl FnOnce(
+            &crate::stateless::CodeRecorder<'_, crate::state::HistoricState<'_, aqueduct_trie::RecordingStore<&N>>>,
+            &crate::stateless::HashRecorder<'_>,
+        ) -> Result<R, crate::StatelessError>,
+    ) -> Result<(R, crate::Witness), crate::StatelessError> {
+        use crate::stateless::{CodeRecorder, HashRecorder};
+        let recording = aqueduct_trie::RecordingStore::new(store);
+        let (out, codes, block_hashes) = {
             let view = crate::state::HistoricState::new(&recording, inner.state.codes(), root);
             let code_rec = CodeRecorder { inner: &view, seen: Default::default() };
             let hash_rec = HashRecorder { all: inner.hashes.as_slice(), seen: Default::default() };
-            read_call(&self.rules, &code_rec, &hash_rec, to, data)
-                .map_err(|e| ChainError::Internal(format!("call at block {n}: {e}")))?;
-            (code_rec.seen.into_inner(), hash_rec.seen.into_inner())
+            let out = run(&code_rec, &hash_rec)?;
+            (out, code_rec.seen.into_inner(), hash_rec.seen.into_inner())
         };
-        Ok((crate::Witness { nodes: recording.into_witness(), codes, block_hashes }, root))
+        Ok((out, crate::Witness { nodes: recording.into_witness(), codes, block_hashes }))
     }
 
     fn transition(inner: &Inner, n: u64) -> Result<(Arc<SealedBlock>, B256), ChainError> {
@@ -223,33 +240,26 @@ impl Chain {
         input: crate::StatelessInput,
         n: u64,
     ) -> Result<(crate::Witness, B256, aqueduct_trie::MemoryNodes), ChainError> {
-        use crate::stateless::{CodeRecorder, HashRecorder, root_after, run_body};
+        use crate::stateless::{root_after, run_body};
         let all_nodes = aqueduct_trie::Layered { top: extra, base: inner.state.nodes() };
-        let codes = inner.state.codes();
-        let recording = aqueduct_trie::RecordingStore::new(&all_nodes);
-        let (diff, code_seen, hashes_seen) = {
-            let view = crate::state::HistoricState::new(&recording, codes, pre_root);
-            let code_rec = CodeRecorder { inner: &view, seen: Default::default() };
-            let hash_rec = HashRecorder { all: inner.hashes.as_slice(), seen: Default::default() };
-            let (diff, _, _) = run_body(&self.rules, &code_rec, &hash_rec, input)
-                .map_err(|e| ChainError::Internal(format!("re-executing block {n}: {e}")))?;
-            (diff, code_rec.seen.into_inner(), hash_rec.seen.into_inner())
-        };
-        let mut nodes = recording.into_witness();
+        let (diff, mut witness) = Self::recorded(inner, &all_nodes, pre_root, |state, hashes| {
+            run_body(&self.rules, state, hashes, input).map(|(diff, _, _)| diff)
+        })
+        .map_err(|e| ChainError::Internal(format!("re-executing block {n}: {e}")))?;
         // The root update may need nodes no read touched (siblings of deleted leaves).
         let (post, created) = loop {
-            let view = crate::state::HistoricState::new(&nodes, codes, pre_root);
-            match root_after(&view, &nodes, pre_root, diff.clone()) {
+            let view = crate::state::HistoricState::new(&witness.nodes, inner.state.codes(), pre_root);
+            match root_after(&view, &witness.nodes, pre_root, diff.clone()) {
                 Ok(done) => break done,
                 Err(aqueduct_trie::TrieError::MissingNode(h)) => {
                     let node = aqueduct_trie::NodeStore::node(&all_nodes, &h)
                         .ok_or_else(|| ChainError::Internal(format!("trie node {h} of block {n} is not kept")))?;
-                    nodes.insert(h, node);
+                    witness.nodes.insert(h, node);
                 }
                 Err(e) => return Err(ChainError::Internal(format!("witness of block {n}: {e}"))),
             }
         };
-        Ok((crate::Witness { nodes, codes: code_seen, block_hashes: hashes_seen }, post, created))
+        Ok((witness, post, created))
     }
 
     /// Opens the chain in `config.data_dir`, creating it from genesis if it is new.
