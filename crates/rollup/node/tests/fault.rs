@@ -218,7 +218,9 @@ async fn wrong_outputs_lose_to_the_challenger_and_a_false_challenge_loses() {
     let lying_defender = player(&w, liar, false, vec![(b, corrupt)]);
     let liar_actions = lying_defender.actions.clone();
     tokio::spawn(honest.run(cancel.clone()));
-    tokio::spawn(lying_defender.run(cancel.clone()));
+    // Its own token: it stops after game 0, so that each later game has one player per key.
+    let liar0 = CancellationToken::new();
+    tokio::spawn(lying_defender.run(liar0.clone()));
     until("game 0 to end", 240, || ended(&w, 0)).await;
     let g = game(&w, 0).await;
     assert_eq!(g.status, 2, "the challenger wins: {g:?}");
@@ -233,6 +235,7 @@ async fn wrong_outputs_lose_to_the_challenger_and_a_false_challenge_loses() {
         actions.lock().iter().find(|a| a.action == "step").cloned().unwrap_or_else(|| panic!("no step: {sent:?}"));
     assert!(step.gas_used > 50_000, "the step ran the precompile: {step:?}");
     figures("state root corrupted", 0, g.moves, &[&actions, &liar_actions], posted_at, Some(posted_at), started);
+    liar0.cancel();
     let credit: U256 = w.l1.read(w.cfg.dispute_game, DisputeGame::creditCall(challenger_key.address())).await.unwrap();
     assert!(credit > U256::from(ETH / 10), "the challenger holds the liar's bonds and output bond: {credit}");
 
