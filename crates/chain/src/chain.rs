@@ -21,7 +21,7 @@ use alloy::{
     primitives::{Address, B256, Bloom, Bytes, U256, keccak256},
 };
 use aqueduct_primitives::StateAccount;
-use aqueduct_trie::EMPTY_ROOT;
+use aqueduct_trie::{EMPTY_ROOT, TrieError};
 use parking_lot::Mutex;
 use revm::{context::result::EVMError, precompile::Precompiles};
 use tokio::sync::{Notify, broadcast};
@@ -130,13 +130,62 @@ impl Chain {
     /// `roots[0]` is the parent's state root, `roots[k + 1]` the root after step `k`, the last
     /// the block's own.
     pub fn step_roots(&self, n: u64) -> Result<Vec<B256>, ChainError> {
-        Ok(self.steps(n, None)?.0)
+        let inner = self.inner.lock();
+        Ok(self.steps(&inner, n, None)?.0)
+    }
+
+    /// Block `n`'s step roots as claimed by a node whose state differs from this one by `change`
+    /// from `roots[from]` on (the attack suite's lying proposers): earlier roots are the true
+    /// ones; each later one is the root of the true state at that point with `change(state)`
+    /// applied over it. The changed tries are real: every claimed root has a full trie behind it.
+    pub fn step_roots_changed(
+        &self,
+        n: u64,
+        from: usize,
+        change: impl Fn(&dyn StateView) -> Result<StateDiff, TrieError>,
+    ) -> Result<Vec<B256>, ChainError> {
+        let inner = self.inner.lock();
+        let (mut roots, _, created) = self.steps(&inner, n, None)?;
+        let nodes = aqueduct_trie::Layered { top: &created, base: inner.state.nodes() };
+        for root in roots.iter_mut().skip(from) {
+            *root = Self::changed_root(&inner, &nodes, *root, &change)
+                .map_err(|e| ChainError::Internal(format!("changing block {n}'s state: {e}")))?;
+        }
+        Ok(roots)
+    }
+
+    /// The root of block `n`'s post-state with `change(state)` applied over it.
+    pub fn state_root_changed(
+        &self,
+        n: u64,
+        change: impl Fn(&dyn StateView) -> Result<StateDiff, TrieError>,
+    ) -> Result<B256, ChainError> {
+        let inner = self.inner.lock();
+        let root = inner
+            .blocks
+            .get(n as usize)
+            .ok_or_else(|| ChainError::InvalidParams(format!("no block {n}")))?
+            .header
+            .state_root;
+        Self::changed_root(&inner, inner.state.nodes(), root, &change)
+            .map_err(|e| ChainError::Internal(format!("changing block {n}'s state: {e}")))
+    }
+
+    fn changed_root<N: aqueduct_trie::NodeStore>(
+        inner: &Inner,
+        nodes: &N,
+        root: B256,
+        change: &impl Fn(&dyn StateView) -> Result<StateDiff, TrieError>,
+    ) -> Result<B256, TrieError> {
+        let view = crate::state::HistoricState::new(nodes, inner.state.codes(), root);
+        let diff = change(&view)?;
+        Ok(crate::stateless::root_after(&view, nodes, root, diff)?.0)
     }
 
     /// Step `k` of block `n` as a one-step proof needs it: the block, the witness of the step
     /// and the roots before and after it.
     pub fn step_proof(&self, n: u64, k: u64) -> Result<StepProof, ChainError> {
-        let (roots, witness) = self.steps(n, Some(k))?;
+        let (roots, witness, _) = self.steps(&self.inner.lock(), n, Some(k))?;
         let block =
             self.block(BlockRef::Number(n)).ok_or_else(|| ChainError::InvalidParams(format!("no block {n}")))?;
         let k = k as usize;
@@ -150,9 +199,15 @@ impl Chain {
 
     /// Runs block `n` step by step, each step over the roots the earlier ones left; with
     /// `want`, also records that step's witness.
-    fn steps(&self, n: u64, want: Option<u64>) -> Result<(Vec<B256>, Option<crate::Witness>), ChainError> {
-        let inner = self.inner.lock();
-        let (block, pre_root) = Self::transition(&inner, n)?;
+    /// Also returns the trie nodes the intermediate roots created.
+    #[allow(clippy::type_complexity)]
+    fn steps(
+        &self,
+        inner: &Inner,
+        n: u64,
+        want: Option<u64>,
+    ) -> Result<(Vec<B256>, Option<crate::Witness>, aqueduct_trie::MemoryNodes), ChainError> {
+        let (block, pre_root) = Self::transition(inner, n)?;
         let input = crate::stateless_input(&self.rules, &block);
         let count = input.step_count() as u64;
         if let Some(k) = want.filter(|k| *k >= count) {
@@ -163,7 +218,7 @@ impl Chain {
         let mut recorded = None;
         for k in 0..count {
             let one = input.step(k as usize).expect("k is below the step count");
-            let (witness, post, new) = self.record(&inner, &created, roots[k as usize], one, n)?;
+            let (witness, post, new) = self.record(inner, &created, roots[k as usize], one, n)?;
             created.extend(new);
             if want == Some(k) {
                 recorded = Some(witness);
@@ -177,7 +232,7 @@ impl Chain {
                 block.header.state_root
             )));
         }
-        Ok((roots, recorded))
+        Ok((roots, recorded, created))
     }
 
     /// The witness of a read-only call to `to` with `data` at block `n`'s state (what

@@ -150,6 +150,36 @@ fn every_step_of_random_blocks_re_executes_from_its_proof() {
     }
 }
 
+/// A lying node's roots (the attack suite's): rewriting a balance with the value it already has
+/// goes through the real trie update and leaves every root as it is; a real change moves every
+/// root from the chosen one on and none before; the block's changed post-state root agrees.
+#[test]
+fn changed_step_roots_are_real_trie_updates() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = random_chain(7, dir.path());
+    let n = (1..=chain.head().number()).max_by_key(|n| chain.block(BlockRef::Number(*n)).unwrap().txs.len()).unwrap();
+    let roots = chain.step_roots(n).unwrap();
+    assert!(roots.len() >= 3, "block {n} has {} steps", roots.len() - 1);
+    let who = chain.block(BlockRef::Number(n)).unwrap().txs[0].sender;
+    let set_balance = |extra: u64| {
+        move |state: &dyn aqueduct_chain::StateView| {
+            let mut acc = state.account(&who)?.expect("the sender exists");
+            acc.balance += U256::from(extra);
+            let mut diff = aqueduct_chain::StateDiff::default();
+            diff.accounts.insert(who, Some(acc));
+            Ok(diff)
+        }
+    };
+    assert_eq!(chain.step_roots_changed(n, 0, set_balance(0)).unwrap(), roots);
+    let from = roots.len() / 2;
+    let changed = chain.step_roots_changed(n, from, set_balance(1)).unwrap();
+    for (k, (a, b)) in roots.iter().zip(&changed).enumerate() {
+        assert_eq!(a == b, k < from, "root {k} of {}, changed from {from}", roots.len());
+    }
+    assert_eq!(chain.state_root_changed(n, set_balance(1)).unwrap(), *changed.last().unwrap());
+    assert_eq!(chain.state_root_changed(n, set_balance(0)).unwrap(), *roots.last().unwrap());
+}
+
 /// A block whose transactions do not match its header, or bytes that are no block or witness,
 /// are refused by name.
 #[test]

@@ -58,6 +58,9 @@ pub struct Challenger {
     /// Outputs this player claims instead of the chain's (the attack suite's liars; empty for an
     /// honest node).
     pub lies: HashMap<u64, OutputRoot>,
+    /// Step roots this player claims for a block instead of the chain's (without them, a lie
+    /// about a block's state is a lie about its last step only).
+    pub lie_steps: HashMap<u64, Vec<B256>>,
     /// The first output index that may not be final yet.
     first_open: AtomicU64,
     step_roots: Mutex<HashMap<B256, Arc<Vec<B256>>>>,
@@ -67,6 +70,7 @@ pub struct Challenger {
 struct ChainTruth<'a> {
     chain: &'a Chain,
     lies: &'a HashMap<u64, OutputRoot>,
+    lie_steps: &'a HashMap<u64, Vec<B256>>,
     /// Step roots by block hash: a game asks for the same block's every round, and running a
     /// block step by step is the costly part (a reorged block has another hash).
     step_roots: &'a Mutex<HashMap<B256, Arc<Vec<B256>>>>,
@@ -86,6 +90,9 @@ impl Truth for ChainTruth<'_> {
         self.output_root(block).map(|o| o.hash())
     }
     fn step_roots(&self, block: u64) -> Option<Vec<B256>> {
+        if let Some(lie) = self.lie_steps.get(&block) {
+            return Some(lie.clone());
+        }
         let hash = self.chain.block(BlockRef::Number(block))?.hash;
         let cached = self.step_roots.lock().get(&hash).cloned();
         let roots = match cached {
@@ -136,13 +143,14 @@ impl Challenger {
             poll,
             actions: Default::default(),
             lies: HashMap::new(),
+            lie_steps: HashMap::new(),
             first_open: AtomicU64::new(0),
             step_roots: Mutex::default(),
         }
     }
 
     fn truth(&self) -> ChainTruth<'_> {
-        ChainTruth { chain: &self.chain, lies: &self.lies, step_roots: &self.step_roots }
+        ChainTruth { chain: &self.chain, lies: &self.lies, lie_steps: &self.lie_steps, step_roots: &self.step_roots }
     }
 
     pub fn address(&self) -> Address {
