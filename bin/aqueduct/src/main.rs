@@ -1,5 +1,6 @@
 //! `aqueduct`: run, measure and attack Layer-2 designs on one settlement layer.
 
+mod attack;
 mod bench;
 mod bridge;
 mod devnet;
@@ -32,6 +33,9 @@ enum Command {
     /// Benchmarks: the same workload on Aqueduct and, where comparable, on anvil.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Attacks: each family's trust assumption attacked for real, outcomes and costs reported.
+    #[command(subcommand)]
+    Attack(attack::AttackCommand),
 }
 
 fn main() -> eyre::Result<()> {
@@ -48,6 +52,7 @@ fn main() -> eyre::Result<()> {
             Command::Node(args) => node::run(*args).await,
             Command::Bridge(args) => bridge::run(args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
+            Command::Attack(cmd) => attack::run(cmd).await,
         }
     })
 }

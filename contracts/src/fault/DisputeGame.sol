@@ -252,7 +252,7 @@ contract DisputeGame {
     function claimTimeout(uint256 gameId) external {
         Game storage g = _live(gameId);
         (uint256 used, bool defender) = _clockOfMover(g);
-        if (used <= clock) revert ClockNotExpired(clock - used);
+        if (used <= clock) revert ClockNotExpired(clock - used + 1);
         _resolve(gameId, g, defender ? Status.ChallengerWins : Status.DefenderWins);
     }
 
@@ -296,11 +296,12 @@ contract DisputeGame {
         return _mid(_game(gameId));
     }
 
-    /// @notice Seconds the side to move has left, and whether that side is the defender.
+    /// @notice Seconds until the side to move runs out of time (0: `claimTimeout` succeeds now; it
+    /// may still move while it has used no more than its clock), and whether it is the defender.
     function clockLeft(uint256 gameId) external view returns (uint256 left, bool defender) {
         uint256 used;
         (used, defender) = _clockOfMover(_game(gameId));
-        left = used >= clock ? 0 : clock - used;
+        left = used > clock ? 0 : clock - used + 1;
     }
 
     // ------------------------------------------------------------------ internals

@@ -298,16 +298,23 @@ contract DisputeGameTest is Test {
     function test_clocks_late_moves_and_timeouts() public {
         propose(fake(INTERVAL, 1), INTERVAL);
         uint256 id = open(0);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ClockNotExpired.selector, CLOCK));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ClockNotExpired.selector, uint256(CLOCK) + 1));
         game.claimTimeout(id);
         vm.warp(block.timestamp + CLOCK - 10);
         claim(id, fake(INTERVAL / 2, 1));
         // The defender spent almost all its clock; the challenger's is untouched.
         (uint256 left, bool defender) = game.clockLeft(id);
-        assertEq(left, CLOCK, "challenger's clock");
+        assertEq(left, uint256(CLOCK) + 1, "challenger's clock: it may move until it has used all of it");
         assertTrue(!defender, "challenger to move");
         answer(id, false);
-        vm.warp(block.timestamp + 11);
+        vm.warp(block.timestamp + 10);
+        (left,) = game.clockLeft(id);
+        assertEq(left, 1, "the defender has used exactly its clock: it may still move");
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ClockNotExpired.selector, 1));
+        game.claimTimeout(id);
+        vm.warp(block.timestamp + 1);
+        (left,) = game.clockLeft(id);
+        assertEq(left, 0, "out of time");
         uint256 v = bond(id);
         vm.prank(proposer);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.ClockExpired.selector, uint256(CLOCK) + 1, CLOCK));

@@ -184,11 +184,12 @@ impl Challenger {
     }
 
     /// Disputes every output that is not final, that this node has derived, and whose root is
-    /// not the one this node computes — unless it already has a live game on it.
+    /// not the one this node computes — unless it has already challenged it.
     async fn watch_outputs(&self, games: &[(u64, DisputeGame::Game)]) -> Result<usize, L1Error> {
+        // One challenge per output: a lost game is not played again (an output that lost is gone).
         let disputed: HashSet<(u64, B256)> = games
             .iter()
-            .filter(|(_, g)| g.challenger == self.address() && g.status == 1)
+            .filter(|(_, g)| g.challenger == self.address())
             .map(|(_, g)| (g.outputIndex, g.outputRoot))
             .collect();
         let n: u64 = self.l1.read(self.oracle, OutputOracle::nextOutputIndexCall {}).await?.saturating_to();

@@ -1,0 +1,88 @@
+//! `aqueduct attack …`: each family's trust assumption attacked for real.
+
+use std::path::PathBuf;
+
+use alloy::primitives::U256;
+use aqueduct_attack::{Corruption, FraudOptions, WorldOptions, run_fraud};
+use clap::{Args, Subcommand};
+use eyre::WrapErr;
+
+#[derive(Subcommand)]
+pub enum AttackCommand {
+    /// Optimistic rollup fraud: malicious proposers post wrong output roots (seeded corruptions
+    /// of the real L2 state, an invented withdrawal), malicious challengers dispute honest ones,
+    /// silent players run out of clock; every game is played to its end on the embedded L1.
+    Fraud(FraudArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct FraudArgs {
+    /// Seeded runs of each scenario.
+    #[arg(long, default_value_t = 3)]
+    runs: u32,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Corruptions to play (balance-changed, storage-slot-flipped, withdrawal-invented,
+    /// transaction-skipped, transaction-added); default all.
+    #[arg(long, value_delimiter = ',')]
+    kinds: Vec<Corruption>,
+    /// Skip the malicious challengers against honest outputs.
+    #[arg(long)]
+    no_false_challenges: bool,
+    /// Skip the players that go silent mid-game (their clock runs out; the L1 clock is moved).
+    #[arg(long)]
+    no_stalls: bool,
+    /// Seconds between embedded L1 blocks.
+    #[arg(long, default_value_t = 0.5)]
+    l1_block_time: f64,
+    /// Each side's chess clock, seconds (mainnet settings: 302400, 3.5 days).
+    #[arg(long, default_value_t = 302_400)]
+    dispute_clock: u64,
+    /// Seconds an output stands before withdrawals against it are paid (mainnet: 604800).
+    #[arg(long, default_value_t = 604_800)]
+    finalization_period: u64,
+    /// Print the report table (always written as JSON with --json).
+    #[arg(long)]
+    report: bool,
+    /// Write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+pub async fn run(cmd: AttackCommand) -> eyre::Result<()> {
+    match cmd {
+        AttackCommand::Fraud(a) => fraud(a).await,
+    }
+}
+
+async fn fraud(a: FraudArgs) -> eyre::Result<()> {
+    let o = FraudOptions {
+        runs: a.runs,
+        seed: a.seed,
+        kinds: if a.kinds.is_empty() { Corruption::ALL.to_vec() } else { a.kinds },
+        false_challenges: !a.no_false_challenges,
+        stalls: !a.no_stalls,
+        restart: true,
+        world: WorldOptions {
+            l1_block_time: a.l1_block_time,
+            dispute_clock: a.dispute_clock,
+            finalization_period: a.finalization_period,
+            base_bond: U256::from(10_000_000_000_000_000u64),
+            ..Default::default()
+        },
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let report = run_fraud(o).await.wrap_err("the fraud attack suite")?;
+    if a.report || a.json.is_none() {
+        println!("{}", report.table());
+    }
+    if let Some(path) = a.json {
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+            .wrap_err_with(|| format!("writing {}", path.display()))?;
+        eprintln!("report written to {}", path.display());
+    }
+    if !report.all_held {
+        eyre::bail!("a check did not hold: see the report");
+    }
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! What a malicious proposer lies about: seeded random corruptions of the real L2 state, each
+//! turned into the outputs and step roots the liar claims in its game. Every corrupted root is
+//! the root of a real trie (the true state with the change applied), not a random hash.
+
+use std::collections::HashMap;
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use aqueduct_chain::{BlockRef, Chain, StateDiff, StateView};
+use aqueduct_rollup_node::{output_at, withdrawals_upto};
+use aqueduct_rollup_protocol::{MessageTree, OutputRoot, Predeploys, Withdrawal};
+use aqueduct_trie::TrieError;
+use rand::{Rng, seq::IndexedRandom};
+use serde::{Deserialize, Serialize};
+
+use crate::AttackError;
+
+/// A kind of wrong output root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Corruption {
+    /// An account's balance raised, from one step of one block on.
+    BalanceChanged,
+    /// One bit of a system contract's storage slot flipped, from one step of one block on.
+    StorageSlotFlipped,
+    /// A withdrawal to the liar added to the output's withdrawals root (state intact).
+    WithdrawalInvented,
+    /// A transaction of the block left out.
+    TransactionSkipped,
+    /// A transaction the batches do not hold put in.
+    TransactionAdded,
+}
+
+impl Corruption {
+    pub const ALL: [Corruption; 5] = [
+        Corruption::BalanceChanged,
+        Corruption::StorageSlotFlipped,
+        Corruption::WithdrawalInvented,
+        Corruption::TransactionSkipped,
+        Corruption::TransactionAdded,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Corruption::BalanceChanged => "balance changed",
+            Corruption::StorageSlotFlipped => "storage slot flipped",
+            Corruption::WithdrawalInvented => "withdrawal invented",
+            Corruption::TransactionSkipped => "transaction skipped",
+            Corruption::TransactionAdded => "transaction added",
+        }
+    }
+
+    /// Why a kind is not played, when it is not: the game checks a block's execution, not that
+    /// its transaction list is the one derivation makes from L1 data.
+    pub fn not_defended(self) -> Option<&'static str> {
+        match self {
+            Corruption::TransactionSkipped | Corruption::TransactionAdded => Some(
+                "not defended yet: the game re-executes the block the defender publishes but does not prove its \
+                 transaction list against the batches and deposits on L1 (derivation is not proven on L1)",
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for Corruption {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name().replace(' ', "-") == s)
+            .ok_or_else(|| format!("unknown corruption {s:?}: one of balance-changed, storage-slot-flipped, withdrawal-invented, transaction-skipped, transaction-added"))
+    }
+}
+
+/// A change laid over a state: the diff it makes, given the state.
+type StateChange = dyn Fn(&dyn StateView) -> Result<StateDiff, TrieError>;
+
+/// A liar's claims for one output.
+#[derive(Clone, Debug)]
+pub struct Lie {
+    pub kind: Corruption,
+    /// What was changed, in words.
+    pub what: String,
+    /// The output root posted (at `block`).
+    pub block: u64,
+    /// The first block whose output the liar gets wrong.
+    pub first_wrong_block: u64,
+    /// The outputs the liar claims, blocks `first_wrong_block..=block`.
+    pub outputs: HashMap<u64, OutputRoot>,
+    /// Step roots the liar claims for its first wrong block.
+    pub step_roots: HashMap<u64, Vec<B256>>,
+    /// The invented withdrawal with its position and branch in the liar's message tree.
+    pub invented: Option<(Withdrawal, u64, Vec<B256>)>,
+}
+
+impl Lie {
+    pub fn output(&self) -> OutputRoot {
+        self.outputs[&self.block]
+    }
+}
+
+/// Builds a seeded lie of kind `kind` about L2 block `block`, wrong from some block after
+/// `agreed` (the last output both sides accept) on.
+pub fn make_lie(
+    chain: &Chain,
+    kind: Corruption,
+    agreed: u64,
+    block: u64,
+    liar: Address,
+    rng: &mut impl Rng,
+) -> Result<Lie, AttackError> {
+    if let Some(why) = kind.not_defended() {
+        return Err(AttackError::Failed(format!("{}: {why}", kind.name())));
+    }
+    let honest = |n: u64| output_at(chain, n).map_err(AttackError::from);
+    if kind == Corruption::WithdrawalInvented {
+        let mut leaves: Vec<B256> = withdrawals_upto(chain, block).iter().map(|(w, _, _)| w.hash()).collect();
+        let w = Withdrawal {
+            nonce: U256::from(leaves.len()),
+            sender: liar,
+            target: liar,
+            value: U256::from(rng.random_range(1..=5u64)) * U256::from(10u64).pow(U256::from(18)),
+            gas_limit: U256::from(100_000),
+            data: Bytes::new(),
+        };
+        leaves.push(w.hash());
+        let tree = MessageTree::new(leaves);
+        let pos = tree.len() - 1;
+        let branch = tree.branch(pos).ok_or_else(|| AttackError::Failed("message tree branch".into()))?.to_vec();
+        let truth = honest(block)?;
+        let out = OutputRoot { withdrawals_root: tree.root(), ..truth };
+        return Ok(Lie {
+            kind,
+            what: format!("withdrawal #{pos} of {} wei to {liar} added to the message tree", w.value),
+            block,
+            first_wrong_block: block,
+            outputs: HashMap::from([(block, out)]),
+            step_roots: HashMap::new(),
+            invented: Some((w, pos as u64, branch)),
+        });
+    }
+    // A state corruption from step `from` of block `first` on, carried to `block`.
+    let first = rng.random_range(agreed + 1..=block);
+    let b = chain.block(BlockRef::Number(first)).ok_or_else(|| AttackError::Failed(format!("no L2 block {first}")))?;
+    let steps = b.txs.len();
+    let from = rng.random_range(1..=steps);
+    let (change, what): (Box<StateChange>, String) = match kind {
+        Corruption::BalanceChanged => {
+            // Senders of the block, and the background traffic's recipients.
+            let candidates: Vec<Address> =
+                b.txs.iter().map(|t| t.sender).chain((0x70..0x77u8).map(Address::repeat_byte)).collect();
+            let who = *candidates.choose(rng).unwrap_or(&liar);
+            let extra = U256::from(rng.random_range(1..=1_000u64)) * U256::from(10u64).pow(U256::from(15));
+            (
+                Box::new(move |state: &dyn StateView| {
+                    let mut acc = state.account(&who)?.unwrap_or_default();
+                    acc.balance += extra;
+                    let mut diff = StateDiff::default();
+                    diff.accounts.insert(who, Some(acc));
+                    Ok(diff)
+                }),
+                format!("balance of {who} raised by {extra} wei"),
+            )
+        }
+        Corruption::StorageSlotFlipped => {
+            let at = *[Predeploys::L1_BLOCK, Predeploys::MESSAGE_PASSER].choose(rng).expect("two candidates");
+            let slot = U256::from(rng.random_range(0..8u64));
+            let bit = rng.random_range(0..256usize);
+            (
+                Box::new(move |state: &dyn StateView| {
+                    let value = state.storage(&at, &slot)? ^ (U256::from(1u64) << bit);
+                    let mut diff = StateDiff::default();
+                    diff.storage.entry(at).or_default().insert(slot, value);
+                    Ok(diff)
+                }),
+                format!("bit {bit} of slot {slot} of {at} flipped"),
+            )
+        }
+        _ => unreachable!("handled above"),
+    };
+    let roots = chain.step_roots_changed(first, from, &change)?;
+    let mut outputs = HashMap::new();
+    outputs.insert(first, OutputRoot { state_root: *roots.last().expect("a block has a root"), ..honest(first)? });
+    for n in first + 1..=block {
+        outputs.insert(n, OutputRoot { state_root: chain.state_root_changed(n, &change)?, ..honest(n)? });
+    }
+    Ok(Lie {
+        kind,
+        what: format!("{what}, from step {} of L2 block {first}", from - 1),
+        block,
+        first_wrong_block: first,
+        outputs,
+        step_roots: HashMap::from([(first, roots)]),
+        invented: None,
+    })
+}
+
+/// A false challenger's lie about an honest output at `block`: a balance it pretends is higher.
+pub fn false_belief(chain: &Chain, block: u64, rng: &mut impl Rng) -> Result<Lie, AttackError> {
+    let mut lie = make_lie(chain, Corruption::BalanceChanged, block - 1, block, Address::ZERO, rng)?;
+    lie.what = format!("believes {}", lie.what);
+    Ok(lie)
+}
