@@ -121,7 +121,8 @@ pub fn make_lie(
             target: liar,
             value: U256::from(rng.random_range(1..=5u64)) * U256::from(10u64).pow(U256::from(18)),
             gas_limit: U256::from(100_000),
-            data: Bytes::new(),
+            // A memo makes every invented withdrawal its own.
+            data: Bytes::from(rng.random::<[u8; 8]>().to_vec()),
         };
         leaves.push(w.hash());
         let tree = MessageTree::new(leaves);

@@ -166,10 +166,11 @@ pub async fn run_fraud(o: FraudOptions) -> Result<FraudReport, AttackError> {
     }
     if o.stalls {
         bar.set_message("stalling liar");
-        let b = agreed + rng.random_range(3..=8u64);
+        let b = agreed + rng.random_range(6..=8u64);
         world.derived(b).await?;
         let lie = make_lie(&world.verifier, Corruption::BalanceChanged, agreed, b, players.liar.address(), &mut rng)?;
-        let stop_after = rng.random_range(2..=5u32);
+        // It claims once or twice, then leaves a block claim or its block unanswered.
+        let stop_after = rng.random_range(1..=2u32);
         games.push(g.lying_proposer("stalling liar", &lie, 0, Some(stop_after), None).await?.0);
         g.post_honest(b).await?;
         agreed = b;
@@ -177,7 +178,7 @@ pub async fn run_fraud(o: FraudOptions) -> Result<FraudReport, AttackError> {
         bar.set_message("stalling false challenger");
         let b = agreed + rng.random_range(3..=8u64);
         world.derived(b).await?;
-        let stop_after = rng.random_range(2..=5u32);
+        let stop_after = rng.random_range(2..=4u32);
         games.push(g.false_challenger(b, 0, Some(stop_after), &mut rng).await?);
         bar.inc(1);
     }
