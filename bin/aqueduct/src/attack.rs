@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use alloy::primitives::U256;
 use aqueduct_attack::{Corruption, FraudOptions, WorldOptions, run_fraud};
 use clap::{Args, Subcommand};
 use eyre::WrapErr;
@@ -67,7 +66,6 @@ async fn fraud(a: FraudArgs) -> eyre::Result<()> {
             l1_block_time: a.l1_block_time,
             dispute_clock: a.dispute_clock,
             finalization_period: a.finalization_period,
-            base_bond: U256::from(10_000_000_000_000_000u64),
             ..Default::default()
         },
         progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),

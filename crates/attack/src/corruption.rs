@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use alloy::primitives::{Address, B256, Bytes, U256};
 use aqueduct_chain::{BlockRef, Chain, StateDiff, StateView};
-use aqueduct_rollup_node::{output_at, withdrawals_upto};
+use aqueduct_rollup_node::{Challenger, output_at, withdrawals_upto};
 use aqueduct_rollup_protocol::{MessageTree, OutputRoot, Predeploys, Withdrawal};
 use aqueduct_trie::TrieError;
 use rand::{Rng, seq::IndexedRandom};
@@ -89,13 +89,20 @@ pub struct Lie {
     pub outputs: HashMap<u64, OutputRoot>,
     /// Step roots the liar claims for its first wrong block.
     pub step_roots: HashMap<u64, Vec<B256>>,
-    /// The invented withdrawal with its position and branch in the liar's message tree.
-    pub invented: Option<(Withdrawal, u64, Vec<B256>)>,
+    /// The invented withdrawal with its branch in the liar's message tree (its nonce is its
+    /// position).
+    pub invented: Option<(Withdrawal, Vec<B256>)>,
 }
 
 impl Lie {
     pub fn output(&self) -> OutputRoot {
         self.outputs[&self.block]
+    }
+
+    /// Makes `player` claim this lie's outputs and step roots.
+    pub fn teach(&self, player: &mut Challenger) {
+        player.lies = self.outputs.clone();
+        player.lie_steps = self.step_roots.clone();
     }
 }
 
@@ -137,7 +144,7 @@ pub fn make_lie(
             first_wrong_block: block,
             outputs: HashMap::from([(block, out)]),
             step_roots: HashMap::new(),
-            invented: Some((w, pos as u64, branch)),
+            invented: Some((w, branch)),
         });
     }
     // A state corruption from step `from` of block `first` on, carried to `block`.

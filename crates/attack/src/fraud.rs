@@ -88,6 +88,22 @@ struct Game<'a> {
     players: &'a Players,
 }
 
+/// A dishonest player's actor, running until cancelled or dropped.
+struct Running {
+    actions: Arc<Mutex<Vec<GameAction>>>,
+    cancel: CancellationToken,
+    _stop: tokio_util::sync::DropGuard,
+}
+
+impl Running {
+    fn spawn(player: Challenger) -> Self {
+        let cancel = CancellationToken::new();
+        let actions = player.actions.clone();
+        tokio::spawn(player.run(cancel.clone()));
+        Self { actions, _stop: cancel.clone().drop_guard(), cancel }
+    }
+}
+
 /// What a played game leaves for its record.
 struct Played {
     id: u64,
@@ -227,12 +243,8 @@ impl Game<'_> {
         let w = self.world;
         let p = self.players;
         let mut liar = w.player(&p.liar, false);
-        liar.lies = lie.outputs.clone();
-        liar.lie_steps = lie.step_roots.clone();
-        let liar_actions = liar.actions.clone();
-        let liar_cancel = CancellationToken::new();
-        let _stop = liar_cancel.clone().drop_guard();
-        tokio::spawn(liar.run(liar_cancel.clone()));
+        lie.teach(&mut liar);
+        let liar = Running::spawn(liar);
         let games_before = w.game_count().await?;
         let credit_before = w.credit(p.challenger.address()).await?;
         let started = Instant::now();
@@ -240,7 +252,7 @@ impl Game<'_> {
         let (index, landed) = w.propose(&p.liar, root, lie.block).await?;
         info!(target: "attack", kind = lie.kind.name(), index, l2_block = lie.block, what = %lie.what, "wrong output posted");
         let mut proof = None;
-        if let Some((wd, _, branch)) = &lie.invented {
+        if let Some((wd, branch)) = &lie.invented {
             let pr = WithdrawalProof {
                 withdrawal: wd.clone(),
                 l2_block: lie.block,
@@ -262,16 +274,9 @@ impl Game<'_> {
         if let Some(restart) = restart {
             *restart = Some(self.restart_challenger(id).await?);
         }
-        let clock_advanced = match stop_after {
-            Some(k) => {
-                wait_for("the liar's moves", GAME_SECS, || async { Ok(liar_actions.lock().len() as u32 >= k) }).await?;
-                liar_cancel.cancel();
-                self.outwait(id, true).await?
-            }
-            None => 0,
-        };
+        let clock_advanced = self.silence_after(stop_after, &liar, id, true).await?;
         let played = self.until_over(id, started, clock_advanced).await?;
-        liar_cancel.cancel();
+        liar.cancel.cancel();
         let mut checks = Vec::new();
         let challenger_won = played.game.status == 2;
         checks.push(format!("winner: {}", if challenger_won { "challenger" } else { "defender" }));
@@ -287,7 +292,7 @@ impl Game<'_> {
             checks.push(format!("invented withdrawal proven against the wrong output: {proven}"));
         }
         let held = challenger_won && deleted && bond_taken && proven;
-        let logs = [&p.honest_actions, &liar_actions];
+        let logs = [&p.honest_actions, &liar.actions];
         let record = self.record(scenario, run, &lie.what, index, lie.block, &played, &logs, Some(landed), held);
         Ok((GameRecord { checks, winner_credit_wei: gained.to_string(), ..record }, proof.map(|(p, _)| (p, index))))
     }
@@ -305,31 +310,17 @@ impl Game<'_> {
         let p = self.players;
         let belief = false_belief(&w.verifier, b, rng)?;
         let mut fc = w.player(&p.false_challenger, true);
-        fc.lies = belief.outputs.clone();
-        fc.lie_steps = belief.step_roots.clone();
-        let fc_actions = fc.actions.clone();
-        let fc_cancel = CancellationToken::new();
-        let _stop = fc_cancel.clone().drop_guard();
-        tokio::spawn(fc.run(fc_cancel.clone()));
+        belief.teach(&mut fc);
+        let fc = Running::spawn(fc);
         let games_before = w.game_count().await?;
         let credit_before = w.credit(p.proposer.address()).await?;
         let started = Instant::now();
         let root = output_at(&w.verifier, b)?.hash();
         let (index, _) = w.propose(&p.proposer, root, b).await?;
         let id = self.game_on(index, root, games_before).await?;
-        let clock_advanced = match stop_after {
-            Some(k) => {
-                wait_for("the false challenger's moves", GAME_SECS, || async {
-                    Ok(fc_actions.lock().len() as u32 >= k)
-                })
-                .await?;
-                fc_cancel.cancel();
-                self.outwait(id, false).await?
-            }
-            None => 0,
-        };
+        let clock_advanced = self.silence_after(stop_after, &fc, id, false).await?;
         let played = self.until_over(id, started, clock_advanced).await?;
-        fc_cancel.cancel();
+        fc.cancel.cancel();
         let defender_won = played.game.status == 3;
         let kept = w.next_output_index().await? == index + 1;
         let gained = w.credit(p.proposer.address()).await?.saturating_sub(credit_before);
@@ -340,7 +331,7 @@ impl Game<'_> {
             format!("proposer credited {gained} wei (≥ the challenger's first bond: {bond_taken})"),
         ];
         let scenario = if stop_after.is_some() { "stalling false challenger" } else { "false challenge" };
-        let logs = [&fc_actions, &p.defender_actions];
+        let logs = [&fc.actions, &p.defender_actions];
         let record = self.record(
             scenario,
             run,
@@ -392,6 +383,22 @@ impl Game<'_> {
         } else {
             format!("did not resume game {id} (killed at move {at})")
         })
+    }
+
+    /// With `stop_after`, silences `player` once it has made that many moves, then outwaits it
+    /// (`defender`: it is the defender). Returns the seconds the L1 clock was moved.
+    async fn silence_after(
+        &self,
+        stop_after: Option<u32>,
+        player: &Running,
+        id: u64,
+        defender: bool,
+    ) -> Result<u64, AttackError> {
+        let Some(k) = stop_after else { return Ok(0) };
+        wait_for("the silent player's moves", GAME_SECS, || async { Ok(player.actions.lock().len() as u32 >= k) })
+            .await?;
+        player.cancel.cancel();
+        self.outwait(id, defender).await
     }
 
     /// Waits until the silent side is to move, then moves the L1 clock to where its time is up.

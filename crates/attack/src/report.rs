@@ -90,7 +90,6 @@ pub struct FraudReport {
 impl FraudReport {
     pub fn summarize(games: &[GameRecord]) -> Vec<ScenarioSummary> {
         let mut names: Vec<&str> = games.iter().map(|g| g.scenario.as_str()).collect();
-        names.dedup();
         let mut seen = std::collections::HashSet::new();
         names.retain(|n| seen.insert(*n));
         names

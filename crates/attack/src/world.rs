@@ -5,8 +5,6 @@
 use std::{sync::Arc, time::Duration};
 
 use alloy::{
-    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
-    network::TxSignerSync,
     primitives::{Address, B256, Bytes, TxKind, U256},
     signers::local::PrivateKeySigner,
     sol_types::SolCall,
@@ -15,8 +13,8 @@ use aqueduct_chain::Chain;
 use aqueduct_contracts::rollup::{DisputeGame, OutputOracle};
 use aqueduct_l1::{Devnet, L1Config};
 use aqueduct_rollup_node::{
-    BatcherConfig, Challenger, DeployParams, DisputeParams, L1Call, L1Client, Rollup, RollupOptions, SequencerConfig,
-    SequencerRole, deploy, deploy_dispute, l2_genesis, sign_1559,
+    BatcherConfig, Challenger, DeployParams, DisputeParams, L1Call, L1Client, L1Fees, Rollup, RollupOptions,
+    SequencerConfig, SequencerRole, deploy, deploy_dispute, l2_genesis, sign_1559,
 };
 use aqueduct_rollup_protocol::RollupConfig;
 use tokio_util::sync::CancellationToken;
@@ -173,7 +171,7 @@ impl RollupWorld {
 
     /// Posts an output with its bond; returns its index and the L1 block it landed in.
     pub async fn propose(&self, by: &PrivateKeySigner, root: B256, block: u64) -> Result<(u64, u64), AttackError> {
-        let index: u64 = self.l1.read(self.cfg.oracle, OutputOracle::nextOutputIndexCall {}).await?.saturating_to();
+        let index = self.next_output_index().await?;
         let input = OutputOracle::proposeOutputCall { outputRoot: root, l2BlockNumber: U256::from(block) }.abi_encode();
         let call = L1Call {
             to: TxKind::Call(self.cfg.oracle),
@@ -181,15 +179,8 @@ impl RollupWorld {
             input: input.into(),
             gas_limit: 300_000,
         };
-        self.l1.simulate(by.address(), &call).await?;
-        let fees = self.l1.fees().await?;
-        let nonce = self.l1.nonce(by.address()).await?;
-        let h = self.l1.send_raw(&sign_1559(by, self.l1.chain_id().await?, nonce, fees, &call)).await?;
-        let r = self.l1.wait(h, 2_400).await?;
-        if !r.status() {
-            return Err(AttackError::Failed(format!("proposing output at L2 block {block} reverted")));
-        }
-        Ok((index, r.block_number.unwrap_or_default()))
+        let (landed, _) = self.send_l1(by, &call, &format!("proposing the output of L2 block {block}")).await?;
+        Ok((index, landed))
     }
 
     pub async fn next_output_index(&self) -> Result<u64, AttackError> {
@@ -255,8 +246,9 @@ impl RollupWorld {
     /// Sends one signed L2 transaction from `from` through the sequencer; returns its hash.
     pub fn send_l2(&self, from: &PrivateKeySigner, call: &L1Call) -> Result<B256, AttackError> {
         let nonce = self.sequencer.next_nonce(from.address());
-        let env = sign_l2(from, nonce, call);
-        self.sequencer.submit(env, from.address()).map_err(|e| AttackError::Failed(format!("L2 transaction: {e}")))
+        self.sequencer
+            .send_raw(&sign_l2(from, nonce, call))
+            .map_err(|e| AttackError::Failed(format!("L2 transaction: {e}")))
     }
 }
 
@@ -266,20 +258,10 @@ impl Drop for RollupWorld {
     }
 }
 
-fn sign_l2(from: &PrivateKeySigner, nonce: u64, call: &L1Call) -> TxEnvelope {
-    let mut t = TxEip1559 {
-        chain_id: L2_CHAIN_ID,
-        nonce,
-        gas_limit: call.gas_limit,
-        max_fee_per_gas: 2_000_000_000,
-        max_priority_fee_per_gas: 1_000_000,
-        to: call.to,
-        value: call.value,
-        input: call.input.clone(),
-        access_list: Default::default(),
-    };
-    let sig = from.sign_transaction_sync(&mut t).expect("a local key signs");
-    TxEnvelope::from(t.into_signed(sig))
+/// An L2 transaction at a fee every L2 block takes (base fee 1 gwei at most, a small tip).
+fn sign_l2(from: &PrivateKeySigner, nonce: u64, call: &L1Call) -> Bytes {
+    let fees = L1Fees { base_fee: 1_000_000_000, tip: 1_000_000, ..Default::default() };
+    sign_1559(from, L2_CHAIN_ID, nonce, fees, call)
 }
 
 /// Plain L2 transfers, round robin over `from`, at `per_second`.
@@ -303,7 +285,7 @@ async fn send_traffic(seq: Arc<Chain>, from: Vec<PrivateKeySigner>, per_second: 
         };
         let nonce = seq.next_nonce(who.address());
         // A full pool or a nonce race only skips one transfer of background traffic.
-        let _ = seq.submit(sign_l2(who, nonce, &call), who.address());
+        let _ = seq.send_raw(&sign_l2(who, nonce, &call));
         i += 1;
     }
 }

@@ -9,8 +9,6 @@
 use std::{sync::Arc, time::Duration};
 
 use alloy::{
-    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
-    network::TxSignerSync,
     primitives::{Address, Bytes, TxKind, U256},
     providers::Provider,
     signers::local::PrivateKeySigner,
@@ -22,8 +20,8 @@ use aqueduct_chain::{BlockAttributes, Chain, ChainTx};
 use aqueduct_contracts::rollup::{DisputeGame, OutputOracle, step_verifier::ExecuteStepVerifier};
 use aqueduct_l1::dev_signers;
 use aqueduct_rollup_node::{
-    Challenger, DeployParams, DisputeParams, L1Call, L1Client, L1Error, deploy, deploy_dispute, l2_chain_config,
-    l2_genesis, output_at,
+    Challenger, DeployParams, DisputeParams, L1Call, L1Client, L1Error, L1Fees, deploy, deploy_dispute,
+    l2_chain_config, l2_genesis, output_at, sign_1559,
 };
 use rand::SeedableRng;
 use tokio_util::sync::CancellationToken;
@@ -31,20 +29,19 @@ use tokio_util::sync::CancellationToken;
 const ETH: u128 = 1_000_000_000_000_000_000;
 const CLOCK: u64 = 3_600;
 
-fn transfer(from: &PrivateKeySigner, nonce: u64, to: Address) -> ChainTx {
-    let mut t = TxEip1559 {
-        chain_id: 901,
-        nonce,
-        gas_limit: 21_000,
-        max_fee_per_gas: 2_000_000_000,
-        max_priority_fee_per_gas: 1_000_000,
-        to: TxKind::Call(to),
-        value: U256::from(1_000 + nonce),
-        input: Bytes::new(),
-        access_list: Default::default(),
-    };
-    let sig = from.sign_transaction_sync(&mut t).unwrap();
-    ChainTx::new(TxEnvelope::from(t.into_signed(sig)), from.address())
+fn transfer(chain: &Chain, from: &PrivateKeySigner, nonce: u64, to: Address) -> ChainTx {
+    let call =
+        L1Call { to: TxKind::Call(to), value: U256::from(1_000 + nonce), input: Bytes::new(), gas_limit: 21_000 };
+    let fees = L1Fees { base_fee: 1_000_000_000, tip: 1_000_000, ..Default::default() };
+    chain.decode_raw_tx(&sign_1559(from, 901, nonce, fees, &call)).unwrap()
+}
+
+/// The revert data of `call` from `from`, which must be refused.
+async fn refusal(l1: &L1Client, from: Address, call: &L1Call) -> Bytes {
+    match l1.simulate(from, call).await {
+        Err(L1Error::WouldRevert { data }) => data,
+        other => panic!("expected a revert: {other:?}"),
+    }
 }
 
 async fn rpc(l1: &L1Client, method: &'static str, params: serde_json::Value) {
@@ -119,7 +116,8 @@ async fn bisection_and_clocks_run_on_anvil() {
     let dir = tempfile::tempdir().unwrap();
     let chain: Arc<Chain> = Chain::open(l2_chain_config(&cfg, 30_000_000, dir.path().join("l2"), genesis)).unwrap();
     for n in 0..16u64 {
-        let txs = (0..3).map(|i| transfer(&s[6 + i as usize], n, Address::repeat_byte(0x70 + i as u8))).collect();
+        let txs =
+            (0..3).map(|i| transfer(&chain, &s[6 + i as usize], n, Address::repeat_byte(0x70 + i as u8))).collect();
         chain.build_block(BlockAttributes { transactions: txs, ..Default::default() }).unwrap();
     }
     let player = |key: &PrivateKeySigner, challenge: bool| {
@@ -156,8 +154,7 @@ async fn bisection_and_clocks_run_on_anvil() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let lie = make_lie(&chain, Corruption::BalanceChanged, 0, 16, s[4].address(), &mut rng).unwrap();
     let mut liar = player(&s[4], false);
-    liar.lies = lie.outputs.clone();
-    liar.lie_steps = lie.step_roots.clone();
+    lie.teach(&mut liar);
     tokio::spawn(liar.run(cancel.clone()));
     propose(&s[4], lie.output().hash(), 16).await;
     wait("the block bisection to reach one block", 120, async || {
@@ -189,16 +186,14 @@ async fn bisection_and_clocks_run_on_anvil() {
         input: open.abi_encode().into(),
         gas_limit: 3_000_000,
     };
-    match l1.simulate(s[4].address(), &call).await {
-        Err(L1Error::WouldRevert { data }) => assert!(
-            matches!(
-                ExecuteStepVerifier::ExecuteStepVerifierErrors::abi_decode(&data),
-                Ok(ExecuteStepVerifier::ExecuteStepVerifierErrors::NoExecutePrecompile(_))
-            ),
-            "{data}"
+    let data = refusal(&l1, s[4].address(), &call).await;
+    assert!(
+        matches!(
+            ExecuteStepVerifier::ExecuteStepVerifierErrors::abi_decode(&data),
+            Ok(ExecuteStepVerifier::ExecuteStepVerifierErrors::NoExecutePrecompile(_))
         ),
-        other => panic!("openSteps on anvil: {other:?}"),
-    }
+        "openSteps on anvil: {data}"
+    );
     let advanced = run_out_clock(&l1, cfg.dispute_game, 0, true).await;
     wait("the challenger's timeout claim", 60, async || game(&l1, cfg.dispute_game, 0).await.status != 1).await;
     let g = game(&l1, cfg.dispute_game, 0).await;
@@ -211,8 +206,7 @@ async fn bisection_and_clocks_run_on_anvil() {
     // 2. A false challenger disputes the honest output and goes silent after three moves.
     let belief = aqueduct_attack::false_belief(&chain, 16, &mut rng).unwrap();
     let mut fc = player(&s[5], true);
-    fc.lies = belief.outputs.clone();
-    fc.lie_steps = belief.step_roots.clone();
+    belief.teach(&mut fc);
     let fc_actions = fc.actions.clone();
     let fc_cancel = CancellationToken::new();
     tokio::spawn(fc.run(fc_cancel.clone()));
@@ -229,14 +223,9 @@ async fn bisection_and_clocks_run_on_anvil() {
     let late = DisputeGame::answerCall { gameId: U256::from(1), agree: true };
     let call =
         L1Call { to: TxKind::Call(cfg.dispute_game), value: bond, input: late.abi_encode().into(), gas_limit: 300_000 };
-    match l1.simulate(s[5].address(), &call).await {
-        Err(L1Error::WouldRevert { data }) => assert!(
-            matches!(
-                DisputeGame::DisputeGameErrors::abi_decode(&data),
-                Ok(DisputeGame::DisputeGameErrors::GameOver(_))
-            ),
-            "{data}"
-        ),
-        other => panic!("a move after the end: {other:?}"),
-    }
+    let data = refusal(&l1, s[5].address(), &call).await;
+    assert!(
+        matches!(DisputeGame::DisputeGameErrors::abi_decode(&data), Ok(DisputeGame::DisputeGameErrors::GameOver(_))),
+        "a move after the end: {data}"
+    );
 }

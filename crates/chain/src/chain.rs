@@ -161,12 +161,7 @@ impl Chain {
         change: impl Fn(&dyn StateView) -> Result<StateDiff, TrieError>,
     ) -> Result<B256, ChainError> {
         let inner = self.inner.lock();
-        let root = inner
-            .blocks
-            .get(n as usize)
-            .ok_or_else(|| ChainError::InvalidParams(format!("no block {n}")))?
-            .header
-            .state_root;
+        let root = Self::state_root_at(&inner, n)?;
         Self::changed_root(&inner, inner.state.nodes(), root, &change)
             .map_err(|e| ChainError::Internal(format!("changing block {n}'s state: {e}")))
     }
@@ -239,12 +234,7 @@ impl Chain {
     /// [`crate::call_stateless`] needs), with that state's root.
     pub fn call_witness(&self, n: u64, to: Address, data: Bytes) -> Result<(crate::Witness, B256), ChainError> {
         let inner = self.inner.lock();
-        let root = inner
-            .blocks
-            .get(n as usize)
-            .ok_or_else(|| ChainError::InvalidParams(format!("no block {n}")))?
-            .header
-            .state_root;
+        let root = Self::state_root_at(&inner, n)?;
         let (_, witness) = Self::recorded(&inner, inner.state.nodes(), root, |state, hashes| {
             crate::stateless::read_call(&self.rules, state, hashes, to, data)
         })
@@ -273,6 +263,12 @@ impl Chain {
             (out, code_rec.seen.into_inner(), hash_rec.seen.into_inner())
         };
         Ok((out, crate::Witness { nodes: recording.into_witness(), codes, block_hashes }))
+    }
+
+    /// The state root after block `n`.
+    fn state_root_at(inner: &Inner, n: u64) -> Result<B256, ChainError> {
+        let block = inner.blocks.get(n as usize).ok_or_else(|| ChainError::InvalidParams(format!("no block {n}")))?;
+        Ok(block.header.state_root)
     }
 
     fn transition(inner: &Inner, n: u64) -> Result<(Arc<SealedBlock>, B256), ChainError> {

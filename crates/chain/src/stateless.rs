@@ -74,10 +74,7 @@ impl Witness {
     /// witness cannot hold a forged entry.
     pub fn decode(mut raw: &[u8]) -> Result<Self, StatelessError> {
         let bad = |e: alloy_rlp::Error| StatelessError::Malformed(format!("witness: {e}"));
-        let header = alloy_rlp::Header::decode(&mut raw).map_err(bad)?;
-        if !header.list || header.payload_length != raw.len() {
-            return Err(StatelessError::Malformed("witness: not one RLP list".into()));
-        }
+        one_list(&mut raw, "witness")?;
         let nodes = <Vec<Bytes> as alloy_rlp::Decodable>::decode(&mut raw).map_err(bad)?;
         let codes = <Vec<Bytes> as alloy_rlp::Decodable>::decode(&mut raw).map_err(bad)?;
         let hashes = <Vec<BlockHashEntry> as alloy_rlp::Decodable>::decode(&mut raw).map_err(bad)?;
@@ -350,4 +347,13 @@ pub fn input_of(rules: &ChainRules, h: &alloy::consensus::Header, txs: &[ChainTx
         }
     }
     StatelessInput { ctx, l1_prices, deposits, transactions }
+}
+
+/// Reads the header of an RLP list that must span all of `raw` (`what` names it in the error).
+pub(crate) fn one_list(raw: &mut &[u8], what: &str) -> Result<(), StatelessError> {
+    let header = alloy_rlp::Header::decode(raw).map_err(|e| StatelessError::Malformed(format!("{what}: {e}")))?;
+    if !header.list || header.payload_length != raw.len() {
+        return Err(StatelessError::Malformed(format!("{what}: not one RLP list")));
+    }
+    Ok(())
 }

@@ -59,10 +59,7 @@ impl StepBlock {
     /// against the header's transactions root.
     pub fn decode(mut raw: &[u8]) -> Result<Self, StatelessError> {
         let bad = |e: alloy_rlp::Error| StatelessError::Malformed(format!("block: {e}"));
-        let outer = alloy_rlp::Header::decode(&mut raw).map_err(bad)?;
-        if !outer.list || outer.payload_length != raw.len() {
-            return Err(StatelessError::Malformed("block: not one RLP list".into()));
-        }
+        crate::stateless::one_list(&mut raw, "block")?;
         let header = Header::decode(&mut raw).map_err(bad)?;
         let raw_txs = Vec::<Bytes>::decode(&mut raw).map_err(bad)?;
         if !raw.is_empty() {
