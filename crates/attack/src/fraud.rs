@@ -46,7 +46,7 @@ pub struct FraudOptions {
     /// Also one liar and one false challenger that stop moving mid-game, beaten by their clock
     /// (the L1 clock is moved forward; run last, as it leaves the L2 behind L1 time).
     pub stalls: bool,
-    /// Kill the honest challenger mid-way through the first game and start a fresh one.
+    /// Kill the honest challenger (its task aborted) early in the first game and start a fresh one.
     pub restart: bool,
     pub world: WorldOptions,
     /// Show a progress bar.
@@ -79,8 +79,10 @@ struct Players {
     user: PrivateKeySigner,
     honest_actions: Arc<Mutex<Vec<GameAction>>>,
     defender_actions: Arc<Mutex<Vec<GameAction>>>,
-    /// Stops the honest challenger (replaced on a restart).
-    honest_cancel: Mutex<CancellationToken>,
+    /// The honest challenger's task (aborted, as by a crash, and replaced on a restart).
+    honest_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Stops every player when the run ends.
+    cancel: CancellationToken,
 }
 
 struct Game<'a> {
@@ -127,9 +129,10 @@ pub async fn run_fraud(o: FraudOptions) -> Result<FraudReport, AttackError> {
         user: s[9].clone(),
         honest_actions: honest.actions.clone(),
         defender_actions: defender.actions.clone(),
-        honest_cancel: Mutex::new(cancel.child_token()),
+        honest_task: Mutex::new(None),
+        cancel: cancel.clone(),
     };
-    tokio::spawn(honest.run(players.honest_cancel.lock().clone()));
+    *players.honest_task.lock() = Some(tokio::spawn(honest.run(cancel.child_token())));
     tokio::spawn(defender.run(cancel.child_token()));
     let g = Game { world: &world, players: &players };
 
@@ -359,16 +362,20 @@ impl Game<'_> {
     /// carried over but its key), and says whether the fresh one moved in the game.
     async fn restart_challenger(&self, id: u64) -> Result<String, AttackError> {
         let w = self.world;
-        wait_for("game moves before the restart", GAME_SECS, || async { Ok(w.game(id).await?.moves >= 4) }).await?;
-        self.players.honest_cancel.lock().cancel();
+        // Killed when the defender has made its first claim: the challenger still has its answer
+        // and, at least, its last move to make, even if one move was in flight at the crash.
+        wait_for("game moves before the restart", GAME_SECS, || async { Ok(w.game(id).await?.moves >= 2) }).await?;
+        let old = self.players.honest_task.lock().take();
+        if let Some(task) = old {
+            task.abort();
+            let _ = task.await;
+        }
         let at = w.game(id).await?.moves;
         let killed_at = Instant::now();
         let mut fresh: Challenger = w.player(&self.players.challenger, true);
         // Its moves count with the honest challenger's.
         fresh.actions = self.players.honest_actions.clone();
-        let token = CancellationToken::new();
-        *self.players.honest_cancel.lock() = token.clone();
-        tokio::spawn(fresh.run(token));
+        *self.players.honest_task.lock() = Some(tokio::spawn(fresh.run(self.players.cancel.child_token())));
         let log = self.players.honest_actions.clone();
         let moved = || log.lock().iter().any(|a| a.game == Some(id) && a.at > killed_at);
         wait_for("the restarted challenger to move", GAME_SECS, || async {
@@ -455,6 +462,8 @@ impl Game<'_> {
             .filter(|a| landed.is_none_or(|l| a.l1_block >= l))
             .min_by_key(|a| a.l1_block);
         let total = in_game.iter().map(|a| a.gas_used).sum::<u64>() + opening.map(|a| a.gas_used).unwrap_or(0);
+        // Every recorded action but a timeout claim is a move on L1.
+        let recorded = opening.is_some() as usize + in_game.iter().filter(|a| a.action != "timeout").count();
         let last = in_game.iter().max_by_key(|a| (a.l1_block, a.at));
         let winner = match played.game.status {
             2 => "challenger",
@@ -475,6 +484,7 @@ impl Game<'_> {
             ended_by: last.map(|a| a.action.to_string()).unwrap_or_else(|| "-".into()),
             moves: played.game.moves,
             total_gas: total,
+            gas_complete: recorded == played.game.moves as usize,
             deciding_gas: last.map(|a| a.gas_used).unwrap_or(0),
             wall_seconds: played.wall,
             detection_l1_blocks: match (landed, opening) {

@@ -30,6 +30,9 @@ pub struct GameRecord {
     pub moves: u32,
     /// L1 gas of every move, the opening challenge included.
     pub total_gas: u64,
+    /// Every move's gas is in `total_gas` (false: a player killed mid-move sent one whose
+    /// receipt it never read, and `total_gas` is a lower bound).
+    pub gas_complete: bool,
     /// Gas of the move that ended it (the one-step verification when it is `step`).
     pub deciding_gas: u64,
     pub wall_seconds: f64,
@@ -134,7 +137,7 @@ impl FraudReport {
                 g.run,
                 g.game,
                 g.moves,
-                g.total_gas,
+                format!("{}{}", if g.gas_complete { "" } else { "≥" }, g.total_gas),
                 g.winner,
                 format!("{} ({})", g.ended_by, g.deciding_gas),
                 g.wall_seconds,
