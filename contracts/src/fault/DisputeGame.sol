@@ -48,6 +48,8 @@ contract DisputeGame {
         bytes32 midClaim;
         // The disputed block, once the block bisection has found it.
         uint64 l2Block;
+        bytes32 agreedBlockHash;
+        bytes32 claimedBlockHash;
         bytes32 blockDataHash;
         bytes32 claimedPostState;
         bytes32 claimedWithdrawalsRoot;
@@ -106,6 +108,7 @@ contract DisputeGame {
     error ClockNotExpired(uint256 left);
     error StepHolds();
     error WithdrawalsRootHolds();
+    error BlockHolds();
     error TooManyMoves();
     error NothingToWithdraw();
     error TransferFailed();
@@ -214,6 +217,8 @@ contract DisputeGame {
         g.defenderBonds += msg.value;
         g.phase = Phase.Steps;
         g.l2Block = g.hi;
+        g.agreedBlockHash = agreed.latestBlockhash;
+        g.claimedBlockHash = disputed.latestBlockhash;
         g.blockDataHash = keccak256(blockData);
         g.claimedPostState = disputed.stateRoot;
         g.claimedWithdrawalsRoot = disputed.withdrawalsRoot;
@@ -244,6 +249,28 @@ contract DisputeGame {
         if (g.phase != Phase.Steps) revert WrongPhase();
         bytes32 root = verifier.messageRoot(g.claimedPostState, witness);
         if (root == g.claimedWithdrawalsRoot) revert WithdrawalsRootHolds();
+        g.moves += 1;
+        _resolve(gameId, g, Status.ChallengerWins);
+    }
+
+    /// @notice Anyone, once the steps are open: re-derives the disputed block from what L1
+    /// recorded (batches, forced transactions, deposits; see `IStepVerifier.deriveBlock`) and
+    /// builds it over the agreed block. A block other than the defender's (a transaction
+    /// skipped, added or changed, a wrong header) wins the game for the challenger; the same
+    /// block reverts `BlockHolds`. Evidence that does not check out reverts (no verdict).
+    function disproveBlock(
+        uint256 gameId,
+        bytes calldata parentHeader,
+        uint64 anchor,
+        uint256[6] calldata ranges,
+        bytes calldata evidence,
+        bytes calldata witness
+    ) external {
+        Game storage g = _live(gameId);
+        if (g.phase != Phase.Steps) revert WrongPhase();
+        (bytes32 blockHash, bytes32 parentHash) = verifier.deriveBlock(parentHeader, anchor, ranges, evidence, witness);
+        if (parentHash != g.agreedBlockHash) revert BadPreimage();
+        if (blockHash == g.claimedBlockHash) revert BlockHolds();
         g.moves += 1;
         _resolve(gameId, g, Status.ChallengerWins);
     }

@@ -4,6 +4,8 @@ pragma solidity ^0.8.24;
 import {IExecute} from "./IExecute.sol";
 import {IStepVerifier} from "./IStepVerifier.sol";
 import {RollupLib} from "../rollup/RollupLib.sol";
+import {BatchInbox} from "../rollup/BatchInbox.sol";
+import {RollupPortal} from "../rollup/RollupPortal.sol";
 
 /// @title ExecuteStepVerifier
 /// @notice One-step verification through the embedded L1's EXECUTE precompile, for one L2 (its
@@ -14,12 +16,23 @@ contract ExecuteStepVerifier is IStepVerifier {
 
     /// @notice `abi.encode(IExecute.L2Rules)` of the L2 this verifier checks.
     bytes public rules;
+    /// @notice `abi.encode(IExecute.DeriveRules)`: how that L2's blocks are made from L1 data.
+    bytes public deriveRules;
+    /// @notice Where L1 records the rollup's batches, forced transactions and L1 block hashes.
+    BatchInbox public immutable inbox;
+    /// @notice Where L1 records the rollup's deposits.
+    RollupPortal public immutable portal;
 
     /// @notice The chain has no EXECUTE precompile (e.g. anvil): steps cannot be verified here.
     error NoExecutePrecompile();
+    /// @notice L1 kept no hash for this block (see `BatchInbox.checkpoint`).
+    error NoAnchor(uint256 l1Block);
 
-    constructor(IExecute.L2Rules memory rules_) {
+    constructor(IExecute.L2Rules memory rules_, IExecute.DeriveRules memory derive_, BatchInbox inbox_, RollupPortal portal_) {
         rules = abi.encode(rules_);
+        deriveRules = abi.encode(derive_);
+        inbox = inbox_;
+        portal = portal_;
     }
 
     function blockInfo(bytes calldata blockData) external view returns (bytes32 blockHash, uint256 number, uint256 steps) {
@@ -42,6 +55,34 @@ contract ExecuteStepVerifier is IStepVerifier {
             abi.encodeCall(IExecute.staticCall, (rules, stateRoot, RollupLib.MESSAGE_PASSER, data, witness))
         );
         return abi.decode(abi.decode(ret, (bytes)), (bytes32));
+    }
+
+    function deriveBlock(
+        bytes calldata parentHeader,
+        uint64 anchor,
+        uint256[6] calldata ranges,
+        bytes calldata evidence,
+        bytes calldata witness
+    ) external view returns (bytes32 blockHash, bytes32 parentHash) {
+        bytes32 anchorHash = inbox.l1Hashes(anchor);
+        if (anchorHash == bytes32(0)) revert NoAnchor(anchor);
+        IExecute.DeriveInput memory input;
+        input.parentHeader = parentHeader;
+        input.anchor = anchor;
+        input.anchorHash = anchorHash;
+        input.batches = _records(0, ranges[0], ranges[1]);
+        input.forced = _records(1, ranges[2], ranges[3]);
+        input.deposits = _records(2, ranges[4], ranges[5]);
+        input.evidence = evidence;
+        input.witness = witness;
+        bytes memory ret = _call(abi.encodeCall(IExecute.deriveBlock, (rules, deriveRules, input)));
+        (blockHash, parentHash,) = abi.decode(ret, (bytes32, bytes32, bytes32));
+    }
+
+    /// @dev List 0: batches, 1: forced transactions, 2: deposits.
+    function _records(uint256 list, uint256 from, uint256 to) internal view returns (IExecute.Records memory r) {
+        (r.records, r.total) = list == 2 ? portal.records(from, to) : inbox.records(list == 1, from, to);
+        (r.from, r.to) = (from, to);
     }
 
     function _call(bytes memory input) internal view returns (bytes memory ret) {

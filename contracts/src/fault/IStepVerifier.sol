@@ -19,4 +19,16 @@ interface IStepVerifier {
 
     /// @notice The L2->L1 message tree root (`L2ToL1MessagePasser.root()`) at the state `stateRoot`.
     function messageRoot(bytes32 stateRoot, bytes calldata witness) external view returns (bytes32);
+
+    /// @notice The L2 block after `parentHeader` as derivation from L1 and execution make it:
+    /// `ranges` = [batchFrom, batchTo, forcedFrom, forcedTo, depositFrom, depositTo] name the L1
+    /// records `evidence` gives the data of, `anchor` the L1 block whose stored hash its headers
+    /// end at. Returns the block's hash and `parentHeader`'s.
+    function deriveBlock(
+        bytes calldata parentHeader,
+        uint64 anchor,
+        uint256[6] calldata ranges,
+        bytes calldata evidence,
+        bytes calldata witness
+    ) external view returns (bytes32 blockHash, bytes32 parentHash);
 }

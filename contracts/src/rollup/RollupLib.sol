@@ -70,3 +70,24 @@ library RollupLib {
         }
     }
 }
+
+/// @notice Reading a window of a record list.
+library RecordList {
+    error BadRange(uint256 from, uint256 to, uint256 total);
+
+    /// @notice Records `from - 1` (if any) through `to` (if any): the range and its neighbours.
+    function window(bytes32[] storage list, uint256 from, uint256 to)
+        internal
+        view
+        returns (bytes32[] memory out, uint256 total)
+    {
+        total = list.length;
+        if (from > to || to > total) revert BadRange(from, to, total);
+        uint256 first = from == 0 ? 0 : from - 1;
+        uint256 last = to == total ? total : to + 1;
+        out = new bytes32[](last - first);
+        for (uint256 i = first; i < last; i++) {
+            out[i - first] = list[i];
+        }
+    }
+}

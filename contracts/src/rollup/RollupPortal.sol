@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {RollupLib} from "./RollupLib.sol";
+import {RollupLib, RecordList} from "./RollupLib.sol";
 import {OutputOracle} from "./OutputOracle.sol";
 
 interface IERC20Like {
@@ -35,8 +35,13 @@ contract RollupPortal {
     mapping(address => uint256) public locked;
     mapping(bytes32 => ProvenWithdrawal) public provenWithdrawals;
     mapping(bytes32 => bool) public finalizedWithdrawals;
+    /// @notice Per deposit, `keccak256(abi.encode(keccak256(abi.encode(from, to, version,
+    /// opaqueData)), l1Block))`: what a fault proof that re-derives an L2 block checks its deposits
+    /// against. The deposit's index is the high 128 bits of its `version` word.
+    bytes32[] public depositRecords;
 
-    /// @notice `opaqueData` = abi.encodePacked(mint, value, gasLimit (uint64), isCreation, data).
+    /// @notice `opaqueData` = abi.encodePacked(mint, value, gasLimit (uint64), isCreation, data);
+    /// `version` = deposit index << 128 | layout version.
     event TransactionDeposited(address indexed from, address indexed to, uint256 indexed version, bytes opaqueData);
     event WithdrawalProven(bytes32 indexed withdrawalHash, address indexed from, address indexed to);
     event WithdrawalFinalized(bytes32 indexed withdrawalHash);
@@ -86,7 +91,7 @@ contract RollupPortal {
         bytes memory data =
             abi.encodeWithSignature("finalizeDeposit(address,address,address,uint256)", token, msg.sender, to, amount);
         bytes memory opaque = abi.encodePacked(uint256(0), uint256(0), ERC20_DEPOSIT_GAS, false, data);
-        emit TransactionDeposited(RollupLib.applyAlias(address(this)), RollupLib.L2_BRIDGE, DEPOSIT_VERSION, opaque);
+        _emitDeposit(RollupLib.applyAlias(address(this)), RollupLib.L2_BRIDGE, opaque);
     }
 
     /// @notice Proves that withdrawal `w` is in the message tree of output `outputIndex`.
@@ -139,6 +144,15 @@ contract RollupPortal {
         }
     }
 
+    function depositCount() external view returns (uint256) {
+        return depositRecords.length;
+    }
+
+    /// @notice Deposit records `[from, to)` with their neighbours (see `RecordList.window`).
+    function records(uint256 from, uint256 to) external view returns (bytes32[] memory out, uint256 total) {
+        return RecordList.window(depositRecords, from, to);
+    }
+
     /// @notice Seconds until a proven withdrawal may be finalized (0 when it may).
     function secondsLeft(bytes32 withdrawalHash) public view returns (uint256) {
         ProvenWithdrawal memory p = provenWithdrawals[withdrawalHash];
@@ -155,7 +169,14 @@ contract RollupPortal {
         // A contract's L2 identity is its alias; an EOA keeps its address (OP's rule).
         address from = msg.sender.code.length > 0 ? RollupLib.applyAlias(msg.sender) : msg.sender;
         bytes memory opaque = abi.encodePacked(msg.value, value, gasLimit, isCreation, data);
-        emit TransactionDeposited(from, to, DEPOSIT_VERSION, opaque);
+        _emitDeposit(from, to, opaque);
+    }
+
+    function _emitDeposit(address from, address to, bytes memory opaque) internal {
+        uint256 index = depositRecords.length;
+        uint256 version = (index << 128) | DEPOSIT_VERSION;
+        depositRecords.push(keccak256(abi.encode(keccak256(abi.encode(from, to, version, opaque)), block.number)));
+        emit TransactionDeposited(from, to, version, opaque);
     }
 
     function _outputStillThere(ProvenWithdrawal memory p) internal view returns (bool) {

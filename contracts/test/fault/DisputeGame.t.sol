@@ -354,6 +354,53 @@ contract DisputeGameTest is Test {
         assertEq(uint256(game.getGame(id).status), uint256(DisputeGame.Status.ChallengerWins), "step decides");
     }
 
+    function test_disproveBlock_rederives_the_block_and_decides_only_against_a_different_one() public {
+        // The liar's block 5 has other transactions (`other`) that it executes faithfully: every
+        // step holds, but it is not the block L1's data makes.
+        bytes memory other = abi.encode(uint256(5), stepsOf(5), bytes32(uint256(7)));
+        bytes32 post = stepState(states[4], 5, 0);
+        for (uint256 i = 0; i < stepsOf(5); i++) {
+            post = toy.transition(post, i, other);
+        }
+        RollupLib.OutputRootProof memory lie =
+            RollupLib.OutputRootProof(bytes32(0), post, keccak256(abi.encode("msg", post)), keccak256(other));
+        bytes32 lieRoot = RollupLib.hashOutputRoot(lie);
+        propose(truth(4), 4);
+        propose(lieRoot, 5);
+        uint256 id = open(1);
+        uint256[6] memory ranges;
+        vm.expectRevert(DisputeGame.WrongPhase.selector);
+        game.disproveBlock(id, blockData(4), 9, ranges, blockData(5), "ok");
+        uint256 v = bond(id);
+        vm.prank(proposer);
+        game.openSteps{value: v}(id, preimage[truth(4)], lie, other);
+        paidByDefender += v;
+        // A parent other than the agreed block, or evidence that does not check out, decides nothing.
+        vm.expectRevert(DisputeGame.BadPreimage.selector);
+        game.disproveBlock(id, blockData(3), 9, ranges, blockData(5), "ok");
+        vm.expectRevert(ToyStepVerifier.BadWitness.selector);
+        game.disproveBlock(id, blockData(4), 9, ranges, blockData(5), "missing");
+        // Re-deriving `other` itself (as if L1 said so) shows nothing wrong.
+        vm.expectRevert(DisputeGame.BlockHolds.selector);
+        game.disproveBlock(id, blockData(4), 9, ranges, other, "ok");
+        game.disproveBlock(id, blockData(4), 9, ranges, blockData(5), "ok");
+        DisputeGame.Game memory g = game.getGame(id);
+        assertEq(uint256(g.status), uint256(DisputeGame.Status.ChallengerWins), "the derived block differs");
+        assertEq(oracle.nextOutputIndex(), 1, "the output is deleted");
+        assertEq(game.credit(challenger), paidByChallenger + paidByDefender + BOND, "the challenger takes every bond");
+    }
+
+    function test_disproveBlock_cannot_beat_an_honest_block() public {
+        propose(truth(6), 6);
+        propose(truth(7), 7);
+        uint256 id = open(1);
+        openSteps(id);
+        uint256[6] memory ranges;
+        vm.expectRevert(DisputeGame.BlockHolds.selector);
+        game.disproveBlock(id, blockData(6), 9, ranges, blockData(7), "ok");
+        assertEq(uint256(game.getGame(id).status), uint256(DisputeGame.Status.InProgress), "still open");
+    }
+
     function test_a_final_output_cannot_be_challenged_and_a_dispute_holds_finality_back() public {
         propose(truth(INTERVAL), INTERVAL);
         propose(truth(2 * INTERVAL), 2 * INTERVAL);

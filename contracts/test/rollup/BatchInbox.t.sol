@@ -23,6 +23,38 @@ contract BatchInboxTest is Test {
         assertEq(inbox.batchCount(), 1, "counted");
     }
 
+    function test_batches_and_forced_items_are_recorded_with_their_l1_block_and_anchor() public {
+        vm.roll(100);
+        vm.prank(batcher);
+        inbox.submit(hex"c0ffee");
+        vm.roll(105);
+        vm.prank(address(0xD00D));
+        inbox.forceInclude(hex"02f8");
+        vm.prank(batcher);
+        inbox.submit(hex"beef");
+        assertEq(inbox.batchRecords(0), keccak256(abi.encode(keccak256(hex"c0ffee"), uint256(100))), "batch record");
+        assertEq(inbox.batchRecords(1), keccak256(abi.encode(keccak256(hex"beef"), uint256(105))), "batch record");
+        assertEq(inbox.forcedRecords(0), keccak256(abi.encode(keccak256(hex"02f8"), uint256(105))), "forced record");
+        assertEq(inbox.l1Hashes(99), blockhash(99), "each batch keeps the previous L1 block's hash");
+        assertEq(inbox.l1Hashes(104), blockhash(104), "each batch keeps the previous L1 block's hash");
+        // Anyone can keep one.
+        vm.roll(120);
+        inbox.checkpoint();
+        assertEq(inbox.l1Hashes(119), blockhash(119), "checkpoint");
+        // A window: the range and the record on each side.
+        (bytes32[] memory w, uint256 total) = inbox.records(false, 1, 1);
+        assertEq(total, 2, "total");
+        assertEq(w.length, 2, "the one before and the one after an empty range");
+        assertEq(w[0], inbox.batchRecords(0), "before");
+        assertEq(w[1], inbox.batchRecords(1), "after");
+        (w,) = inbox.records(false, 0, 2);
+        assertEq(w.length, 2, "the whole list has no neighbours");
+        (w,) = inbox.records(true, 0, 1);
+        assertEq(w.length, 1, "one forced item");
+        vm.expectRevert(abi.encodeWithSignature("BadRange(uint256,uint256,uint256)", 1, 3, 2));
+        inbox.records(false, 1, 3);
+    }
+
     function test_empty_batch_rejected() public {
         vm.prank(batcher);
         vm.expectRevert(BatchInbox.EmptyBatch.selector);

@@ -47,6 +47,23 @@ contract RollupPortalTest is Test {
         assertEq(address(portal).balance, 1 ether, "eth locked");
     }
 
+    function test_deposits_carry_their_index_and_are_recorded() public {
+        bytes memory opaque = abi.encodePacked(uint256(1 ether), uint256(1 ether), uint64(21_000), false, "");
+        vm.roll(50);
+        vm.prank(user);
+        portal.depositTransaction{value: 1 ether}(user, 1 ether, 21_000, false, "");
+        vm.expectEmit(true, true, true, true);
+        emit TransactionDeposited(user, user, uint256(1) << 128, opaque);
+        vm.prank(user);
+        portal.depositTransaction{value: 1 ether}(user, 1 ether, 21_000, false, "");
+        assertEq(portal.depositCount(), 2, "counted");
+        bytes32 data = keccak256(abi.encode(user, user, uint256(1) << 128, opaque));
+        assertEq(portal.depositRecords(1), keccak256(abi.encode(data, uint256(50))), "record");
+        (bytes32[] memory w, uint256 total) = portal.records(1, 2);
+        assertEq(total, 2, "total");
+        assertEq(w.length, 2, "the one before and the range");
+    }
+
     function test_contract_sender_is_aliased() public {
         address aliased = RollupLib.applyAlias(address(this));
         assertEq(RollupLib.undoAlias(aliased), address(this), "alias round trip");

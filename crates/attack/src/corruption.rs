@@ -4,8 +4,16 @@
 
 use std::collections::HashMap;
 
-use alloy::primitives::{Address, B256, Bytes, U256};
-use aqueduct_chain::{BlockRef, Chain, StateDiff, StateView};
+use alloy::{
+    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
+    eips::Encodable2718,
+    network::TxSignerSync,
+    primitives::{Address, B256, Bytes, TxKind, U256},
+    signers::local::PrivateKeySigner,
+};
+use aqueduct_chain::{
+    BlockAttributes, BlockRef, Chain, L1Prices, SealedBlock, StateDiff, StateView, StepBlock, TxBody, build_stateless,
+};
 use aqueduct_rollup_node::{Challenger, output_at, withdrawals_upto};
 use aqueduct_rollup_protocol::{MessageTree, OutputRoot, Predeploys, Withdrawal};
 use aqueduct_trie::TrieError;
@@ -24,9 +32,9 @@ pub enum Corruption {
     StorageSlotFlipped,
     /// A withdrawal to the liar added to the output's withdrawals root (state intact).
     WithdrawalInvented,
-    /// A transaction of the block left out.
+    /// A transaction of a block left out: the liar builds the block without it.
     TransactionSkipped,
-    /// A transaction the batches do not hold put in.
+    /// A transaction the batches do not hold put in: the liar builds the block with it.
     TransactionAdded,
 }
 
@@ -46,18 +54,6 @@ impl Corruption {
             Corruption::WithdrawalInvented => "withdrawal invented",
             Corruption::TransactionSkipped => "transaction skipped",
             Corruption::TransactionAdded => "transaction added",
-        }
-    }
-
-    /// Why a kind is not played, when it is not: the game checks a block's execution, not that
-    /// its transaction list is the one derivation makes from L1 data.
-    pub fn not_defended(self) -> Option<&'static str> {
-        match self {
-            Corruption::TransactionSkipped | Corruption::TransactionAdded => Some(
-                "not defended yet: the game re-executes the block the defender publishes but does not prove its \
-                 transaction list against the batches and deposits on L1 (derivation is not proven on L1)",
-            ),
-            _ => None,
         }
     }
 }
@@ -89,6 +85,8 @@ pub struct Lie {
     pub outputs: HashMap<u64, OutputRoot>,
     /// Step roots the liar claims for its first wrong block.
     pub step_roots: HashMap<u64, Vec<B256>>,
+    /// Blocks the liar publishes instead of the true ones (made of other transactions).
+    pub blocks: HashMap<u64, StepBlock>,
     /// The invented withdrawal with its branch in the liar's message tree (its nonce is its
     /// position).
     pub invented: Option<(Withdrawal, Vec<B256>)>,
@@ -103,6 +101,7 @@ impl Lie {
     pub fn teach(&self, player: &mut Challenger) {
         player.lies = self.outputs.clone();
         player.lie_steps = self.step_roots.clone();
+        player.lie_blocks = self.blocks.clone();
     }
 }
 
@@ -113,12 +112,13 @@ pub fn make_lie(
     kind: Corruption,
     agreed: u64,
     block: u64,
-    liar: Address,
+    liar: &PrivateKeySigner,
     rng: &mut impl Rng,
 ) -> Result<Lie, AttackError> {
-    if let Some(why) = kind.not_defended() {
-        return Err(AttackError::Failed(format!("{}: {why}", kind.name())));
+    if matches!(kind, Corruption::TransactionSkipped | Corruption::TransactionAdded) {
+        return other_block(chain, kind, agreed, block, liar, rng);
     }
+    let liar = liar.address();
     let honest = |n: u64| output_at(chain, n).map_err(AttackError::from);
     if kind == Corruption::WithdrawalInvented {
         let mut leaves: Vec<B256> = withdrawals_upto(chain, block).iter().map(|(w, _, _)| w.hash()).collect();
@@ -144,6 +144,7 @@ pub fn make_lie(
             first_wrong_block: block,
             outputs: HashMap::from([(block, out)]),
             step_roots: HashMap::new(),
+            blocks: HashMap::new(),
             invented: Some((w, branch)),
         });
     }
@@ -199,13 +200,111 @@ pub fn make_lie(
         first_wrong_block: first,
         outputs,
         step_roots: HashMap::from([(first, roots)]),
+        blocks: HashMap::new(),
+        invented: None,
+    })
+}
+
+/// The attributes block `b` was built from (what derivation gave for it).
+fn attributes_of(b: &SealedBlock) -> BlockAttributes {
+    let extra = &b.header.extra_data;
+    BlockAttributes {
+        timestamp: Some(b.header.timestamp),
+        deposits: b
+            .txs
+            .iter()
+            .filter_map(|t| if let TxBody::Deposit(d) = &t.envelope { Some(d.clone()) } else { None })
+            .collect(),
+        transactions: b.txs.iter().filter(|t| !t.envelope.is_deposit()).cloned().collect(),
+        l1_prices: L1Prices::from_extra_data(extra).unwrap_or_default(),
+        extra_data: extra.get(32..).map(Bytes::copy_from_slice).unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+/// A liar that makes a block of other transactions, executes it faithfully and claims it: one of
+/// the block's transactions left out, or one of its own put in. Its later blocks are the true
+/// ones on top of it (so every output from there on differs from the truth).
+fn other_block(
+    chain: &Chain,
+    kind: Corruption,
+    agreed: u64,
+    block: u64,
+    liar: &PrivateKeySigner,
+    rng: &mut impl Rng,
+) -> Result<Lie, AttackError> {
+    let fail = |e: String| AttackError::Failed(format!("{}: {e}", kind.name()));
+    // A block with a transaction to leave out (background traffic fills most).
+    let (first, b) = (0..64)
+        .map(|_| rng.random_range(agreed + 1..=block))
+        .filter_map(|n| chain.block(BlockRef::Number(n)).map(|b| (n, b)))
+        .find(|(_, b)| kind == Corruption::TransactionAdded || b.txs.iter().any(|t| !t.envelope.is_deposit()))
+        .ok_or_else(|| fail(format!("no L2 block in {}..={block} has a transaction to leave out", agreed + 1)))?;
+    let parent = chain.block(BlockRef::Number(first - 1)).ok_or_else(|| fail(format!("no L2 block {}", first - 1)))?;
+    let mut attrs = attributes_of(&b);
+    let what = match kind {
+        Corruption::TransactionSkipped => {
+            let i = rng.random_range(0..attrs.transactions.len());
+            let t = attrs.transactions.remove(i);
+            format!("transaction {} ({} of {}) left out of L2 block {first}", t.hash, i, attrs.transactions.len() + 1)
+        }
+        _ => {
+            let nonce = chain.account(liar.address(), BlockRef::Number(first - 1))?.map(|a| a.nonce).unwrap_or(0);
+            let fee = u128::from(b.header.base_fee_per_gas.unwrap_or_default()) * 2;
+            let value = U256::from(rng.random_range(1..=1_000u64)) * U256::from(10u64).pow(U256::from(15));
+            let mut tx = TxEip1559 {
+                chain_id: chain.rules().chain_id,
+                nonce,
+                gas_limit: 21_000,
+                max_fee_per_gas: fee,
+                max_priority_fee_per_gas: 0,
+                to: TxKind::Call(liar.address()),
+                value,
+                ..Default::default()
+            };
+            let sig = liar.sign_transaction_sync(&mut tx).map_err(|e| fail(e.to_string()))?;
+            let raw = TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718();
+            let t = chain.decode_raw_tx(&raw).map_err(|e| fail(e.to_string()))?;
+            let i = rng.random_range(0..=attrs.transactions.len());
+            let hash = t.hash;
+            attrs.transactions.insert(i, t);
+            format!("transaction {hash} of the liar's (a self-transfer) put in L2 block {first} at {i}")
+        }
+    };
+    let witness = chain.rebuild_witness(first, &attrs)?;
+    let beneficiary = chain.config().beneficiary;
+    let (header, txs) = build_stateless(chain.rules(), &parent.header, beneficiary, &witness, &attrs)
+        .map_err(|e| fail(e.to_string()))?;
+    let hash = header.hash_slow();
+    if hash == b.hash {
+        return Err(fail(format!("the changed L2 block {first} came out the same")));
+    }
+    let honest = |n: u64| output_at(chain, n).map_err(AttackError::from);
+    let mut outputs = HashMap::new();
+    outputs.insert(first, OutputRoot { state_root: header.state_root, block_hash: hash, ..honest(first)? });
+    let mut prev = hash;
+    for n in first + 1..=block {
+        let mut h = chain.block(BlockRef::Number(n)).ok_or_else(|| fail(format!("no L2 block {n}")))?.header.clone();
+        h.parent_hash = prev;
+        prev = h.hash_slow();
+        outputs.insert(n, OutputRoot { block_hash: prev, ..honest(n)? });
+    }
+    Ok(Lie {
+        kind,
+        what,
+        block,
+        first_wrong_block: first,
+        outputs,
+        step_roots: HashMap::new(),
+        blocks: HashMap::from([(first, StepBlock::new(header, txs))]),
         invented: None,
     })
 }
 
 /// A false challenger's lie about an honest output at `block`: a balance it pretends is higher.
 pub fn false_belief(chain: &Chain, block: u64, rng: &mut impl Rng) -> Result<Lie, AttackError> {
-    let mut lie = make_lie(chain, Corruption::BalanceChanged, block - 1, block, Address::ZERO, rng)?;
+    let nobody = PrivateKeySigner::from_bytes(&B256::with_last_byte(1)).expect("a valid key");
+    let mut lie = make_lie(chain, Corruption::BalanceChanged, block - 1, block, &nobody, rng)?;
     lie.what = format!("believes {}", lie.what);
     Ok(lie)
 }

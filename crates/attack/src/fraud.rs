@@ -144,9 +144,7 @@ pub async fn run_fraud(o: FraudOptions) -> Result<FraudReport, AttackError> {
     let withdrawal_tx = world.send_l2(&players.user, &withdraw_eth_call(players.user.address(), U256::from(ETH)))?;
 
     let mut rng = ChaCha8Rng::seed_from_u64(o.seed);
-    let played: Vec<Corruption> = o.kinds.iter().copied().filter(|k| k.not_defended().is_none()).collect();
-    let not_played =
-        o.kinds.iter().filter_map(|k| k.not_defended().map(|why| (k.name().to_string(), why.to_string()))).collect();
+    let played: Vec<Corruption> = o.kinds.clone();
     let total = o.runs as u64 * (played.len() as u64 + o.false_challenges as u64) + 2 * o.stalls as u64;
     let bar = if o.progress { ProgressBar::new(total) } else { ProgressBar::hidden() };
     bar.set_style(
@@ -164,7 +162,7 @@ pub async fn run_fraud(o: FraudOptions) -> Result<FraudReport, AttackError> {
             bar.set_message(kind.name());
             let b = agreed + rng.random_range(3..=8u64);
             world.derived(b).await?;
-            let lie = make_lie(&world.verifier, *kind, agreed, b, players.liar.address(), &mut rng)?;
+            let lie = make_lie(&world.verifier, *kind, agreed, b, &players.liar, &mut rng)?;
             let restart_now = o.restart && restart.is_none();
             let (record, proof) =
                 g.lying_proposer(kind.name(), &lie, run, None, restart_now.then_some(&mut restart)).await?;
@@ -187,7 +185,7 @@ pub async fn run_fraud(o: FraudOptions) -> Result<FraudReport, AttackError> {
         bar.set_message("stalling liar");
         let b = agreed + rng.random_range(6..=8u64);
         world.derived(b).await?;
-        let lie = make_lie(&world.verifier, Corruption::BalanceChanged, agreed, b, players.liar.address(), &mut rng)?;
+        let lie = make_lie(&world.verifier, Corruption::BalanceChanged, agreed, b, &players.liar, &mut rng)?;
         // It claims once or twice, then leaves a block claim or its block unanswered.
         let stop_after = rng.random_range(1..=2u32);
         games.push(g.lying_proposer("stalling liar", &lie, 0, Some(stop_after), None).await?.0);
@@ -217,7 +215,6 @@ pub async fn run_fraud(o: FraudOptions) -> Result<FraudReport, AttackError> {
         finalization_period_s: o.world.finalization_period,
         games,
         summary,
-        not_played,
         withdrawals,
         restart,
         all_held,

@@ -55,6 +55,9 @@ pub struct ScenarioSummary {
     pub max_moves: u32,
     pub max_total_gas: u64,
     pub max_step_gas: Option<u64>,
+    /// Gas of the largest derivation proof (`disproveBlock`: the block re-derived from L1 data
+    /// and rebuilt) that ended a game.
+    pub max_derivation_proof_gas: Option<u64>,
     pub mean_wall_seconds: f64,
     pub max_detection_l1_blocks: Option<u64>,
 }
@@ -81,8 +84,6 @@ pub struct FraudReport {
     pub finalization_period_s: u64,
     pub games: Vec<GameRecord>,
     pub summary: Vec<ScenarioSummary>,
-    /// Corruption kinds asked for but not played, with why.
-    pub not_played: Vec<(String, String)>,
     pub withdrawals: WithdrawalChecks,
     /// The honest challenger killed mid-game and restarted: what happened.
     pub restart: Option<String>,
@@ -99,14 +100,15 @@ impl FraudReport {
             .into_iter()
             .map(|name| {
                 let gs: Vec<&GameRecord> = games.iter().filter(|g| g.scenario == name).collect();
-                let steps: Vec<u64> = gs.iter().filter(|g| g.ended_by == "step").map(|g| g.deciding_gas).collect();
+                let ended = |how: &str| gs.iter().filter(|g| g.ended_by == how).map(|g| g.deciding_gas).max();
                 ScenarioSummary {
                     scenario: name.to_string(),
                     games: gs.len() as u32,
                     held: gs.iter().filter(|g| g.held).count() as u32,
                     max_moves: gs.iter().map(|g| g.moves).max().unwrap_or(0),
                     max_total_gas: gs.iter().map(|g| g.total_gas).max().unwrap_or(0),
-                    max_step_gas: steps.into_iter().max(),
+                    max_step_gas: ended("step"),
+                    max_derivation_proof_gas: ended("disprove block"),
                     mean_wall_seconds: gs.iter().map(|g| g.wall_seconds).sum::<f64>() / gs.len().max(1) as f64,
                     max_detection_l1_blocks: gs.iter().filter_map(|g| g.detection_l1_blocks).max(),
                 }
@@ -149,25 +151,31 @@ impl FraudReport {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "{:<34} {:>6} {:>6} {:>9} {:>13} {:>13} {:>10} {:>12}",
-            "summary", "games", "held", "max moves", "max total gas", "max step gas", "mean wall", "max detect"
+            "{:<34} {:>6} {:>6} {:>9} {:>13} {:>13} {:>13} {:>10} {:>12}",
+            "summary",
+            "games",
+            "held",
+            "max moves",
+            "max total gas",
+            "max step gas",
+            "max derive gas",
+            "mean wall",
+            "max detect"
         );
         for s in &self.summary {
             let _ = writeln!(
                 out,
-                "{:<34} {:>6} {:>6} {:>9} {:>13} {:>13} {:>9.1}s {:>12}",
+                "{:<34} {:>6} {:>6} {:>9} {:>13} {:>13} {:>13} {:>9.1}s {:>12}",
                 s.scenario,
                 s.games,
                 s.held,
                 s.max_moves,
                 s.max_total_gas,
                 s.max_step_gas.map(|g| g.to_string()).unwrap_or_else(|| "-".into()),
+                s.max_derivation_proof_gas.map(|g| g.to_string()).unwrap_or_else(|| "-".into()),
                 s.mean_wall_seconds,
                 s.max_detection_l1_blocks.map(|d| format!("{d} blk")).unwrap_or_else(|| "-".into()),
             );
-        }
-        for (kind, why) in &self.not_played {
-            let _ = writeln!(out, "{kind:<34} NOT PLAYED — {why}");
         }
         let _ = writeln!(out);
         let w = &self.withdrawals;

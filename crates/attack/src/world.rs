@@ -160,8 +160,7 @@ impl RollupWorld {
         let mut c = Challenger::new(
             self.verifier.clone(),
             self.l1.clone(),
-            self.cfg.dispute_game,
-            self.cfg.oracle,
+            self.cfg.clone(),
             key.clone(),
             Duration::from_millis(150),
         );

@@ -121,14 +121,7 @@ async fn bisection_and_clocks_run_on_anvil() {
         chain.build_block(BlockAttributes { transactions: txs, ..Default::default() }).unwrap();
     }
     let player = |key: &PrivateKeySigner, challenge: bool| {
-        let mut c = Challenger::new(
-            chain.clone(),
-            l1.clone(),
-            cfg.dispute_game,
-            cfg.oracle,
-            key.clone(),
-            Duration::from_millis(100),
-        );
+        let mut c = Challenger::new(chain.clone(), l1.clone(), cfg.clone(), key.clone(), Duration::from_millis(100));
         c.challenge = challenge;
         c
     };
@@ -152,7 +145,7 @@ async fn bisection_and_clocks_run_on_anvil() {
     // 1. A wrong output at block 16, corrupted from some block on: the blocks are bisected on
     // anvil down to one; the liar cannot open its steps there and loses on time.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-    let lie = make_lie(&chain, Corruption::BalanceChanged, 0, 16, s[4].address(), &mut rng).unwrap();
+    let lie = make_lie(&chain, Corruption::BalanceChanged, 0, 16, &s[4], &mut rng).unwrap();
     let mut liar = player(&s[4], false);
     lie.teach(&mut liar);
     tokio::spawn(liar.run(cancel.clone()));

@@ -1,6 +1,6 @@
 //! The fraud attack suite end to end on the embedded L1, one seeded run of every scenario: each
 //! wrong output loses its game to the honest challenger (through a step on the EXECUTE
-//! precompile or a withdrawals-root disproof), its bond goes to the challenger and it is deleted;
+//! precompile, a withdrawals-root disproof, or a block re-derived from L1 data), its bond goes to the challenger and it is deleted;
 //! the invented withdrawal, proven against it, is never paid; the honest withdrawal is paid when
 //! its window closes; a false challenge loses; silent players lose on time; a killed challenger's
 //! fresh replacement finishes its game. Prints the report (`-- --nocapture`).
@@ -33,7 +33,13 @@ async fn every_wrong_output_loses_and_every_false_challenge_loses() {
     assert_eq!(scenario("stalling liar")[0].ended_by, "timeout");
     assert!(scenario("stalling liar")[0].clock_advanced_s > 0);
     assert_eq!(scenario("stalling false challenger")[0].winner, "defender");
-    assert_eq!(report.not_played.len(), 2, "transaction skipped/added are reported as not defended");
+    for kind in [Corruption::TransactionSkipped, Corruption::TransactionAdded] {
+        let gs = scenario(kind.name());
+        assert_eq!(gs.len(), 1);
+        assert_eq!(gs[0].winner, "challenger", "{:#?}", gs[0]);
+        assert_eq!(gs[0].ended_by, "disprove block", "a block of other transactions is re-derived on L1: {:#?}", gs[0]);
+        assert!(gs[0].deciding_gas > 100_000, "the derivation proof ran the precompile: {:#?}", gs[0]);
+    }
     assert!(report.withdrawals.honest_refused_early.contains("ChallengeWindowOpen"), "{:?}", report.withdrawals);
     assert!(report.withdrawals.honest_paid_when_window_closed);
     assert_eq!(report.withdrawals.invented.len(), 1);

@@ -8,12 +8,9 @@ use std::{
 };
 
 use alloy::{
-    consensus::{
-        EMPTY_OMMER_ROOT_HASH, Header, Transaction, TxEnvelope, proofs::ordered_trie_root_with_encoder,
-        transaction::SignerRecoverable,
-    },
+    consensus::{EMPTY_OMMER_ROOT_HASH, Header, Transaction, TxEnvelope, transaction::SignerRecoverable},
     eips::{
-        eip2718::{Decodable2718, Encodable2718, Typed2718},
+        eip2718::{Decodable2718, Typed2718},
         eip4844::env_settings::EnvKzgSettings,
         eip7594::BlobTransactionSidecarVariant,
         eip7685::EMPTY_REQUESTS_HASH,
@@ -28,13 +25,14 @@ use tokio::sync::{Notify, broadcast};
 use tracing::{debug, info, warn};
 
 use crate::{
-    block::{ChainReceipt, ChainTx, SealedBlock},
+    block::{ChainTx, SealedBlock},
     builder::{BlockAttributes, BodyExecutor, Skip},
     error::{ChainError, TxError},
     executor::{BlockContext, block_env, build_evm, cfg_env, intrinsic_gas, precompiles_for},
     genesis::Genesis,
     overlay::Overlay,
     pool::Pool,
+    rebuild::{Body, assemble_header, child_context, child_timestamp, extra_data, run_given},
     rules::ChainRules,
     state::{Reverts, StateDiff, StateView, StateWrite, WorldState},
     store::{Commit, Store},
@@ -124,6 +122,27 @@ impl Chain {
             )));
         }
         Ok((witness, input, pre_root))
+    }
+
+    /// The witness [`crate::build_stateless`] needs to build, on top of block `n - 1`, the block
+    /// `attrs` make (the block a fault proof re-derives), checked by building it statelessly.
+    pub fn rebuild_witness(&self, n: u64, attrs: &BlockAttributes) -> Result<crate::Witness, ChainError> {
+        let inner = self.inner.lock();
+        let parent = inner
+            .blocks
+            .get(n.checked_sub(1).ok_or_else(|| ChainError::InvalidParams("genesis has no parent".into()))? as usize)
+            .cloned()
+            .ok_or_else(|| ChainError::InvalidParams(format!("no block {}", n - 1)))?;
+        let pre_root = parent.header.state_root;
+        let nodes = inner.state.nodes();
+        let (diff, mut witness) = Self::recorded(&inner, nodes, pre_root, |state, hashes| {
+            crate::rebuild::build_diff(&self.rules, &parent.header, self.config.beneficiary, state, hashes, attrs)
+        })
+        .map_err(|e| ChainError::Internal(format!("rebuilding block {n}: {e}")))?;
+        Self::complete_for_root(&inner, nodes, &mut witness, pre_root, diff, n)?;
+        crate::build_stateless(&self.rules, &parent.header, self.config.beneficiary, &witness, attrs)
+            .map_err(|e| ChainError::Internal(format!("rebuilding block {n} statelessly: {e}")))?;
+        Ok(witness)
     }
 
     /// The state roots between the steps of block `n` (each deposit, then each transaction):
@@ -291,26 +310,39 @@ impl Chain {
         input: crate::StatelessInput,
         n: u64,
     ) -> Result<(crate::Witness, B256, aqueduct_trie::MemoryNodes), ChainError> {
-        use crate::stateless::{root_after, run_body};
+        use crate::stateless::run_body;
         let all_nodes = aqueduct_trie::Layered { top: extra, base: inner.state.nodes() };
         let (diff, mut witness) = Self::recorded(inner, &all_nodes, pre_root, |state, hashes| {
             run_body(&self.rules, state, hashes, input).map(|(diff, _, _)| diff)
         })
         .map_err(|e| ChainError::Internal(format!("re-executing block {n}: {e}")))?;
-        // The root update may need nodes no read touched (siblings of deleted leaves).
-        let (post, created) = loop {
+        let (post, created) = Self::complete_for_root(inner, &all_nodes, &mut witness, pre_root, diff, n)?;
+        Ok((witness, post, created))
+    }
+
+    /// Adds to `witness` the nodes the root update after `diff` needs that no read touched
+    /// (siblings of deleted leaves); returns the post-state root and the nodes the update made.
+    fn complete_for_root<N: aqueduct_trie::NodeStore>(
+        inner: &Inner,
+        all_nodes: &N,
+        witness: &mut crate::Witness,
+        pre_root: B256,
+        diff: StateDiff,
+        n: u64,
+    ) -> Result<(B256, aqueduct_trie::MemoryNodes), ChainError> {
+        use crate::stateless::root_after;
+        loop {
             let view = crate::state::HistoricState::new(&witness.nodes, inner.state.codes(), pre_root);
             match root_after(&view, &witness.nodes, pre_root, diff.clone()) {
-                Ok(done) => break done,
+                Ok(done) => return Ok(done),
                 Err(aqueduct_trie::TrieError::MissingNode(h)) => {
-                    let node = aqueduct_trie::NodeStore::node(&all_nodes, &h)
+                    let node = aqueduct_trie::NodeStore::node(all_nodes, &h)
                         .ok_or_else(|| ChainError::Internal(format!("trie node {h} of block {n} is not kept")))?;
                     witness.nodes.insert(h, node);
                 }
                 Err(e) => return Err(ChainError::Internal(format!("witness of block {n}: {e}"))),
             }
-        };
-        Ok((witness, post, created))
+        }
     }
 
     /// Opens the chain in `config.data_dir`, creating it from genesis if it is new.
@@ -601,6 +633,12 @@ impl Chain {
         Ok(ChainTx::new(env, sender))
     }
 
+    /// Decodes a signed transaction under `rules` and recovers its sender (no state checks).
+    pub fn decode_raw_tx_for(rules: &ChainRules, raw: &[u8]) -> Result<ChainTx, TxError> {
+        let (env, sender) = Self::decode_raw(raw, rules)?;
+        Ok(ChainTx::new(env, sender))
+    }
+
     fn decode_raw(raw: &[u8], rules: &ChainRules) -> Result<(TxEnvelope, Address), TxError> {
         if raw.len() > rules.pool.max_tx_bytes + 6 * 131_072 * 2 {
             return Err(TxError::Oversized { size: raw.len(), limit: rules.pool.max_tx_bytes });
@@ -719,8 +757,7 @@ impl Chain {
     fn next_timestamp(&self, inner: &mut Inner) -> u64 {
         let parent = inner.blocks.last().map(|b| b.header.timestamp).unwrap_or_default();
         if let Some(t) = inner.next_timestamp.take() {
-            // L2 blocks faster than a second share timestamps.
-            return if self.rules.l2.is_some() { t.max(parent) } else { t.max(parent + 1) };
+            return child_timestamp(&self.rules, parent, t);
         }
         let now = (now_secs() as i64).saturating_add(inner.time_offset).max(0) as u64;
         now.max(parent + 1)
@@ -755,26 +792,16 @@ impl Chain {
         attrs: BlockAttributes,
     ) -> Result<Arc<SealedBlock>, ChainError> {
         let parent = inner.blocks.last().cloned().expect("genesis");
-        let ph = &parent.header;
-        let number = ph.number + 1;
-        let base_fee = self.rules.next_base_fee(ph.gas_used, ph.gas_limit, ph.base_fee_per_gas.unwrap_or_default());
-        let excess_blob_gas =
-            self.rules.next_excess_blob_gas(ph.excess_blob_gas.unwrap_or(0), ph.blob_gas_used.unwrap_or(0));
-        let prevrandao =
-            attrs.prevrandao.unwrap_or_else(|| keccak256([parent.hash.as_slice(), &number.to_be_bytes()].concat()));
-        let extra = match &self.rules.l2 {
-            Some(_) => [attrs.l1_prices.to_extra_data().as_slice(), &attrs.extra_data].concat().into(),
-            None => attrs.extra_data.clone(),
-        };
-        let ctx = BlockContext {
-            number,
+        let ctx = child_context(
+            &self.rules,
+            &parent.header,
+            parent.hash,
             timestamp,
-            beneficiary: self.config.beneficiary,
-            gas_limit: self.rules.gas_limit,
-            base_fee,
-            prevrandao,
-            excess_blob_gas,
-        };
+            self.config.beneficiary,
+            attrs.prevrandao,
+        );
+        let extra = extra_data(&self.rules, &attrs);
+        let (number, base_fee) = (ctx.number, ctx.base_fee);
 
         let mut invalid = Vec::new();
         let (diff, included, receipts, gas_used, blob_gas_used) = {
@@ -784,14 +811,7 @@ impl Chain {
             if !attrs.deposits.is_empty() && self.rules.l2.is_none() {
                 return Err(ChainError::InvalidParams("deposits on a chain without L2 rules".into()));
             }
-            for d in attrs.deposits {
-                exec.apply_deposit(d)?;
-            }
-            for tx in &attrs.transactions {
-                if let Err(skip) = exec.apply_tx(tx)? {
-                    debug!(target: "chain::builder", hash = %tx.hash, ?skip, "skipping given transaction");
-                }
-            }
+            run_given(&mut exec, &attrs)?;
             if attrs.from_pool {
                 let mut best = pool.best(base_fee, |a| state.account(a).ok().flatten().map(|a| a.nonce).unwrap_or(0));
                 while let Some(tx) = best.next_tx() {
@@ -819,36 +839,9 @@ impl Chain {
         let mut all_reverts = std::mem::take(&mut inner.pending_reverts);
         all_reverts.merge(reverts);
         let write = inner.state.commit_root()?;
-        let logs_bloom = receipts.iter().fold(Bloom::ZERO, |mut b, r| {
-            b.accrue_bloom(&r.bloom());
-            b
-        });
-        let header = Header {
-            parent_hash: parent.hash,
-            ommers_hash: EMPTY_OMMER_ROOT_HASH,
-            beneficiary: self.config.beneficiary,
-            state_root: inner.state.root(),
-            transactions_root: ordered_trie_root_with_encoder(&included, |t: &ChainTx, buf| {
-                t.envelope.encode_2718(buf)
-            }),
-            receipts_root: ordered_trie_root_with_encoder(&receipts, |r: &ChainReceipt, buf| r.encode_2718(buf)),
-            logs_bloom,
-            difficulty: U256::ZERO,
-            number,
-            gas_limit: self.rules.gas_limit,
-            gas_used,
-            timestamp,
-            extra_data: extra,
-            mix_hash: prevrandao,
-            nonce: Default::default(),
-            base_fee_per_gas: Some(base_fee),
-            withdrawals_root: Some(EMPTY_ROOT),
-            blob_gas_used: Some(if self.rules.blob_params.is_some() { blob_gas_used } else { 0 }),
-            excess_blob_gas: Some(if self.rules.blob_params.is_some() { excess_blob_gas } else { 0 }),
-            parent_beacon_block_root: Some(B256::ZERO),
-            requests_hash: Some(EMPTY_REQUESTS_HASH),
-            ..Default::default()
-        };
+        let body = Body { included, receipts, gas_used, blob_gas_used };
+        let header = assemble_header(&self.rules, parent.hash, &ctx, inner.state.root(), &body, extra);
+        let Body { included, receipts, .. } = body;
         let block = SealedBlock::new(header, included, receipts);
         let mut blobs = Vec::new();
         for tx in &block.txs {

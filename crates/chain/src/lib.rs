@@ -10,6 +10,7 @@ mod genesis;
 mod miner;
 mod overlay;
 mod pool;
+mod rebuild;
 pub mod rpc;
 mod rules;
 mod state;
@@ -30,6 +31,7 @@ pub use genesis::{Genesis, GenesisAccount};
 pub use miner::Miner;
 pub use overlay::{Overlay, StateError};
 pub use pool::Pool;
+pub use rebuild::build_stateless;
 pub use rules::{ChainRules, L1Prices, L2Rules, MiningMode, PoolLimits, TxTypes};
 pub use state::{HistoricState, Reverts, StateDiff, StateView, WorldState};
 pub use stateless::{

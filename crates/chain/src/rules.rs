@@ -182,6 +182,9 @@ impl ChainRules {
         r.blob_params = None;
         r.tx_types = TxTypes { eip4844: false, ..TxTypes::ALL };
         r.l2 = Some(l2);
+        // OP-like EIP-1559 parameters and floor: consensus, since every block's base fee follows.
+        r.base_fee_params = alloy::eips::eip1559::BaseFeeParams::optimism();
+        r.min_base_fee = 1_000_000;
         r
     }
 

@@ -10,7 +10,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use aqueduct_chain::{
-    BlockAttributes, BlockRef, Chain, ChainTx, StatelessError, StepBlock, Witness, execute_stateless,
+    BlockAttributes, BlockRef, Chain, ChainTx, StatelessError, StepBlock, Witness, build_stateless, execute_stateless,
 };
 use common::{open, rules};
 use rand::{Rng, SeedableRng};
@@ -234,4 +234,43 @@ fn an_incomplete_or_forged_witness_is_an_error() {
     // The right witness still works.
     let out = execute_stateless(&rules(), pre_root, &witness, input).unwrap();
     assert_eq!(out.post_root, chain.block(BlockRef::Number(3)).unwrap().header.state_root);
+}
+
+/// A block rebuilt from its parent header and its attributes over a witness alone (what an L1
+/// derivation proof runs) is the very block the chain built: same header, same transactions, an
+/// invalid transaction in the attributes skipped the same way. Attributes that differ give
+/// another block, and a witness with a node missing is an error.
+#[test]
+fn blocks_rebuilt_statelessly_from_their_attributes_are_the_chains() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = random_chain(3, dir.path());
+    let stranger = PrivateKeySigner::from_slice(&[7u8; 32]).unwrap();
+    for n in 1..=chain.head().number() {
+        let block = chain.block(BlockRef::Number(n)).unwrap();
+        let parent = chain.block(BlockRef::Number(n - 1)).unwrap();
+        let mut txs = block.txs.clone();
+        // Unfunded: skipped by every builder.
+        txs.insert(txs.len() / 2, tx(&stranger, 0, TxKind::Call(Address::ZERO), vec![], 1, 21_000));
+        let attrs =
+            BlockAttributes { timestamp: Some(block.header.timestamp), transactions: txs, ..Default::default() };
+        let witness = chain.rebuild_witness(n, &attrs).unwrap();
+        let beneficiary = chain.config().beneficiary;
+        let (header, included) = build_stateless(&rules(), &parent.header, beneficiary, &witness, &attrs).unwrap();
+        assert_eq!(header, block.header, "block {n}");
+        assert_eq!(
+            included.iter().map(|t| t.hash).collect::<Vec<_>>(),
+            block.txs.iter().map(|t| t.hash).collect::<Vec<_>>()
+        );
+
+        let mut fewer = attrs.clone();
+        fewer.transactions.remove(0);
+        let w = chain.rebuild_witness(n, &fewer).unwrap();
+        let (other, _) = build_stateless(&rules(), &parent.header, beneficiary, &w, &fewer).unwrap();
+        assert_ne!(other.hash_slow(), block.hash, "block {n} without its first transaction");
+
+        let mut missing = witness.clone();
+        let key = *missing.nodes.keys().next().unwrap();
+        missing.nodes.remove(&key);
+        assert!(build_stateless(&rules(), &parent.header, beneficiary, &missing, &attrs).is_err(), "block {n}");
+    }
 }

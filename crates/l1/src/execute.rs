@@ -10,7 +10,10 @@ use alloy::{
     primitives::{Address, B256, Bytes, U256, address},
     sol_types::{SolCall, SolError, SolInterface, SolValue},
 };
-use aqueduct_chain::{ChainRules, L2Rules, StatelessError, StepBlock, Witness, call_stateless};
+use aqueduct_chain::{ChainRules, L2Rules, StatelessError, StepBlock, Witness, build_stateless, call_stateless};
+use aqueduct_rollup_protocol::evidence::{
+    DeriveEvidence, DeriveRules, EvidenceError, L1Records, RecordWindow, config_of, derive_proven, kind,
+};
 use revm::precompile::{Precompile, PrecompileHalt, PrecompileId, PrecompileOutput, PrecompileResult};
 
 pub use aqueduct_contracts::rollup::IExecute;
@@ -22,6 +25,9 @@ pub const EXECUTE_ADDRESS: Address = address!("0x0000000000000000000000000000000
 
 /// Fixed cost of a call.
 const BASE_GAS: u64 = 50_000;
+/// Per blob whose KZG commitment a derivation proof computes (EIP-4844's point evaluation costs
+/// 50,000 for comparable work).
+const PER_BLOB_GAS: u64 = 50_000;
 /// Per byte of block and witness decoded, hashed and checked.
 const PER_BYTE_GAS: u64 = 12;
 
@@ -67,6 +73,12 @@ struct Refusal(Bytes);
 impl Refusal {
     fn malformed(reason: String) -> Self {
         Self(IExecute::MalformedInput { reason }.abi_encode().into())
+    }
+}
+
+impl From<EvidenceError> for Refusal {
+    fn from(e: EvidenceError) -> Self {
+        Self(IExecute::BadEvidence { reason: e.to_string() }.abi_encode().into())
     }
 }
 
@@ -130,7 +142,50 @@ fn dispatch(input: &[u8]) -> Result<(Bytes, u64), Refusal> {
             let (data, gas) = call_stateless(&rules, c.stateRoot, &witness, c.to, c.data)?;
             Ok((staticCallCall::abi_encode_returns(&data).into(), gas))
         }
+        IExecute::IExecuteCalls::deriveBlock(c) => derive_block(c),
     }
+}
+
+/// `deriveBlock`: the L2 block L1's data and the agreed parent make.
+fn derive_block(c: IExecute::deriveBlockCall) -> Result<(Bytes, u64), Refusal> {
+    let rules = decode_rules(&c.rules)?;
+    let derive =
+        DeriveRules::abi_decode(&c.deriveRules).map_err(|e| Refusal::malformed(format!("derive rules: {e}")))?;
+    let (cfg, beneficiary) = config_of(&derive, rules.chain_id)?;
+    let input = c.input;
+    let mut raw = input.parentHeader.as_ref();
+    let parent = <alloy::consensus::Header as alloy::rlp::Decodable>::decode(&mut raw)
+        .map_err(|e| Refusal::malformed(format!("parent header: {e}")))?;
+    if !raw.is_empty() {
+        return Err(Refusal::malformed("parent header: trailing bytes".into()));
+    }
+    let evidence = DeriveEvidence::decode(&input.evidence)?;
+    let window = |r: &IExecute::Records| -> Result<RecordWindow, Refusal> {
+        let n = |v: U256| u64::try_from(v).map_err(|_| Refusal::malformed(format!("record index {v}")));
+        Ok(RecordWindow { from: n(r.from)?, to: n(r.to)?, total: n(r.total)?, records: r.records.clone() })
+    };
+    let records = L1Records {
+        anchor: (input.anchor, input.anchorHash),
+        batches: window(&input.batches)?,
+        forced: window(&input.forced)?,
+        deposits: window(&input.deposits)?,
+    };
+    let blobs: u64 = evidence
+        .batches
+        .items
+        .iter()
+        .map(|i| match i.kind {
+            kind::BLOB_PAYLOAD => aqueduct_rollup_protocol::payload_blobs(&i.data).len() as u64,
+            kind::RAW_BLOBS => (i.data.len() / alloy::eips::eip4844::BYTES_PER_BLOB) as u64,
+            _ => 0,
+        })
+        .sum();
+    let derived = derive_proven(&cfg, &parent, &records, &evidence)?;
+    let attrs = derived.attributes(&rules);
+    let witness = Witness::decode(&input.witness)?;
+    let (header, _) = build_stateless(&rules, &parent, beneficiary, &witness, &attrs)?;
+    let ret = (header.hash_slow(), parent.hash_slow(), header.state_root).abi_encode_params();
+    Ok((ret.into(), header.gas_used.saturating_add(blobs.saturating_mul(PER_BLOB_GAS))))
 }
 
 /// The answer to `executeStep`, decoded.

@@ -1,6 +1,7 @@
 //! The EXECUTE precompile, called through the embedded L1's EVM as a contract would: every step
 //! of real L2 blocks (deposits, contract creation, transfers, storage writes) re-executes to the
-//! root the L2 chain computed, and bad input reverts with the interface's custom errors.
+//! root the L2 chain computed, and bad input (to `executeStep` and to `deriveBlock`) reverts with
+//! the interface's custom errors.
 
 use alloy::{
     consensus::{SignableTransaction, TxEip1559, TxEnvelope},
@@ -9,11 +10,13 @@ use alloy::{
     signers::local::PrivateKeySigner,
     sol_types::{SolCall, SolError},
 };
+use aqueduct_chain::Witness;
 use aqueduct_chain::{
     BlockAttributes, BlockRef, CallArgs, Chain, ChainConfig, ChainRules, ChainTx, DepositTx, Genesis, GenesisAccount,
     L2Rules, MiningMode,
 };
 use aqueduct_l1::{Devnet, EXECUTE_ADDRESS, IExecute, L1Config, decode_step_return, encode_rules};
+use aqueduct_rollup_protocol::evidence::{DeriveEvidence, derive_rules};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use revm::context::result::ExecutionResult;
@@ -170,7 +173,77 @@ async fn steps_of_l2_blocks_re_execute_on_l1_and_bad_input_reverts_by_name() {
     // Mutation fuzzing (seeded): bit flips, truncation and splices of a valid call never panic
     // or halt the L1; they succeed or revert.
     let valid = step_call(&rules, p.pre_root, 1, p.block.encode(), p.witness.encode());
-    let mut rng = ChaCha8Rng::seed_from_u64(8079);
+    mutations_succeed_or_revert(&devnet, valid, 8079);
+
+    // deriveBlock: evidence that does not decide the block, or does not check out, is
+    // BadEvidence by name; garbage is MalformedInput; mutations never panic.
+    let parent = l2.block(BlockRef::Number(1)).unwrap().header.clone();
+    let mut l1_headers: Vec<alloy::consensus::Header> = Vec::new();
+    for n in 0..=5u64 {
+        let parent_hash = l1_headers.last().map(|h| h.hash_slow()).unwrap_or_default();
+        l1_headers.push(alloy::consensus::Header { number: n, parent_hash, ..Default::default() });
+    }
+    let derive_call = |anchor_hash: B256, headers: &[alloy::consensus::Header], parent: Vec<u8>| {
+        let empty = IExecute::Records { from: U256::ZERO, to: U256::ZERO, total: U256::ZERO, records: vec![] };
+        let evidence = DeriveEvidence {
+            headers: headers.iter().map(|h| alloy::rlp::encode(h).into()).collect(),
+            ..Default::default()
+        };
+        let cfg = aqueduct_rollup_protocol::RollupConfig {
+            l2_chain_id: L2_CHAIN,
+            block_time_ms: 1000,
+            seq_window: 4,
+            channel_timeout: 4,
+            max_channel_bytes: 1 << 20,
+            portal: Address::ZERO,
+            inbox: Address::ZERO,
+            oracle: Address::ZERO,
+            dispute_game: Address::ZERO,
+            batcher: Address::ZERO,
+            l1_genesis: Default::default(),
+            l2_genesis_time: 0,
+            compression_ppm: 0,
+            base_fee_scalar: 0,
+            blob_base_fee_scalar: 0,
+        };
+        IExecute::deriveBlockCall {
+            rules: rules.clone(),
+            deriveRules: alloy::sol_types::SolValue::abi_encode(&derive_rules(&cfg, Address::ZERO)).into(),
+            input: IExecute::DeriveInput {
+                parentHeader: parent.into(),
+                anchor: headers.last().map(|h| h.number).unwrap_or_default(),
+                anchorHash: anchor_hash,
+                batches: empty.clone(),
+                forced: empty.clone(),
+                deposits: empty,
+                evidence: evidence.encode().into(),
+                witness: Witness::default().encode().into(),
+            },
+        }
+        .abi_encode()
+    };
+    let parent_rlp = alloy::rlp::encode(&parent);
+    // L1 blocks 1..=4 carry nothing, and a batch could still land: undecided.
+    let undecided = derive_call(l1_headers[4].hash_slow(), &l1_headers[..5], parent_rlp.clone());
+    let out = revert_of(call(&devnet, undecided.clone()));
+    let reason = IExecute::BadEvidence::abi_decode(&out).unwrap().reason;
+    assert!(reason.contains("does not decide"), "{reason}");
+    // Block 5 closes the window: a default block, which an empty witness cannot build.
+    let out = revert_of(call(&devnet, derive_call(l1_headers[5].hash_slow(), &l1_headers, parent_rlp.clone())));
+    assert!(IExecute::BadWitness::abi_decode(&out).is_ok() || IExecute::BadBlock::abi_decode(&out).is_ok(), "{out}");
+    let out = revert_of(call(&devnet, derive_call(B256::repeat_byte(1), &l1_headers, parent_rlp.clone())));
+    assert!(IExecute::BadEvidence::abi_decode(&out).unwrap().reason.contains("anchor"));
+    let out = revert_of(call(&devnet, derive_call(l1_headers[5].hash_slow(), &l1_headers[3..], parent_rlp)));
+    assert!(IExecute::BadEvidence::abi_decode(&out).unwrap().reason.contains("after the parent's origin"));
+    let out = revert_of(call(&devnet, derive_call(l1_headers[5].hash_slow(), &l1_headers, vec![0xc0])));
+    assert!(IExecute::MalformedInput::abi_decode(&out).unwrap().reason.contains("parent header"));
+    mutations_succeed_or_revert(&devnet, undecided, 4844);
+    devnet.stop().await;
+}
+
+/// Seeded bit flips, truncations and splices of `valid`: each call succeeds or reverts.
+fn mutations_succeed_or_revert(devnet: &Devnet, valid: Vec<u8>, seed: u64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     for _ in 0..300 {
         let mut m = valid.clone();
         for _ in 0..rng.random_range(1..4) {
@@ -186,10 +259,9 @@ async fn steps_of_l2_blocks_re_execute_on_l1_and_bad_input_reverts_by_name() {
                 }
             }
         }
-        match call(&devnet, m) {
+        match call(devnet, m) {
             ExecutionResult::Success { .. } | ExecutionResult::Revert { .. } => {}
             other => panic!("a mutated call must succeed or revert, got {other:?}"),
         }
     }
-    devnet.stop().await;
 }

@@ -20,7 +20,7 @@ use alloy::{
 use aqueduct_chain::{BlockRef, Chain};
 use aqueduct_contracts::rollup::{DisputeGame, L2ToL1MessagePasser, OutputOracle};
 use aqueduct_rollup_protocol::{
-    OutputRoot, Predeploys,
+    OutputRoot, Predeploys, RollupConfig,
     dispute::{GameView, Move, Phase, Truth, next_move},
 };
 use parking_lot::Mutex;
@@ -46,6 +46,7 @@ pub struct GameAction {
 pub struct Challenger {
     chain: Arc<Chain>,
     l1: L1Client,
+    rollup: RollupConfig,
     game: Address,
     oracle: Address,
     signer: PrivateKeySigner,
@@ -61,6 +62,9 @@ pub struct Challenger {
     /// Step roots this player claims for a block instead of the chain's (without them, a lie
     /// about a block's state is a lie about its last step only).
     pub lie_steps: HashMap<u64, Vec<B256>>,
+    /// Blocks this player publishes instead of the chain's when it opens their steps (a liar
+    /// that made a block of other transactions).
+    pub lie_blocks: HashMap<u64, aqueduct_chain::StepBlock>,
     /// The first output index that may not be final yet.
     first_open: AtomicU64,
     step_roots: Mutex<HashMap<B256, Arc<Vec<B256>>>>,
@@ -113,6 +117,9 @@ impl Truth for ChainTruth<'_> {
     fn state_and_withdrawals(&self, block: u64) -> Option<(B256, B256)> {
         self.output_root(block).map(|o| (o.state_root, o.withdrawals_root))
     }
+    fn block_hash(&self, block: u64) -> Option<B256> {
+        self.output_root(block).map(|o| o.block_hash)
+    }
 }
 
 fn proof_of(o: &OutputRoot) -> aqueduct_contracts::rollup::game::RollupLib::OutputRootProof {
@@ -125,25 +132,27 @@ fn proof_of(o: &OutputRoot) -> aqueduct_contracts::rollup::game::RollupLib::Outp
 }
 
 impl Challenger {
+    /// A player for the rollup `rollup` (its dispute game, oracle and L1 contracts) on `chain`.
     pub fn new(
         chain: Arc<Chain>,
         l1: L1Client,
-        game: Address,
-        oracle: Address,
+        rollup: RollupConfig,
         signer: PrivateKeySigner,
         poll: Duration,
     ) -> Self {
         Self {
             chain,
             l1,
-            game,
-            oracle,
+            game: rollup.dispute_game,
+            oracle: rollup.oracle,
+            rollup,
             signer,
             challenge: true,
             poll,
             actions: Default::default(),
             lies: HashMap::new(),
             lie_steps: HashMap::new(),
+            lie_blocks: HashMap::new(),
             first_open: AtomicU64::new(0),
             step_roots: Mutex::default(),
         }
@@ -233,6 +242,7 @@ impl Challenger {
             l2_block: g.l2Block,
             claimed_post_state: g.claimedPostState,
             claimed_withdrawals_root: g.claimedWithdrawalsRoot,
+            claimed_block_hash: g.claimedBlockHash,
             clock_left: clock.left.saturating_to(),
         };
         let defender = g.defender == self.address();
@@ -255,11 +265,16 @@ impl Challenger {
             Move::OpenSteps { block } => {
                 let agreed = truth.output_root(block - 1).ok_or_else(|| unknown(block - 1))?;
                 let disputed = truth.output_root(block).ok_or_else(|| unknown(block))?;
-                let b = self
-                    .chain
-                    .block(BlockRef::Number(block))
-                    .ok_or_else(|| L1Error::Rpc(format!("no L2 block {block}")))?;
-                let data = aqueduct_chain::StepBlock::new(b.header.clone(), b.txs.clone()).encode();
+                let data = match self.lie_blocks.get(&block) {
+                    Some(b) => b.encode(),
+                    None => {
+                        let b = self
+                            .chain
+                            .block(BlockRef::Number(block))
+                            .ok_or_else(|| L1Error::Rpc(format!("no L2 block {block}")))?;
+                        aqueduct_chain::StepBlock::new(b.header.clone(), b.txs.clone()).encode()
+                    }
+                };
                 let input = DisputeGame::openStepsCall {
                     gameId: gid,
                     agreed: proof_of(&agreed),
@@ -278,6 +293,19 @@ impl Challenger {
                 }
                 .abi_encode();
                 self.send(Some(id), idx, "step", U256::ZERO, input, 25_000_000).await?;
+            }
+            Move::DisproveBlock { block } => {
+                let p = crate::derivation_proof(&self.l1, &self.rollup, &self.chain, block).await?;
+                let input = DisputeGame::disproveBlockCall {
+                    gameId: gid,
+                    parentHeader: p.parent_header,
+                    anchor: p.anchor,
+                    ranges: p.ranges,
+                    evidence: p.evidence,
+                    witness: p.witness,
+                }
+                .abi_encode();
+                self.send(Some(id), idx, "disprove block", U256::ZERO, input, 25_000_000).await?;
             }
             Move::DisproveWithdrawals { block } => {
                 let data: Bytes = L2ToL1MessagePasser::rootCall {}.abi_encode().into();

@@ -136,7 +136,13 @@ pub async fn deploy_dispute(
         genesisOutputRoot_: genesis_output,
     }
     .abi_encode();
-    let verifier_args = ExecuteStepVerifier::constructorCall { rules_: l2_rules }.abi_encode();
+    let verifier_args = ExecuteStepVerifier::constructorCall {
+        rules_: l2_rules,
+        derive_: aqueduct_rollup_protocol::evidence::derive_rules(cfg, crate::rollup::SEQUENCER_FEE_VAULT),
+        inbox_: dep.inbox,
+        portal_: dep.portal,
+    }
+    .abi_encode();
     let calls = [creation(&DisputeGame::BYTECODE, game_args), creation(&ExecuteStepVerifier::BYTECODE, verifier_args)];
     create_all(l1, deployer, nonce, &calls, &[dep.game, dep.step_verifier]).await?;
     Ok(())

@@ -5,12 +5,7 @@ use alloy::{
     consensus::{
         SignableTransaction, Transaction as _, TxEip1559, TxEip4844, TxEip4844Variant, TxEip4844WithSidecar, TxEnvelope,
     },
-    eips::{
-        BlockNumberOrTag,
-        eip2718::Encodable2718,
-        eip4844::builder::{SidecarBuilder, SimpleCoder},
-        eip7594::BlobTransactionSidecarVariant,
-    },
+    eips::{BlockNumberOrTag, eip2718::Encodable2718, eip7594::BlobTransactionSidecarVariant},
     network::TxSignerSync,
     primitives::{Address, B256, Bytes, TxKind, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
@@ -113,12 +108,11 @@ impl L1Client {
         let logs = self.provider.get_logs(&filter).await.map_err(L1Error::rpc)?;
         let mut data = L1BlockData { origin, parent_hash, ..Default::default() };
         for log in logs {
-            let index = log.log_index.unwrap_or_default();
             let topic = log.topic0().copied().unwrap_or_default();
             if log.address() == cfg.portal && topic == RollupPortal::TransactionDeposited::SIGNATURE_HASH {
-                match deposit_from_log(&log.inner, origin.hash, index) {
+                match deposit_from_log(&log.inner, origin.hash) {
                     Ok(d) => data.deposits.push(d),
-                    Err(e) => warn!(target: "l1::reader", block = n, index, error = %e, "skipping a malformed deposit"),
+                    Err(e) => warn!(target: "l1::reader", block = n, error = %e, "skipping a malformed deposit"),
                 }
             } else if log.address() == cfg.inbox && topic == BatchInbox::BatchSubmitted::SIGNATURE_HASH {
                 let Ok(ev) = BatchInbox::BatchSubmitted::decode_log(&log.inner) else { continue };
@@ -141,7 +135,7 @@ impl L1Client {
         Ok(data)
     }
 
-    async fn calldata_payload(&self, tx: B256) -> Result<Option<Vec<u8>>, L1Error> {
+    pub async fn calldata_payload(&self, tx: B256) -> Result<Option<Vec<u8>>, L1Error> {
         let t = self.provider.get_transaction_by_hash(tx).await.map_err(L1Error::rpc)?;
         let Some(t) = t else { return Ok(None) };
         match BatchInbox::submitCall::abi_decode(t.inner.input()) {
@@ -154,8 +148,8 @@ impl L1Client {
     }
 
     /// Blob contents by versioned hash: `aqueduct_getBlob` on the embedded L1, anvil's
-    /// `anvil_getBlobByHash` otherwise.
-    async fn blob_payload(&self, hashes: &[B256]) -> Result<Option<Vec<u8>>, L1Error> {
+    /// `anvil_getBlobByHash` otherwise. `None` when one is missing or is not what its hash names.
+    pub async fn blobs(&self, hashes: &[B256]) -> Result<Option<Vec<alloy::eips::eip4844::Blob>>, L1Error> {
         let mut blobs = Vec::new();
         for h in hashes {
             let blob: Option<Bytes> = match self.provider.raw_request("aqueduct_getBlob".into(), (h,)).await {
@@ -182,9 +176,15 @@ impl L1Client {
             };
             blobs.push(b);
         }
-        let payload = decode_blobs(&blobs);
+        Ok(Some(blobs))
+    }
+
+    /// The payload blobs carry (in its canonical encoding; anything else is no batch).
+    async fn blob_payload(&self, hashes: &[B256]) -> Result<Option<Vec<u8>>, L1Error> {
+        let Some(blobs) = self.blobs(hashes).await? else { return Ok(None) };
+        let payload = aqueduct_rollup_protocol::blobs_payload(&blobs);
         if payload.is_none() {
-            warn!(target: "l1::reader", blobs = blobs.len(), "blobs do not hold a payload");
+            warn!(target: "l1::reader", blobs = blobs.len(), "blobs do not hold a payload in its canonical encoding");
         }
         Ok(payload)
     }
@@ -295,8 +295,7 @@ pub fn sign_blob_tx(
     input: Bytes,
     payload: &[u8],
 ) -> Result<(Bytes, Vec<B256>), String> {
-    let sidecar: alloy::eips::eip4844::BlobTransactionSidecar =
-        SidecarBuilder::<SimpleCoder>::from_slice(payload).build().map_err(|e| e.to_string())?;
+    let sidecar = aqueduct_rollup_protocol::payload_sidecar(payload)?;
     let hashes: Vec<B256> = sidecar.versioned_hashes().collect();
     let tx = TxEip4844 {
         chain_id,
@@ -317,27 +316,4 @@ pub fn sign_blob_tx(
     ));
     let sig = signer.sign_transaction_sync(&mut v).map_err(|e| e.to_string())?;
     Ok((TxEnvelope::Eip4844(v.into_signed(sig)).encoded_2718().into(), hashes))
-}
-
-/// Blobs back to the bytes a batcher put in them (SimpleCoder).
-pub fn decode_blobs(blobs: &[alloy::eips::eip4844::Blob]) -> Option<Vec<u8>> {
-    use alloy::eips::eip4844::builder::SidecarCoder;
-    let mut coder = SimpleCoder::default();
-    let parts = coder.decode_all(blobs)?;
-    Some(parts.concat())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn blob_payload_roundtrip() {
-        for len in [1usize, 1000, 126_000, 300_000] {
-            let payload: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
-            let sidecar: alloy::eips::eip4844::BlobTransactionSidecar =
-                SidecarBuilder::<SimpleCoder>::from_slice(&payload).build().unwrap();
-            assert_eq!(decode_blobs(&sidecar.blobs).as_deref(), Some(payload.as_slice()), "{len} bytes");
-        }
-    }
 }

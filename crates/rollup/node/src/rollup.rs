@@ -4,7 +4,6 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use alloy::{
-    eips::eip1559::BaseFeeParams,
     primitives::{Address, U256, address},
     signers::local::PrivateKeySigner,
 };
@@ -25,7 +24,7 @@ use crate::{
 };
 
 /// Receives L2 priority fees.
-const SEQUENCER_FEE_VAULT: Address = address!("0x4200000000000000000000000000000000000011");
+pub const SEQUENCER_FEE_VAULT: Address = address!("0x4200000000000000000000000000000000000011");
 
 #[derive(Debug, thiserror::Error)]
 pub enum RollupError {
@@ -44,8 +43,6 @@ pub enum RollupError {
 pub fn l2_chain_config(cfg: &RollupConfig, gas_limit: u64, data_dir: PathBuf, genesis: Genesis) -> ChainConfig {
     let mut rules = ChainRules::l2_execution(cfg.l2_chain_id, gas_limit, cfg.l2_rules());
     rules.client_version = format!("aqueduct-l2/v{}", env!("CARGO_PKG_VERSION"));
-    rules.base_fee_params = BaseFeeParams::optimism();
-    rules.min_base_fee = 1_000_000;
     rules.mining = MiningMode::Manual;
     rules.suggested_tip = 1_000_000;
     rules.pool.max_txs = 500_000;
@@ -160,14 +157,7 @@ impl Rollup {
                 r.tasks.push(tokio::spawn(proposer.run(cancel.clone())));
             }
             for c in o.challengers {
-                let mut player = crate::Challenger::new(
-                    chain.clone(),
-                    l1.clone(),
-                    o.rollup.dispute_game,
-                    o.rollup.oracle,
-                    c.signer,
-                    o.poll,
-                );
+                let mut player = crate::Challenger::new(chain.clone(), l1.clone(), o.rollup.clone(), c.signer, o.poll);
                 player.challenge = c.challenge;
                 r.tasks.push(tokio::spawn(player.run(cancel.clone())));
             }

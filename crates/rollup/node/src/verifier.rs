@@ -3,17 +3,13 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use aqueduct_chain::{BlockAttributes, Chain, ChainError};
-use aqueduct_rollup_protocol::{DerivedBlock, Pipeline, SafeHead, encode_meta};
+use aqueduct_chain::{Chain, ChainError};
+use aqueduct_rollup_protocol::{Pipeline, SafeHead};
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::{
-    follower::follow_l1,
-    l1::L1Client,
-    sequencer::{head_meta, prices},
-};
+use crate::{follower::follow_l1, l1::L1Client};
 
 pub struct Verifier {
     chain: Arc<Chain>,
@@ -41,8 +37,7 @@ impl Verifier {
     fn safe_head(&self) -> SafeHead {
         let head = self.chain.head();
         let genesis = self.pipeline.lock().config().l1_genesis.number;
-        let (forced_index, epoch, seq) = head_meta(&head, genesis);
-        SafeHead { number: head.number(), hash: head.hash, epoch, seq, forced_index }
+        SafeHead::of(head.number(), head.hash, &head.header.extra_data, genesis)
     }
 
     /// One round: read new L1 blocks, rewind on a reorg, derive every block L1 now decides.
@@ -63,7 +58,7 @@ impl Verifier {
             let n = d.number;
             let source = d.l1_source;
             let chain = self.chain.clone();
-            let attrs = attributes(&chain, d);
+            let attrs = d.attributes(chain.rules());
             tokio::task::spawn_blocking(move || chain.build_block(attrs))
                 .await
                 .map_err(|e| e.to_string())?
@@ -89,29 +84,5 @@ impl Verifier {
                 _ = tokio::time::sleep(self.poll) => {}
             }
         }
-    }
-}
-
-/// Block attributes of a derived block: undecodable transactions are skipped (like invalid ones).
-pub fn attributes(chain: &Chain, d: DerivedBlock) -> BlockAttributes {
-    let transactions = d
-        .transactions
-        .iter()
-        .filter_map(|raw| match chain.decode_raw_tx(raw) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                debug!(target: "verifier", number = d.number, error = %e, "undecodable transaction skipped");
-                None
-            }
-        })
-        .collect();
-    BlockAttributes {
-        timestamp: Some(d.timestamp),
-        deposits: d.deposits,
-        transactions,
-        from_pool: false,
-        l1_prices: prices(&d.origin),
-        extra_data: encode_meta(d.forced_index, d.origin.number, d.seq),
-        ..Default::default()
     }
 }

@@ -4,7 +4,7 @@ use alloy::{
     primitives::{Address, B256, Bytes, Log, TxKind, U160, U256, keccak256},
     sol_types::{SolCall, SolEvent},
 };
-use aqueduct_chain::DepositTx;
+use aqueduct_chain::{DepositTx, L1Prices};
 use aqueduct_contracts::rollup::{L1Block, RollupPortal};
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,13 @@ pub struct L1Origin {
     pub timestamp: u64,
     pub base_fee: u128,
     pub blob_base_fee: u128,
+}
+
+impl L1Origin {
+    /// The L1 prices an L2 block with this origin charges its data fee at.
+    pub fn prices(&self) -> L1Prices {
+        L1Prices { base_fee: self.base_fee, blob_base_fee: self.blob_base_fee }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -45,9 +52,10 @@ pub fn undo_alias(l2: Address) -> Address {
     Address::from(U160::from_be_bytes(l2.into_array()).wrapping_sub(ALIAS_OFFSET).to_be_bytes())
 }
 
-/// Source hash of a user deposit: domain 0, the L1 block hash and the log's index in the block.
-pub fn user_deposit_source(l1_block_hash: B256, log_index: u64) -> B256 {
-    let inner = keccak256([l1_block_hash.as_slice(), &U256::from(log_index).to_be_bytes::<32>()].concat());
+/// Source hash of a user deposit: domain 0, the L1 block hash and the deposit's index in the
+/// portal (unlike OP's log index, a contract knows it, so an L1 fault proof can check it).
+pub fn user_deposit_source(l1_block_hash: B256, deposit_index: u64) -> B256 {
+    let inner = keccak256([l1_block_hash.as_slice(), &U256::from(deposit_index).to_be_bytes::<32>()].concat());
     keccak256([B256::ZERO.as_slice(), inner.as_slice()].concat())
 }
 
@@ -57,12 +65,25 @@ fn l1_info_source(l1_block_hash: B256, seq: u64) -> B256 {
 }
 
 /// A `TransactionDeposited` log of the portal as the deposit transaction it asks for.
-pub fn deposit_from_log(log: &Log, l1_block_hash: B256, log_index: u64) -> Result<DepositTx, DepositError> {
+pub fn deposit_from_log(log: &Log, l1_block_hash: B256) -> Result<DepositTx, DepositError> {
     let ev = RollupPortal::TransactionDeposited::decode_log(log).map_err(|_| DepositError::NotADeposit)?;
-    if !ev.version.is_zero() {
-        return Err(DepositError::Version(ev.version));
+    deposit_from_event(ev.from, ev.to, ev.version, &ev.opaqueData, l1_block_hash)
+}
+
+/// A deposit from its event's fields: `version` is the deposit index (high 128 bits) and the
+/// layout version (low 128 bits, 0).
+pub fn deposit_from_event(
+    from: Address,
+    to: Address,
+    version: U256,
+    d: &[u8],
+    l1_block_hash: B256,
+) -> Result<DepositTx, DepositError> {
+    let layout = version & U256::from(u128::MAX);
+    if !layout.is_zero() {
+        return Err(DepositError::Version(layout));
     }
-    let d = &ev.opaqueData;
+    let index = u64::try_from(version >> 128).map_err(|_| DepositError::Version(version))?;
     if d.len() < 73 {
         return Err(DepositError::Short(d.len()));
     }
@@ -71,9 +92,9 @@ pub fn deposit_from_log(log: &Log, l1_block_hash: B256, log_index: u64) -> Resul
     let gas_limit = u64::from_be_bytes(d[64..72].try_into().expect("8 bytes"));
     let is_creation = d[72] != 0;
     Ok(DepositTx {
-        source_hash: user_deposit_source(l1_block_hash, log_index),
-        from: ev.from,
-        to: if is_creation { TxKind::Create } else { TxKind::Call(ev.to) },
+        source_hash: user_deposit_source(l1_block_hash, index),
+        from,
+        to: if is_creation { TxKind::Create } else { TxKind::Call(to) },
         mint: u128::try_from(mint).map_err(|_| DepositError::MintTooLarge)?,
         value,
         gas_limit,
@@ -142,17 +163,21 @@ mod tests {
         let ev = RollupPortal::TransactionDeposited {
             from: Address::repeat_byte(1),
             to: Address::repeat_byte(2),
-            version: U256::ZERO,
+            version: U256::from(4) << 128,
             opaqueData: opaque.into(),
         };
         let log = Log { address: Address::repeat_byte(9), data: ev.encode_log_data() };
-        let d = deposit_from_log(&log, B256::repeat_byte(3), 4).unwrap();
+        let d = deposit_from_log(&log, B256::repeat_byte(3)).unwrap();
         assert_eq!(d.mint, 7);
         assert_eq!(d.value, U256::from(5));
         assert_eq!(d.gas_limit, 50_000);
         assert_eq!(d.to, TxKind::Call(Address::repeat_byte(2)));
         assert_eq!(d.input.as_ref(), &[0xAB, 0xCD]);
-        assert_ne!(d.source_hash, user_deposit_source(B256::repeat_byte(3), 5), "log index in the source");
+        assert_eq!(d.source_hash, user_deposit_source(B256::repeat_byte(3), 4), "deposit index in the source");
+        let mut bad = ev.clone();
+        bad.version = (U256::from(4) << 128) | U256::from(1);
+        let log = Log { address: Address::repeat_byte(9), data: bad.encode_log_data() };
+        assert_eq!(deposit_from_log(&log, B256::ZERO), Err(DepositError::Version(U256::from(1))));
     }
 
     #[test]
@@ -164,9 +189,9 @@ mod tests {
             opaqueData: vec![0u8; 72].into(),
         };
         let log = Log { address: Address::ZERO, data: ev.encode_log_data() };
-        assert_eq!(deposit_from_log(&log, B256::ZERO, 0), Err(DepositError::Short(72)));
+        assert_eq!(deposit_from_log(&log, B256::ZERO), Err(DepositError::Short(72)));
         let other = Log::new_unchecked(Address::ZERO, vec![B256::ZERO], Bytes::new());
-        assert_eq!(deposit_from_log(&other, B256::ZERO, 0), Err(DepositError::NotADeposit));
+        assert_eq!(deposit_from_log(&other, B256::ZERO), Err(DepositError::NotADeposit));
     }
 
     #[test]

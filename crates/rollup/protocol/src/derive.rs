@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use alloy::primitives::{B256, Bytes};
-use aqueduct_chain::DepositTx;
+use aqueduct_chain::{BlockAttributes, Chain, ChainRules, DepositTx};
 use tracing::{debug, warn};
 
 use crate::{
@@ -50,6 +50,16 @@ pub struct SafeHead {
     pub forced_index: u64,
 }
 
+impl SafeHead {
+    /// The safe head a block is, from its header (`extra_data` carries the derivation metadata;
+    /// the L2 genesis has none and stands at the L1 genesis).
+    pub fn of(number: u64, hash: B256, extra_data: &[u8], l1_genesis: u64) -> Self {
+        let (forced_index, epoch, seq) =
+            if number == 0 { (0, l1_genesis, 0) } else { decode_meta(extra_data).unwrap_or((0, l1_genesis, 0)) };
+        Self { number, hash, epoch, seq, forced_index }
+    }
+}
+
 /// An L2 block as derivation decided it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DerivedBlock {
@@ -67,6 +77,33 @@ pub struct DerivedBlock {
     pub default: bool,
     /// Last L1 block this block depends on (an L1 reorg below it undoes it).
     pub l1_source: u64,
+}
+
+impl DerivedBlock {
+    /// The attributes every node builds this block from: undecodable transactions are left out
+    /// (like invalid ones, which building skips).
+    pub fn attributes(&self, rules: &ChainRules) -> BlockAttributes {
+        let transactions = self
+            .transactions
+            .iter()
+            .filter_map(|raw| match Chain::decode_raw_tx_for(rules, raw) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    debug!(target: "derive::block", number = self.number, error = %e, "undecodable transaction skipped");
+                    None
+                }
+            })
+            .collect();
+        BlockAttributes {
+            timestamp: Some(self.timestamp),
+            deposits: self.deposits.clone(),
+            transactions,
+            from_pool: false,
+            l1_prices: self.origin.prices(),
+            extra_data: encode_meta(self.forced_index, self.origin.number, self.seq),
+            ..Default::default()
+        }
+    }
 }
 
 /// L2 header metadata after the L1 prices in `extra_data`: forced index, epoch, sequence number.
@@ -96,8 +133,10 @@ pub struct Pipeline {
     cfg: RollupConfig,
     /// L1 blocks read, by number (origins and their deposits are needed from the safe epoch on).
     l1: BTreeMap<u64, L1BlockData>,
-    /// The whole forced queue: (L1 block it was queued in, transaction).
+    /// The forced queue from item `forced_base` on: (L1 block it was queued in, transaction).
     forced: Vec<(u64, Bytes)>,
+    /// Index of `forced[0]` in the whole queue (0 unless started mid-chain).
+    forced_base: u64,
     /// Candidate batches by L2 number, with the L1 block that carried them.
     batches: BTreeMap<u64, Vec<(Batch, u64)>>,
     channels: ChannelAssembler,
@@ -117,8 +156,29 @@ impl Pipeline {
             cfg,
             l1,
             forced: Vec::new(),
+            forced_base: 0,
             batches: BTreeMap::new(),
         }
+    }
+
+    /// A pipeline that reads L1 from block `first` on and knows the forced queue from item
+    /// `forced_base` on (what an L1 fault proof re-derives one block with: the L1 data that can
+    /// still matter to it, nothing older).
+    pub fn starting_at(cfg: RollupConfig, first: u64, forced_base: u64) -> Self {
+        Self {
+            channels: ChannelAssembler::new(cfg.channel_timeout, cfg.max_channel_bytes),
+            cursor: first,
+            cfg,
+            l1: BTreeMap::new(),
+            forced: Vec::new(),
+            forced_base,
+            batches: BTreeMap::new(),
+        }
+    }
+
+    /// Appends a forced item queued in an L1 block before the first one read.
+    pub fn push_forced(&mut self, l1_block: u64, tx: Bytes) {
+        self.forced.push((l1_block, tx));
     }
 
     pub fn config(&self) -> &RollupConfig {
@@ -141,7 +201,7 @@ impl Pipeline {
 
     /// Forced-queue items known so far.
     pub fn forced_len(&self) -> u64 {
-        self.forced.len() as u64
+        self.forced_base + self.forced.len() as u64
     }
 
     /// Reads the next L1 block.
@@ -150,10 +210,10 @@ impl Pipeline {
         if n != self.cursor {
             return Err(DeriveError::OutOfOrder { expected: self.cursor, got: n });
         }
-        if let Some(prev) = self.l1.get(&(n - 1))
+        if let Some(prev) = n.checked_sub(1).and_then(|p| self.l1.get(&p))
             && prev.origin.hash != block.parent_hash
         {
-            return Err(DeriveError::Reorg(n - 1));
+            return Err(DeriveError::Reorg(prev.origin.number));
         }
         for tx in &block.forced {
             self.forced.push((n, tx.clone()));
@@ -203,12 +263,12 @@ impl Pipeline {
 
     /// Forced items that must be in by a block of epoch `epoch`.
     fn due(&self, epoch: u64) -> u64 {
-        self.forced.partition_point(|(l1, _)| l1 + self.cfg.seq_window <= epoch) as u64
+        self.forced_base + self.forced.partition_point(|(l1, _)| l1 + self.cfg.seq_window <= epoch) as u64
     }
 
     /// Forced items a block of epoch `epoch` may consume.
     fn known(&self, epoch: u64) -> u64 {
-        self.forced.partition_point(|(l1, _)| *l1 <= epoch) as u64
+        self.forced_base + self.forced.partition_point(|(l1, _)| *l1 <= epoch) as u64
     }
 
     /// Forced items a sequencer must include in a block of epoch `epoch`, and may include.
@@ -217,6 +277,7 @@ impl Pipeline {
     }
 
     pub fn forced_range(&self, from: u64, to: u64) -> Vec<Bytes> {
+        let (from, to) = (from.saturating_sub(self.forced_base), to.saturating_sub(self.forced_base));
         self.forced
             .get(from as usize..to as usize)
             .map(|s| s.iter().map(|(_, t)| t.clone()).collect())

@@ -29,6 +29,8 @@ pub struct GameView {
     pub l2_block: u64,
     pub claimed_post_state: B256,
     pub claimed_withdrawals_root: B256,
+    /// The disputed block's hash as the defender's output names it.
+    pub claimed_block_hash: B256,
     /// Seconds the side to move has left.
     pub clock_left: u64,
 }
@@ -52,6 +54,8 @@ pub trait Truth {
     fn step_roots(&self, block: u64) -> Option<Vec<B256>>;
     /// The state root and withdrawals root after `block`.
     fn state_and_withdrawals(&self, block: u64) -> Option<(B256, B256)>;
+    /// The hash of `block`.
+    fn block_hash(&self, block: u64) -> Option<B256>;
 }
 
 /// The next move of one side.
@@ -65,6 +69,9 @@ pub enum Move {
     OpenSteps { block: u64 },
     /// Challenger (anyone) at a step leaf: re-execute step `step` of `block`.
     Step { block: u64, step: u64 },
+    /// Challenger (anyone), once the steps are open: the disputed block is not the one L1's data
+    /// and the agreed block make (a transaction skipped, added or changed; a wrong header).
+    DisproveBlock { block: u64 },
     /// Challenger: the disputed output's withdrawals root is not its state's.
     DisproveWithdrawals { block: u64 },
     /// The other side's clock has run out.
@@ -75,6 +82,11 @@ pub enum Move {
 
 /// The move `defender` (or the challenger) makes next in `g`, by `truth`.
 pub fn next_move(g: &GameView, defender: bool, truth: &impl Truth) -> Move {
+    // A block that is not the one derivation makes is disproved at once, whoever is to move:
+    // its steps may all hold (the wrong transactions, faithfully executed).
+    if !defender && g.phase == Phase::Steps && truth.block_hash(g.l2_block).is_some_and(|h| h != g.claimed_block_hash) {
+        return Move::DisproveBlock { block: g.l2_block };
+    }
     let my_turn = g.defender_to_move == defender;
     if !my_turn {
         return if g.clock_left == 0 { Move::ClaimTimeout } else { Move::Wait };
@@ -132,6 +144,8 @@ mod tests {
     /// roots differ from some position on.
     struct Toy {
         lie_from: Option<(u64, u64)>,
+        /// From this block on, the blocks themselves differ (other transactions).
+        block_lie_from: Option<u64>,
     }
 
     impl Toy {
@@ -147,7 +161,11 @@ mod tests {
     impl Truth for Toy {
         fn output(&self, b: u64) -> Option<B256> {
             let (s, w) = self.state_and_withdrawals(b)?;
-            Some(keccak256([s, w].concat()))
+            Some(keccak256([s, w, self.block_hash(b)?].concat()))
+        }
+        fn block_hash(&self, b: u64) -> Option<B256> {
+            let lie = self.block_lie_from.is_some_and(|lb| b >= lb);
+            Some(keccak256([b.to_be_bytes(), [lie as u8; 8]].concat()))
         }
         fn step_roots(&self, b: u64) -> Option<Vec<B256>> {
             let mut roots = vec![if b == 0 { self.state(0, 0) } else { self.state(b - 1, Self::steps(b - 1)) }];
@@ -174,11 +192,18 @@ mod tests {
             l2_block: 0,
             claimed_post_state: B256::ZERO,
             claimed_withdrawals_root: B256::ZERO,
+            claimed_block_hash: B256::ZERO,
             clock_left: 100,
         };
         let mut moves = 1;
         loop {
             moves += 1;
+            // The challenger may disprove a block whoever is to move.
+            if let mv @ Move::DisproveBlock { block } = next_move(&g, false, challenger) {
+                assert_eq!(g.phase, Phase::Steps, "{mv:?}");
+                // L1 re-derives the block: the judge's.
+                return (judge.block_hash(block) != Some(g.claimed_block_hash), moves);
+            }
             let me_defender = g.defender_to_move;
             let mv = next_move(&g, me_defender, if me_defender { defender } else { challenger });
             match mv {
@@ -202,6 +227,7 @@ mod tests {
                     g.phase = Phase::Steps;
                     g.l2_block = block;
                     (g.claimed_post_state, g.claimed_withdrawals_root) = (s, w);
+                    g.claimed_block_hash = defender.block_hash(block).unwrap();
                     (g.lo, g.hi) = (0, roots.len() as u64 - 1);
                     (g.lo_claim, g.hi_claim) = (roots[0], *roots.last().unwrap());
                     g.defender_to_move = !g.at_leaf();
@@ -213,6 +239,7 @@ mod tests {
                     return (truth[step as usize + 1] != g.hi_claim, moves);
                 }
                 Move::DisproveWithdrawals { .. } => return (true, moves),
+                Move::DisproveBlock { .. } => unreachable!("taken above"),
                 Move::ClaimTimeout | Move::Wait => panic!("a live game stalled: {mv:?} in {g:?}"),
             }
         }
@@ -220,13 +247,17 @@ mod tests {
 
     #[test]
     fn the_honest_side_wins_every_seeded_game() {
-        let honest = Toy { lie_from: None };
+        let honest = Toy { lie_from: None, block_lie_from: None };
         let mut rng = ChaCha8Rng::seed_from_u64(6);
-        for _ in 0..500 {
+        for i in 0..500 {
             let lo = rng.random_range(0..50u64);
             let hi = lo + rng.random_range(1..40u64);
             let lb = rng.random_range(lo + 1..=hi);
-            let liar = Toy { lie_from: Some((lb, rng.random_range(0..=Toy::steps(lb)))) };
+            // Every third liar makes other blocks (a transaction skipped or added), half of those
+            // with the states those blocks really give.
+            let block_lie_from = (i % 3 == 0).then_some(lb);
+            let lie_from = if i % 6 == 0 { None } else { Some((lb, rng.random_range(0..=Toy::steps(lb)))) };
+            let liar = Toy { lie_from, block_lie_from };
             // A liar's output at `hi` only differs if its lie starts before the block's end.
             if liar.output(hi) == honest.output(hi) {
                 continue;
@@ -253,9 +284,10 @@ mod tests {
             l2_block: 0,
             claimed_post_state: B256::ZERO,
             claimed_withdrawals_root: B256::ZERO,
+            claimed_block_hash: B256::ZERO,
             clock_left: 5,
         };
-        let t = Toy { lie_from: None };
+        let t = Toy { lie_from: None, block_lie_from: None };
         assert_eq!(next_move(&g, false, &t), Move::Wait);
         assert_eq!(next_move(&GameView { clock_left: 0, ..g.clone() }, false, &t), Move::ClaimTimeout);
         assert_eq!(next_move(&g, true, &t), Move::ClaimMiddle(t.output(4).unwrap()));

@@ -1,0 +1,196 @@
+//! Assembles the evidence `DisputeGame.disproveBlock` takes (DESIGN D6): the L1 headers, batches,
+//! forced transactions and deposits that decide one L2 block, read over JSON-RPC, with the
+//! witness of the block built from them. The same checks the L1 runs are run here first
+//! ([`derive_proven`]), so a proof that would not hold is never sent.
+
+use std::collections::BTreeMap;
+
+use alloy::{
+    eips::BlockNumberOrTag,
+    primitives::{B256, Bytes, U256, keccak256},
+    providers::Provider,
+    rpc::types::Filter,
+    sol_types::SolEvent,
+};
+use aqueduct_chain::{BlockRef, Chain};
+use aqueduct_contracts::rollup::{BatchInbox, RollupPortal};
+use aqueduct_rollup_protocol::{
+    RollupConfig, SafeHead, blobs_payload,
+    evidence::{
+        DeriveEvidence, Edge, EvidenceError, Item, L1Records, ListEvidence, RecordWindow, batch_window_start,
+        deposit_item_data, derive_proven, kind, record_hash,
+    },
+};
+
+use crate::l1::{L1Client, L1Error};
+
+/// Everything `disproveBlock` takes besides the game.
+#[derive(Clone, Debug)]
+pub struct DerivationProof {
+    pub parent_header: Bytes,
+    pub anchor: u64,
+    /// [batchFrom, batchTo, forcedFrom, forcedTo, depositFrom, depositTo].
+    pub ranges: [U256; 6],
+    pub evidence: Bytes,
+    pub witness: Bytes,
+    /// The hash of the block the proof derives.
+    pub block_hash: B256,
+}
+
+/// One L1 record: its data hash, L1 block and the data an evidence item gives for it.
+#[derive(Clone, Debug)]
+struct Record {
+    data_hash: B256,
+    l1_block: u64,
+    item: Item,
+}
+
+fn rpc(e: impl std::fmt::Display) -> L1Error {
+    L1Error::Rpc(e.to_string())
+}
+
+/// Every record of the inbox and the portal, by list and index, read from their logs.
+async fn read_records(
+    l1: &L1Client,
+    cfg: &RollupConfig,
+) -> Result<(Vec<Record>, Vec<Record>, Vec<Record>, Vec<u64>), L1Error> {
+    let filter = Filter::new().from_block(0).to_block(BlockNumberOrTag::Latest).address(vec![cfg.inbox, cfg.portal]);
+    let logs = l1.provider().get_logs(&filter).await.map_err(rpc)?;
+    let (mut batches, mut forced, mut deposits) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let mut anchors = Vec::new();
+    for log in logs {
+        let block = log.block_number.unwrap_or_default();
+        let topic = log.topic0().copied().unwrap_or_default();
+        if log.address() == cfg.inbox && topic == BatchInbox::BatchSubmitted::SIGNATURE_HASH {
+            let ev = BatchInbox::BatchSubmitted::decode_log(&log.inner).map_err(rpc)?;
+            anchors.push(block - 1);
+            let (data_hash, item) = if ev.blobHashes.is_empty() {
+                let tx = log.transaction_hash.ok_or_else(|| rpc("a batch log without its transaction"))?;
+                let frames =
+                    l1.calldata_payload(tx).await?.ok_or_else(|| rpc(format!("batch {} unreadable", ev.index)))?;
+                (keccak256(&frames), Item { l1_block: block, kind: kind::BYTES, data: frames.into() })
+            } else {
+                let blobs = l1
+                    .blobs(&ev.blobHashes)
+                    .await?
+                    .ok_or_else(|| rpc(format!("blobs of batch {} missing", ev.index)))?;
+                let item = match blobs_payload(&blobs) {
+                    Some(p) => Item { l1_block: block, kind: kind::BLOB_PAYLOAD, data: p.into() },
+                    None => Item { l1_block: block, kind: kind::RAW_BLOBS, data: blobs.concat().into() },
+                };
+                (keccak256(ev.blobHashes.concat()), item)
+            };
+            batches.insert(ev.index, Record { data_hash, l1_block: block, item });
+        } else if log.address() == cfg.inbox && topic == BatchInbox::TransactionForced::SIGNATURE_HASH {
+            let ev = BatchInbox::TransactionForced::decode_log(&log.inner).map_err(rpc)?;
+            let data = ev.data.transaction.clone();
+            let item = Item { l1_block: block, kind: kind::BYTES, data: data.clone() };
+            forced.insert(ev.index, Record { data_hash: keccak256(&data), l1_block: block, item });
+        } else if log.address() == cfg.portal && topic == RollupPortal::TransactionDeposited::SIGNATURE_HASH {
+            let ev = RollupPortal::TransactionDeposited::decode_log(&log.inner).map_err(rpc)?;
+            let data = deposit_item_data(ev.from, ev.to, ev.version, &ev.opaqueData);
+            let item = Item { l1_block: block, kind: kind::BYTES, data: data.clone() };
+            deposits.insert(ev.version >> 128, Record { data_hash: keccak256(&data), l1_block: block, item });
+        }
+    }
+    let dense = |m: BTreeMap<U256, Record>| -> Result<Vec<Record>, L1Error> {
+        m.into_iter()
+            .enumerate()
+            .map(
+                |(i, (k, r))| {
+                    if k == U256::from(i) { Ok(r) } else { Err(rpc(format!("record {i} missing from the logs"))) }
+                },
+            )
+            .collect()
+    };
+    Ok((dense(batches)?, dense(forced)?, dense(deposits)?, anchors))
+}
+
+/// A list's window `[from, to)` with its neighbours, as L1 storage and as evidence.
+fn window(list: &[Record], from: usize, to: usize) -> (RecordWindow, ListEvidence) {
+    let edge = |r: &Record| Edge { data_hash: r.data_hash, l1_block: r.l1_block };
+    let mut records = Vec::new();
+    let mut ev = ListEvidence::default();
+    if from > 0 {
+        records.push(record_hash(list[from - 1].data_hash, list[from - 1].l1_block));
+        ev.before.push(edge(&list[from - 1]));
+    }
+    for r in &list[from..to] {
+        records.push(record_hash(r.data_hash, r.l1_block));
+        ev.items.push(r.item.clone());
+    }
+    if to < list.len() {
+        records.push(record_hash(list[to].data_hash, list[to].l1_block));
+        ev.after.push(edge(&list[to]));
+    }
+    (RecordWindow { from: from as u64, to: to as u64, total: list.len() as u64, records }, ev)
+}
+
+/// The proof that L2 block `n` is what L1's data and block `n - 1` of `chain` make.
+pub async fn derivation_proof(
+    l1: &L1Client,
+    cfg: &RollupConfig,
+    chain: &Chain,
+    n: u64,
+) -> Result<DerivationProof, L1Error> {
+    let internal = |e: String| L1Error::Rpc(format!("derivation proof of L2 block {n}: {e}"));
+    let parent = chain
+        .block(BlockRef::Number(n.saturating_sub(1)))
+        .filter(|_| n > 0)
+        .ok_or_else(|| internal("no parent".into()))?;
+    let safe = SafeHead::of(parent.number(), parent.hash, &parent.header.extra_data, cfg.l1_genesis.number);
+    let (batches, forced, deposits, mut anchors) = read_records(l1, cfg).await?;
+    let lo = batch_window_start(cfg, &safe);
+    let first_header = safe.epoch;
+    anchors.retain(|a| *a >= first_header);
+    anchors.sort_unstable();
+    anchors.dedup();
+    let first_at = |list: &[Record], from: u64| list.partition_point(|r| r.l1_block < from);
+    for anchor in anchors {
+        let anchor_hash: B256 = l1.read(cfg.inbox, BatchInbox::l1HashesCall(U256::from(anchor))).await?;
+        let mut headers = Vec::new();
+        for b in first_header..=anchor {
+            let block = l1
+                .provider()
+                .get_block_by_number(BlockNumberOrTag::Number(b))
+                .await
+                .map_err(rpc)?
+                .ok_or(L1Error::MissingBlock(b))?;
+            headers.push(Bytes::from(alloy::rlp::encode(&block.header.inner)));
+        }
+        let after = |list: &[Record]| list.partition_point(|r| r.l1_block <= anchor);
+        let (bf, bt) = (first_at(&batches, lo), after(&batches));
+        let (ff, ft) = (safe.forced_index as usize, after(&forced).max(safe.forced_index as usize));
+        let (df, dt) = (first_at(&deposits, first_header.max(cfg.l1_genesis.number + 1)), after(&deposits));
+        let (bw, be) = window(&batches, bf, bt);
+        let (fw, fe) = window(&forced, ff.min(forced.len()), ft.min(forced.len()));
+        let (dw, de) = window(&deposits, df, dt);
+        let records = L1Records { anchor: (anchor, anchor_hash), batches: bw, forced: fw, deposits: dw };
+        let evidence = DeriveEvidence { headers, batches: be, forced: fe, deposits: de };
+        let derived = match derive_proven(cfg, &parent.header, &records, &evidence) {
+            Ok(d) => d,
+            Err(EvidenceError::Undecided(_)) => continue,
+            Err(e) => return Err(internal(e.to_string())),
+        };
+        let attrs = derived.attributes(chain.rules());
+        let witness = chain.rebuild_witness(n, &attrs).map_err(|e| internal(e.to_string()))?;
+        let (header, _) = aqueduct_chain::build_stateless(
+            chain.rules(),
+            &parent.header,
+            chain.config().beneficiary,
+            &witness,
+            &attrs,
+        )
+        .map_err(|e| internal(e.to_string()))?;
+        let u = |v: usize| U256::from(v);
+        return Ok(DerivationProof {
+            parent_header: alloy::rlp::encode(&parent.header).into(),
+            anchor,
+            ranges: [u(bf), u(bt), u(ff), u(ft), u(df), u(dt)],
+            evidence: evidence.encode().into(),
+            witness: witness.encode().into(),
+            block_hash: header.hash_slow(),
+        });
+    }
+    Err(internal("no L1 hash stored late enough yet (see BatchInbox.checkpoint)".into()))
+}
