@@ -31,8 +31,10 @@ pub struct FraudArgs {
     /// Skip the players that go silent mid-game (their clock runs out; the L1 clock is moved).
     #[arg(long)]
     no_stalls: bool,
-    /// Seconds between embedded L1 blocks.
-    #[arg(long, default_value_t = 0.5)]
+    /// Seconds between embedded L1 blocks (at least 1: L1 timestamps are whole seconds and
+    /// strictly increase, so faster blocks run L1 time ahead of the L2's, the sequencer's L1
+    /// origin falls behind, and its batches end up outside the sequencing window).
+    #[arg(long, default_value_t = 1.0)]
     l1_block_time: f64,
     /// Each side's chess clock, seconds (mainnet settings: 302400, 3.5 days).
     #[arg(long, default_value_t = 302_400)]

@@ -28,7 +28,8 @@ const L2_GAS_LIMIT: u64 = 30_000_000;
 /// How the world is set up.
 #[derive(Clone, Debug)]
 pub struct WorldOptions {
-    /// Embedded L1 block time, seconds.
+    /// Embedded L1 block time, seconds (at least 1: faster blocks run L1 time ahead of the L2's,
+    /// since L1 timestamps are whole seconds and strictly increase).
     pub l1_block_time: f64,
     /// Each side's chess clock in a game, seconds.
     pub dispute_clock: u64,
@@ -45,7 +46,7 @@ pub struct WorldOptions {
 impl Default for WorldOptions {
     fn default() -> Self {
         Self {
-            l1_block_time: 0.5,
+            l1_block_time: 1.0,
             dispute_clock: 3_600,
             finalization_period: 7_200,
             output_bond: U256::from(ETH / 10),
