@@ -144,8 +144,7 @@ pub async fn run_fraud(o: FraudOptions) -> Result<FraudReport, AttackError> {
     let withdrawal_tx = world.send_l2(&players.user, &withdraw_eth_call(players.user.address(), U256::from(ETH)))?;
 
     let mut rng = ChaCha8Rng::seed_from_u64(o.seed);
-    let played: Vec<Corruption> = o.kinds.clone();
-    let total = o.runs as u64 * (played.len() as u64 + o.false_challenges as u64) + 2 * o.stalls as u64;
+    let total = o.runs as u64 * (o.kinds.len() as u64 + o.false_challenges as u64) + 2 * o.stalls as u64;
     let bar = if o.progress { ProgressBar::new(total) } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} games  {msg}")
@@ -158,7 +157,7 @@ pub async fn run_fraud(o: FraudOptions) -> Result<FraudReport, AttackError> {
     let mut invented = Vec::new();
     let mut restart = None;
     for run in 0..o.runs {
-        for kind in &played {
+        for kind in &o.kinds {
             bar.set_message(kind.name());
             let b = agreed + rng.random_range(3..=8u64);
             world.derived(b).await?;

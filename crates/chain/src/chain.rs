@@ -125,8 +125,14 @@ impl Chain {
     }
 
     /// The witness [`crate::build_stateless`] needs to build, on top of block `n - 1`, the block
-    /// `attrs` make (the block a fault proof re-derives), checked by building it statelessly.
-    pub fn rebuild_witness(&self, n: u64, attrs: &BlockAttributes) -> Result<crate::Witness, ChainError> {
+    /// `attrs` make (the block a fault proof re-derives), checked by building it statelessly:
+    /// the witness, and that block's header and included transactions.
+    #[allow(clippy::type_complexity)]
+    pub fn rebuild_witness(
+        &self,
+        n: u64,
+        attrs: &BlockAttributes,
+    ) -> Result<(crate::Witness, Header, Vec<ChainTx>), ChainError> {
         let inner = self.inner.lock();
         let parent = inner
             .blocks
@@ -140,9 +146,10 @@ impl Chain {
         })
         .map_err(|e| ChainError::Internal(format!("rebuilding block {n}: {e}")))?;
         Self::complete_for_root(&inner, nodes, &mut witness, pre_root, diff, n)?;
-        crate::build_stateless(&self.rules, &parent.header, self.config.beneficiary, &witness, attrs)
-            .map_err(|e| ChainError::Internal(format!("rebuilding block {n} statelessly: {e}")))?;
-        Ok(witness)
+        let (header, txs) =
+            crate::build_stateless(&self.rules, &parent.header, self.config.beneficiary, &witness, attrs)
+                .map_err(|e| ChainError::Internal(format!("rebuilding block {n} statelessly: {e}")))?;
+        Ok((witness, header, txs))
     }
 
     /// The state roots between the steps of block `n` (each deposit, then each transaction):

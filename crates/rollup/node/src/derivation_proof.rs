@@ -17,8 +17,8 @@ use aqueduct_contracts::rollup::{BatchInbox, RollupPortal};
 use aqueduct_rollup_protocol::{
     RollupConfig, SafeHead, blobs_payload,
     evidence::{
-        DeriveEvidence, Edge, EvidenceError, Item, L1Records, ListEvidence, RecordWindow, batch_window_start,
-        deposit_item_data, derive_proven, kind, record_hash,
+        DeriveEvidence, EvidenceError, Item, L1Records, Recorded, batch_window_start, deposit_item_data, derive_proven,
+        kind, window,
     },
 };
 
@@ -37,14 +37,6 @@ pub struct DerivationProof {
     pub block_hash: B256,
 }
 
-/// One L1 record: its data hash, L1 block and the data an evidence item gives for it.
-#[derive(Clone, Debug)]
-struct Record {
-    data_hash: B256,
-    l1_block: u64,
-    item: Item,
-}
-
 fn rpc(e: impl std::fmt::Display) -> L1Error {
     L1Error::Rpc(e.to_string())
 }
@@ -53,7 +45,7 @@ fn rpc(e: impl std::fmt::Display) -> L1Error {
 async fn read_records(
     l1: &L1Client,
     cfg: &RollupConfig,
-) -> Result<(Vec<Record>, Vec<Record>, Vec<Record>, Vec<u64>), L1Error> {
+) -> Result<(Vec<Recorded>, Vec<Recorded>, Vec<Recorded>, Vec<u64>), L1Error> {
     let filter = Filter::new().from_block(0).to_block(BlockNumberOrTag::Latest).address(vec![cfg.inbox, cfg.portal]);
     let logs = l1.provider().get_logs(&filter).await.map_err(rpc)?;
     let (mut batches, mut forced, mut deposits) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
@@ -80,20 +72,17 @@ async fn read_records(
                 };
                 (keccak256(ev.blobHashes.concat()), item)
             };
-            batches.insert(ev.index, Record { data_hash, l1_block: block, item });
+            batches.insert(ev.index, Recorded { data_hash, l1_block: block, item });
         } else if log.address() == cfg.inbox && topic == BatchInbox::TransactionForced::SIGNATURE_HASH {
             let ev = BatchInbox::TransactionForced::decode_log(&log.inner).map_err(rpc)?;
-            let data = ev.data.transaction.clone();
-            let item = Item { l1_block: block, kind: kind::BYTES, data: data.clone() };
-            forced.insert(ev.index, Record { data_hash: keccak256(&data), l1_block: block, item });
+            forced.insert(ev.index, Recorded::bytes(ev.data.transaction.clone(), block));
         } else if log.address() == cfg.portal && topic == RollupPortal::TransactionDeposited::SIGNATURE_HASH {
             let ev = RollupPortal::TransactionDeposited::decode_log(&log.inner).map_err(rpc)?;
             let data = deposit_item_data(ev.from, ev.to, ev.version, &ev.opaqueData);
-            let item = Item { l1_block: block, kind: kind::BYTES, data: data.clone() };
-            deposits.insert(ev.version >> 128, Record { data_hash: keccak256(&data), l1_block: block, item });
+            deposits.insert(ev.version >> 128, Recorded::bytes(data, block));
         }
     }
-    let dense = |m: BTreeMap<U256, Record>| -> Result<Vec<Record>, L1Error> {
+    let dense = |m: BTreeMap<U256, Recorded>| -> Result<Vec<Recorded>, L1Error> {
         m.into_iter()
             .enumerate()
             .map(
@@ -104,26 +93,6 @@ async fn read_records(
             .collect()
     };
     Ok((dense(batches)?, dense(forced)?, dense(deposits)?, anchors))
-}
-
-/// A list's window `[from, to)` with its neighbours, as L1 storage and as evidence.
-fn window(list: &[Record], from: usize, to: usize) -> (RecordWindow, ListEvidence) {
-    let edge = |r: &Record| Edge { data_hash: r.data_hash, l1_block: r.l1_block };
-    let mut records = Vec::new();
-    let mut ev = ListEvidence::default();
-    if from > 0 {
-        records.push(record_hash(list[from - 1].data_hash, list[from - 1].l1_block));
-        ev.before.push(edge(&list[from - 1]));
-    }
-    for r in &list[from..to] {
-        records.push(record_hash(r.data_hash, r.l1_block));
-        ev.items.push(r.item.clone());
-    }
-    if to < list.len() {
-        records.push(record_hash(list[to].data_hash, list[to].l1_block));
-        ev.after.push(edge(&list[to]));
-    }
-    (RecordWindow { from: from as u64, to: to as u64, total: list.len() as u64, records }, ev)
 }
 
 /// The proof that L2 block `n` is what L1's data and block `n - 1` of `chain` make.
@@ -145,11 +114,12 @@ pub async fn derivation_proof(
     anchors.retain(|a| *a >= first_header);
     anchors.sort_unstable();
     anchors.dedup();
-    let first_at = |list: &[Record], from: u64| list.partition_point(|r| r.l1_block < from);
+    let first_at = |list: &[Recorded], from: u64| list.partition_point(|r| r.l1_block < from);
+    let mut headers: Vec<Bytes> = Vec::new();
     for anchor in anchors {
         let anchor_hash: B256 = l1.read(cfg.inbox, BatchInbox::l1HashesCall(U256::from(anchor))).await?;
-        let mut headers = Vec::new();
-        for b in first_header..=anchor {
+        // Headers from the origin on, read once across the anchors tried.
+        for b in first_header + headers.len() as u64..=anchor {
             let block = l1
                 .provider()
                 .get_block_by_number(BlockNumberOrTag::Number(b))
@@ -158,7 +128,7 @@ pub async fn derivation_proof(
                 .ok_or(L1Error::MissingBlock(b))?;
             headers.push(Bytes::from(alloy::rlp::encode(&block.header.inner)));
         }
-        let after = |list: &[Record]| list.partition_point(|r| r.l1_block <= anchor);
+        let after = |list: &[Recorded]| list.partition_point(|r| r.l1_block <= anchor);
         let (bf, bt) = (first_at(&batches, lo), after(&batches));
         let (ff, ft) = (safe.forced_index as usize, after(&forced).max(safe.forced_index as usize));
         let (df, dt) = (first_at(&deposits, first_header.max(cfg.l1_genesis.number + 1)), after(&deposits));
@@ -166,22 +136,14 @@ pub async fn derivation_proof(
         let (fw, fe) = window(&forced, ff.min(forced.len()), ft.min(forced.len()));
         let (dw, de) = window(&deposits, df, dt);
         let records = L1Records { anchor: (anchor, anchor_hash), batches: bw, forced: fw, deposits: dw };
-        let evidence = DeriveEvidence { headers, batches: be, forced: fe, deposits: de };
+        let evidence = DeriveEvidence { headers: headers.clone(), batches: be, forced: fe, deposits: de };
         let derived = match derive_proven(cfg, &parent.header, &records, &evidence) {
             Ok(d) => d,
             Err(EvidenceError::Undecided(_)) => continue,
             Err(e) => return Err(internal(e.to_string())),
         };
         let attrs = derived.attributes(chain.rules());
-        let witness = chain.rebuild_witness(n, &attrs).map_err(|e| internal(e.to_string()))?;
-        let (header, _) = aqueduct_chain::build_stateless(
-            chain.rules(),
-            &parent.header,
-            chain.config().beneficiary,
-            &witness,
-            &attrs,
-        )
-        .map_err(|e| internal(e.to_string()))?;
+        let (witness, header, _) = chain.rebuild_witness(n, &attrs).map_err(|e| internal(e.to_string()))?;
         let u = |v: usize| U256::from(v);
         return Ok(DerivationProof {
             parent_header: alloy::rlp::encode(&parent.header).into(),

@@ -121,6 +121,41 @@ impl DeriveEvidence {
     }
 }
 
+/// One L1 record with the data an evidence item gives for it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub data_hash: B256,
+    pub l1_block: u64,
+    pub item: Item,
+}
+
+impl Recorded {
+    /// A record of plain bytes (calldata frames, a forced transaction, a deposit's data).
+    pub fn bytes(data: Bytes, l1_block: u64) -> Self {
+        Self { data_hash: keccak256(&data), l1_block, item: Item { l1_block, kind: kind::BYTES, data } }
+    }
+}
+
+/// A list's range `[from, to)` with its neighbours: as L1 storage hands it over, and as evidence.
+pub fn window(list: &[Recorded], from: usize, to: usize) -> (RecordWindow, ListEvidence) {
+    let edge = |r: &Recorded| Edge { data_hash: r.data_hash, l1_block: r.l1_block };
+    let mut records = Vec::new();
+    let mut ev = ListEvidence::default();
+    if from > 0 {
+        records.push(record_hash(list[from - 1].data_hash, list[from - 1].l1_block));
+        ev.before.push(edge(&list[from - 1]));
+    }
+    for r in &list[from..to] {
+        records.push(record_hash(r.data_hash, r.l1_block));
+        ev.items.push(r.item.clone());
+    }
+    if to < list.len() {
+        records.push(record_hash(list[to].data_hash, list[to].l1_block));
+        ev.after.push(edge(&list[to]));
+    }
+    (RecordWindow { from: from as u64, to: to as u64, total: list.len() as u64, records }, ev)
+}
+
 /// `keccak256(abi.encode(dataHash, l1Block))`.
 pub fn record_hash(data_hash: B256, l1_block: u64) -> B256 {
     keccak256((data_hash, U256::from(l1_block)).abi_encode())
@@ -164,15 +199,27 @@ fn batch_data(item: &Item) -> Result<(B256, Option<Vec<u8>>), String> {
     }
 }
 
-/// Checks a list against its records: every record in `[from, to)` has its item, the records on
-/// each side are outside `[lo, hi]` (so none inside was left out), and returns the items.
+/// The data hashes of a list whose items are plain bytes (forced transactions, deposits).
+fn plain_hashes(list: &'static str, ev: &ListEvidence) -> Result<Vec<B256>, EvidenceError> {
+    ev.items
+        .iter()
+        .map(|i| match i.kind {
+            kind::BYTES => Ok(keccak256(&i.data)),
+            k => Err(EvidenceError::Records { list, why: format!("item of kind {k}: only plain bytes") }),
+        })
+        .collect()
+}
+
+/// Checks a list against its records: every record in `[from, to)` has its item (whose data
+/// hash is `hashes[i]`), the records on each side are outside `[lo, hi]` (so none inside was left
+/// out), and returns the items.
 fn check_list<'a>(
     list: &'static str,
     w: &RecordWindow,
     ev: &'a ListEvidence,
     lo: Option<u64>,
     hi: u64,
-    data_hash: impl Fn(&Item) -> Result<B256, String>,
+    hashes: &[B256],
 ) -> Result<&'a [Item], EvidenceError> {
     let err = |why: String| EvidenceError::Records { list, why };
     if w.from > w.to || w.to > w.total {
@@ -187,7 +234,7 @@ fn check_list<'a>(
     if ev.before.len() != has_before as usize || ev.after.len() != has_after as usize {
         return Err(err("the records beside the range are not both given".into()));
     }
-    if ev.items.len() != (w.to - w.from) as usize {
+    if ev.items.len() != (w.to - w.from) as usize || hashes.len() != ev.items.len() {
         return Err(err(format!("{} items for {} records", ev.items.len(), w.to - w.from)));
     }
     let mut records = w.records.iter();
@@ -200,8 +247,7 @@ fn check_list<'a>(
         }
     }
     for (i, item) in ev.items.iter().enumerate() {
-        let h = data_hash(item).map_err(|e| err(format!("item {}: {e}", w.from + i as u64)))?;
-        if record_hash(h, item.l1_block) != *records.next().expect("counted") {
+        if record_hash(hashes[i], item.l1_block) != *records.next().expect("counted") {
             return Err(err(format!("item {} does not match its record", w.from + i as u64)));
         }
     }
@@ -270,17 +316,21 @@ pub fn derive_proven(
     let start = lo.min(first_header.max(genesis));
 
     // Records: complete over the window, each item its record's data.
-    let batches = check_list("batches", &l1.batches, &ev.batches, Some(lo), hi, |i| batch_data(i).map(|d| d.0))?;
-    let deposits = check_list(
-        "deposits",
-        &l1.deposits,
-        &ev.deposits,
-        Some(first_header.max(genesis.saturating_add(1))),
-        hi,
-        |i| {
-            if i.kind != kind::BYTES { Err("deposits are plain bytes".into()) } else { Ok(keccak256(&i.data)) }
-        },
-    )?;
+    // Batch data once: a blob batch's hashes come from KZG commitments, the costly part.
+    let batch_data: Vec<(B256, Option<Vec<u8>>)> = ev
+        .batches
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            batch_data(item).map_err(|why| EvidenceError::Records { list: "batches", why: format!("item {i}: {why}") })
+        })
+        .collect::<Result<_, _>>()?;
+    let hashes: Vec<B256> = batch_data.iter().map(|d| d.0).collect();
+    let batches = check_list("batches", &l1.batches, &ev.batches, Some(lo), hi, &hashes)?;
+    let deposit_lo = Some(first_header.max(genesis.saturating_add(1)));
+    let deposits =
+        check_list("deposits", &l1.deposits, &ev.deposits, deposit_lo, hi, &plain_hashes("deposits", &ev.deposits)?)?;
     if l1.forced.from != safe.forced_index {
         return Err(EvidenceError::Records {
             list: "forced",
@@ -290,17 +340,15 @@ pub fn derive_proven(
             ),
         });
     }
-    let forced = check_list("forced", &l1.forced, &ev.forced, None, hi, |i| {
-        if i.kind != kind::BYTES { Err("forced items are plain bytes".into()) } else { Ok(keccak256(&i.data)) }
-    })?;
+    let forced = check_list("forced", &l1.forced, &ev.forced, None, hi, &plain_hashes("forced", &ev.forced)?)?;
 
     // The L1 blocks derivation reads, from `start` to the anchor.
-    let hashes: std::collections::BTreeMap<u64, &(B256, Header)> = headers.iter().map(|h| (h.1.number, h)).collect();
+    let headed: std::collections::BTreeMap<u64, &(B256, Header)> = headers.iter().map(|h| (h.1.number, h)).collect();
     let mut blocks: Vec<L1BlockData> = (start..=hi)
         .map(|n| {
             let mut b = L1BlockData::default();
             b.origin.number = n;
-            if let Some((hash, h)) = hashes.get(&n) {
+            if let Some((hash, h)) = headed.get(&n) {
                 b.origin = L1Origin {
                     number: n,
                     hash: *hash,
@@ -319,18 +367,17 @@ pub fn derive_proven(
         blocks[(first_header - 1 - start) as usize].origin.hash = headers[0].1.parent_hash;
     }
     let slot = |n: u64| (n > genesis && n >= start && n <= hi).then(|| (n - start) as usize);
-    for item in batches {
+    for (item, (_, payload)) in batches.iter().zip(batch_data) {
         if item.l1_block < lo {
             continue;
         }
-        let Some(i) = slot(item.l1_block) else { continue };
-        if let Some(payload) = batch_data(item).map_err(|e| EvidenceError::Malformed(e.to_string()))?.1 {
+        if let (Some(i), Some(payload)) = (slot(item.l1_block), payload) {
             blocks[i].batches.push(payload);
         }
     }
     for item in deposits {
         let Some(i) = slot(item.l1_block) else { continue };
-        let Some((hash, _)) = hashes.get(&item.l1_block) else { continue };
+        let Some((hash, _)) = headed.get(&item.l1_block) else { continue };
         let Ok((from, to, version, opaque)) = <(Address, Address, U256, Bytes)>::abi_decode_params(&item.data) else {
             return Err(EvidenceError::Malformed("a deposit item is not abi.encode(from, to, version, data)".into()));
         };
@@ -498,28 +545,10 @@ mod tests {
 
     /// The evidence and records for anchor `anchor`, with the batch window `[bf, bt)`.
     fn evidence(w: &World, anchor: u64, bf: usize, bt: usize) -> (L1Records, DeriveEvidence) {
-        fn list(recs: &[(Bytes, u64)], from: usize, to: usize) -> (RecordWindow, ListEvidence) {
-            let edge = |r: &(Bytes, u64)| Edge { data_hash: keccak256(&r.0), l1_block: r.1 };
-            let mut ev = ListEvidence::default();
-            let mut records = Vec::new();
-            if from > 0 {
-                ev.before.push(edge(&recs[from - 1]));
-            }
-            for r in &recs[from..to] {
-                ev.items.push(Item { l1_block: r.1, kind: kind::BYTES, data: r.0.clone() });
-            }
-            if to < recs.len() {
-                ev.after.push(edge(&recs[to]));
-            }
-            if from > 0 {
-                records.push(record_hash(keccak256(&recs[from - 1].0), recs[from - 1].1));
-            }
-            records.extend(recs[from..to].iter().map(|r| record_hash(keccak256(&r.0), r.1)));
-            if to < recs.len() {
-                records.push(record_hash(keccak256(&recs[to].0), recs[to].1));
-            }
-            (RecordWindow { from: from as u64, to: to as u64, total: recs.len() as u64, records }, ev)
-        }
+        let list = |recs: &[(Bytes, u64)], from, to| {
+            let recs: Vec<Recorded> = recs.iter().map(|(d, b)| Recorded::bytes(d.clone(), *b)).collect();
+            window(&recs, from, to)
+        };
         let batches: Vec<(Bytes, u64)> = w.batches.iter().map(|(p, b)| (Bytes::from(p.clone()), *b)).collect();
         let (bw, be) = list(&batches, bf, bt);
         let (fw, fe) = list(&w.forced, 0, 1);
