@@ -460,7 +460,8 @@ impl Game<'_> {
         let total = in_game.iter().map(|a| a.gas_used).sum::<u64>() + opening.map(|a| a.gas_used).unwrap_or(0);
         // Every recorded action but a timeout claim is a move on L1.
         let recorded = opening.is_some() as usize + in_game.iter().filter(|a| a.action != "timeout").count();
-        let last = in_game.iter().max_by_key(|a| (a.l1_block, a.at));
+        // Order of landing on L1 (two moves may share a block: the loser's last one, then the deciding one).
+        let last = in_game.iter().max_by_key(|a| (a.l1_block, a.tx_index, a.at));
         let winner = match played.game.status {
             2 => "challenger",
             3 => "defender",

@@ -40,6 +40,8 @@ pub struct GameAction {
     pub action: &'static str,
     pub gas_used: u64,
     pub l1_block: u64,
+    /// Position in its L1 block: two moves in one block landed in this order.
+    pub tx_index: u64,
     pub at: Instant,
 }
 
@@ -346,6 +348,7 @@ impl Challenger {
             action,
             gas_used: r.gas_used,
             l1_block: r.block_number.unwrap_or_default(),
+            tx_index: r.transaction_index.unwrap_or_default(),
             at: Instant::now(),
         });
         Ok(())
