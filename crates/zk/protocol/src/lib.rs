@@ -1,0 +1,27 @@
+#![doc = include_str!("../README.md")]
+
+mod account;
+mod eddsa;
+pub mod fe;
+mod op;
+mod poseidon;
+mod state;
+mod tree;
+
+pub use account::{Account, TreeShape, address_to_field, empty_leaf, leaf};
+pub use eddsa::{PubkeyBytes, PublicKey, SecretKey, Signature, SignatureBytes, challenge, field_from_be};
+pub use op::{
+    Amount32, CHUNK_BYTES, Chunk, OnchainOp, Op, OpKind, PriorityOp, SignedTx, chunks_from_pubdata, data_elements,
+    field_to_u128, onchain_hash, pack_header, pubdata, tx_message,
+};
+pub use poseidon::{Poseidon, hash_many, hash2, hash4};
+pub use state::{
+    AccountWitness, BlockCommitment, BlockWitness, OpError, SlotWitness, UnsignedTx, ZkState, change_key, deposit,
+    full_exit,
+};
+pub use tree::{ARITY, MerklePath, QuadTree, hash_children, place};
+
+/// BN254's scalar field: the field of the circuit, of Poseidon and of Baby Jubjub's coordinates.
+pub type F = ark_bn254::Fr;
+/// Baby Jubjub's scalar field (the order of its prime subgroup).
+pub type Scalar = ark_ed_on_bn254::Fr;
