@@ -330,7 +330,8 @@ impl ZkState {
                         ))
                     }
                     OpKind::FullExit => {
-                        let owner = acc.address == p.address && p.address != Address::ZERO;
+                        // As the circuit: the address matches (L1 queues requests only from a nonzero sender).
+                        let owner = acc.address == p.address;
                         let amount = if owner { acc.balance(p.token) } else { 0 };
                         let mut after = acc.clone();
                         if owner {
@@ -349,7 +350,8 @@ impl ZkState {
                     }
                     OpKind::ChangeKey => {
                         let chunk = Chunk { token: 0, ..chunk };
-                        let owner = acc.address == p.address && p.address != Address::ZERO;
+                        // As the circuit: the address matches (L1 queues requests only from a nonzero sender).
+                        let owner = acc.address == p.address;
                         let mut after = acc.clone();
                         if owner {
                             after.pubkey_hash = p.value;

@@ -1,0 +1,41 @@
+//! Bit decomposition: `n` booleans (one constraint each) whose little-endian sum is the value (one
+//! more). The value is thereby proven to be below 2ⁿ.
+
+use aqueduct_zk_protocol::F;
+use ark_ff::{AdditiveGroup, BigInteger, PrimeField};
+use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
+use ark_relations::gr1cs::SynthesisError;
+
+pub fn to_bits(x: &FpVar<F>, n: usize) -> Result<Vec<Boolean<F>>, SynthesisError> {
+    let cs = x.cs();
+    let value = x.value().ok().map(|v| v.into_bigint().to_bits_le());
+    let bits = (0..n)
+        .map(|i| {
+            Boolean::new_witness(cs.clone(), || {
+                value.as_ref().map(|v| v.get(i).copied().unwrap_or(false)).ok_or(SynthesisError::AssignmentMissing)
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Boolean::le_bits_to_fp(&bits)?.enforce_equal(x)?;
+    Ok(bits)
+}
+
+/// `Σ bits[i]·2ⁱ` (free).
+pub fn from_bits(bits: &[Boolean<F>]) -> FpVar<F> {
+    let mut acc = FpVar::zero();
+    let mut pow = F::from(1u64);
+    for b in bits {
+        acc += FpVar::from(b.clone()) * FpVar::constant(pow);
+        pow.double_in_place();
+    }
+    acc
+}
+
+pub fn boolean(b: &Boolean<F>) -> FpVar<F> {
+    FpVar::from(b.clone())
+}
+
+/// A witness field element.
+pub fn witness(cs: &ark_relations::gr1cs::ConstraintSystemRef<F>, v: F) -> Result<FpVar<F>, SynthesisError> {
+    FpVar::new_witness(cs.clone(), || Ok(v))
+}

@@ -1,0 +1,17 @@
+#![doc = include_str!("../README.md")]
+
+mod bits;
+mod block;
+mod curve;
+mod path;
+mod poseidon;
+mod prover;
+mod slot;
+
+pub use block::BlockCircuit;
+pub use curve::PointVar;
+pub use prover::{CIRCUIT_VERSION, CircuitParams, Prover, ProverError, check_satisfied};
+pub use slot::BALANCE_BITS;
+
+pub use ark_bn254::Bn254;
+pub use ark_groth16::{Proof, VerifyingKey};

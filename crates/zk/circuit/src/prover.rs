@@ -1,0 +1,189 @@
+//! Groth16 over BN254 for the block circuit: keys generated once per (shape, slots, domain,
+//! circuit version), cached on disk, and reused; a progress bar while proving.
+
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use aqueduct_zk_protocol::{BlockWitness, F, Op, TreeShape, ZkState};
+use ark_bn254::Bn254;
+use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey};
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
+use ark_snark::SNARK;
+use ark_std::rand::{SeedableRng, rngs::StdRng};
+use rand::RngCore;
+use tracing::info;
+
+use crate::BlockCircuit;
+
+/// Bumped whenever the constraints change: cached keys of another version are not used.
+pub const CIRCUIT_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProverError {
+    #[error("key cache {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("key cache {path}: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("the block does not fit the circuit: {0}")]
+    Shape(String),
+    #[error("the block is not provable: {0}")]
+    Unsatisfied(String),
+    #[error("proving failed: {0}")]
+    Synthesis(String),
+}
+
+/// The circuit's parameters: what a key is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CircuitParams {
+    pub shape: TreeShape,
+    pub slots: usize,
+    pub domain: u64,
+}
+
+impl CircuitParams {
+    fn file_stem(&self) -> String {
+        format!(
+            "zk-v{CIRCUIT_VERSION}-a{}-b{}-s{}-d{}",
+            self.shape.account_levels, self.shape.balance_levels, self.slots, self.domain
+        )
+    }
+
+    /// A block of no-ops on an empty state: fixes the circuit's shape for key generation.
+    pub fn blank(&self) -> BlockWitness {
+        ZkState::new(self.shape, self.domain).apply_block(&[Op::Noop], self.slots).0
+    }
+
+    /// Constraints in the circuit.
+    pub fn constraints(&self) -> usize {
+        let cs = ConstraintSystem::<F>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Setup);
+        BlockCircuit { witness: self.blank() }.generate_constraints(cs.clone()).expect("the blank block synthesizes");
+        cs.num_constraints()
+    }
+}
+
+pub struct Prover {
+    pub params: CircuitParams,
+    pk: ProvingKey<Bn254>,
+    pvk: PreparedVerifyingKey<Bn254>,
+    /// How long key generation took, when this prover generated its keys.
+    pub setup_time: Option<Duration>,
+}
+
+fn fresh_rng() -> StdRng {
+    let mut seed = [0u8; 32];
+    rand::rng().fill_bytes(&mut seed);
+    StdRng::from_seed(seed)
+}
+
+impl Prover {
+    /// Generates fresh keys (random toxic waste, dropped at once).
+    pub fn setup(params: CircuitParams) -> Result<Self, ProverError> {
+        let started = Instant::now();
+        let (pk, vk) =
+            Groth16::<Bn254>::circuit_specific_setup(BlockCircuit { witness: params.blank() }, &mut fresh_rng())
+                .map_err(|e| ProverError::Synthesis(e.to_string()))?;
+        let pvk = Groth16::<Bn254>::process_vk(&vk).map_err(|e| ProverError::Synthesis(e.to_string()))?;
+        Ok(Self { params, pk, pvk, setup_time: Some(started.elapsed()) })
+    }
+
+    /// The cached keys in `dir`, or fresh ones written there.
+    pub fn load_or_setup(dir: &Path, params: CircuitParams) -> Result<Self, ProverError> {
+        let path = dir.join(format!("{}.pk", params.file_stem()));
+        let io = |source| ProverError::Io { path: path.clone(), source };
+        if path.exists() {
+            let bytes = std::fs::read(&path).map_err(io)?;
+            // Written by this program; checked by its hash before use.
+            let (hash, body) = bytes.split_at(32.min(bytes.len()));
+            if hash != alloy_primitives::keccak256(body).as_slice() {
+                return Err(ProverError::Corrupt {
+                    path,
+                    reason: "checksum mismatch (delete it to regenerate)".into(),
+                });
+            }
+            let pk = ProvingKey::<Bn254>::deserialize_with_mode(body, Compress::No, Validate::No)
+                .map_err(|e| ProverError::Corrupt { path: path.clone(), reason: e.to_string() })?;
+            let pvk = Groth16::<Bn254>::process_vk(&pk.vk).map_err(|e| ProverError::Synthesis(e.to_string()))?;
+            info!(target: "zk::prover", path = %path.display(), "proving key loaded from the cache");
+            return Ok(Self { params, pk, pvk, setup_time: None });
+        }
+        info!(target: "zk::prover", constraints = params.constraints(), "generating proving and verifying keys (once)");
+        let p = Self::setup(params)?;
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let mut body = Vec::new();
+        p.pk.serialize_with_mode(&mut body, Compress::No).map_err(|e| ProverError::Synthesis(e.to_string()))?;
+        let mut out = alloy_primitives::keccak256(&body).to_vec();
+        out.extend_from_slice(&body);
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, &out).map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)?;
+        Ok(p)
+    }
+
+    pub fn vk(&self) -> &VerifyingKey<Bn254> {
+        &self.pk.vk
+    }
+
+    /// Checks that the block satisfies the circuit, naming the first failing constraint if not.
+    pub fn check(&self, w: &BlockWitness) -> Result<(), ProverError> {
+        self.fits(w)?;
+        check_satisfied(w)
+    }
+
+    fn fits(&self, w: &BlockWitness) -> Result<(), ProverError> {
+        if w.shape != self.params.shape || w.slots.len() != self.params.slots || w.domain != self.params.domain {
+            return Err(ProverError::Shape(format!(
+                "block {:?} × {} slots (domain {}) vs circuit {:?} × {} (domain {})",
+                w.shape,
+                w.slots.len(),
+                w.domain,
+                self.params.shape,
+                self.params.slots,
+                self.params.domain
+            )));
+        }
+        Ok(())
+    }
+
+    /// Proves a block. The witness is checked first, so an unprovable block is an error, not a
+    /// proof that fails later.
+    pub fn prove(&self, w: &BlockWitness) -> Result<Proof<Bn254>, ProverError> {
+        self.check(w)?;
+        let bar = indicatif::ProgressBar::new_spinner().with_message(format!(
+            "proving a block of {} slots ({} accounts deep)",
+            w.slots.len(),
+            w.shape.account_levels
+        ));
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            bar.enable_steady_tick(Duration::from_millis(200));
+        } else {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        let proof = Groth16::<Bn254>::prove(&self.pk, BlockCircuit { witness: w.clone() }, &mut fresh_rng())
+            .map_err(|e| ProverError::Synthesis(e.to_string()));
+        bar.finish_and_clear();
+        proof
+    }
+
+    pub fn verify(&self, public_input: F, proof: &Proof<Bn254>) -> bool {
+        Groth16::<Bn254>::verify_with_processed_vk(&self.pvk, &[public_input], proof).unwrap_or(false)
+    }
+}
+
+/// Whether a block's witness satisfies the circuit (every constraint, not just the outcome).
+pub fn check_satisfied(w: &BlockWitness) -> Result<(), ProverError> {
+    let cs = ConstraintSystem::<F>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    BlockCircuit { witness: w.clone() }
+        .generate_constraints(cs.clone())
+        .map_err(|e| ProverError::Unsatisfied(e.to_string()))?;
+    if cs.is_satisfied().map_err(|e| ProverError::Synthesis(e.to_string()))? {
+        Ok(())
+    } else {
+        Err(ProverError::Unsatisfied(format!("{} constraints, at least one fails", cs.num_constraints())))
+    }
+}
