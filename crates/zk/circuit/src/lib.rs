@@ -3,6 +3,7 @@
 mod bits;
 mod block;
 mod curve;
+pub mod evm;
 mod path;
 mod poseidon;
 mod prover;
@@ -15,3 +16,4 @@ pub use slot::BALANCE_BITS;
 
 pub use ark_bn254::Bn254;
 pub use ark_groth16::{Proof, VerifyingKey};
+pub use ark_std::rand::{SeedableRng, rngs::StdRng};

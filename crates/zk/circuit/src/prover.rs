@@ -83,10 +83,15 @@ fn fresh_rng() -> StdRng {
 impl Prover {
     /// Generates fresh keys (random toxic waste, dropped at once).
     pub fn setup(params: CircuitParams) -> Result<Self, ProverError> {
+        Self::setup_with(params, &mut fresh_rng())
+    }
+
+    /// Keys from a given randomness source. With a seeded source anyone who knows the seed can
+    /// forge proofs: for reproducible test fixtures only.
+    pub fn setup_with(params: CircuitParams, rng: &mut StdRng) -> Result<Self, ProverError> {
         let started = Instant::now();
-        let (pk, vk) =
-            Groth16::<Bn254>::circuit_specific_setup(BlockCircuit { witness: params.blank() }, &mut fresh_rng())
-                .map_err(|e| ProverError::Synthesis(e.to_string()))?;
+        let (pk, vk) = Groth16::<Bn254>::circuit_specific_setup(BlockCircuit { witness: params.blank() }, rng)
+            .map_err(|e| ProverError::Synthesis(e.to_string()))?;
         let pvk = Groth16::<Bn254>::process_vk(&vk).map_err(|e| ProverError::Synthesis(e.to_string()))?;
         Ok(Self { params, pk, pvk, setup_time: Some(started.elapsed()) })
     }
@@ -152,6 +157,11 @@ impl Prover {
     /// Proves a block. The witness is checked first, so an unprovable block is an error, not a
     /// proof that fails later.
     pub fn prove(&self, w: &BlockWitness) -> Result<Proof<Bn254>, ProverError> {
+        self.prove_with(w, &mut fresh_rng())
+    }
+
+    /// `prove` with a given randomness source (reproducible fixtures).
+    pub fn prove_with(&self, w: &BlockWitness, rng: &mut StdRng) -> Result<Proof<Bn254>, ProverError> {
         self.check(w)?;
         let bar = indicatif::ProgressBar::new_spinner().with_message(format!(
             "proving a block of {} slots ({} accounts deep)",
@@ -163,7 +173,7 @@ impl Prover {
         } else {
             bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
-        let proof = Groth16::<Bn254>::prove(&self.pk, BlockCircuit { witness: w.clone() }, &mut fresh_rng())
+        let proof = Groth16::<Bn254>::prove(&self.pk, BlockCircuit { witness: w.clone() }, rng)
             .map_err(|e| ProverError::Synthesis(e.to_string()));
         bar.finish_and_clear();
         proof

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Test} from "../utils/Test.sol";
+import {ZkFixture as F} from "./ZkFixture.sol";
+import {Poseidon} from "../../src/zk/Poseidon.sol";
+import {Groth16Verifier} from "../../src/zk/Groth16Verifier.sol";
+import {ZkRollup} from "../../src/zk/ZkRollup.sol";
+
+/// Real proofs from the Rust prover (ZkFixture.sol) against the L1 contracts.
+contract ZkRollupTest is Test {
+    Poseidon poseidon;
+    Groth16Verifier verifier;
+    ZkRollup rollup;
+    address constant A = 0xaAaAaAaaAaAaAaaAaAAAAAAAAaaaAaAaAaaAaaAa;
+    address constant B = 0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB;
+    address constant OPERATOR = address(0x0F);
+    uint64 constant EXPIRY = 3 days;
+
+    function setUp() public {
+        poseidon = new Poseidon();
+        verifier = new Groth16Verifier(F.vk());
+        rollup = _deploy(new address[](0), 0);
+    }
+
+    function _deploy(address[] memory committee, uint256 k) internal returns (ZkRollup) {
+        return new ZkRollup(
+            poseidon, verifier, OPERATOR, F.DOMAIN, [F.SLOTS, F.ACCOUNT_LEVELS, F.BALANCE_LEVELS], F.GENESIS, EXPIRY, committee, k
+        );
+    }
+
+    function _requests(ZkRollup r) internal {
+        r.depositETH{value: 1000}(A);
+        r.depositETH{value: 50}(B);
+        vm.prank(A);
+        r.changeKey(F.PUBKEY_HASH1);
+        vm.prank(B);
+        r.changeKey(F.PUBKEY_HASH2);
+    }
+
+    function _block1() internal {
+        _requests(rollup);
+        vm.prank(OPERATOR);
+        rollup.commitBlock(F.ROOT1, F.PUBDATA1, F.ops1());
+        rollup.proveBlock(F.proof1(), F.ops1());
+    }
+
+    function test_poseidonMatchesTheCircuit() public view {
+        assertEq(poseidon.hash4(1, 2, 3, 4), F.HASH4_1234, "hash4");
+        uint256[] memory nine = new uint256[](9);
+        for (uint256 i = 0; i < 9; i++) {
+            nine[i] = i + 1;
+        }
+        assertEq(poseidon.hashMany(nine), F.HASH_MANY_1_TO_9, "sponge");
+        assertEq(poseidon.dataHash(F.PUBDATA1), F.DATA_HASH1, "pubdata hash");
+    }
+
+    function test_verifierAcceptsOnlyItsProofAndInput() public view {
+        uint256 g = gasleft();
+        assertTrue(verifier.verify(F.proof1(), F.COMMITMENT1), "proof 1");
+        g -= gasleft();
+        assertTrue(g < 250_000, "verify gas");
+        assertTrue(!verifier.verify(F.proof1(), F.COMMITMENT2), "proof 1 for block 2");
+        assertTrue(!verifier.verify(F.proof1(), F.COMMITMENT1 + 1), "another input");
+        uint256[8] memory p = F.proof1();
+        p[6] ^= 1;
+        assertTrue(!verifier.verify(p, F.COMMITMENT1), "a changed proof");
+        p = F.proof1();
+        p[0] = type(uint256).max;
+        assertTrue(!verifier.verify(p, F.COMMITMENT1), "a coordinate out of the field");
+        assertTrue(!verifier.verify(F.proof1(), F.COMMITMENT1 + 21888242871839275222246405745257275088548364400416034343698204186575808495617), "input above the field");
+    }
+
+    function testFuzz_randomProofsNeverVerify(uint256[8] memory p, uint256 input) public view {
+        uint256 g = gasleft();
+        assertTrue(!verifier.verify(p, input), "random proof");
+        assertTrue(g - gasleft() < 250_000, "a malformed proof costs what a good one does, no more");
+    }
+
+    function test_depositsTransfersAndWithdrawalsPaidWhenTheProofLands() public {
+        _block1();
+        assertEq(rollup.stateRoot(), F.ROOT1, "root 1");
+        assertEq(rollup.firstPriority(), 4, "requests served");
+        vm.prank(A);
+        rollup.requestFullExit(0);
+        uint256 a0 = A.balance;
+        uint256 b0 = B.balance;
+        vm.prank(OPERATOR);
+        rollup.commitBlock(F.ROOT2, F.PUBDATA2, F.ops2());
+        assertEq(A.balance, a0, "nothing paid at commit");
+        rollup.proveBlock(F.proof2(), F.ops2());
+        assertEq(rollup.stateRoot(), F.ROOT2, "root 2");
+        assertEq(B.balance - b0, 100, "withdrawal paid at once");
+        assertEq(A.balance - a0, 700, "full exit paid at once");
+        assertEq(address(rollup).balance, 250, "what stays locked");
+    }
+
+    function test_badProofsWrongRootsAndForeignOpsAreRejected() public {
+        _requests(rollup);
+        vm.prank(address(0xBAD));
+        vm.expectRevert(ZkRollup.NotOperator.selector);
+        rollup.commitBlock(F.ROOT1, F.PUBDATA1, F.ops1());
+        vm.prank(OPERATOR);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.BadPubdata.selector, 12, 48));
+        rollup.commitBlock(F.ROOT1, hex"000000000000000000000000", F.ops1());
+        ZkRollup.OnchainOp[] memory ops = F.ops1();
+        ops[0].value += 1;
+        vm.prank(OPERATOR);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.PriorityMismatch.selector, 0, 0));
+        rollup.commitBlock(F.ROOT1, F.PUBDATA1, ops);
+        // A wrong root commits but cannot be proven.
+        vm.prank(OPERATOR);
+        rollup.commitBlock(F.ROOT1 + 1, F.PUBDATA1, F.ops1());
+        vm.expectRevert(ZkRollup.InvalidProof.selector);
+        rollup.proveBlock(F.proof1(), F.ops1());
+        vm.expectRevert(ZkRollup.OpsMismatch.selector);
+        rollup.proveBlock(F.proof1(), F.ops2());
+        assertEq(rollup.stateRoot(), F.GENESIS, "nothing verified");
+    }
+
+    function test_wrongPubdataCannotBeProven() public {
+        _requests(rollup);
+        bytes memory data = F.PUBDATA1;
+        data[0] = 0x02;
+        vm.prank(OPERATOR);
+        rollup.commitBlock(F.ROOT1, data, F.ops1());
+        vm.expectRevert(ZkRollup.InvalidProof.selector);
+        rollup.proveBlock(F.proof1(), F.ops1());
+    }
+
+    function test_exodusPaysEachLastVerifiedBalanceOnce() public {
+        _block1();
+        vm.expectRevert(ZkRollup.ExodusNotDue.selector);
+        rollup.activateExodus();
+        rollup.depositETH{value: 7}(A); // never served: refunded
+        vm.warp(block.timestamp + EXPIRY + 1);
+        rollup.activateExodus();
+        vm.expectRevert(ZkRollup.InExodus.selector);
+        rollup.depositETH{value: 1}(A);
+        uint256 a0 = A.balance;
+        rollup.exit(1, 0, F.EXIT1_BALANCE, 0, F.EXIT1_PUBKEY_HASH, F.exit1Balance(), F.exit1Account());
+        assertEq(A.balance - a0, 1000, "account 1 exits with its balance");
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.AlreadyExited.selector, 1, 0));
+        rollup.exit(1, 0, F.EXIT1_BALANCE, 0, F.EXIT1_PUBKEY_HASH, F.exit1Balance(), F.exit1Account());
+        vm.expectRevert(ZkRollup.StaleProof.selector);
+        rollup.exit(2, 0, F.EXIT2_BALANCE + 1, 0, F.EXIT2_PUBKEY_HASH, F.exit2Balance(), F.exit2Account());
+        uint256 b0 = B.balance;
+        rollup.exit(2, 0, F.EXIT2_BALANCE, 0, F.EXIT2_PUBKEY_HASH, F.exit2Balance(), F.exit2Account());
+        assertEq(B.balance - b0, 50, "account 2 exits with its balance");
+        a0 = A.balance;
+        rollup.refundDeposits(10);
+        assertEq(A.balance - a0, 7, "the unserved deposit is refunded");
+        assertEq(address(rollup).balance, 0, "everything went back");
+    }
+
+    // ------------------------------------------------------------------ validium
+
+    function _committee() internal pure returns (uint256[3] memory keys) {
+        keys = [uint256(0xD1), 0xD2, 0xD3];
+    }
+
+    function _sorted(bytes32 digest, uint256[] memory which) internal pure returns (bytes[] memory sigs) {
+        // Sort the chosen keys by address (insertion sort on a tiny array).
+        uint256[] memory k = which;
+        for (uint256 i = 1; i < k.length; i++) {
+            for (uint256 j = i; j > 0 && vm.addr(k[j]) < vm.addr(k[j - 1]); j--) {
+                (k[j], k[j - 1]) = (k[j - 1], k[j]);
+            }
+        }
+        sigs = new bytes[](k.length);
+        for (uint256 i = 0; i < k.length; i++) {
+            (uint8 v, bytes32 r, bytes32 s) = vm.sign(k[i], digest);
+            sigs[i] = abi.encodePacked(r, s, v);
+        }
+    }
+
+    function _validium() internal returns (ZkRollup v, bytes32 digest) {
+        uint256[3] memory keys = _committee();
+        address[] memory members = new address[](3);
+        for (uint256 i = 0; i < 3; i++) {
+            members[i] = vm.addr(keys[i]);
+        }
+        for (uint256 i = 1; i < 3; i++) {
+            for (uint256 j = i; j > 0 && members[j] < members[j - 1]; j--) {
+                (members[j], members[j - 1]) = (members[j - 1], members[j]);
+            }
+        }
+        v = _deploy(members, 2);
+        _requests(v);
+        digest = v.dacDigest(1, F.DATA_HASH1);
+    }
+
+    function test_validiumTakesTheSameProofWithKOfNSignatures() public {
+        (ZkRollup v, bytes32 digest) = _validium();
+        uint256[] memory two = new uint256[](2);
+        two[0] = 0xD1;
+        two[1] = 0xD3;
+        vm.prank(OPERATOR);
+        v.commitBlockValidium(F.ROOT1, F.DATA_HASH1, F.ops1(), _sorted(digest, two));
+        v.proveBlock(F.proof1(), F.ops1());
+        assertEq(v.stateRoot(), F.ROOT1, "validium root");
+    }
+
+    function test_validiumRejectsForgedDuplicateUnsortedOrTooFewSignatures() public {
+        (ZkRollup v, bytes32 digest) = _validium();
+        uint256[] memory one = new uint256[](1);
+        one[0] = 0xD2;
+        vm.startPrank(OPERATOR);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.NotEnoughSignatures.selector, 1, 2));
+        v.commitBlockValidium(F.ROOT1, F.DATA_HASH1, F.ops1(), _sorted(digest, one));
+        uint256[] memory two = new uint256[](2);
+        two[0] = 0xD1;
+        two[1] = 0xD2;
+        bytes[] memory sigs = _sorted(digest, two);
+        bytes[] memory dup = new bytes[](2);
+        dup[0] = sigs[0];
+        dup[1] = sigs[0];
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.BadSignature.selector, 1));
+        v.commitBlockValidium(F.ROOT1, F.DATA_HASH1, F.ops1(), dup);
+        bytes[] memory unsorted = new bytes[](2);
+        unsorted[0] = sigs[1];
+        unsorted[1] = sigs[0];
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.BadSignature.selector, 1));
+        v.commitBlockValidium(F.ROOT1, F.DATA_HASH1, F.ops1(), unsorted);
+        two[1] = 0xE0; // not a member
+        vm.expectRevert();
+        v.commitBlockValidium(F.ROOT1, F.DATA_HASH1, F.ops1(), _sorted(digest, two));
+        // Signatures over another data hash do not count.
+        two[1] = 0xD2;
+        vm.expectRevert();
+        v.commitBlockValidium(F.ROOT1, F.DATA_HASH1 + 1, F.ops1(), _sorted(digest, two));
+        vm.expectRevert(ZkRollup.WrongMode.selector);
+        v.commitBlock(F.ROOT1, F.PUBDATA1, F.ops1());
+        vm.stopPrank();
+    }
+}
