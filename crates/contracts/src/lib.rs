@@ -8,6 +8,41 @@ alloy::sol!(
     "artifacts/AqueductToken.json"
 );
 
+/// The ZK rollup's L1 contracts (contracts/src/zk).
+pub mod zk {
+    /// Width-5 Poseidon, generated from the circuit's constants.
+    pub mod poseidon {
+        alloy::sol!(
+            #[sol(rpc)]
+            #[derive(Debug)]
+            Poseidon,
+            "artifacts/Poseidon.json"
+        );
+    }
+    /// Groth16 over BN254, the verifying key fixed at deployment.
+    pub mod verifier {
+        alloy::sol!(
+            #[sol(rpc)]
+            #[derive(Debug)]
+            Groth16Verifier,
+            "artifacts/Groth16Verifier.json"
+        );
+    }
+    /// The rollup (or validium): priority queue, blocks, exodus.
+    #[allow(clippy::too_many_arguments)] // `exit` and the constructor take what the contract needs
+    pub mod rollup {
+        alloy::sol!(
+            #[sol(rpc)]
+            #[derive(Debug, PartialEq, Eq)]
+            ZkRollup,
+            "artifacts/ZkRollup.json"
+        );
+    }
+    pub use poseidon::Poseidon;
+    pub use rollup::ZkRollup;
+    pub use verifier::Groth16Verifier;
+}
+
 /// The optimistic rollup's L1 contracts and L2 predeploys (contracts/src/rollup).
 pub mod rollup {
     /// L1: deposits in, proven withdrawals out.
