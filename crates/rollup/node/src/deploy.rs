@@ -150,7 +150,9 @@ pub async fn deploy_dispute(
 
 /// Sends creations with consecutive nonces at once, waits for each, checks each address.
 /// Returns the L1 block of the last.
-async fn create_all(
+/// Sends the creations `calls` from `deployer` starting at `nonce`, all at once, and checks each
+/// landed at its address in `want`. Returns the last L1 block.
+pub async fn create_all(
     l1: &L1Client,
     deployer: &PrivateKeySigner,
     nonce: u64,

@@ -21,7 +21,7 @@ pub use bridge::{
     withdraw_erc20_call, withdraw_eth_call, withdrawal_of_tx, withdrawals_upto,
 };
 pub use challenger::{Challenger, GameAction};
-pub use deploy::{DeployParams, Deployment, DisputeParams, deploy, deploy_dispute};
+pub use deploy::{DeployParams, Deployment, DisputeParams, create_all, deploy, deploy_dispute};
 pub use derivation_proof::{DerivationProof, derivation_proof};
 pub use follower::follow_l1;
 pub use genesis::{genesis_output, l2_genesis};

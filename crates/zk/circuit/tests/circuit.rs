@@ -8,7 +8,6 @@ use aqueduct_zk_circuit::{CircuitParams, Prover, check_satisfied};
 use aqueduct_zk_protocol::{
     Amount32, BlockWitness, F, Op, OpKind, SecretKey, TreeShape, UnsignedTx, ZkState, change_key, deposit, full_exit,
 };
-use ark_ff::{BigInteger, PrimeField};
 
 const SHAPE: TreeShape = TreeShape { account_levels: 2, balance_levels: 1 };
 const DOMAIN: u64 = 7;
@@ -134,7 +133,6 @@ fn a_proof_verifies_for_its_block_only() {
     let mut bad = w.clone();
     bad.slots[0].sig_s += ark_ed_on_bn254::Fr::from(1u64);
     assert!(prover.prove(&bad).is_err());
-    let _ = F::from_le_bytes_mod_order(&w.old_root.into_bigint().to_bytes_le());
 }
 
 #[test]

@@ -6,7 +6,7 @@ use alloy::{
     sol_types::SolConstructor,
 };
 use aqueduct_contracts::zk::{Groth16Verifier, Poseidon, ZkRollup};
-use aqueduct_rollup_node::{L1Call, L1Client, L1Error, sign_1559};
+use aqueduct_rollup_node::{L1Call, L1Client, L1Error, create_all};
 use aqueduct_zk_circuit::{Bn254, CircuitParams, VerifyingKey, evm};
 use aqueduct_zk_protocol::{F, QuadTree, empty_leaf};
 
@@ -77,17 +77,6 @@ pub async fn deploy_zk(
         creation(&Groth16Verifier::BYTECODE, Groth16Verifier::constructorCall { vk: vk_args }.abi_encode(), 3_000_000),
         creation(&ZkRollup::BYTECODE, rollup_args, 8_000_000),
     ];
-    let chain_id = l1.chain_id().await?;
-    let fees = l1.fees().await?;
-    let mut hashes = Vec::new();
-    for (i, c) in calls.iter().enumerate() {
-        hashes.push(l1.send_raw(&sign_1559(deployer, chain_id, nonce + i as u64, fees, c)).await?);
-    }
-    for (h, want) in hashes.into_iter().zip([poseidon, verifier, rollup]) {
-        let r = l1.wait(h, 2_400).await?;
-        if !r.status() || r.contract_address != Some(want) {
-            return Err(L1Error::Rpc(format!("the creation of {want} failed (landed at {:?})", r.contract_address)));
-        }
-    }
+    create_all(l1, deployer, nonce, &calls, &[poseidon, verifier, rollup]).await?;
     Ok(ZkDeployment { poseidon, verifier, rollup })
 }

@@ -120,21 +120,19 @@ impl Operator {
         Ok(n)
     }
 
-    /// Takes a signed transaction if it is valid against the current state (its nonce may be
-    /// ahead by the account's transactions already waiting).
+    /// Takes a signed transaction if it is valid against the current state. With earlier
+    /// transactions of the same sender waiting, its nonce must follow theirs and its signature is
+    /// checked; its balance is checked when the block applies it.
     pub fn submit(&mut self, tx: SignedTx) -> Result<(), OpError> {
         let waiting = self.mempool.iter().filter(|t| t.from == tx.from).count() as u32;
-        let mut probe = tx.clone();
-        probe.nonce = tx.nonce.checked_sub(waiting).ok_or(OpError::Nonce { expected: waiting, got: tx.nonce })?;
-        if probe.nonce != tx.nonce {
-            // Only the signature and key can be checked ahead of the earlier transactions.
-            let acc = self.state.account(tx.from).cloned().unwrap_or_default();
-            let expected = acc.nonce + waiting;
+        if waiting == 0 {
+            self.state.check(&Op::Tx(tx.clone()))?;
+        } else {
+            self.state.authorize(&tx)?;
+            let expected = self.state.account(tx.from).map_or(0, |a| a.nonce) + waiting;
             if tx.nonce != expected {
                 return Err(OpError::Nonce { expected, got: tx.nonce });
             }
-        } else {
-            self.state.check(&Op::Tx(tx.clone()))?;
         }
         self.mempool.push_back(tx);
         Ok(())

@@ -366,12 +366,14 @@ impl ZkState {
         }
     }
 
-    fn plan_tx(&self, tx: &SignedTx) -> Result<Plan, OpError> {
+    /// Checks who signed `tx`: the sender exists, has this key, and the signature is good. Nonce
+    /// and balance are not checked (they depend on the transactions before it).
+    pub fn authorize(&self, tx: &SignedTx) -> Result<(PublicKey, Signature), OpError> {
         if !tx.kind.is_signed() {
             return Err(OpError::WrongKind(tx.kind));
         }
         let from = self.get(tx.from)?;
-        let to = self.get(tx.to)?;
+        self.get(tx.to)?;
         if tx.token as u64 >= self.shape.max_tokens() {
             return Err(OpError::TokenOutOfRange(tx.token));
         }
@@ -390,6 +392,13 @@ impl ZkState {
         if !key.verify(m, &sig) {
             return Err(OpError::BadSignature);
         }
+        Ok((key, sig))
+    }
+
+    fn plan_tx(&self, tx: &SignedTx) -> Result<Plan, OpError> {
+        let (key, sig) = self.authorize(tx)?;
+        let from = self.get(tx.from)?;
+        let to = self.get(tx.to)?;
         if tx.nonce != from.nonce {
             return Err(OpError::Nonce { expected: from.nonce, got: tx.nonce });
         }
