@@ -1,7 +1,18 @@
 #![doc = include_str!("../README.md")]
 
+pub mod dac;
 mod deploy;
 mod operator;
+mod reconstruct;
+mod rpc;
+mod store;
 
+pub use dac::{DacClient, DacError, DacMember};
 pub use deploy::{ZkDeployParams, ZkDeployment, deploy_zk, field_to_u256, genesis_root};
-pub use operator::{BlockReport, Operator, OperatorError, to_sol};
+pub use operator::{
+    BlockReport, DataAvailability, Operator, OperatorError, Prepared, Settled, Settler, SubmitError, priority_op,
+    process_cpu_seconds, to_sol,
+};
+pub use reconstruct::{ExitProof, ReconstructError, Reconstructed, exit_call, reconstruct};
+pub use rpc::{ZkService, serve_rpc};
+pub use store::{BlockRecord, StoreError, ZkStore};

@@ -1,10 +1,17 @@
 //! The operator: follows L1's priority queue, takes signed L2 transactions, and turns them into
-//! proven blocks on L1 (commit with pubdata, then verify, which pays withdrawals at once).
+//! proven blocks on L1 (commit with pubdata or committee signatures, then verify, which pays
+//! withdrawals at once).
+//!
+//! A block goes through three steps: [`Operator::prepare`] applies it to the state and records it
+//! as in flight (on disk when the operator has a store); [`Settler::settle`] proves it and lands
+//! it on L1, skipping what L1 already has, so it can be retried after any failure or crash;
+//! [`Operator::finish`] writes its effects once L1 has verified it. Only the first and last need
+//! the operator; proving and L1 round trips run beside new submissions.
 
-use std::{collections::VecDeque, sync::Arc, time::Instant};
+use std::{collections::VecDeque, path::Path, sync::Arc, time::Instant};
 
 use alloy::{
-    primitives::{Address, Bytes, TxKind, U256},
+    primitives::{Address, B256, Bytes, TxKind, U256},
     providers::Provider,
     rpc::types::Filter,
     signers::local::PrivateKeySigner,
@@ -13,11 +20,17 @@ use alloy::{
 use aqueduct_contracts::zk::ZkRollup;
 use aqueduct_rollup_node::{L1Call, L1Client, L1Error};
 use aqueduct_zk_circuit::{Prover, ProverError, evm};
-use aqueduct_zk_protocol::{F, OnchainOp, Op, OpError, OpKind, PriorityOp, SignedTx, ZkState, pubdata};
+use aqueduct_zk_protocol::{
+    Account, BlockWitness, F, OnchainOp, Op, OpError, OpKind, PriorityOp, SignedTx, ZkState, pubdata,
+};
 use ark_ff::PrimeField;
-use tracing::info;
+use tracing::{info, warn};
 
-use crate::deploy::field_to_u256;
+use crate::{
+    dac::{DacClient, DacError, sort_signatures},
+    deploy::field_to_u256,
+    store::{BlockRecord, BlockWrite, Inflight, StoreError, ZkStore},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OperatorError {
@@ -25,10 +38,26 @@ pub enum OperatorError {
     L1(#[from] L1Error),
     #[error(transparent)]
     Prover(#[from] ProverError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Committee(#[from] DacError),
     #[error("L1 sent a malformed priority request {id}: {reason}")]
     BadRequest { id: u64, reason: String },
     #[error("{what} reverted on L1 (tx {tx})")]
     Reverted { what: &'static str, tx: String },
+    #[error("the stored state does not match L1: {0}")]
+    Diverged(String),
+}
+
+/// Where a block's data goes.
+#[derive(Clone, Default)]
+pub enum DataAvailability {
+    /// Pubdata in L1 calldata.
+    #[default]
+    Rollup,
+    /// Pubdata with a committee; L1 gets its hash and `threshold` member signatures.
+    Validium { committee: Vec<DacClient>, threshold: usize },
 }
 
 /// What one block cost.
@@ -39,62 +68,171 @@ pub struct BlockReport {
     pub transfers: usize,
     pub skipped: Vec<(usize, OpError)>,
     pub prove_seconds: f64,
+    /// CPU time of the whole process while proving (all cores).
+    pub prove_cpu_seconds: f64,
     pub commit_gas: u64,
     pub verify_gas: u64,
     pub pubdata_bytes: usize,
     pub l1_block: u64,
 }
 
+/// A block applied to the state and not yet verified on L1.
+#[derive(Clone)]
+pub struct Prepared {
+    pub number: u64,
+    pub ops: Vec<Op>,
+    pub witness: BlockWitness,
+    pub skipped: Vec<(usize, OpError)>,
+    seqs: Vec<u64>,
+    priority: u64,
+}
+
+/// What landing a block on L1 gave.
+#[derive(Debug, Clone, Default)]
+pub struct Settled {
+    pub commit_tx: B256,
+    pub verify_tx: B256,
+    pub commit_gas: u64,
+    pub verify_gas: u64,
+    pub l1_block: u64,
+    pub prove_seconds: f64,
+    pub prove_cpu_seconds: f64,
+}
+
 pub struct Operator {
-    l1: L1Client,
-    signer: PrivateKeySigner,
-    rollup: Address,
+    settler: Settler,
     state: ZkState,
-    prover: Arc<Prover>,
+    store: Option<ZkStore>,
     queue: VecDeque<PriorityOp>,
+    /// The id of the next priority request to queue.
     next_request: u64,
     scanned_to: u64,
-    mempool: VecDeque<SignedTx>,
+    mempool: VecDeque<(u64, SignedTx)>,
+    next_seq: u64,
+    /// Blocks verified on L1.
     blocks: u64,
+    served: u64,
+    inflight: Option<Prepared>,
 }
 
 impl Operator {
+    /// An operator without a store (everything in memory).
     pub fn new(l1: L1Client, signer: PrivateKeySigner, rollup: Address, prover: Arc<Prover>) -> Self {
         let p = prover.params;
+        let settler = Settler { l1, signer, rollup, prover, da: DataAvailability::Rollup };
         Self {
-            l1,
-            signer,
-            rollup,
+            settler,
             state: ZkState::new(p.shape, p.domain),
-            prover,
+            store: None,
             queue: VecDeque::new(),
             next_request: 0,
             scanned_to: 0,
             mempool: VecDeque::new(),
+            next_seq: 0,
             blocks: 0,
+            served: 0,
+            inflight: None,
         }
+    }
+
+    /// An operator kept in `path` (created when missing), resuming where it stopped: the state of
+    /// the last verified block, acknowledged transactions, and a block in flight redone exactly.
+    pub async fn open(
+        l1: L1Client,
+        signer: PrivateKeySigner,
+        rollup: Address,
+        prover: Arc<Prover>,
+        da: DataAvailability,
+        path: &Path,
+    ) -> Result<Self, OperatorError> {
+        let mut op = Self::new(l1, signer, rollup, prover);
+        op.settler.da = da;
+        let store = ZkStore::open(path)?;
+        let loaded = store.load(op.state.clone())?;
+        op.state = loaded.state;
+        op.blocks = loaded.blocks;
+        op.served = loaded.served;
+        op.next_request = loaded.served;
+        op.next_seq = loaded.next_seq;
+        op.mempool = loaded.mempool.into_iter().collect();
+        let verified = op.settler.read(ZkRollup::totalVerifiedCall {}).await?;
+        let l1_root = op.settler.read(ZkRollup::stateRootCall {}).await?;
+        let expected = if verified == U256::from(op.blocks) { op.state.root() } else { F::from(0u64) };
+        if let Some(inf) = loaded.inflight {
+            // Redo the block exactly: the same operations against the same state.
+            let (witness, skipped) = op.state.apply_block(&inf.ops, op.settler.prover.params.slots);
+            if !skipped.is_empty() {
+                return Err(OperatorError::Diverged(format!("block {} in flight no longer applies", inf.number)));
+            }
+            op.mempool.retain(|(s, _)| !inf.seqs.contains(s));
+            op.next_request += inf.priority;
+            op.inflight = Some(Prepared {
+                number: inf.number,
+                ops: inf.ops,
+                witness,
+                skipped,
+                seqs: inf.seqs,
+                priority: inf.priority,
+            });
+        } else if verified != U256::from(op.blocks) || field_to_u256(&expected) != l1_root {
+            return Err(OperatorError::Diverged(format!(
+                "L1 has verified {verified} blocks with root {l1_root}, the store {} blocks with root {}",
+                op.blocks,
+                field_to_u256(&op.state.root())
+            )));
+        }
+        op.store = Some(store);
+        info!(target: "zk::operator", blocks = op.blocks, mempool = op.mempool.len(), inflight = op.inflight.is_some(), "operator reopened");
+        Ok(op)
     }
 
     pub fn state(&self) -> &ZkState {
         &self.state
     }
 
+    pub fn blocks(&self) -> u64 {
+        self.blocks
+    }
+
+    pub fn rollup(&self) -> Address {
+        self.settler.rollup
+    }
+
+    pub fn settler(&self) -> Settler {
+        self.settler.clone()
+    }
+
+    pub fn block(&self, n: u64) -> Result<Option<BlockRecord>, OperatorError> {
+        Ok(match &self.store {
+            Some(s) => s.block(n)?,
+            None => None,
+        })
+    }
+
+    /// Requests and transactions waiting, and a block in flight.
     pub fn pending(&self) -> usize {
-        self.queue.len() + self.mempool.len()
+        self.queue.len() + self.mempool.len() + usize::from(self.inflight.is_some())
+    }
+
+    /// The nonce the next transaction of `account` must carry (counting those waiting).
+    pub fn next_nonce(&self, account: u32) -> u32 {
+        let waiting = self.mempool.iter().filter(|(_, t)| t.from == account).count() as u32;
+        self.state.account(account).map_or(0, |a| a.nonce) + waiting
     }
 
     /// Reads new priority requests from L1's queue. Returns how many arrived.
     pub async fn sync(&mut self) -> Result<usize, OperatorError> {
-        let head = self.l1.head().await?;
+        let l1 = &self.settler.l1;
+        let head = l1.head().await?;
         if head < self.scanned_to {
             return Ok(0);
         }
         let filter = Filter::new()
-            .address(self.rollup)
+            .address(self.settler.rollup)
             .event_signature(ZkRollup::PriorityRequest::SIGNATURE_HASH)
             .from_block(self.scanned_to)
             .to_block(head);
-        let logs = self.l1.provider().get_logs(&filter).await.map_err(|e| L1Error::Rpc(e.to_string()))?;
+        let logs = l1.provider().get_logs(&filter).await.map_err(|e| L1Error::Rpc(e.to_string()))?;
         let mut n = 0;
         for log in logs {
             let ev = log
@@ -109,10 +247,7 @@ impl Operator {
             if ev.id != self.next_request {
                 return Err(bad(format!("expected request {} next", self.next_request)));
             }
-            let kind =
-                OpKind::from_u8(ev.kind).filter(|k| k.is_priority()).ok_or_else(|| bad(format!("kind {}", ev.kind)))?;
-            let value = F::from_be_bytes_mod_order(&ev.value.to_be_bytes::<32>());
-            self.queue.push_back(PriorityOp { kind, account: ev.account, address: ev.addr, token: ev.token, value });
+            self.queue.push_back(priority_op(&ev).map_err(bad)?);
             self.next_request += 1;
             n += 1;
         }
@@ -120,111 +255,295 @@ impl Operator {
         Ok(n)
     }
 
-    /// Takes a signed transaction if it is valid against the current state. With earlier
-    /// transactions of the same sender waiting, its nonce must follow theirs and its signature is
-    /// checked; its balance is checked when the block applies it.
-    pub fn submit(&mut self, tx: SignedTx) -> Result<(), OpError> {
-        let waiting = self.mempool.iter().filter(|t| t.from == tx.from).count() as u32;
+    /// Takes a signed transaction if it is valid against the current state (kept on disk before
+    /// this returns). With earlier transactions of the same sender waiting, its nonce must follow
+    /// theirs and its signature is checked; its balance is checked when the block applies it.
+    pub fn submit(&mut self, tx: SignedTx) -> Result<u64, SubmitError> {
+        let waiting = self.mempool.iter().filter(|(_, t)| t.from == tx.from).count() as u32;
         if waiting == 0 {
             self.state.check(&Op::Tx(tx.clone()))?;
         } else {
             self.state.authorize(&tx)?;
-            let expected = self.state.account(tx.from).map_or(0, |a| a.nonce) + waiting;
+            let expected = self.next_nonce(tx.from);
             if tx.nonce != expected {
-                return Err(OpError::Nonce { expected, got: tx.nonce });
+                return Err(OpError::Nonce { expected, got: tx.nonce }.into());
             }
         }
-        self.mempool.push_back(tx);
-        Ok(())
+        let seq = self.next_seq;
+        if let Some(s) = &self.store {
+            s.put_tx(seq, &tx)?;
+        }
+        self.next_seq += 1;
+        self.mempool.push_back((seq, tx));
+        Ok(seq)
     }
 
-    /// Builds, proves, commits and verifies one block from what is waiting (priority requests
-    /// first, in queue order). `None` when nothing waits.
-    pub async fn produce_block(&mut self) -> Result<Option<BlockReport>, OperatorError> {
-        if self.pending() == 0 {
-            return Ok(None);
+    /// The block to settle next: the one in flight, or a new one from what waits (priority
+    /// requests first, in queue order). `None` when nothing waits.
+    pub fn prepare(&mut self) -> Result<Option<Prepared>, OperatorError> {
+        if let Some(p) = &self.inflight {
+            return Ok(Some(p.clone()));
         }
-        let slots = self.prover.params.slots;
+        let slots = self.settler.prover.params.slots;
         let mut ops: Vec<Op> = Vec::with_capacity(slots);
-        while ops.len() < slots {
-            match self.queue.pop_front() {
-                Some(p) => ops.push(Op::Priority(p)),
-                None => break,
-            }
+        let mut seqs = Vec::new();
+        while ops.len() < slots
+            && let Some(p) = self.queue.pop_front()
+        {
+            ops.push(Op::Priority(p));
         }
         let priority = ops.len();
-        while ops.len() < slots {
-            match self.mempool.pop_front() {
-                Some(t) => ops.push(Op::Tx(t)),
-                None => break,
-            }
+        while ops.len() < slots
+            && let Some((seq, t)) = self.mempool.pop_front()
+        {
+            ops.push(Op::Tx(t));
+            seqs.push(seq);
+        }
+        if ops.is_empty() {
+            return Ok(None);
         }
         let before = self.state.clone();
-        let (block, skipped) = self.state.apply_block(&ops, slots);
+        let (witness, skipped) = self.state.apply_block(&ops, slots);
+        let requeue = |op: &mut Self, ops: Vec<Op>, seqs: &[u64]| {
+            let mut s = seqs.iter().rev();
+            for o in ops.into_iter().rev() {
+                match o {
+                    Op::Priority(p) => op.queue.push_front(p),
+                    Op::Tx(t) => op.mempool.push_front((*s.next().expect("a seq per tx"), t)),
+                    Op::Noop => {}
+                }
+            }
+        };
         if skipped.iter().any(|(i, _)| *i < priority) {
             self.state = before;
-            return Err(OperatorError::BadRequest {
-                id: self.next_request,
-                reason: format!("a priority request failed: {skipped:?}"),
-            });
+            let reason = format!("a priority request cannot apply: {skipped:?}");
+            requeue(self, ops, &seqs);
+            return Err(OperatorError::BadRequest { id: self.served, reason });
         }
-        let started = Instant::now();
-        let prover = self.prover.clone();
-        let witness = block.clone();
-        let proof = tokio::task::spawn_blocking(move || prover.prove(&witness))
-            .await
-            .map_err(|e| ProverError::Synthesis(e.to_string()))?;
-        let proof = match proof {
-            Ok(p) => p,
-            Err(e) => {
+        // Transactions that no longer apply are dropped for good.
+        let dropped: Vec<u64> = skipped.iter().map(|(i, _)| seqs[i - priority]).collect();
+        if let Some(s) = &self.store
+            && !dropped.is_empty()
+        {
+            s.drop_txs(&dropped)?;
+        }
+        if skipped.len() == ops.len() {
+            return Ok(None);
+        }
+        let kept: Vec<Op> =
+            ops.into_iter().enumerate().filter(|(i, _)| !skipped.iter().any(|(j, _)| j == i)).map(|(_, o)| o).collect();
+        let seqs: Vec<u64> = seqs.into_iter().filter(|s| !dropped.contains(s)).collect();
+        let p = Prepared { number: self.blocks + 1, ops: kept, witness, skipped, seqs, priority: priority as u64 };
+        if let Some(s) = &self.store {
+            let inf = Inflight { number: p.number, ops: p.ops.clone(), seqs: p.seqs.clone(), priority: p.priority };
+            if let Err(e) = s.put_inflight(&inf) {
                 self.state = before;
+                requeue(self, p.ops, &p.seqs);
                 return Err(e.into());
             }
-        };
-        let prove_seconds = started.elapsed().as_secs_f64();
-        let onchain: Vec<ZkRollup::OnchainOp> = block.onchain.iter().map(to_sol).collect();
-        let data = pubdata(&block.chunks());
-        let commit = ZkRollup::commitBlockCall {
-            newRoot: field_to_u256(&block.new_root),
-            pubdata: Bytes::from(data.clone()),
-            ops: onchain.clone(),
-        };
-        let commit_receipt = match self.send("commitBlock", commit.abi_encode(), 6_000_000).await {
-            Ok(r) => r,
-            Err(e) => {
-                self.state = before;
-                return Err(e);
-            }
-        };
-        let words = evm::proof_words(&proof).map(U256::from_be_bytes);
-        let verify = ZkRollup::proveBlockCall { proof: words, ops: onchain };
-        let verify_receipt = self.send("proveBlock", verify.abi_encode(), 3_000_000).await?;
-        self.blocks += 1;
-        let transfers = block.slots.iter().filter(|s| s.chunk.kind == OpKind::Transfer as u8).count();
-        info!(target: "zk::operator", block = self.blocks, ops = ops.len() - skipped.len(), transfers, prove_seconds, "block proven on L1");
-        Ok(Some(BlockReport {
-            number: self.blocks,
-            ops: ops.len() - skipped.len(),
-            transfers,
-            skipped,
-            prove_seconds,
-            commit_gas: commit_receipt.0,
-            verify_gas: verify_receipt.0,
-            pubdata_bytes: data.len(),
-            l1_block: verify_receipt.1,
-        }))
+        }
+        self.inflight = Some(p.clone());
+        Ok(Some(p))
     }
 
-    async fn send(&self, what: &'static str, input: Vec<u8>, gas_limit: u64) -> Result<(u64, u64), OperatorError> {
+    /// Writes a block L1 has verified.
+    pub fn finish(&mut self, p: Prepared, settled: &Settled) -> Result<BlockReport, OperatorError> {
+        let w = &p.witness;
+        let transfers = w.slots.iter().filter(|s| s.chunk.kind == OpKind::Transfer as u8).count();
+        let data = pubdata(&w.chunks());
+        let record = BlockRecord {
+            number: p.number,
+            root: w.new_root,
+            ops: p.ops.len(),
+            transfers,
+            pubdata_bytes: data.len(),
+            commit_tx: settled.commit_tx.to_string(),
+            verify_tx: settled.verify_tx.to_string(),
+            commit_gas: settled.commit_gas,
+            verify_gas: settled.verify_gas,
+            l1_block: settled.l1_block,
+            prove_seconds: settled.prove_seconds,
+        };
+        let served = self.served + p.priority;
+        if let Some(s) = &self.store {
+            let mut touched: Vec<u32> = w.slots.iter().flat_map(|s| [s.chunk.a, s.chunk.b]).collect();
+            touched.sort();
+            touched.dedup();
+            let accounts: Vec<(u32, Option<Account>)> =
+                touched.into_iter().map(|i| (i, self.state.account(i).cloned())).collect();
+            let nodes = self.state.tree_mut().take_dirty();
+            s.put_block(BlockWrite { record: &record, nodes, accounts, seqs: &p.seqs, served })?;
+        }
+        self.blocks = p.number;
+        self.served = served;
+        self.inflight = None;
+        info!(target: "zk::operator", block = p.number, ops = p.ops.len(), transfers, prove_seconds = settled.prove_seconds, "block verified on L1");
+        Ok(BlockReport {
+            number: p.number,
+            ops: p.ops.len(),
+            transfers,
+            skipped: p.skipped,
+            prove_seconds: settled.prove_seconds,
+            prove_cpu_seconds: settled.prove_cpu_seconds,
+            commit_gas: settled.commit_gas,
+            verify_gas: settled.verify_gas,
+            pubdata_bytes: data.len(),
+            l1_block: settled.l1_block,
+        })
+    }
+
+    /// Prepares, settles and finishes one block. `None` when nothing waits. After an error the
+    /// block stays in flight and the next call retries it.
+    pub async fn produce_block(&mut self) -> Result<Option<BlockReport>, OperatorError> {
+        let Some(p) = self.prepare()? else { return Ok(None) };
+        let settled = self.settler.settle(&p).await?;
+        self.finish(p, &settled).map(Some)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Invalid(#[from] OpError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub fn priority_op(ev: &ZkRollup::PriorityRequest) -> Result<PriorityOp, String> {
+    let kind = OpKind::from_u8(ev.kind).filter(|k| k.is_priority()).ok_or_else(|| format!("kind {}", ev.kind))?;
+    let value = F::from_be_bytes_mod_order(&ev.value.to_be_bytes::<32>());
+    Ok(PriorityOp { kind, account: ev.account, address: ev.addr, token: ev.token, value })
+}
+
+/// Proves blocks and lands them on L1; cheap to clone.
+#[derive(Clone)]
+pub struct Settler {
+    l1: L1Client,
+    signer: PrivateKeySigner,
+    rollup: Address,
+    prover: Arc<Prover>,
+    da: DataAvailability,
+}
+
+impl Settler {
+    pub fn l1(&self) -> &L1Client {
+        &self.l1
+    }
+
+    pub fn prover(&self) -> &Arc<Prover> {
+        &self.prover
+    }
+
+    async fn read<C: SolCall>(&self, call: C) -> Result<C::Return, L1Error> {
+        self.l1.read(self.rollup, call).await
+    }
+
+    /// Proves `p` and makes L1 verify it, skipping the steps L1 already has.
+    pub async fn settle(&self, p: &Prepared) -> Result<Settled, OperatorError> {
+        let mut out = Settled::default();
+        let committed: u64 = self.read(ZkRollup::totalCommittedCall {}).await?.saturating_to();
+        if committed < p.number {
+            let (tx, gas) = self.commit(p).await?;
+            (out.commit_tx, out.commit_gas) = (tx, gas);
+        }
+        let verified: u64 = self.read(ZkRollup::totalVerifiedCall {}).await?.saturating_to();
+        if verified < p.number {
+            let started = Instant::now();
+            let cpu = process_cpu_seconds();
+            let proof = self.prove(p).await?;
+            out.prove_seconds = started.elapsed().as_secs_f64();
+            out.prove_cpu_seconds = process_cpu_seconds() - cpu;
+            let (tx, gas, block) = self.verify(p, evm::proof_words(&proof).map(U256::from_be_bytes)).await?;
+            (out.verify_tx, out.verify_gas, out.l1_block) = (tx, gas, block);
+        }
+        Ok(out)
+    }
+
+    pub async fn prove(
+        &self,
+        p: &Prepared,
+    ) -> Result<aqueduct_zk_circuit::Proof<aqueduct_zk_circuit::Bn254>, ProverError> {
+        let prover = self.prover.clone();
+        let witness = p.witness.clone();
+        tokio::task::spawn_blocking(move || prover.prove(&witness))
+            .await
+            .map_err(|e| ProverError::Synthesis(e.to_string()))?
+    }
+
+    /// Commits `p` with its pubdata (rollup) or its committee's signatures (validium).
+    pub async fn commit(&self, p: &Prepared) -> Result<(B256, u64), OperatorError> {
+        let w = &p.witness;
+        let ops: Vec<ZkRollup::OnchainOp> = w.onchain.iter().map(to_sol).collect();
+        let data = pubdata(&w.chunks());
+        let input = match &self.da {
+            DataAvailability::Rollup => {
+                ZkRollup::commitBlockCall { newRoot: field_to_u256(&w.new_root), pubdata: Bytes::from(data), ops }
+                    .abi_encode()
+            }
+            DataAvailability::Validium { committee, threshold } => {
+                let data_hash = w.commitment().data_hash;
+                let mut sigs = Vec::new();
+                for member in committee {
+                    match member.store(p.number, &data).await {
+                        Ok(sig) => sigs.push(sig),
+                        Err(e) => {
+                            warn!(target: "zk::operator", member = %member.url(), error = %e, "committee member did not sign")
+                        }
+                    }
+                }
+                if sigs.len() < *threshold {
+                    return Err(DacError::TooFew { got: sigs.len(), needed: *threshold }.into());
+                }
+                let digest = self
+                    .read(ZkRollup::dacDigestCall { number: U256::from(p.number), dataHash: field_to_u256(&data_hash) })
+                    .await?;
+                let sigs = sort_signatures(digest, sigs)?;
+                ZkRollup::commitBlockValidiumCall {
+                    newRoot: field_to_u256(&w.new_root),
+                    dataHash: field_to_u256(&data_hash),
+                    ops,
+                    signatures: sigs.into_iter().map(Bytes::from).collect(),
+                }
+                .abi_encode()
+            }
+        };
+        let (tx, gas, _) = self.send("commitBlock", input, 8_000_000).await?;
+        Ok((tx, gas))
+    }
+
+    /// Sends `proof` for `p` (which L1 must have committed). Returns the tx, its gas and block.
+    pub async fn verify(&self, p: &Prepared, proof: [U256; 8]) -> Result<(B256, u64, u64), OperatorError> {
+        let ops: Vec<ZkRollup::OnchainOp> = p.witness.onchain.iter().map(to_sol).collect();
+        self.send("proveBlock", ZkRollup::proveBlockCall { proof, ops }.abi_encode(), 3_000_000).await
+    }
+
+    async fn send(
+        &self,
+        what: &'static str,
+        input: Vec<u8>,
+        gas_limit: u64,
+    ) -> Result<(B256, u64, u64), OperatorError> {
         let call = L1Call { to: TxKind::Call(self.rollup), value: U256::ZERO, input: input.into(), gas_limit };
         self.l1.simulate(self.signer.address(), &call).await?;
         let hash = self.l1.send_call(&self.signer, &call).await?;
-        let r = self.l1.wait(hash, 2_400).await?;
-        if !r.status() {
-            return Err(OperatorError::Reverted { what, tx: hash.to_string() });
-        }
-        Ok((r.gas_used, r.block_number.unwrap_or_default()))
+        let r = match self.l1.wait(hash, 2_400).await {
+            Ok(r) => r,
+            Err(L1Error::Reverted(_)) => return Err(OperatorError::Reverted { what, tx: hash.to_string() }),
+            Err(e) => return Err(e.into()),
+        };
+        Ok((hash, r.gas_used, r.block_number.unwrap_or_default()))
     }
+}
+
+/// User plus system CPU time of this process so far, in seconds (Linux; zero elsewhere).
+pub fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name and state.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 pub fn to_sol(op: &OnchainOp) -> ZkRollup::OnchainOp {

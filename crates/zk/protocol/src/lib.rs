@@ -5,6 +5,7 @@ mod eddsa;
 pub mod fe;
 mod op;
 mod poseidon;
+mod replay;
 mod state;
 mod tree;
 

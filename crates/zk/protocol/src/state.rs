@@ -252,7 +252,7 @@ impl ZkState {
         }
     }
 
-    fn put(&mut self, index: u32, acc: Account) {
+    pub(crate) fn put(&mut self, index: u32, acc: Account) {
         let leaf = acc.leaf(self.shape);
         if acc == Account::default() {
             self.accounts.remove(&index);
@@ -262,7 +262,7 @@ impl ZkState {
         self.tree.set(index as u64, leaf);
     }
 
-    fn get(&self, index: u32) -> Result<Account, OpError> {
+    pub(crate) fn get(&self, index: u32) -> Result<Account, OpError> {
         if index as u64 >= self.shape.max_accounts() {
             return Err(OpError::AccountOutOfRange(index));
         }

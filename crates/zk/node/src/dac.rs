@@ -1,0 +1,261 @@
+//! The validium's data availability committee: members that keep each block's pubdata and sign
+//! `dacDigest(number, dataHash)` with their secp256k1 key once it is on their disk, and the
+//! operator's client for them. A member serves the data back to anyone, unless it withholds it
+//! (the attack this design must survive or not).
+//!
+//! JSON-RPC methods of a member:
+//! - `dac_store(number, pubdata)` → `{ dataHash, signature }`: keeps the data, then signs.
+//! - `dac_get(dataHash)` → `pubdata` (hex), or an error when the member does not have it or
+//!   withholds it.
+//! - `dac_status()` → `{ address, stored, withholding }`.
+//! - `dac_setWithholding(bool)`: the attack switch (members started with `--withhold` begin on).
+
+use std::{
+    net::SocketAddr,
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use alloy::{
+    primitives::{Address, B256, Bytes, U256, keccak256},
+    signers::{SignerSync, local::PrivateKeySigner},
+    sol_types::SolValue,
+};
+use aqueduct_zk_protocol::{F, chunks_from_pubdata, data_elements, hash_many};
+use jsonrpsee::{
+    RpcModule,
+    server::{Server, ServerHandle},
+    types::ErrorObjectOwned,
+};
+use redb::{Database, Durability, ReadableDatabase, ReadableTableMetadata, TableDefinition};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::deploy::field_to_u256;
+
+const DATA: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("data");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DacError {
+    #[error("committee member {url}: {why}")]
+    Member { url: String, why: String },
+    #[error("only {got} committee signatures, {needed} needed")]
+    TooFew { got: usize, needed: usize },
+    #[error("a committee signature does not recover: {0}")]
+    BadSignature(String),
+    #[error("storage: {0}")]
+    Db(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn db(e: impl ToString) -> DacError {
+    DacError::Db(e.to_string())
+}
+
+/// What members sign for block `number` of the validium at `rollup` on chain `chain_id` (the
+/// contract's `dacDigest`).
+pub fn dac_digest(chain_id: u64, rollup: Address, number: u64, data_hash: &F) -> B256 {
+    let enc = ("aqueduct-dac".to_string(), U256::from(chain_id), rollup, U256::from(number), field_to_u256(data_hash))
+        .abi_encode_params();
+    keccak256(enc)
+}
+
+/// The hash the circuit and L1 bind for a block's pubdata.
+pub fn data_hash(pubdata: &[u8]) -> Result<F, String> {
+    Ok(hash_many(&data_elements(&chunks_from_pubdata(pubdata)?)))
+}
+
+/// Orders signatures by their signer, as L1 requires, dropping duplicates of one signer.
+pub fn sort_signatures(digest: B256, sigs: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, DacError> {
+    let mut signed = Vec::with_capacity(sigs.len());
+    for s in sigs {
+        let sig =
+            alloy::primitives::Signature::try_from(s.as_slice()).map_err(|e| DacError::BadSignature(e.to_string()))?;
+        let who = sig.recover_address_from_prehash(&digest).map_err(|e| DacError::BadSignature(e.to_string()))?;
+        signed.push((who, s));
+    }
+    signed.sort_by_key(|(who, _)| *who);
+    signed.dedup_by_key(|(who, _)| *who);
+    Ok(signed.into_iter().map(|(_, s)| s).collect())
+}
+
+/// One committee member.
+pub struct DacMember {
+    signer: PrivateKeySigner,
+    chain_id: u64,
+    rollup: Address,
+    db: Database,
+    withholding: AtomicBool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stored {
+    #[serde(with = "aqueduct_zk_protocol::fe")]
+    pub data_hash: F,
+    pub signature: Bytes,
+}
+
+impl DacMember {
+    pub fn open(signer: PrivateKeySigner, chain_id: u64, rollup: Address, path: &Path) -> Result<Self, DacError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(db)?;
+        }
+        let d = Database::create(path).map_err(db)?;
+        let tx = d.begin_write().map_err(db)?;
+        tx.open_table(DATA).map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(Self { signer, chain_id, rollup, db: d, withholding: AtomicBool::new(false) })
+    }
+
+    pub fn address(&self) -> Address {
+        self.signer.address()
+    }
+
+    pub fn set_withholding(&self, on: bool) {
+        self.withholding.store(on, Ordering::SeqCst);
+    }
+
+    pub fn withholding(&self) -> bool {
+        self.withholding.load(Ordering::SeqCst)
+    }
+
+    /// Keeps `pubdata` on disk, then signs its digest for block `number`.
+    pub fn store(&self, number: u64, pubdata: &[u8]) -> Result<Stored, DacError> {
+        let h = data_hash(pubdata).map_err(DacError::Invalid)?;
+        let mut tx = self.db.begin_write().map_err(db)?;
+        tx.set_durability(Durability::Immediate).map_err(db)?;
+        tx.open_table(DATA)
+            .map_err(db)?
+            .insert(field_to_u256(&h).to_be_bytes::<32>().as_slice(), pubdata)
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+        let digest = dac_digest(self.chain_id, self.rollup, number, &h);
+        let sig = self.signer.sign_hash_sync(&digest).map_err(|e| DacError::Invalid(e.to_string()))?;
+        Ok(Stored { data_hash: h, signature: Bytes::from(sig.as_bytes().to_vec()) })
+    }
+
+    /// The data behind `hash`, unless this member withholds it.
+    pub fn get(&self, hash: &F) -> Result<Option<Vec<u8>>, DacError> {
+        if self.withholding() {
+            return Err(DacError::Invalid("withheld".into()));
+        }
+        let tx = self.db.begin_read().map_err(db)?;
+        let t = tx.open_table(DATA).map_err(db)?;
+        Ok(t.get(field_to_u256(hash).to_be_bytes::<32>().as_slice()).map_err(db)?.map(|v| v.value().to_vec()))
+    }
+
+    pub fn stored(&self) -> Result<u64, DacError> {
+        let tx = self.db.begin_read().map_err(db)?;
+        tx.open_table(DATA).map_err(db)?.len().map_err(db)
+    }
+
+    /// Serves the member's JSON-RPC on `addr`.
+    pub async fn serve(self: Arc<Self>, addr: SocketAddr) -> Result<(SocketAddr, ServerHandle), DacError> {
+        let mut m = RpcModule::new(self);
+        let err = |e: DacError| ErrorObjectOwned::owned(-32000, e.to_string(), None::<()>);
+        let bad = |e: String| ErrorObjectOwned::owned(-32602, e, None::<()>);
+        let r = |res: Result<(), jsonrpsee::core::RegisterMethodError>| res.expect("method names are unique");
+        r(m.register_blocking_method("dac_store", move |p, c, _| {
+            let (number, data): (u64, Bytes) = p.parse().map_err(|e| bad(e.to_string()))?;
+            c.store(number, &data).map_err(err)
+        })
+        .map(|_| ()));
+        r(m.register_blocking_method("dac_get", move |p, c, _| {
+            let (h,): (String,) = p.parse().map_err(|e| bad(e.to_string()))?;
+            let h = aqueduct_zk_protocol::fe::from_hex(&h).map_err(bad)?;
+            match c.get(&h).map_err(err)? {
+                Some(d) => Ok(Bytes::from(d)),
+                None => Err(err(DacError::Invalid("no data under this hash".into()))),
+            }
+        })
+        .map(|_| ()));
+        r(m.register_blocking_method("dac_status", move |_, c, _| {
+            Ok::<_, ErrorObjectOwned>(
+                json!({ "address": c.address(), "stored": c.stored().map_err(err)?, "withholding": c.withholding() }),
+            )
+        })
+        .map(|_| ()));
+        r(m.register_method("dac_setWithholding", move |p, c, _| {
+            let (on,): (bool,) = p.parse().map_err(|e| bad(e.to_string()))?;
+            c.set_withholding(on);
+            Ok::<_, ErrorObjectOwned>(on)
+        })
+        .map(|_| ()));
+        let server =
+            Server::builder().build(addr).await.map_err(|e| DacError::Invalid(format!("binding {addr}: {e}")))?;
+        let bound = server.local_addr().map_err(|e| DacError::Invalid(e.to_string()))?;
+        Ok((bound, server.start(m)))
+    }
+}
+
+/// The operator's (and anyone's) handle on one member, over JSON-RPC.
+#[derive(Clone, Debug)]
+pub struct DacClient {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl DacClient {
+    pub fn new(url: impl Into<String>) -> Self {
+        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().expect("a client");
+        Self { url: url.into(), http }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        params: serde_json::Value,
+    ) -> Result<T, DacError> {
+        let fail = |why: String| DacError::Member { url: self.url.clone(), why };
+        let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+        let resp: serde_json::Value = self
+            .http
+            .post(&self.url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .json()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        if let Some(e) = resp.get("error") {
+            return Err(fail(e.get("message").and_then(|m| m.as_str()).unwrap_or("error").to_string()));
+        }
+        serde_json::from_value(resp.get("result").cloned().unwrap_or_default()).map_err(|e| fail(e.to_string()))
+    }
+
+    /// Hands the member block `number`'s pubdata; returns its signature.
+    pub async fn store(&self, number: u64, pubdata: &[u8]) -> Result<Vec<u8>, DacError> {
+        let s: Stored = self.call("dac_store", json!([number, Bytes::from(pubdata.to_vec())])).await?;
+        let expected = data_hash(pubdata).map_err(DacError::Invalid)?;
+        if s.data_hash != expected {
+            return Err(DacError::Member { url: self.url.clone(), why: "signed another data hash".into() });
+        }
+        Ok(s.signature.to_vec())
+    }
+
+    /// The data under `hash`, checked against it.
+    pub async fn get(&self, hash: &F) -> Result<Vec<u8>, DacError> {
+        let d: Bytes = self.call("dac_get", json!([aqueduct_zk_protocol::fe::to_hex(hash)])).await?;
+        if data_hash(&d).map_err(DacError::Invalid)? != *hash {
+            return Err(DacError::Member {
+                url: self.url.clone(),
+                why: "served data that does not match its hash".into(),
+            });
+        }
+        Ok(d.to_vec())
+    }
+
+    pub async fn set_withholding(&self, on: bool) -> Result<(), DacError> {
+        self.call::<bool>("dac_setWithholding", json!([on])).await.map(|_| ())
+    }
+}

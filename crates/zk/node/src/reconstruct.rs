@@ -1,0 +1,173 @@
+//! Rebuilding the rollup's state from L1 alone: every verified block's commit transaction holds
+//! its new root, its on-chain operations and (rollup) its pubdata or (validium) its data hash,
+//! whose data only the committee has. Replaying them gives the state, and from it the Merkle
+//! proofs users need to exit in exodus mode.
+
+use alloy::{
+    consensus::Transaction as _,
+    primitives::{Address, B256, U256},
+    providers::Provider,
+    rpc::types::Filter,
+    sol_types::{SolCall, SolEvent},
+};
+use aqueduct_contracts::zk::ZkRollup;
+use aqueduct_rollup_node::{L1Client, L1Error};
+use aqueduct_zk_protocol::{F, OnchainOp, OpError, OpKind, TreeShape, ZkState, chunks_from_pubdata, fe};
+use ark_ff::PrimeField;
+use tracing::warn;
+
+use crate::{dac::DacClient, deploy::field_to_u256};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconstructError {
+    #[error(transparent)]
+    L1(#[from] L1Error),
+    #[error("block {number}: {why}")]
+    Block { number: u64, why: String },
+    #[error("block {number} does not replay: {source}")]
+    Replay { number: u64, source: OpError },
+    #[error("block {number}: replaying gives root {got}, L1 committed {expected}")]
+    RootMismatch { number: u64, got: String, expected: String },
+}
+
+/// The state rebuilt from L1.
+#[derive(Debug, Clone)]
+pub struct Reconstructed {
+    pub state: ZkState,
+    /// Blocks replayed.
+    pub blocks: u64,
+    /// Blocks L1 has verified.
+    pub verified: u64,
+    /// The first verified block whose data nobody served (validium with a withholding
+    /// committee): the state stops before it.
+    pub withheld: Option<u64>,
+    /// L1's verified root.
+    pub l1_root: U256,
+}
+
+impl Reconstructed {
+    /// Whether the state is L1's current verified state (exits can be proven against it).
+    pub fn complete(&self) -> bool {
+        self.withheld.is_none() && field_to_u256(&self.state.root()) == self.l1_root
+    }
+}
+
+/// Replays every verified block of the rollup at `rollup`. A validium's data comes from
+/// `committee` (the first member that serves it).
+pub async fn reconstruct(
+    l1: &L1Client,
+    rollup: Address,
+    shape: TreeShape,
+    domain: u64,
+    committee: &[DacClient],
+) -> Result<Reconstructed, ReconstructError> {
+    let verified: u64 = l1.read(rollup, ZkRollup::totalVerifiedCall {}).await?.saturating_to();
+    let l1_root = l1.read(rollup, ZkRollup::stateRootCall {}).await?;
+    let filter = Filter::new()
+        .address(rollup)
+        .event_signature(ZkRollup::BlockCommitted::SIGNATURE_HASH)
+        .from_block(0)
+        .to_block(l1.head().await?);
+    let logs = l1.provider().get_logs(&filter).await.map_err(|e| L1Error::Rpc(e.to_string()))?;
+    // The last commit of each number (exodus drops unverified commits; none come after it).
+    let mut commits: Vec<Option<(B256, ZkRollup::BlockCommitted)>> = vec![None; verified as usize];
+    for log in logs {
+        let Some(tx) = log.transaction_hash else { continue };
+        let Ok(ev) = log.log_decode::<ZkRollup::BlockCommitted>() else { continue };
+        let ev = ev.inner.data;
+        let n: u64 = ev.number.saturating_to();
+        if (1..=verified).contains(&n) {
+            commits[n as usize - 1] = Some((tx, ev));
+        }
+    }
+    let mut state = ZkState::new(shape, domain);
+    let mut out = Reconstructed { state: state.clone(), blocks: 0, verified, withheld: None, l1_root };
+    for (i, c) in commits.into_iter().enumerate() {
+        let number = i as u64 + 1;
+        let fail = |why: String| ReconstructError::Block { number, why };
+        let (tx, ev) = c.ok_or_else(|| fail("no BlockCommitted event on L1".into()))?;
+        let t = l1
+            .provider()
+            .get_transaction_by_hash(tx)
+            .await
+            .map_err(|e| L1Error::Rpc(e.to_string()))?
+            .ok_or_else(|| fail(format!("commit transaction {tx} not found")))?;
+        let input = t.inner.input();
+        let (root, chunks, ops) = if let Ok(c) = ZkRollup::commitBlockCall::abi_decode(input) {
+            (c.newRoot, chunks_from_pubdata(&c.pubdata).map_err(fail)?, c.ops)
+        } else if let Ok(c) = ZkRollup::commitBlockValidiumCall::abi_decode(input) {
+            let h = F::from_be_bytes_mod_order(&c.dataHash.to_be_bytes::<32>());
+            match fetch(committee, &h).await {
+                Some(data) => (c.newRoot, chunks_from_pubdata(&data).map_err(fail)?, c.ops),
+                None => {
+                    out.withheld = Some(number);
+                    break;
+                }
+            }
+        } else {
+            return Err(fail(format!("transaction {tx} is not a direct commitBlock call")));
+        };
+        if root != ev.newRoot {
+            return Err(fail("the call and its event disagree on the root".into()));
+        }
+        let ops = ops.iter().map(from_sol).collect::<Result<Vec<_>, _>>().map_err(fail)?;
+        let got = state.replay_block(&chunks, &ops).map_err(|source| ReconstructError::Replay { number, source })?;
+        if field_to_u256(&got) != root {
+            return Err(ReconstructError::RootMismatch {
+                number,
+                got: fe::to_hex(&got),
+                expected: format!("{root:#x}"),
+            });
+        }
+        out.blocks = number;
+    }
+    out.state = state;
+    Ok(out)
+}
+
+async fn fetch(committee: &[DacClient], hash: &F) -> Option<Vec<u8>> {
+    for m in committee {
+        match m.get(hash).await {
+            Ok(d) => return Some(d),
+            Err(e) => warn!(target: "zk::reconstruct", member = %m.url(), error = %e, "no data from committee member"),
+        }
+    }
+    None
+}
+
+fn from_sol(op: &ZkRollup::OnchainOp) -> Result<OnchainOp, String> {
+    let kind = OpKind::from_u8(op.kind).ok_or_else(|| format!("on-chain operation of kind {}", op.kind))?;
+    let value = aqueduct_zk_protocol::field_from_be(&op.value.to_be_bytes::<32>())
+        .ok_or_else(|| "on-chain value outside the field".to_string())?;
+    Ok(OnchainOp { kind, account: op.account, token: op.token, address: op.addr, value })
+}
+
+/// What `exit` needs for one account and token: the balance and the two Merkle paths.
+#[derive(Debug, Clone)]
+pub struct ExitProof {
+    pub account: u32,
+    pub token: u8,
+    pub balance: u128,
+}
+
+/// The exodus `exit` call for `account`'s `token` against `state` (`None`: no such account).
+pub fn exit_call(state: &ZkState, account: u32, token: u8) -> Option<(ExitProof, ZkRollup::exitCall)> {
+    let acc = state.account(account)?;
+    let shape = state.shape();
+    if token as u64 >= shape.max_tokens() {
+        return None;
+    }
+    let flat =
+        |p: aqueduct_zk_protocol::MerklePath| -> Vec<U256> { p.siblings.iter().flatten().map(field_to_u256).collect() };
+    let balance = acc.balance(token);
+    let call = ZkRollup::exitCall {
+        account,
+        token,
+        balance: U256::from(balance),
+        nonce: acc.nonce,
+        pubkeyHash: field_to_u256(&acc.pubkey_hash),
+        balanceSiblings: flat(acc.balance_path(shape, token)),
+        accountSiblings: flat(state.account_path(account)),
+    };
+    Some((ExitProof { account, token, balance }, call))
+}

@@ -1,0 +1,233 @@
+//! The operator's durable state in redb: the account tree's nodes and the accounts of the last
+//! block verified on L1, the transactions it has acknowledged, and the block it is settling.
+//! A block's effects are written in one transaction once L1 has verified it; a transaction is
+//! written before the operator answers that it took it.
+
+use std::{collections::BTreeMap, path::Path};
+
+use aqueduct_zk_protocol::{Account, F, Op, SignedTx, ZkState, field_from_be};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+const ACCOUNTS: TableDefinition<'_, u32, &[u8]> = TableDefinition::new("accounts");
+const NODES: TableDefinition<'_, (u8, u64), &[u8]> = TableDefinition::new("nodes");
+const MEMPOOL: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("mempool");
+const INFLIGHT: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("inflight");
+const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage: {0}")]
+    Db(String),
+    #[error("corrupt record in {table}: {why}")]
+    Corrupt { table: &'static str, why: String },
+}
+
+macro_rules! db_err {
+    ($($t:ty),*) => {$(impl From<$t> for StoreError { fn from(e: $t) -> Self { Self::Db(e.to_string()) } })*};
+}
+db_err!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+/// A block as the operator keeps it after L1 verified it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockRecord {
+    pub number: u64,
+    #[serde(with = "aqueduct_zk_protocol::fe")]
+    pub root: F,
+    pub ops: usize,
+    pub transfers: usize,
+    pub pubdata_bytes: usize,
+    pub commit_tx: String,
+    pub verify_tx: String,
+    pub commit_gas: u64,
+    pub verify_gas: u64,
+    pub l1_block: u64,
+    pub prove_seconds: f64,
+}
+
+/// A block being settled: what it applies, so a restart can redo it exactly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Inflight {
+    pub number: u64,
+    pub ops: Vec<Op>,
+    /// The mempool entries it took (removed once it is verified).
+    pub seqs: Vec<u64>,
+    /// Priority requests it serves.
+    pub priority: u64,
+}
+
+/// What the operator reopens with.
+pub struct Loaded {
+    pub state: ZkState,
+    pub blocks: u64,
+    /// Priority requests served by verified blocks.
+    pub served: u64,
+    pub next_seq: u64,
+    pub mempool: Vec<(u64, SignedTx)>,
+    pub inflight: Option<Inflight>,
+}
+
+/// What a verified block changes on disk, all in one transaction.
+pub struct BlockWrite<'a> {
+    pub record: &'a BlockRecord,
+    pub nodes: Vec<((u8, u64), Option<F>)>,
+    pub accounts: Vec<(u32, Option<Account>)>,
+    pub seqs: &'a [u64],
+    pub served: u64,
+}
+
+pub struct ZkStore {
+    db: Database,
+}
+
+fn corrupt(table: &'static str, why: impl ToString) -> StoreError {
+    StoreError::Corrupt { table, why: why.to_string() }
+}
+
+fn json<T: Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("plain data serializes")
+}
+
+impl ZkStore {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(format!("{}: {e}", dir.display())))?;
+        }
+        let db = Database::create(path)?;
+        let tx = db.begin_write()?;
+        tx.open_table(META)?;
+        tx.open_table(NODES)?;
+        for t in [MEMPOOL, INFLIGHT, BLOCKS] {
+            tx.open_table(t)?;
+        }
+        tx.open_table(ACCOUNTS)?;
+        tx.commit()?;
+        Ok(Self { db })
+    }
+
+    fn begin(&self) -> Result<WriteTransaction, StoreError> {
+        let mut tx = self.db.begin_write()?;
+        tx.set_durability(Durability::Immediate)?;
+        Ok(tx)
+    }
+
+    /// Reads everything back into a state of `empty`'s shape and domain.
+    pub fn load(&self, mut state: ZkState) -> Result<Loaded, StoreError> {
+        let tx = self.db.begin_read()?;
+        let meta = tx.open_table(META)?;
+        let get = |k: &str| -> Result<u64, StoreError> { Ok(meta.get(k)?.map(|v| v.value()).unwrap_or(0)) };
+        let (blocks, served, next_seq) = (get("blocks")?, get("served")?, get("next_seq")?);
+        for e in tx.open_table(NODES)?.iter()? {
+            let (k, v) = e?;
+            let (level, index) = k.value();
+            let bytes: [u8; 32] = v.value().try_into().map_err(|_| corrupt("nodes", "not 32 bytes"))?;
+            let f = field_from_be(&bytes).ok_or_else(|| corrupt("nodes", "not a field element"))?;
+            state.tree_mut().load(level, index, f);
+        }
+        let mut accounts = BTreeMap::new();
+        for e in tx.open_table(ACCOUNTS)?.iter()? {
+            let (k, v) = e?;
+            let acc: Account = serde_json::from_slice(v.value()).map_err(|e| corrupt("accounts", e))?;
+            accounts.insert(k.value(), acc);
+        }
+        for (i, acc) in accounts {
+            state.load_account(i, acc);
+        }
+        let mut mempool = Vec::new();
+        for e in tx.open_table(MEMPOOL)?.iter()? {
+            let (k, v) = e?;
+            mempool.push((k.value(), serde_json::from_slice(v.value()).map_err(|e| corrupt("mempool", e))?));
+        }
+        let inflight = match tx.open_table(INFLIGHT)?.get(blocks + 1)? {
+            Some(v) => Some(serde_json::from_slice(v.value()).map_err(|e| corrupt("inflight", e))?),
+            None => None,
+        };
+        Ok(Loaded { state, blocks, served, next_seq, mempool, inflight })
+    }
+
+    /// Keeps an acknowledged transaction.
+    pub fn put_tx(&self, seq: u64, tx: &SignedTx) -> Result<(), StoreError> {
+        let w = self.begin()?;
+        w.open_table(MEMPOOL)?.insert(seq, json(tx).as_slice())?;
+        w.open_table(META)?.insert("next_seq", seq + 1)?;
+        w.commit()?;
+        Ok(())
+    }
+
+    /// Drops transactions that can no longer apply.
+    pub fn drop_txs(&self, seqs: &[u64]) -> Result<(), StoreError> {
+        let w = self.begin()?;
+        {
+            let mut t = w.open_table(MEMPOOL)?;
+            for s in seqs {
+                t.remove(*s)?;
+            }
+        }
+        w.commit()?;
+        Ok(())
+    }
+
+    /// Records the block about to go to L1.
+    pub fn put_inflight(&self, b: &Inflight) -> Result<(), StoreError> {
+        let w = self.begin()?;
+        w.open_table(INFLIGHT)?.insert(b.number, json(b).as_slice())?;
+        w.commit()?;
+        Ok(())
+    }
+
+    pub fn clear_inflight(&self, number: u64) -> Result<(), StoreError> {
+        let w = self.begin()?;
+        w.open_table(INFLIGHT)?.remove(number)?;
+        w.commit()?;
+        Ok(())
+    }
+
+    /// Writes a verified block's effects.
+    pub fn put_block(&self, b: BlockWrite<'_>) -> Result<(), StoreError> {
+        let w = self.begin()?;
+        {
+            let mut nodes = w.open_table(NODES)?;
+            for (k, v) in &b.nodes {
+                match v {
+                    Some(f) => nodes.insert(*k, aqueduct_zk_circuit::evm::word(f).as_slice())?,
+                    None => nodes.remove(*k)?,
+                };
+            }
+            let mut accounts = w.open_table(ACCOUNTS)?;
+            for (i, a) in &b.accounts {
+                match a {
+                    Some(a) => accounts.insert(*i, json(a).as_slice())?,
+                    None => accounts.remove(*i)?,
+                };
+            }
+            let mut mempool = w.open_table(MEMPOOL)?;
+            for s in b.seqs {
+                mempool.remove(*s)?;
+            }
+            w.open_table(INFLIGHT)?.remove(b.record.number)?;
+            w.open_table(BLOCKS)?.insert(b.record.number, json(b.record).as_slice())?;
+            let mut meta = w.open_table(META)?;
+            meta.insert("blocks", b.record.number)?;
+            meta.insert("served", b.served)?;
+        }
+        w.commit()?;
+        Ok(())
+    }
+
+    pub fn block(&self, number: u64) -> Result<Option<BlockRecord>, StoreError> {
+        let tx = self.db.begin_read()?;
+        match tx.open_table(BLOCKS)?.get(number)? {
+            Some(v) => Ok(Some(serde_json::from_slice(v.value()).map_err(|e| corrupt("blocks", e))?)),
+            None => Ok(None),
+        }
+    }
+}
