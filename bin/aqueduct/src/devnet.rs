@@ -44,9 +44,24 @@ pub struct DevnetArgs {
     /// Delete the data directory and start from genesis.
     #[arg(long)]
     fresh: bool,
-    /// Run the L1 alone, without the rollup.
+    /// Run the L1 alone, without any rollup.
     #[arg(long)]
     no_rollup: bool,
+    /// Leave out the optimistic rollup.
+    #[arg(long)]
+    no_optimistic: bool,
+    /// Leave out the ZK rollup.
+    #[arg(long)]
+    no_zk: bool,
+    /// The ZK operator's JSON-RPC.
+    #[arg(long, env = "AQUEDUCT_ZK_ADDR", default_value = "127.0.0.1:9546")]
+    zk_addr: SocketAddr,
+    /// ZK circuit: transaction slots a block.
+    #[arg(long, env = "AQUEDUCT_ZK_SLOTS")]
+    zk_slots: Option<usize>,
+    /// ZK circuit: levels of the 4-ary account tree (12: 2^24 accounts).
+    #[arg(long, env = "AQUEDUCT_ZK_ACCOUNT_LEVELS")]
+    zk_account_levels: Option<usize>,
     /// Settle on this Ethereum JSON-RPC node (anvil, a testnet…) instead of the embedded L1.
     /// Contracts are deployed by the first account of the standard test mnemonic unless
     /// --deployer-key is given; the batcher and proposer use the next two.
@@ -119,6 +134,23 @@ impl Default for RollupDevnetConfig {
     }
 }
 
+/// The `[zk]` table: the devnet ZK rollup's circuit and deadlines (used when first deployed).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ZkDevnetConfig {
+    pub slots: usize,
+    pub account_levels: usize,
+    pub balance_levels: usize,
+    /// Seconds the operator has to serve an L1 request before exodus may start.
+    pub priority_expiry: u64,
+}
+
+impl Default for ZkDevnetConfig {
+    fn default() -> Self {
+        Self { slots: 8, account_levels: 12, balance_levels: 2, priority_expiry: 86_400 }
+    }
+}
+
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
@@ -126,6 +158,8 @@ struct FileConfig {
     l1: L1Config,
     #[serde(default)]
     rollup: RollupDevnetConfig,
+    #[serde(default)]
+    zk: ZkDevnetConfig,
 }
 
 pub fn parse_mode(s: &str) -> Result<DataMode, String> {
@@ -164,7 +198,9 @@ pub fn parse_compressor(s: &str) -> Result<Compressor, String> {
 pub struct Settings {
     pub l1: L1Config,
     pub rollup: RollupDevnetConfig,
+    pub zk: ZkDevnetConfig,
     pub rollup_dir: PathBuf,
+    pub zk_dir: PathBuf,
 }
 
 pub fn resolve(args: &DevnetArgs) -> eyre::Result<Settings> {
@@ -175,7 +211,19 @@ pub fn resolve(args: &DevnetArgs) -> eyre::Result<Settings> {
         }
         None => FileConfig::default(),
     };
-    let (mut c, mut r) = (file.l1, file.rollup);
+    let (mut c, mut r, mut z) = (file.l1, file.rollup, file.zk);
+    if let Some(n) = args.zk_slots {
+        z.slots = n;
+    }
+    if let Some(n) = args.zk_account_levels {
+        z.account_levels = n;
+    }
+    if z.slots == 0 || z.slots > 256 {
+        bail!("ZK slots {} must be between 1 and 256", z.slots);
+    }
+    aqueduct_zk_protocol::TreeShape { account_levels: z.account_levels, balance_levels: z.balance_levels }
+        .validate()
+        .map_err(|e| eyre::eyre!(e))?;
     if let Some(a) = args.addr {
         c.rpc_addr = a;
     }
@@ -215,13 +263,23 @@ pub fn resolve(args: &DevnetArgs) -> eyre::Result<Settings> {
         Some(d) => d.join("rollup"),
         None => c.data_dir.parent().unwrap_or(Path::new(".")).join("rollup"),
     };
-    Ok(Settings { l1: c, rollup: r, rollup_dir })
+    let zk_dir = rollup_dir.parent().unwrap_or(Path::new(".")).join("zk");
+    Ok(Settings { l1: c, rollup: r, zk: z, rollup_dir, zk_dir })
 }
 
 pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     let s = resolve(&args)?;
     if args.fresh && s.rollup_dir.exists() {
         std::fs::remove_dir_all(&s.rollup_dir).wrap_err_with(|| format!("removing {}", s.rollup_dir.display()))?;
+    }
+    if args.fresh {
+        // Proving keys are kept: they depend on the circuit only.
+        for f in ["zk.json", "operator.redb"] {
+            let p = s.zk_dir.join(f);
+            if p.exists() {
+                std::fs::remove_file(&p).wrap_err_with(|| format!("removing {}", p.display()))?;
+            }
+        }
     }
     let (devnet, l1_url, signers) = match &args.l1_rpc {
         Some(url) => (None, url.clone(), dev_signers(10).map_err(|e| eyre::eyre!(e.to_string()))?),
@@ -246,7 +304,26 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
         return Ok(());
     }
     let deployer = args.deployer_key.clone().unwrap_or_else(|| signers[0].clone());
-    let rollup = match start_rollup(&s, &args, &l1_url, &deployer, &signers).await {
+    let started = async {
+        let rollup = match args.no_optimistic {
+            true => None,
+            false => Some(start_rollup(&s, &args, &l1_url, &deployer, &signers).await?),
+        };
+        let zk = match args.no_zk {
+            true => None,
+            false => match crate::zk::start_devnet_zk(&s, args.zk_addr, &l1_url, &deployer, &signers[4]).await {
+                Ok(z) => Some(z),
+                Err(e) => {
+                    if let Some(r) = rollup {
+                        r.stop().await;
+                    }
+                    return Err(e);
+                }
+            },
+        };
+        Ok::<_, eyre::Report>((rollup, zk))
+    };
+    let (rollup, zk) = match started.await {
         Ok(r) => r,
         Err(e) => {
             if let Some(d) = devnet {
@@ -258,7 +335,12 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     println!("\nPress Ctrl-C to stop.");
     tokio::signal::ctrl_c().await.wrap_err("waiting for Ctrl-C")?;
     eprintln!("stopping…");
-    rollup.stop().await;
+    if let Some(z) = zk {
+        z.stop().await;
+    }
+    if let Some(r) = rollup {
+        r.stop().await;
+    }
     if let Some(d) = devnet {
         d.stop().await;
     }

@@ -5,6 +5,7 @@ mod bench;
 mod bridge;
 mod devnet;
 mod node;
+mod zk;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -30,6 +31,9 @@ enum Command {
     Node(Box<node::NodeArgs>),
     /// Move ETH and ERC-20s between L1 and the rollup.
     Bridge(bridge::BridgeArgs),
+    /// The ZK rollup: L2 keys, deposits, transfers, withdrawals, status, exodus exits; its
+    /// operator and validium committee members as processes.
+    Zk(zk::ZkArgs),
     /// Benchmarks: the same workload on Aqueduct and, where comparable, on anvil.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -51,6 +55,7 @@ fn main() -> eyre::Result<()> {
             Command::Devnet(args) => devnet::run(args).await,
             Command::Node(args) => node::run(*args).await,
             Command::Bridge(args) => bridge::run(args).await,
+            Command::Zk(args) => zk::run(args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
             Command::Attack(cmd) => attack::run(cmd).await,
         }

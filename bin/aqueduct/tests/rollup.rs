@@ -128,6 +128,7 @@ impl World {
             "500",
             "--challenge-window",
             "6",
+            "--no-zk",
         ]
         .map(str::to_string)
         .to_vec()

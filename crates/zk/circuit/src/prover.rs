@@ -72,6 +72,8 @@ pub struct Prover {
     pvk: PreparedVerifyingKey<Bn254>,
     /// How long key generation took, when this prover generated its keys.
     pub setup_time: Option<Duration>,
+    /// How long the last proof took, in milliseconds (the progress bar's estimate; 0: none yet).
+    last_proof_ms: std::sync::atomic::AtomicU64,
 }
 
 fn fresh_rng() -> StdRng {
@@ -93,7 +95,7 @@ impl Prover {
         let (pk, vk) = Groth16::<Bn254>::circuit_specific_setup(BlockCircuit { witness: params.blank() }, rng)
             .map_err(|e| ProverError::Synthesis(e.to_string()))?;
         let pvk = Groth16::<Bn254>::process_vk(&vk).map_err(|e| ProverError::Synthesis(e.to_string()))?;
-        Ok(Self { params, pk, pvk, setup_time: Some(started.elapsed()) })
+        Ok(Self { params, pk, pvk, setup_time: Some(started.elapsed()), last_proof_ms: Default::default() })
     }
 
     /// The cached keys in `dir`, or fresh ones written there.
@@ -114,7 +116,7 @@ impl Prover {
                 .map_err(|e| ProverError::Corrupt { path: path.clone(), reason: e.to_string() })?;
             let pvk = Groth16::<Bn254>::process_vk(&pk.vk).map_err(|e| ProverError::Synthesis(e.to_string()))?;
             info!(target: "zk::prover", path = %path.display(), "proving key loaded from the cache");
-            return Ok(Self { params, pk, pvk, setup_time: None });
+            return Ok(Self { params, pk, pvk, setup_time: None, last_proof_ms: Default::default() });
         }
         info!(target: "zk::prover", constraints = params.constraints(), "generating proving and verifying keys (once)");
         let p = Self::setup(params)?;
@@ -163,19 +165,44 @@ impl Prover {
     /// `prove` with a given randomness source (reproducible fixtures).
     pub fn prove_with(&self, w: &BlockWitness, rng: &mut StdRng) -> Result<Proof<Bn254>, ProverError> {
         self.check(w)?;
-        let bar = indicatif::ProgressBar::new_spinner().with_message(format!(
-            "proving a block of {} slots ({} accounts deep)",
-            w.slots.len(),
-            w.shape.account_levels
-        ));
-        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            bar.enable_steady_tick(Duration::from_millis(200));
+        use std::sync::atomic::Ordering;
+        // A bar with an ETA from the last proof's time (a spinner for the first one).
+        let expected = self.last_proof_ms.load(Ordering::Relaxed);
+        let msg = format!("proving a block of {} slots ({} levels of accounts)", w.slots.len(), w.shape.account_levels);
+        let bar = if expected == 0 {
+            indicatif::ProgressBar::new_spinner().with_message(msg)
         } else {
+            let style = indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {elapsed} elapsed, ETA {eta}")
+                .expect("a valid template")
+                .progress_chars("=> ");
+            indicatif::ProgressBar::new(expected).with_style(style).with_message(msg)
+        };
+        let visible = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        if !visible {
             bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
+        let started = Instant::now();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ticker = visible.then(|| {
+            let (bar, done) = (bar.clone(), done.clone());
+            std::thread::spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    let ms = started.elapsed().as_millis() as u64;
+                    // Never full before the proof is: the bar waits at 99% when the estimate is short.
+                    bar.set_position(ms.min(expected.saturating_sub(expected / 100)));
+                    bar.tick();
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            })
+        });
         let proof = Groth16::<Bn254>::prove(&self.pk, BlockCircuit { witness: w.clone() }, rng)
             .map_err(|e| ProverError::Synthesis(e.to_string()));
+        done.store(true, Ordering::Relaxed);
+        if let Some(t) = ticker {
+            let _ = t.join();
+        }
         bar.finish_and_clear();
+        self.last_proof_ms.store(started.elapsed().as_millis().max(1) as u64, Ordering::Relaxed);
         proof
     }
 

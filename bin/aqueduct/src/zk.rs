@@ -1,0 +1,508 @@
+//! `aqueduct zk`: the ZK rollup from a user's and an operator's seat: L2 keys, deposits,
+//! transfers, withdrawals, status, exodus exits; and its processes (operator, committee member).
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use alloy::{
+    primitives::{Address, TxKind, U256, utils::format_ether, utils::parse_ether},
+    signers::local::PrivateKeySigner,
+    sol_types::SolCall,
+};
+use aqueduct_bench::RpcClient;
+use aqueduct_contracts::zk::ZkRollup;
+use aqueduct_rollup_node::{L1Call, L1Client, L1Error};
+use aqueduct_zk_circuit::{CircuitParams, Prover};
+use aqueduct_zk_node::{
+    DacClient, DacMember, DataAvailability, Operator, ZkDeployParams, deploy_zk, exit_call, field_to_u256, reconstruct,
+    serve_rpc,
+};
+use aqueduct_zk_protocol::{Amount32, OpKind, SecretKey, TreeShape, UnsignedTx};
+use clap::{Args, Subcommand};
+use eyre::{WrapErr, bail, eyre};
+use serde_json::{Value, json};
+
+/// Account (0) of the standard test mnemonic.
+const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+#[derive(Args, Debug)]
+pub struct ZkArgs {
+    /// L1 JSON-RPC.
+    #[arg(long, env = "AQUEDUCT_L1_RPC", default_value = "http://127.0.0.1:8545", global = true)]
+    l1_rpc: String,
+    /// The ZK operator's JSON-RPC.
+    #[arg(long, env = "AQUEDUCT_ZK_RPC", default_value = "http://127.0.0.1:9546", global = true)]
+    zk_rpc: String,
+    #[command(subcommand)]
+    command: ZkCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ZkCommand {
+    /// Create an L2 key (Baby Jubjub): prints its secret seed and the key hash to register.
+    Key {
+        /// Derive it from this 32-byte hex seed instead of fresh randomness.
+        #[arg(long)]
+        seed: Option<String>,
+    },
+    /// Register an L2 key for your account (a change-key request on L1, signed by your L1 key).
+    SetKey(UserL1),
+    /// Lock ETH on L1; the operator credits it on L2 (creating the account on first deposit).
+    Deposit {
+        #[command(flatten)]
+        user: UserL1,
+        /// Ether.
+        #[arg(long)]
+        amount: String,
+        /// Credit this L1 address's account (default: the sender's).
+        #[arg(long)]
+        to: Option<Address>,
+    },
+    /// Send ETH on L2, signed with your L2 key.
+    Transfer {
+        #[command(flatten)]
+        user: UserL2,
+        /// The receiver: an L1 address with an account, or an account index.
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        amount: String,
+    },
+    /// Withdraw ETH to your L1 address: paid when the block's proof verifies.
+    Withdraw {
+        #[command(flatten)]
+        user: UserL2,
+        #[arg(long)]
+        amount: String,
+    },
+    /// The operator's status, or one account's (address or index).
+    Status { account: Option<String> },
+    /// Ask L1 for a full exit: the operator must pay your whole balance by the deadline.
+    FullExit(UserL1),
+    /// Exodus: rebuild the state from L1 (and committee data), start exodus mode when the
+    /// operator missed a deadline, and exit with your balance.
+    Exit {
+        #[command(flatten)]
+        user: UserL1,
+        /// The rollup contract.
+        #[arg(long, env = "AQUEDUCT_ZK_ROLLUP")]
+        rollup: Address,
+        /// Committee members to fetch validium data from.
+        #[arg(long = "dac", value_delimiter = ',')]
+        dac: Vec<String>,
+    },
+    /// Deploy the ZK rollup (or validium) contracts; generates or loads the proving key.
+    Deploy(DeployArgs),
+    /// Run the operator (block builder and prover) as its own process.
+    Operator(OperatorArgs),
+    /// Run one validium committee member as its own process.
+    Dac(DacArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct UserL1 {
+    /// Your L1 private key (default: dev account 0).
+    #[arg(long, env = "AQUEDUCT_KEY", hide_env_values = true, default_value = DEV_KEY)]
+    key: PrivateKeySigner,
+    /// Your L2 key's seed (hex), for set-key.
+    #[arg(long, env = "AQUEDUCT_ZK_KEY", hide_env_values = true)]
+    zk_key: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct UserL2 {
+    /// Your L2 key's seed (hex), from `aqueduct zk key`.
+    #[arg(long, env = "AQUEDUCT_ZK_KEY", hide_env_values = true)]
+    zk_key: String,
+    /// Your account: its L1 address or index.
+    #[arg(long)]
+    from: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CircuitArgs {
+    /// Transaction slots a block.
+    #[arg(long, default_value_t = 8)]
+    pub slots: usize,
+    /// Levels of the 4-ary account tree (12: 2^24 accounts).
+    #[arg(long, default_value_t = 12)]
+    pub account_levels: usize,
+    /// Levels of each account's 4-ary balance tree (2: 16 tokens).
+    #[arg(long, default_value_t = 2)]
+    pub balance_levels: usize,
+    /// Where proving keys are cached.
+    #[arg(long, default_value = ".aqueduct/zk/keys")]
+    pub keys_dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    circuit: CircuitArgs,
+    /// Deployer's L1 key.
+    #[arg(long, env = "AQUEDUCT_DEPLOYER_KEY", hide_env_values = true, default_value = DEV_KEY)]
+    key: PrivateKeySigner,
+    /// The operator's address (default: the deployer).
+    #[arg(long)]
+    operator: Option<Address>,
+    /// Seconds the operator has to serve an L1 request before exodus may start.
+    #[arg(long, default_value_t = 86_400)]
+    priority_expiry: u64,
+    /// Validium committee members' addresses (none: a rollup).
+    #[arg(long, value_delimiter = ',')]
+    committee: Vec<Address>,
+    #[arg(long, default_value_t = 0)]
+    threshold: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct OperatorArgs {
+    /// The rollup contract (its shape and domain are read from it).
+    #[arg(long, env = "AQUEDUCT_ZK_ROLLUP")]
+    rollup: Address,
+    #[arg(long, env = "AQUEDUCT_ZK_OPERATOR_KEY", hide_env_values = true, default_value = DEV_KEY)]
+    key: PrivateKeySigner,
+    #[arg(long, default_value = ".aqueduct/zk/keys")]
+    keys_dir: PathBuf,
+    #[arg(long, default_value = ".aqueduct/zk/operator.redb")]
+    store: PathBuf,
+    #[arg(long, env = "AQUEDUCT_ZK_ADDR", default_value = "127.0.0.1:9546")]
+    addr: SocketAddr,
+    /// Committee members' JSON-RPC URLs (validium).
+    #[arg(long = "dac", value_delimiter = ',')]
+    dac: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DacArgs {
+    /// The validium contract.
+    #[arg(long, env = "AQUEDUCT_ZK_ROLLUP")]
+    rollup: Address,
+    /// The member's signing key.
+    #[arg(long, env = "AQUEDUCT_DAC_KEY", hide_env_values = true)]
+    key: PrivateKeySigner,
+    #[arg(long, default_value = "127.0.0.1:9560")]
+    addr: SocketAddr,
+    #[arg(long, default_value = ".aqueduct/dac/member.redb")]
+    store: PathBuf,
+    /// Start withholding data (the attack).
+    #[arg(long)]
+    withhold: bool,
+}
+
+pub fn parse_seed(s: &str) -> eyre::Result<SecretKey> {
+    let b = alloy::primitives::hex::decode(s.trim_start_matches("0x")).wrap_err("the L2 key is not hex")?;
+    let seed: [u8; 32] = b.try_into().map_err(|_| eyre!("the L2 key seed must be 32 bytes"))?;
+    Ok(SecretKey::from_seed(seed))
+}
+
+/// Reads a contract's circuit parameters.
+pub async fn params_of(l1: &L1Client, rollup: Address) -> eyre::Result<(CircuitParams, bool)> {
+    let slots = l1.read(rollup, ZkRollup::slotsCall {}).await.wrap_err("reading the rollup contract")?;
+    let a = l1.read(rollup, ZkRollup::accountLevelsCall {}).await?;
+    let b = l1.read(rollup, ZkRollup::balanceLevelsCall {}).await?;
+    let domain = l1.read(rollup, ZkRollup::domainCall {}).await?;
+    let validium = l1.read(rollup, ZkRollup::validiumCall {}).await?;
+    let shape = TreeShape { account_levels: a.saturating_to(), balance_levels: b.saturating_to() };
+    Ok((CircuitParams { shape, slots: slots.saturating_to(), domain }, validium))
+}
+
+/// The proving key for `params`, from `dir` or generated there (once; minutes at full size).
+pub async fn load_prover(dir: PathBuf, params: CircuitParams) -> eyre::Result<Arc<Prover>> {
+    eprintln!(
+        "ZK circuit: {} slots, {} account levels; loading or generating its proving key in {}",
+        params.slots,
+        params.shape.account_levels,
+        dir.display()
+    );
+    let p = tokio::task::spawn_blocking(move || Prover::load_or_setup(&dir, params)).await??;
+    Ok(Arc::new(p))
+}
+
+async fn send(l1: &L1Client, key: &PrivateKeySigner, to: Address, value: U256, input: Vec<u8>) -> eyre::Result<()> {
+    let call = L1Call { to: TxKind::Call(to), value, input: input.into(), gas_limit: 3_000_000 };
+    l1.simulate(key.address(), &call).await.map_err(|e| match e {
+        L1Error::WouldRevert { data } => eyre!("L1 refuses the call (revert data {data})"),
+        e => eyre!(e),
+    })?;
+    let h = l1.send_call(key, &call).await?;
+    let r = l1.wait(h, 2_400).await?;
+    println!("L1 transaction {h} (block {}, gas {})", r.block_number.unwrap_or_default(), r.gas_used);
+    Ok(())
+}
+
+fn amount_wei(s: &str) -> eyre::Result<u128> {
+    let w = parse_ether(s).wrap_err_with(|| format!("{s} is not an amount of ether"))?;
+    u128::try_from(w).map_err(|_| eyre!("{s} ether is too much"))
+}
+
+async fn account(zk: &RpcClient, who: &str) -> eyre::Result<Value> {
+    let arg = match who.parse::<u32>() {
+        Ok(i) => json!(i),
+        Err(_) => json!(who),
+    };
+    let v = zk.call("zk_getAccount", json!([arg])).await?;
+    if v.is_null() {
+        bail!("no L2 account for {who}");
+    }
+    Ok(v)
+}
+
+async fn send_l2(zk: &RpcClient, user: &UserL2, kind: OpKind, to: Option<&str>, amount: &str) -> eyre::Result<()> {
+    let key = parse_seed(&user.zk_key)?;
+    let config = zk.call("zk_config", json!([])).await?;
+    let domain = config["domain"].as_u64().ok_or_else(|| eyre!("the operator sent no domain"))?;
+    let from = account(zk, &user.from).await?;
+    let from_index = from["index"].as_u64().unwrap_or_default() as u32;
+    let to_index = match to {
+        Some(t) => account(zk, t).await?["index"].as_u64().unwrap_or_default() as u32,
+        None => from_index,
+    };
+    let wei = amount_wei(amount)?;
+    let packed = Amount32::pack(wei)
+        .ok_or_else(|| eyre!("{amount} ether is not exact in 27 bits of mantissa and a power of ten: round it"))?;
+    let nonce = from["nextNonce"].as_u64().unwrap_or_default() as u32;
+    let tx = UnsignedTx { kind, from: from_index, to: to_index, token: 0, amount: packed, nonce }.sign(domain, &key);
+    let r = zk.call("zk_sendTransaction", json!([tx])).await?;
+    println!(
+        "accepted (queue position {}): {kind:?} of {amount} ETH from account {from_index} to {to_index}",
+        r["seq"]
+    );
+    Ok(())
+}
+
+pub async fn run(args: ZkArgs) -> eyre::Result<()> {
+    let zk = RpcClient::new(&args.zk_rpc);
+    match args.command {
+        ZkCommand::Key { seed } => {
+            let seed: [u8; 32] = match seed {
+                Some(s) => {
+                    let b = alloy::primitives::hex::decode(s.trim_start_matches("0x"))?;
+                    b.try_into().map_err(|_| eyre!("the seed must be 32 bytes"))?
+                }
+                None => rand::random(),
+            };
+            let key = SecretKey::from_seed(seed);
+            println!("L2 key seed (secret)  0x{}", alloy::primitives::hex::encode(seed));
+            println!("key hash              {:#x}", field_to_u256(&key.public().hash()));
+            println!("register it with: aqueduct zk set-key --key <your L1 key> --zk-key 0x…");
+        }
+        ZkCommand::SetKey(u) => {
+            let l1 = L1Client::new(&args.l1_rpc)?;
+            let rollup = rollup_of(&zk).await?;
+            let key = parse_seed(u.zk_key.as_deref().ok_or_else(|| eyre!("--zk-key is required"))?)?;
+            let call = ZkRollup::changeKeyCall { pubkeyHash: field_to_u256(&key.public().hash()) };
+            send(&l1, &u.key, rollup, U256::ZERO, call.abi_encode()).await?;
+            println!("change-key request queued on L1; the operator applies it in its next block");
+        }
+        ZkCommand::Deposit { user, amount, to } => {
+            let l1 = L1Client::new(&args.l1_rpc)?;
+            let rollup = rollup_of(&zk).await?;
+            let to = to.unwrap_or(user.key.address());
+            let wei = amount_wei(&amount)?;
+            send(&l1, &user.key, rollup, U256::from(wei), ZkRollup::depositETHCall { to }.abi_encode()).await?;
+            println!("deposit of {amount} ETH to {to} queued on L1");
+        }
+        ZkCommand::Transfer { user, to, amount } => send_l2(&zk, &user, OpKind::Transfer, Some(&to), &amount).await?,
+        ZkCommand::Withdraw { user, amount } => send_l2(&zk, &user, OpKind::Withdraw, None, &amount).await?,
+        ZkCommand::Status { account: None } => {
+            let c = zk.call("zk_config", json!([])).await?;
+            let s = zk.call("zk_status", json!([])).await?;
+            println!("{}", serde_json::to_string_pretty(&json!({ "config": c, "status": s }))?);
+        }
+        ZkCommand::Status { account: Some(who) } => {
+            let a = account(&zk, &who).await?;
+            let eth = a["balances"]["0"].as_str().unwrap_or("0").parse::<U256>().unwrap_or_default();
+            println!("{}", serde_json::to_string_pretty(&a)?);
+            println!("ETH balance: {}", format_ether(eth));
+        }
+        ZkCommand::FullExit(u) => {
+            let l1 = L1Client::new(&args.l1_rpc)?;
+            let rollup = rollup_of(&zk).await?;
+            send(&l1, &u.key, rollup, U256::ZERO, ZkRollup::requestFullExitCall { token: 0 }.abi_encode()).await?;
+            println!("full-exit request queued on L1: paid with the block that serves it");
+        }
+        ZkCommand::Exit { user, rollup, dac } => {
+            let l1 = L1Client::new(&args.l1_rpc)?;
+            let (params, _) = params_of(&l1, rollup).await?;
+            let committee: Vec<DacClient> = dac.into_iter().map(DacClient::new).collect();
+            if !l1.read(rollup, ZkRollup::exodusCall {}).await? {
+                send(&l1, &user.key, rollup, U256::ZERO, ZkRollup::activateExodusCall {}.abi_encode())
+                    .await
+                    .wrap_err("exodus mode is not on, and cannot start yet (no L1 request is past its deadline)")?;
+            }
+            let r = reconstruct(&l1, rollup, params.shape, params.domain, &committee).await?;
+            println!("rebuilt {} of {} verified blocks from L1", r.blocks, r.verified);
+            if !r.complete() {
+                bail!(
+                    "the data of block {} is not available: no balance can be proven against L1's root \
+                     (the validium's committee withholds it); only unserved deposits can be refunded",
+                    r.withheld.unwrap_or(r.blocks + 1)
+                );
+            }
+            let index = r.state.index_of(user.key.address()).ok_or_else(|| eyre!("no L2 account for this key"))?;
+            let (proof, call) = exit_call(&r.state, index, 0).ok_or_else(|| eyre!("no account {index}"))?;
+            send(&l1, &user.key, rollup, U256::ZERO, call.abi_encode()).await?;
+            println!("exited account {index} with {} ETH", format_ether(U256::from(proof.balance)));
+        }
+        ZkCommand::Deploy(d) => {
+            let l1 = L1Client::new(&args.l1_rpc)?;
+            let chain_id = l1.chain_id().await?;
+            let shape =
+                TreeShape { account_levels: d.circuit.account_levels, balance_levels: d.circuit.balance_levels };
+            shape.validate().map_err(|e| eyre!(e))?;
+            let params = CircuitParams { shape, slots: d.circuit.slots, domain: chain_id };
+            let prover = load_prover(d.circuit.keys_dir.clone(), params).await?;
+            let dep = deploy_zk(
+                &l1,
+                &d.key,
+                prover.vk(),
+                &ZkDeployParams {
+                    circuit: params,
+                    operator: d.operator.unwrap_or(d.key.address()),
+                    priority_expiry: d.priority_expiry,
+                    committee: d.committee,
+                    threshold: d.threshold,
+                },
+            )
+            .await?;
+            println!("ZkRollup {}  (verifier {}, Poseidon {})", dep.rollup, dep.verifier, dep.poseidon);
+        }
+        ZkCommand::Operator(o) => {
+            let l1 = L1Client::new(&args.l1_rpc)?;
+            let (params, validium) = params_of(&l1, o.rollup).await?;
+            let prover = load_prover(o.keys_dir, params).await?;
+            let da = if validium {
+                let threshold = l1.read(o.rollup, ZkRollup::thresholdCall {}).await?.saturating_to();
+                if o.dac.len() < threshold {
+                    bail!("a validium needs at least {threshold} committee members (--dac)");
+                }
+                DataAvailability::Validium { committee: o.dac.into_iter().map(DacClient::new).collect(), threshold }
+            } else {
+                DataAvailability::Rollup
+            };
+            let op = Operator::open(l1, o.key, o.rollup, prover, da, &o.store).await?;
+            let svc = serve_rpc(op, o.addr, Duration::from_millis(500), validium).await?;
+            println!("ZK operator for {} on http://{}", o.rollup, svc.rpc_addr);
+            tokio::signal::ctrl_c().await?;
+            svc.stop().await;
+        }
+        ZkCommand::Dac(d) => {
+            let l1 = L1Client::new(&args.l1_rpc)?;
+            let chain_id = l1.chain_id().await?;
+            let m = Arc::new(DacMember::open(d.key, chain_id, d.rollup, &d.store)?);
+            m.set_withholding(d.withhold);
+            let address = m.address();
+            let (addr, handle) = m.serve(d.addr).await?;
+            println!("committee member {address} for {} on http://{addr}", d.rollup);
+            tokio::signal::ctrl_c().await?;
+            let _ = handle.stop();
+        }
+    }
+    Ok(())
+}
+
+async fn rollup_of(zk: &RpcClient) -> eyre::Result<Address> {
+    let c =
+        zk.call("zk_config", json!([])).await.wrap_err_with(|| format!("reaching the ZK operator at {}", zk.url()))?;
+    c["rollup"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| eyre!("the operator sent no rollup address"))
+}
+
+/// The devnet's ZK rollup as deployed, kept in `<data>/zk/zk.json`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ZkSpec {
+    l1_chain_id: u64,
+    rollup: Address,
+    verifier: Address,
+    slots: usize,
+    account_levels: usize,
+    balance_levels: usize,
+}
+
+/// Starts the devnet's ZK rollup: its proving key (generated once, cached), its contracts (the
+/// ones in `zk.json` when they are still on this L1), the operator with its store and JSON-RPC.
+pub async fn start_devnet_zk(
+    s: &crate::devnet::Settings,
+    addr: SocketAddr,
+    l1_url: &str,
+    deployer: &PrivateKeySigner,
+    operator_key: &PrivateKeySigner,
+) -> eyre::Result<aqueduct_zk_node::ZkService> {
+    use alloy::providers::Provider;
+    let l1 = L1Client::new(l1_url)?;
+    let chain_id = l1.chain_id().await?;
+    let z = &s.zk;
+    let shape = TreeShape { account_levels: z.account_levels, balance_levels: z.balance_levels };
+    let params = CircuitParams { shape, slots: z.slots, domain: chain_id };
+    let prover = load_prover(s.zk_dir.join("keys"), params).await?;
+    let spec_path = s.zk_dir.join("zk.json");
+    let existing: Option<ZkSpec> = match std::fs::read_to_string(&spec_path) {
+        Ok(t) => Some(serde_json::from_str(&t).wrap_err_with(|| format!("parsing {}", spec_path.display()))?),
+        Err(_) => None,
+    };
+    let spec = match existing {
+        Some(spec) => {
+            let code = l1.provider().get_code_at(spec.rollup).await?;
+            if spec.l1_chain_id != chain_id || code.is_empty() {
+                bail!("{} names a ZK rollup this L1 does not have; start with --fresh", spec_path.display());
+            }
+            if (spec.slots, spec.account_levels, spec.balance_levels) != (z.slots, z.account_levels, z.balance_levels) {
+                bail!("{} was deployed with another circuit; start with --fresh", spec_path.display());
+            }
+            spec
+        }
+        None => {
+            eprintln!("deploying the ZK rollup contracts on L1…");
+            let dep = deploy_zk(
+                &l1,
+                deployer,
+                prover.vk(),
+                &ZkDeployParams {
+                    circuit: params,
+                    operator: operator_key.address(),
+                    priority_expiry: z.priority_expiry,
+                    committee: vec![],
+                    threshold: 0,
+                },
+            )
+            .await
+            .wrap_err("deploying the ZK rollup contracts")?;
+            let spec = ZkSpec {
+                l1_chain_id: chain_id,
+                rollup: dep.rollup,
+                verifier: dep.verifier,
+                slots: z.slots,
+                account_levels: z.account_levels,
+                balance_levels: z.balance_levels,
+            };
+            std::fs::create_dir_all(&s.zk_dir)?;
+            std::fs::write(&spec_path, serde_json::to_string_pretty(&spec)?)?;
+            spec
+        }
+    };
+    let op = Operator::open(
+        l1,
+        operator_key.clone(),
+        spec.rollup,
+        prover,
+        DataAvailability::Rollup,
+        &s.zk_dir.join("operator.redb"),
+    )
+    .await
+    .wrap_err("opening the ZK operator")?;
+    let svc = serve_rpc(op, addr, Duration::from_millis(500), false)
+        .await
+        .wrap_err_with(|| format!("serving the ZK operator's JSON-RPC on {addr}"))?;
+    println!("\nZK rollup (Groth16 on BN254, {} slots a block, 4^{} accounts)", z.slots, z.account_levels);
+    println!(
+        "  operator JSON-RPC   http://{}  (zk_config, zk_status, zk_getAccount, zk_sendTransaction, zk_getBlock)",
+        svc.rpc_addr
+    );
+    println!("  L1 contracts        rollup {}  verifier {}", spec.rollup, spec.verifier);
+    println!(
+        "  operator            {}   exodus after {} s of an unserved L1 request",
+        operator_key.address(),
+        z.priority_expiry
+    );
+    println!("  try                 aqueduct zk key; aqueduct zk deposit --amount 1; aqueduct zk status");
+    Ok(svc)
+}
