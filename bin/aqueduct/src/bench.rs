@@ -17,6 +17,10 @@ pub enum BenchCommand {
     /// too), soft-confirmation latency, L1 bytes, gas and blob gas per transfer in calldata and
     /// blob mode, fees against L1, compressors on the real batches, verifier replay speed.
     Rollup(RollupBench),
+    /// The ZK rollup and the validium at full size: constraints and proving CPU per transfer,
+    /// proof size, L1 gas to verify a block and per transfer in both modes, pubdata per
+    /// transfer, and a withdrawal's time from submission to payment.
+    Zk(crate::bench_zk::ZkBench),
 }
 
 #[derive(Args, Debug)]
@@ -107,6 +111,7 @@ pub struct StateRootBench {
 pub async fn run(cmd: BenchCommand) -> eyre::Result<()> {
     match cmd {
         BenchCommand::L1(b) => l1(b).await,
+        BenchCommand::Zk(b) => crate::bench_zk::run(b).await,
         BenchCommand::Rollup(b) => {
             let opts = aqueduct_bench::RollupBenchOptions {
                 txs: b.txs,

@@ -2,6 +2,7 @@
 
 mod attack;
 mod bench;
+mod bench_zk;
 mod bridge;
 mod devnet;
 mod node;
@@ -44,7 +45,9 @@ enum Command {
 
 fn main() -> eyre::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("AQUEDUCT_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(quiet_circuits(
+            EnvFilter::try_from_env("AQUEDUCT_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        ))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -60,4 +63,10 @@ fn main() -> eyre::Result<()> {
             Command::Attack(cmd) => attack::run(cmd).await,
         }
     })
+}
+
+/// arkworks instruments constraint synthesis with spans whose fields print the whole constraint
+/// system: formatting them makes proving hang for minutes. They are off whatever the filter says.
+fn quiet_circuits(filter: EnvFilter) -> EnvFilter {
+    ["gr1cs=off", "r1cs=off"].into_iter().fold(filter, |f, d| f.add_directive(d.parse().expect("a valid directive")))
 }
