@@ -157,7 +157,6 @@ impl Operator {
         op.mempool = loaded.mempool.into_iter().collect();
         let verified = op.settler.read(ZkRollup::totalVerifiedCall {}).await?;
         let l1_root = op.settler.read(ZkRollup::stateRootCall {}).await?;
-        let expected = if verified == U256::from(op.blocks) { op.state.root() } else { F::from(0u64) };
         if let Some(inf) = loaded.inflight {
             // Redo the block exactly: the same operations against the same state.
             let (witness, skipped) = op.state.apply_block(&inf.ops, op.settler.prover.params.slots);
@@ -174,7 +173,7 @@ impl Operator {
                 seqs: inf.seqs,
                 priority: inf.priority,
             });
-        } else if verified != U256::from(op.blocks) || field_to_u256(&expected) != l1_root {
+        } else if verified != U256::from(op.blocks) || field_to_u256(&op.state.root()) != l1_root {
             return Err(OperatorError::Diverged(format!(
                 "L1 has verified {verified} blocks with root {l1_root}, the store {} blocks with root {}",
                 op.blocks,
