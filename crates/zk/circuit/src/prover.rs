@@ -156,15 +156,16 @@ impl Prover {
         Ok(())
     }
 
-    /// Proves a block. The witness is checked first, so an unprovable block is an error, not a
-    /// proof that fails later.
+    /// Proves a block. The proof is verified before it is returned (a pairing check, milliseconds),
+    /// so an unprovable block is an error naming its first failing constraint, not a proof that
+    /// fails on L1. (Checking the witness first would synthesize the circuit twice.)
     pub fn prove(&self, w: &BlockWitness) -> Result<Proof<Bn254>, ProverError> {
         self.prove_with(w, &mut fresh_rng())
     }
 
     /// `prove` with a given randomness source (reproducible fixtures).
     pub fn prove_with(&self, w: &BlockWitness, rng: &mut StdRng) -> Result<Proof<Bn254>, ProverError> {
-        self.check(w)?;
+        self.fits(w)?;
         use std::sync::atomic::Ordering;
         // A bar with an ETA from the last proof's time (a spinner for the first one).
         let expected = self.last_proof_ms.load(Ordering::Relaxed);
@@ -203,7 +204,13 @@ impl Prover {
         }
         bar.finish_and_clear();
         self.last_proof_ms.store(started.elapsed().as_millis().max(1) as u64, Ordering::Relaxed);
-        proof
+        let proof = proof?;
+        if !self.verify(w.commitment().public_input(), &proof) {
+            // Only an unsatisfied witness gets here: say which constraint fails.
+            check_satisfied(w)?;
+            return Err(ProverError::Synthesis("the proof does not verify".into()));
+        }
+        Ok(proof)
     }
 
     pub fn verify(&self, public_input: F, proof: &Proof<Bn254>) -> bool {
