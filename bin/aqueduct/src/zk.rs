@@ -240,7 +240,10 @@ async fn account(zk: &RpcClient, who: &str) -> eyre::Result<Value> {
         Ok(i) => json!(i),
         Err(_) => json!(who),
     };
-    let v = zk.call("zk_getAccount", json!([arg])).await?;
+    let v = zk
+        .call("zk_getAccount", json!([arg]))
+        .await
+        .wrap_err_with(|| format!("asking the ZK operator at {} for {who}", zk.url()))?;
     if v.is_null() {
         bail!("no L2 account for {who}");
     }
@@ -305,7 +308,10 @@ pub async fn run(args: ZkArgs) -> eyre::Result<()> {
         ZkCommand::Transfer { user, to, amount } => send_l2(&zk, &user, OpKind::Transfer, Some(&to), &amount).await?,
         ZkCommand::Withdraw { user, amount } => send_l2(&zk, &user, OpKind::Withdraw, None, &amount).await?,
         ZkCommand::Status { account: None } => {
-            let c = zk.call("zk_config", json!([])).await?;
+            let c = zk
+                .call("zk_config", json!([]))
+                .await
+                .wrap_err_with(|| format!("reaching the ZK operator at {}", zk.url()))?;
             let s = zk.call("zk_status", json!([])).await?;
             println!("{}", serde_json::to_string_pretty(&json!({ "config": c, "status": s }))?);
         }
