@@ -6,23 +6,25 @@
 //! is paid; then the operator stops, a deposit waits past its deadline, exodus mode starts, and
 //! every user exits with their exact balance, once, while the unserved deposit is refunded.
 
+mod common;
+
 use std::sync::{Arc, OnceLock};
 
 use alloy::{
-    primitives::{Address, TxKind, U256},
-    providers::Provider,
+    primitives::{Address, U256},
     signers::local::PrivateKeySigner,
     sol_types::SolCall,
 };
 use aqueduct_bench::Anvil;
 use aqueduct_contracts::zk::ZkRollup;
-use aqueduct_l1::{Devnet, L1Config, dev_signers};
-use aqueduct_rollup_node::{L1Call, L1Client, L1Error};
+use aqueduct_l1::dev_signers;
+use aqueduct_rollup_node::{L1Client, L1Error};
 use aqueduct_zk_circuit::{CircuitParams, Prover, evm};
 use aqueduct_zk_node::{
     DataAvailability, Operator, OperatorError, ZkDeployParams, deploy_zk, exit_call, field_to_u256, reconstruct,
 };
 use aqueduct_zk_protocol::{Amount32, OpKind, SecretKey, TreeShape, UnsignedTx};
+use common::{advance, devnet, refused, send};
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 const SHAPE: TreeShape = TreeShape { account_levels: 2, balance_levels: 1 };
@@ -32,17 +34,6 @@ const EXPIRY: u64 = 3_600;
 fn prover() -> Arc<Prover> {
     static P: OnceLock<Arc<Prover>> = OnceLock::new();
     P.get_or_init(|| Arc::new(Prover::setup(PARAMS).unwrap())).clone()
-}
-
-async fn send(l1: &L1Client, who: &PrivateKeySigner, to: Address, value: u128, input: Vec<u8>) -> u64 {
-    let call = L1Call { to: TxKind::Call(to), value: U256::from(value), input: input.into(), gas_limit: 2_000_000 };
-    let h = l1.send_call(who, &call).await.unwrap();
-    l1.wait(h, 2_400).await.unwrap().gas_used
-}
-
-async fn reverts(l1: &L1Client, who: &PrivateKeySigner, to: Address, input: Vec<u8>) -> bool {
-    let call = L1Call { to: TxKind::Call(to), value: U256::ZERO, input: input.into(), gas_limit: 2_000_000 };
-    matches!(l1.simulate(who.address(), &call).await, Err(L1Error::WouldRevert { .. }))
 }
 
 async fn root(l1: &L1Client, rollup: Address) -> U256 {
@@ -178,9 +169,8 @@ async fn scenario(url: &str, signers: &[PrivateKeySigner]) {
     let last = op.state().clone();
     drop(op);
     send(&l1, &alice, rollup, ETH / 4, ZkRollup::depositETHCall { to: alice.address() }.abi_encode()).await;
-    assert!(reverts(&l1, &bob, rollup, ZkRollup::activateExodusCall {}.abi_encode()).await, "not due yet");
-    let _: serde_json::Value = l1.provider().raw_request("evm_increaseTime".into(), (EXPIRY + 60,)).await.unwrap();
-    let _: serde_json::Value = l1.provider().raw_request("evm_mine".into(), ()).await.unwrap();
+    assert!(refused(&l1, &bob, rollup, ZkRollup::activateExodusCall {}.abi_encode()).await, "not due yet");
+    advance(&l1, EXPIRY + 60).await;
     send(&l1, &bob, rollup, 0, ZkRollup::activateExodusCall {}.abi_encode()).await;
     assert!(l1.read(rollup, ZkRollup::exodusCall {}).await.unwrap());
 
@@ -198,11 +188,11 @@ async fn scenario(url: &str, signers: &[PrivateKeySigner]) {
         if index == a {
             assert_eq!(after - before, U256::from(proof.balance));
         }
-        assert!(reverts(&l1, &bob, rollup, call.abi_encode()).await, "a second exit is refused");
+        assert!(refused(&l1, &bob, rollup, call.abi_encode()).await, "a second exit is refused");
     }
     let mut lie = exit_call(&rebuilt.state, b, 0).unwrap().1;
     lie.balance += U256::from(1);
-    assert!(reverts(&l1, &alice, rollup, lie.abi_encode()).await);
+    assert!(refused(&l1, &alice, rollup, lie.abi_encode()).await);
     // The deposit no block took is refunded.
     let before = l1.balance(alice.address()).await.unwrap();
     send(&l1, &bob, rollup, 0, ZkRollup::refundDepositsCall { max: 10 }.abi_encode()).await;
@@ -217,13 +207,7 @@ async fn zk_rollup_end_to_end_on_the_embedded_l1() {
         .with_test_writer()
         .try_init();
     let dir = tempfile::tempdir().unwrap();
-    let cfg = L1Config {
-        block_time: 0.0,
-        data_dir: dir.path().join("l1"),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        ..Default::default()
-    };
-    let devnet = Devnet::start(cfg, true).await.unwrap();
+    let devnet = devnet(dir.path()).await;
     scenario(&devnet.url(), &devnet.signers).await;
     devnet.stop().await;
 }

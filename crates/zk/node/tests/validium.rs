@@ -5,50 +5,34 @@
 //! but nobody can prove a balance, so every L2 balance is frozen; only the deposit no block took
 //! is refunded. Once one member serves the data again, every user exits with their exact balance.
 
+mod common;
+
 use std::sync::Arc;
 
 use alloy::{
-    primitives::{Address, Bytes, TxKind, U256},
-    providers::Provider,
+    primitives::{Bytes, U256},
     signers::{SignerSync, local::PrivateKeySigner},
     sol_types::SolCall,
 };
 use aqueduct_contracts::zk::ZkRollup;
-use aqueduct_l1::{Devnet, L1Config};
-use aqueduct_rollup_node::{L1Call, L1Client, L1Error};
+use aqueduct_rollup_node::L1Client;
 use aqueduct_zk_circuit::{CircuitParams, Prover};
 use aqueduct_zk_node::{
     DacClient, DacMember, DataAvailability, Operator, ZkDeployParams, deploy_zk, exit_call, field_to_u256, reconstruct,
     to_sol,
 };
 use aqueduct_zk_protocol::{Amount32, OpKind, SecretKey, TreeShape, UnsignedTx};
+use common::{advance, devnet, refused, send};
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 const SHAPE: TreeShape = TreeShape { account_levels: 2, balance_levels: 1 };
 const PARAMS: CircuitParams = CircuitParams { shape: SHAPE, slots: 4, domain: 9 };
 const EXPIRY: u64 = 600;
 
-async fn send(l1: &L1Client, who: &PrivateKeySigner, to: Address, value: u128, input: Vec<u8>) {
-    let call = L1Call { to: TxKind::Call(to), value: U256::from(value), input: input.into(), gas_limit: 2_000_000 };
-    let h = l1.send_call(who, &call).await.unwrap();
-    assert!(l1.wait(h, 2_400).await.unwrap().status());
-}
-
-async fn refused(l1: &L1Client, who: &PrivateKeySigner, to: Address, input: Vec<u8>) -> bool {
-    let call = L1Call { to: TxKind::Call(to), value: U256::ZERO, input: input.into(), gas_limit: 3_000_000 };
-    matches!(l1.simulate(who.address(), &call).await, Err(L1Error::WouldRevert { .. }))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validium_committee_and_data_withholding() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = L1Config {
-        block_time: 0.0,
-        data_dir: dir.path().join("l1"),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        ..Default::default()
-    };
-    let devnet = Devnet::start(cfg, true).await.unwrap();
+    let devnet = devnet(dir.path()).await;
     let l1 = L1Client::new(&devnet.url()).unwrap();
     let s = devnet.signers.clone();
     let (operator_key, alice, bob, outsider) = (s[0].clone(), s[1].clone(), s[2].clone(), s[9].clone());
@@ -160,8 +144,7 @@ async fn validium_committee_and_data_withholding() {
     }
     drop(op);
     send(&l1, &alice, rollup, ETH / 4, ZkRollup::depositETHCall { to: alice.address() }.abi_encode()).await;
-    let _: serde_json::Value = l1.provider().raw_request("evm_increaseTime".into(), (EXPIRY + 60,)).await.unwrap();
-    let _: serde_json::Value = l1.provider().raw_request("evm_mine".into(), ()).await.unwrap();
+    advance(&l1, EXPIRY + 60).await;
     send(&l1, &bob, rollup, 0, ZkRollup::activateExodusCall {}.abi_encode()).await;
 
     // What users cannot recover: the data of the very first block is missing, so no balance in

@@ -1,0 +1,39 @@
+//! What the ZK node's end-to-end tests share: L1 calls, the clock, and an embedded L1.
+
+use alloy::{
+    primitives::{Address, TxKind, U256},
+    providers::Provider,
+    signers::local::PrivateKeySigner,
+};
+use aqueduct_l1::{Devnet, L1Config};
+use aqueduct_rollup_node::{L1Call, L1Client, L1Error};
+
+/// Sends a call and waits for it to succeed; returns its gas.
+pub async fn send(l1: &L1Client, who: &PrivateKeySigner, to: Address, value: u128, input: Vec<u8>) -> u64 {
+    let call = L1Call { to: TxKind::Call(to), value: U256::from(value), input: input.into(), gas_limit: 3_000_000 };
+    let h = l1.send_call(who, &call).await.unwrap();
+    l1.wait(h, 2_400).await.unwrap().gas_used
+}
+
+/// Whether L1 refuses the call (simulated: it reverts).
+pub async fn refused(l1: &L1Client, who: &PrivateKeySigner, to: Address, input: Vec<u8>) -> bool {
+    let call = L1Call { to: TxKind::Call(to), value: U256::ZERO, input: input.into(), gas_limit: 3_000_000 };
+    matches!(l1.simulate(who.address(), &call).await, Err(L1Error::WouldRevert { .. }))
+}
+
+/// Moves L1's clock forward by `secs` and mines a block there.
+pub async fn advance(l1: &L1Client, secs: u64) {
+    let _: serde_json::Value = l1.provider().raw_request("evm_increaseTime".into(), (secs,)).await.unwrap();
+    let _: serde_json::Value = l1.provider().raw_request("evm_mine".into(), ()).await.unwrap();
+}
+
+/// The embedded L1, mining on each transaction, data in `dir`.
+pub async fn devnet(dir: &std::path::Path) -> Devnet {
+    let cfg = L1Config {
+        block_time: 0.0,
+        data_dir: dir.join("l1"),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    };
+    Devnet::start(cfg, true).await.unwrap()
+}
