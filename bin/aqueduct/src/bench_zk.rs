@@ -5,13 +5,13 @@
 use std::{path::PathBuf, sync::Arc, time::Instant};
 
 use alloy::{
-    primitives::{Address, TxKind, U256},
+    primitives::{Address, U256},
     signers::local::PrivateKeySigner,
-    sol_types::{SolCall, SolConstructor},
+    sol_types::SolCall,
 };
 use aqueduct_contracts::zk::{Groth16Verifier, ZkRollup};
 use aqueduct_l1::{Devnet, L1Config};
-use aqueduct_rollup_node::{L1Call, L1Client};
+use aqueduct_rollup_node::L1Client;
 use aqueduct_zk_circuit::{CircuitParams, Prover, evm};
 use aqueduct_zk_node::{
     BlockReport, DacClient, DacMember, DataAvailability, Operator, ZkDeployParams, deploy_zk, field_to_u256,
@@ -47,16 +47,15 @@ pub struct ZkBench {
 }
 
 struct ModeResult {
+    /// The deployment's Groth16 verifier.
+    verifier: Address,
     blocks: Vec<BlockReport>,
     withdraw_seconds: f64,
     withdraw_block: BlockReport,
 }
 
 async fn send(l1: &L1Client, who: &PrivateKeySigner, to: Address, value: u128, input: Vec<u8>) -> eyre::Result<()> {
-    let call = L1Call { to: TxKind::Call(to), value: U256::from(value), input: input.into(), gas_limit: 1_000_000 };
-    let h = l1.send_call(who, &call).await?;
-    l1.wait(h, 2_400).await?;
-    Ok(())
+    crate::zk::call_l1(l1, who, to, U256::from(value), input).await.map(|_| ())
 }
 
 async fn run_mode(
@@ -131,7 +130,7 @@ async fn run_mode(
     if paid != U256::from(ETH / 10) {
         return Err(eyre!("the withdrawal paid {paid}, not {}", ETH / 10));
     }
-    Ok(ModeResult { blocks, withdraw_seconds, withdraw_block })
+    Ok(ModeResult { verifier: dep.verifier, blocks, withdraw_seconds, withdraw_block })
 }
 
 pub async fn run(b: ZkBench) -> eyre::Result<()> {
@@ -179,7 +178,7 @@ pub async fn run(b: ZkBench) -> eyre::Result<()> {
     let validium = run_mode(&l1, &signers, &prover, &b, da, committee, dir.path().join("v.redb")).await?;
 
     // The pairing check alone.
-    let verifier_gas = verify_only_gas(&l1, &prover).await?;
+    let (verifier_gas, proof_bytes) = verify_only_gas(&l1, &prover, rollup.verifier).await?;
     for h in members {
         let _ = h.stop();
     }
@@ -196,7 +195,6 @@ pub async fn run(b: ZkBench) -> eyre::Result<()> {
     };
     let (rt, r_gas, r_cpu, r_wall, r_verify, r_pub) = per(&rollup);
     let (_, v_gas, v_cpu, _, v_verify, _) = per(&validium);
-    let proof_bytes = 8 * 32;
     println!(
         "\nZK rollup benchmark: {} slots a block, 4^{} accounts, {} transfers a mode",
         b.slots, b.account_levels, rt
@@ -240,28 +238,27 @@ pub async fn run(b: ZkBench) -> eyre::Result<()> {
     Ok(())
 }
 
-/// Gas of `Groth16Verifier.verify` alone (a fresh verifier with the same key, a proof of a blank
-/// block), as `eth_estimateGas` less the 21,000 of a transaction and its calldata.
-async fn verify_only_gas(l1: &L1Client, prover: &Arc<Prover>) -> eyre::Result<u64> {
+/// Gas of `Groth16Verifier.verify` alone at `verifier`, on a proof of a blank block: its
+/// `eth_estimateGas` less the 21,000 of a transaction and its calldata. Also the proof's size as
+/// L1 takes it.
+async fn verify_only_gas(l1: &L1Client, prover: &Arc<Prover>, verifier: Address) -> eyre::Result<(u64, usize)> {
     use alloy::providers::Provider;
     let blank = prover.params.blank();
     let p = prover.clone();
     let w = blank.clone();
     let proof = tokio::task::spawn_blocking(move || p.prove(&w)).await??;
-    let words = evm::proof_words(&proof).map(U256::from_be_bytes);
-    let input = field_to_u256(&blank.commitment().public_input());
-    let vk: [U256; 18] = evm::vk_words(prover.vk()).map_err(|e| eyre!(e))?.map(U256::from_be_bytes);
-    let code = [Groth16Verifier::BYTECODE.as_ref(), &Groth16Verifier::constructorCall { vk }.abi_encode()].concat();
-    let deployer = aqueduct_l1::dev_signers(1).map_err(|e| eyre!(e.to_string()))?.remove(0);
-    let call = L1Call { to: TxKind::Create, value: U256::ZERO, input: code.into(), gas_limit: 3_000_000 };
-    let h = l1.send_call(&deployer, &call).await?;
-    let at = l1.wait(h, 2_400).await?.contract_address.ok_or_else(|| eyre!("no verifier deployed"))?;
-    let data = Groth16Verifier::verifyCall { proof: words, input }.abi_encode();
-    if !l1.read(at, Groth16Verifier::verifyCall { proof: words, input }).await? {
+    let words = evm::proof_words(&proof);
+    let proof_bytes = words.iter().map(|w| w.len()).sum();
+    let call = Groth16Verifier::verifyCall {
+        proof: words.map(U256::from_be_bytes),
+        input: field_to_u256(&blank.commitment().public_input()),
+    };
+    if !l1.read(verifier, call.clone()).await? {
         return Err(eyre!("the verifier rejects a valid proof"));
     }
+    let data = call.abi_encode();
     let calldata: u64 = data.iter().map(|b| if *b == 0 { 4 } else { 16 }).sum();
-    let tx = alloy::rpc::types::TransactionRequest::default().to(at).input(data.into());
+    let tx = alloy::rpc::types::TransactionRequest::default().to(verifier).input(data.into());
     let est = l1.provider().estimate_gas(tx).await.map_err(|e| eyre!(e.to_string()))?;
-    Ok(est.saturating_sub(21_000 + calldata))
+    Ok((est.saturating_sub(21_000 + calldata), proof_bytes))
 }

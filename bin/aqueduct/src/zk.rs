@@ -218,14 +218,26 @@ pub async fn load_prover(dir: PathBuf, params: CircuitParams) -> eyre::Result<Ar
     Ok(Arc::new(p))
 }
 
-async fn send(l1: &L1Client, key: &PrivateKeySigner, to: Address, value: U256, input: Vec<u8>) -> eyre::Result<()> {
+/// Sends a call to L1 after simulating it (a revert comes back as an error with its data) and
+/// waits for its receipt.
+pub async fn call_l1(
+    l1: &L1Client,
+    key: &PrivateKeySigner,
+    to: Address,
+    value: U256,
+    input: Vec<u8>,
+) -> eyre::Result<(alloy::primitives::B256, alloy::rpc::types::TransactionReceipt)> {
     let call = L1Call { to: TxKind::Call(to), value, input: input.into(), gas_limit: 3_000_000 };
     l1.simulate(key.address(), &call).await.map_err(|e| match e {
         L1Error::WouldRevert { data } => eyre!("L1 refuses the call (revert data {data})"),
         e => eyre!(e),
     })?;
     let h = l1.send_call(key, &call).await?;
-    let r = l1.wait(h, 2_400).await?;
+    Ok((h, l1.wait(h, 2_400).await?))
+}
+
+async fn send(l1: &L1Client, key: &PrivateKeySigner, to: Address, value: U256, input: Vec<u8>) -> eyre::Result<()> {
+    let (h, r) = call_l1(l1, key, to, value, input).await?;
     println!("L1 transaction {h} (block {}, gas {})", r.block_number.unwrap_or_default(), r.gas_used);
     Ok(())
 }
@@ -387,7 +399,7 @@ pub async fn run(args: ZkArgs) -> eyre::Result<()> {
                 DataAvailability::Rollup
             };
             let op = Operator::open(l1, o.key, o.rollup, prover, da, &o.store).await?;
-            let svc = serve_rpc(op, o.addr, Duration::from_millis(500), validium).await?;
+            let svc = serve_rpc(op, o.addr, Duration::from_millis(500)).await?;
             println!("ZK operator for {} on http://{}", o.rollup, svc.rpc_addr);
             tokio::signal::ctrl_c().await?;
             svc.stop().await;
@@ -495,7 +507,7 @@ pub async fn start_devnet_zk(
     )
     .await
     .wrap_err("opening the ZK operator")?;
-    let svc = serve_rpc(op, addr, Duration::from_millis(500), false)
+    let svc = serve_rpc(op, addr, Duration::from_millis(500))
         .await
         .wrap_err_with(|| format!("serving the ZK operator's JSON-RPC on {addr}"))?;
     println!("\nZK rollup (Groth16 on BN254, {} slots a block, 4^{} accounts)", z.slots, z.account_levels);

@@ -155,8 +155,6 @@ impl Operator {
         op.next_request = loaded.served;
         op.next_seq = loaded.next_seq;
         op.mempool = loaded.mempool.into_iter().collect();
-        let verified = op.settler.read(ZkRollup::totalVerifiedCall {}).await?;
-        let l1_root = op.settler.read(ZkRollup::stateRootCall {}).await?;
         if let Some(inf) = loaded.inflight {
             // Redo the block exactly: the same operations against the same state.
             let (witness, skipped) = op.state.apply_block(&inf.ops, op.settler.prover.params.slots);
@@ -173,12 +171,17 @@ impl Operator {
                 seqs: inf.seqs,
                 priority: inf.priority,
             });
-        } else if verified != U256::from(op.blocks) || field_to_u256(&op.state.root()) != l1_root {
-            return Err(OperatorError::Diverged(format!(
-                "L1 has verified {verified} blocks with root {l1_root}, the store {} blocks with root {}",
-                op.blocks,
-                field_to_u256(&op.state.root())
-            )));
+        } else {
+            // Without a block in flight, the store is L1's last verified state.
+            let verified = op.settler.read(ZkRollup::totalVerifiedCall {}).await?;
+            let l1_root = op.settler.read(ZkRollup::stateRootCall {}).await?;
+            let root = field_to_u256(&op.state.root());
+            if verified != U256::from(op.blocks) || root != l1_root {
+                return Err(OperatorError::Diverged(format!(
+                    "L1 has verified {verified} blocks with root {l1_root}, the store {} blocks with root {root}",
+                    op.blocks
+                )));
+            }
         }
         op.store = Some(store);
         info!(target: "zk::operator", blocks = op.blocks, mempool = op.mempool.len(), inflight = op.inflight.is_some(), "operator reopened");
@@ -431,6 +434,11 @@ impl Settler {
 
     pub fn prover(&self) -> &Arc<Prover> {
         &self.prover
+    }
+
+    /// Whether blocks go to L1 with committee signatures instead of pubdata.
+    pub fn validium(&self) -> bool {
+        matches!(self.da, DataAvailability::Validium { .. })
     }
 
     async fn read<C: SolCall>(&self, call: C) -> Result<C::Return, L1Error> {

@@ -80,8 +80,7 @@ pub async fn reconstruct(
             commits[n as usize - 1] = Some((tx, ev));
         }
     }
-    let mut state = ZkState::new(shape, domain);
-    let mut out = Reconstructed { state: state.clone(), blocks: 0, verified, withheld: None, l1_root };
+    let mut out = Reconstructed { state: ZkState::new(shape, domain), blocks: 0, verified, withheld: None, l1_root };
     for (i, c) in commits.into_iter().enumerate() {
         let number = i as u64 + 1;
         let fail = |why: String| ReconstructError::Block { number, why };
@@ -111,7 +110,8 @@ pub async fn reconstruct(
             return Err(fail("the call and its event disagree on the root".into()));
         }
         let ops = ops.iter().map(from_sol).collect::<Result<Vec<_>, _>>().map_err(fail)?;
-        let got = state.replay_block(&chunks, &ops).map_err(|source| ReconstructError::Replay { number, source })?;
+        let got =
+            out.state.replay_block(&chunks, &ops).map_err(|source| ReconstructError::Replay { number, source })?;
         if field_to_u256(&got) != root {
             return Err(ReconstructError::RootMismatch {
                 number,
@@ -121,7 +121,6 @@ pub async fn reconstruct(
         }
         out.blocks = number;
     }
-    out.state = state;
     Ok(out)
 }
 
@@ -142,7 +141,7 @@ fn from_sol(op: &ZkRollup::OnchainOp) -> Result<OnchainOp, String> {
     Ok(OnchainOp { kind, account: op.account, token: op.token, address: op.addr, value })
 }
 
-/// What `exit` needs for one account and token: the balance and the two Merkle paths.
+/// Whose balance an exit call pays, and how much (the call carries the proofs).
 #[derive(Debug, Clone)]
 pub struct ExitProof {
     pub account: u32,

@@ -43,21 +43,17 @@ impl ZkService {
 
 /// Runs `operator`: settles a block whenever something waits (priority requests first), polling
 /// L1 every `poll`; serves JSON-RPC on `addr`.
-pub async fn serve_rpc(
-    operator: Operator,
-    addr: SocketAddr,
-    poll: Duration,
-    validium: bool,
-) -> Result<ZkService, std::io::Error> {
+pub async fn serve_rpc(operator: Operator, addr: SocketAddr, poll: Duration) -> Result<ZkService, std::io::Error> {
     let config = {
-        let p = operator.settler().prover().params;
+        let settler = operator.settler();
+        let p = settler.prover().params;
         json!({
             "rollup": operator.rollup(),
             "domain": p.domain,
             "slots": p.slots,
             "accountLevels": p.shape.account_levels,
             "balanceLevels": p.shape.balance_levels,
-            "validium": validium,
+            "validium": settler.validium(),
         })
     };
     let operator = Arc::new(Mutex::new(operator));

@@ -16,26 +16,8 @@ const MEMPOOL: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("mempool")
 const INFLIGHT: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("inflight");
 const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("storage: {0}")]
-    Db(String),
-    #[error("corrupt record in {table}: {why}")]
-    Corrupt { table: &'static str, why: String },
-}
-
-macro_rules! db_err {
-    ($($t:ty),*) => {$(impl From<$t> for StoreError { fn from(e: $t) -> Self { Self::Db(e.to_string()) } })*};
-}
-db_err!(
-    redb::Error,
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError,
-    redb::SetDurabilityError
-);
+/// The chain store's error: the same redb failures and corrupt records.
+pub use aqueduct_chain::StoreError;
 
 /// A block as the operator keeps it after L1 verified it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
