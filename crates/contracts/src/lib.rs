@@ -154,3 +154,17 @@ mod tests {
         assert_eq!(rollup::BatchInbox::submitCall::SIGNATURE, "submit(bytes)");
     }
 }
+
+/// The state-channel adjudicator (contracts/src/channel).
+pub mod channel {
+    /// Deposits, cooperative and unilateral closes, challenges, HTLC settlement.
+    pub mod adjudicator {
+        alloy::sol!(
+            #[sol(rpc)]
+            #[derive(Debug, PartialEq, Eq)]
+            ChannelAdjudicator,
+            "artifacts/ChannelAdjudicator.json"
+        );
+    }
+    pub use adjudicator::ChannelAdjudicator;
+}
