@@ -128,6 +128,7 @@ pub struct Proposal {
 
 /// What happened to a peer's update.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // built once per update and matched at once
 pub enum Received {
     /// Accepted: persist `signed`, then send `ack`. `dropped` are our own pending changes that
     /// lost a conflict, to propose again.
@@ -470,10 +471,7 @@ mod tests {
         let (_, k3) = deliver(&mut a, &sa, &u3);
         b.receive_ack(&k3).unwrap().unwrap();
         assert_eq!((b.latest.state.balance_a, b.latest.state.balance_b), (1500, 0));
-        assert_eq!(
-            b.propose(&sb, Change::Pay { amount: 1 }, 0),
-            Err(ChannelError::Insufficient { have: 0, want: 1 })
-        );
+        assert_eq!(b.propose(&sb, Change::Pay { amount: 1 }, 0), Err(ChannelError::Insufficient { have: 0, want: 1 }));
     }
 
     #[test]
@@ -510,8 +508,7 @@ mod tests {
         let ua = a.propose(&sa, Change::Pay { amount: 1 }, 0).unwrap();
         let ub = b.propose(&sb, Change::Pay { amount: 2 }, 0).unwrap();
         let a_wins = sa.address() < sb.address();
-        let (mut w, sw, uw, mut l, sl, ul) =
-            if a_wins { (a, sa, ua, b, sb, ub) } else { (b, sb, ub, a, sa, ua) };
+        let (mut w, sw, uw, mut l, sl, ul) = if a_wins { (a, sa, ua, b, sb, ub) } else { (b, sb, ub, a, sa, ua) };
         let Received::Refused { reject, .. } = w.receive_update(&sw, &ul, 0) else { panic!("winner accepted") };
         assert!(reject.conflict);
         let Received::Accepted { ack, dropped, .. } = l.receive_update(&sl, &uw, 0) else { panic!("loser refused") };
@@ -568,10 +565,10 @@ mod tests {
         assert_eq!(a.latest, signed);
         // A node that lost its proposal entirely also adopts it.
         let mut lost = before_a;
-        assert_eq!(lost.reestablish(&b.latest).unwrap().0, true);
+        assert!(lost.reestablish(&b.latest).unwrap().0);
         assert_eq!(lost.latest, signed);
         // An older state changes nothing; a forged newer one is refused.
-        assert_eq!(b.reestablish(&SignedState::opening(ChannelState::opening(b.id, 1000, 500))).unwrap().0, false);
+        assert!(!b.reestablish(&SignedState::opening(ChannelState::opening(b.id, 1000, 500))).unwrap().0);
         let mut forged = signed.clone();
         forged.state.version = 9;
         assert_eq!(b.reestablish(&forged), Err(ChannelError::BadSignature));

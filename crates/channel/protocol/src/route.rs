@@ -92,7 +92,13 @@ impl Graph {
 
     /// The cheapest route delivering `amount` to `to`, its last hop expiring at
     /// `final_expiry`. The first hop is the payer's own channel.
-    pub fn find_route(&self, from: Address, to: Address, amount: u128, final_expiry: u64) -> Result<Vec<Hop>, RouteError> {
+    pub fn find_route(
+        &self,
+        from: Address,
+        to: Address,
+        amount: u128,
+        final_expiry: u64,
+    ) -> Result<Vec<Hop>, RouteError> {
         if from == to {
             return Err(RouteError::SelfPayment);
         }

@@ -17,7 +17,10 @@ pub enum OnchainChannel {
     Gone,
     Open,
     /// A unilateral close is running: the version on record and its deadline.
-    Closing { version: u64, deadline: u64 },
+    Closing {
+        version: u64,
+        deadline: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,11 +101,7 @@ pub fn must_close(
     preimage: impl Fn(&B256) -> Option<B256>,
 ) -> bool {
     state.htlcs.iter().any(|h| {
-        if h.sender() == side {
-            now > h.expiry
-        } else {
-            now + margin >= h.expiry && preimage(&h.hash).is_some()
-        }
+        if h.sender() == side { now > h.expiry } else { now + margin >= h.expiry && preimage(&h.hash).is_some() }
     })
 }
 

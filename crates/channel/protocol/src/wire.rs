@@ -16,6 +16,7 @@
 //! | 6 | `Reject` | channel id, version, parent digest, conflict flag u8, reason string |
 //! | 7 | `CloseSig` | channel id, balance A, balance B, signature over the close digest |
 //! | 8 | `Error` | message string (the sender closes the connection after it) |
+//! | 9 | `Join` | channel id, amount: asks the peer to deposit `amount` into a channel opened to it |
 //!
 //! A change is a tag byte: 1 `Pay` amount; 2 `AddHtlc` id u64, amount, hash, expiry u64, route
 //! (list of hops: node, channel id, amount, expiry u64); 3 `Fulfill` id u64, preimage; 4 `Fail`
@@ -80,6 +81,11 @@ pub enum Message {
     Reject(Reject),
     CloseSig(CloseSig),
     Error(String),
+    /// The opener asks the counterparty to join the channel it opened on L1 with `amount`.
+    Join {
+        channel_id: U256,
+        amount: u128,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,6 +115,7 @@ impl Message {
             Message::Reject(_) => "reject",
             Message::CloseSig(_) => "close-sig",
             Message::Error(_) => "error",
+            Message::Join { .. } => "join",
         }
     }
 
@@ -168,6 +175,11 @@ impl Message {
                 w.push(8);
                 put_str(&mut w, m);
             }
+            Message::Join { channel_id, amount } => {
+                w.push(9);
+                w.extend_from_slice(&channel_id.to_be_bytes::<32>());
+                w.extend_from_slice(&amount.to_be_bytes());
+            }
         }
         let len = (w.len() - 4) as u32;
         w[..4].copy_from_slice(&len.to_be_bytes());
@@ -212,6 +224,7 @@ impl Message {
                 sig: r.sig()?,
             }),
             8 => Message::Error(r.string()?),
+            9 => Message::Join { channel_id: r.u256()?, amount: r.amount()? },
             t => return Err(WireError::UnknownType(t)),
         };
         if !r.0.is_empty() {
@@ -474,8 +487,11 @@ mod tests {
             (b256(), any::<u64>(), b256(), change(), sig()).prop_map(|(c, version, prev, change, sig)| {
                 Message::Update(Update { channel_id: U256::from_be_bytes(c.0), version, prev, change, sig })
             }),
-            (b256(), any::<u64>(), sig())
-                .prop_map(|(c, version, sig)| Message::Ack(Ack { channel_id: U256::from_be_bytes(c.0), version, sig })),
+            (b256(), any::<u64>(), sig()).prop_map(|(c, version, sig)| Message::Ack(Ack {
+                channel_id: U256::from_be_bytes(c.0),
+                version,
+                sig
+            })),
             (b256(), any::<u64>(), b256(), any::<bool>(), "[a-z ]{0,40}").prop_map(
                 |(c, version, prev, conflict, reason)| Message::Reject(Reject {
                     channel_id: U256::from_be_bytes(c.0),
@@ -489,6 +505,7 @@ mod tests {
                 Message::CloseSig(CloseSig { channel_id: U256::from_be_bytes(c.0), balance_a, balance_b, sig })
             }),
             "\\PC{0,50}".prop_map(Message::Error),
+            (b256(), amount()).prop_map(|(c, amount)| Message::Join { channel_id: U256::from_be_bytes(c.0), amount }),
         ]
     }
 

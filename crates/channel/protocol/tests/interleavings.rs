@@ -10,8 +10,8 @@
 
 use std::collections::VecDeque;
 
-use aqueduct_channel_protocol::{Change, Channel, ChannelState, Domain, Message, Received, Side, SignedState, Signer};
 use alloy_primitives::{Address, B256, U256};
+use aqueduct_channel_protocol::{Change, Channel, ChannelState, Domain, Message, Received, Side, SignedState, Signer};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

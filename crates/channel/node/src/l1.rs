@@ -1,0 +1,229 @@
+//! The adjudicator on L1, through Ethereum JSON-RPC.
+
+use alloy::{
+    primitives::{Address, B256, Bytes, TxKind, U256},
+    providers::Provider,
+    signers::local::PrivateKeySigner,
+    sol_types::{SolCall, SolEvent},
+};
+use aqueduct_channel_protocol::{ChannelState, Htlc, OnchainChannel, SignedState};
+use aqueduct_contracts::{AqueductToken, channel::ChannelAdjudicator as Adj};
+use aqueduct_rollup_node::{L1Call, L1Client, L1Error};
+
+/// The adjudicator's record of a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnchainRecord {
+    pub a: Address,
+    pub b: Address,
+    pub token: Address,
+    pub deposit_a: u128,
+    pub deposit_b: u128,
+    pub challenge_period: u32,
+    pub status: OnchainChannel,
+    /// Opened, not yet joined.
+    pub opening: bool,
+}
+
+/// One transaction's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Sent {
+    pub tx: B256,
+    pub gas: u64,
+    pub block: u64,
+}
+
+/// Calls to one adjudicator with one key.
+#[derive(Clone, Debug)]
+pub struct Adjudicator {
+    pub l1: L1Client,
+    pub address: Address,
+    pub signer: PrivateKeySigner,
+}
+
+fn to_sol_htlcs(htlcs: &[Htlc]) -> Vec<Adj::Htlc> {
+    htlcs
+        .iter()
+        .map(|h| Adj::Htlc {
+            fromA: h.from_a,
+            amount: alloy::primitives::Uint::from(h.amount),
+            hash: h.hash,
+            expiry: h.expiry,
+        })
+        .collect()
+}
+
+pub fn to_sol_state(s: &ChannelState) -> Adj::State {
+    Adj::State {
+        channelId: s.channel_id,
+        version: s.version,
+        balanceA: alloy::primitives::Uint::from(s.balance_a),
+        balanceB: alloy::primitives::Uint::from(s.balance_b),
+        htlcs: to_sol_htlcs(&s.htlcs),
+    }
+}
+
+impl Adjudicator {
+    /// Deploys a new adjudicator from `signer`.
+    pub async fn deploy(l1: &L1Client, signer: &PrivateKeySigner) -> Result<Address, L1Error> {
+        let call = L1Call { to: TxKind::Create, value: U256::ZERO, input: Adj::BYTECODE.clone(), gas_limit: 5_000_000 };
+        let hash = l1.send_call(signer, &call).await?;
+        let r = l1.wait(hash, 2_400).await?;
+        r.contract_address.ok_or_else(|| L1Error::Rpc("the adjudicator creation has no address".into()))
+    }
+
+    async fn send(&self, input: Vec<u8>, value: U256, gas_limit: u64) -> Result<Sent, L1Error> {
+        self.send_to(self.address, input, value, gas_limit).await
+    }
+
+    async fn send_to(&self, to: Address, input: Vec<u8>, value: U256, gas_limit: u64) -> Result<Sent, L1Error> {
+        let call = L1Call { to: TxKind::Call(to), value, input: Bytes::from(input), gas_limit };
+        self.l1.simulate(self.signer.address(), &call).await?;
+        let tx = self.l1.send_call(&self.signer, &call).await?;
+        let r = self.l1.wait(tx, 2_400).await?;
+        Ok(Sent { tx, gas: r.gas_used, block: r.block_number.unwrap_or_default() })
+    }
+
+    async fn approve(&self, token: Address, amount: u128) -> Result<(), L1Error> {
+        if token != Address::ZERO && amount > 0 {
+            let input = AqueductToken::approveCall { spender: self.address, value: U256::from(amount) }.abi_encode();
+            self.send_to(token, input, U256::ZERO, 100_000).await?;
+        }
+        Ok(())
+    }
+
+    /// Opens a channel to `b` with `amount` of `token` (zero address: ETH). Returns its id.
+    pub async fn open(&self, b: Address, token: Address, amount: u128, period: u32) -> Result<(U256, Sent), L1Error> {
+        self.approve(token, amount).await?;
+        let value = if token == Address::ZERO { U256::from(amount) } else { U256::ZERO };
+        let input = Adj::openCall { b, token, amount: alloy::primitives::Uint::from(amount), challengePeriod: period }
+            .abi_encode();
+        let sent = self.send(input, value, 300_000).await?;
+        let receipt = self.l1.wait(sent.tx, 10).await?;
+        let id = receipt
+            .inner
+            .logs()
+            .iter()
+            .find_map(|l| Adj::ChannelOpened::decode_log_data(l.data()).ok().map(|e| e.id))
+            .ok_or_else(|| L1Error::Rpc("open emitted no ChannelOpened".into()))?;
+        Ok((id, sent))
+    }
+
+    pub async fn join(&self, id: U256, token: Address, amount: u128) -> Result<Sent, L1Error> {
+        self.approve(token, amount).await?;
+        let value = if token == Address::ZERO { U256::from(amount) } else { U256::ZERO };
+        let input = Adj::joinCall { id, amount: alloy::primitives::Uint::from(amount) }.abi_encode();
+        self.send(input, value, 200_000).await
+    }
+
+    pub async fn close_cooperatively(
+        &self,
+        id: U256,
+        balance_a: u128,
+        balance_b: u128,
+        sig_a: &[u8],
+        sig_b: &[u8],
+    ) -> Result<Sent, L1Error> {
+        let input = Adj::closeCooperativelyCall {
+            id,
+            balanceA: alloy::primitives::Uint::from(balance_a),
+            balanceB: alloy::primitives::Uint::from(balance_b),
+            sigA: Bytes::copy_from_slice(sig_a),
+            sigB: Bytes::copy_from_slice(sig_b),
+        }
+        .abi_encode();
+        self.send(input, U256::ZERO, 300_000).await
+    }
+
+    pub async fn close(&self, s: &SignedState) -> Result<Sent, L1Error> {
+        let (sig_a, sig_b) = sigs(s);
+        let input = Adj::closeCall { s: to_sol_state(&s.state), sigA: sig_a, sigB: sig_b }.abi_encode();
+        self.send(input, U256::ZERO, 600_000).await
+    }
+
+    pub async fn challenge(&self, s: &SignedState) -> Result<Sent, L1Error> {
+        let (sig_a, sig_b) = sigs(s);
+        let input = Adj::challengeCall { s: to_sol_state(&s.state), sigA: sig_a, sigB: sig_b }.abi_encode();
+        self.send(input, U256::ZERO, 600_000).await
+    }
+
+    pub async fn settle(&self, id: U256, htlcs: &[Htlc]) -> Result<Sent, L1Error> {
+        let input = Adj::settleCall { id, htlcs: to_sol_htlcs(htlcs) }.abi_encode();
+        self.send(input, U256::ZERO, 600_000).await
+    }
+
+    pub async fn reveal(&self, preimage: B256) -> Result<Sent, L1Error> {
+        self.send(Adj::revealCall { preimage }.abi_encode(), U256::ZERO, 100_000).await
+    }
+
+    pub async fn record(&self, id: U256) -> Result<Option<OnchainRecord>, L1Error> {
+        let c = self.l1.read(self.address, Adj::getChannelCall { id }).await?;
+        let status = match c.status {
+            0 => OnchainChannel::Gone,
+            1 | 2 => OnchainChannel::Open,
+            _ => OnchainChannel::Closing { version: c.version, deadline: c.deadline },
+        };
+        if c.a == Address::ZERO {
+            return Ok(None);
+        }
+        Ok(Some(OnchainRecord {
+            a: c.a,
+            b: c.b,
+            token: c.token,
+            deposit_a: c.depositA.to::<u128>(),
+            deposit_b: c.depositB.to::<u128>(),
+            challenge_period: c.challengePeriod,
+            status,
+            opening: c.status == 1,
+        }))
+    }
+
+    pub async fn revealed_at(&self, hash: B256) -> Result<u64, L1Error> {
+        self.l1.read(self.address, Adj::revealedAtCall(hash)).await
+    }
+
+    /// The preimage L1 recorded for `hash`, if any (from its `SecretRevealed` log).
+    pub async fn revealed_preimage(&self, hash: B256) -> Result<Option<B256>, L1Error> {
+        let filter = alloy::rpc::types::Filter::new()
+            .address(self.address)
+            .event_signature(Adj::SecretRevealed::SIGNATURE_HASH)
+            .topic1(hash)
+            .from_block(0);
+        let logs = self.l1.provider().get_logs(&filter).await.map_err(|e| L1Error::Rpc(e.to_string()))?;
+        Ok(logs.iter().find_map(|l| Adj::SecretRevealed::decode_log_data(l.data()).ok().map(|e| e.preimage)))
+    }
+
+    /// Channels opened or joined in L1 blocks `from..=to`, for the route graph.
+    pub async fn opened_between(&self, from: u64, to: u64) -> Result<Vec<U256>, L1Error> {
+        let filter = alloy::rpc::types::Filter::new()
+            .address(self.address)
+            .event_signature(vec![Adj::ChannelJoined::SIGNATURE_HASH])
+            .from_block(from)
+            .to_block(to);
+        let logs = self.l1.provider().get_logs(&filter).await.map_err(|e| L1Error::Rpc(e.to_string()))?;
+        Ok(logs.iter().filter_map(|l| l.topics().get(1).map(|t| U256::from_be_bytes(t.0))).collect())
+    }
+
+    /// L1's latest block timestamp: the clock HTLC expiries and deadlines are measured on.
+    pub async fn now(&self) -> Result<u64, L1Error> {
+        let b = self
+            .l1
+            .provider()
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .map_err(|e| L1Error::Rpc(e.to_string()))?
+            .ok_or(L1Error::MissingBlock(0))?;
+        Ok(b.header.timestamp)
+    }
+
+    /// The adjudicator's digest for `s`, for checking the off-chain encoding against L1.
+    pub async fn state_digest(&self, s: &ChannelState) -> Result<B256, L1Error> {
+        self.l1.read(self.address, Adj::stateDigestCall { s: to_sol_state(s) }).await
+    }
+}
+
+fn sigs(s: &SignedState) -> (Bytes, Bytes) {
+    let enc = |sig: &aqueduct_channel_protocol::Signature| {
+        if sig.is_empty() { Bytes::new() } else { Bytes::copy_from_slice(&sig.0) }
+    };
+    (enc(&s.sig_a), enc(&s.sig_b))
+}

@@ -1,0 +1,21 @@
+//! Aqueduct's payment-channel services over the sans-IO core (`aqueduct-channel-protocol`):
+//!
+//! - [`node`]: the node a party runs — its key, channels, peers over TCP ([`peer`]), journal
+//!   ([`journal`]), L1 adjudicator calls ([`l1`]) and L1 watcher ([`watcher`]);
+//! - [`rpc`]: the node's control JSON-RPC, which the `aqueduct channel` CLI uses;
+//! - [`tower`]: the watchtower service and the client a node hands its states to.
+
+pub mod journal;
+pub mod l1;
+pub mod node;
+pub mod peer;
+pub mod rpc;
+pub mod state;
+pub mod tower;
+pub mod watcher;
+
+pub use journal::SyncMode;
+pub use l1::{Adjudicator, OnchainRecord, Sent};
+pub use node::{ChannelInfo, Node, NodeConfig, NodeError, PaymentResult};
+pub use state::Lifecycle;
+pub use tower::{TowerClient, TowerService, serve_tower};

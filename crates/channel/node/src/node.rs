@@ -1,0 +1,773 @@
+//! A party's channel node: its key, its channels, its peers, its L1 calls.
+//!
+//! Every handler runs under one lock and fills an `Outbox`; `commit` then writes the journal
+//! (and syncs it) before a single frame leaves or a single caller hears back. So an update is
+//! countersigned and persisted before it is acknowledged, and a payment is reported done only
+//! once the state that holds it is on disk.
+
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use alloy::{
+    primitives::{Address, B256, U256},
+    signers::local::PrivateKeySigner,
+};
+use aqueduct_channel_protocol::{
+    Change, Channel, ChannelState, Domain, FeePolicy, Message, Side, SignedState, Signer, lock_hash,
+};
+use aqueduct_rollup_node::{L1Client, L1Error};
+use serde::Serialize;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tracing::{info, warn};
+
+use crate::{
+    journal::{Journal, JournalError, SyncMode},
+    l1::{Adjudicator, Sent},
+    peer::{self, PeerHandle},
+    state::{ChannelRecord, Inner, L1Task, Lifecycle, Outbox, Record},
+};
+
+/// How a node runs.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Peer listener (TCP).
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub fee: FeePolicy,
+    /// Seconds from now to the payee's HTLC expiry.
+    pub final_expiry: u64,
+    /// Largest deposit this node makes when a peer asks it to join a channel.
+    pub max_join: u128,
+    /// How often the node reads L1.
+    pub poll: Duration,
+    pub sync: SyncMode,
+    /// Seconds before an HTLC's expiry at which the node enforces it on L1.
+    pub close_margin: u64,
+    /// A watchtower's JSON-RPC URL: every fully signed state is handed to it.
+    pub tower: Option<String>,
+}
+
+impl NodeConfig {
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        Self {
+            listen,
+            data_dir,
+            fee: FeePolicy { base: 1_000, ppm: 100, expiry_delta: 120 },
+            final_expiry: 600,
+            max_join: u128::MAX,
+            poll: Duration::from_millis(500),
+            sync: SyncMode::Full,
+            close_margin: 60,
+            tower: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    L1(#[from] L1Error),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Refused(String),
+    #[error("peer connection: {0}")]
+    Peer(#[from] peer::PeerError),
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// A channel as `status` reports it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelInfo {
+    pub id: U256,
+    pub peer: Address,
+    pub side: Side,
+    pub token: Address,
+    pub state: Lifecycle,
+    pub version: u64,
+    #[serde(with = "dec")]
+    pub local: u128,
+    #[serde(with = "dec")]
+    pub remote: u128,
+    pub htlcs: usize,
+    pub pending: usize,
+    pub connected: bool,
+}
+
+mod dec {
+    pub fn serialize<S: serde::Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+}
+
+/// The outcome of a multi-hop payment.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentResult {
+    pub hash: B256,
+    pub preimage: B256,
+    pub hops: usize,
+    pub fee: String,
+}
+
+pub struct Node {
+    pub domain: Domain,
+    pub fee: FeePolicy,
+    pub adj: Adjudicator,
+    pub config: NodeConfig,
+    inner: Mutex<Inner>,
+    journal: Mutex<Journal>,
+    listen_addr: SocketAddr,
+    next_conn: std::sync::atomic::AtomicU64,
+    dialed: Mutex<HashMap<Address, String>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    tower: Option<crate::tower::TowerClient>,
+    close_waiters: Mutex<HashMap<U256, oneshot::Sender<Result<Sent, String>>>>,
+}
+
+impl Node {
+    /// Opens the node's journal, binds its listener and starts it: accepting peers, dialing the
+    /// peers it knew, and following L1.
+    pub async fn start(
+        config: NodeConfig,
+        l1: L1Client,
+        key: B256,
+        adjudicator: Address,
+    ) -> Result<Arc<Node>, NodeError> {
+        let signer = Signer::from_bytes(&key).ok_or_else(|| NodeError::Refused("invalid secp256k1 key".into()))?;
+        let l1_signer = PrivateKeySigner::from_bytes(&key).map_err(|e| NodeError::Refused(e.to_string()))?;
+        let chain_id = l1.chain_id().await?;
+        let domain = Domain { chain_id, adjudicator };
+        let (journal, records) = Journal::open::<Record>(&config.data_dir.join("channels.journal"), config.sync)?;
+        let mut inner = Inner {
+            signer,
+            fee: config.fee,
+            channels: BTreeMap::new(),
+            preimages: HashMap::new(),
+            invoices: HashMap::new(),
+            forwards: HashMap::new(),
+            direct: HashMap::new(),
+            htlc_waiters: HashMap::new(),
+            peers: HashMap::new(),
+            peer_fees: HashMap::new(),
+            graph_edges: BTreeMap::new(),
+            now: 0,
+            final_expiry: config.final_expiry,
+            max_join: config.max_join,
+            silent: false,
+            silent_after_forward: false,
+        };
+        let mut dialed = HashMap::new();
+        for r in records {
+            match r {
+                Record::Channel(c) => {
+                    inner.channels.insert(c.channel.id, *c);
+                }
+                Record::Preimage { hash, preimage, invoice } => {
+                    inner.preimages.insert(hash, preimage);
+                    if let Some(a) = invoice {
+                        inner.invoices.insert(hash, a);
+                    }
+                }
+                Record::Forward { outgoing, incoming } => {
+                    inner.forwards.insert(outgoing, incoming);
+                }
+                Record::ForwardDone { outgoing } => {
+                    inner.forwards.remove(&outgoing);
+                }
+                Record::Peer { node, addr } => {
+                    dialed.insert(node, addr);
+                }
+            }
+        }
+        // Nobody waits for proposals made before the restart; keep the queues aligned.
+        for (id, r) in &inner.channels {
+            inner.direct.insert(*id, r.channel.pending.iter().map(|_| None).collect::<VecDeque<_>>());
+        }
+        let me = inner.signer.address();
+        let listener = TcpListener::bind(config.listen).await?;
+        let listen_addr = listener.local_addr()?;
+        let tower = config.tower.as_deref().map(crate::tower::TowerClient::new);
+        let node = Arc::new(Node {
+            domain,
+            fee: config.fee,
+            adj: Adjudicator { l1, address: adjudicator, signer: l1_signer },
+            config,
+            inner: Mutex::new(inner),
+            journal: Mutex::new(journal),
+            listen_addr,
+            next_conn: 1.into(),
+            dialed: Mutex::new(dialed.clone()),
+            tasks: Mutex::new(Vec::new()),
+            tower,
+            close_waiters: Mutex::new(HashMap::new()),
+        });
+        info!(target: "aqueduct::channel", node = %me, listen = %listen_addr, "channel node started");
+        let accept = {
+            let node = node.clone();
+            tokio::spawn(async move {
+                loop {
+                    match listener.accept().await {
+                        Ok((stream, _)) => {
+                            let node = node.clone();
+                            tokio::spawn(async move {
+                                if let Err(e) = peer::run(node, stream, None).await {
+                                    warn!(target: "aqueduct::channel", error = %e, "inbound peer");
+                                }
+                            });
+                        }
+                        Err(e) => warn!(target: "aqueduct::channel", error = %e, "accept"),
+                    }
+                }
+            })
+        };
+        let watcher = tokio::spawn(crate::watcher::run(node.clone()));
+        node.tasks.lock().expect("lock").extend([accept, watcher]);
+        for (peer, addr) in dialed {
+            node.keep_connected(peer, addr);
+        }
+        Ok(node)
+    }
+
+    pub fn address(&self) -> Address {
+        self.lock().me()
+    }
+
+    pub fn signer(&self) -> Signer {
+        self.lock().signer.clone()
+    }
+
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen_addr
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stops every task of this node (a clean shutdown; the journal is always consistent).
+    pub fn stop(&self) {
+        for t in self.tasks.lock().expect("lock").drain(..) {
+            t.abort();
+        }
+        let mut inner = self.lock();
+        inner.peers.clear();
+        inner.silent = true;
+    }
+
+    /// Attack hook: the node stops answering its peers (it stays connected).
+    pub fn set_silent(&self, silent: bool) {
+        self.lock().silent = silent;
+    }
+
+    /// Attack hook: the node goes silent right after it forwards its next HTLC.
+    pub fn set_silent_after_forward(&self) {
+        self.lock().silent_after_forward = true;
+    }
+
+    /// The route a payment of `amount` to `payee` would take now.
+    pub fn find_route(&self, payee: Address, amount: u128) -> Result<Vec<aqueduct_channel_protocol::Hop>, String> {
+        let inner = self.lock();
+        inner.graph().find_route(inner.me(), payee, amount, inner.now + inner.final_expiry).map_err(|e| e.to_string())
+    }
+
+    // ---- peers ----
+
+    pub(crate) fn register(&self, peer: Address, fee: FeePolicy, mut h: PeerHandle, dialed: Option<String>) -> u64 {
+        let conn = self.next_conn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        h.conn = conn;
+        let mut inner = self.lock();
+        inner.peers.insert(peer, h);
+        inner.peer_fees.insert(peer, fee);
+        drop(inner);
+        if let Some(addr) = dialed {
+            let known = self.dialed.lock().expect("lock").insert(peer, addr.clone());
+            if known.as_ref() != Some(&addr) {
+                let _ = self.journal.lock().expect("lock").append(&[Record::Peer { node: peer, addr }]);
+            }
+        }
+        conn
+    }
+
+    pub(crate) fn unregister(&self, peer: Address, conn: u64) {
+        let mut inner = self.lock();
+        if inner.peers.get(&peer).is_some_and(|h| h.conn == conn) {
+            inner.peers.remove(&peer);
+        }
+    }
+
+    /// Sends our latest state of every channel shared with `peer`.
+    pub(crate) fn reestablish(&self, peer: Address) {
+        let mut inner = self.lock();
+        let msgs: Vec<Message> = inner
+            .shared_with(peer)
+            .into_iter()
+            .map(|id| Message::Reestablish(inner.channels[&id].channel.latest.clone()))
+            .collect();
+        let mut ob = Outbox::default();
+        ob.send.extend(msgs.into_iter().map(|m| (peer, m)));
+        self.commit(&mut inner, ob);
+    }
+
+    /// Handles a batch of messages from `peer`.
+    pub(crate) fn handle(self: &Arc<Self>, peer: Address, msgs: Vec<Message>, ob: &mut Outbox) {
+        let mut inner = self.lock();
+        for m in msgs {
+            inner.on_message(peer, m, ob);
+        }
+        let ob = std::mem::take(ob);
+        let l1 = self.commit(&mut inner, ob);
+        drop(inner);
+        self.spawn_l1(l1);
+    }
+
+    /// Persists what `ob` changed, then sends its messages and completes its waiters. Returns
+    /// the L1 work it asks for.
+    pub(crate) fn commit(&self, inner: &mut Inner, ob: Outbox) -> Vec<L1Task> {
+        let mut records = ob.records;
+        for id in &ob.dirty {
+            if let Some(r) = inner.channels.get(id) {
+                records.push(Record::Channel(Box::new(r.clone())));
+            }
+        }
+        {
+            let mut j = self.journal.lock().expect("lock");
+            if let Err(e) = j.append(&records) {
+                // Nothing leaves unless it is on disk: drop the replies; peers resend after a
+                // reconnect, and the node stops taking updates.
+                tracing::error!(target: "aqueduct::channel", error = %e, "journal write failed; not answering");
+                inner.silent = true;
+                return Vec::new();
+            }
+            if j.wants_compaction() {
+                let live = live_records(inner, &self.dialed.lock().expect("lock"));
+                if let Err(e) = j.compact(&live) {
+                    warn!(target: "aqueduct::channel", error = %e, "journal compaction failed");
+                }
+            }
+        }
+        let mut by_peer: HashMap<Address, Vec<u8>> = HashMap::new();
+        for (peer, m) in ob.send {
+            by_peer.entry(peer).or_default().extend_from_slice(&m.encode());
+        }
+        for (peer, frames) in by_peer {
+            if let Some(h) = inner.peers.get(&peer) {
+                let _ = h.tx.send(frames);
+            }
+        }
+        for (w, r) in ob.direct_done {
+            let _ = w.send(r);
+        }
+        for (hash, r) in ob.htlc_done {
+            if let Some(w) = inner.htlc_waiters.remove(&hash) {
+                let _ = w.send(r);
+            }
+        }
+        if let Some(t) = &self.tower {
+            for s in ob.signed {
+                t.push(s);
+            }
+        }
+        ob.l1
+    }
+
+    fn spawn_l1(self: &Arc<Self>, tasks: Vec<L1Task>) {
+        for t in tasks {
+            let node = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = node.run_l1_task(t.clone()).await {
+                    warn!(target: "aqueduct::channel", task = ?t, error = %e, "L1 task failed");
+                }
+            });
+        }
+    }
+
+    async fn run_l1_task(self: &Arc<Self>, t: L1Task) -> Result<(), NodeError> {
+        match t {
+            L1Task::Join { peer, channel_id, amount } => {
+                let me = self.address();
+                let rec =
+                    self.adj.record(channel_id).await?.ok_or(NodeError::Refused(format!("no channel {channel_id}")))?;
+                if rec.a != peer || rec.b != me || !rec.opening {
+                    return Err(NodeError::Refused(format!("channel {channel_id} is not {peer}'s to us, opening")));
+                }
+                if amount > self.config.max_join {
+                    return Err(NodeError::Refused(format!("join of {amount} exceeds our limit")));
+                }
+                self.adj.join(channel_id, rec.token, amount).await?;
+                let opening = ChannelState::opening(channel_id, rec.deposit_a, amount);
+                self.add_channel(Channel::new(self.domain, Side::B, peer, me, opening), rec.token, Lifecycle::Open);
+                info!(target: "aqueduct::channel", channel = %channel_id, %peer, amount, "joined a channel");
+                Ok(())
+            }
+            L1Task::CloseCooperatively { channel_id, ours, theirs } => {
+                let side = self.lock().channels.get(&channel_id).map(|r| r.channel.side);
+                let (sig_a, sig_b) = match side {
+                    Some(Side::A) => (ours.sig, theirs.sig),
+                    _ => (theirs.sig, ours.sig),
+                };
+                let sent =
+                    self.adj.close_cooperatively(channel_id, ours.balance_a, ours.balance_b, &sig_a.0, &sig_b.0).await;
+                let waiter = self.close_waiters.lock().expect("lock").remove(&channel_id);
+                match sent {
+                    Ok(s) => {
+                        self.set_lifecycle(channel_id, Lifecycle::Closed);
+                        if let Some(w) = waiter {
+                            let _ = w.send(Ok(s));
+                        }
+                        Ok(())
+                    }
+                    Err(e) => {
+                        if let Some(w) = waiter {
+                            let _ = w.send(Err(e.to_string()));
+                        }
+                        Err(e.into())
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn add_channel(&self, channel: Channel, token: Address, lifecycle: Lifecycle) {
+        let id = channel.id;
+        let mut inner = self.lock();
+        inner.channels.insert(
+            id,
+            ChannelRecord {
+                channel,
+                token,
+                lifecycle,
+                next_htlc: 0,
+                close_initiator: false,
+                our_close: None,
+                close_sigs: None,
+            },
+        );
+        inner.direct.insert(id, VecDeque::new());
+        let mut ob = Outbox::default();
+        ob.dirty.insert(id);
+        let peer = inner.channels[&id].channel.counterparty();
+        if lifecycle == Lifecycle::Open {
+            ob.send.push((peer, Message::Reestablish(inner.channels[&id].channel.latest.clone())));
+        }
+        self.commit(&mut inner, ob);
+    }
+
+    pub(crate) fn set_lifecycle(&self, id: U256, lifecycle: Lifecycle) {
+        let mut inner = self.lock();
+        let Some(r) = inner.channels.get_mut(&id) else { return };
+        if r.lifecycle == lifecycle {
+            return;
+        }
+        r.lifecycle = lifecycle;
+        let mut ob = Outbox::default();
+        ob.dirty.insert(id);
+        if lifecycle == Lifecycle::Closed {
+            for w in inner.direct.remove(&id).unwrap_or_default().into_iter().flatten() {
+                ob.direct_done.push((w, Err("the channel closed".into())));
+            }
+        }
+        self.commit(&mut inner, ob);
+    }
+
+    /// Dials `addr` and keeps the connection up (redialing with backoff) until the node stops.
+    /// Returns the peer's address once the first handshake succeeds.
+    pub async fn connect(self: &Arc<Self>, addr: &str) -> Result<Address, NodeError> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        let (tx, rx) = oneshot::channel();
+        let node = self.clone();
+        let a = addr.to_string();
+        tokio::spawn(async move {
+            let (ready_tx, ready_rx) = oneshot::channel::<Address>();
+            let mut run = tokio::spawn({
+                let node = node.clone();
+                let a = a.clone();
+                async move { peer::run(node, stream, Some(a)).await }
+            });
+            // The peer's address appears in `dialed` once the handshake registers it.
+            let watch = tokio::spawn({
+                let node = node.clone();
+                let a = a.clone();
+                async move {
+                    for _ in 0..200 {
+                        let found = node.dialed.lock().expect("lock").iter().find(|(_, v)| **v == a).map(|(k, _)| *k);
+                        if let Some(p) = found
+                            && node.lock().peers.contains_key(&p)
+                        {
+                            let _ = ready_tx.send(p);
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            });
+            tokio::select! {
+                r = ready_rx => {
+                    if let Ok(p) = r {
+                        let _ = tx.send(Ok(p));
+                        let _ = run.await;
+                        node.keep_connected(p, a);
+                    }
+                }
+                r = &mut run => {
+                    watch.abort();
+                    let _ = tx.send(Err(match r {
+                        Ok(Err(e)) => e.to_string(),
+                        Ok(Ok(_)) => "the peer closed the connection".into(),
+                        Err(e) => e.to_string(),
+                    }));
+                }
+            }
+        });
+        rx.await.map_err(|_| NodeError::Refused("connect task ended".into()))?.map_err(NodeError::Refused)
+    }
+
+    /// Redials `peer` at `addr` whenever it is not connected.
+    fn keep_connected(self: &Arc<Self>, peer: Address, addr: String) {
+        let node = self.clone();
+        let task = tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(50);
+            loop {
+                if !node.lock().peers.contains_key(&peer) {
+                    match tokio::net::TcpStream::connect(&addr).await {
+                        Ok(stream) => {
+                            backoff = Duration::from_millis(50);
+                            if let Err(e) = peer::run(node.clone(), stream, Some(addr.clone())).await {
+                                warn!(target: "aqueduct::channel", %peer, error = %e, "peer connection");
+                            }
+                        }
+                        Err(_) => backoff = (backoff * 2).min(Duration::from_secs(2)),
+                    }
+                }
+                tokio::time::sleep(backoff).await;
+            }
+        });
+        self.tasks.lock().expect("lock").push(task);
+    }
+
+    // ---- what users do ----
+
+    /// Opens a channel to `peer` (connected) with `amount` of `token`, asking it to deposit
+    /// `peer_amount`; returns once L1 shows both deposits.
+    pub async fn open(
+        self: &Arc<Self>,
+        peer: Address,
+        token: Address,
+        amount: u128,
+        peer_amount: u128,
+        challenge_period: u32,
+    ) -> Result<U256, NodeError> {
+        if !self.lock().peers.contains_key(&peer) {
+            return Err(NodeError::Refused(format!("not connected to {peer}")));
+        }
+        let (id, _) = self.adj.open(peer, token, amount, challenge_period).await?;
+        let me = self.address();
+        let opening = ChannelState::opening(id, amount, peer_amount);
+        self.add_channel(Channel::new(self.domain, Side::A, me, peer, opening), token, Lifecycle::Opening);
+        {
+            let mut inner = self.lock();
+            let mut ob = Outbox::default();
+            ob.send.push((peer, Message::Join { channel_id: id, amount: peer_amount }));
+            self.commit(&mut inner, ob);
+        }
+        for _ in 0..1200 {
+            if let Some(r) = self.adj.record(id).await?
+                && !r.opening
+            {
+                self.activate(id, r.deposit_a, r.deposit_b);
+                return Ok(id);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(NodeError::Timeout(Duration::from_secs(60)))
+    }
+
+    /// The counterparty joined: the opening state is the deposits L1 holds.
+    pub(crate) fn activate(&self, id: U256, deposit_a: u128, deposit_b: u128) {
+        let mut inner = self.lock();
+        let Some(r) = inner.channels.get_mut(&id) else { return };
+        if r.lifecycle != Lifecycle::Opening {
+            return;
+        }
+        r.channel.latest = SignedState::opening(ChannelState::opening(id, deposit_a, deposit_b));
+        r.lifecycle = Lifecycle::Open;
+        let peer = r.channel.counterparty();
+        let latest = r.channel.latest.clone();
+        let mut ob = Outbox::default();
+        ob.dirty.insert(id);
+        ob.send.push((peer, Message::Reestablish(latest)));
+        self.commit(&mut inner, ob);
+    }
+
+    /// Pays `amount` to the counterparty of channel `id` directly; returns once the new state is
+    /// countersigned and on disk.
+    pub async fn pay(&self, id: U256, amount: u128) -> Result<(), NodeError> {
+        let rx = self.pay_start(id, amount)?;
+        rx.await.map_err(|_| NodeError::Refused("the node stopped".into()))?.map_err(NodeError::Refused)
+    }
+
+    /// Starts a direct payment and returns the receiver that reports it (for pipelining).
+    pub fn pay_start(&self, id: U256, amount: u128) -> Result<oneshot::Receiver<Result<(), String>>, NodeError> {
+        let (tx, rx) = oneshot::channel();
+        let mut inner = self.lock();
+        let mut ob = Outbox::default();
+        inner.propose(id, Change::Pay { amount }, Some(tx), &mut ob).map_err(|e| NodeError::Refused(e.to_string()))?;
+        self.commit(&mut inner, ob);
+        Ok(rx)
+    }
+
+    /// The first open channel with `peer`.
+    pub fn channel_with(&self, peer: Address) -> Option<U256> {
+        self.lock().shared_with(peer).first().copied()
+    }
+
+    /// A fresh invoice: the hash a payer locks `amount` to.
+    pub fn invoice(&self, amount: u128) -> B256 {
+        let preimage = B256::from(rand::random::<[u8; 32]>());
+        let hash = lock_hash(&preimage);
+        let mut inner = self.lock();
+        inner.preimages.insert(hash, preimage);
+        inner.invoices.insert(hash, amount);
+        let mut ob = Outbox::default();
+        ob.records.push(Record::Preimage { hash, preimage, invoice: Some(amount) });
+        self.commit(&mut inner, ob);
+        hash
+    }
+
+    /// Pays invoice `hash` of `payee` for `amount` over the cheapest route; returns once the
+    /// preimage comes back (off-chain, or from L1 when a hop went silent).
+    pub async fn pay_invoice(&self, payee: Address, hash: B256, amount: u128) -> Result<PaymentResult, NodeError> {
+        let (tx, rx) = oneshot::channel();
+        let (hops, fee) = {
+            let mut inner = self.lock();
+            let me = inner.me();
+            let g = inner.graph();
+            let route = g
+                .find_route(me, payee, amount, inner.now + inner.final_expiry)
+                .map_err(|e| NodeError::Refused(e.to_string()))?;
+            let first = route[0].clone();
+            let id = first.channel_id;
+            let htlc_id = {
+                let r =
+                    inner.channels.get_mut(&id).ok_or(NodeError::Refused("route starts off our channels".into()))?;
+                r.next_htlc += 1;
+                r.next_htlc
+            };
+            let change = Change::AddHtlc {
+                htlc_id,
+                amount: first.amount,
+                hash,
+                expiry: first.expiry,
+                route: route[1..].to_vec(),
+            };
+            let mut ob = Outbox::default();
+            inner.propose(id, change, None, &mut ob).map_err(|e| NodeError::Refused(e.to_string()))?;
+            inner.htlc_waiters.insert(hash, tx);
+            self.commit(&mut inner, ob);
+            (route.len(), first.amount - amount)
+        };
+        let preimage =
+            rx.await.map_err(|_| NodeError::Refused("the node stopped".into()))?.map_err(NodeError::Refused)?;
+        Ok(PaymentResult { hash, preimage, hops, fee: fee.to_string() })
+    }
+
+    /// Closes channel `id` cooperatively (both signatures, paid out at once on L1).
+    pub async fn close(&self, id: U256) -> Result<Sent, NodeError> {
+        let (tx, rx) = oneshot::channel();
+        self.close_waiters.lock().expect("lock").insert(id, tx);
+        {
+            let mut inner = self.lock();
+            let mut ob = Outbox::default();
+            if let Err(e) = inner.begin_close(id, &mut ob) {
+                self.close_waiters.lock().expect("lock").remove(&id);
+                return Err(NodeError::Refused(e));
+            }
+            self.commit(&mut inner, ob);
+        }
+        match tokio::time::timeout(Duration::from_secs(120), rx).await {
+            Ok(Ok(r)) => r.map_err(NodeError::Refused),
+            Ok(Err(_)) => Err(NodeError::Refused("the node stopped".into())),
+            Err(_) => Err(NodeError::Timeout(Duration::from_secs(120))),
+        }
+    }
+
+    /// Closes channel `id` on L1 alone with our latest state; the watcher settles it after the
+    /// challenge period.
+    pub async fn force_close(&self, id: U256) -> Result<Sent, NodeError> {
+        let latest = {
+            let mut inner = self.lock();
+            let r = inner.channels.get_mut(&id).ok_or(NodeError::Refused(format!("no channel {id}")))?;
+            r.channel.closing = true;
+            r.lifecycle = Lifecycle::Closing;
+            let latest = r.channel.latest.clone();
+            let mut ob = Outbox::default();
+            ob.dirty.insert(id);
+            self.commit(&mut inner, ob);
+            latest
+        };
+        Ok(self.adj.close(&latest).await?)
+    }
+
+    /// Closes on L1 with `state` (any state both signed — an attack when it is not the latest).
+    pub async fn close_with(&self, state: &SignedState) -> Result<Sent, NodeError> {
+        Ok(self.adj.close(state).await?)
+    }
+
+    pub fn channels(&self) -> Vec<ChannelInfo> {
+        let inner = self.lock();
+        inner
+            .channels
+            .values()
+            .map(|r| {
+                let c = &r.channel;
+                ChannelInfo {
+                    id: c.id,
+                    peer: c.counterparty(),
+                    side: c.side,
+                    token: r.token,
+                    state: r.lifecycle,
+                    version: c.latest.state.version,
+                    local: c.latest.state.balance(c.side),
+                    remote: c.latest.state.balance(c.side.other()),
+                    htlcs: c.latest.state.htlcs.len(),
+                    pending: c.pending.len(),
+                    connected: inner.peers.contains_key(&c.counterparty()),
+                }
+            })
+            .collect()
+    }
+
+    /// Every state both parties signed for channel `id`, newest first (for attack scenarios the
+    /// node keeps only the latest; callers that want history record it themselves).
+    pub fn latest_state(&self, id: U256) -> Option<SignedState> {
+        self.lock().channels.get(&id).map(|r| r.channel.latest.clone())
+    }
+
+    pub fn tower(&self) -> Option<&crate::tower::TowerClient> {
+        self.tower.as_ref()
+    }
+}
+
+/// Everything live, for a compacted journal.
+fn live_records(inner: &Inner, dialed: &HashMap<Address, String>) -> Vec<Record> {
+    let mut out: Vec<Record> = inner.channels.values().map(|r| Record::Channel(Box::new(r.clone()))).collect();
+    for (hash, preimage) in &inner.preimages {
+        out.push(Record::Preimage { hash: *hash, preimage: *preimage, invoice: inner.invoices.get(hash).copied() });
+    }
+    for (o, i) in &inner.forwards {
+        out.push(Record::Forward { outgoing: *o, incoming: *i });
+    }
+    for (node, addr) in dialed {
+        out.push(Record::Peer { node: *node, addr: addr.clone() });
+    }
+    out
+}

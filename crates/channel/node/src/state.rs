@@ -1,0 +1,508 @@
+//! The node's in-memory state and its reactions to peer messages (no IO here: every handler
+//! fills an [`Outbox`] that the caller persists, then sends, then completes).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use alloy::primitives::{Address, B256, U256};
+use aqueduct_channel_protocol::{
+    Ack, Change, Channel, ChannelError, CloseSig, FeePolicy, Graph, Hop, Message, Received, Reject, SignedState,
+    Signer, Update, lock_hash, wire::MAX_HOPS,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+use tracing::{debug, warn};
+
+/// Where a channel is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lifecycle {
+    /// Opened on L1, waiting for the counterparty's deposit.
+    Opening,
+    Open,
+    /// A close has begun (cooperative or on L1).
+    Closing,
+    /// Settled on L1.
+    Closed,
+}
+
+/// One channel as the node persists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChannelRecord {
+    pub channel: Channel,
+    pub token: Address,
+    pub lifecycle: Lifecycle,
+    /// Next id for an HTLC we offer.
+    pub next_htlc: u64,
+    /// We asked for the cooperative close (so we submit it).
+    pub close_initiator: bool,
+    /// Our cooperative-close signature, once given.
+    pub our_close: Option<CloseSig>,
+    /// Both cooperative-close signatures (ours, theirs), once exchanged.
+    pub close_sigs: Option<(CloseSig, CloseSig)>,
+}
+
+/// A journal record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Record {
+    Channel(Box<ChannelRecord>),
+    /// A preimage we made (an invoice for `amount`) or learned.
+    Preimage {
+        hash: B256,
+        preimage: B256,
+        invoice: Option<u128>,
+    },
+    /// We forwarded `incoming` as `outgoing` (channel, HTLC id).
+    Forward {
+        outgoing: (U256, u64),
+        incoming: (U256, u64),
+    },
+    ForwardDone {
+        outgoing: (U256, u64),
+    },
+    /// A peer we dialed (to dial again after a restart).
+    Peer {
+        node: Address,
+        addr: String,
+    },
+}
+
+pub type DirectWaiter = oneshot::Sender<Result<(), String>>;
+pub type HtlcWaiter = oneshot::Sender<Result<B256, String>>;
+
+/// What a handler wants done once its changes are on disk.
+#[derive(Default)]
+pub struct Outbox {
+    pub send: Vec<(Address, Message)>,
+    pub dirty: BTreeSet<U256>,
+    pub records: Vec<Record>,
+    pub direct_done: Vec<(DirectWaiter, Result<(), String>)>,
+    pub htlc_done: Vec<(B256, Result<B256, String>)>,
+    /// Fully signed states to hand to the watchtower.
+    pub signed: Vec<SignedState>,
+    pub l1: Vec<L1Task>,
+}
+
+/// L1 work a handler asks for (done outside the lock).
+#[derive(Debug, Clone)]
+pub enum L1Task {
+    Join { peer: Address, channel_id: U256, amount: u128 },
+    CloseCooperatively { channel_id: U256, ours: Box<CloseSig>, theirs: Box<CloseSig> },
+}
+
+pub struct Inner {
+    pub signer: Signer,
+    pub fee: FeePolicy,
+    pub channels: BTreeMap<U256, ChannelRecord>,
+    pub preimages: HashMap<B256, B256>,
+    pub invoices: HashMap<B256, u128>,
+    pub forwards: HashMap<(U256, u64), (U256, u64)>,
+    /// One entry per pending proposal of each channel, in order (`None`: nobody waits).
+    pub direct: HashMap<U256, VecDeque<Option<DirectWaiter>>>,
+    pub htlc_waiters: HashMap<B256, HtlcWaiter>,
+    pub peers: HashMap<Address, crate::peer::PeerHandle>,
+    pub peer_fees: HashMap<Address, FeePolicy>,
+    pub graph_edges: BTreeMap<U256, aqueduct_channel_protocol::Edge>,
+    /// L1's clock (latest block timestamp), refreshed by the watcher.
+    pub now: u64,
+    /// Seconds given to the payee's HTLC.
+    pub final_expiry: u64,
+    pub max_join: u128,
+    /// Attack hook: ignore every peer message (a hop that goes silent).
+    pub silent: bool,
+    /// Attack hook: go silent right after forwarding an HTLC.
+    pub silent_after_forward: bool,
+}
+
+impl Inner {
+    pub fn me(&self) -> Address {
+        self.signer.address()
+    }
+
+    /// Channels with `peer`.
+    pub fn shared_with(&self, peer: Address) -> Vec<U256> {
+        self.channels
+            .iter()
+            .filter(|(_, r)| r.channel.counterparty() == peer && r.lifecycle == Lifecycle::Open)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    pub fn graph(&self) -> Graph {
+        let mut g = Graph::new(self.fee);
+        for e in self.graph_edges.values() {
+            g.upsert(e.clone());
+        }
+        for (id, r) in &self.channels {
+            if r.lifecycle != Lifecycle::Open {
+                g.remove(id);
+                continue;
+            }
+            let c = &r.channel;
+            let tip = c.tip();
+            g.upsert(aqueduct_channel_protocol::Edge {
+                id: *id,
+                a: c.a,
+                b: c.b,
+                capacity: tip.total(),
+                spendable: Some((tip.balance_a, tip.balance_b)),
+            });
+        }
+        for (n, p) in &self.peer_fees {
+            g.set_policy(*n, *p);
+        }
+        g
+    }
+
+    /// Proposes `change` on channel `id`; the update goes to the counterparty (or waits in the
+    /// pending queue for the reconnect).
+    pub fn propose(
+        &mut self,
+        id: U256,
+        change: Change,
+        waiter: Option<DirectWaiter>,
+        ob: &mut Outbox,
+    ) -> Result<(), ChannelError> {
+        let now = self.now;
+        let Some(rec) = self.channels.get_mut(&id) else { return Err(ChannelError::WrongParent) };
+        if rec.lifecycle != Lifecycle::Open {
+            return Err(ChannelError::Closing);
+        }
+        let u = rec.channel.propose(&self.signer, change, now)?;
+        ob.send.push((rec.channel.counterparty(), Message::Update(u)));
+        ob.dirty.insert(id);
+        self.direct.entry(id).or_default().push_back(waiter);
+        Ok(())
+    }
+
+    /// Proposes changes again (after a conflict), each with its waiter.
+    fn repropose(&mut self, id: U256, changes: Vec<Change>, ob: &mut Outbox) {
+        let mut waiters = self.direct.remove(&id).unwrap_or_default();
+        for c in changes {
+            let w = waiters.pop_front().flatten();
+            if let Err(e) = self.propose(id, c.clone(), None, ob) {
+                warn!(target: "aqueduct::channel", channel = %id, error = %e, "a change no longer applies");
+                self.failed_change(id, c, e.to_string(), w, ob);
+                continue;
+            }
+            if let Some(w) = w {
+                *self.direct.get_mut(&id).and_then(|q| q.back_mut()).expect("just pushed") = Some(w);
+            }
+        }
+    }
+
+    /// A change of ours that will not happen: tell whoever waits for it.
+    fn failed_change(&mut self, id: U256, change: Change, why: String, w: Option<DirectWaiter>, ob: &mut Outbox) {
+        if let Some(w) = w {
+            ob.direct_done.push((w, Err(why.clone())));
+        }
+        if let Change::AddHtlc { htlc_id, hash, .. } = change {
+            self.htlc_failed(id, htlc_id, hash, why, ob);
+        }
+    }
+
+    /// An HTLC we offered on `id` failed: fail the one it forwards, or the payment.
+    fn htlc_failed(&mut self, id: U256, htlc_id: u64, hash: B256, why: String, ob: &mut Outbox) {
+        if let Some((in_ch, in_htlc)) = self.forwards.remove(&(id, htlc_id)) {
+            ob.records.push(Record::ForwardDone { outgoing: (id, htlc_id) });
+            if let Err(e) = self.propose(in_ch, Change::Fail { htlc_id: in_htlc }, None, ob) {
+                warn!(target: "aqueduct::channel", error = %e, "cannot fail the incoming HTLC");
+            }
+        } else {
+            ob.htlc_done.push((hash, Err(why)));
+        }
+    }
+
+    /// An HTLC we offered on `id` was fulfilled (off-chain or on L1): pass the preimage upstream
+    /// or complete the payment.
+    pub fn htlc_fulfilled(&mut self, id: U256, htlc_id: u64, preimage: B256, ob: &mut Outbox) {
+        let hash = lock_hash(&preimage);
+        if self.preimages.insert(hash, preimage).is_none() {
+            ob.records.push(Record::Preimage { hash, preimage, invoice: None });
+        }
+        if let Some((in_ch, in_htlc)) = self.forwards.remove(&(id, htlc_id)) {
+            ob.records.push(Record::ForwardDone { outgoing: (id, htlc_id) });
+            if let Err(e) = self.propose(in_ch, Change::Fulfill { htlc_id: in_htlc, preimage }, None, ob) {
+                warn!(target: "aqueduct::channel", error = %e, "cannot fulfil the incoming HTLC off-chain; L1 will");
+            }
+        } else {
+            ob.htlc_done.push((hash, Ok(preimage)));
+        }
+    }
+
+    pub fn on_message(&mut self, peer: Address, msg: Message, ob: &mut Outbox) {
+        if self.silent {
+            return;
+        }
+        match msg {
+            Message::Update(u) => self.on_update(peer, u, ob),
+            Message::Ack(a) => self.on_ack(peer, a, ob),
+            Message::Reject(r) => self.on_reject(peer, r, ob),
+            Message::Reestablish(s) => self.on_reestablish(peer, s, ob),
+            Message::CloseSig(c) => self.on_close_sig(peer, c, ob),
+            Message::Join { channel_id, amount } => ob.l1.push(L1Task::Join { peer, channel_id, amount }),
+            Message::Error(e) => warn!(target: "aqueduct::channel", %peer, error = %e, "peer reports an error"),
+            Message::Hello(_) | Message::Auth(_) => {
+                ob.send.push((peer, Message::Error("handshake messages after the handshake".into())))
+            }
+        }
+    }
+
+    fn channel_of(&mut self, peer: Address, id: U256, ob: &mut Outbox) -> Option<&mut ChannelRecord> {
+        match self.channels.get_mut(&id) {
+            Some(r) if r.channel.counterparty() == peer => Some(r),
+            _ => {
+                ob.send.push((peer, Message::Error(format!("no channel {id} with you"))));
+                None
+            }
+        }
+    }
+
+    fn on_update(&mut self, peer: Address, u: Update, ob: &mut Outbox) {
+        let now = self.now;
+        let signer = self.signer.clone();
+        let Some(rec) = self.channel_of(peer, u.channel_id, ob) else { return };
+        if rec.lifecycle != Lifecycle::Open {
+            let reject = Reject {
+                channel_id: u.channel_id,
+                version: u.version,
+                prev: u.prev,
+                conflict: false,
+                reason: "the channel is not open".into(),
+            };
+            ob.send.push((peer, Message::Reject(reject)));
+            return;
+        }
+        // The hash of an HTLC we offered that the peer fails (gone from the state afterwards).
+        let failing_hash = match &u.change {
+            Change::Fail { htlc_id } => rec
+                .channel
+                .latest
+                .state
+                .htlcs
+                .iter()
+                .find(|h| h.id == *htlc_id && h.sender() == rec.channel.side)
+                .map(|h| h.hash),
+            _ => None,
+        };
+        let id = u.channel_id;
+        match rec.channel.receive_update(&signer, &u, now) {
+            Received::Refused { reject, error } => {
+                if let Some(e) = error {
+                    debug!(target: "aqueduct::channel", %peer, channel = %id, error = %e, "refused an update");
+                }
+                ob.send.push((peer, Message::Reject(reject)));
+            }
+            Received::Accepted { signed, ack, change, dropped } => {
+                ob.dirty.insert(id);
+                ob.signed.push(signed);
+                ob.send.push((peer, Message::Ack(ack)));
+                if !dropped.is_empty() {
+                    self.repropose(id, dropped, ob);
+                }
+                self.after_accepted(id, change, failing_hash, ob);
+            }
+        }
+    }
+
+    fn after_accepted(&mut self, id: U256, change: Change, failing_hash: Option<B256>, ob: &mut Outbox) {
+        match change {
+            Change::Pay { .. } => {}
+            Change::AddHtlc { htlc_id, amount, hash, expiry, route } => {
+                if route.is_empty() {
+                    self.receive_payment(id, htlc_id, amount, hash, ob);
+                } else {
+                    self.forward(id, htlc_id, amount, expiry, hash, route, ob);
+                }
+            }
+            Change::Fulfill { htlc_id, preimage } => self.htlc_fulfilled(id, htlc_id, preimage, ob),
+            Change::Fail { htlc_id } => {
+                let hash = failing_hash.unwrap_or_default();
+                self.htlc_failed(id, htlc_id, hash, "a hop failed the payment".into(), ob);
+            }
+        }
+    }
+
+    /// We are the payee: claim the HTLC if it pays one of our invoices in full.
+    fn receive_payment(&mut self, id: U256, htlc_id: u64, amount: u128, hash: B256, ob: &mut Outbox) {
+        let change = match (self.invoices.get(&hash), self.preimages.get(&hash)) {
+            (Some(want), Some(preimage)) if amount >= *want => Change::Fulfill { htlc_id, preimage: *preimage },
+            _ => Change::Fail { htlc_id },
+        };
+        if let Err(e) = self.propose(id, change, None, ob) {
+            warn!(target: "aqueduct::channel", error = %e, "cannot answer an incoming HTLC");
+        }
+    }
+
+    /// We are an intermediate hop: offer the next HTLC, keeping our fee and expiry delta.
+    #[allow(clippy::too_many_arguments)]
+    fn forward(
+        &mut self,
+        in_ch: U256,
+        in_htlc: u64,
+        amount: u128,
+        expiry: u64,
+        hash: B256,
+        route: Vec<Hop>,
+        ob: &mut Outbox,
+    ) {
+        let next = &route[0];
+        let out = self.channels.get(&next.channel_id);
+        let reason = if out.is_none_or(|r| r.channel.counterparty() != next.node || r.lifecycle != Lifecycle::Open) {
+            Some("no open channel to the next hop".to_string())
+        } else if amount < next.amount + self.fee.fee(next.amount) {
+            Some(format!("fee below {}", self.fee.fee(next.amount)))
+        } else if expiry < next.expiry + self.fee.expiry_delta as u64 {
+            Some(format!("expiry delta below {}", self.fee.expiry_delta))
+        } else if route.len() > MAX_HOPS {
+            Some("route too long".into())
+        } else {
+            None
+        };
+        let result = match reason {
+            Some(r) => Err(r),
+            None => {
+                let out_ch = next.channel_id;
+                let out_htlc = self.channels.get_mut(&out_ch).map(|r| {
+                    r.next_htlc += 1;
+                    r.next_htlc
+                });
+                let out_htlc = out_htlc.expect("checked above");
+                let change = Change::AddHtlc {
+                    htlc_id: out_htlc,
+                    amount: next.amount,
+                    hash,
+                    expiry: next.expiry,
+                    route: route[1..].to_vec(),
+                };
+                match self.propose(out_ch, change, None, ob) {
+                    Ok(()) => {
+                        if self.silent_after_forward {
+                            warn!(target: "aqueduct::channel", "attack hook: going silent after forwarding");
+                            self.silent = true;
+                        }
+                        self.forwards.insert((out_ch, out_htlc), (in_ch, in_htlc));
+                        ob.records.push(Record::Forward { outgoing: (out_ch, out_htlc), incoming: (in_ch, in_htlc) });
+                        Ok(())
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        };
+        if let Err(why) = result {
+            debug!(target: "aqueduct::channel", channel = %in_ch, why, "not forwarding");
+            if let Err(e) = self.propose(in_ch, Change::Fail { htlc_id: in_htlc }, None, ob) {
+                warn!(target: "aqueduct::channel", error = %e, "cannot fail an HTLC");
+            }
+        }
+    }
+
+    fn on_ack(&mut self, peer: Address, a: Ack, ob: &mut Outbox) {
+        let Some(rec) = self.channel_of(peer, a.channel_id, ob) else { return };
+        match rec.channel.receive_ack(&a) {
+            Ok(Some((signed, _change))) => {
+                ob.dirty.insert(a.channel_id);
+                ob.signed.push(signed);
+                if let Some(Some(w)) = self.direct.get_mut(&a.channel_id).and_then(|q| q.pop_front()) {
+                    ob.direct_done.push((w, Ok(())));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => ob.send.push((peer, Message::Error(format!("ack for version {}: {e}", a.version)))),
+        }
+    }
+
+    fn on_reject(&mut self, peer: Address, r: Reject, ob: &mut Outbox) {
+        let Some(rec) = self.channel_of(peer, r.channel_id, ob) else { return };
+        let dropped = rec.channel.receive_reject(&r);
+        if dropped.is_empty() {
+            return;
+        }
+        ob.dirty.insert(r.channel_id);
+        if r.conflict {
+            self.repropose(r.channel_id, dropped, ob);
+            return;
+        }
+        warn!(target: "aqueduct::channel", %peer, channel = %r.channel_id, reason = %r.reason, "peer refused our update");
+        let mut waiters = self.direct.remove(&r.channel_id).unwrap_or_default();
+        for c in dropped {
+            let w = waiters.pop_front().flatten();
+            self.failed_change(r.channel_id, c, format!("refused by the peer: {}", r.reason), w, ob);
+        }
+    }
+
+    fn on_reestablish(&mut self, peer: Address, theirs: SignedState, ob: &mut Outbox) {
+        let id = theirs.state.channel_id;
+        let Some(rec) = self.channel_of(peer, id, ob) else { return };
+        let before = rec.channel.pending.len();
+        match rec.channel.reestablish(&theirs) {
+            Err(e) => ob.send.push((peer, Message::Error(format!("reestablish of {id}: {e}")))),
+            Ok((adopted, dropped)) => {
+                if adopted {
+                    ob.dirty.insert(id);
+                    ob.signed.push(rec.channel.latest.clone());
+                }
+                let kept = rec.channel.pending.len();
+                let settled = before - kept - dropped.len();
+                let resend: Vec<Update> = rec.channel.pending.iter().map(|p| rec.channel.update_for(p)).collect();
+                for u in resend {
+                    ob.send.push((peer, Message::Update(u)));
+                }
+                let q = self.direct.entry(id).or_default();
+                for _ in 0..settled {
+                    if let Some(Some(w)) = q.pop_front() {
+                        ob.direct_done.push((w, Ok(())));
+                    }
+                }
+                // Dropped proposals are exactly the rest of the queue (reestablish keeps none
+                // when it drops any): propose them again with their waiters.
+                if !dropped.is_empty() {
+                    self.repropose(id, dropped, ob);
+                }
+            }
+        }
+    }
+
+    fn on_close_sig(&mut self, peer: Address, theirs: CloseSig, ob: &mut Outbox) {
+        let signer = self.signer.clone();
+        let id = theirs.channel_id;
+        let Some(rec) = self.channel_of(peer, id, ob) else { return };
+        if let Err(e) = rec.channel.check_close(&theirs) {
+            ob.send.push((peer, Message::Error(format!("cooperative close of {id}: {e}"))));
+            return;
+        }
+        let ours = match &rec.our_close {
+            Some(ours) => ours.clone(),
+            None => match rec.channel.sign_close(&signer) {
+                Ok(s) => s,
+                Err(e) => {
+                    ob.send.push((peer, Message::Error(format!("cooperative close of {id}: {e}"))));
+                    return;
+                }
+            },
+        };
+        rec.our_close = Some(ours.clone());
+        rec.lifecycle = Lifecycle::Closing;
+        rec.close_sigs = Some((ours.clone(), theirs.clone()));
+        ob.dirty.insert(id);
+        if rec.close_initiator {
+            ob.l1.push(L1Task::CloseCooperatively { channel_id: id, ours: Box::new(ours), theirs: Box::new(theirs) });
+        } else {
+            ob.send.push((peer, Message::CloseSig(ours)));
+        }
+    }
+
+    /// Starts a cooperative close: our signature goes to the counterparty.
+    pub fn begin_close(&mut self, id: U256, ob: &mut Outbox) -> Result<(), String> {
+        let signer = self.signer.clone();
+        let rec = self.channels.get_mut(&id).ok_or_else(|| format!("no channel {id}"))?;
+        if rec.lifecycle != Lifecycle::Open {
+            return Err(format!("channel {id} is {:?}", rec.lifecycle));
+        }
+        let ours = rec.channel.sign_close(&signer).map_err(|e| e.to_string())?;
+        rec.close_initiator = true;
+        rec.our_close = Some(ours.clone());
+        ob.dirty.insert(id);
+        ob.send.push((rec.channel.counterparty(), Message::CloseSig(ours)));
+        Ok(())
+    }
+}

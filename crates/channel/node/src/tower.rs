@@ -1,0 +1,270 @@
+//! The watchtower: a separate service that holds the latest co-signed state of the channels
+//! users hand it and, while they are offline, answers a stale unilateral close on L1 with it
+//! before the challenge period ends. It holds no user key and no preimage: a state signed by
+//! both parties is all it needs, and all it can do is replace an older closing state with it.
+//!
+//! JSON-RPC:
+//! - `tower_watch(signedState)` → `{ channelId, version, accepted }`: stored (durably, before the
+//!   answer) if both signatures match the channel's parties on L1 and it is newer than the one
+//!   held; refused with code -32602 otherwise;
+//! - `tower_status()` → `{ address, channels, challenges: [{ channelId, version, tx, gas }] }`.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    net::SocketAddr,
+    path::Path,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use alloy::{
+    primitives::{Address, B256, U256},
+    signers::local::PrivateKeySigner,
+};
+use aqueduct_channel_protocol::{Domain, OnchainChannel, SignedState, WatchAction, watch};
+use aqueduct_rollup_node::L1Client;
+use jsonrpsee::{
+    RpcModule,
+    server::{Server, ServerHandle},
+    types::ErrorObjectOwned,
+};
+use serde::Serialize;
+use serde_json::json;
+use tokio::{sync::Notify, task::JoinHandle};
+use tracing::{info, warn};
+
+use crate::{
+    journal::{Journal, SyncMode},
+    l1::Adjudicator,
+    node::NodeError,
+};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Challenge {
+    pub channel_id: U256,
+    pub version: u64,
+    pub tx: B256,
+    pub gas: u64,
+}
+
+struct TowerState {
+    states: BTreeMap<U256, SignedState>,
+    journal: Journal,
+    challenges: Vec<Challenge>,
+}
+
+pub struct Tower {
+    adj: Adjudicator,
+    domain: Domain,
+    state: Mutex<TowerState>,
+}
+
+/// A running watchtower.
+pub struct TowerService {
+    pub tower: Arc<Tower>,
+    pub rpc_addr: SocketAddr,
+    server: ServerHandle,
+    task: JoinHandle<()>,
+}
+
+impl TowerService {
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.server.stop();
+        self.server.stopped().await;
+    }
+}
+
+impl Tower {
+    pub fn address(&self) -> Address {
+        self.adj.signer.address()
+    }
+
+    /// Stores `s` if it is validly signed by the channel's parties and newer than what is held.
+    pub async fn watch_state(&self, s: SignedState) -> Result<bool, String> {
+        let id = s.state.channel_id;
+        let rec = self.adj.record(id).await.map_err(|e| e.to_string())?.ok_or(format!("no channel {id} on L1"))?;
+        if !s.verify(&self.domain, rec.a, rec.b) {
+            return Err(format!("the state of channel {id} is not signed by both of its parties"));
+        }
+        if s.state.total() != rec.deposit_a + rec.deposit_b {
+            return Err("the state does not account for the channel's deposits".into());
+        }
+        let mut st = self.state.lock().expect("lock");
+        if st.states.get(&id).is_some_and(|h| h.state.version >= s.state.version) {
+            return Ok(false);
+        }
+        st.journal.append(&[&s]).map_err(|e| e.to_string())?;
+        st.states.insert(id, s);
+        Ok(true)
+    }
+
+    pub fn challenges(&self) -> Vec<Challenge> {
+        self.state.lock().expect("lock").challenges.clone()
+    }
+
+    pub fn watched(&self) -> usize {
+        self.state.lock().expect("lock").states.len()
+    }
+
+    async fn tick(&self) -> Result<(), NodeError> {
+        let now = self.adj.now().await? + 1;
+        let held: Vec<SignedState> = self.state.lock().expect("lock").states.values().cloned().collect();
+        for s in held {
+            let id = s.state.channel_id;
+            let status = match self.adj.record(id).await? {
+                Some(r) => r.status,
+                None => OnchainChannel::Gone,
+            };
+            if status == OnchainChannel::Gone {
+                continue;
+            }
+            for a in watch(&status, &s, None, now, 0, |_| None, |_| false) {
+                if let WatchAction::Challenge(latest) = a {
+                    let sent = self.adj.challenge(&latest).await?;
+                    info!(target: "aqueduct::tower", channel = %id, version = latest.state.version, gas = sent.gas, "answered a stale close");
+                    self.state.lock().expect("lock").challenges.push(Challenge {
+                        channel_id: id,
+                        version: latest.state.version,
+                        tx: sent.tx,
+                        gas: sent.gas,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Starts a watchtower with its own L1 key (it pays for its challenges).
+pub async fn serve_tower(
+    l1: L1Client,
+    key: B256,
+    adjudicator: Address,
+    data_dir: &Path,
+    addr: SocketAddr,
+    poll: Duration,
+) -> Result<TowerService, NodeError> {
+    let signer = PrivateKeySigner::from_bytes(&key).map_err(|e| NodeError::Refused(e.to_string()))?;
+    let chain_id = l1.chain_id().await?;
+    let (journal, records) = Journal::open::<SignedState>(&data_dir.join("tower.journal"), SyncMode::Full)?;
+    let mut states = BTreeMap::new();
+    for s in records {
+        states.insert(s.state.channel_id, s);
+    }
+    let tower = Arc::new(Tower {
+        adj: Adjudicator { l1, address: adjudicator, signer },
+        domain: Domain { chain_id, adjudicator },
+        state: Mutex::new(TowerState { states, journal, challenges: Vec::new() }),
+    });
+    let mut m = RpcModule::new(tower.clone());
+    let bad = |e: String| ErrorObjectOwned::owned(-32602, e, None::<()>);
+    m.register_async_method("tower_watch", move |p, t, _| async move {
+        let (s,): (SignedState,) = p.parse().map_err(|e| bad(e.to_string()))?;
+        let (id, version) = (s.state.channel_id, s.state.version);
+        let accepted = t.watch_state(s).await.map_err(bad)?;
+        Ok::<_, ErrorObjectOwned>(json!({ "channelId": id, "version": version, "accepted": accepted }))
+    })
+    .expect("unique method");
+    m.register_method("tower_status", |_, t, _| {
+        Ok::<_, ErrorObjectOwned>(json!({
+            "address": t.address(),
+            "channels": t.watched(),
+            "challenges": t.challenges(),
+        }))
+    })
+    .expect("unique method");
+    let server = Server::builder().build(addr).await?;
+    let rpc_addr = server.local_addr()?;
+    let server = server.start(m);
+    let task = tokio::spawn({
+        let tower = tower.clone();
+        async move {
+            loop {
+                if let Err(e) = tower.tick().await {
+                    warn!(target: "aqueduct::tower", error = %e, "watching L1");
+                }
+                tokio::time::sleep(poll).await;
+            }
+        }
+    });
+    info!(target: "aqueduct::tower", address = %tower.address(), rpc = %rpc_addr, "watchtower started");
+    Ok(TowerService { tower, rpc_addr, server, task })
+}
+
+/// Hands a node's latest signed states to its watchtower, newest per channel, in the background.
+#[derive(Clone)]
+pub struct TowerClient {
+    pending: Arc<Mutex<HashMap<U256, SignedState>>>,
+    notify: Arc<Notify>,
+    sent: Arc<Mutex<HashMap<U256, u64>>>,
+}
+
+impl TowerClient {
+    pub fn new(url: &str) -> Self {
+        let client = Self {
+            pending: Arc::new(Mutex::new(HashMap::new())),
+            notify: Arc::new(Notify::new()),
+            sent: Arc::new(Mutex::new(HashMap::new())),
+        };
+        let c = client.clone();
+        let url = url.to_string();
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            loop {
+                c.notify.notified().await;
+                let batch: Vec<SignedState> = c.pending.lock().expect("lock").drain().map(|(_, s)| s).collect();
+                for s in batch {
+                    let id = s.state.channel_id;
+                    let version = s.state.version;
+                    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tower_watch", "params": [s] });
+                    let ok = match http.post(&url).json(&body).send().await {
+                        Ok(r) => match r.json::<serde_json::Value>().await {
+                            Ok(v) if v.get("error").is_none() => true,
+                            Ok(v) => {
+                                warn!(target: "aqueduct::tower", channel = %id, error = %v["error"], "the tower refused a state");
+                                true
+                            }
+                            Err(e) => {
+                                warn!(target: "aqueduct::tower", error = %e, "tower reply");
+                                false
+                            }
+                        },
+                        Err(e) => {
+                            warn!(target: "aqueduct::tower", error = %e, "tower unreachable");
+                            false
+                        }
+                    };
+                    if ok {
+                        c.sent.lock().expect("lock").insert(id, version);
+                    } else {
+                        c.pending.lock().expect("lock").entry(id).or_insert(s);
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        c.notify.notify_one();
+                    }
+                }
+            }
+        });
+        client
+    }
+
+    /// Queues `s` (replacing an older queued state of its channel).
+    pub fn push(&self, s: SignedState) {
+        if s.state.version == 0 {
+            return;
+        }
+        let mut p = self.pending.lock().expect("lock");
+        let id = s.state.channel_id;
+        if p.get(&id).is_none_or(|q| q.state.version < s.state.version) {
+            p.insert(id, s);
+        }
+        drop(p);
+        self.notify.notify_one();
+    }
+
+    /// The newest version the tower has taken for `id`.
+    pub fn delivered(&self, id: U256) -> Option<u64> {
+        self.sent.lock().expect("lock").get(&id).copied()
+    }
+}

@@ -1,0 +1,164 @@
+//! The node's L1 loop: refreshes the clock, learns channels for the route graph, activates
+//! channels the counterparty joined, and applies the watch rules to every live channel —
+//! challenging stale closes, revealing preimages, settling, enforcing HTLCs of an unresponsive
+//! counterparty, and learning preimages that other hops revealed on L1.
+
+use std::sync::Arc;
+
+use alloy::primitives::{B256, U256};
+use aqueduct_channel_protocol::{Edge, OnchainChannel, Side, SignedState, WatchAction, watch};
+use tracing::{info, warn};
+
+use crate::{
+    node::{Node, NodeError},
+    state::{Lifecycle, Outbox},
+};
+
+pub async fn run(node: Arc<Node>) {
+    let mut scanned = 0u64;
+    loop {
+        if let Err(e) = tick(&node, &mut scanned).await {
+            warn!(target: "aqueduct::channel", error = %e, "watching L1");
+        }
+        tokio::time::sleep(node.config.poll).await;
+    }
+}
+
+struct Snapshot {
+    id: U256,
+    side: Side,
+    lifecycle: Lifecycle,
+    latest: SignedState,
+}
+
+async fn tick(node: &Arc<Node>, scanned: &mut u64) -> Result<(), NodeError> {
+    let now = node.adj.now().await?;
+    node.lock().now = now;
+    // The graph: channels other nodes opened and joined.
+    let head = node.adj.l1.head().await?;
+    if head > *scanned {
+        for id in node.adj.opened_between(*scanned, head).await? {
+            if node.lock().channels.contains_key(&id) {
+                continue;
+            }
+            if let Some(r) = node.adj.record(id).await? {
+                node.lock()
+                    .graph_edges
+                    .insert(id, Edge { id, a: r.a, b: r.b, capacity: r.deposit_a + r.deposit_b, spendable: None });
+            }
+        }
+        *scanned = head + 1;
+    }
+    let snapshot: Vec<Snapshot> = node
+        .lock()
+        .channels
+        .values()
+        .filter(|r| r.lifecycle != Lifecycle::Closed)
+        .map(|r| Snapshot {
+            id: r.channel.id,
+            side: r.channel.side,
+            lifecycle: r.lifecycle,
+            latest: r.channel.latest.clone(),
+        })
+        .collect();
+    // A transaction sent now lands in the next block, at least a second later.
+    let next_block = now + 1;
+    for s in snapshot {
+        if let Err(e) = channel_tick(node, &s, next_block).await {
+            warn!(target: "aqueduct::channel", channel = %s.id, error = %e, "watching a channel");
+        }
+    }
+    Ok(())
+}
+
+async fn channel_tick(node: &Arc<Node>, s: &Snapshot, now: u64) -> Result<(), NodeError> {
+    let Some(rec) = node.adj.record(s.id).await? else {
+        if s.lifecycle != Lifecycle::Opening {
+            node.set_lifecycle(s.id, Lifecycle::Closed);
+        }
+        return Ok(());
+    };
+    if s.lifecycle == Lifecycle::Opening {
+        if !rec.opening {
+            node.activate(s.id, rec.deposit_a, rec.deposit_b);
+        }
+        return Ok(());
+    }
+    if rec.status == OnchainChannel::Gone {
+        node.set_lifecycle(s.id, Lifecycle::Closed);
+        info!(target: "aqueduct::channel", channel = %s.id, "channel settled on L1");
+        return Ok(());
+    }
+    if matches!(rec.status, OnchainChannel::Closing { .. }) && s.lifecycle == Lifecycle::Open {
+        node.set_lifecycle(s.id, Lifecycle::Closing);
+        let mut inner = node.lock();
+        if let Some(r) = inner.channels.get_mut(&s.id) {
+            r.channel.closing = true;
+        }
+    }
+    // Which HTLC hashes L1 has seen revealed.
+    let mut revealed = std::collections::HashSet::new();
+    for h in &s.latest.state.htlcs {
+        if node.adj.revealed_at(h.hash).await? != 0 {
+            revealed.insert(h.hash);
+        }
+    }
+    // Preimages of HTLCs we offered, revealed on L1 by a hop further on: the payment succeeded.
+    for h in &s.latest.state.htlcs {
+        let known = node.lock().preimages.contains_key(&h.hash);
+        if h.sender() == s.side
+            && revealed.contains(&h.hash)
+            && !known
+            && let Some(preimage) = node.adj.revealed_preimage(h.hash).await?
+        {
+            info!(target: "aqueduct::channel", channel = %s.id, hash = %h.hash, "learned a preimage from L1");
+            let mut inner = node.lock();
+            let mut ob = Outbox::default();
+            inner.htlc_fulfilled(s.id, h.id, preimage, &mut ob);
+            node.commit(&mut inner, ob);
+        }
+    }
+    let actions = {
+        let inner = node.lock();
+        let preimages = &inner.preimages;
+        watch(
+            &rec.status,
+            &s.latest,
+            Some(s.side),
+            now,
+            node.config.close_margin,
+            |h: &B256| preimages.get(h).copied(),
+            |h: &B256| revealed.contains(h),
+        )
+    };
+    tracing::debug!(target: "aqueduct::channel", channel = %s.id, status = ?rec.status, now, version = s.latest.state.version, ?actions, "watch");
+    for a in actions {
+        match a {
+            WatchAction::Challenge(state) => {
+                let sent = node.adj.challenge(&state).await?;
+                info!(target: "aqueduct::channel", channel = %s.id, version = state.state.version, gas = sent.gas, "answered a stale close");
+            }
+            WatchAction::Reveal(preimage) => {
+                node.adj.reveal(preimage).await?;
+                info!(target: "aqueduct::channel", channel = %s.id, "revealed a preimage on L1");
+            }
+            WatchAction::Settle => {
+                let htlcs = match rec.status {
+                    OnchainChannel::Closing { version, .. } if version == s.latest.state.version => {
+                        s.latest.state.htlcs.clone()
+                    }
+                    _ => Vec::new(),
+                };
+                let sent = node.adj.settle(s.id, &htlcs).await?;
+                info!(target: "aqueduct::channel", channel = %s.id, gas = sent.gas, "settled on L1");
+                node.set_lifecycle(s.id, Lifecycle::Closed);
+            }
+            WatchAction::Close(state) => {
+                warn!(target: "aqueduct::channel", channel = %s.id, "an HTLC must be enforced on L1: closing");
+                node.set_lifecycle(s.id, Lifecycle::Closing);
+                node.adj.close(&state).await?;
+            }
+        }
+    }
+    Ok(())
+}
