@@ -21,6 +21,10 @@ pub enum BenchCommand {
     /// proof size, L1 gas to verify a block and per transfer in both modes, pubdata per
     /// transfer, and a withdrawal's time from submission to payment.
     Zk(crate::bench_zk::ZkBench),
+    /// Payment channels: payments/s between two nodes on loopback TCP (one at a time and
+    /// pipelined), p50/p99 latency, L1 gas to open, close cooperatively and dispute, L1
+    /// transactions per 10,000 payments.
+    Channel(crate::bench_channel::ChannelBench),
 }
 
 #[derive(Args, Debug)]
@@ -112,6 +116,7 @@ pub async fn run(cmd: BenchCommand) -> eyre::Result<()> {
     match cmd {
         BenchCommand::L1(b) => l1(b).await,
         BenchCommand::Zk(b) => crate::bench_zk::run(b).await,
+        BenchCommand::Channel(b) => crate::bench_channel::run(b).await,
         BenchCommand::Rollup(b) => {
             let opts = aqueduct_bench::RollupBenchOptions {
                 txs: b.txs,

@@ -2,8 +2,10 @@
 
 mod attack;
 mod bench;
+mod bench_channel;
 mod bench_zk;
 mod bridge;
+mod channel;
 mod devnet;
 mod node;
 mod zk;
@@ -35,6 +37,9 @@ enum Command {
     /// The ZK rollup: L2 keys, deposits, transfers, withdrawals, status, exodus exits; its
     /// operator and validium committee members as processes.
     Zk(zk::ZkArgs),
+    /// Payment channels: a party's node, deposits, payments (direct or multi-hop), closes,
+    /// status; the watchtower; the adjudicator's deployment.
+    Channel(channel::ChannelArgs),
     /// Benchmarks: the same workload on Aqueduct and, where comparable, on anvil.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -59,6 +64,7 @@ fn main() -> eyre::Result<()> {
             Command::Node(args) => node::run(*args).await,
             Command::Bridge(args) => bridge::run(args).await,
             Command::Zk(args) => zk::run(args).await,
+            Command::Channel(args) => channel::run(args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
             Command::Attack(cmd) => attack::run(cmd).await,
         }

@@ -1,7 +1,7 @@
 //! The node's durable state: an append-only journal of records, replayed on open.
 //!
-//! Each record is a frame: a 4-byte length, the first 4 bytes of the keccak256 of the body, and
-//! the body (JSON). A batch of records is written with one `write` and, in `SyncMode::Full`, one
+//! Each record is a frame: a 4-byte length, a 4-byte FNV-1a checksum of the body (it detects
+//! torn writes, not tampering), and the body (JSON). A batch of records is written with one `write` and, in `SyncMode::Full`, one
 //! `fdatasync` before the caller sends anything that depends on it. On open, a torn or corrupt
 //! tail (a crash mid-write) is cut off; everything before it is intact. When the journal grows
 //! past a threshold it is rewritten with only the live records (written to a new file, synced,
@@ -13,7 +13,6 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use alloy::primitives::keccak256;
 use serde::{Serialize, de::DeserializeOwned};
 
 /// How far a write goes before it counts as persisted.
@@ -58,7 +57,7 @@ impl Journal {
         while raw.len() - at >= 8 {
             let len = u32::from_be_bytes(raw[at..at + 4].try_into().expect("4 bytes")) as usize;
             let Some(body) = raw.get(at + 8..at + 8 + len) else { break };
-            if keccak256(body)[..4] != raw[at + 4..at + 8] {
+            if checksum(body) != raw[at + 4..at + 8] {
                 break;
             }
             let rec = serde_json::from_slice(body).map_err(|e| JournalError::Corrupt {
@@ -129,10 +128,19 @@ impl Journal {
     }
 }
 
+/// FNV-1a (32-bit) of `body`, big-endian.
+fn checksum(body: &[u8]) -> [u8; 4] {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in body {
+        h = (h ^ *b as u32).wrapping_mul(0x0100_0193);
+    }
+    h.to_be_bytes()
+}
+
 fn frame<R: Serialize>(buf: &mut Vec<u8>, r: &R) {
     let body = serde_json::to_vec(r).expect("plain data serializes");
     buf.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    buf.extend_from_slice(&keccak256(&body)[..4]);
+    buf.extend_from_slice(&checksum(&body));
     buf.extend_from_slice(&body);
 }
 

@@ -1,0 +1,252 @@
+//! `aqueduct channel`: payment channels. `serve` runs a party's node (peers on TCP, control
+//! JSON-RPC on loopback); the other commands talk to that node; `watchtower` runs a tower;
+//! `deploy` puts an adjudicator on L1.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use alloy::{
+    primitives::{Address, B256, utils::parse_ether},
+    signers::local::PrivateKeySigner,
+};
+use aqueduct_bench::RpcClient;
+use aqueduct_channel_node::{Adjudicator, Node, NodeConfig, SyncMode, rpc::serve_control, serve_tower};
+use aqueduct_channel_protocol::FeePolicy;
+use aqueduct_rollup_node::L1Client;
+use clap::{Args, Subcommand};
+use eyre::{WrapErr, eyre};
+use serde_json::{Value, json};
+
+const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+#[derive(Args)]
+pub struct ChannelArgs {
+    /// The L1's JSON-RPC URL.
+    #[arg(long, env = "AQUEDUCT_L1_RPC", default_value = "http://127.0.0.1:8545", global = true)]
+    l1_rpc: String,
+    /// The channel node's control JSON-RPC (what `serve --control` listens on).
+    #[arg(long, env = "AQUEDUCT_CHANNEL_RPC", default_value = "http://127.0.0.1:9736", global = true)]
+    rpc: String,
+    #[command(subcommand)]
+    command: ChannelCommand,
+}
+
+#[derive(Subcommand)]
+pub enum ChannelCommand {
+    /// Deploy a channel adjudicator on L1 and print its address.
+    Deploy {
+        #[arg(long, env = "AQUEDUCT_DEPLOYER_KEY", hide_env_values = true, default_value = DEV_KEY)]
+        key: String,
+    },
+    /// Run a party's channel node.
+    Serve(Box<ServeArgs>),
+    /// Run a watchtower.
+    Watchtower {
+        #[arg(long, env = "AQUEDUCT_TOWER_KEY", hide_env_values = true)]
+        key: String,
+        #[arg(long, env = "AQUEDUCT_ADJUDICATOR")]
+        adjudicator: Address,
+        #[arg(long, default_value = "127.0.0.1:9737")]
+        listen: SocketAddr,
+        #[arg(long, default_value = ".aqueduct/tower")]
+        data: PathBuf,
+        #[arg(long, default_value_t = 500)]
+        poll_ms: u64,
+    },
+    /// Connect the node to a peer (host:port of its `serve --listen`).
+    Connect { addr: String },
+    /// Open a channel with a connected peer; both deposit (amounts in ether, or token units
+    /// with --token).
+    Open {
+        #[arg(long)]
+        peer: Address,
+        #[arg(long)]
+        amount: String,
+        #[arg(long, default_value = "0")]
+        peer_amount: String,
+        /// An ERC-20 instead of ETH.
+        #[arg(long)]
+        token: Option<Address>,
+        /// Seconds a unilateral close waits for a newer state.
+        #[arg(long, default_value_t = 3600)]
+        challenge_period: u32,
+    },
+    /// Pay: directly over the channel with `--to`, or an invoice over a route with `--hash`.
+    Pay {
+        /// The counterparty (or the payee, with --hash).
+        #[arg(long)]
+        to: Address,
+        /// Amount in ether.
+        #[arg(long)]
+        amount: String,
+        /// The invoice's hash (from `aqueduct channel invoice` on the payee's node).
+        #[arg(long)]
+        hash: Option<B256>,
+        /// Make this many direct payments of `amount`.
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+    },
+    /// Make an invoice for `amount` ether: prints the hash a payer locks to.
+    Invoice {
+        #[arg(long)]
+        amount: String,
+    },
+    /// Close a channel: cooperatively, or alone on L1 with --force.
+    Close {
+        #[arg(long)]
+        channel: String,
+        #[arg(long)]
+        force: bool,
+    },
+    /// The node's channels and balances.
+    Status,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The party's key (its L1 account and channel signing key).
+    #[arg(long, env = "AQUEDUCT_CHANNEL_KEY", hide_env_values = true, default_value = DEV_KEY)]
+    key: String,
+    #[arg(long, env = "AQUEDUCT_ADJUDICATOR")]
+    adjudicator: Address,
+    /// Peer listener.
+    #[arg(long, default_value = "127.0.0.1:9735")]
+    listen: SocketAddr,
+    /// Control JSON-RPC (keep it on loopback).
+    #[arg(long, default_value = "127.0.0.1:9736")]
+    control: SocketAddr,
+    #[arg(long, default_value = ".aqueduct/channel")]
+    data: PathBuf,
+    /// A watchtower's URL: every co-signed state is handed to it.
+    #[arg(long)]
+    tower: Option<String>,
+    /// Flat forwarding fee (wei).
+    #[arg(long, default_value_t = 1_000)]
+    fee_base: u64,
+    /// Proportional forwarding fee (parts per million).
+    #[arg(long, default_value_t = 100)]
+    fee_ppm: u32,
+    /// Seconds kept between an incoming and an outgoing HTLC's expiry.
+    #[arg(long, default_value_t = 120)]
+    expiry_delta: u32,
+    /// `full` syncs the journal to disk before answering; `os` only hands it to the OS
+    /// (survives kill -9, not power loss).
+    #[arg(long, default_value = "full", value_parser = ["full", "os"])]
+    sync: String,
+    #[arg(long, default_value_t = 500)]
+    poll_ms: u64,
+}
+
+fn key(s: &str) -> eyre::Result<B256> {
+    let k: B256 = s.parse().wrap_err("a key is 32 bytes of hex")?;
+    PrivateKeySigner::from_bytes(&k).wrap_err("not a valid secp256k1 key")?;
+    Ok(k)
+}
+
+fn wei(s: &str) -> eyre::Result<u128> {
+    let w = parse_ether(s).wrap_err_with(|| format!("{s} is not an amount of ether"))?;
+    u128::try_from(w).map_err(|_| eyre!("{s} ether is too much"))
+}
+
+async fn call(rpc: &RpcClient, method: &str, params: Value) -> eyre::Result<Value> {
+    rpc.call(method, params).await.map_err(|e| eyre!("{method} on the channel node at {}: {e}", rpc.url()))
+}
+
+pub async fn run(args: ChannelArgs) -> eyre::Result<()> {
+    let rpc = RpcClient::new(&args.rpc);
+    match args.command {
+        ChannelCommand::Deploy { key: k } => {
+            let l1 = L1Client::new(&args.l1_rpc)?;
+            let signer = PrivateKeySigner::from_bytes(&key(&k)?)?;
+            let adj = Adjudicator::deploy(&l1, &signer).await?;
+            println!("{adj}");
+        }
+        ChannelCommand::Serve(s) => {
+            let l1 = L1Client::new(&args.l1_rpc)?;
+            let k = key(&s.key)?;
+            let me = PrivateKeySigner::from_bytes(&k)?.address();
+            let mut cfg = NodeConfig::new(s.listen, s.data.join(me.to_string()));
+            cfg.fee = FeePolicy { base: s.fee_base, ppm: s.fee_ppm, expiry_delta: s.expiry_delta };
+            cfg.sync = if s.sync == "os" { SyncMode::Os } else { SyncMode::Full };
+            cfg.poll = Duration::from_millis(s.poll_ms);
+            cfg.tower = s.tower.clone();
+            let node = Node::start(cfg, l1, k, s.adjudicator).await?;
+            let (handle, control) = serve_control(node.clone(), s.control).await?;
+            println!("channel node {me}: peers on {}, control on http://{control}", node.listen_addr());
+            tokio::signal::ctrl_c().await?;
+            node.stop();
+            let _ = handle.stop();
+        }
+        ChannelCommand::Watchtower { key: k, adjudicator, listen, data, poll_ms } => {
+            let l1 = L1Client::new(&args.l1_rpc)?;
+            let t = serve_tower(l1, key(&k)?, adjudicator, &data, listen, Duration::from_millis(poll_ms)).await?;
+            println!("watchtower {}: http://{}", t.tower.address(), t.rpc_addr);
+            tokio::signal::ctrl_c().await?;
+            t.stop().await;
+        }
+        ChannelCommand::Connect { addr } => {
+            let peer = call(&rpc, "channel_connect", json!([addr])).await?;
+            println!("connected to {}", peer.as_str().unwrap_or_default());
+        }
+        ChannelCommand::Open { peer, amount, peer_amount, token, challenge_period } => {
+            let (a, b) = match token {
+                Some(_) => (
+                    amount.parse::<u128>().wrap_err("token amounts are integers")?,
+                    peer_amount.parse::<u128>().wrap_err("token amounts are integers")?,
+                ),
+                None => (wei(&amount)?, wei(&peer_amount)?),
+            };
+            let id = call(&rpc, "channel_open", json!([peer, a.to_string(), b.to_string(), token, challenge_period]))
+                .await?;
+            println!("channel {} open", id.as_str().unwrap_or_default());
+        }
+        ChannelCommand::Pay { to, amount, hash: Some(hash), .. } => {
+            let r = call(&rpc, "channel_payInvoice", json!([to, hash, wei(&amount)?.to_string()])).await?;
+            println!(
+                "paid over {} hops, fee {} wei, preimage {}",
+                r["hops"],
+                r["fee"].as_str().unwrap_or("?"),
+                r["preimage"]
+            );
+        }
+        ChannelCommand::Pay { to, amount, hash: None, count } => {
+            let amount = wei(&amount)?.to_string();
+            let mut last = Value::Null;
+            for _ in 0..count {
+                last = call(&rpc, "channel_pay", json!([to.to_string(), amount])).await?;
+            }
+            println!("paid {count} time(s); channel {} at version {}", last["channel"], last["version"]);
+        }
+        ChannelCommand::Invoice { amount } => {
+            let r = call(&rpc, "channel_invoice", json!([wei(&amount)?.to_string()])).await?;
+            println!("{}", r["hash"].as_str().unwrap_or_default());
+        }
+        ChannelCommand::Close { channel, force } => {
+            let r = call(&rpc, "channel_close", json!([channel, force])).await?;
+            println!("close sent: tx {} ({} gas)", r["tx"].as_str().unwrap_or_default(), r["gas"]);
+        }
+        ChannelCommand::Status => {
+            let info = call(&rpc, "channel_info", json!([])).await?;
+            println!(
+                "node {} (peers on {})",
+                info["address"].as_str().unwrap_or_default(),
+                info["listen"].as_str().unwrap_or_default()
+            );
+            let list = call(&rpc, "channel_list", json!([])).await?;
+            for c in list.as_array().into_iter().flatten() {
+                println!(
+                    "channel {} with {}: {} v{} local {} remote {} htlcs {} pending {}{}",
+                    c["id"].as_str().unwrap_or_default(),
+                    c["peer"].as_str().unwrap_or_default(),
+                    c["state"].as_str().unwrap_or_default(),
+                    c["version"],
+                    c["local"].as_str().unwrap_or_default(),
+                    c["remote"].as_str().unwrap_or_default(),
+                    c["htlcs"],
+                    c["pending"],
+                    if c["connected"].as_bool() == Some(true) { "" } else { " (peer offline)" },
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! A node faced with a hostile peer on a raw TCP socket: garbage, oversized frames, another
+//! chain, a forged handshake, and — once authenticated with the real counterparty's key — a
+//! replayed update, a forged one and an overspending one. Each gets a clear error; the node's
+//! channel is untouched.
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U256};
+use aqueduct_channel_node::{Adjudicator, Lifecycle, Node, NodeConfig};
+use aqueduct_channel_protocol::{
+    Change, ChannelState, Message, Signer, Update,
+    channel::apply,
+    wire::{Hello, auth_digest, frame_len},
+};
+use aqueduct_l1::{Devnet, L1Config};
+use aqueduct_rollup_node::L1Client;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+async fn read_msg(s: &mut TcpStream) -> Option<Message> {
+    let mut len = [0u8; 4];
+    tokio::time::timeout(Duration::from_secs(10), s.read_exact(&mut len)).await.ok()?.ok()?;
+    let mut body = vec![0u8; frame_len(len).ok()?];
+    s.read_exact(&mut body).await.ok()?;
+    Message::decode(&body).ok()
+}
+
+/// Reads until an `Error` frame and returns its text.
+async fn error_text(s: &mut TcpStream) -> String {
+    loop {
+        match read_msg(s).await {
+            Some(Message::Error(e)) => return e,
+            Some(_) => continue,
+            None => panic!("connection ended without an error message"),
+        }
+    }
+}
+
+async fn hello(s: &mut TcpStream, node: Address, chain_id: u64, adjudicator: Address) -> Hello {
+    let Some(Message::Hello(theirs)) = read_msg(s).await else { panic!("no hello") };
+    let ours = Hello {
+        node,
+        chain_id,
+        adjudicator,
+        nonce: B256::repeat_byte(5),
+        fee: aqueduct_channel_protocol::FeePolicy { base: 0, ppm: 0, expiry_delta: 0 },
+    };
+    s.write_all(&Message::Hello(ours).encode()).await.unwrap();
+    theirs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_peers_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = L1Config {
+        block_time: 0.0,
+        data_dir: dir.path().join("l1"),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    };
+    let devnet = Devnet::start(cfg, true).await.unwrap();
+    let l1 = L1Client::new(&devnet.url()).unwrap();
+    let adj = Adjudicator::deploy(&l1, &devnet.signers[0]).await.unwrap();
+    let key = |i: usize| B256::from_slice(&devnet.signers[i].to_bytes()[..]);
+    let start = |i: usize| {
+        let mut cfg = NodeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join(format!("n{i}")));
+        cfg.poll = Duration::from_millis(100);
+        Node::start(cfg, l1.clone(), key(i), adj)
+    };
+    let a = start(1).await.unwrap();
+    let b = start(2).await.unwrap();
+    a.connect(&b.listen_addr().to_string()).await.unwrap();
+    let id = a.open(b.address(), Address::ZERO, 1_000_000, 1_000_000, 600).await.unwrap();
+    for _ in 0..100 {
+        if b.channels().iter().any(|c| c.id == id && c.state == Lifecycle::Open) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for _ in 0..3 {
+        b.pay(id, 10).await.unwrap();
+    }
+    let before = a.latest_state(id).unwrap();
+    b.stop();
+    let addr = a.listen_addr();
+    let chain = a.domain.chain_id;
+
+    // Garbage instead of a hello.
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let _ = read_msg(&mut s).await;
+    s.write_all(&[0, 0, 0, 1, 99]).await.unwrap();
+    assert_eq!(error_text(&mut s).await, "invalid frame: unknown message type 99");
+    assert!(read_msg(&mut s).await.is_none(), "the node hung up");
+
+    // A frame over the size limit.
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let _ = read_msg(&mut s).await;
+    s.write_all(&(1u32 << 20).to_be_bytes()).await.unwrap();
+    assert!(error_text(&mut s).await.contains("exceeds the limit"));
+
+    // Another chain.
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    hello(&mut s, Address::repeat_byte(1), chain + 1, adj).await;
+    assert!(error_text(&mut s).await.contains(&format!("peer is on chain {}", chain + 1)));
+
+    // Claiming B's address without B's key.
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let theirs = hello(&mut s, b.address(), chain, adj).await;
+    let mallory = Signer::from_bytes(&B256::repeat_byte(0x66)).unwrap();
+    s.write_all(&Message::Auth(mallory.sign(&auth_digest(&theirs.nonce, b.address()))).encode()).await.unwrap();
+    assert_eq!(error_text(&mut s).await, format!("handshake: authentication failed for {}", b.address()));
+
+    // Authenticated as B (with B's key): bad updates are refused one by one.
+    let signer_b = Signer::from_bytes(&key(2)).unwrap();
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let theirs = hello(&mut s, b.address(), chain, adj).await;
+    s.write_all(&Message::Auth(signer_b.sign(&auth_digest(&theirs.nonce, b.address()))).encode()).await.unwrap();
+    let reject = |m: Option<Message>| match m {
+        Some(Message::Reject(r)) => r.reason,
+        other => panic!("expected a reject, got {other:?}"),
+    };
+    // After the handshake the node sends its latest state.
+    let Some(Message::Auth(_)) = read_msg(&mut s).await else { panic!("no auth") };
+    let Some(Message::Reestablish(latest)) = read_msg(&mut s).await else { panic!("no reestablish") };
+    assert_eq!(latest, before);
+    let domain = a.domain;
+    let opening = ChannelState::opening(id, 1_000_000, 1_000_000);
+    // A replay of B's first payment.
+    let first = apply(&opening, &Change::Pay { amount: 10 }, aqueduct_channel_protocol::Side::B, 0).unwrap();
+    let replay = Update {
+        channel_id: id,
+        version: 1,
+        prev: opening.digest(&domain),
+        change: Change::Pay { amount: 10 },
+        sig: signer_b.sign(&first.digest(&domain)),
+    };
+    s.write_all(&Message::Update(replay).encode()).await.unwrap();
+    assert_eq!(reject(read_msg(&mut s).await), "version 1 does not follow the latest version 3");
+    // The next version, signed by someone else.
+    let next = apply(&latest.state, &Change::Pay { amount: 10 }, aqueduct_channel_protocol::Side::B, 0).unwrap();
+    let forged = Update {
+        channel_id: id,
+        version: next.version,
+        prev: latest.state.digest(&domain),
+        change: Change::Pay { amount: 10 },
+        sig: mallory.sign(&next.digest(&domain)),
+    };
+    s.write_all(&Message::Update(forged).encode()).await.unwrap();
+    assert_eq!(reject(read_msg(&mut s).await), "signature does not recover to the channel's counterparty");
+    // B spending more than it has.
+    let overspend = Update {
+        channel_id: id,
+        version: next.version,
+        prev: latest.state.digest(&domain),
+        change: Change::Pay { amount: 2_000_000 },
+        sig: signer_b.sign(&B256::ZERO),
+    };
+    s.write_all(&Message::Update(overspend).encode()).await.unwrap();
+    assert_eq!(reject(read_msg(&mut s).await), "balance 999970 is below 2000000");
+    // A channel that is not B's.
+    let stranger = Update {
+        channel_id: U256::from(999),
+        version: 1,
+        prev: B256::ZERO,
+        change: Change::Pay { amount: 1 },
+        sig: signer_b.sign(&B256::ZERO),
+    };
+    s.write_all(&Message::Update(stranger).encode()).await.unwrap();
+    assert_eq!(error_text(&mut s).await, "no channel 999 with you");
+    // None of it changed the channel.
+    assert_eq!(a.latest_state(id).unwrap(), before);
+    a.stop();
+    devnet.stop().await;
+}
