@@ -59,11 +59,11 @@ contract ChannelAdjudicator {
         address token;
         uint32 challengePeriod;
         Status status;
-        // Set by a unilateral close.
+        // Set by a unilateral close. B's balance is not stored: it is what the deposits leave
+        // after A's balance and the HTLCs (every accepted state accounts for them exactly).
         uint64 version;
         uint64 deadline;
         uint96 balanceA;
-        uint96 balanceB;
         bytes32 htlcsHash;
     }
 
@@ -169,7 +169,6 @@ contract ChannelAdjudicator {
         c.version = s.version;
         c.deadline = deadline;
         c.balanceA = s.balanceA;
-        c.balanceB = s.balanceB;
         if (htlcsHash != c.htlcsHash) c.htlcsHash = htlcsHash;
         emit ChannelClosing(s.channelId, msg.sender, s.version, deadline);
     }
@@ -184,7 +183,6 @@ contract ChannelAdjudicator {
         bytes32 htlcsHash = _check(c, s, sigA, sigB);
         c.version = s.version;
         c.balanceA = s.balanceA;
-        c.balanceB = s.balanceB;
         if (htlcsHash != c.htlcsHash) c.htlcsHash = htlcsHash;
         emit ChannelChallenged(s.channelId, msg.sender, s.version);
     }
@@ -198,7 +196,7 @@ contract ChannelAdjudicator {
         if (block.timestamp <= c.deadline) revert ChallengePeriodRunning(c.deadline);
         if (_htlcsHash(htlcs) != c.htlcsHash) revert HtlcsMismatch();
         uint256 payA = c.balanceA;
-        uint256 payB = c.balanceB;
+        uint256 payB = uint256(c.depositA) + c.depositB - payA;
         for (uint256 i = 0; i < htlcs.length; i++) {
             Htlc calldata h = htlcs[i];
             uint64 revealed = revealedAt[h.hash];
@@ -206,9 +204,11 @@ contract ChannelAdjudicator {
             if (revealed != 0 && revealed <= h.expiry) toReceiver = true;
             else if (block.timestamp > h.expiry) toReceiver = false;
             else revert HtlcPending(i);
-            // The receiver of an HTLC from A is B.
-            if (toReceiver == h.fromA) payB += h.amount;
-            else payA += h.amount;
+            // payB started with every HTLC amount in it; an HTLC that goes to A moves over.
+            if (toReceiver != h.fromA) {
+                payA += h.amount;
+                payB -= h.amount;
+            }
         }
         (address a, address b, address token) = (c.a, c.b, c.token);
         delete channels[id];
