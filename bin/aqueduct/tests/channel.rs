@@ -209,7 +209,15 @@ fn channel_nodes_survive_kill_9_mid_payment() {
 
     // The cooperative close pays exactly these balances on L1.
     eprintln!("payments confirmed {confirmed}, landed {paid}");
-    let id = a.cli(&["status"]).lines().find(|l| l.starts_with("channel ")).unwrap().split_whitespace().nth(1).unwrap().to_string();
+    let id = a
+        .cli(&["status"])
+        .lines()
+        .find(|l| l.starts_with("channel "))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
     let closed = a.cli(&["close", "--channel", &id]);
     assert!(closed.contains("close sent"), "{closed}");
     until("both see it closed", 60, || {
