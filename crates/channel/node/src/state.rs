@@ -349,9 +349,9 @@ impl Inner {
         let out = self.channels.get(&next.channel_id);
         let reason = if out.is_none_or(|r| r.channel.counterparty() != next.node || r.lifecycle != Lifecycle::Open) {
             Some("no open channel to the next hop".to_string())
-        } else if amount < next.amount + self.fee.fee(next.amount) {
+        } else if amount < next.amount.saturating_add(self.fee.fee(next.amount)) {
             Some(format!("fee below {}", self.fee.fee(next.amount)))
-        } else if expiry < next.expiry + self.fee.expiry_delta as u64 {
+        } else if expiry < next.expiry.saturating_add(self.fee.expiry_delta as u64) {
             Some(format!("expiry delta below {}", self.fee.expiry_delta))
         } else if route.len() > MAX_HOPS {
             Some("route too long".into())

@@ -125,7 +125,7 @@ impl Graph {
                     continue;
                 }
                 // The payer pays no fee to itself; every other node charges for forwarding.
-                let cost = if u == from { arrive } else { arrive + self.policy(&u).fee(arrive) };
+                let cost = if u == from { arrive } else { arrive.saturating_add(self.policy(&u).fee(arrive)) };
                 if need.get(&u).is_none_or(|&c| cost < c) {
                     need.insert(u, cost);
                     next.insert(u, (v, e.id));

@@ -49,7 +49,7 @@ pub struct FeePolicy {
 
 impl FeePolicy {
     pub fn fee(&self, amount: u128) -> u128 {
-        self.base as u128 + amount * self.ppm as u128 / 1_000_000
+        (self.base as u128).saturating_add(amount.saturating_mul(self.ppm as u128) / 1_000_000)
     }
 }
 
