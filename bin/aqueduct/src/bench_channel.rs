@@ -56,12 +56,7 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 pub async fn run(b: ChannelBench) -> eyre::Result<()> {
     let sync = if b.sync == "os" { SyncMode::Os } else { SyncMode::Full };
     let dir = tempfile::tempdir()?;
-    let cfg = L1Config {
-        block_time: 0.0,
-        data_dir: dir.path().join("l1"),
-        rpc_addr: "127.0.0.1:0".parse()?,
-        ..Default::default()
-    };
+    let cfg = L1Config::instant(&dir.path().join("l1"));
     let devnet = Devnet::start(cfg, true).await?;
     let l1 = L1Client::new(&devnet.url())?;
     let keys: Vec<B256> = devnet.signers.iter().map(|s| B256::from_slice(&s.to_bytes()[..])).collect();

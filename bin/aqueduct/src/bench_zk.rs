@@ -140,12 +140,7 @@ pub async fn run(b: ZkBench) -> eyre::Result<()> {
         return Err(eyre!("--users must be between 2 and 200"));
     }
     let dir = tempfile::tempdir()?;
-    let cfg = L1Config {
-        block_time: 0.0,
-        data_dir: dir.path().join("l1"),
-        rpc_addr: "127.0.0.1:0".parse()?,
-        ..Default::default()
-    };
+    let cfg = L1Config::instant(&dir.path().join("l1"));
     let devnet = Devnet::start(cfg, true).await.wrap_err("starting the embedded L1")?;
     let l1 = L1Client::new(&devnet.url())?;
     let chain_id = l1.chain_id().await?;

@@ -38,6 +38,17 @@ impl Default for L1Config {
 }
 
 impl L1Config {
+    /// A throwaway L1 for tests and benchmarks: mines a block as soon as transactions arrive,
+    /// keeps its data in `dir`, serves JSON-RPC on a free loopback port.
+    pub fn instant(dir: &std::path::Path) -> Self {
+        Self {
+            block_time: 0.0,
+            data_dir: dir.to_path_buf(),
+            rpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..Default::default()
+        }
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         if self.gas_limit < 21_000 {
             return Err(format!("gas limit {} is below one transfer (21000)", self.gas_limit));

@@ -123,12 +123,7 @@ async fn steps_of_l2_blocks_re_execute_on_l1_and_bad_input_reverts_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let user = PrivateKeySigner::from_slice(&[7; 32]).unwrap();
     let l2 = l2_chain(&dir.path().join("l2"), &user);
-    let l1_config = L1Config {
-        block_time: 0.0,
-        data_dir: dir.path().join("l1"),
-        rpc_addr: ([127, 0, 0, 1], 0).into(),
-        ..Default::default()
-    };
+    let l1_config = L1Config::instant(&dir.path().join("l1"));
     let devnet = Devnet::start(l1_config, true).await.unwrap();
     let rules = encode_rules(L2_CHAIN, 30_000_000, &l2_rules());
 

@@ -279,12 +279,7 @@ async fn channels_end_to_end_on_the_embedded_l1() {
         .with_test_writer()
         .try_init();
     let dir = tempfile::tempdir().unwrap();
-    let cfg = L1Config {
-        block_time: 0.0,
-        data_dir: dir.path().join("l1"),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        ..Default::default()
-    };
+    let cfg = L1Config::instant(&dir.path().join("l1"));
     let devnet = Devnet::start(cfg, true).await.unwrap();
     scenario(&devnet.url(), &devnet.signers).await;
     devnet.stop().await;

@@ -54,12 +54,7 @@ async fn hello(s: &mut TcpStream, node: Address, chain_id: u64, adjudicator: Add
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_peers_get_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = L1Config {
-        block_time: 0.0,
-        data_dir: dir.path().join("l1"),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        ..Default::default()
-    };
+    let cfg = L1Config::instant(&dir.path().join("l1"));
     let devnet = Devnet::start(cfg, true).await.unwrap();
     let l1 = L1Client::new(&devnet.url()).unwrap();
     let adj = Adjudicator::deploy(&l1, &devnet.signers[0]).await.unwrap();

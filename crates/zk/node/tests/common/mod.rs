@@ -29,11 +29,6 @@ pub async fn advance(l1: &L1Client, secs: u64) {
 
 /// The embedded L1, mining on each transaction, data in `dir`.
 pub async fn devnet(dir: &std::path::Path) -> Devnet {
-    let cfg = L1Config {
-        block_time: 0.0,
-        data_dir: dir.join("l1"),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        ..Default::default()
-    };
+    let cfg = L1Config::instant(&dir.join("l1"));
     Devnet::start(cfg, true).await.unwrap()
 }
