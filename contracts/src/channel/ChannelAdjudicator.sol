@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
+import {Ecdsa} from "../lib/Ecdsa.sol";
+
 interface IERC20Channel {
     function transfer(address to, uint256 amount) external returns (bool);
     function transferFrom(address from, address to, uint256 amount) external returns (bool);
@@ -25,7 +27,6 @@ contract ChannelAdjudicator {
     uint256 public constant MAX_HTLCS = 64;
     bytes32 public constant STATE_TAG = keccak256("aqueduct.channel.state.v1");
     bytes32 public constant CLOSE_TAG = keccak256("aqueduct.channel.close.v1");
-    uint256 internal constant HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
 
     enum Status {
         None,
@@ -150,7 +151,7 @@ contract ChannelAdjudicator {
         (address a, address b, address token) = (c.a, c.b, c.token);
         if (uint256(balanceA) + balanceB != uint256(c.depositA) + c.depositB) revert BadBalances();
         bytes32 digest = closeDigest(id, balanceA, balanceB);
-        if (_recover(digest, sigA) != a || _recover(digest, sigB) != b) revert BadSignature();
+        if (Ecdsa.recover(digest, sigA) != a || Ecdsa.recover(digest, sigB) != b) revert BadSignature();
         delete channels[id];
         _pay(token, a, balanceA);
         _pay(token, b, balanceB);
@@ -277,7 +278,7 @@ contract ChannelAdjudicator {
             return htlcsHash;
         }
         bytes32 digest = stateDigest(s);
-        if (_recover(digest, sigA) != c.a || _recover(digest, sigB) != c.b) revert BadSignature();
+        if (Ecdsa.recover(digest, sigA) != c.a || Ecdsa.recover(digest, sigB) != c.b) revert BadSignature();
     }
 
     function _htlcsHash(Htlc[] calldata htlcs) internal pure returns (bytes32) {
@@ -311,16 +312,5 @@ contract ChannelAdjudicator {
         }
         if (!ok) owed[token][to] += amount;
         emit Paid(to, token, amount, ok);
-    }
-
-    function _recover(bytes32 digest, bytes calldata sig) internal pure returns (address) {
-        if (sig.length != 65) return address(0);
-        bytes32 r = bytes32(sig[0:32]);
-        bytes32 s = bytes32(sig[32:64]);
-        uint8 v = uint8(sig[64]);
-        if (v < 27) v += 27;
-        // Low s only: one valid encoding per signature.
-        if (uint256(s) > HALF_N) return address(0);
-        return ecrecover(digest, v, r, s);
     }
 }

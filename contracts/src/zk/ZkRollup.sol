@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
+import {Ecdsa} from "../lib/Ecdsa.sol";
 import {Poseidon} from "./Poseidon.sol";
 import {Groth16Verifier} from "./Groth16Verifier.sol";
 
@@ -262,7 +263,7 @@ contract ZkRollup {
         address last;
         uint256 valid;
         for (uint256 i = 0; i < signatures.length; i++) {
-            address signer = _recover(digest, signatures[i]);
+            address signer = Ecdsa.recover(digest, signatures[i]);
             if (signer == address(0) || !isMember[signer] || signer <= last) revert BadSignature(i);
             last = signer;
             valid++;
@@ -407,17 +408,6 @@ contract ZkRollup {
     function _call(address t, bytes memory data) internal {
         (bool ok, bytes memory ret) = t.call(data);
         if (!ok || (ret.length > 0 && !abi.decode(ret, (bool)))) revert TransferFailed();
-    }
-
-    function _recover(bytes32 digest, bytes calldata sig) internal pure returns (address) {
-        if (sig.length != 65) return address(0);
-        bytes32 r = bytes32(sig[0:32]);
-        bytes32 s = bytes32(sig[32:64]);
-        uint8 v = uint8(sig[64]);
-        if (v < 27) v += 27;
-        // Low s only: one valid encoding per signature.
-        if (uint256(s) > 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0) return address(0);
-        return ecrecover(digest, v, r, s);
     }
 
     function memberCount() external view returns (uint256) {
