@@ -3,6 +3,7 @@
 use alloy::{
     primitives::{Address, B256, Bytes, TxKind, U256},
     providers::Provider,
+    rpc::types::TransactionReceipt,
     signers::local::PrivateKeySigner,
     sol_types::{SolCall, SolEvent},
 };
@@ -72,15 +73,21 @@ impl Adjudicator {
     }
 
     async fn send(&self, input: Vec<u8>, value: U256, gas_limit: u64) -> Result<Sent, L1Error> {
-        self.send_to(self.address, input, value, gas_limit).await
+        Ok(sent(&self.send_to(self.address, input, value, gas_limit).await?))
     }
 
-    async fn send_to(&self, to: Address, input: Vec<u8>, value: U256, gas_limit: u64) -> Result<Sent, L1Error> {
+    /// Simulates, sends and waits for a call; returns its receipt.
+    async fn send_to(
+        &self,
+        to: Address,
+        input: Vec<u8>,
+        value: U256,
+        gas_limit: u64,
+    ) -> Result<TransactionReceipt, L1Error> {
         let call = L1Call { to: TxKind::Call(to), value, input: Bytes::from(input), gas_limit };
         self.l1.simulate(self.signer.address(), &call).await?;
         let tx = self.l1.send_call(&self.signer, &call).await?;
-        let r = self.l1.wait(tx, 2_400).await?;
-        Ok(Sent { tx, gas: r.gas_used, block: r.block_number.unwrap_or_default() })
+        self.l1.wait(tx, 2_400).await
     }
 
     async fn approve(&self, token: Address, amount: u128) -> Result<(), L1Error> {
@@ -97,15 +104,14 @@ impl Adjudicator {
         let value = if token == Address::ZERO { U256::from(amount) } else { U256::ZERO };
         let input = Adj::openCall { b, token, amount: alloy::primitives::Uint::from(amount), challengePeriod: period }
             .abi_encode();
-        let sent = self.send(input, value, 300_000).await?;
-        let receipt = self.l1.wait(sent.tx, 10).await?;
+        let receipt = self.send_to(self.address, input, value, 300_000).await?;
         let id = receipt
             .inner
             .logs()
             .iter()
             .find_map(|l| Adj::ChannelOpened::decode_log_data(l.data()).ok().map(|e| e.id))
             .ok_or_else(|| L1Error::Rpc("open emitted no ChannelOpened".into()))?;
-        Ok((id, sent))
+        Ok((id, sent(&receipt)))
     }
 
     pub async fn join(&self, id: U256, token: Address, amount: u128) -> Result<Sent, L1Error> {
@@ -203,8 +209,9 @@ impl Adjudicator {
         Ok(logs.iter().filter_map(|l| l.topics().get(1).map(|t| U256::from_be_bytes(t.0))).collect())
     }
 
-    /// L1's latest block timestamp: the clock HTLC expiries and deadlines are measured on.
-    pub async fn now(&self) -> Result<u64, L1Error> {
+    /// L1's latest block: its number and its timestamp, the clock HTLC expiries and deadlines
+    /// are measured on.
+    pub async fn head(&self) -> Result<(u64, u64), L1Error> {
         let b = self
             .l1
             .provider()
@@ -212,13 +219,17 @@ impl Adjudicator {
             .await
             .map_err(|e| L1Error::Rpc(e.to_string()))?
             .ok_or(L1Error::MissingBlock(0))?;
-        Ok(b.header.timestamp)
+        Ok((b.header.number, b.header.timestamp))
     }
 
     /// The adjudicator's digest for `s`, for checking the off-chain encoding against L1.
     pub async fn state_digest(&self, s: &ChannelState) -> Result<B256, L1Error> {
         self.l1.read(self.address, Adj::stateDigestCall { s: to_sol_state(s) }).await
     }
+}
+
+fn sent(r: &TransactionReceipt) -> Sent {
+    Sent { tx: r.transaction_hash, gas: r.gas_used, block: r.block_number.unwrap_or_default() }
 }
 
 fn sigs(s: &SignedState) -> (Bytes, Bytes) {

@@ -220,7 +220,7 @@ impl Node {
                         Ok((stream, _)) => {
                             let node = node.clone();
                             tokio::spawn(async move {
-                                if let Err(e) = peer::run(node, stream, None).await {
+                                if let Err(e) = peer::run(node, stream, None, None).await {
                                     warn!(target: "aqueduct::channel", error = %e, "inbound peer");
                                 }
                             });
@@ -442,15 +442,7 @@ impl Node {
         let mut inner = self.lock();
         inner.channels.insert(
             id,
-            ChannelRecord {
-                channel,
-                token,
-                lifecycle,
-                next_htlc: 0,
-                close_initiator: false,
-                our_close: None,
-                close_sigs: None,
-            },
+            ChannelRecord { channel, token, lifecycle, next_htlc: 0, close_initiator: false, our_close: None },
         );
         inner.direct.insert(id, VecDeque::new());
         let mut ob = Outbox::default();
@@ -462,6 +454,8 @@ impl Node {
         self.commit(&mut inner, ob);
     }
 
+    /// Moves channel `id` to `lifecycle` (persisted). Past `Open`, the channel takes no more
+    /// updates.
     pub(crate) fn set_lifecycle(&self, id: U256, lifecycle: Lifecycle) {
         let mut inner = self.lock();
         let Some(r) = inner.channels.get_mut(&id) else { return };
@@ -469,6 +463,9 @@ impl Node {
             return;
         }
         r.lifecycle = lifecycle;
+        if matches!(lifecycle, Lifecycle::Closing | Lifecycle::Closed) {
+            r.channel.closing = true;
+        }
         let mut ob = Outbox::default();
         ob.dirty.insert(id);
         if lifecycle == Lifecycle::Closed {
@@ -483,52 +480,25 @@ impl Node {
     /// Returns the peer's address once the first handshake succeeds.
     pub async fn connect(self: &Arc<Self>, addr: &str) -> Result<Address, NodeError> {
         let stream = tokio::net::TcpStream::connect(addr).await?;
-        let (tx, rx) = oneshot::channel();
-        let node = self.clone();
-        let a = addr.to_string();
-        tokio::spawn(async move {
-            let (ready_tx, ready_rx) = oneshot::channel::<Address>();
-            let mut run = tokio::spawn({
-                let node = node.clone();
-                let a = a.clone();
-                async move { peer::run(node, stream, Some(a)).await }
-            });
-            // The peer's address appears in `dialed` once the handshake registers it.
-            let watch = tokio::spawn({
-                let node = node.clone();
-                let a = a.clone();
-                async move {
-                    for _ in 0..200 {
-                        let found = node.dialed.lock().expect("lock").iter().find(|(_, v)| **v == a).map(|(k, _)| *k);
-                        if let Some(p) = found
-                            && node.lock().peers.contains_key(&p)
-                        {
-                            let _ = ready_tx.send(p);
-                            return;
-                        }
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                }
-            });
-            tokio::select! {
-                r = ready_rx => {
-                    if let Ok(p) = r {
-                        let _ = tx.send(Ok(p));
-                        let _ = run.await;
-                        node.keep_connected(p, a);
-                    }
-                }
-                r = &mut run => {
-                    watch.abort();
-                    let _ = tx.send(Err(match r {
-                        Ok(Err(e)) => e.to_string(),
-                        Ok(Ok(_)) => "the peer closed the connection".into(),
-                        Err(e) => e.to_string(),
-                    }));
-                }
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let run = tokio::spawn(peer::run(self.clone(), stream, Some(addr.to_string()), Some(ready_tx)));
+        match ready_rx.await {
+            Ok(peer) => {
+                // Redial whenever this first connection ends.
+                let (node, addr) = (self.clone(), addr.to_string());
+                tokio::spawn(async move {
+                    let _ = run.await;
+                    node.keep_connected(peer, addr);
+                });
+                Ok(peer)
             }
-        });
-        rx.await.map_err(|_| NodeError::Refused("connect task ended".into()))?.map_err(NodeError::Refused)
+            // The connection ended before its handshake registered the peer.
+            Err(_) => Err(match run.await {
+                Ok(Err(e)) => e.into(),
+                Ok(Ok(_)) => NodeError::Refused("the peer closed the connection".into()),
+                Err(e) => NodeError::Refused(e.to_string()),
+            }),
+        }
     }
 
     /// Redials `peer` at `addr` whenever it is not connected.
@@ -541,7 +511,7 @@ impl Node {
                     match tokio::net::TcpStream::connect(&addr).await {
                         Ok(stream) => {
                             backoff = Duration::from_millis(50);
-                            if let Err(e) = peer::run(node.clone(), stream, Some(addr.clone())).await {
+                            if let Err(e) = peer::run(node.clone(), stream, Some(addr.clone()), None).await {
                                 warn!(target: "aqueduct::channel", %peer, error = %e, "peer connection");
                             }
                         }
@@ -703,17 +673,8 @@ impl Node {
     /// Closes channel `id` on L1 alone with our latest state; the watcher settles it after the
     /// challenge period.
     pub async fn force_close(&self, id: U256) -> Result<Sent, NodeError> {
-        let latest = {
-            let mut inner = self.lock();
-            let r = inner.channels.get_mut(&id).ok_or(NodeError::Refused(format!("no channel {id}")))?;
-            r.channel.closing = true;
-            r.lifecycle = Lifecycle::Closing;
-            let latest = r.channel.latest.clone();
-            let mut ob = Outbox::default();
-            ob.dirty.insert(id);
-            self.commit(&mut inner, ob);
-            latest
-        };
+        let latest = self.latest_state(id).ok_or(NodeError::Refused(format!("no channel {id}")))?;
+        self.set_lifecycle(id, Lifecycle::Closing);
         Ok(self.adj.close(&latest).await?)
     }
 
@@ -746,8 +707,8 @@ impl Node {
             .collect()
     }
 
-    /// Every state both parties signed for channel `id`, newest first (for attack scenarios the
-    /// node keeps only the latest; callers that want history record it themselves).
+    /// The newest state both parties signed for channel `id` (the node keeps no older ones;
+    /// attack scenarios record the states they want to replay).
     pub fn latest_state(&self, id: U256) -> Option<SignedState> {
         self.lock().channels.get(&id).map(|r| r.channel.latest.clone())
     }

@@ -19,7 +19,7 @@ use aqueduct_channel_protocol::{
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpStream, tcp::OwnedReadHalf},
-    sync::mpsc,
+    sync::{mpsc, oneshot},
 };
 use tracing::{debug, info, warn};
 
@@ -81,8 +81,14 @@ impl FrameReader {
     }
 }
 
-/// Runs a connection until it fails or closes. `dialed` is the address we dialed, if we did.
-pub async fn run(node: Arc<Node>, stream: TcpStream, dialed: Option<String>) -> Result<Address, PeerError> {
+/// Runs a connection until it fails or closes. `dialed` is the address we dialed, if we did;
+/// `ready` hears the peer's address once the handshake has registered it.
+pub async fn run(
+    node: Arc<Node>,
+    stream: TcpStream,
+    dialed: Option<String>,
+    ready: Option<oneshot::Sender<Address>>,
+) -> Result<Address, PeerError> {
     stream.set_nodelay(true)?;
     let (r, mut w) = stream.into_split();
     let mut reader = FrameReader { r, buf: Vec::with_capacity(64 * 1024) };
@@ -126,6 +132,9 @@ pub async fn run(node: Arc<Node>, stream: TcpStream, dialed: Option<String>) -> 
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let conn = node.register(peer, theirs.fee, PeerHandle { tx: tx.clone(), conn: 0 }, dialed);
     info!(target: "aqueduct::channel", %peer, "peer connected");
+    if let Some(ready) = ready {
+        let _ = ready.send(peer);
+    }
     let writer = tokio::spawn(async move {
         let mut buf = Vec::with_capacity(64 * 1024);
         while let Some(frame) = rx.recv().await {

@@ -37,8 +37,6 @@ pub struct ChannelRecord {
     pub close_initiator: bool,
     /// Our cooperative-close signature, once given.
     pub our_close: Option<CloseSig>,
-    /// Both cooperative-close signatures (ours, theirs), once exchanged.
-    pub close_sigs: Option<(CloseSig, CloseSig)>,
 }
 
 /// A journal record.
@@ -482,7 +480,6 @@ impl Inner {
         };
         rec.our_close = Some(ours.clone());
         rec.lifecycle = Lifecycle::Closing;
-        rec.close_sigs = Some((ours.clone(), theirs.clone()));
         ob.dirty.insert(id);
         if rec.close_initiator {
             ob.l1.push(L1Task::CloseCooperatively { channel_id: id, ours: Box::new(ours), theirs: Box::new(theirs) });

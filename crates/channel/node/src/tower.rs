@@ -109,7 +109,7 @@ impl Tower {
     }
 
     async fn tick(&self) -> Result<(), NodeError> {
-        let now = self.adj.now().await? + 1;
+        let now = self.adj.head().await?.1 + 1;
         let held: Vec<SignedState> = self.state.lock().expect("lock").states.values().cloned().collect();
         for s in held {
             let id = s.state.channel_id;

@@ -32,10 +32,9 @@ struct Snapshot {
 }
 
 async fn tick(node: &Arc<Node>, scanned: &mut u64) -> Result<(), NodeError> {
-    let now = node.adj.now().await?;
+    let (head, now) = node.adj.head().await?;
     node.lock().now = now;
     // The graph: channels other nodes opened and joined.
-    let head = node.adj.l1.head().await?;
     if head > *scanned {
         for id in node.adj.opened_between(*scanned, head).await? {
             if node.lock().channels.contains_key(&id) {
@@ -91,26 +90,19 @@ async fn channel_tick(node: &Arc<Node>, s: &Snapshot, now: u64) -> Result<(), No
     }
     if matches!(rec.status, OnchainChannel::Closing { .. }) && s.lifecycle == Lifecycle::Open {
         node.set_lifecycle(s.id, Lifecycle::Closing);
-        let mut inner = node.lock();
-        if let Some(r) = inner.channels.get_mut(&s.id) {
-            r.channel.closing = true;
-        }
     }
-    // Which HTLC hashes L1 has seen revealed.
+    // Which HTLC hashes L1 has seen revealed: all of them matter once the channel is closing;
+    // while it is open, only those of HTLCs we offered whose preimage we lack (another hop may
+    // have revealed it: then the payment succeeded and we pass the preimage on).
+    let closing = matches!(rec.status, OnchainChannel::Closing { .. });
     let mut revealed = std::collections::HashSet::new();
     for h in &s.latest.state.htlcs {
-        if node.adj.revealed_at(h.hash).await? != 0 {
-            revealed.insert(h.hash);
+        let ours_unknown = h.sender() == s.side && !node.lock().preimages.contains_key(&h.hash);
+        if !(closing || ours_unknown) || node.adj.revealed_at(h.hash).await? == 0 {
+            continue;
         }
-    }
-    // Preimages of HTLCs we offered, revealed on L1 by a hop further on: the payment succeeded.
-    for h in &s.latest.state.htlcs {
-        let known = node.lock().preimages.contains_key(&h.hash);
-        if h.sender() == s.side
-            && revealed.contains(&h.hash)
-            && !known
-            && let Some(preimage) = node.adj.revealed_preimage(h.hash).await?
-        {
+        revealed.insert(h.hash);
+        if ours_unknown && let Some(preimage) = node.adj.revealed_preimage(h.hash).await? {
             info!(target: "aqueduct::channel", channel = %s.id, hash = %h.hash, "learned a preimage from L1");
             let mut inner = node.lock();
             let mut ob = Outbox::default();

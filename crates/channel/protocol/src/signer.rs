@@ -1,7 +1,7 @@
 //! secp256k1 keys and 65-byte recoverable signatures over 32-byte digests, as `ecrecover` reads
 //! them (r ‖ s ‖ v with v = 27 or 28, low s).
 
-use alloy_primitives::{Address, B256, keccak256};
+use alloy_primitives::{Address, B256};
 use secp256k1::{
     Message, PublicKey, SecretKey,
     ecdsa::{RecoverableSignature, RecoveryId},
@@ -46,8 +46,7 @@ impl Signature {
 }
 
 fn address_of(key: &PublicKey) -> Address {
-    let raw = key.serialize_uncompressed();
-    Address::from_slice(&keccak256(&raw[1..])[12..])
+    Address::from_raw_public_key(&key.serialize_uncompressed()[1..])
 }
 
 /// A party's signing key.
@@ -106,6 +105,7 @@ mod sig_hex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy_primitives::keccak256;
 
     #[test]
     fn sign_recover_and_reject_tampering() {

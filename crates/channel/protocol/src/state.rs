@@ -88,12 +88,6 @@ impl ChannelState {
         self.balance_a + self.balance_b + self.htlcs.iter().map(|h| h.amount).sum::<u128>()
     }
 
-    /// The value a side would get if every HTLC it offered were refunded and every one it
-    /// receives were paid (its upper bound) — used by tests and status.
-    pub fn htlcs_from(&self, side: Side) -> u128 {
-        self.htlcs.iter().filter(|h| h.sender() == side).map(|h| h.amount).sum()
-    }
-
     /// keccak256(abi.encode(htlcs)) as the adjudicator computes it (zero when there are none).
     pub fn htlcs_hash(&self) -> B256 {
         if self.htlcs.is_empty() {
