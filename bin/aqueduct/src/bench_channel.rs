@@ -69,7 +69,7 @@ pub async fn run(b: ChannelBench) -> eyre::Result<()> {
     // Open (A's open + B's join), measured from their receipts.
     let blocks_before = l1.head().await?;
     let id = a.open(bn.address(), Address::ZERO, 10 * eth, 10 * eth, 3600).await?;
-    let open_gas = gas_between(&l1, blocks_before + 1, l1.head().await?).await?;
+    let (open_gas, _) = l1_usage(&l1, blocks_before + 1, l1.head().await?).await?;
 
     // One at a time.
     let mut lat = Vec::with_capacity(b.payments);
@@ -85,8 +85,8 @@ pub async fn run(b: ChannelBench) -> eyre::Result<()> {
     let t = Instant::now();
     let mut waits = std::collections::VecDeque::new();
     for i in 0..b.payments {
-        let (from, amount) = if i % 2 == 0 { (&a, 1_000_000_000u128) } else { (&bn, 1_000_000_000u128) };
-        waits.push_back(from.pay_start(id, amount)?);
+        let from = if i % 2 == 0 { &a } else { &bn };
+        waits.push_back(from.pay_start(id, 1_000_000_000)?);
         if waits.len() >= b.window
             && let Some(w) = waits.pop_front()
         {
@@ -101,8 +101,8 @@ pub async fn run(b: ChannelBench) -> eyre::Result<()> {
     // Cooperative close.
     let close = a.close(id).await?;
     // Every L1 transaction the channel's whole life took (open, join, close).
-    let life_txs = txs_between(&l1, blocks_before + 1, l1.head().await?).await?;
-    let per_10k = life_txs as f64 * 10_000.0 / (2.0 * n_payments(&b));
+    let (_, life_txs) = l1_usage(&l1, blocks_before + 1, l1.head().await?).await?;
+    let per_10k = life_txs as f64 * 10_000.0 / (2.0 * b.payments as f64);
 
     // A full dispute on a second channel: a stale close, the challenge, the settlement.
     let id2 = a.open(bn.address(), Address::ZERO, eth, eth, 60).await?;
@@ -158,28 +158,14 @@ pub async fn run(b: ChannelBench) -> eyre::Result<()> {
     Ok(())
 }
 
-fn n_payments(b: &ChannelBench) -> f64 {
-    b.payments as f64
-}
-
-/// Transactions in L1 blocks `from..=to`.
-async fn txs_between(l1: &L1Client, from: u64, to: u64) -> eyre::Result<usize> {
-    let mut n = 0;
-    for i in from..=to {
-        if let Some(b) = l1.provider().get_block_by_number(i.into()).await? {
-            n += b.transactions.len();
-        }
-    }
-    Ok(n)
-}
-
-/// Gas used by every transaction in L1 blocks `from..=to`.
-async fn gas_between(l1: &L1Client, from: u64, to: u64) -> eyre::Result<u64> {
-    let mut gas = 0;
+/// Gas used and transactions included in L1 blocks `from..=to`.
+async fn l1_usage(l1: &L1Client, from: u64, to: u64) -> eyre::Result<(u64, usize)> {
+    let (mut gas, mut txs) = (0, 0);
     for n in from..=to {
         if let Some(b) = l1.provider().get_block_by_number(n.into()).await? {
             gas += b.header.gas_used;
+            txs += b.transactions.len();
         }
     }
-    Ok(gas)
+    Ok((gas, txs))
 }

@@ -74,15 +74,17 @@ async fn node(
     Node::start(cfg, l1.clone(), B256::from_slice(&key.to_bytes()[..]), adj).await.unwrap()
 }
 
-/// Waits until L1 shows channel `id` closing (a close was mined).
-async fn closing_on_l1(adj: &Adjudicator, id: U256) {
+/// Waits until L1 shows channel `id` closing (a close was mined), on `version` if given.
+async fn closing_on_l1(adj: &Adjudicator, id: U256, version: Option<u64>) {
     for _ in 0..600 {
-        if matches!(adj.record(id).await.unwrap().map(|r| r.status), Some(OnchainChannel::Closing { .. })) {
+        if let Some(OnchainChannel::Closing { version: v, .. }) = adj.record(id).await.unwrap().map(|r| r.status)
+            && version.is_none_or(|want| want == v)
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("channel {id} never started closing on L1");
+    panic!("channel {id} never closed on L1 at version {version:?}");
 }
 
 fn balances(n: &Node, id: U256) -> (u128, u128) {
@@ -189,7 +191,7 @@ async fn scenario(url: &str, signers: &[PrivateKeySigner]) {
     until("D holds the HTLC", 30, || d.latest_state(cd).unwrap().state.htlcs.len() == 1).await;
     // D's HTLC nears expiry (600 s, D enforces 120 s before): D closes on L1 and reveals.
     advance(&l1, 540).await;
-    closing_on_l1(&d.adj, cd).await;
+    closing_on_l1(&d.adj, cd, None).await;
     // B learns the preimage from L1 and A pays B off-chain: the payment succeeded.
     let paid = tokio::time::timeout(Duration::from_secs(30), payment).await.unwrap().unwrap().unwrap();
     assert_eq!(aqueduct_channel_protocol::lock_hash(&paid.preimage), hash);
@@ -202,7 +204,7 @@ async fn scenario(url: &str, signers: &[PrivateKeySigner]) {
     let (to_c, to_d) = settled(&l1, adj, cd).await.unwrap();
     assert_eq!(to_d, before_d.1 + amount, "D got its HTLC on L1");
     assert_eq!(to_c + to_d, 3 * ETH);
-    closing_on_l1(&b.adj, bc).await;
+    closing_on_l1(&b.adj, bc, None).await;
     advance(&l1, 330).await;
     until("B–C settles", 60, || b.channels().iter().any(|i| i.id == bc && i.state == Lifecycle::Closed)).await;
     let (to_b, to_c) = settled(&l1, adj, bc).await.unwrap();
@@ -218,16 +220,8 @@ async fn scenario(url: &str, signers: &[PrivateKeySigner]) {
     let latest_version = a.latest_state(ab2).unwrap().state.version;
     a.stop();
     a.close_with(&old).await.unwrap();
-    let mut answered = false;
-    for _ in 0..300 {
-        if matches!(a.adj.record(ab2).await.unwrap().map(|r| r.status), Some(OnchainChannel::Closing { version, .. }) if version == latest_version)
-        {
-            answered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(answered, "B answered the stale close with version {latest_version}");
+    // B answers the stale close with the latest version.
+    closing_on_l1(&a.adj, ab2, Some(latest_version)).await;
     advance(&l1, 330).await;
     until("B settles A–B", 60, || b.channels().iter().any(|i| i.id == ab2 && i.state == Lifecycle::Closed)).await;
     assert_eq!(settled(&l1, adj, ab2).await, Some(latest), "the latest state won");
