@@ -39,5 +39,5 @@ pub use stateless::{
     stateless_input,
 };
 pub use step::{StepBlock, StepOutcome};
-pub use store::{Store, StoreError};
+pub use store::{Store, StoreError, create_database};
 pub use tx::TxBody;

@@ -75,12 +75,17 @@ fn storage_key(a: &Address, slot: &U256) -> [u8; 52] {
     k
 }
 
+/// Opens (or creates) a redb database at `path`, creating its directory first.
+pub fn create_database(path: &Path) -> Result<Database, StoreError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(format!("{}: {e}", dir.display())))?;
+    }
+    Ok(Database::create(path)?)
+}
+
 impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(format!("{}: {e}", dir.display())))?;
-        }
-        let db = Database::create(path)?;
+        let db = create_database(path)?;
         let tx = db.begin_write()?;
         tx.open_table(META)?;
         for t in [HEADERS, BODIES, RECEIPTS, REVERTS] {

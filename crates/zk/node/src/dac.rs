@@ -102,10 +102,7 @@ pub struct Stored {
 
 impl DacMember {
     pub fn open(signer: PrivateKeySigner, chain_id: u64, rollup: Address, path: &Path) -> Result<Self, DacError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(db)?;
-        }
-        let d = Database::create(path).map_err(db)?;
+        let d = aqueduct_chain::create_database(path).map_err(db)?;
         let tx = d.begin_write().map_err(db)?;
         tx.open_table(DATA).map_err(db)?;
         tx.commit().map_err(db)?;

@@ -81,10 +81,7 @@ fn json<T: Serialize>(v: &T) -> Vec<u8> {
 
 impl ZkStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(format!("{}: {e}", dir.display())))?;
-        }
-        let db = Database::create(path)?;
+        let db = aqueduct_chain::create_database(path)?;
         let tx = db.begin_write()?;
         tx.open_table(META)?;
         tx.open_table(NODES)?;
