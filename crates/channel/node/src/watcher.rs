@@ -15,9 +15,10 @@ use crate::{
 };
 
 pub async fn run(node: Arc<Node>) {
-    let mut scanned = 0u64;
+    // The first L1 block the route graph has not scanned yet.
+    let mut unscanned = 0u64;
     loop {
-        if let Err(e) = tick(&node, &mut scanned).await {
+        if let Err(e) = tick(&node, &mut unscanned).await {
             warn!(target: "aqueduct::channel", error = %e, "watching L1");
         }
         tokio::time::sleep(node.config.poll).await;
@@ -31,12 +32,12 @@ struct Snapshot {
     latest: SignedState,
 }
 
-async fn tick(node: &Arc<Node>, scanned: &mut u64) -> Result<(), NodeError> {
+async fn tick(node: &Arc<Node>, unscanned: &mut u64) -> Result<(), NodeError> {
     let (head, now) = node.adj.head().await?;
     node.lock().now = now;
     // The graph: channels other nodes opened and joined.
-    if head > *scanned {
-        for id in node.adj.opened_between(*scanned, head).await? {
+    if head >= *unscanned {
+        for id in node.adj.opened_between(*unscanned, head).await? {
             if node.lock().channels.contains_key(&id) {
                 continue;
             }
@@ -46,7 +47,7 @@ async fn tick(node: &Arc<Node>, scanned: &mut u64) -> Result<(), NodeError> {
                     .insert(id, Edge { id, a: r.a, b: r.b, capacity: r.deposit_a + r.deposit_b, spendable: None });
             }
         }
-        *scanned = head + 1;
+        *unscanned = head + 1;
     }
     let snapshot: Vec<Snapshot> = node
         .lock()

@@ -285,3 +285,31 @@ async fn channels_end_to_end_on_anvil() {
     let anvil = Anvil::spawn(port, 31337, 30_000_000, None).await.expect("anvil (scripts/tools.sh installs it)");
     scenario(&anvil.url, &dev_signers(10).unwrap()).await;
 }
+
+/// A channel whose join is the only L1 block after a node's last graph scan still reaches the
+/// node's route graph (the scan once skipped the block right after the one it had seen).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_in_the_only_new_block_reaches_the_route_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let devnet = Devnet::start(L1Config::instant(&dir.path().join("l1")), true).await.unwrap();
+    let signers = &devnet.signers;
+    let l1 = L1Client::new(&devnet.url()).unwrap();
+    let adj = Adjudicator::deploy(&l1, &signers[0]).await.unwrap();
+    let (a, b) =
+        (node(&l1, &signers[1], adj, dir.path(), None).await, node(&l1, &signers[2], adj, dir.path(), None).await);
+    a.connect(&b.listen_addr().to_string()).await.unwrap();
+    let ab = a.open(b.address(), Address::ZERO, ETH, ETH, 300).await.unwrap();
+    until("A sees A–B open", 30, || a.channels().iter().any(|i| i.id == ab && i.state == Lifecycle::Open)).await;
+
+    // B opens to C (no node) on L1; A scans past that block before C joins.
+    let c = signers[3].address();
+    let as_b = Adjudicator { l1: l1.clone(), address: adj, signer: signers[2].clone() };
+    let (bc, _) = as_b.open(c, Address::ZERO, ETH, 300).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(a.find_route(c, GWEI).is_err(), "C has not joined yet");
+    let as_c = Adjudicator { l1: l1.clone(), address: adj, signer: signers[3].clone() };
+    as_c.join(bc, Address::ZERO, ETH).await.unwrap();
+    until("A knows a route to C", 10, || a.find_route(c, GWEI).is_ok()).await;
+    assert_eq!(a.find_route(c, GWEI).unwrap().len(), 2);
+    devnet.stop().await;
+}
