@@ -82,6 +82,8 @@ pub async fn run(b: ChannelBench) -> eyre::Result<()> {
     let serial_secs = t.elapsed().as_secs_f64();
     lat.sort();
     // Pipelined, both directions at once.
+    let version = |n: &Node| n.latest_state(id).map_or(0, |s| s.state.version);
+    let states_before = version(&a);
     let t = Instant::now();
     let mut waits = std::collections::VecDeque::new();
     for i in 0..b.payments {
@@ -97,6 +99,7 @@ pub async fn run(b: ChannelBench) -> eyre::Result<()> {
         w.await?.map_err(|e| eyre::eyre!(e))?;
     }
     let pipelined_secs = t.elapsed().as_secs_f64();
+    let pipelined_states = version(&a) - states_before;
 
     // Cooperative close.
     let close = a.close(id).await?;
@@ -132,6 +135,7 @@ pub async fn run(b: ChannelBench) -> eyre::Result<()> {
         "serialPaymentsPerSec": n / serial_secs,
         "pipelinedPaymentsPerSec": n / pipelined_secs,
         "pipelineWindow": b.window,
+        "pipelinedSignedStates": pipelined_states,
         "latencyP50Us": pct(&lat, 0.5),
         "latencyP99Us": pct(&lat, 0.99),
         "openGas": open_gas,
@@ -142,7 +146,12 @@ pub async fn run(b: ChannelBench) -> eyre::Result<()> {
     });
     println!("channel bench: 2 nodes on loopback TCP, embedded L1, journal sync {}", b.sync);
     println!("  payments one at a time : {:>10.0} /s  ({} payments)", n / serial_secs, b.payments);
-    println!("  payments pipelined     : {:>10.0} /s  (window {}, both directions)", n / pipelined_secs, b.window);
+    println!(
+        "  payments pipelined     : {:>10.0} /s  (window {}, both directions; {} payments per signed state)",
+        n / pipelined_secs,
+        b.window,
+        format_args!("{:.1}", n / pipelined_states.max(1) as f64)
+    );
     println!("  latency p50 / p99      : {:>7.0} µs / {:.0} µs", pct(&lat, 0.5), pct(&lat, 0.99));
     println!("  L1 gas: open + join    : {open_gas:>10}");
     println!("  L1 gas: coop close     : {:>10}  (goal ≤ 112,000)", close.gas);

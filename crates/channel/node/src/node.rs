@@ -156,6 +156,7 @@ impl Node {
             invoices: HashMap::new(),
             forwards: HashMap::new(),
             direct: HashMap::new(),
+            batches: HashMap::new(),
             htlc_waiters: HashMap::new(),
             peers: HashMap::new(),
             peer_fees: HashMap::new(),
@@ -191,7 +192,7 @@ impl Node {
         }
         // Nobody waits for proposals made before the restart; keep the queues aligned.
         for (id, r) in &inner.channels {
-            inner.direct.insert(*id, r.channel.pending.iter().map(|_| None).collect::<VecDeque<_>>());
+            inner.direct.insert(*id, r.channel.pending.iter().map(|_| Vec::new()).collect::<VecDeque<_>>());
         }
         let me = inner.signer.address();
         let listener = TcpListener::bind(config.listen).await?;
@@ -468,6 +469,7 @@ impl Node {
         }
         let mut ob = Outbox::default();
         ob.dirty.insert(id);
+        inner.fail_batch(id, "the channel is closing", &mut ob);
         if lifecycle == Lifecycle::Closed {
             for w in inner.direct.remove(&id).unwrap_or_default().into_iter().flatten() {
                 ob.direct_done.push((w, Err("the channel closed".into())));
@@ -590,8 +592,9 @@ impl Node {
         let (tx, rx) = oneshot::channel();
         let mut inner = self.lock();
         let mut ob = Outbox::default();
-        inner.propose(id, Change::Pay { amount }, Some(tx), &mut ob).map_err(|e| NodeError::Refused(e.to_string()))?;
+        let paid = inner.pay(id, amount, tx, &mut ob);
         self.commit(&mut inner, ob);
+        paid.map_err(|e| NodeError::Refused(e.to_string()))?;
         Ok(rx)
     }
 
@@ -640,9 +643,13 @@ impl Node {
                 route: route[1..].to_vec(),
             };
             let mut ob = Outbox::default();
-            inner.propose(id, change, None, &mut ob).map_err(|e| NodeError::Refused(e.to_string()))?;
-            inner.htlc_waiters.insert(hash, tx);
+            let proposed = inner.propose(id, change, Vec::new(), &mut ob);
+            if proposed.is_ok() {
+                inner.htlc_waiters.insert(hash, tx);
+            }
+            // The channel's batch of payments went out first, even if the HTLC cannot.
             self.commit(&mut inner, ob);
+            proposed.map_err(|e| NodeError::Refused(e.to_string()))?;
             (route.len(), first.amount - amount)
         };
         let preimage =

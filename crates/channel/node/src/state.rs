@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use alloy::primitives::{Address, B256, U256};
 use aqueduct_channel_protocol::{
-    Ack, Change, Channel, ChannelError, CloseSig, FeePolicy, Graph, Hop, Message, Received, Reject, SignedState,
-    Signer, Update, lock_hash, wire::MAX_HOPS,
+    Ack, Change, Channel, ChannelError, CloseSig, FeePolicy, Graph, Hop, MAX_AMOUNT, Message, Received, Reject,
+    SignedState, Signer, Update, lock_hash, wire::MAX_HOPS,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
@@ -67,6 +67,16 @@ pub enum Record {
 pub type DirectWaiter = oneshot::Sender<Result<(), String>>;
 pub type HtlcWaiter = oneshot::Sender<Result<B256, String>>;
 
+/// Direct payments asked for while a proposal of the channel was in flight: they go out
+/// together, as one `Pay` of their sum, once the counterparty has answered (Lightning's batching
+/// of many updates under one commitment signature). Not persisted: nobody has been told they
+/// happened.
+#[derive(Default)]
+pub struct Batch {
+    pub amount: u128,
+    pub waiters: Vec<DirectWaiter>,
+}
+
 /// What a handler wants done once its changes are on disk.
 #[derive(Default)]
 pub struct Outbox {
@@ -94,8 +104,10 @@ pub struct Inner {
     pub preimages: HashMap<B256, B256>,
     pub invoices: HashMap<B256, u128>,
     pub forwards: HashMap<(U256, u64), (U256, u64)>,
-    /// One entry per pending proposal of each channel, in order (`None`: nobody waits).
-    pub direct: HashMap<U256, VecDeque<Option<DirectWaiter>>>,
+    /// One entry per pending proposal of each channel, in order: who waits for it.
+    pub direct: HashMap<U256, VecDeque<Vec<DirectWaiter>>>,
+    /// Direct payments waiting for the channel's proposals to be answered.
+    pub batches: HashMap<U256, Batch>,
     pub htlc_waiters: HashMap<B256, HtlcWaiter>,
     pub peers: HashMap<Address, crate::peer::PeerHandle>,
     pub peer_fees: HashMap<Address, FeePolicy>,
@@ -151,15 +163,92 @@ impl Inner {
         g
     }
 
-    /// Proposes `change` on channel `id`; the update goes to the counterparty (or waits in the
-    /// pending queue for the reconnect).
+    /// Pays `amount` on channel `id`: proposed at once when nothing of ours is in flight there,
+    /// otherwise added to the channel's batch, which goes out when the counterparty answers.
+    pub fn pay(&mut self, id: U256, amount: u128, waiter: DirectWaiter, ob: &mut Outbox) -> Result<(), ChannelError> {
+        let Some(rec) = self.channels.get(&id) else { return Err(ChannelError::WrongParent) };
+        if rec.lifecycle != Lifecycle::Open {
+            return Err(ChannelError::Closing);
+        }
+        if amount == 0 || amount > MAX_AMOUNT {
+            return Err(ChannelError::BadAmount);
+        }
+        if rec.channel.pending.is_empty() && !self.batches.contains_key(&id) {
+            return self.propose(id, Change::Pay { amount }, vec![waiter], ob);
+        }
+        let have = rec.channel.local_balance();
+        let batched = self.batches.get(&id).map_or(0, |b| b.amount);
+        if batched + amount > have {
+            return Err(ChannelError::Insufficient { have: have - batched, want: amount });
+        }
+        if batched + amount > MAX_AMOUNT {
+            self.flush(id, ob);
+        }
+        let b = self.batches.entry(id).or_default();
+        b.amount += amount;
+        b.waiters.push(waiter);
+        self.flush_if_idle(id, ob);
+        Ok(())
+    }
+
+    /// Proposes channel `id`'s batch of payments, if it has one.
+    fn flush(&mut self, id: U256, ob: &mut Outbox) {
+        let Some(b) = self.batches.remove(&id) else { return };
+        if let Err(e) = self.propose_now(id, Change::Pay { amount: b.amount }, b.waiters, ob) {
+            warn!(target: "aqueduct::channel", channel = %id, error = %e, "a batch of payments no longer applies");
+        }
+    }
+
+    /// Proposes channel `id`'s batch once none of our proposals there is in flight any more.
+    fn flush_if_idle(&mut self, id: U256, ob: &mut Outbox) {
+        if self.channels.get(&id).is_some_and(|r| r.channel.pending.is_empty()) {
+            self.flush(id, ob);
+        }
+    }
+
+    /// Fails the batch of a channel that takes no more updates.
+    pub fn fail_batch(&mut self, id: U256, why: &str, ob: &mut Outbox) {
+        for w in self.batches.remove(&id).map(|b| b.waiters).unwrap_or_default() {
+            ob.direct_done.push((w, Err(why.to_string())));
+        }
+    }
+
+    /// Proposes `change` on channel `id`, after the channel's batch of payments (asked for
+    /// first); the update goes to the counterparty (or waits in the pending queue for the
+    /// reconnect).
     pub fn propose(
         &mut self,
         id: U256,
         change: Change,
-        waiter: Option<DirectWaiter>,
+        waiters: Vec<DirectWaiter>,
         ob: &mut Outbox,
     ) -> Result<(), ChannelError> {
+        self.flush(id, ob);
+        self.propose_now(id, change, waiters, ob)
+    }
+
+    /// Proposes `change` on channel `id`, ahead of the channel's batch. A change that cannot be
+    /// made fails its waiters.
+    fn propose_now(
+        &mut self,
+        id: U256,
+        change: Change,
+        waiters: Vec<DirectWaiter>,
+        ob: &mut Outbox,
+    ) -> Result<(), ChannelError> {
+        let result = self.try_propose(id, change, ob);
+        match &result {
+            Ok(()) => self.direct.entry(id).or_default().push_back(waiters),
+            Err(e) => {
+                for w in waiters {
+                    ob.direct_done.push((w, Err(e.to_string())));
+                }
+            }
+        }
+        result
+    }
+
+    fn try_propose(&mut self, id: U256, change: Change, ob: &mut Outbox) -> Result<(), ChannelError> {
         let now = self.now;
         let Some(rec) = self.channels.get_mut(&id) else { return Err(ChannelError::WrongParent) };
         if rec.lifecycle != Lifecycle::Open {
@@ -168,29 +257,24 @@ impl Inner {
         let u = rec.channel.propose(&self.signer, change, now)?;
         ob.send.push((rec.channel.counterparty(), Message::Update(u)));
         ob.dirty.insert(id);
-        self.direct.entry(id).or_default().push_back(waiter);
         Ok(())
     }
 
-    /// Proposes changes again (after a conflict), each with its waiter.
+    /// Proposes changes again (after a conflict), each with its waiters, ahead of the batch.
     fn repropose(&mut self, id: U256, changes: Vec<Change>, ob: &mut Outbox) {
         let mut waiters = self.direct.remove(&id).unwrap_or_default();
         for c in changes {
-            let w = waiters.pop_front().flatten();
-            if let Err(e) = self.propose(id, c.clone(), None, ob) {
+            let w = waiters.pop_front().unwrap_or_default();
+            if let Err(e) = self.propose_now(id, c.clone(), w, ob) {
                 warn!(target: "aqueduct::channel", channel = %id, error = %e, "a change no longer applies");
-                self.failed_change(id, c, e.to_string(), w, ob);
-                continue;
-            }
-            if let Some(w) = w {
-                *self.direct.get_mut(&id).and_then(|q| q.back_mut()).expect("just pushed") = Some(w);
+                self.failed_change(id, c, e.to_string(), Vec::new(), ob);
             }
         }
     }
 
     /// A change of ours that will not happen: tell whoever waits for it.
-    fn failed_change(&mut self, id: U256, change: Change, why: String, w: Option<DirectWaiter>, ob: &mut Outbox) {
-        if let Some(w) = w {
+    fn failed_change(&mut self, id: U256, change: Change, why: String, waiters: Vec<DirectWaiter>, ob: &mut Outbox) {
+        for w in waiters {
             ob.direct_done.push((w, Err(why.clone())));
         }
         if let Change::AddHtlc { htlc_id, hash, .. } = change {
@@ -202,7 +286,7 @@ impl Inner {
     fn htlc_failed(&mut self, id: U256, htlc_id: u64, hash: B256, why: String, ob: &mut Outbox) {
         if let Some((in_ch, in_htlc)) = self.forwards.remove(&(id, htlc_id)) {
             ob.records.push(Record::ForwardDone { outgoing: (id, htlc_id) });
-            if let Err(e) = self.propose(in_ch, Change::Fail { htlc_id: in_htlc }, None, ob) {
+            if let Err(e) = self.propose(in_ch, Change::Fail { htlc_id: in_htlc }, Vec::new(), ob) {
                 warn!(target: "aqueduct::channel", error = %e, "cannot fail the incoming HTLC");
             }
         } else {
@@ -219,7 +303,7 @@ impl Inner {
         }
         if let Some((in_ch, in_htlc)) = self.forwards.remove(&(id, htlc_id)) {
             ob.records.push(Record::ForwardDone { outgoing: (id, htlc_id) });
-            if let Err(e) = self.propose(in_ch, Change::Fulfill { htlc_id: in_htlc, preimage }, None, ob) {
+            if let Err(e) = self.propose(in_ch, Change::Fulfill { htlc_id: in_htlc, preimage }, Vec::new(), ob) {
                 warn!(target: "aqueduct::channel", error = %e, "cannot fulfil the incoming HTLC off-chain; L1 will");
             }
         } else {
@@ -298,6 +382,7 @@ impl Inner {
                     self.repropose(id, dropped, ob);
                 }
                 self.after_accepted(id, change, failing_hash, ob);
+                self.flush_if_idle(id, ob);
             }
         }
     }
@@ -326,7 +411,7 @@ impl Inner {
             (Some(want), Some(preimage)) if amount >= *want => Change::Fulfill { htlc_id, preimage: *preimage },
             _ => Change::Fail { htlc_id },
         };
-        if let Err(e) = self.propose(id, change, None, ob) {
+        if let Err(e) = self.propose(id, change, Vec::new(), ob) {
             warn!(target: "aqueduct::channel", error = %e, "cannot answer an incoming HTLC");
         }
     }
@@ -372,7 +457,7 @@ impl Inner {
                     expiry: next.expiry,
                     route: route[1..].to_vec(),
                 };
-                match self.propose(out_ch, change, None, ob) {
+                match self.propose(out_ch, change, Vec::new(), ob) {
                     Ok(()) => {
                         if self.silent_after_forward {
                             warn!(target: "aqueduct::channel", "attack hook: going silent after forwarding");
@@ -388,7 +473,7 @@ impl Inner {
         };
         if let Err(why) = result {
             debug!(target: "aqueduct::channel", channel = %in_ch, why, "not forwarding");
-            if let Err(e) = self.propose(in_ch, Change::Fail { htlc_id: in_htlc }, None, ob) {
+            if let Err(e) = self.propose(in_ch, Change::Fail { htlc_id: in_htlc }, Vec::new(), ob) {
                 warn!(target: "aqueduct::channel", error = %e, "cannot fail an HTLC");
             }
         }
@@ -400,9 +485,10 @@ impl Inner {
             Ok(Some((signed, _change))) => {
                 ob.dirty.insert(a.channel_id);
                 ob.signed.push(signed);
-                if let Some(Some(w)) = self.direct.get_mut(&a.channel_id).and_then(|q| q.pop_front()) {
+                for w in self.direct.get_mut(&a.channel_id).and_then(|q| q.pop_front()).unwrap_or_default() {
                     ob.direct_done.push((w, Ok(())));
                 }
+                self.flush_if_idle(a.channel_id, ob);
             }
             Ok(None) => {}
             Err(e) => ob.send.push((peer, Message::Error(format!("ack for version {}: {e}", a.version)))),
@@ -418,14 +504,15 @@ impl Inner {
         ob.dirty.insert(r.channel_id);
         if r.conflict {
             self.repropose(r.channel_id, dropped, ob);
-            return;
+        } else {
+            warn!(target: "aqueduct::channel", %peer, channel = %r.channel_id, reason = %r.reason, "peer refused our update");
+            let mut waiters = self.direct.remove(&r.channel_id).unwrap_or_default();
+            for c in dropped {
+                let w = waiters.pop_front().unwrap_or_default();
+                self.failed_change(r.channel_id, c, format!("refused by the peer: {}", r.reason), w, ob);
+            }
         }
-        warn!(target: "aqueduct::channel", %peer, channel = %r.channel_id, reason = %r.reason, "peer refused our update");
-        let mut waiters = self.direct.remove(&r.channel_id).unwrap_or_default();
-        for c in dropped {
-            let w = waiters.pop_front().flatten();
-            self.failed_change(r.channel_id, c, format!("refused by the peer: {}", r.reason), w, ob);
-        }
+        self.flush_if_idle(r.channel_id, ob);
     }
 
     fn on_reestablish(&mut self, peer: Address, theirs: SignedState, ob: &mut Outbox) {
@@ -447,7 +534,7 @@ impl Inner {
                 }
                 let q = self.direct.entry(id).or_default();
                 for _ in 0..settled {
-                    if let Some(Some(w)) = q.pop_front() {
+                    for w in q.pop_front().unwrap_or_default() {
                         ob.direct_done.push((w, Ok(())));
                     }
                 }
@@ -456,6 +543,7 @@ impl Inner {
                 if !dropped.is_empty() {
                     self.repropose(id, dropped, ob);
                 }
+                self.flush_if_idle(id, ob);
             }
         }
     }

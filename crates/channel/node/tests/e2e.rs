@@ -151,7 +151,10 @@ async fn scenario(url: &str, signers: &[PrivateKeySigner]) {
     let expect_ab = (5 * ETH - a_to_b + b_to_a, 5 * ETH + a_to_b - b_to_a);
     until("both sides agree", 30, || balances(&a, ab) == balances(&b, ab)).await;
     assert_eq!(balances(&a, ab), expect_ab);
-    assert!(a.latest_state(ab).unwrap().state.version >= 10_000);
+    // Payments asked for while a proposal was in flight went out in batches: every signed
+    // state carries at least one payment.
+    let states = a.latest_state(ab).unwrap().state.version;
+    assert!((1..=10_000).contains(&states), "{states} signed states for 10,000 payments");
 
     // One payment over 3 hops: A → B → C → D.
     let amount = ETH / 10;
@@ -311,5 +314,33 @@ async fn a_join_in_the_only_new_block_reaches_the_route_graph() {
     as_c.join(bc, Address::ZERO, ETH).await.unwrap();
     until("A knows a route to C", 10, || a.find_route(c, GWEI).is_ok()).await;
     assert_eq!(a.find_route(c, GWEI).unwrap().len(), 2);
+    devnet.stop().await;
+}
+
+/// Payments asked for while one is in flight go out as a batch; each completes on its own, a
+/// payment the batch cannot cover is refused at once, and the balances come out exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_payments_complete_each_and_overspends_fail_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let devnet = Devnet::start(L1Config::instant(&dir.path().join("l1")), true).await.unwrap();
+    let l1 = L1Client::new(&devnet.url()).unwrap();
+    let adj = Adjudicator::deploy(&l1, &devnet.signers[0]).await.unwrap();
+    let (a, b) = (
+        node(&l1, &devnet.signers[1], adj, dir.path(), None).await,
+        node(&l1, &devnet.signers[2], adj, dir.path(), None).await,
+    );
+    a.connect(&b.listen_addr().to_string()).await.unwrap();
+    let ab = a.open(b.address(), Address::ZERO, ETH, ETH, 300).await.unwrap();
+    until("B sees A–B open", 30, || b.channels().iter().any(|i| i.id == ab && i.state == Lifecycle::Open)).await;
+
+    let part = 3 * ETH / 10;
+    let waits: Vec<_> = (0..3).map(|_| a.pay_start(ab, part).unwrap()).collect();
+    let err = a.pay_start(ab, part).unwrap_err().to_string();
+    assert!(err.contains("is below"), "{err}");
+    for w in waits {
+        w.await.unwrap().unwrap();
+    }
+    until("both sides agree", 30, || balances(&a, ab) == balances(&b, ab)).await;
+    assert_eq!(balances(&a, ab), (ETH - 3 * part, ETH + 3 * part));
     devnet.stop().await;
 }
