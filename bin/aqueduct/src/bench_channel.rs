@@ -147,10 +147,10 @@ pub async fn run(b: ChannelBench) -> eyre::Result<()> {
     println!("channel bench: 2 nodes on loopback TCP, embedded L1, journal sync {}", b.sync);
     println!("  payments one at a time : {:>10.0} /s  ({} payments)", n / serial_secs, b.payments);
     println!(
-        "  payments pipelined     : {:>10.0} /s  (window {}, both directions; {} payments per signed state)",
+        "  payments pipelined     : {:>10.0} /s  (window {}, both directions; {:.1} payments per signed state)",
         n / pipelined_secs,
         b.window,
-        format_args!("{:.1}", n / pipelined_states.max(1) as f64)
+        n / pipelined_states.max(1) as f64
     );
     println!("  latency p50 / p99      : {:>7.0} µs / {:.0} µs", pct(&lat, 0.5), pct(&lat, 0.99));
     println!("  L1 gas: open + join    : {open_gas:>10}");

@@ -464,12 +464,12 @@ impl Node {
             return;
         }
         r.lifecycle = lifecycle;
-        if matches!(lifecycle, Lifecycle::Closing | Lifecycle::Closed) {
-            r.channel.closing = true;
-        }
         let mut ob = Outbox::default();
         ob.dirty.insert(id);
-        inner.fail_batch(id, "the channel is closing", &mut ob);
+        if matches!(lifecycle, Lifecycle::Closing | Lifecycle::Closed) {
+            r.channel.closing = true;
+            inner.fail_batch(id, "the channel is closing", &mut ob);
+        }
         if lifecycle == Lifecycle::Closed {
             for w in inner.direct.remove(&id).unwrap_or_default().into_iter().flatten() {
                 ob.direct_done.push((w, Err("the channel closed".into())));

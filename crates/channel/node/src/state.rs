@@ -163,8 +163,8 @@ impl Inner {
         g
     }
 
-    /// Pays `amount` on channel `id`: proposed at once when nothing of ours is in flight there,
-    /// otherwise added to the channel's batch, which goes out when the counterparty answers.
+    /// Pays `amount` on channel `id` through the channel's batch: proposed at once when nothing
+    /// of ours is in flight there, otherwise when the counterparty answers.
     pub fn pay(&mut self, id: U256, amount: u128, waiter: DirectWaiter, ob: &mut Outbox) -> Result<(), ChannelError> {
         let Some(rec) = self.channels.get(&id) else { return Err(ChannelError::WrongParent) };
         if rec.lifecycle != Lifecycle::Open {
@@ -172,9 +172,6 @@ impl Inner {
         }
         if amount == 0 || amount > MAX_AMOUNT {
             return Err(ChannelError::BadAmount);
-        }
-        if rec.channel.pending.is_empty() && !self.batches.contains_key(&id) {
-            return self.propose(id, Change::Pay { amount }, vec![waiter], ob);
         }
         let have = rec.channel.local_balance();
         let batched = self.batches.get(&id).map_or(0, |b| b.amount);

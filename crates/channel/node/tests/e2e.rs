@@ -289,20 +289,38 @@ async fn channels_end_to_end_on_anvil() {
     scenario(&anvil.url, &dev_signers(10).unwrap()).await;
 }
 
+/// Nodes A and B on a fresh embedded L1, connected, with an open channel of `ETH` on each side.
+struct Pair {
+    devnet: Devnet,
+    l1: L1Client,
+    adj: Address,
+    a: Arc<Node>,
+    b: Arc<Node>,
+    ab: U256,
+}
+
+async fn open_pair(dir: &std::path::Path) -> Pair {
+    let devnet = Devnet::start(L1Config::instant(&dir.join("l1")), true).await.unwrap();
+    let l1 = L1Client::new(&devnet.url()).unwrap();
+    let adj = Adjudicator::deploy(&l1, &devnet.signers[0]).await.unwrap();
+    let a = node(&l1, &devnet.signers[1], adj, dir, None).await;
+    let b = node(&l1, &devnet.signers[2], adj, dir, None).await;
+    a.connect(&b.listen_addr().to_string()).await.unwrap();
+    let ab = a.open(b.address(), Address::ZERO, ETH, ETH, 300).await.unwrap();
+    until("A and B see A–B open", 30, || {
+        [&a, &b].iter().all(|n| n.channels().iter().any(|i| i.id == ab && i.state == Lifecycle::Open))
+    })
+    .await;
+    Pair { devnet, l1, adj, a, b, ab }
+}
+
 /// A channel whose join is the only L1 block after a node's last graph scan still reaches the
 /// node's route graph (the scan once skipped the block right after the one it had seen).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_join_in_the_only_new_block_reaches_the_route_graph() {
     let dir = tempfile::tempdir().unwrap();
-    let devnet = Devnet::start(L1Config::instant(&dir.path().join("l1")), true).await.unwrap();
+    let Pair { devnet, l1, adj, a, .. } = open_pair(dir.path()).await;
     let signers = &devnet.signers;
-    let l1 = L1Client::new(&devnet.url()).unwrap();
-    let adj = Adjudicator::deploy(&l1, &signers[0]).await.unwrap();
-    let (a, b) =
-        (node(&l1, &signers[1], adj, dir.path(), None).await, node(&l1, &signers[2], adj, dir.path(), None).await);
-    a.connect(&b.listen_addr().to_string()).await.unwrap();
-    let ab = a.open(b.address(), Address::ZERO, ETH, ETH, 300).await.unwrap();
-    until("A sees A–B open", 30, || a.channels().iter().any(|i| i.id == ab && i.state == Lifecycle::Open)).await;
 
     // B opens to C (no node) on L1; A scans past that block before C joins.
     let c = signers[3].address();
@@ -322,16 +340,7 @@ async fn a_join_in_the_only_new_block_reaches_the_route_graph() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batched_payments_complete_each_and_overspends_fail_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let devnet = Devnet::start(L1Config::instant(&dir.path().join("l1")), true).await.unwrap();
-    let l1 = L1Client::new(&devnet.url()).unwrap();
-    let adj = Adjudicator::deploy(&l1, &devnet.signers[0]).await.unwrap();
-    let (a, b) = (
-        node(&l1, &devnet.signers[1], adj, dir.path(), None).await,
-        node(&l1, &devnet.signers[2], adj, dir.path(), None).await,
-    );
-    a.connect(&b.listen_addr().to_string()).await.unwrap();
-    let ab = a.open(b.address(), Address::ZERO, ETH, ETH, 300).await.unwrap();
-    until("B sees A–B open", 30, || b.channels().iter().any(|i| i.id == ab && i.state == Lifecycle::Open)).await;
+    let Pair { devnet, a, b, ab, .. } = open_pair(dir.path()).await;
 
     let part = 3 * ETH / 10;
     let waits: Vec<_> = (0..3).map(|_| a.pay_start(ab, part).unwrap()).collect();

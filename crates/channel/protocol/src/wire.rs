@@ -367,6 +367,20 @@ impl<'a> Reader<'a> {
         String::from_utf8(self.take(n)?.to_vec()).map_err(|_| WireError::Invalid("string is not UTF-8"))
     }
 
+    /// A `u16` count of at most `max` items (else `too_many`), then the items.
+    fn list<T>(
+        &mut self,
+        max: usize,
+        too_many: &'static str,
+        mut item: impl FnMut(&mut Self) -> Result<T, WireError>,
+    ) -> Result<Vec<T>, WireError> {
+        let n = self.u16()? as usize;
+        if n > max {
+            return Err(WireError::Invalid(too_many));
+        }
+        (0..n).map(|_| item(self)).collect()
+    }
+
     fn change(&mut self) -> Result<Change, WireError> {
         Ok(match self.u8()? {
             1 => Change::Pay { amount: self.amount()? },
@@ -375,19 +389,9 @@ impl<'a> Reader<'a> {
                 let amount = self.amount()?;
                 let hash = self.b256()?;
                 let expiry = self.u64()?;
-                let n = self.u16()? as usize;
-                if n > MAX_HOPS {
-                    return Err(WireError::Invalid("route longer than 20 hops"));
-                }
-                let mut route = Vec::with_capacity(n);
-                for _ in 0..n {
-                    route.push(Hop {
-                        node: self.address()?,
-                        channel_id: self.u256()?,
-                        amount: self.amount()?,
-                        expiry: self.u64()?,
-                    });
-                }
+                let route = self.list(MAX_HOPS, "route longer than 20 hops", |r| {
+                    Ok(Hop { node: r.address()?, channel_id: r.u256()?, amount: r.amount()?, expiry: r.u64()? })
+                })?;
                 Change::AddHtlc { htlc_id, amount, hash, expiry, route }
             }
             3 => Change::Fulfill { htlc_id: self.u64()?, preimage: self.b256()? },
@@ -401,20 +405,9 @@ impl<'a> Reader<'a> {
         let version = self.u64()?;
         let balance_a = self.amount()?;
         let balance_b = self.amount()?;
-        let n = self.u16()? as usize;
-        if n > MAX_HTLCS {
-            return Err(WireError::Invalid("more than 64 HTLCs"));
-        }
-        let mut htlcs = Vec::with_capacity(n);
-        for _ in 0..n {
-            htlcs.push(Htlc {
-                id: self.u64()?,
-                from_a: self.flag()?,
-                amount: self.amount()?,
-                hash: self.b256()?,
-                expiry: self.u64()?,
-            });
-        }
+        let htlcs = self.list(MAX_HTLCS, "more than 64 HTLCs", |r| {
+            Ok(Htlc { id: r.u64()?, from_a: r.flag()?, amount: r.amount()?, hash: r.b256()?, expiry: r.u64()? })
+        })?;
         Ok(SignedState {
             state: ChannelState { channel_id, version, balance_a, balance_b, htlcs },
             sig_a: self.sig()?,
