@@ -18,6 +18,26 @@ use eyre::{WrapErr, bail};
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 
+/// Waits for Ctrl-C, or for one of `chains` to stop because its store failed (D13: Critical),
+/// which is an error that names the store and what to do.
+pub async fn until_stopped(chains: Vec<std::sync::Arc<aqueduct_chain::Chain>>) -> eyre::Result<()> {
+    let any = tokio_util::sync::CancellationToken::new();
+    for c in &chains {
+        let (stopped, any) = (c.stopped(), any.clone());
+        tokio::spawn(async move {
+            stopped.cancelled().await;
+            any.cancel();
+        });
+    }
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.wrap_err("waiting for Ctrl-C"),
+        _ = any.cancelled() => {
+            let why = chains.iter().find_map(|c| c.failure()).unwrap_or("a chain stopped");
+            Err(eyre::eyre!("{why}"))
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct DevnetArgs {
     /// TOML file with an `[l1]` table (keys as in L1Config: chain_id, block_time, gas_limit, …)
@@ -294,14 +314,15 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     } else {
         println!("Aqueduct devnet on the external L1 {l1_url}");
     }
+    let l1_chains: Vec<_> = devnet.iter().map(|d| d.chain.clone()).collect();
     if args.no_rollup {
         println!("\nPress Ctrl-C to stop.");
-        tokio::signal::ctrl_c().await.wrap_err("waiting for Ctrl-C")?;
+        let outcome = until_stopped(l1_chains).await;
         eprintln!("stopping…");
         if let Some(d) = devnet {
             d.stop().await;
         }
-        return Ok(());
+        return outcome;
     }
     let deployer = args.deployer_key.clone().unwrap_or_else(|| signers[0].clone());
     let started = async {
@@ -333,7 +354,11 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
         }
     };
     println!("\nPress Ctrl-C to stop.");
-    tokio::signal::ctrl_c().await.wrap_err("waiting for Ctrl-C")?;
+    let mut chains = l1_chains;
+    if let Some(r) = &rollup {
+        chains.extend(r.sequencer.iter().chain(&r.verifier).cloned());
+    }
+    let outcome = until_stopped(chains).await;
     eprintln!("stopping…");
     if let Some(z) = zk {
         z.stop().await;
@@ -344,7 +369,7 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     if let Some(d) = devnet {
         d.stop().await;
     }
-    Ok(())
+    outcome
 }
 
 fn print_l1(devnet: &Devnet, config: &L1Config) {

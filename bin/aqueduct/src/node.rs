@@ -147,8 +147,9 @@ pub async fn run(args: NodeArgs) -> eyre::Result<()> {
     }
     println!("  data dir   {}", data_dir.display());
     println!("\nPress Ctrl-C to stop.");
-    tokio::signal::ctrl_c().await.wrap_err("waiting for Ctrl-C")?;
+    let chains = rollup.sequencer.iter().chain(&rollup.verifier).cloned().collect();
+    let outcome = crate::devnet::until_stopped(chains).await;
     eprintln!("stopping…");
     rollup.stop().await;
-    Ok(())
+    outcome
 }

@@ -16,7 +16,9 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use aqueduct_rollup_node::{L1Call, L1Fees, sign_1559};
-use common::{KEY0, Proc, field, forge_create_token, free_port, repo, run, run_bin, tool, try_run, until, wait_port};
+use common::{
+    KEY0, Proc, Rpc, field, forge_create_token, free_port, repo, run, run_bin, tool, try_run, until, wait_port,
+};
 use serde_json::{Value, json};
 
 const L2_CHAIN: u64 = 901;
@@ -33,70 +35,6 @@ enum L1Kind {
 
 fn aqueduct() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_aqueduct"))
-}
-
-/// Blocking JSON-RPC over HTTP (a tiny client: the test has no async runtime of its own).
-struct Rpc {
-    url: String,
-    rt: tokio::runtime::Runtime,
-    http: reqwest::Client,
-}
-
-impl Rpc {
-    fn new(port: u16) -> Self {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
-        Self { url: format!("http://127.0.0.1:{port}"), rt, http }
-    }
-
-    fn try_call(&self, method: &str, params: Value) -> Result<Value, String> {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        self.rt.block_on(async {
-            let r = self.http.post(&self.url).json(&body).send().await.map_err(|e| e.to_string())?;
-            let v: Value = r.json().await.map_err(|e| e.to_string())?;
-            match v.get("error") {
-                Some(e) => Err(e.to_string()),
-                None => Ok(v["result"].clone()),
-            }
-        })
-    }
-
-    fn call(&self, method: &str, params: Value) -> Value {
-        self.try_call(method, params).unwrap_or_else(|e| panic!("{method} on {}: {e}", self.url))
-    }
-
-    /// Many calls in one JSON-RPC batch.
-    fn batch(&self, calls: &[(&str, Value)]) -> Result<Vec<Value>, String> {
-        let body: Vec<Value> = calls
-            .iter()
-            .enumerate()
-            .map(|(i, (m, p))| json!({"jsonrpc": "2.0", "id": i, "method": m, "params": p}))
-            .collect();
-        self.rt.block_on(async {
-            let r = self.http.post(&self.url).json(&body).send().await.map_err(|e| e.to_string())?;
-            let mut v: Vec<Value> = r.json().await.map_err(|e| e.to_string())?;
-            v.sort_by_key(|x| x["id"].as_u64());
-            Ok(v.into_iter().map(|x| x["result"].clone()).collect())
-        })
-    }
-
-    fn u64(&self, method: &str, params: Value) -> u64 {
-        let v = self.call(method, params);
-        u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
-    }
-
-    fn head(&self) -> u64 {
-        self.u64("eth_blockNumber", json!([]))
-    }
-
-    fn block_hash(&self, n: u64) -> Option<String> {
-        let b = self.try_call("eth_getBlockByNumber", json!([format!("0x{n:x}"), false])).ok()?;
-        b["hash"].as_str().map(str::to_string)
-    }
-
-    fn balance(&self, a: &str) -> U256 {
-        self.call("eth_getBalance", json!([a, "latest"])).as_str().unwrap().parse().unwrap()
-    }
 }
 
 fn transfer(s: &PrivateKeySigner, nonce: u64, to: Address) -> Bytes {

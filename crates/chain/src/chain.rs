@@ -22,7 +22,8 @@ use aqueduct_trie::{EMPTY_ROOT, TrieError};
 use parking_lot::Mutex;
 use revm::{context::result::EVMError, precompile::Precompiles};
 use tokio::sync::{Notify, broadcast};
-use tracing::{debug, info, warn};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
 
 use crate::{
     block::{ChainTx, SealedBlock},
@@ -89,6 +90,8 @@ struct Inner {
     snapshots: Vec<(u64, u64, i64)>,
     next_snapshot: u64,
     impersonated: HashSet<Address>,
+    /// When the pool last dropped expired queued transactions (seconds).
+    last_expiry: u64,
 }
 
 /// One chain (DESIGN D1): the engine under the L1 devnet, the rollup nodes and the sidechain.
@@ -99,6 +102,10 @@ pub struct Chain {
     inner: Mutex<Inner>,
     events: broadcast::Sender<ChainEvent>,
     pending: Notify,
+    /// Why the chain stopped: a write to its store failed (D13: Critical).
+    failure: std::sync::OnceLock<String>,
+    /// Cancelled when the chain stops.
+    stopped: CancellationToken,
 }
 
 fn now_secs() -> u64 {
@@ -354,9 +361,32 @@ impl Chain {
 
     /// Opens the chain in `config.data_dir`, creating it from genesis if it is new.
     pub fn open(config: ChainConfig) -> Result<Arc<Self>, ChainError> {
-        let store = Store::open(&config.data_dir.join("chain.redb"))?;
+        let path = config.data_dir.join("chain.redb");
+        let corrupt = |why: String| ChainError::Corrupt { path: path.clone(), why };
+        // redb panics on some damaged pages: that is a corrupt store too, not a crash.
+        let opened = std::panic::catch_unwind(|| {
+            let store = Store::open(&path)?;
+            let loaded = store.load()?;
+            Ok::<_, crate::store::StoreError>((store, loaded))
+        });
+        let (store, loaded) = match opened {
+            Ok(Ok(v)) => v,
+            Ok(Err(e @ crate::store::StoreError::Corrupt { .. })) => return Err(corrupt(e.to_string())),
+            Ok(Err(e)) => return Err(ChainError::Internal(format!("{}: {e}", path.display()))),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("the database engine panicked");
+                return Err(corrupt(format!("reading it failed: {what}")));
+            }
+        };
+        if let Some(l) = &loaded {
+            check_loaded(l).map_err(corrupt)?;
+        }
         let rules = config.rules.clone();
-        let (blocks, state, pending_reverts, time_offset) = match store.load()? {
+        let (blocks, state, pending_reverts, time_offset) = match loaded {
             Some(l) => {
                 let offset = l
                     .meta
@@ -395,6 +425,7 @@ impl Chain {
             snapshots: Vec::new(),
             next_snapshot: 1,
             impersonated: HashSet::new(),
+            last_expiry: 0,
         };
         for b in blocks {
             index_block(&mut inner, b);
@@ -407,7 +438,40 @@ impl Chain {
             inner: Mutex::new(inner),
             events,
             pending: Notify::new(),
+            failure: std::sync::OnceLock::new(),
+            stopped: CancellationToken::new(),
         }))
+    }
+
+    /// Why the chain stopped, once a write to its store has failed.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.get().map(String::as_str)
+    }
+
+    /// Cancelled when the chain stops (its JSON-RPC server and its process stop with it).
+    pub fn stopped(&self) -> CancellationToken {
+        self.stopped.clone()
+    }
+
+    /// Refuses every change once the chain has stopped.
+    fn running(&self) -> Result<(), ChainError> {
+        match self.failure.get() {
+            Some(why) => Err(ChainError::Stopped(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// A write to the store failed: the chain stops for good (D13: Critical). The caller has put
+    /// memory back to what the store holds.
+    fn stop_on(&self, what: &str, e: impl std::fmt::Display) -> ChainError {
+        let why = format!(
+            "writing {what} to {} failed ({e}); nothing after the last stored block was kept — free the disk or repair the store, then restart",
+            self.config.data_dir.join("chain.redb").display()
+        );
+        let why = self.failure.get_or_init(|| why).clone();
+        error!(target: "chain", "{why}");
+        self.stopped.cancel();
+        ChainError::Stopped(why)
     }
 
     /// The genesis block `genesis` makes under `rules`, without opening a chain.
@@ -661,6 +725,9 @@ impl Chain {
 
     /// Pools a transaction whose sender is known (signed here for a dev account, or impersonated).
     pub fn submit(&self, env: TxEnvelope, sender: Address) -> Result<B256, TxError> {
+        if let Some(why) = self.failure() {
+            return Err(TxError::Other(format!("node stopped: {why}")));
+        }
         let hash = self.submit_locked(&mut self.inner.lock(), env, sender)?;
         debug!(target: "chain::pool", %hash, %sender, "accepted");
         self.pending.notify_one();
@@ -733,9 +800,19 @@ impl Chain {
             if acc.balance < cost {
                 return Err(TxError::InsufficientFunds { address: sender, have: acc.balance, want: cost });
             }
-            let replaced = inner.pool.insert(tx, acc.nonce)?;
-            if let Some(old) = replaced {
-                inner.sidecars.remove(&old);
+            let bytes = body_len + sidecar.as_ref().map_or(0, |s| s.blobs().len() * 131_072);
+            let now = now_secs();
+            let Inner { pool, state, sidecars, last_expiry, .. } = inner;
+            let nonce_of = |a: &Address| state.account(a).ok().flatten().map(|a| a.nonce).unwrap_or(0);
+            if now >= *last_expiry + 60 {
+                *last_expiry = now;
+                for h in pool.expire(now, nonce_of) {
+                    debug!(target: "chain::pool", hash = %h, "queued transaction expired");
+                    sidecars.remove(&h);
+                }
+            }
+            for old in pool.insert(tx, acc.nonce, bytes, now, nonce_of)? {
+                sidecars.remove(&old);
             }
             if let Some(s) = sidecar {
                 inner.sidecars.insert(hash, s);
@@ -784,6 +861,7 @@ impl Chain {
     /// (deposits, then the pool) and an L2 verifier (deposits, then a batch's transactions) make
     /// their blocks.
     pub fn build_block(&self, mut attrs: BlockAttributes) -> Result<Arc<SealedBlock>, ChainError> {
+        self.running()?;
         let mut inner = self.inner.lock();
         if let Some(t) = attrs.timestamp.take() {
             inner.next_timestamp = Some(t);
@@ -842,10 +920,25 @@ impl Chain {
             (overlay.into_diff(), included, receipts, gas_used, blob_gas_used)
         };
 
+        let pre_root = inner.state.root();
         let reverts = inner.state.apply(diff);
-        let mut all_reverts = std::mem::take(&mut inner.pending_reverts);
-        all_reverts.merge(reverts);
-        let write = inner.state.commit_root()?;
+        // The block's undo log also undoes the dev-method changes made since the head, if any.
+        let merged;
+        let all_reverts = if inner.pending_reverts.accounts.is_empty() && inner.pending_reverts.storage.is_empty() {
+            &reverts
+        } else {
+            let mut m = inner.pending_reverts.clone();
+            m.merge(reverts.clone());
+            merged = m;
+            &merged
+        };
+        let write = match inner.state.commit_root() {
+            Ok(w) => w,
+            Err(e) => {
+                restore(inner, &reverts, pre_root);
+                return Err(self.stop_on(&format!("block {number}'s state root"), e));
+            }
+        };
         let body = Body { included, receipts, gas_used, blob_gas_used };
         let header = assemble_header(&self.rules, parent.hash, &ctx, inner.state.root(), &body, extra);
         let Body { included, receipts, .. } = body;
@@ -857,13 +950,19 @@ impl Chain {
             }
         }
         let meta = [("time_offset", inner.time_offset.to_be_bytes().to_vec())];
-        inner.store.commit(Commit {
+        let stored = inner.store.commit(Commit {
             block: Some(&block),
             state: &write,
-            reverts: &all_reverts,
+            reverts: all_reverts,
             meta: &meta,
             blobs: &blobs,
-        })?;
+        });
+        if let Err(e) = stored {
+            // Memory goes back to what the store holds: no read may show a block that is not on disk.
+            restore(inner, &reverts, pre_root);
+            return Err(self.stop_on(&format!("block {number}"), e));
+        }
+        inner.pending_reverts = Reverts::default();
 
         for h in invalid {
             inner.pool.remove(&h);
@@ -887,6 +986,7 @@ impl Chain {
 
     /// Unwinds the chain to block `to`, undoing state, and announces the removed blocks.
     pub fn unwind_to(&self, to: u64) -> Result<Vec<Arc<SealedBlock>>, ChainError> {
+        self.running()?;
         let mut inner = self.inner.lock();
         self.unwind_locked(&mut inner, to)
     }
@@ -906,7 +1006,9 @@ impl Chain {
             touched.merge(r);
         }
         let write = inner.state.write_for(&touched);
-        inner.store.unwind(to, head, &write, &Reverts::default())?;
+        if let Err(e) = inner.store.unwind(to, head, &write, &Reverts::default()) {
+            return Err(self.stop_on(&format!("the unwind to block {to}"), e));
+        }
         let removed: Vec<Arc<SealedBlock>> = inner.blocks.drain(to as usize + 1..).collect();
         inner.hashes.truncate(to as usize + 1);
         for b in &removed {
@@ -929,6 +1031,7 @@ impl Chain {
         if depth == 0 || depth > head {
             return Err(ChainError::InvalidParams(format!("reorg depth must be 1..={head}")));
         }
+        self.running()?;
         let decoded = txs.iter().map(|raw| Self::decode_raw(raw, &self.rules)).collect::<Result<Vec<_>, _>>()?;
         // One lock throughout, so that no other block lands inside the new branch.
         let mut inner = self.inner.lock();
@@ -952,7 +1055,10 @@ impl Chain {
         for tx in saved {
             let n = inner.state.account(&tx.sender).ok().flatten().map(|a| a.nonce).unwrap_or(0);
             if tx.nonce() >= n {
-                let _ = inner.pool.insert(tx, n);
+                let Inner { pool, state, .. } = &mut *inner;
+                let nonce_of = |a: &Address| state.account(a).ok().flatten().map(|a| a.nonce).unwrap_or(0);
+                let bytes = alloy::eips::eip2718::Encodable2718::encode_2718_len(&tx.envelope);
+                let _ = pool.insert(tx, n, bytes, now_secs(), nonce_of);
             }
         }
         Ok(last.expect("at least one block"))
@@ -970,6 +1076,7 @@ impl Chain {
 
     /// `evm_revert`: back to a snapshot (which is consumed, with all later ones).
     pub fn revert_to_snapshot(&self, id: u64) -> Result<bool, ChainError> {
+        self.running()?;
         let mut inner = self.inner.lock();
         let Some(pos) = inner.snapshots.iter().position(|s| s.0 == id) else {
             return Ok(false);
@@ -990,17 +1097,24 @@ impl Chain {
         &self,
         f: impl FnOnce(&mut Overlay<'_, WorldState, [B256]>) -> Result<(), ChainError>,
     ) -> Result<(), ChainError> {
+        self.running()?;
         let mut inner = self.inner.lock();
         let diff = {
             let mut o = Overlay::new(&inner.state, inner.hashes.as_slice());
             f(&mut o)?;
             o.into_diff()
         };
+        let pre_root = inner.state.root();
         let reverts = inner.state.apply(diff);
-        let mut pending = std::mem::take(&mut inner.pending_reverts);
-        pending.merge(reverts);
+        let mut pending = inner.pending_reverts.clone();
+        pending.merge(reverts.clone());
         let write = inner.state.write_for(&pending);
-        inner.store.commit(Commit { block: None, state: &write, reverts: &pending, meta: &[], blobs: &[] })?;
+        if let Err(e) =
+            inner.store.commit(Commit { block: None, state: &write, reverts: &pending, meta: &[], blobs: &[] })
+        {
+            restore(&mut inner, &reverts, pre_root);
+            return Err(self.stop_on("a dev-method state change", e));
+        }
         inner.pending_reverts = pending;
         Ok(())
     }
@@ -1175,6 +1289,38 @@ pub struct AccountProof {
     pub account: StateAccount,
     pub account_proof: Vec<Bytes>,
     pub storage: Vec<(B256, U256, Vec<Bytes>)>,
+}
+
+/// Checks a loaded chain before it serves anything: blocks link by parent hash and their bodies
+/// match their headers, and the state matches the head's state root (see [`WorldState::check`]).
+fn check_loaded(l: &crate::store::Loaded) -> Result<(), String> {
+    for w in l.blocks.windows(2) {
+        if w[1].header.parent_hash != w[0].hash {
+            return Err(format!("block {} does not link to block {}", w[1].number(), w[0].number()));
+        }
+    }
+    for b in &l.blocks {
+        let root = alloy::consensus::proofs::ordered_trie_root_with_encoder(&b.txs, |t: &ChainTx, buf| {
+            alloy::eips::eip2718::Encodable2718::encode_2718(&t.envelope, buf)
+        });
+        if root != b.header.transactions_root {
+            return Err(format!("block {}'s transactions do not match its header", b.number()));
+        }
+    }
+    let head = l.blocks.last().ok_or("no blocks")?;
+    l.state.check(head.header.state_root, &l.pending_reverts)
+}
+
+/// Undoes changes applied since the last stored write (`reverts`, over a state whose root was
+/// `root`), keeping the dev-method changes still pending before them.
+fn restore(inner: &mut Inner, reverts: &Reverts, root: B256) {
+    inner.state.revert(reverts, root);
+    for a in &inner.pending_reverts.accounts {
+        inner.state.mark_dirty(a.address, None);
+    }
+    for s in &inner.pending_reverts.storage {
+        inner.state.mark_dirty(s.address, Some(s.slot));
+    }
 }
 
 fn index_block(inner: &mut Inner, b: Arc<SealedBlock>) {

@@ -37,6 +37,10 @@ pub enum TxError {
     PoolFull,
     #[error("account has too many pending transactions")]
     SenderLimit,
+    #[error("account has too many queued transactions: {limit} behind a nonce gap (next nonce {next})")]
+    QueuedLimit { limit: usize, next: u64 },
+    #[error("transaction underpriced: the pool is full and holds nothing cheaper")]
+    Underpriced,
     #[error("blob transaction missing blob sidecar")]
     MissingSidecar,
     #[error("invalid blob transaction: {0}")]
@@ -65,6 +69,13 @@ pub enum ChainError {
     UnknownBlock,
     #[error("internal error: {0}")]
     Internal(String),
+    /// A write to the chain's store failed: the node stopped (Critical). Nothing it holds in
+    /// memory goes beyond what is on disk; free the disk or fix the store, then restart.
+    #[error("node stopped: {0}")]
+    Stopped(String),
+    /// What a store holds on disk does not check out: the chain refuses to open it.
+    #[error("{} is corrupt: {why}; restore it from a backup, or delete it (aqueduct devnet --fresh) to start a new chain", path.display())]
+    Corrupt { path: std::path::PathBuf, why: String },
 }
 
 impl From<crate::store::StoreError> for ChainError {

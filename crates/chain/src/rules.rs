@@ -55,6 +55,14 @@ pub struct PoolLimits {
     pub max_tx_bytes: usize,
     /// A replacement must raise both fees by at least this many percent.
     pub price_bump_percent: u128,
+    /// Most queued transactions (not executable yet: behind a nonce gap) per sender (geth: 64).
+    pub max_queued_per_sender: usize,
+    /// Most queued transactions in total (geth: 1,024); beyond it the cheapest queued one goes.
+    pub max_queued: usize,
+    /// Most bytes held (transactions with their blob sidecars).
+    pub max_bytes: usize,
+    /// Seconds a queued transaction is kept (geth: 3 h).
+    pub queued_lifetime_secs: u64,
 }
 
 impl Default for PoolLimits {
@@ -65,6 +73,10 @@ impl Default for PoolLimits {
             max_nonce_gap: 5_000,
             max_tx_bytes: 128 * 1024,
             price_bump_percent: 10,
+            max_queued_per_sender: 64,
+            max_queued: 4_096,
+            max_bytes: 256 * 1024 * 1024,
+            queued_lifetime_secs: 3 * 3600,
         }
     }
 }

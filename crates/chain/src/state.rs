@@ -382,3 +382,65 @@ impl WorldState {
         w
     }
 }
+
+/// Root of a trie over `(key hash, value)` leaves, built from scratch.
+fn root_of(mut leaves: Vec<(B256, Vec<u8>)>) -> B256 {
+    leaves.sort_unstable_by_key(|l| l.0);
+    let mut hb = alloy_trie::HashBuilder::default();
+    for (k, v) in &leaves {
+        hb.add_leaf(alloy_trie::Nibbles::unpack(k), v);
+    }
+    hb.root()
+}
+
+impl WorldState {
+    /// Checks what was loaded from disk: every trie node and code against its hash, every
+    /// account's storage against its storage root, and the accounts against `root` (the head's
+    /// state root), reading the keys of dev changes made after the head (`pending`) at their old
+    /// values. A flipped bit anywhere in the state fails one of these.
+    pub fn check(&self, root: B256, pending: &Reverts) -> Result<(), String> {
+        if let Some(h) = self.nodes.iter().find_map(|(h, n)| (keccak256(n) != *h).then_some(h)) {
+            return Err(format!("trie node {h} does not hash to its key"));
+        }
+        if let Some(h) = self.codes.iter().find_map(|(h, c)| (keccak256(c) != *h).then_some(h)) {
+            return Err(format!("code {h} does not hash to its key"));
+        }
+        let mut accounts = self.accounts.clone();
+        for a in pending.accounts.iter().rev() {
+            match a.existed {
+                true => accounts.insert(a.address, a.account),
+                false => accounts.remove(&a.address),
+            };
+        }
+        let mut changed: HashMap<Address, HashMap<U256, U256>> = HashMap::new();
+        for s in pending.storage.iter().rev() {
+            let slots =
+                changed.entry(s.address).or_insert_with(|| self.storage.get(&s.address).cloned().unwrap_or_default());
+            match s.value.is_zero() {
+                true => slots.remove(&s.slot),
+                false => slots.insert(s.slot, s.value),
+            };
+        }
+        let mut leaves = Vec::with_capacity(accounts.len());
+        for (addr, acc) in &accounts {
+            let slots = changed.get(addr).or(self.storage.get(addr));
+            let storage_root = match slots {
+                Some(m) if !m.is_empty() => {
+                    root_of(m.iter().map(|(s, v)| (keccak256(s.to_be_bytes::<32>()), slot_value(v))).collect())
+                }
+                _ => EMPTY_ROOT,
+            };
+            if storage_root != acc.storage_root {
+                return Err(format!("storage of {addr} does not match its storage root"));
+            }
+            let mut enc = Vec::with_capacity(80);
+            acc.encode(&mut enc);
+            leaves.push((keccak256(addr), enc));
+        }
+        let got = root_of(leaves);
+        if got != root {
+            return Err(format!("the accounts hash to state root {got}, the head block says {root}"));
+        }
+        Ok(())
+    }
+}

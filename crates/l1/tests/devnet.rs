@@ -562,3 +562,34 @@ async fn instant_mining_waits_for_a_nonce_gap_without_empty_blocks() {
     assert_eq!(rpc.num("eth_getTransactionCount", json!([alice.address(), "latest"])).await, 3);
     devnet.stop().await;
 }
+
+/// Issue 23, item 5: 200,000 reward percentiles aborted the node (the reward matrix), and
+/// installed filters were unbounded in number and size. Percentiles are bounded as geth bounds
+/// them, and so are filters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fee_history_and_filters_are_bounded() {
+    let (_dir, devnet, rpc) = start(0.0).await;
+    let many: Vec<f64> = (0..200_000).map(|i| i as f64 / 2_000.0).collect();
+    let e = rpc.try_call("eth_feeHistory", json!(["0x400", "latest", many])).await.unwrap_err();
+    assert_eq!(e["code"], -32602, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("at most 100"), "{e}");
+    let e = rpc.try_call("eth_feeHistory", json!(["0x4", "latest", [50.0, 10.0]])).await.unwrap_err();
+    assert_eq!(e["code"], -32602, "{e}");
+    let hundred: Vec<f64> = (0..100).map(f64::from).collect();
+    let fh = rpc.call("eth_feeHistory", json!(["0x4", "latest", hundred])).await;
+    assert_eq!(fh["reward"][0].as_array().map(Vec::len), Some(100), "{fh}");
+
+    let addresses: Vec<String> = (0..1_001u32).map(|i| format!("{:#042x}", i + 1)).collect();
+    let e = rpc.try_call("eth_newFilter", json!([{ "address": addresses }])).await.unwrap_err();
+    assert!(e["message"].as_str().unwrap().contains("at most 1000"), "{e}");
+    let e = rpc.try_call("eth_getLogs", json!([{ "address": addresses }])).await.unwrap_err();
+    assert!(e["message"].as_str().unwrap().contains("at most 1000"), "{e}");
+    for _ in 0..1_000 {
+        rpc.call("eth_newBlockFilter", json!([])).await;
+    }
+    let e = rpc.try_call("eth_newBlockFilter", json!([])).await.unwrap_err();
+    assert!(e["message"].as_str().unwrap().contains("too many filters"), "{e}");
+    assert_eq!(rpc.call("eth_uninstallFilter", json!(["0x1"])).await, json!(true));
+    rpc.call("eth_newBlockFilter", json!([])).await;
+    devnet.stop().await;
+}

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+use alloy::primitives::U256;
+use serde_json::{Value, json};
 use std::{
     net::TcpListener,
     path::{Path, PathBuf},
@@ -59,6 +61,25 @@ impl Proc {
 
     pub fn aqueduct(args: &[&str], log: &Path) -> Self {
         Self::spawn(Path::new(env!("CARGO_BIN_EXE_aqueduct")), args, log)
+    }
+
+    /// SIGINT (Ctrl-C), then waits for the process to exit.
+    pub fn interrupt(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        self.child.wait().unwrap()
+    }
+
+    /// Waits up to `secs` for the process to exit by itself.
+    pub fn exited_within(&mut self, secs: u64) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(secs) {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
     }
 
     /// SIGKILL: no shutdown path runs.
@@ -145,4 +166,68 @@ pub fn forge_create_token(rpc_url: &str, key: &str, name: &str, symbol: &str, su
         &repo().join("contracts"),
     );
     field(&created, "Deployed to:").to_string()
+}
+
+/// Blocking JSON-RPC over HTTP (a tiny client: the test has no async runtime of its own).
+pub struct Rpc {
+    url: String,
+    rt: tokio::runtime::Runtime,
+    http: reqwest::Client,
+}
+
+impl Rpc {
+    pub fn new(port: u16) -> Self {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+        Self { url: format!("http://127.0.0.1:{port}"), rt, http }
+    }
+
+    pub fn try_call(&self, method: &str, params: Value) -> Result<Value, String> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        self.rt.block_on(async {
+            let r = self.http.post(&self.url).json(&body).send().await.map_err(|e| e.to_string())?;
+            let v: Value = r.json().await.map_err(|e| e.to_string())?;
+            match v.get("error") {
+                Some(e) => Err(e.to_string()),
+                None => Ok(v["result"].clone()),
+            }
+        })
+    }
+
+    pub fn call(&self, method: &str, params: Value) -> Value {
+        self.try_call(method, params).unwrap_or_else(|e| panic!("{method} on {}: {e}", self.url))
+    }
+
+    /// Many calls in one JSON-RPC batch.
+    pub fn batch(&self, calls: &[(&str, Value)]) -> Result<Vec<Value>, String> {
+        let body: Vec<Value> = calls
+            .iter()
+            .enumerate()
+            .map(|(i, (m, p))| json!({"jsonrpc": "2.0", "id": i, "method": m, "params": p}))
+            .collect();
+        self.rt.block_on(async {
+            let r = self.http.post(&self.url).json(&body).send().await.map_err(|e| e.to_string())?;
+            let mut v: Vec<Value> = r.json().await.map_err(|e| e.to_string())?;
+            v.sort_by_key(|x| x["id"].as_u64());
+            Ok(v.into_iter().map(|x| x["result"].clone()).collect())
+        })
+    }
+
+    pub fn u64(&self, method: &str, params: Value) -> u64 {
+        let v = self.call(method, params);
+        u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    }
+
+    pub fn head(&self) -> u64 {
+        self.u64("eth_blockNumber", json!([]))
+    }
+
+    pub fn block_hash(&self, n: u64) -> Option<String> {
+        let b = self.try_call("eth_getBlockByNumber", json!([format!("0x{n:x}"), false])).ok()?;
+        b["hash"].as_str().map(str::to_string)
+    }
+
+    pub fn balance(&self, a: &str) -> U256 {
+        self.call("eth_getBalance", json!([a, "latest"])).as_str().unwrap().parse().unwrap()
+    }
 }

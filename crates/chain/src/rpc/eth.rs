@@ -189,6 +189,9 @@ fn send_transaction(ctx: &RpcContext, req: TransactionRequest) -> RpcResult<B256
     Ok(chain.submit(env, from)?)
 }
 
+/// Most reward percentiles one `eth_feeHistory` may ask for (geth's bound).
+pub const MAX_REWARD_PERCENTILES: usize = 100;
+
 fn fee_history(
     chain: &Chain,
     count: u64,
@@ -196,6 +199,17 @@ fn fee_history(
     percentiles: Option<Vec<f64>>,
 ) -> RpcResult<FeeHistory> {
     let count = count.clamp(1, 1024);
+    if let Some(ps) = &percentiles {
+        if ps.len() > MAX_REWARD_PERCENTILES {
+            return Err(invalid_params(format!(
+                "{} reward percentiles asked; at most {MAX_REWARD_PERCENTILES} are allowed",
+                ps.len()
+            )));
+        }
+        if ps.iter().any(|p| !(0.0..=100.0).contains(p)) || ps.windows(2).any(|w| w[0] > w[1]) {
+            return Err(invalid_params("reward percentiles must rise monotonically within 0 to 100"));
+        }
+    }
     let newest = chain.block_number(tag_ref(newest)).ok_or_else(|| rpc_err(SERVER_ERROR, "header not found"))?;
     let oldest = newest.saturating_sub(count - 1);
     let blocks = chain.blocks(oldest, newest);

@@ -27,6 +27,10 @@ use crate::chain::{BlockRef, Chain, ChainEvent};
 
 /// Filters unused for this long are dropped (geth's timeout).
 const FILTER_TTL: Duration = Duration::from_secs(300);
+/// Most filters installed at once (each is kept until polled or expired).
+pub const MAX_FILTERS: usize = 1_000;
+/// Most addresses plus topic alternatives one filter may name.
+pub const MAX_FILTER_TERMS: usize = 1_000;
 /// Most logs one query returns.
 const MAX_LOGS: usize = 20_000;
 
@@ -93,7 +97,30 @@ fn resolve_range(c: &RpcContext, f: &Filter) -> Result<(u64, u64), ErrorObjectOw
     Ok((from, to))
 }
 
-fn install(c: &RpcContext, kind: Kind) -> U64 {
+/// A filter whose criteria are bounded (addresses and topic alternatives together).
+fn bounded(f: Filter) -> Result<Filter, ErrorObjectOwned> {
+    let terms = f.address.len() + f.topics.iter().map(|t| t.len()).sum::<usize>();
+    if terms > MAX_FILTER_TERMS {
+        return Err(invalid_params(format!(
+            "filter names {terms} addresses and topics; at most {MAX_FILTER_TERMS} are allowed"
+        )));
+    }
+    Ok(f)
+}
+
+fn install(c: &RpcContext, kind: Kind) -> Result<U64, ErrorObjectOwned> {
+    {
+        let mut map = c.filters.map.lock();
+        map.retain(|_, f| f.polled.elapsed() < FILTER_TTL);
+        if map.len() >= MAX_FILTERS {
+            return Err(rpc_err(
+                SERVER_ERROR,
+                format!(
+                    "too many filters installed ({MAX_FILTERS}); uninstall some or let them expire (5 min unpolled)"
+                ),
+            ));
+        }
+    }
     let id = {
         let mut n = c.filters.next.lock();
         *n += 1;
@@ -101,9 +128,8 @@ fn install(c: &RpcContext, kind: Kind) -> U64 {
     };
     let last = c.chain.head().number();
     let mut map = c.filters.map.lock();
-    map.retain(|_, f| f.polled.elapsed() < FILTER_TTL);
     map.insert(id, Installed { kind, last, polled: Instant::now() });
-    id
+    Ok(id)
 }
 
 fn changes(p: Params<'_>, c: &RpcContext) -> Result<serde_json::Value, ErrorObjectOwned> {
@@ -132,17 +158,17 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
     let r = |res: Result<(), jsonrpsee::core::RegisterMethodError>| res.expect("method names are unique");
     r(m.register_method("eth_getLogs", |p, c, _| -> Result<Vec<RpcLog>, ErrorObjectOwned> {
         let (f,): (Filter,) = parse_params(&p, 1)?;
+        let f = bounded(f)?;
         let (from, to) = resolve_range(c, &f)?;
         logs_in(&c.chain, &f, from, to)
     })
     .map(|_| ()));
     r(m.register_method("eth_newFilter", |p, c, _| -> Result<U64, ErrorObjectOwned> {
         let (f,): (Filter,) = parse_params(&p, 1)?;
-        Ok(install(c, Kind::Logs(Box::new(f))))
+        install(c, Kind::Logs(Box::new(bounded(f)?)))
     })
     .map(|_| ()));
-    r(m.register_method("eth_newBlockFilter", |_, c, _| Ok::<_, ErrorObjectOwned>(install(c, Kind::Blocks)))
-        .map(|_| ()));
+    r(m.register_method("eth_newBlockFilter", |_, c, _| install(c, Kind::Blocks)).map(|_| ()));
     r(m.register_method("eth_getFilterChanges", |p, c, _| changes(p, c)).map(|_| ()));
     r(m.register_method("eth_getFilterLogs", |p, c, _| -> Result<Vec<RpcLog>, ErrorObjectOwned> {
         let (id,): (U64,) = parse_params(&p, 1)?;

@@ -110,6 +110,16 @@ pub async fn serve(
         .build();
     let server = Server::builder().set_config(server_config).build(config.addr).await?;
     let addr = server.local_addr()?;
+    let stopped = chain.stopped();
     let handle = server.start(module(chain, signers, config));
+    // A chain that stopped (its store failed) serves nothing more: no client may read state that
+    // no stored block holds, and a health check sees the port close.
+    let h = handle.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = stopped.cancelled() => { let _ = h.stop(); }
+            _ = h.clone().stopped() => {}
+        }
+    });
     Ok((addr, handle))
 }

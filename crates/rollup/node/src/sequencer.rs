@@ -11,7 +11,7 @@ use aqueduct_chain::{BlockAttributes, Chain, L1Prices, SealedBlock};
 use aqueduct_rollup_protocol::{L1Origin, Pipeline, decode_meta, encode_meta, l1_info_deposit};
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, error, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::{follower::follow_l1, l1::L1Client};
 
@@ -30,6 +30,9 @@ pub struct Sequencer {
     cfg: SequencerConfig,
 }
 
+/// L1 blocks read per round while catching up to the head's origin (no block is due meanwhile).
+const CATCH_UP_BLOCKS: u64 = 1_024;
+
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
 }
@@ -46,6 +49,30 @@ impl Sequencer {
         loop {
             if cancel.is_cancelled() {
                 return;
+            }
+            // After a restart the pipeline starts again from the rollup's L1 genesis: no block may
+            // be built before it has read the head's own origin again (its epoch and forced queue).
+            if let Some(epoch) = self.origin_unread() {
+                let before = self.pipeline.lock().cursor();
+                info!(target: "sequencer", l1 = before, origin = epoch, "reading L1 up to the head's origin before building");
+                let read = follow_l1(&self.l1, &self.pipeline, self.cfg.l1_confirmations, CATCH_UP_BLOCKS);
+                let stalled = tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    r = read => match r {
+                        Err(e) => {
+                            warn!(target: "sequencer", error = %e, "reading L1 failed; retrying");
+                            true
+                        }
+                        Ok(_) => self.pipeline.lock().cursor() <= before,
+                    },
+                };
+                if stalled {
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                }
+                continue;
             }
             let now = now_ms();
             if now >= last_l1_poll + 500 {
@@ -69,7 +96,7 @@ impl Sequencer {
                 continue;
             }
             let chain = self.chain.clone();
-            let attrs = self.next_attributes();
+            let Some(attrs) = self.next_attributes() else { continue };
             let built = tokio::task::spawn_blocking(move || chain.build_block(attrs)).await;
             match built {
                 Ok(Ok(b)) => debug!(target: "sequencer", number = b.number(), txs = b.txs.len(), "sealed"),
@@ -89,18 +116,27 @@ impl Sequencer {
         cfg.l2_genesis_time * 1000 + n * cfg.block_time_ms
     }
 
+    /// The head's L1 origin, while the pipeline has not read it (yet).
+    fn origin_unread(&self) -> Option<u64> {
+        let head = self.chain.head();
+        let p = self.pipeline.lock();
+        let (_, epoch, _) = head_meta(&head, p.config().l1_genesis.number);
+        p.l1_block(epoch).is_none().then_some(epoch)
+    }
+
     /// Builds the next block's attributes: keep the L1 origin or move to the next one once its
     /// time has come (it must, before the sequencing window runs out), the system deposit, the
     /// new origin's deposits, and the forced queue (all known items; a censoring sequencer only
-    /// what is due).
-    pub fn next_attributes(&self) -> BlockAttributes {
+    /// what is due). None while the pipeline has not read the head's origin: a block must
+    /// never fall back to another origin than its parent's (derivation would skip its batch).
+    pub fn next_attributes(&self) -> Option<BlockAttributes> {
         let head = self.chain.head();
         let p = self.pipeline.lock();
         let cfg = p.config();
         let n = head.number() + 1;
         let ts = cfg.block_timestamp(n);
         let (forced_index, epoch, seq) = head_meta(&head, cfg.l1_genesis.number);
-        let current = p.l1_block(epoch).map(|b| b.origin).unwrap_or(cfg.l1_genesis);
+        let current = p.l1_block(epoch)?.origin;
         let next = p.l1_block(epoch + 1).map(|b| b.origin).filter(|o| o.timestamp <= ts);
         let (origin, seq) = match next {
             Some(o) => (o, 0),
@@ -126,7 +162,7 @@ impl Sequencer {
                 }
             })
             .collect();
-        BlockAttributes {
+        Some(BlockAttributes {
             timestamp: Some(ts),
             deposits,
             transactions,
@@ -135,7 +171,7 @@ impl Sequencer {
             l1_prices: prices(&origin),
             extra_data: encode_meta(upto, origin.number, seq),
             ..Default::default()
-        }
+        })
     }
 }
 

@@ -21,7 +21,7 @@ use aqueduct_contracts::zk::ZkRollup;
 use aqueduct_rollup_node::{L1Call, L1Client, L1Error};
 use aqueduct_zk_circuit::{Prover, ProverError, evm};
 use aqueduct_zk_protocol::{
-    Account, BlockWitness, F, OnchainOp, Op, OpError, OpKind, PriorityOp, SignedTx, ZkState, pubdata,
+    Account, Amount32, BlockWitness, F, OnchainOp, Op, OpError, OpKind, PriorityOp, SignedTx, ZkState, pubdata,
 };
 use ark_ff::PrimeField;
 use tracing::{info, warn};
@@ -259,16 +259,30 @@ impl Operator {
 
     /// Takes a signed transaction if it is valid against the current state (kept on disk before
     /// this returns). With earlier transactions of the same sender waiting, its nonce must follow
-    /// theirs and its signature is checked; its balance is checked when the block applies it.
+    /// theirs and the balance they leave must cover it; at most [`MAX_WAITING_PER_SENDER`] wait.
     pub fn submit(&mut self, tx: SignedTx) -> Result<u64, SubmitError> {
-        let waiting = self.mempool.iter().filter(|(_, t)| t.from == tx.from).count() as u32;
-        if waiting == 0 {
+        let waiting: Vec<&SignedTx> = self.mempool.iter().map(|(_, t)| t).filter(|t| t.from == tx.from).collect();
+        if waiting.len() >= MAX_WAITING_PER_SENDER {
+            return Err(SubmitError::TooMany { account: tx.from, limit: MAX_WAITING_PER_SENDER });
+        }
+        if waiting.is_empty() {
             self.state.check(&Op::Tx(tx.clone()))?;
         } else {
             self.state.authorize(&tx)?;
             let expected = self.next_nonce(tx.from);
             if tx.nonce != expected {
                 return Err(OpError::Nonce { expected, got: tx.nonce }.into());
+            }
+            // The balance left after the sender's waiting transactions (credits count once applied).
+            let amount = Amount32::unpack(tx.amount).ok_or(OpError::BadAmount(tx.amount))?;
+            let spent = waiting
+                .iter()
+                .filter(|t| t.token == tx.token)
+                .map(|t| Amount32::unpack(t.amount).unwrap_or(0))
+                .fold(0u128, u128::saturating_add);
+            let balance = self.state.account(tx.from).map_or(0, |a| a.balance(tx.token)).saturating_sub(spent);
+            if balance < amount {
+                return Err(OpError::Insufficient { balance, amount }.into());
             }
         }
         let seq = self.next_seq;
@@ -322,8 +336,12 @@ impl Operator {
             requeue(self, ops, &seqs);
             return Err(OperatorError::BadRequest { id: self.served, reason });
         }
-        // Transactions that no longer apply are dropped for good.
+        // Transactions that no longer apply (a full exit emptied the account first) are dropped
+        // for good.
         let dropped: Vec<u64> = skipped.iter().map(|(i, _)| seqs[i - priority]).collect();
+        for ((_, why), seq) in skipped.iter().zip(&dropped) {
+            warn!(target: "zk::operator", seq, reason = %why, "transaction no longer applies; dropped");
+        }
         if let Some(s) = &self.store
             && !dropped.is_empty()
         {
@@ -403,10 +421,15 @@ impl Operator {
     }
 }
 
+/// Transactions one account may have waiting for a block.
+pub const MAX_WAITING_PER_SENDER: usize = 128;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
     #[error(transparent)]
     Invalid(#[from] OpError),
+    #[error("account {account} has {limit} transactions waiting for a block; send more once one lands")]
+    TooMany { account: u32, limit: usize },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -106,7 +106,7 @@ pub async fn serve_rpc(operator: Operator, addr: SocketAddr, poll: Duration) -> 
         let mut op = c.0.lock().await;
         match op.submit(tx) {
             Ok(seq) => Ok(json!({ "seq": seq })),
-            Err(SubmitError::Invalid(e)) => Err(bad(e.to_string())),
+            Err(e @ (SubmitError::Invalid(_) | SubmitError::TooMany { .. })) => Err(bad(e.to_string())),
             Err(e @ SubmitError::Store(_)) => Err(internal(e.to_string())),
         }
     })

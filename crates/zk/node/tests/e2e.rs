@@ -98,6 +98,20 @@ async fn scenario(url: &str, signers: &[PrivateKeySigner]) {
         nonce,
     };
     op.submit(w.sign(7, &kb)).unwrap();
+    // Issue 23, item 6: what the sender's waiting transactions leave must cover the next one
+    // (B holds 0.5 ETH; it was accepted, then dropped in silence).
+    let over = UnsignedTx {
+        kind: OpKind::Transfer,
+        from: b,
+        to: a,
+        token: 0,
+        amount: Amount32::pack(ETH).unwrap(),
+        nonce: op.next_nonce(b),
+    };
+    let e = op.submit(over.sign(7, &kb)).unwrap_err();
+    assert!(e.to_string().contains("is below"), "{e}");
+    let drain = UnsignedTx { kind: OpKind::Withdraw, to: b, amount: Amount32::pack(ETH / 2).unwrap(), ..over };
+    assert!(op.submit(drain.sign(7, &kb)).unwrap_err().to_string().contains("is below"));
     // A replayed transaction and one signed by the wrong key are refused.
     let replay = UnsignedTx { kind: OpKind::Transfer, from: a, to: b, token: 0, amount: 1, nonce: 0 };
     assert!(op.submit(replay.sign(7, &ka)).is_err());

@@ -1,0 +1,281 @@
+//! Faults met through the real binary: restarts at several uptimes, a disk that fills up, a
+//! store corrupted on disk. Each test fails on the defect it names (issue 23).
+
+mod common;
+
+use std::path::Path;
+
+use alloy::primitives::U256;
+use common::{ADDR0, Proc, Rpc, free_port, until, wait_port};
+use serde_json::{Value, json};
+
+/// `aqueduct devnet` (embedded L1 with 1 s blocks, the optimistic rollup, no ZK) on fixed ports
+/// and a data directory, so that it can be killed and started again on the same state.
+struct Devnet {
+    dir: std::path::PathBuf,
+    l1: u16,
+    l2: u16,
+    ver: u16,
+}
+
+impl Devnet {
+    fn new(dir: &Path) -> Self {
+        Self { dir: dir.to_path_buf(), l1: free_port(), l2: free_port(), ver: free_port() }
+    }
+
+    fn start(&self, log: &str) -> Proc {
+        let (l1, l2, ver) = (self.l1.to_string(), format!("127.0.0.1:{}", self.l2), format!("127.0.0.1:{}", self.ver));
+        let data = self.dir.join("data");
+        let args = [
+            "devnet",
+            "--no-zk",
+            "--block-time",
+            "1",
+            "--port",
+            &l1,
+            "--l2-addr",
+            &l2,
+            "--verifier-addr",
+            &ver,
+            "--data-dir",
+            data.to_str().unwrap(),
+        ];
+        let p = Proc::aqueduct(&args, &self.dir.join(log));
+        wait_port(self.l2, 120, "the devnet's sequencer");
+        wait_port(self.ver, 30, "the devnet's verifier");
+        p
+    }
+
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.join(name)).unwrap_or_default()
+    }
+
+    /// The rollup's L1 anchor block, from the spec the devnet wrote.
+    fn anchor(&self) -> u64 {
+        let spec = std::fs::read_to_string(self.dir.join("data/rollup/rollup.json")).unwrap();
+        let spec: Value = serde_json::from_str(&spec).unwrap();
+        spec["rollup"]["l1_genesis"]["number"].as_u64().unwrap_or_else(|| panic!("no anchor in {spec}"))
+    }
+}
+
+fn tail(log: &str, n: usize) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Issue 23, item 1: a sequencer restarted after its head's L1 origin is more than one L1 read
+/// (64 blocks) past the anchor took the anchor as origin; derivation skipped its batches and the
+/// verifier stopped for good. Restarted after a short uptime and after > 64 L1 blocks, the
+/// sequencer must stay on the chain the verifier derives, hash for hash.
+#[test]
+fn sequencer_restarted_at_several_uptimes_stays_on_the_derived_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = Devnet::new(tmp.path());
+    let (l1, l2, ver) = (Rpc::new(d.l1), Rpc::new(d.l2), Rpc::new(d.ver));
+
+    let mut proc = d.start("run0.log");
+    let anchor = d.anchor();
+    let mut restarts = Vec::new();
+    // Uptimes: a few L1 blocks past the anchor, then past one full L1 read (64 blocks).
+    for (i, past_anchor) in [8u64, 75].into_iter().enumerate() {
+        until("L1 to pass the restart point", 150, || (l1.head() > anchor + past_anchor).then_some(()));
+        let head = l2.head();
+        proc.kill9();
+        proc = d.start(&format!("run{}.log", i + 1));
+        restarts.push(head);
+    }
+    let log = || d.log("run2.log");
+    let resumed = l2.head();
+    until("the restarted sequencer to make blocks", 60, || (l2.head() > resumed + 3).then_some(()));
+    let target = l2.head();
+    let start = std::time::Instant::now();
+    while ver.head() < target {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "verifier stuck at {} (sequencer {target}); log:\n{}",
+            ver.head(),
+            tail(&log(), 40)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(!log().contains("invalid batch skipped"), "derivation skipped a batch:\n{}", tail(&log(), 40));
+    for n in restarts.iter().flat_map(|r| [*r, r + 1, r + 2]).chain([1, target]) {
+        assert_eq!(ver.block_hash(n), l2.block_hash(n), "verifier and sequencer differ at L2 block {n}");
+    }
+    drop(proc);
+}
+
+/// An embedded L1 alone (`devnet --no-rollup`), mining on each transaction, in `data`.
+fn l1_args(port: u16, data: &Path) -> Vec<String> {
+    ["devnet", "--no-rollup", "--no-zk", "--block-time", "0", "--port", &port.to_string(), "--data-dir"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([data.to_str().unwrap().to_string()])
+        .collect()
+}
+
+fn start_l1(port: u16, data: &Path, log: &Path) -> Proc {
+    let args = l1_args(port, data);
+    let p = Proc::aqueduct(&args.iter().map(String::as_str).collect::<Vec<_>>(), log);
+    wait_port(port, 60, "the L1 devnet");
+    p
+}
+
+/// Sends `value` wei from dev account 0 to `to`; the hash once a receipt holds it.
+fn send_and_wait(rpc: &Rpc, to: &str, value: u64) -> Option<(String, String)> {
+    let tx = json!([{ "from": ADDR0, "to": to, "value": format!("0x{value:x}") }]);
+    let hash = rpc.try_call("eth_sendTransaction", tx).ok()?.as_str()?.to_string();
+    for _ in 0..40 {
+        match rpc.try_call("eth_getTransactionReceipt", json!([hash])) {
+            Ok(r) if r["blockHash"].is_string() => return Some((hash, r["blockHash"].as_str()?.to_string())),
+            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+fn proof_balance(rpc: &Rpc, a: &str) -> U256 {
+    rpc.call("eth_getProof", json!([a, [], "latest"]))["balance"].as_str().unwrap().parse().unwrap()
+}
+
+/// Issue 23, item 2: with the disk full, transactions were accepted, no block was stored, yet
+/// reads showed their effects, and the node went on answering. A failed write must leave memory
+/// as the store is, stop the node with a message that names the store, and lose nothing that had
+/// a receipt. The disk fills for real: the node runs under a file-size limit (`ulimit -f`).
+#[test]
+fn a_full_disk_stops_the_node_and_keeps_every_receipted_transaction() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (port, data) = (free_port(), tmp.path().join("l1"));
+    start_l1(port, &data, &tmp.path().join("genesis.log")).interrupt();
+    let size = std::fs::metadata(data.join("l1/chain.redb")).unwrap().len();
+    // Room for some blocks beyond the size the store has now; then a write fails.
+    let script = format!("ulimit -f {}; trap '' XFSZ; exec \"$0\" \"$@\"", size.div_ceil(1024) + 256);
+    let bin = env!("CARGO_BIN_EXE_aqueduct");
+    let mut args = vec!["-c", &script, bin];
+    let l1a = l1_args(port, &data);
+    args.extend(l1a.iter().map(String::as_str));
+    let log = tmp.path().join("full.log");
+    let mut full = Proc::spawn(Path::new("/bin/bash"), &args, &log);
+    wait_port(port, 60, "the L1 devnet under a file-size limit");
+    let rpc = Rpc::new(port);
+    let to = "0x00000000000000000000000000000000000c0ffe";
+    let mut receipted = Vec::new();
+    for i in 0..20_000u64 {
+        match send_and_wait(&rpc, to, 1_000 + i) {
+            Some(r) => receipted.push((r, 1_000 + i)),
+            None => break,
+        }
+    }
+    eprintln!("{} transfers receipted before the disk filled", receipted.len());
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!receipted.is_empty(), "no block was stored before the disk filled:\n{}", log_text());
+    let status = full.exited_within(30);
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "the node did not stop after a failed write ({} blocks stored; head {:?}):\n{}",
+        receipted.len(),
+        rpc.try_call("eth_blockNumber", json!([])),
+        tail(&log_text(), 20)
+    );
+    let text = log_text();
+    assert!(
+        text.contains("node stopped") && text.contains(&data.join("l1/chain.redb").display().to_string()),
+        "the stop names the store:\n{}",
+        tail(&text, 20)
+    );
+
+    // Restarted with room: every receipted transfer is there, once, and reads agree with proofs.
+    let _l1 = start_l1(port, &data, &tmp.path().join("after.log"));
+    for ((hash, block), _) in &receipted {
+        let r = rpc.call("eth_getTransactionReceipt", json!([hash]));
+        assert_eq!(r["blockHash"].as_str(), Some(block.as_str()), "receipted {hash} lost or moved");
+    }
+    let paid: u64 = receipted.iter().map(|(_, v)| v).sum();
+    let balance: U256 = rpc.call("eth_getBalance", json!([to, "latest"])).as_str().unwrap().parse().unwrap();
+    assert_eq!(balance, proof_balance(&rpc, to), "eth_getBalance and eth_getProof agree");
+    assert!(balance >= U256::from(paid), "every receipted transfer arrived: {balance} < {paid}");
+    let nonce = rpc.u64("eth_getTransactionCount", json!([ADDR0, "latest"]));
+    assert!(nonce >= receipted.len() as u64 && nonce <= receipted.len() as u64 + 1, "nonce {nonce}");
+    assert!(send_and_wait(&rpc, to, 1).is_some(), "the restarted node mines again");
+}
+
+/// Every place `pattern` occurs in `bytes`.
+fn find_all(bytes: &[u8], pattern: &[u8]) -> Vec<usize> {
+    bytes.windows(pattern.len()).enumerate().filter(|(_, w)| *w == pattern).map(|(i, _)| i).collect()
+}
+
+/// An L1 store with one transfer made and the node stopped cleanly; the offsets of the flat
+/// account record of dev account 9 (untouched: 10,000 ETH) in it.
+fn stopped_l1(tmp: &Path) -> (u16, std::path::PathBuf, Vec<usize>) {
+    let (port, data) = (free_port(), tmp.join("l1"));
+    let l1 = start_l1(port, &data, &tmp.join("first.log"));
+    assert!(send_and_wait(&Rpc::new(port), "0x00000000000000000000000000000000000c0ffe", 7).is_some());
+    l1.interrupt();
+    let bytes = std::fs::read(data.join("l1/chain.redb")).unwrap();
+    // rlp([nonce 0, balance 10,000 ETH, …]); inside a trie leaf the same bytes follow b8 4e.
+    let record = alloy::primitives::hex::decode("f84e808a021e19e0c9bab2400000").unwrap();
+    let flat: Vec<usize> =
+        find_all(&bytes, &record).into_iter().filter(|&i| i < 2 || bytes[i - 2..i] != [0xb8, 0x4e]).collect();
+    assert!(!flat.is_empty(), "the dev accounts' records are in the store");
+    (port, data, flat)
+}
+
+fn refused_to_start(port: u16, data: &Path, log: &Path) -> String {
+    let args = l1_args(port, data);
+    let mut p = Proc::aqueduct(&args.iter().map(String::as_str).collect::<Vec<_>>(), log);
+    let status = p.exited_within(60);
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    assert!(status.is_some_and(|s| !s.success()), "a corrupt store was opened and served:\n{}", tail(&text, 20));
+    text
+}
+
+/// Issue 23, item 3: one flipped bit in a cleanly closed store started without error and served
+/// a balance no state root holds (money created). The store is checked against the head's state
+/// root on open and refused with a message that names the file and what to do.
+#[test]
+fn a_flipped_bit_in_the_store_is_refused_on_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (port, data, flat) = stopped_l1(tmp.path());
+    let path = data.join("l1/chain.redb");
+    let mut bytes = std::fs::read(&path).unwrap();
+    for i in &flat {
+        // One bit of the balance's second byte: 10,000 ETH becomes 10,018.4 ETH (2^64 wei more).
+        bytes[i + 5] ^= 0x01;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let text = refused_to_start(port, &data, &tmp.path().join("flipped.log"));
+    assert!(
+        text.contains(&format!("{} is corrupt", path.display())) && text.contains("restore it from a backup"),
+        "the refusal names the file and what to do:\n{}",
+        tail(&text, 20)
+    );
+}
+
+/// Issue 23, item 3: a random 4 KB overwrite made the database engine panic, reported as "chain
+/// open task failed". It is a corrupt store, named as such.
+#[test]
+fn a_damaged_page_in_the_store_is_refused_on_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (port, data, flat) = stopped_l1(tmp.path());
+    let path = data.join("l1/chain.redb");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for i in &flat {
+        let page = i / 4096 * 4096;
+        let end = (page + 4096).min(bytes.len());
+        for b in &mut bytes[page..end] {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let text = refused_to_start(port, &data, &tmp.path().join("damaged.log"));
+    assert!(
+        text.contains(&path.display().to_string()) && !text.contains("task failed"),
+        "the refusal names the file:\n{}",
+        tail(&text, 20)
+    );
+}
