@@ -134,6 +134,16 @@ pub struct ServeArgs {
     sync: String,
     #[arg(long, default_value_t = 500)]
     poll_ms: u64,
+    /// Most this node deposits (ether, or token units) when a peer asks it to join a channel;
+    /// it never deposits more than the peer did.
+    #[arg(long, default_value = "10")]
+    max_join: String,
+    /// Shortest challenge period (seconds) accepted on a channel this node opens or joins.
+    #[arg(long, default_value_t = 60)]
+    min_challenge_period: u64,
+    /// Longest challenge period (seconds) accepted: a close locks the deposit this long.
+    #[arg(long, default_value_t = 7 * 24 * 3600)]
+    max_challenge_period: u64,
 }
 
 fn key(s: &str) -> eyre::Result<B256> {
@@ -169,6 +179,11 @@ pub async fn run(args: ChannelArgs) -> eyre::Result<()> {
             cfg.sync = if s.sync == "os" { SyncMode::Os } else { SyncMode::Full };
             cfg.poll = Duration::from_millis(s.poll_ms);
             cfg.tower = s.tower.clone();
+            cfg.max_join = wei(&s.max_join)?;
+            if s.min_challenge_period > s.max_challenge_period {
+                eyre::bail!("--min-challenge-period is above --max-challenge-period");
+            }
+            cfg.challenge_periods = s.min_challenge_period..=s.max_challenge_period;
             let node = Node::start(cfg, l1, k, s.adjudicator).await?;
             let (handle, control) = serve_control(node.clone(), s.control).await?;
             println!("channel node {me}: peers on {}, control on http://{control}", node.listen_addr());

@@ -202,10 +202,8 @@ pub async fn run_fraud(o: FraudOptions) -> Result<FraudReport, AttackError> {
 
     let withdrawals = g.withdrawals(withdrawal_tx, &invented).await?;
     let summary = FraudReport::summarize(&games);
-    let all_held = games.iter().all(|g| g.held)
-        && withdrawals.honest_paid_when_window_closed
-        && withdrawals.invented.iter().all(|i| i.contains("OutputDeleted"))
-        && restart.as_deref().is_none_or(|r: &str| r.starts_with("resumed"));
+    let failures = FraudReport::failures(&games, &withdrawals, restart.as_deref());
+    let all_held = failures.is_empty();
     Ok(FraudReport {
         seed: o.seed,
         runs: o.runs,
@@ -217,6 +215,7 @@ pub async fn run_fraud(o: FraudOptions) -> Result<FraudReport, AttackError> {
         withdrawals,
         restart,
         all_held,
+        failures,
     })
 }
 

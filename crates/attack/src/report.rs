@@ -89,9 +89,35 @@ pub struct FraudReport {
     pub restart: Option<String>,
     /// Every check held.
     pub all_held: bool,
+    /// The checks that did not hold (see [`FraudReport::failures`]).
+    pub failures: Vec<String>,
 }
 
 impl FraudReport {
+    /// Every printed check that failed, by name; the run held when there is none. Each check the
+    /// table prints enters it: every game, the honest withdrawal refused while its window is
+    /// open and paid when it closes, every invented withdrawal refused, the restarted challenger.
+    pub fn failures(games: &[GameRecord], w: &WithdrawalChecks, restart: Option<&str>) -> Vec<String> {
+        let mut out: Vec<String> = games
+            .iter()
+            .filter(|g| !g.held)
+            .map(|g| format!("game {} ({}, run {}) did not hold", g.game, g.scenario, g.run))
+            .collect();
+        if w.honest_refused_early.is_empty() || w.honest_refused_early.starts_with("NOT") {
+            out.push(format!("the honest withdrawal was not refused before its window: {}", w.honest_refused_early));
+        }
+        if !w.honest_paid_when_window_closed {
+            out.push("the honest withdrawal was not paid when its window closed".into());
+        }
+        out.extend(
+            w.invented.iter().filter(|i| !i.contains("OutputDeleted")).map(|i| format!("invented withdrawal: {i}")),
+        );
+        if let Some(r) = restart.filter(|r| !r.starts_with("resumed")) {
+            out.push(format!("the restarted challenger: {r}"));
+        }
+        out
+    }
+
     pub fn summarize(games: &[GameRecord]) -> Vec<ScenarioSummary> {
         let mut names: Vec<&str> = games.iter().map(|g| g.scenario.as_str()).collect();
         let mut seen = std::collections::HashSet::new();
@@ -191,6 +217,69 @@ impl FraudReport {
             let _ = writeln!(out, "challenger restart: {r}");
         }
         let _ = writeln!(out, "every check held: {}", if self.all_held { "yes" } else { "NO" });
+        for f in &self.failures {
+            let _ = writeln!(out, "  failed: {f}");
+        }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn game(held: bool) -> GameRecord {
+        GameRecord {
+            scenario: "state root".into(),
+            run: 0,
+            what: String::new(),
+            game: 1,
+            output_index: 1,
+            l2_block: 1,
+            leaf_block: 0,
+            expected_winner: "challenger",
+            winner: "challenger",
+            held,
+            ended_by: "step".into(),
+            moves: 1,
+            total_gas: 0,
+            gas_complete: true,
+            deciding_gas: 0,
+            wall_seconds: 0.0,
+            detection_l1_blocks: None,
+            clock_advanced_s: 0,
+            winner_credit_wei: "0".into(),
+            checks: Vec::new(),
+        }
+    }
+
+    fn withdrawals() -> WithdrawalChecks {
+        WithdrawalChecks {
+            honest_refused_early: "ChallengeWindowOpen".into(),
+            honest_window_s: 5,
+            honest_paid_when_window_closed: true,
+            invented: vec!["1 wei to 0x… proven against output 2, finalization after the window: OutputDeleted".into()],
+        }
+    }
+
+    /// Issue 23, item 9: the verdict ignored the early-refusal check. Each printed check, made
+    /// to fail on its own, fails the run (the CLI exits non-zero when any does).
+    #[test]
+    fn every_printed_check_can_fail_the_run() {
+        let games = vec![game(true)];
+        assert!(FraudReport::failures(&games, &withdrawals(), Some("resumed: …")).is_empty());
+        let early = WithdrawalChecks { honest_refused_early: "NOT refused".into(), ..withdrawals() };
+        let unpaid = WithdrawalChecks { honest_paid_when_window_closed: false, ..withdrawals() };
+        let invented = WithdrawalChecks { invented: vec!["NOT refused: it would be paid".into()], ..withdrawals() };
+        let cases: [(Vec<GameRecord>, WithdrawalChecks, Option<&str>); 5] = [
+            (vec![game(true), game(false)], withdrawals(), None),
+            (games.clone(), early, None),
+            (games.clone(), unpaid, None),
+            (games.clone(), invented, None),
+            (games.clone(), withdrawals(), Some("lost its game")),
+        ];
+        for (g, w, r) in &cases {
+            assert_eq!(FraudReport::failures(g, w, *r).len(), 1, "{w:?} {r:?}");
+        }
     }
 }

@@ -32,6 +32,9 @@ use crate::{
     state::{ChannelRecord, Inner, L1Task, Lifecycle, Outbox, Record},
 };
 
+/// The default cap on what a node deposits to join a peer's channel: 10 ETH (or token units).
+pub const DEFAULT_MAX_JOIN: u128 = 10 * 1_000_000_000_000_000_000;
+
 /// How a node runs.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
@@ -41,8 +44,12 @@ pub struct NodeConfig {
     pub fee: FeePolicy,
     /// Seconds from now to the payee's HTLC expiry.
     pub final_expiry: u64,
-    /// Largest deposit this node makes when a peer asks it to join a channel.
+    /// Largest deposit this node makes when a peer asks it to join a channel; it never deposits
+    /// more than the peer did (it matches the peer's deposit up to this cap).
     pub max_join: u128,
+    /// Challenge periods (seconds) this node accepts, on channels it opens or joins: too short
+    /// and a stale close cannot be answered, too long and its deposit is locked for it.
+    pub challenge_periods: std::ops::RangeInclusive<u64>,
     /// How often the node reads L1.
     pub poll: Duration,
     pub sync: SyncMode,
@@ -59,7 +66,8 @@ impl NodeConfig {
             data_dir,
             fee: FeePolicy { base: 1_000, ppm: 100, expiry_delta: 120 },
             final_expiry: 600,
-            max_join: u128::MAX,
+            max_join: DEFAULT_MAX_JOIN,
+            challenge_periods: 60..=7 * 24 * 3600,
             poll: Duration::from_millis(500),
             sync: SyncMode::Full,
             close_margin: 60,
@@ -402,8 +410,21 @@ impl Node {
                     return Err(NodeError::Refused(format!("channel {channel_id} is not {peer}'s to us, opening")));
                 }
                 if amount > self.config.max_join {
-                    return Err(NodeError::Refused(format!("join of {amount} exceeds our limit")));
+                    return Err(NodeError::Refused(format!(
+                        "join of {amount} exceeds our limit of {}",
+                        self.config.max_join
+                    )));
                 }
+                if amount > rec.deposit_a {
+                    return Err(NodeError::Refused(format!(
+                        "join of {amount} is more than the peer's own deposit of {}",
+                        rec.deposit_a
+                    )));
+                }
+                if amount == 0 && rec.deposit_a == 0 {
+                    return Err(NodeError::Refused(format!("channel {channel_id} would hold nothing")));
+                }
+                self.check_period(u64::from(rec.challenge_period))?;
                 self.adj.join(channel_id, rec.token, amount).await?;
                 let opening = ChannelState::opening(channel_id, rec.deposit_a, amount);
                 self.add_channel(Channel::new(self.domain, Side::B, peer, me, opening), rec.token, Lifecycle::Open);
@@ -530,6 +551,19 @@ impl Node {
 
     /// Opens a channel to `peer` (connected) with `amount` of `token`, asking it to deposit
     /// `peer_amount`; returns once L1 shows both deposits.
+    /// Refuses a challenge period outside what this node's owner accepts.
+    fn check_period(&self, period: u64) -> Result<(), NodeError> {
+        let r = &self.config.challenge_periods;
+        if !r.contains(&period) {
+            return Err(NodeError::Refused(format!(
+                "challenge period {period} s is outside the {} to {} s this node accepts",
+                r.start(),
+                r.end()
+            )));
+        }
+        Ok(())
+    }
+
     pub async fn open(
         self: &Arc<Self>,
         peer: Address,
@@ -541,6 +575,10 @@ impl Node {
         if !self.lock().peers.contains_key(&peer) {
             return Err(NodeError::Refused(format!("not connected to {peer}")));
         }
+        if amount == 0 && peer_amount == 0 {
+            return Err(NodeError::Refused("a channel needs a deposit from at least one side".into()));
+        }
+        self.check_period(u64::from(challenge_period))?;
         let (id, _) = self.adj.open(peer, token, amount, challenge_period).await?;
         let me = self.address();
         let opening = ChannelState::opening(id, amount, peer_amount);

@@ -75,7 +75,13 @@ pub async fn serve_control(node: Arc<Node>, addr: SocketAddr) -> Result<(ServerH
             Some(Value::Null) | None => Address::ZERO,
             Some(x) => serde_json::from_value(x.clone()).map_err(bad)?,
         };
-        let period = v.get(4).and_then(Value::as_u64).unwrap_or(3600) as u32;
+        let period = match v.get(4) {
+            None | Some(Value::Null) => 3600,
+            Some(x) => x
+                .as_u64()
+                .and_then(|p| u32::try_from(p).ok())
+                .ok_or_else(|| bad(format!("challenge period {x} is not a whole number of seconds below 2^32")))?,
+        };
         let id = n.open(peer, token, ours, theirs, period).await.map_err(failed)?;
         Ok::<_, ErrorObjectOwned>(json!(id))
     })

@@ -169,3 +169,71 @@ async fn hostile_peers_get_clear_errors() {
     a.stop();
     devnet.stop().await;
 }
+
+/// Issue 23, item 7: a peer asked B to join a channel with 0 from itself and 5,000 ETH from B
+/// under a 30-day challenge period, and B deposited. B joins only within what its owner set:
+/// no more than the peer deposited, up to a cap, with a challenge period in range, never an
+/// empty channel; and the control RPC does not truncate a challenge period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_cannot_make_a_node_deposit_beyond_its_limits() {
+    const ETH: u128 = 1_000_000_000_000_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let devnet = Devnet::start(L1Config::instant(&dir.path().join("l1")), true).await.unwrap();
+    let l1 = L1Client::new(&devnet.url()).unwrap();
+    let adj = Adjudicator::deploy(&l1, &devnet.signers[0]).await.unwrap();
+    let mut cfg = NodeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("b"));
+    cfg.poll = Duration::from_millis(100);
+    let b = Node::start(cfg, l1.clone(), B256::from_slice(&devnet.signers[2].to_bytes()[..]), adj).await.unwrap();
+    // The attacker: dev account 1, on L1 and on a raw socket to B.
+    let mallory = Adjudicator { l1: l1.clone(), address: adj, signer: devnet.signers[1].clone() };
+    let signer = Signer::from_bytes(&B256::from_slice(&devnet.signers[1].to_bytes()[..])).unwrap();
+    let me = devnet.signers[1].address();
+    let mut s = TcpStream::connect(b.listen_addr()).await.unwrap();
+    let theirs = hello(&mut s, me, b.domain.chain_id, adj).await;
+    s.write_all(&Message::Auth(signer.sign(&auth_digest(&theirs.nonce, me))).encode()).await.unwrap();
+    let Some(Message::Auth(_)) = read_msg(&mut s).await else { panic!("no auth") };
+
+    let joined = |id: U256| {
+        let as_b = Adjudicator { l1: l1.clone(), address: adj, signer: devnet.signers[2].clone() };
+        async move { as_b.record(id).await.unwrap().is_some_and(|r| !r.opening) }
+    };
+    let mut refused = Vec::new();
+    let asks = [
+        (0, 5_000 * ETH, 600),      // nothing from the peer, everything from B
+        (20 * ETH, 15 * ETH, 600),  // over B's cap (10 ETH by default)
+        (ETH, 2 * ETH, 600),        // more than the peer put in
+        (ETH, ETH, 30 * 24 * 3600), // a 30-day lock
+        (0, 0, 600),                // an empty channel
+    ];
+    for (ours, asked, period) in asks {
+        let (id, _) = mallory.open(b.address(), Address::ZERO, ours, period).await.unwrap();
+        s.write_all(&Message::Join { channel_id: id, amount: asked }.encode()).await.unwrap();
+        refused.push(id);
+    }
+    // A fair request, sent last, is joined: the refusals above are decisions, not slowness.
+    let (fair, _) = mallory.open(b.address(), Address::ZERO, ETH, 600).await.unwrap();
+    s.write_all(&Message::Join { channel_id: fair, amount: ETH }.encode()).await.unwrap();
+    let mut ok = false;
+    for _ in 0..100 {
+        if joined(fair).await {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "B joins a channel within its limits");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for id in refused {
+        assert!(!joined(id).await, "B joined channel {id}, which is outside its limits");
+    }
+
+    // The control RPC refuses a period that does not fit in 32 bits instead of truncating it.
+    let (_h, control) =
+        aqueduct_channel_node::rpc::serve_control(b.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let rpc = aqueduct_bench::RpcClient::new(&format!("http://{control}"));
+    let period = (1u64 << 32) + 1;
+    let e = rpc.call("channel_open", serde_json::json!([me, "1", "0", null, period])).await.unwrap_err();
+    assert!(e.to_string().contains("below 2^32"), "{e}");
+    b.stop();
+    devnet.stop().await;
+}
