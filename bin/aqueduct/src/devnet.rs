@@ -130,7 +130,8 @@ pub struct RollupDevnetConfig {
     /// "brotli:<quality>" or "zstd:<level>".
     pub compressor: String,
     pub data_mode: DataMode,
-    /// L2 balance of each dev account at genesis, in ether.
+    /// Ether each dev account deposits to L2 when the rollup is first deployed (real deposits:
+    /// every L2 wei is backed by the portal).
     pub balance_ether: u64,
 }
 
@@ -149,7 +150,7 @@ impl Default for RollupDevnetConfig {
             gas_limit: 30_000_000,
             compressor: "brotli:5".into(),
             data_mode: DataMode::Auto,
-            balance_ether: 10_000,
+            balance_ether: 1_000,
         }
     }
 }
@@ -387,19 +388,23 @@ fn print_l1(devnet: &Devnet, config: &L1Config) {
     );
     println!("  data dir   {} (head block {})", config.data_dir.display(), head.number());
     println!("  mnemonic   {DEV_MNEMONIC}");
-    println!("\nDev accounts ({} ETH each at genesis, on L1 and L2):", config.balance_ether);
+    println!(
+        "\nDev accounts ({} ETH each at genesis on L1; the rollup's first start deposits some to L2):",
+        config.balance_ether
+    );
     for (i, s) in devnet.signers.iter().enumerate() {
         println!("  ({i}) {}  key 0x{}", s.address(), alloy::primitives::hex::encode(s.to_bytes()));
     }
 }
 
-/// The rollup's spec: the one in `dir` if it still matches L1, or a fresh deployment.
+/// The rollup's spec: the one in `dir` if it still matches L1, or a fresh deployment (with the
+/// wei deposited to L2 for each dev account).
 async fn spec_for(
     s: &Settings,
     l1: &L1Client,
     deployer: &PrivateKeySigner,
     signers: &[PrivateKeySigner],
-) -> eyre::Result<RollupSpec> {
+) -> eyre::Result<(RollupSpec, Option<U256>)> {
     let path = s.rollup_dir.join("rollup.json");
     let l1_chain_id = l1.chain_id().await.wrap_err_with(|| format!("reaching L1 at {}", l1.url()))?;
     if path.exists() {
@@ -407,7 +412,7 @@ async fn spec_for(
         check_on_l1(&spec, l1, l1_chain_id).await.wrap_err_with(|| {
             format!("{} does not match this L1; start with --fresh to deploy a new rollup", path.display())
         })?;
-        return Ok(spec);
+        return Ok((spec, None));
     }
     let r = &s.rollup;
     let params = DeployParams {
@@ -425,8 +430,9 @@ async fn spec_for(
             ..dep.rollup_config(r.l2_chain_id, r.block_time_ms, params.batcher)
         },
         gas_limit: r.gas_limit,
-        funded: signers.iter().map(|s| s.address()).collect(),
-        funded_balance: U256::from(r.balance_ether as u128 * ETH),
+        // No L2 wei without L1 wei behind it: the dev accounts are funded by real deposits below.
+        funded: Vec::new(),
+        funded_balance: U256::ZERO,
         bond: params.bond,
         finalization_period: params.finalization_period,
     };
@@ -434,8 +440,65 @@ async fn spec_for(
     deploy_dispute(l1, deployer, &dep, &spec.rollup, spec.gas_limit, &spec.genesis(), &dispute)
         .await
         .wrap_err("deploying the dispute game")?;
+    let each = U256::from(r.balance_ether as u128 * ETH);
+    deposit_for_dev_accounts(l1, spec.rollup.portal, signers, each).await?;
     spec.save(&path)?;
-    Ok(spec)
+    Ok((spec, Some(each)))
+}
+
+/// Funds every dev account on L2 by a real deposit of `each` wei into the portal, so that every
+/// L2 wei is backed by ETH the portal holds (a genesis allocation would be paid out of later
+/// users' deposits). Sent together, then awaited.
+async fn deposit_for_dev_accounts(
+    l1: &L1Client,
+    portal: alloy::primitives::Address,
+    signers: &[PrivateKeySigner],
+    each: U256,
+) -> eyre::Result<()> {
+    if each.is_zero() {
+        return Ok(());
+    }
+    for s in signers {
+        let have = l1.balance(s.address()).await.wrap_err("reading a dev account's L1 balance")?;
+        if have <= each {
+            bail!(
+                "dev account {} holds {have} wei on L1, too little to deposit {each} wei to L2; lower [rollup] balance_ether",
+                s.address()
+            );
+        }
+    }
+    eprintln!("depositing {} ETH to L2 for each of the {} dev accounts…", each / U256::from(ETH), signers.len());
+    let sent = futures::future::try_join_all(
+        signers.iter().map(|s| aqueduct_rollup_node::deposit_eth(l1, s, portal, s.address(), each)),
+    )
+    .await
+    .wrap_err("depositing the dev accounts' L2 ETH")?;
+    for tx in sent {
+        l1.wait(tx, 2_400).await.wrap_err("waiting for a dev account's deposit")?;
+    }
+    Ok(())
+}
+
+/// Waits until the sequencer has credited the dev accounts' deposits.
+async fn wait_for_dev_deposits(rollup: &Rollup, signers: &[PrivateKeySigner], each: U256) -> eyre::Result<()> {
+    let Some(chain) = &rollup.sequencer else { return Ok(()) };
+    let start = std::time::Instant::now();
+    loop {
+        let credited = signers.iter().all(|s| {
+            chain
+                .account(s.address(), aqueduct_chain::BlockRef::Latest)
+                .ok()
+                .flatten()
+                .is_some_and(|a| a.balance >= each)
+        });
+        if credited {
+            return Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(300) {
+            bail!("the dev accounts' deposits did not reach L2 within 300 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// A spec belongs to this L1 when the chain id, the anchor block and the portal's code match.
@@ -464,7 +527,7 @@ async fn start_rollup(
     signers: &[PrivateKeySigner],
 ) -> eyre::Result<Rollup> {
     let l1 = L1Client::new(l1_url)?;
-    let spec = spec_for(s, &l1, deployer, signers).await?;
+    let (spec, deposited) = spec_for(s, &l1, deployer, signers).await?;
     let r = &s.rollup;
     let compressor = parse_compressor(&r.compressor).map_err(|e| eyre::eyre!(e))?;
     let rollup = Rollup::start(RollupOptions {
@@ -492,6 +555,13 @@ async fn start_rollup(
     })
     .await
     .wrap_err("starting the rollup")?;
+    if let Some(each) = deposited {
+        eprintln!("waiting for the dev accounts' deposits to reach L2…");
+        if let Err(e) = wait_for_dev_deposits(&rollup, signers, each).await {
+            rollup.stop().await;
+            return Err(e);
+        }
+    }
     print_rollup(&spec, &rollup, s, signers);
     Ok(rollup)
 }
@@ -514,6 +584,8 @@ fn print_rollup(spec: &RollupSpec, rollup: &Rollup, s: &Settings, signers: &[Pri
     );
     println!("  spec                {}", s.rollup_dir.join("rollup.json").display());
     if !spec.funded.is_empty() {
-        println!("  L2 dev accounts     the {} accounts above", spec.funded.len());
+        println!("  L2 dev accounts     the {} accounts above (L2 genesis)", spec.funded.len());
+    } else {
+        println!("  L2 dev accounts     the accounts above, funded by deposits into the portal at the first start");
     }
 }

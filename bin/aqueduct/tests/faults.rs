@@ -75,12 +75,25 @@ fn sequencer_restarted_at_several_uptimes_stays_on_the_derived_chain() {
 
     let mut proc = d.start("run0.log");
     let anchor = d.anchor();
+    // Issue 23, item 10: every L2 wei of the dev accounts is backed by ETH the portal holds (the
+    // L2 genesis funded them while the portal held nothing, so their withdrawals failed).
+    let spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.dir.join("data/rollup/rollup.json")).unwrap()).unwrap();
+    let portal = spec["rollup"]["portal"].as_str().unwrap().to_string();
+    let accounts = l2.call("eth_accounts", json!([]));
+    let accounts: Vec<&str> = accounts.as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(accounts.len(), 10, "{accounts:?}");
+    let on_l2 = accounts.iter().fold(U256::ZERO, |sum, a| sum + l2.balance(a));
+    assert!(on_l2 > U256::ZERO, "the dev accounts are funded on L2");
+    assert!(l1.balance(&portal) >= on_l2, "the portal holds {} wei behind {on_l2} wei on L2", l1.balance(&portal));
     let mut restarts = Vec::new();
     // Uptimes: a few L1 blocks past the anchor, then past one full L1 read (64 blocks).
     for (i, past_anchor) in [8u64, 75].into_iter().enumerate() {
         until("L1 to pass the restart point", 150, || (l1.head() > anchor + past_anchor).then_some(()));
         let head = l2.head();
         proc.kill9();
+        // Down for a few seconds, as a user's restart is: blocks are due the moment it is back.
+        std::thread::sleep(std::time::Duration::from_secs(3));
         proc = d.start(&format!("run{}.log", i + 1));
         restarts.push(head);
     }
