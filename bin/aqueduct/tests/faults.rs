@@ -115,6 +115,16 @@ fn sequencer_restarted_at_several_uptimes_stays_on_the_derived_chain() {
     for n in restarts.iter().flat_map(|r| [*r, r + 1, r + 2]).chain([1, target]) {
         assert_eq!(ver.block_hash(n), l2.block_hash(n), "verifier and sequencer differ at L2 block {n}");
     }
+    // Outputs keep coming past the last restart (the proposer works from the derived chain).
+    let oracle = spec["rollup"]["oracle"].as_str().unwrap().to_string();
+    let selector =
+        format!("0x{}", alloy::primitives::hex::encode(&alloy::primitives::keccak256("latestBlockNumber()")[..4]));
+    let latest_output = || {
+        let v = l1.call("eth_call", json!([{ "to": oracle, "data": selector }, "latest"]));
+        U256::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    };
+    let last = U256::from(*restarts.last().unwrap());
+    until("an output past the last restart", 90, || (latest_output() > last).then_some(()));
     drop(proc);
 }
 

@@ -593,3 +593,34 @@ async fn fee_history_and_filters_are_bounded() {
     rpc.call("eth_newBlockFilter", json!([])).await;
     devnet.stop().await;
 }
+
+/// Issue 23, item 8: ids that are objects, arrays or out-of-range numbers got HTTP 200 with the
+/// body `null` (anvil: -32600), and `eth_subscribe` over HTTP an "Internal error".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_ids_and_http_subscriptions_get_clear_errors() {
+    let (_dir, devnet, rpc) = start(0.0).await;
+    let post = |body: &'static str| {
+        let (http, url) = (rpc.http.clone(), rpc.url.clone());
+        async move {
+            let r = http.post(url).header("content-type", "application/json").body(body).send().await.unwrap();
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    for body in [
+        r#"{"jsonrpc":"2.0","id":{},"method":"eth_blockNumber","params":[]}"#,
+        r#"{"jsonrpc":"2.0","id":[1],"method":"eth_blockNumber","params":[]}"#,
+        r#"{"jsonrpc":"2.0","id":1e999,"method":"eth_blockNumber","params":[]}"#,
+        r#"[{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]},{"jsonrpc":"2.0","id":{},"method":"eth_chainId","params":[]}]"#,
+    ] {
+        let v = post(body).await;
+        assert_eq!(v["error"]["code"], -32600, "{body} -> {v}");
+    }
+    let v = post(r#"{"jsonrpc":"2.0","id":7,"method":"eth_subscribe","params":["newHeads"]}"#).await;
+    assert!(v["error"]["message"].as_str().unwrap().contains("WebSocket"), "{v}");
+    assert_eq!(v["id"], 7, "{v}");
+    // Ordinary requests and batches are untouched.
+    assert_eq!(post(r#"{"jsonrpc":"2.0","id":"a","method":"eth_chainId","params":[]}"#).await["result"], "0x7a69");
+    let garbage = post("{not json").await;
+    assert_eq!(garbage["error"]["code"], -32700, "{garbage}");
+    devnet.stop().await;
+}

@@ -5,6 +5,7 @@ mod dev;
 mod error;
 mod eth;
 mod filters;
+mod guard;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -19,6 +20,7 @@ pub use convert::{
     block as rpc_block, header as rpc_header, logs_of, receipt as rpc_receipt, transaction as rpc_transaction,
 };
 pub use error::{INVALID_PARAMS, REVERT_CODE, SERVER_ERROR};
+pub use guard::{GuardLayer, refusal};
 
 use crate::chain::Chain;
 
@@ -108,7 +110,8 @@ pub async fn serve(
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch))
         .set_id_provider(HexIds::new())
         .build();
-    let server = Server::builder().set_config(server_config).build(config.addr).await?;
+    let guard = tower::ServiceBuilder::new().layer(GuardLayer { max_body: config.max_request_bytes });
+    let server = Server::builder().set_config(server_config).set_http_middleware(guard).build(config.addr).await?;
     let addr = server.local_addr()?;
     let stopped = chain.stopped();
     let handle = server.start(module(chain, signers, config));

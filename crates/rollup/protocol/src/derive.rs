@@ -241,6 +241,12 @@ impl Pipeline {
                 }
             }
         }
+        // What is kept of the block: its origin and deposits. The inbox payloads and forced
+        // transactions went into the channels and the forced queue; keeping them too held every
+        // batch ever posted in memory (blobs included) for as long as the node ran.
+        let mut block = block;
+        block.batches = Vec::new();
+        block.forced = Vec::new();
         self.l1.insert(n, block);
         self.cursor = n + 1;
         Ok(())

@@ -1,0 +1,126 @@
+//! An HTTP layer in front of jsonrpsee for what it answers badly: a request whose `id` is an
+//! object, an array or a number out of range got HTTP 200 with the body `null`; it gets
+//! JSON-RPC's -32600, as geth and anvil answer. A subscription asked over plain HTTP gets a
+//! message that says to use a WebSocket instead of "Internal error".
+
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use jsonrpsee::{
+    core::BoxError,
+    server::{HttpBody, HttpRequest, HttpResponse, ws::is_upgrade_request},
+};
+use serde_json::{Value, json};
+
+/// Wraps the JSON-RPC service; `max_body` bounds what it reads (jsonrpsee's own limit).
+#[derive(Clone, Copy, Debug)]
+pub struct GuardLayer {
+    pub max_body: u32,
+}
+
+impl<S> tower::Layer<S> for GuardLayer {
+    type Service = Guard<S>;
+
+    fn layer(&self, inner: S) -> Guard<S> {
+        Guard { inner, max_body: self.max_body }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Guard<S> {
+    inner: S,
+    max_body: u32,
+}
+
+/// Why a request body is refused before jsonrpsee sees it, as a JSON-RPC error response.
+pub fn refusal(body: &[u8]) -> Option<Value> {
+    let error =
+        |code: i32, message: String| json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
+    let v: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) if e.to_string().contains("number out of range") => {
+            return Some(error(-32600, format!("invalid request: {e}")));
+        }
+        // Not JSON at all: jsonrpsee answers with a parse error.
+        Err(_) => return None,
+    };
+    let calls: Vec<&Value> = match &v {
+        Value::Array(a) => a.iter().collect(),
+        other => vec![other],
+    };
+    for c in calls {
+        if let Some(id) = c.get("id")
+            && (id.is_object() || id.is_array() || id.is_boolean())
+        {
+            return Some(error(-32600, "invalid request: an id is a string, a number or null".into()));
+        }
+        if let Some(m) = c.get("method").and_then(Value::as_str)
+            && matches!(m, "eth_subscribe" | "eth_unsubscribe")
+        {
+            let id = c.get("id").cloned().unwrap_or(Value::Null);
+            return Some(json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": format!(
+                "{m} needs a WebSocket connection (ws:// on this same port); over HTTP, poll with eth_newFilter and eth_getFilterChanges"
+            )}}));
+        }
+    }
+    None
+}
+
+fn json_response(status: u16, v: &Value) -> HttpResponse {
+    http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(HttpBody::from(v.to_string()))
+        .expect("a valid response")
+}
+
+impl<S, B> tower::Service<HttpRequest<B>> for Guard<S>
+where
+    S: tower::Service<HttpRequest<HttpBody>, Response = HttpResponse, Error = BoxError> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = HttpResponse;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: HttpRequest<B>) -> Self::Future {
+        // The clone serves this request; the one polled ready stays for the next (tower's rule).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let max = self.max_body as usize;
+        Box::pin(async move {
+            if is_upgrade_request(&req) || req.method() != http::Method::POST {
+                return inner.call(req.map(HttpBody::new)).await;
+            }
+            let too_large = || {
+                let e = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32600, "message": format!("request body over {max} bytes")}});
+                Ok(json_response(413, &e))
+            };
+            let declared =
+                req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+            if declared.is_some_and(|n| n > max as u64) {
+                return too_large();
+            }
+            let (parts, body) = req.into_parts();
+            let bytes = match http_body_util::Limited::new(body, max).collect().await {
+                Ok(c) => c.to_bytes(),
+                Err(_) => return too_large(),
+            };
+            if let Some(e) = refusal(&bytes) {
+                return Ok(json_response(200, &e));
+            }
+            inner.call(HttpRequest::from_parts(parts, HttpBody::from(bytes.to_vec()))).await
+        })
+    }
+}
