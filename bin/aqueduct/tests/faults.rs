@@ -65,8 +65,9 @@ fn tail(log: &str, n: usize) -> String {
 
 /// Issue 23, item 1: a sequencer restarted after its head's L1 origin is more than one L1 read
 /// (64 blocks) past the anchor took the anchor as origin; derivation skipped its batches and the
-/// verifier stopped for good. Restarted after a short uptime and after > 64 L1 blocks, the
-/// sequencer must stay on the chain the verifier derives, hash for hash.
+/// verifier stopped for good. Killed (-9) at a short uptime and at one past 64 L1 blocks, drawn
+/// from a seed, and restarted a few seconds later, the sequencer stays on the chain the verifier
+/// derives, hash for hash, and outputs keep coming.
 #[test]
 fn sequencer_restarted_at_several_uptimes_stays_on_the_derived_chain() {
     let tmp = tempfile::tempdir().unwrap();
@@ -87,8 +88,21 @@ fn sequencer_restarted_at_several_uptimes_stays_on_the_derived_chain() {
     assert!(on_l2 > U256::ZERO, "the dev accounts are funded on L2");
     assert!(l1.balance(&portal) >= on_l2, "the portal holds {} wei behind {on_l2} wei on L2", l1.balance(&portal));
     let mut restarts = Vec::new();
-    // Uptimes: a few L1 blocks past the anchor, then past one full L1 read (64 blocks).
-    for (i, past_anchor) in [8u64, 75].into_iter().enumerate() {
+    // Uptimes, drawn from a seed (AQUEDUCT_SOAK_SEED to replay one): a few L1 blocks past the
+    // anchor, then past one full L1 read (64 blocks).
+    let seed: u64 = std::env::var("AQUEDUCT_SOAK_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+    });
+    let mut x = seed | 1;
+    let mut draw = |lo: u64, hi: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        lo + x % (hi - lo + 1)
+    };
+    let uptimes = [draw(5, 15), draw(66, 85)];
+    eprintln!("restart uptimes {uptimes:?} L1 blocks past the anchor (AQUEDUCT_SOAK_SEED={seed})");
+    for (i, past_anchor) in uptimes.into_iter().enumerate() {
         until("L1 to pass the restart point", 150, || (l1.head() > anchor + past_anchor).then_some(()));
         let head = l2.head();
         proc.kill9();

@@ -624,3 +624,34 @@ async fn bad_ids_and_http_subscriptions_get_clear_errors() {
     assert_eq!(garbage["error"]["code"], -32700, "{garbage}");
     devnet.stop().await;
 }
+
+/// Issue 23, item 4 through JSON-RPC: never-executable transactions (behind a nonce gap) could
+/// fill the pool for good. An account queues at most 64; others' executable transactions are
+/// still taken and mined; filling the gap makes the queued ones executable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gapped_transactions_are_bounded_per_account() {
+    let (_dir, devnet, rpc) = start(0.0).await;
+    let spammer = devnet.signers[3].clone();
+    let to = TxKind::Call(Address::repeat_byte(3));
+    let tx = |s: &PrivateKeySigner, n: u64| sign(s, eip1559(31337, n, to, U256::from(1), Bytes::new(), 21_000));
+    for n in 1..=64 {
+        rpc.send(&tx(&spammer, n)).await.unwrap();
+    }
+    let e = rpc.send(&tx(&spammer, 65)).await.unwrap_err();
+    assert!(e.contains("too many queued"), "{e}");
+    let status = rpc.call("txpool_status", json!([])).await;
+    assert_eq!(quantity(&status["queued"]), 64);
+    let alice = devnet.signers[0].clone();
+    let h = rpc.send(&tx(&alice, 0)).await.unwrap();
+    assert_eq!(rpc.receipt(h).await["status"], "0x1");
+    let first = rpc.send(&tx(&spammer, 0)).await.unwrap();
+    assert_eq!(rpc.receipt(first).await["status"], "0x1");
+    for _ in 0..100 {
+        if rpc.num("eth_getTransactionCount", json!([spammer.address(), "latest"])).await == 65 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(rpc.num("eth_getTransactionCount", json!([spammer.address(), "latest"])).await, 65);
+    devnet.stop().await;
+}
