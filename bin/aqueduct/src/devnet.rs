@@ -61,7 +61,9 @@ pub struct DevnetArgs {
     /// resumes from it. Default: `.aqueduct`.
     #[arg(long, env = "AQUEDUCT_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// Delete the data directory and start from genesis.
+    /// Delete the chains and deployments in the data directory and start from genesis (the ZK
+    /// proving-key cache, which depends only on the circuit, is kept). Refused while another
+    /// process uses the directory.
     #[arg(long)]
     fresh: bool,
     /// Run the L1 alone, without any rollup.
@@ -288,8 +290,41 @@ pub fn resolve(args: &DevnetArgs) -> eyre::Result<Settings> {
     Ok(Settings { l1: c, rollup: r, zk: z, rollup_dir, zk_dir })
 }
 
+/// Takes `<root>/devnet.lock` (an OS file lock, released when the process ends, however it ends)
+/// and writes this process's id in it. A directory another process holds is refused before
+/// anything in it is deleted or opened.
+pub fn lock_data_dir(root: &Path) -> eyre::Result<std::fs::File> {
+    use std::io::Write;
+    std::fs::create_dir_all(root).wrap_err_with(|| format!("creating the data directory {}", root.display()))?;
+    let path = root.join("devnet.lock");
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .wrap_err_with(|| format!("opening {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => {
+            f.set_len(0).and_then(|_| write!(f, "{}", std::process::id())).and_then(|_| f.flush()).ok();
+            Ok(f)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            bail!(
+                "the data directory {} is in use by another aqueduct process (pid {}); stop it first or choose another --data-dir (nothing was deleted)",
+                root.display(),
+                holder.trim()
+            )
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(e).wrap_err_with(|| format!("locking {}", path.display())),
+    }
+}
+
 pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     let s = resolve(&args)?;
+    let root = args.data_dir.clone().unwrap_or_else(|| s.l1.data_dir.parent().unwrap_or(Path::new(".")).to_path_buf());
+    let _lock = lock_data_dir(&root)?;
     if args.fresh && s.rollup_dir.exists() {
         std::fs::remove_dir_all(&s.rollup_dir).wrap_err_with(|| format!("removing {}", s.rollup_dir.display()))?;
     }

@@ -316,3 +316,31 @@ fn a_damaged_page_in_the_store_is_refused_on_open() {
         tail(&text, 20)
     );
 }
+
+/// Issue 16, item 1: a second `devnet --fresh` on the directory a running devnet uses wiped the
+/// running devnet's chain (chain.redb shrank to 64 KB, the first devnet restarted at head 0).
+/// The directory's lock is taken before anything is deleted: the second is refused, and the
+/// first goes on with its chain.
+#[test]
+fn a_data_dir_in_use_is_refused_and_left_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (port, data) = (free_port(), tmp.path().join("d"));
+    let _first = start_l1(port, &data, &tmp.path().join("first.log"));
+    let rpc = Rpc::new(port);
+    for v in 1..=3 {
+        assert!(send_and_wait(&rpc, "0x00000000000000000000000000000000000c0ffe", v).is_some());
+    }
+    let store = data.join("l1/chain.redb");
+    let size = std::fs::metadata(&store).unwrap().len();
+    let mut args = l1_args(free_port(), &data);
+    args.push("--fresh".into());
+    let log = tmp.path().join("second.log");
+    let mut second = Proc::aqueduct(&args.iter().map(String::as_str).collect::<Vec<_>>(), &log);
+    let status = second.exited_within(30);
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.is_some_and(|s| !s.success()), "a second devnet ran on a directory in use:\n{}", tail(&text, 20));
+    assert!(text.contains("is in use by another aqueduct process") && text.contains("nothing was deleted"), "{text}");
+    assert!(std::fs::metadata(&store).unwrap().len() >= size, "the running devnet's store was not touched");
+    assert_eq!(rpc.head(), 3, "the first devnet keeps its chain");
+    assert!(send_and_wait(&rpc, "0x00000000000000000000000000000000000c0ffe", 4).is_some());
+}
