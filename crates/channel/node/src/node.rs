@@ -162,6 +162,7 @@ impl Node {
             channels: BTreeMap::new(),
             preimages: HashMap::new(),
             invoices: HashMap::new(),
+            paid: Default::default(),
             forwards: HashMap::new(),
             direct: HashMap::new(),
             batches: HashMap::new(),
@@ -192,6 +193,9 @@ impl Node {
                 }
                 Record::ForwardDone { outgoing } => {
                     inner.forwards.remove(&outgoing);
+                }
+                Record::InvoicePaid { hash } => {
+                    inner.paid.insert(hash);
                 }
                 Record::Peer { node, addr } => {
                     dialed.insert(node, addr);
@@ -768,6 +772,9 @@ fn live_records(inner: &Inner, dialed: &HashMap<Address, String>) -> Vec<Record>
     let mut out: Vec<Record> = inner.channels.values().map(|r| Record::Channel(Box::new(r.clone()))).collect();
     for (hash, preimage) in &inner.preimages {
         out.push(Record::Preimage { hash: *hash, preimage: *preimage, invoice: inner.invoices.get(hash).copied() });
+        if inner.paid.contains(hash) {
+            out.push(Record::InvoicePaid { hash: *hash });
+        }
     }
     for (o, i) in &inner.forwards {
         out.push(Record::Forward { outgoing: *o, incoming: *i });

@@ -1,12 +1,12 @@
 //! The node's in-memory state and its reactions to peer messages (no IO here: every handler
 //! fills an [`Outbox`] that the caller persists, then sends, then completes).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use alloy::primitives::{Address, B256, U256};
 use aqueduct_channel_protocol::{
-    Ack, Change, Channel, ChannelError, CloseSig, FeePolicy, Graph, Hop, MAX_AMOUNT, Message, Received, Reject,
-    SignedState, Signer, Update, lock_hash, wire::MAX_HOPS,
+    Ack, Change, Channel, ChannelError, CloseSig, FailReason, FeePolicy, Graph, Hop, MAX_AMOUNT, Message, Received,
+    Reject, SignedState, Signer, Update, lock_hash, wire::MAX_HOPS,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
@@ -57,6 +57,10 @@ pub enum Record {
     ForwardDone {
         outgoing: (U256, u64),
     },
+    /// One of our invoices was claimed: it is never paid again.
+    InvoicePaid {
+        hash: B256,
+    },
     /// A peer we dialed (to dial again after a restart).
     Peer {
         node: Address,
@@ -103,6 +107,8 @@ pub struct Inner {
     pub channels: BTreeMap<U256, ChannelRecord>,
     pub preimages: HashMap<B256, B256>,
     pub invoices: HashMap<B256, u128>,
+    /// Invoices already claimed.
+    pub paid: HashSet<B256>,
     pub forwards: HashMap<(U256, u64), (U256, u64)>,
     /// One entry per pending proposal of each channel, in order: who waits for it.
     pub direct: HashMap<U256, VecDeque<Vec<DirectWaiter>>>,
@@ -275,15 +281,16 @@ impl Inner {
             ob.direct_done.push((w, Err(why.clone())));
         }
         if let Change::AddHtlc { htlc_id, hash, .. } = change {
-            self.htlc_failed(id, htlc_id, hash, why, ob);
+            self.htlc_failed(id, htlc_id, hash, FailReason::NextHopRefused, why, ob);
         }
     }
 
     /// An HTLC we offered on `id` failed: fail the one it forwards, or the payment.
-    fn htlc_failed(&mut self, id: U256, htlc_id: u64, hash: B256, why: String, ob: &mut Outbox) {
+    /// `reason` goes upstream with the failure; `why` is what our own payer hears.
+    fn htlc_failed(&mut self, id: U256, htlc_id: u64, hash: B256, reason: FailReason, why: String, ob: &mut Outbox) {
         if let Some((in_ch, in_htlc)) = self.forwards.remove(&(id, htlc_id)) {
             ob.records.push(Record::ForwardDone { outgoing: (id, htlc_id) });
-            if let Err(e) = self.propose(in_ch, Change::Fail { htlc_id: in_htlc }, Vec::new(), ob) {
+            if let Err(e) = self.propose(in_ch, Change::Fail { htlc_id: in_htlc, reason }, Vec::new(), ob) {
                 warn!(target: "aqueduct::channel", error = %e, "cannot fail the incoming HTLC");
             }
         } else {
@@ -353,7 +360,7 @@ impl Inner {
         }
         // The hash of an HTLC we offered that the peer fails (gone from the state afterwards).
         let failing_hash = match &u.change {
-            Change::Fail { htlc_id } => rec
+            Change::Fail { htlc_id, .. } => rec
                 .channel
                 .latest
                 .state
@@ -395,21 +402,34 @@ impl Inner {
                 }
             }
             Change::Fulfill { htlc_id, preimage } => self.htlc_fulfilled(id, htlc_id, preimage, ob),
-            Change::Fail { htlc_id } => {
+            Change::Fail { htlc_id, reason } => {
                 let hash = failing_hash.unwrap_or_default();
-                self.htlc_failed(id, htlc_id, hash, "a hop failed the payment".into(), ob);
+                self.htlc_failed(id, htlc_id, hash, reason, reason.to_string(), ob);
             }
         }
     }
 
-    /// We are the payee: claim the HTLC if it pays one of our invoices in full.
+    /// We are the payee: claim the HTLC if it pays one of our invoices, once and for exactly its
+    /// amount; otherwise fail it saying why.
     fn receive_payment(&mut self, id: U256, htlc_id: u64, amount: u128, hash: B256, ob: &mut Outbox) {
+        let fail = |reason| Change::Fail { htlc_id, reason };
         let change = match (self.invoices.get(&hash), self.preimages.get(&hash)) {
-            (Some(want), Some(preimage)) if amount >= *want => Change::Fulfill { htlc_id, preimage: *preimage },
-            _ => Change::Fail { htlc_id },
+            (Some(_), _) if self.paid.contains(&hash) => fail(FailReason::AlreadyPaid),
+            (Some(want), Some(preimage)) if amount == *want => Change::Fulfill { htlc_id, preimage: *preimage },
+            (Some(want), Some(_)) if amount < *want => fail(FailReason::Underpaid),
+            (Some(_), Some(_)) => fail(FailReason::Overpaid),
+            _ => fail(FailReason::UnknownInvoice),
         };
-        if let Err(e) = self.propose(id, change, Vec::new(), ob) {
-            warn!(target: "aqueduct::channel", error = %e, "cannot answer an incoming HTLC");
+        let claims = matches!(change, Change::Fulfill { .. });
+        match self.propose(id, change, Vec::new(), ob) {
+            // Paid from the moment the claim is proposed: a second HTLC for it, even one arriving
+            // before this one settles, is failed.
+            Ok(()) if claims => {
+                self.paid.insert(hash);
+                ob.records.push(Record::InvoicePaid { hash });
+            }
+            Ok(()) => {}
+            Err(e) => warn!(target: "aqueduct::channel", error = %e, "cannot answer an incoming HTLC"),
         }
     }
 
@@ -428,13 +448,13 @@ impl Inner {
         let next = &route[0];
         let out = self.channels.get(&next.channel_id);
         let reason = if out.is_none_or(|r| r.channel.counterparty() != next.node || r.lifecycle != Lifecycle::Open) {
-            Some("no open channel to the next hop".to_string())
+            Some((FailReason::NoNextChannel, "no open channel to the next hop".to_string()))
         } else if amount < next.amount.saturating_add(self.fee.fee(next.amount)) {
-            Some(format!("fee below {}", self.fee.fee(next.amount)))
+            Some((FailReason::FeeTooLow, format!("fee below {}", self.fee.fee(next.amount))))
         } else if expiry < next.expiry.saturating_add(self.fee.expiry_delta as u64) {
-            Some(format!("expiry delta below {}", self.fee.expiry_delta))
+            Some((FailReason::ExpiryTooSoon, format!("expiry delta below {}", self.fee.expiry_delta)))
         } else if route.len() > MAX_HOPS {
-            Some("route too long".into())
+            Some((FailReason::RouteTooLong, "route too long".into()))
         } else {
             None
         };
@@ -464,13 +484,13 @@ impl Inner {
                         ob.records.push(Record::Forward { outgoing: (out_ch, out_htlc), incoming: (in_ch, in_htlc) });
                         Ok(())
                     }
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err((FailReason::NextHopRefused, e.to_string())),
                 }
             }
         };
-        if let Err(why) = result {
+        if let Err((reason, why)) = result {
             debug!(target: "aqueduct::channel", channel = %in_ch, why, "not forwarding");
-            if let Err(e) = self.propose(in_ch, Change::Fail { htlc_id: in_htlc }, Vec::new(), ob) {
+            if let Err(e) = self.propose(in_ch, Change::Fail { htlc_id: in_htlc, reason }, Vec::new(), ob) {
                 warn!(target: "aqueduct::channel", error = %e, "cannot fail an HTLC");
             }
         }

@@ -173,6 +173,20 @@ async fn scenario(url: &str, signers: &[PrivateKeySigner]) {
     })
     .await;
 
+    // Issue 16, item 2: an invoice is paid once, for exactly its amount; a second payment, an
+    // over- or underpayment and an unknown hash fail by name over 3 hops, and move nothing.
+    let before = (balances(&a, ab), balances(&d, cd));
+    let again = a.pay_invoice(d.address(), hash, amount).await.unwrap_err();
+    assert!(again.to_string().contains("already paid"), "{again}");
+    let small = d.invoice(amount);
+    let under = a.pay_invoice(d.address(), small, amount / 2).await.unwrap_err();
+    assert!(under.to_string().contains("below the invoice"), "{under}");
+    let over = a.pay_invoice(d.address(), small, amount * 5).await.unwrap_err();
+    assert!(over.to_string().contains("above the invoice"), "{over}");
+    let unknown = a.pay_invoice(d.address(), B256::repeat_byte(0x42), amount).await.unwrap_err();
+    assert!(unknown.to_string().contains("no invoice"), "{unknown}");
+    until("failed payments moved nothing", 30, || (balances(&a, ab), balances(&d, cd)) == before).await;
+
     // Cooperative close of A–B: L1 pays exactly the latest balances, at once.
     let final_ab = balances(&a, ab);
     let sent = a.close(ab).await.unwrap();

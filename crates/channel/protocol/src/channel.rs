@@ -40,8 +40,58 @@ pub enum Change {
     AddHtlc { htlc_id: u64, amount: u128, hash: B256, expiry: u64, route: Vec<Hop> },
     /// The receiver of an HTLC claims it with its preimage.
     Fulfill { htlc_id: u64, preimage: B256 },
-    /// The receiver of an HTLC gives it back to its sender.
-    Fail { htlc_id: u64 },
+    /// The receiver of an HTLC gives it back to its sender, saying why (as Lightning's
+    /// `update_fail_htlc` carries a failure code).
+    Fail { htlc_id: u64, reason: FailReason },
+}
+
+/// Why an HTLC was failed: what the payer is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum FailReason {
+    #[error("a hop failed the payment")]
+    Unspecified,
+    #[error("the payee has no invoice for this hash")]
+    UnknownInvoice,
+    #[error("the invoice is already paid")]
+    AlreadyPaid,
+    #[error("the amount is below the invoice's")]
+    Underpaid,
+    #[error("the amount is above the invoice's")]
+    Overpaid,
+    #[error("a hop has no open channel to the next hop")]
+    NoNextChannel,
+    #[error("a hop's fee was not paid")]
+    FeeTooLow,
+    #[error("a hop's expiry delta was not kept")]
+    ExpiryTooSoon,
+    #[error("the route is too long")]
+    RouteTooLong,
+    #[error("a hop could not offer the next HTLC")]
+    NextHopRefused,
+}
+
+impl FailReason {
+    const ALL: [FailReason; 10] = [
+        Self::Unspecified,
+        Self::UnknownInvoice,
+        Self::AlreadyPaid,
+        Self::Underpaid,
+        Self::Overpaid,
+        Self::NoNextChannel,
+        Self::FeeTooLow,
+        Self::ExpiryTooSoon,
+        Self::RouteTooLong,
+        Self::NextHopRefused,
+    ];
+
+    /// Its code on the wire.
+    pub fn code(self) -> u8 {
+        Self::ALL.iter().position(|r| *r == self).expect("listed") as u8
+    }
+
+    pub fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.get(code as usize).copied()
+    }
 }
 
 /// Why an update or message was refused.
@@ -406,7 +456,7 @@ pub fn apply(s: &ChannelState, change: &Change, proposer: Side, now: u64) -> Res
             let h = next.htlcs.remove(i);
             *next.balance_mut(proposer) += h.amount;
         }
-        Change::Fail { htlc_id } => {
+        Change::Fail { htlc_id, .. } => {
             let i = offered_to(&next, proposer, *htlc_id)?;
             let h = next.htlcs.remove(i);
             *next.balance_mut(proposer.other()) += h.amount;
@@ -547,7 +597,7 @@ mod tests {
         let u = b.propose(&sb, add, 10).unwrap();
         let (_, k) = deliver(&mut a, &sa, &u);
         b.receive_ack(&k).unwrap();
-        let f = a.propose(&sa, Change::Fail { htlc_id: 2 }, 10).unwrap();
+        let f = a.propose(&sa, Change::Fail { htlc_id: 2, reason: FailReason::Unspecified }, 10).unwrap();
         let (_, k) = deliver(&mut b, &sb, &f);
         a.receive_ack(&k).unwrap();
         assert_eq!((b.latest.state.balance_a, b.latest.state.balance_b, b.latest.state.htlcs.len()), (900, 600, 0));

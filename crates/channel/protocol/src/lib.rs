@@ -18,7 +18,7 @@ pub mod state;
 pub mod watch;
 pub mod wire;
 
-pub use channel::{Ack, Change, Channel, ChannelError, CloseSig, Hop, Proposal, Received, Reject, Update};
+pub use channel::{Ack, Change, Channel, ChannelError, CloseSig, FailReason, Hop, Proposal, Received, Reject, Update};
 pub use route::{Edge, Graph, RouteError};
 pub use signer::{Signature, Signer};
 pub use state::{ChannelState, Domain, Htlc, MAX_AMOUNT, MAX_HTLCS, Side, SignedState, close_digest, lock_hash};

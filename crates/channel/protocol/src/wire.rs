@@ -26,7 +26,7 @@
 use alloy_primitives::{Address, B256, U256, keccak256};
 
 use crate::{
-    channel::{Ack, Change, CloseSig, Hop, Reject, Update},
+    channel::{Ack, Change, CloseSig, FailReason, Hop, Reject, Update},
     signer::Signature,
     state::{ChannelState, Htlc, MAX_AMOUNT, MAX_HTLCS, SignedState},
 };
@@ -276,9 +276,10 @@ fn put_change(w: &mut Vec<u8>, c: &Change) {
             w.extend_from_slice(&htlc_id.to_be_bytes());
             w.extend_from_slice(preimage.as_slice());
         }
-        Change::Fail { htlc_id } => {
+        Change::Fail { htlc_id, reason } => {
             w.push(4);
             w.extend_from_slice(&htlc_id.to_be_bytes());
+            w.push(reason.code());
         }
     }
 }
@@ -395,7 +396,10 @@ impl<'a> Reader<'a> {
                 Change::AddHtlc { htlc_id, amount, hash, expiry, route }
             }
             3 => Change::Fulfill { htlc_id: self.u64()?, preimage: self.b256()? },
-            4 => Change::Fail { htlc_id: self.u64()? },
+            4 => Change::Fail {
+                htlc_id: self.u64()?,
+                reason: FailReason::from_code(self.u8()?).ok_or(WireError::Invalid("unknown failure reason"))?,
+            },
             t => return Err(WireError::UnknownChange(t)),
         })
     }
@@ -449,7 +453,10 @@ mod tests {
                 |(htlc_id, amount, hash, expiry, route)| Change::AddHtlc { htlc_id, amount, hash, expiry, route }
             ),
             (any::<u64>(), b256()).prop_map(|(htlc_id, preimage)| Change::Fulfill { htlc_id, preimage }),
-            any::<u64>().prop_map(|htlc_id| Change::Fail { htlc_id }),
+            (any::<u64>(), 0u8..10).prop_map(|(htlc_id, c)| Change::Fail {
+                htlc_id,
+                reason: FailReason::from_code(c).expect("a listed code")
+            }),
         ]
     }
 
