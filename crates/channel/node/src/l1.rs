@@ -114,6 +114,19 @@ impl Adjudicator {
         Ok((id, sent(&receipt)))
     }
 
+    /// The opener takes its deposit back while the counterparty has not joined.
+    pub async fn cancel(&self, id: U256) -> Result<Sent, L1Error> {
+        self.send(Adj::cancelCall { id }.abi_encode(), U256::ZERO, 150_000).await
+    }
+
+    /// What `who` holds on L1 of `token` (zero address: ETH).
+    pub async fn holding(&self, who: Address, token: Address) -> Result<U256, L1Error> {
+        if token == Address::ZERO {
+            return self.l1.balance(who).await;
+        }
+        self.l1.read(token, AqueductToken::balanceOfCall(who)).await
+    }
+
     pub async fn join(&self, id: U256, token: Address, amount: u128) -> Result<Sent, L1Error> {
         self.approve(token, amount).await?;
         let value = if token == Address::ZERO { U256::from(amount) } else { U256::ZERO };
@@ -237,4 +250,13 @@ fn sigs(s: &SignedState) -> (Bytes, Bytes) {
         if sig.is_empty() { Bytes::new() } else { Bytes::copy_from_slice(&sig.0) }
     };
     (enc(&s.sig_a), enc(&s.sig_b))
+}
+
+/// The adjudicator's custom error in `e`, by name (`BadStatus(…)`, `NotParty`, …), when it is one.
+pub fn refusal(e: &L1Error) -> Option<String> {
+    use alloy::sol_types::SolInterface;
+    match e {
+        L1Error::WouldRevert { data } => Adj::ChannelAdjudicatorErrors::abi_decode(data).ok().map(|x| format!("{x:?}")),
+        _ => None,
+    }
 }

@@ -47,6 +47,8 @@ pub struct NodeConfig {
     /// Largest deposit this node makes when a peer asks it to join a channel; it never deposits
     /// more than the peer did (it matches the peer's deposit up to this cap).
     pub max_join: u128,
+    /// How long `open` waits for the peer to join before it cancels the channel on L1.
+    pub join_timeout: Duration,
     /// Challenge periods (seconds) this node accepts, on channels it opens or joins: too short
     /// and a stale close cannot be answered, too long and its deposit is locked for it.
     pub challenge_periods: std::ops::RangeInclusive<u64>,
@@ -68,6 +70,7 @@ impl NodeConfig {
             final_expiry: 600,
             max_join: DEFAULT_MAX_JOIN,
             challenge_periods: 60..=7 * 24 * 3600,
+            join_timeout: Duration::from_secs(40),
             poll: Duration::from_millis(500),
             sync: SyncMode::Full,
             close_margin: 60,
@@ -81,7 +84,10 @@ pub enum NodeError {
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(transparent)]
-    L1(#[from] L1Error),
+    L1(L1Error),
+    /// The adjudicator refuses the call, by its custom error.
+    #[error("the adjudicator refuses: {0}")]
+    Adjudicator(String),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
     #[error("{0}")]
@@ -90,6 +96,15 @@ pub enum NodeError {
     Peer(#[from] peer::PeerError),
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+}
+
+impl From<L1Error> for NodeError {
+    fn from(e: L1Error) -> Self {
+        match crate::l1::refusal(&e) {
+            Some(name) => Self::Adjudicator(name),
+            None => Self::L1(e),
+        }
+    }
 }
 
 /// A channel as `status` reports it.
@@ -583,6 +598,13 @@ impl Node {
             return Err(NodeError::Refused("a channel needs a deposit from at least one side".into()));
         }
         self.check_period(u64::from(challenge_period))?;
+        // A peer that cannot fund its side would leave our deposit locked in an opening channel.
+        let theirs = self.adj.holding(peer, token).await?;
+        if theirs < U256::from(peer_amount) {
+            return Err(NodeError::Refused(format!(
+                "the peer holds {theirs} on L1, less than the {peer_amount} its side of the channel needs"
+            )));
+        }
         let (id, _) = self.adj.open(peer, token, amount, challenge_period).await?;
         let me = self.address();
         let opening = ChannelState::opening(id, amount, peer_amount);
@@ -593,7 +615,8 @@ impl Node {
             ob.send.push((peer, Message::Join { channel_id: id, amount: peer_amount }));
             self.commit(&mut inner, ob);
         }
-        for _ in 0..1200 {
+        let deadline = tokio::time::Instant::now() + self.config.join_timeout;
+        while tokio::time::Instant::now() < deadline {
             if let Some(r) = self.adj.record(id).await?
                 && !r.opening
             {
@@ -602,7 +625,26 @@ impl Node {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Err(NodeError::Timeout(Duration::from_secs(60)))
+        self.cancel_opening(id).await
+    }
+
+    /// The peer did not join in time: take our deposit back (unless it joined meanwhile).
+    async fn cancel_opening(&self, id: U256) -> Result<U256, NodeError> {
+        let cancelled = self.adj.cancel(id).await;
+        if let Some(r) = self.adj.record(id).await?
+            && !r.opening
+            && r.deposit_a > 0
+        {
+            // It joined at the last moment.
+            self.activate(id, r.deposit_a, r.deposit_b);
+            return Ok(id);
+        }
+        cancelled?;
+        self.set_lifecycle(id, Lifecycle::Closed);
+        Err(NodeError::Refused(format!(
+            "the peer did not join within {:?}: the channel was cancelled and our deposit returned",
+            self.config.join_timeout
+        )))
     }
 
     /// The counterparty joined: the opening state is the deposits L1 holds.
@@ -701,6 +743,9 @@ impl Node {
 
     /// Closes channel `id` cooperatively (both signatures, paid out at once on L1).
     pub async fn close(&self, id: U256) -> Result<Sent, NodeError> {
+        if let Some(sent) = self.cancel_if_opening(id).await? {
+            return Ok(sent);
+        }
         let (tx, rx) = oneshot::channel();
         self.close_waiters.lock().expect("lock").insert(id, tx);
         {
@@ -723,8 +768,27 @@ impl Node {
     /// challenge period.
     pub async fn force_close(&self, id: U256) -> Result<Sent, NodeError> {
         let latest = self.latest_state(id).ok_or(NodeError::Refused(format!("no channel {id}")))?;
+        if let Some(sent) = self.cancel_if_opening(id).await? {
+            return Ok(sent);
+        }
         self.set_lifecycle(id, Lifecycle::Closing);
         Ok(self.adj.close(&latest).await?)
+    }
+
+    /// A channel we opened that the peer never joined is cancelled, not closed (there is no state
+    /// to close with): our deposit comes back at once.
+    async fn cancel_if_opening(&self, id: U256) -> Result<Option<Sent>, NodeError> {
+        let opening = self
+            .lock()
+            .channels
+            .get(&id)
+            .is_some_and(|r| r.lifecycle == Lifecycle::Opening && r.channel.side == Side::A);
+        if !opening {
+            return Ok(None);
+        }
+        let sent = self.adj.cancel(id).await?;
+        self.set_lifecycle(id, Lifecycle::Closed);
+        Ok(Some(sent))
     }
 
     /// Closes on L1 with `state` (any state both signed — an attack when it is not the latest).

@@ -237,3 +237,46 @@ async fn a_peer_cannot_make_a_node_deposit_beyond_its_limits() {
     b.stop();
     devnet.stop().await;
 }
+
+/// Issue 16, item 3: `open` with a peer amount the peer could not fund hung 60 s with the
+/// opener's deposit locked in "opening", and `close` failed with an undecoded `BadStatus(1)`.
+/// An unfundable open is refused before anything is locked; an open the peer does not join is
+/// cancelled on L1 after the join timeout, the deposit returned; adjudicator reverts are named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_the_peer_cannot_or_will_not_fund_returns_the_deposit() {
+    const ETH: u128 = 1_000_000_000_000_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let devnet = Devnet::start(L1Config::instant(&dir.path().join("l1")), true).await.unwrap();
+    let l1 = L1Client::new(&devnet.url()).unwrap();
+    let adj = Adjudicator::deploy(&l1, &devnet.signers[0]).await.unwrap();
+    let start = |i: usize| {
+        let mut cfg = NodeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join(format!("n{i}")));
+        cfg.poll = Duration::from_millis(100);
+        cfg.join_timeout = Duration::from_secs(2);
+        Node::start(cfg, l1.clone(), B256::from_slice(&devnet.signers[i].to_bytes()[..]), adj)
+    };
+    let a = start(1).await.unwrap();
+    let b = start(2).await.unwrap();
+    a.connect(&b.listen_addr().to_string()).await.unwrap();
+    let before = l1.balance(a.address()).await.unwrap();
+
+    let e = a.open(b.address(), Address::ZERO, ETH, 100_000 * ETH, 600).await.unwrap_err();
+    assert!(e.to_string().contains("less than the"), "{e}");
+    assert!(a.channels().is_empty(), "nothing was opened");
+
+    // B does not join (it never deposits more than the opener): A cancels and is repaid.
+    let e = a.open(b.address(), Address::ZERO, ETH, 2 * ETH, 600).await.unwrap_err();
+    assert!(e.to_string().contains("cancelled"), "{e}");
+    let ch = a.channels();
+    assert_eq!((ch.len(), ch[0].state), (1, Lifecycle::Closed));
+    let after = l1.balance(a.address()).await.unwrap();
+    assert!(after + U256::from(ETH / 100) > before, "the deposit came back: {before} → {after}");
+    assert_eq!(l1.balance(adj).await.unwrap(), U256::ZERO, "the adjudicator holds nothing");
+
+    // Closing it again is refused by the adjudicator, by name.
+    let e = a.force_close(ch[0].id).await.unwrap_err();
+    assert!(e.to_string().contains("BadStatus"), "{e}");
+    a.stop();
+    b.stop();
+    devnet.stop().await;
+}
