@@ -50,11 +50,14 @@ impl Proposer {
         Self { chain, l1, oracle, signer, interval: interval.max(1), bond, poll }
     }
 
-    /// Proposes the next output if the derived chain has reached it. Returns the block proposed.
+    /// Proposes the latest due output — the highest multiple of the interval the derived chain
+    /// has reached — if it is past the oracle's latest. Returns the block proposed. (Posting the
+    /// next one in line instead fell behind without bound when L2 blocks came faster than one
+    /// output per L1 block could follow.)
     pub async fn step(&self) -> Result<Option<u64>, L1Error> {
         let latest: u64 = self.l1.read(self.oracle, OutputOracle::latestBlockNumberCall {}).await?.saturating_to();
-        let next = (latest / self.interval + 1) * self.interval;
-        if self.chain.head().number() < next {
+        let next = due_output(self.chain.head().number(), self.interval);
+        if next <= latest || next == 0 {
             return Ok(None);
         }
         let out = output_at(&self.chain, next).map_err(|e| L1Error::Rpc(e.to_string()))?;
@@ -77,5 +80,38 @@ impl Proposer {
                 _ = tokio::time::sleep(self.poll) => {}
             }
         }
+    }
+}
+
+/// The latest output due at derived head `head`: the highest multiple of `interval` not above it.
+pub fn due_output(head: u64, interval: u64) -> u64 {
+    head / interval.max(1) * interval.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::due_output;
+
+    /// Issue 16, item 4: one output per L1 block, interval 10, 12 L2 blocks per L1 block: posting
+    /// the next output in line fell 134 blocks behind after 11 minutes. Posting the latest due
+    /// one keeps the lag under one interval plus one L1 block's L2 blocks, however long it runs.
+    #[test]
+    fn outputs_keep_up_with_the_head() {
+        let (interval, per_l1_block) = (10, 12);
+        let (mut head, mut latest_next_in_line, mut latest_due) = (0u64, 0u64, 0u64);
+        for _l1_block in 0..3_600 {
+            head += per_l1_block;
+            // The old rule: the next multiple after the latest, once reached.
+            let next = (latest_next_in_line / interval + 1) * interval;
+            if head >= next {
+                latest_next_in_line = next;
+            }
+            let due = due_output(head, interval);
+            if due > latest_due {
+                latest_due = due;
+            }
+            assert!(head - latest_due < interval + per_l1_block, "lag {} at head {head}", head - latest_due);
+        }
+        assert!(head - latest_next_in_line > 7_000, "the old rule falls behind: {}", head - latest_next_in_line);
     }
 }
