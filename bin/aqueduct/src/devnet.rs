@@ -441,6 +441,7 @@ async fn spec_for(
     signers: &[PrivateKeySigner],
 ) -> eyre::Result<(RollupSpec, Option<U256>)> {
     let path = s.rollup_dir.join("rollup.json");
+    eprintln!("reaching L1 at {}…", l1.url());
     let l1_chain_id = l1.chain_id().await.wrap_err_with(|| format!("reaching L1 at {}", l1.url()))?;
     if path.exists() {
         let spec = RollupSpec::load(&path)?;

@@ -344,3 +344,29 @@ fn a_data_dir_in_use_is_refused_and_left_untouched() {
     assert_eq!(rpc.head(), 3, "the first devnet keeps its chain");
     assert!(send_and_wait(&rpc, "0x00000000000000000000000000000000000c0ffe", 4).is_some());
 }
+
+/// Issue 16, item 6: `devnet --l1-rpc URL` to an endpoint that accepts connections and never
+/// answers printed its banner and hung (150 s observed). Every L1 call has a deadline: the devnet
+/// says what it waits for and gives up with an error that names the URL.
+#[test]
+fn an_l1_that_never_answers_is_an_error_not_a_hang() {
+    let tmp = tempfile::tempdir().unwrap();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    // Accept connections and hold them open without a word.
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let h = held.clone();
+    std::thread::spawn(move || {
+        for c in silent.incoming().flatten() {
+            h.lock().unwrap().push(c);
+        }
+    });
+    let data = tmp.path().join("d");
+    let args = ["devnet", "--no-zk", "--l1-rpc", &url, "--data-dir", data.to_str().unwrap()];
+    let log = tmp.path().join("devnet.log");
+    let mut p = Proc::aqueduct(&args, &log);
+    let status = p.exited_within(90);
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.is_some_and(|s| !s.success()), "the devnet hung on a silent L1:\n{}", tail(&text, 20));
+    assert!(text.contains(&format!("reaching L1 at {url}")), "{text}");
+}

@@ -42,6 +42,9 @@ impl L1Error {
     }
 }
 
+/// Longest an L1 JSON-RPC call may take.
+pub const L1_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A JSON-RPC connection to L1.
 #[derive(Clone, Debug)]
 pub struct L1Client {
@@ -58,9 +61,18 @@ pub struct L1Fees {
 }
 
 impl L1Client {
+    /// Every request has a deadline: an endpoint that accepts connections and never answers is
+    /// an error after [`L1_CALL_TIMEOUT`], not a hang.
     pub fn new(url: &str) -> Result<Self, L1Error> {
-        let parsed = url.parse().map_err(L1Error::rpc)?;
-        let provider = ProviderBuilder::new().connect_http(parsed).erased();
+        use alloy::transports::http::reqwest;
+        let parsed: reqwest::Url = url.parse().map_err(L1Error::rpc)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(L1_CALL_TIMEOUT)
+            .build()
+            .map_err(L1Error::rpc)?;
+        let client = alloy::rpc::client::RpcClient::new_http_with_client(http, parsed);
+        let provider = ProviderBuilder::new().connect_client(client).erased();
         Ok(Self { provider, url: url.to_string() })
     }
 
