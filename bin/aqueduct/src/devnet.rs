@@ -321,10 +321,33 @@ pub fn lock_data_dir(root: &Path) -> eyre::Result<std::fs::File> {
     }
 }
 
+/// Every address the devnet will listen on must be free before anything is deployed: a clash is
+/// one clear line at once, not an error after the deployment.
+fn check_addresses(s: &Settings, args: &DevnetArgs) -> eyre::Result<()> {
+    let mut wanted: Vec<(&str, SocketAddr)> = Vec::new();
+    if args.l1_rpc.is_none() {
+        wanted.push(("the L1 JSON-RPC (--port)", s.l1.rpc_addr));
+    }
+    if !args.no_rollup && !args.no_optimistic {
+        wanted.push(("the sequencer (--l2-addr)", args.l2_addr));
+        wanted.push(("the verifier (--verifier-addr)", args.verifier_addr));
+    }
+    if !args.no_rollup && !args.no_zk {
+        wanted.push(("the ZK operator (--zk-addr)", args.zk_addr));
+    }
+    for (what, addr) in wanted {
+        if addr.port() != 0 && std::net::TcpListener::bind(addr).is_err() {
+            bail!("{addr} is in use: choose another address for {what}");
+        }
+    }
+    Ok(())
+}
+
 pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     let s = resolve(&args)?;
     let root = args.data_dir.clone().unwrap_or_else(|| s.l1.data_dir.parent().unwrap_or(Path::new(".")).to_path_buf());
     let _lock = lock_data_dir(&root)?;
+    check_addresses(&s, &args)?;
     if args.fresh && s.rollup_dir.exists() {
         std::fs::remove_dir_all(&s.rollup_dir).wrap_err_with(|| format!("removing {}", s.rollup_dir.display()))?;
     }

@@ -370,3 +370,37 @@ fn an_l1_that_never_answers_is_an_error_not_a_hang() {
     assert!(status.is_some_and(|s| !s.success()), "the devnet hung on a silent L1:\n{}", tail(&text, 20));
     assert!(text.contains(&format!("reaching L1 at {url}")), "{text}");
 }
+
+/// Issue 16, item 7: a port clash was found only after 24 s of deploying, followed by hundreds of
+/// `block task panicked` lines. Every listening address is checked before anything is deployed.
+#[test]
+fn a_port_clash_is_one_clear_line_before_anything_is_deployed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().to_string();
+    let (l1, ver) = (free_port().to_string(), format!("127.0.0.1:{}", free_port()));
+    let data = tmp.path().join("d");
+    let args = [
+        "devnet",
+        "--no-zk",
+        "--block-time",
+        "1",
+        "--port",
+        &l1,
+        "--l2-addr",
+        &busy,
+        "--verifier-addr",
+        &ver,
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    let log = tmp.path().join("devnet.log");
+    let start = std::time::Instant::now();
+    let mut p = Proc::aqueduct(&args, &log);
+    let status = p.exited_within(30);
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.is_some_and(|s| !s.success()), "{text}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(10), "refused at once, not after deploying");
+    assert!(text.contains(&format!("{busy} is in use")) && text.contains("--l2-addr"), "{text}");
+    assert!(!text.contains("deploying") && !text.contains("panicked"), "{text}");
+}
