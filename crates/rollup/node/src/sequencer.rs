@@ -2,13 +2,14 @@
 //! pool, each persisted before it is announced (soft confirmation: a receipt means on disk).
 
 use std::{
+    collections::{BTreeMap, HashSet},
     sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use alloy::primitives::Address;
-use aqueduct_chain::{BlockAttributes, Chain, L1Prices, SealedBlock};
-use aqueduct_rollup_protocol::{L1Origin, Pipeline, decode_meta, encode_meta, l1_info_deposit};
+use alloy::primitives::{Address, B256, keccak256};
+use aqueduct_chain::{BlockAttributes, BlockRef, Chain, ChainError, L1Prices, SealedBlock};
+use aqueduct_rollup_protocol::{DerivedBlock, L1Origin, Pipeline, SafeHead, decode_meta, encode_meta, l1_info_deposit};
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
@@ -46,9 +47,31 @@ impl Sequencer {
     pub async fn run(self, cancel: CancellationToken) {
         let block_ms = self.pipeline.lock().config().block_time_ms;
         let mut last_l1_poll = 0u64;
+        let genesis = self.chain.block(BlockRef::Number(0)).expect("a chain has its genesis");
+        let l1_genesis = self.pipeline.lock().config().l1_genesis.number;
+        let mut follow = Follow {
+            safe: SafeHead::of(0, genesis.hash, &genesis.header.extra_data, l1_genesis),
+            sources: BTreeMap::new(),
+            l1_genesis,
+        };
         loop {
             if cancel.is_cancelled() {
                 return;
+            }
+            // Follow what derivation decides from L1: confirm our blocks as their batches land,
+            // and replace them where L1 decided otherwise (an outage past the sequencing window).
+            let (chain, pipeline) = (self.chain.clone(), self.pipeline.clone());
+            match tokio::task::spawn_blocking(move || reconcile(&chain, &pipeline, follow)).await {
+                Ok((f, result)) => {
+                    follow = f;
+                    if let Err(e) = result {
+                        error!(target: "sequencer", error = %e, "following the derived chain failed");
+                    }
+                }
+                Err(e) => {
+                    error!(target: "sequencer", error = %e, "reconcile task panicked");
+                    return;
+                }
             }
             // After a restart the pipeline starts again from the rollup's L1 genesis: no block may
             // be built before it has read the head's own origin again (its epoch and forced queue).
@@ -63,7 +86,10 @@ impl Sequencer {
                             warn!(target: "sequencer", error = %e, "reading L1 failed; retrying");
                             true
                         }
-                        Ok(_) => self.pipeline.lock().cursor() <= before,
+                        Ok(reorged) => {
+                            follow.rewind(&self.chain, reorged);
+                            self.pipeline.lock().cursor() <= before
+                        }
                     },
                 };
                 if stalled {
@@ -82,7 +108,7 @@ impl Sequencer {
                 match tokio::time::timeout(Duration::from_millis(block_ms.max(500)), read).await {
                     Ok(Err(e)) => warn!(target: "sequencer", error = %e, "reading L1 failed; retrying"),
                     Err(_) => debug!(target: "sequencer", "L1 slow to answer; reading on next round"),
-                    Ok(Ok(_)) => {}
+                    Ok(Ok(reorged)) => follow.rewind(&self.chain, reorged),
                 }
             }
             let due_ms = self.next_block_due_ms();
@@ -185,4 +211,83 @@ pub fn head_meta(b: &SealedBlock, l1_genesis: u64) -> (u64, u64, u64) {
         return (0, l1_genesis, 0);
     }
     decode_meta(&b.header.extra_data).unwrap_or((0, l1_genesis, 0))
+}
+
+/// Where derivation stands on the sequencer's own chain.
+struct Follow {
+    /// The last of our blocks derivation confirmed from L1.
+    safe: SafeHead,
+    /// For each confirmed block, the last L1 block it depends on.
+    sources: BTreeMap<u64, u64>,
+    l1_genesis: u64,
+}
+
+impl Follow {
+    /// An L1 reorg from block `first_bad` on: the confirmations that depended on it are void.
+    fn rewind(&mut self, chain: &Chain, reorged: Option<u64>) {
+        let Some(first_bad) = reorged else { return };
+        let keep = self.sources.iter().filter(|(_, l1)| **l1 < first_bad).map(|(n, _)| *n).max().unwrap_or(0);
+        self.sources.retain(|n, _| *n <= keep);
+        if let Some(b) = chain.block(BlockRef::Number(keep)) {
+            self.safe = SafeHead::of(keep, b.hash, &b.header.extra_data, self.l1_genesis);
+        }
+        warn!(target: "sequencer", first_bad, keep, "L1 reorg: confirmations from there on are void");
+    }
+}
+
+/// Whether `ours` is the block derivation made as `d`: same timestamp, origin, forced range and
+/// batch transactions (its deposits and forced transactions follow from those).
+fn same_block(ours: &SealedBlock, d: &DerivedBlock, l1_genesis: u64) -> bool {
+    let (forced_index, epoch, _) = head_meta(ours, l1_genesis);
+    if epoch != d.origin.number || forced_index != d.forced_index || ours.header.timestamp != d.timestamp {
+        return false;
+    }
+    let (forced, batch) = d.transactions.split_at(d.forced_count.min(d.transactions.len()));
+    let forced: HashSet<B256> = forced.iter().map(keccak256).collect();
+    let ours = ours.txs.iter().filter(|t| !t.envelope.is_deposit() && !forced.contains(&t.hash)).map(|t| t.hash);
+    ours.eq(batch.iter().map(keccak256))
+}
+
+/// Every block L1 now decides after `f.safe`: our own block where it is the same, otherwise ours
+/// is replaced (unwound, with its transactions back in the pool) by the derived one.
+fn reconcile(chain: &Chain, pipeline: &Mutex<Pipeline>, mut f: Follow) -> (Follow, Result<usize, ChainError>) {
+    let l1_genesis = pipeline.lock().config().l1_genesis.number;
+    let mut replaced = 0;
+    loop {
+        let next = pipeline.lock().next(&f.safe);
+        let Some(d) = next else { return (f, Ok(replaced)) };
+        let ours = chain.block(BlockRef::Number(d.number));
+        if !ours.as_ref().is_some_and(|b| same_block(b, &d, l1_genesis)) {
+            if ours.is_some() {
+                let removed = match chain.unwind_to(d.number - 1) {
+                    Ok(r) => r,
+                    Err(e) => return (f, Err(e)),
+                };
+                warn!(
+                    target: "sequencer",
+                    from = d.number,
+                    blocks = removed.len(),
+                    default = d.default,
+                    "L1 decided other blocks than ours: rebuilding from the derived chain"
+                );
+                for b in &removed {
+                    for t in b.txs.iter().filter(|t| !t.envelope.is_deposit()) {
+                        if let aqueduct_chain::TxBody::Ethereum(env) = &t.envelope {
+                            let _ = chain.submit(env.clone(), t.sender);
+                        }
+                    }
+                }
+                replaced += removed.len();
+            }
+            let attrs = d.attributes(chain.rules());
+            if let Err(e) = chain.build_block(attrs) {
+                return (f, Err(e));
+            }
+        }
+        let Some(b) = chain.block(BlockRef::Number(d.number)) else {
+            return (f, Err(ChainError::Internal(format!("derived block {} is missing", d.number))));
+        };
+        f.safe = SafeHead::of(b.number(), b.hash, &b.header.extra_data, l1_genesis);
+        f.sources.insert(d.number, d.l1_source);
+    }
 }

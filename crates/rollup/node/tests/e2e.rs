@@ -60,6 +60,8 @@ struct Setup {
     rollup: Rollup,
     /// A verifier and its proposer (services of their own, as separate processes would be).
     ver: Rollup,
+    /// What starts the sequencer again on its data.
+    restart: RollupOptions,
 }
 
 #[derive(Default)]
@@ -93,34 +95,9 @@ async fn setup(o: Opts) -> Setup {
     let rollup_cfg =
         RollupConfig { seq_window: 20, channel_timeout: 40, ..dep.rollup_config(L2_CHAIN, 250, batcher.address()) };
     let funded: Vec<Address> = signers.iter().map(|s| s.address()).collect();
-    let rollup = Rollup::start(RollupOptions {
-        l1_url: devnet.url(),
-        rollup: rollup_cfg.clone(),
-        data_dir: dir.path().join("l2"),
-        gas_limit: 100_000_000,
-        funded: funded.clone(),
-        funded_balance: U256::from(1000 * ETH),
-        sequencer: Some(aqueduct_rollup_node::SequencerRole {
-            rpc_addr: "127.0.0.1:0".parse().unwrap(),
-            batcher: batcher.clone(),
-            sequencer: SequencerConfig { censor: o.censor, l1_confirmations: o.l1_confirmations },
-            batcher_config: BatcherConfig {
-                compressor: Compressor::Brotli(9),
-                mode: DataMode::Auto,
-                poll: Duration::from_millis(300),
-                // Post every round: the reorg test needs batches in every L1 block.
-                max_delay: Duration::ZERO,
-                ..Default::default()
-            },
-            dev_signers: vec![],
-        }),
-        verifier_rpc: None,
-        proposer: None,
-        challengers: Vec::new(),
-        poll: Duration::from_millis(300),
-    })
-    .await
-    .unwrap();
+    let rollup =
+        Rollup::start(sequencer_options(&devnet.url(), &rollup_cfg, dir.path(), &funded, batcher, &o)).await.unwrap();
+    let restart = sequencer_options(&devnet.url(), &rollup_cfg, dir.path(), &funded, batcher, &o);
     let ver = Rollup::start(RollupOptions {
         l1_url: devnet.url(),
         rollup: rollup_cfg,
@@ -140,12 +117,49 @@ async fn setup(o: Opts) -> Setup {
     })
     .await
     .unwrap();
-    Setup { _dir: dir, devnet, l1, dep, rollup, ver }
+    Setup { _dir: dir, devnet, l1, dep, rollup, ver, restart }
+}
+
+/// The sequencer's services (with its batcher), as `setup` starts them.
+fn sequencer_options(
+    l1_url: &str,
+    cfg: &RollupConfig,
+    dir: &std::path::Path,
+    funded: &[Address],
+    batcher: &PrivateKeySigner,
+    o: &Opts,
+) -> RollupOptions {
+    RollupOptions {
+        l1_url: l1_url.to_string(),
+        rollup: cfg.clone(),
+        data_dir: dir.join("l2"),
+        gas_limit: 100_000_000,
+        funded: funded.to_vec(),
+        funded_balance: U256::from(1000 * ETH),
+        sequencer: Some(aqueduct_rollup_node::SequencerRole {
+            rpc_addr: "127.0.0.1:0".parse().unwrap(),
+            batcher: batcher.clone(),
+            sequencer: SequencerConfig { censor: o.censor.clone(), l1_confirmations: o.l1_confirmations },
+            batcher_config: BatcherConfig {
+                compressor: Compressor::Brotli(9),
+                mode: DataMode::Auto,
+                poll: Duration::from_millis(300),
+                // Post every round: the reorg test needs batches in every L1 block.
+                max_delay: Duration::ZERO,
+                ..Default::default()
+            },
+            dev_signers: vec![],
+        }),
+        verifier_rpc: None,
+        proposer: None,
+        challengers: Vec::new(),
+        poll: Duration::from_millis(300),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deposit_transfer_batch_and_derive() {
-    let Setup { _dir, devnet, l1, dep, rollup, ver: verifier } = setup(Opts::default()).await;
+    let Setup { _dir, devnet, l1, dep, rollup, ver: verifier, .. } = setup(Opts::default()).await;
     let signers = devnet.signers.clone();
     let user = &signers[5];
     let seq = Rpc::new(rollup.sequencer_rpc.unwrap());
@@ -391,7 +405,7 @@ async fn withdrawals(
 async fn censored_user_gets_in_through_the_forced_queue() {
     let signers = aqueduct_l1::dev_signers(10).unwrap();
     let victim = signers[7].clone();
-    let Setup { _dir, devnet, l1, dep, rollup, ver } =
+    let Setup { _dir, devnet, l1, dep, rollup, ver, .. } =
         setup(Opts { censor: vec![victim.address()], ..Default::default() }).await;
     let seq = Rpc::new(rollup.sequencer_rpc.unwrap());
     let to = Address::repeat_byte(0x99);
@@ -430,7 +444,7 @@ async fn censored_user_gets_in_through_the_forced_queue() {
 /// once the sequencing window has passed, derived by the verifier alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forced_transaction_lands_with_the_sequencer_stopped() {
-    let Setup { _dir, devnet, l1, dep, rollup, ver } = setup(Opts::default()).await;
+    let Setup { _dir, devnet, l1, dep, rollup, ver, restart } = setup(Opts::default()).await;
     let user = devnet.signers[8].clone();
     let to = Address::repeat_byte(0x98);
     let seq_chain = rollup.sequencer.clone().unwrap();
@@ -463,6 +477,26 @@ async fn forced_transaction_lands_with_the_sequencer_stopped() {
         let derived = ver_chain.block(BlockRef::Number(n)).unwrap().hash;
         assert_eq!(Some(derived), seq_chain.block(BlockRef::Number(n)).map(|b| b.hash), "block {n}");
     }
+    drop(seq_chain);
+
+    // Issue 16, item 5: the sequencer comes back after the window. Its unposted blocks lost to
+    // the default blocks L1 decided; it must rebuild on the derived chain, not go on with its
+    // own (whose batches derivation would skip forever).
+    let back = Rollup::start(restart).await.unwrap();
+    let seq_chain = back.sequencer.clone().unwrap();
+    let (forced_block, _) = ver_chain.transaction(&hash).unwrap();
+    until("the restarted sequencer on the derived chain", 120, || async {
+        seq_chain.block(BlockRef::Number(forced_block.number())).is_some_and(|b| b.hash == forced_block.hash)
+    })
+    .await;
+    // Later blocks too: wherever the verifier's head is, the sequencer has the same block.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let v = ver_chain.head();
+    until("the sequencer to hold the verifier's head block", 60, || async {
+        seq_chain.block(BlockRef::Number(v.number())).is_some_and(|b| b.hash == v.hash)
+    })
+    .await;
+    back.stop().await;
     ver.stop().await;
     devnet.stop().await;
 }
@@ -471,7 +505,7 @@ async fn forced_transaction_lands_with_the_sequencer_stopped() {
 /// batcher posts again, and both end on the same chain.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn l1_reorg_of_depth_3_under_posted_batches() {
-    let Setup { _dir, devnet, l1: _, dep, rollup, ver } =
+    let Setup { _dir, devnet, l1: _, dep, rollup, ver, .. } =
         setup(Opts { l1_confirmations: 4, ..Default::default() }).await;
     let seq = Rpc::new(rollup.sequencer_rpc.unwrap());
     let l1_rpc = Rpc { http: reqwest::Client::new(), url: devnet.url() };

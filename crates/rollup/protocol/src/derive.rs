@@ -73,6 +73,8 @@ pub struct DerivedBlock {
     /// Forced transactions, then the batch's transactions (raw; invalid ones are skipped when
     /// executed, identically everywhere).
     pub transactions: Vec<Bytes>,
+    /// How many of `transactions` are forced ones (at the front).
+    pub forced_count: usize,
     /// Made by default (no valid batch in time).
     pub default: bool,
     /// Last L1 block this block depends on (an L1 reorg below it undoes it).
@@ -348,6 +350,7 @@ impl Pipeline {
         if new_epoch {
             deposits.extend(self.l1[&origin.number].deposits.iter().cloned());
         }
+        let transactions = self.forced_range(safe.forced_index, forced_index);
         DerivedBlock {
             number: n,
             timestamp: ts,
@@ -355,7 +358,8 @@ impl Pipeline {
             seq,
             forced_index,
             deposits,
-            transactions: self.forced_range(safe.forced_index, forced_index),
+            forced_count: transactions.len(),
+            transactions,
             default,
             l1_source: l1_source.max(origin.number),
         }
