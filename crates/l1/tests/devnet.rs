@@ -655,3 +655,32 @@ async fn gapped_transactions_are_bounded_per_account() {
     assert_eq!(rpc.num("eth_getTransactionCount", json!([spammer.address(), "latest"])).await, 65);
     devnet.stop().await;
 }
+
+/// Issue 16, item 9: `OPTIONS` answered 405 and responses carried no
+/// `Access-Control-Allow-Origin`, so a dapp served from another origin could not call the devnet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_from_other_origins_may_call() {
+    let (_dir, devnet, rpc) = start(0.0).await;
+    let pre = rpc
+        .http
+        .request(reqwest::Method::OPTIONS, &rpc.url)
+        .header("Origin", "http://localhost:5173")
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(pre.status().is_success(), "preflight: {}", pre.status());
+    assert_eq!(pre.headers()["access-control-allow-origin"], "*");
+    let post = rpc
+        .http
+        .post(&rpc.url)
+        .header("Origin", "http://localhost:5173")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.headers()["access-control-allow-origin"], "*");
+    assert_eq!(post.json::<Value>().await.unwrap()["result"], "0x7a69");
+    devnet.stop().await;
+}

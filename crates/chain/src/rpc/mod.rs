@@ -36,6 +36,9 @@ pub struct RpcConfig {
     pub max_log_range: u64,
     /// Refuse transactions (a verifier node): where to send them instead, for the error message.
     pub read_only: Option<String>,
+    /// Answer CORS preflights and let browser pages from any origin call (as anvil does): a dapp
+    /// served from another origin can use the devnet.
+    pub cors_any_origin: bool,
 }
 
 impl Default for RpcConfig {
@@ -48,6 +51,7 @@ impl Default for RpcConfig {
             max_connections: 1_000,
             max_log_range: 10_000,
             read_only: None,
+            cors_any_origin: true,
         }
     }
 }
@@ -110,7 +114,14 @@ pub async fn serve(
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch))
         .set_id_provider(HexIds::new())
         .build();
-    let guard = tower::ServiceBuilder::new().layer(GuardLayer { max_body: config.max_request_bytes });
+    let cors = config.cors_any_origin.then(|| {
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(tower_http::cors::Any)
+            .allow_methods([http::Method::POST, http::Method::GET, http::Method::OPTIONS])
+            .allow_headers(tower_http::cors::Any)
+    });
+    let guard =
+        tower::ServiceBuilder::new().option_layer(cors).layer(GuardLayer { max_body: config.max_request_bytes });
     let server = Server::builder().set_config(server_config).set_http_middleware(guard).build(config.addr).await?;
     let addr = server.local_addr()?;
     let stopped = chain.stopped();
