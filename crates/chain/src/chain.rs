@@ -1179,8 +1179,14 @@ impl Chain {
         if tx.gas_limit == 0 || tx.gas_limit > header.gas_limit {
             tx.gas_limit = header.gas_limit;
         }
+        let caller = tx.caller;
         match revm::ExecuteEvm::transact(&mut evm, tx) {
             Ok(r) => Ok(r.result),
+            // geth's wording, which clients classify as insufficient funds (not a revert).
+            Err(EVMError::Transaction(revm::context::result::InvalidTransaction::LackOfFundForMaxFee {
+                fee,
+                balance,
+            })) => Err(ChainError::Tx(TxError::InsufficientFunds { address: caller, have: *balance, want: *fee })),
             Err(EVMError::Transaction(e)) => Err(ChainError::Tx(TxError::Other(e.to_string()))),
             Err(e) => Err(ChainError::Internal(e.to_string())),
         }
@@ -1270,7 +1276,9 @@ impl<S: StateView + ?Sized, H: crate::overlay::BlockHashes + ?Sized> OverrideTar
 
 /// A revert as an error, with the reason decoded when it is `Error(string)` or `Panic(uint)`.
 pub fn revert_error(output: Bytes) -> ChainError {
-    let reason = alloy::sol_types::decode_revert_reason(&output);
+    // `Error(string)` decodes as "revert: <text>"; geth says "execution reverted: <text>".
+    let reason = alloy::sol_types::decode_revert_reason(&output)
+        .map(|r| r.strip_prefix("revert: ").map(str::to_string).unwrap_or(r));
     ChainError::Reverted { reason, data: output }
 }
 

@@ -684,3 +684,28 @@ async fn browsers_from_other_origins_may_call() {
     assert_eq!(post.json::<Value>().await.unwrap()["result"], "0x7a69");
     devnet.stop().await;
 }
+
+/// Issue 16, item 11: an underfunded sender's `eth_estimateGas` said "lack of funds (0) for max
+/// fee (1)", which clients read as a revert; and a revert reason read "execution reverted:
+/// revert: …". geth's wording for both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn insufficient_funds_and_revert_reasons_read_as_geth_says() {
+    let (_dir, devnet, rpc) = start(0.0).await;
+    let poor = "0x0000000000000000000000000000000000001234";
+    let call = json!([{ "from": poor, "to": Address::repeat_byte(1), "value": "0x1", "maxFeePerGas": "0x3b9aca00" }]);
+    let e = rpc.try_call("eth_estimateGas", call).await.unwrap_err();
+    assert_eq!(e["code"], -32000, "{e}");
+    assert!(e["message"].as_str().unwrap().starts_with("insufficient funds for gas * price + value"), "{e}");
+    // Init code that reverts with Error("no").
+    let data = [
+        "6064600c60003960646000fd".to_string(),
+        "08c379a0".into(),
+        format!("{:064x}", 32),
+        format!("{:064x}", 2),
+        format!("{:0<64}", "6e6f"),
+    ]
+    .concat();
+    let e = rpc.try_call("eth_call", json!([{ "data": format!("0x{data}") }])).await.unwrap_err();
+    assert_eq!(e["message"], "execution reverted: no", "{e}");
+    devnet.stop().await;
+}
