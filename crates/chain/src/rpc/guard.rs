@@ -11,11 +11,15 @@ use std::{
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
+use jsonrpsee::types::{ErrorObjectOwned, Id, Response, ResponsePayload};
 use jsonrpsee::{
     core::BoxError,
     server::{HttpBody, HttpRequest, HttpResponse, ws::is_upgrade_request},
 };
-use serde_json::{Value, json};
+use serde_json::Value;
+
+const INVALID_REQUEST: i32 = -32600;
+const METHOD_NOT_FOUND: i32 = -32601;
 
 /// Wraps the JSON-RPC service; `max_body` bounds what it reads (jsonrpsee's own limit).
 #[derive(Clone, Copy, Debug)]
@@ -37,14 +41,18 @@ pub struct Guard<S> {
     max_body: u32,
 }
 
+/// A JSON-RPC error response (jsonrpsee's own types, serialized).
+fn error_response(id: Id<'static>, code: i32, message: String) -> String {
+    let payload = ResponsePayload::<()>::error(ErrorObjectOwned::owned(code, message, None::<()>));
+    serde_json::to_string(&Response::new(payload, id)).expect("a response serializes")
+}
+
 /// Why a request body is refused before jsonrpsee sees it, as a JSON-RPC error response.
-pub fn refusal(body: &[u8]) -> Option<Value> {
-    let error =
-        |code: i32, message: String| json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
+pub fn refusal(body: &[u8]) -> Option<String> {
     let v: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) if e.to_string().contains("number out of range") => {
-            return Some(error(-32600, format!("invalid request: {e}")));
+            return Some(error_response(Id::Null, INVALID_REQUEST, format!("invalid request: {e}")));
         }
         // Not JSON at all: jsonrpsee answers with a parse error.
         Err(_) => return None,
@@ -54,28 +62,32 @@ pub fn refusal(body: &[u8]) -> Option<Value> {
         other => vec![other],
     };
     for c in calls {
-        if let Some(id) = c.get("id")
-            && (id.is_object() || id.is_array() || id.is_boolean())
-        {
-            return Some(error(-32600, "invalid request: an id is a string, a number or null".into()));
-        }
+        let id = match c.get("id") {
+            Some(Value::String(s)) => Id::Str(s.clone().into()),
+            Some(Value::Number(n)) => n.as_u64().map_or(Id::Null, Id::Number),
+            None | Some(Value::Null) => Id::Null,
+            Some(_) => {
+                let why = "invalid request: an id is a string, a number or null";
+                return Some(error_response(Id::Null, INVALID_REQUEST, why.into()));
+            }
+        };
         if let Some(m) = c.get("method").and_then(Value::as_str)
             && matches!(m, "eth_subscribe" | "eth_unsubscribe")
         {
-            let id = c.get("id").cloned().unwrap_or(Value::Null);
-            return Some(json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": format!(
+            let why = format!(
                 "{m} needs a WebSocket connection (ws:// on this same port); over HTTP, poll with eth_newFilter and eth_getFilterChanges"
-            )}}));
+            );
+            return Some(error_response(id, METHOD_NOT_FOUND, why));
         }
     }
     None
 }
 
-fn json_response(status: u16, v: &Value) -> HttpResponse {
+fn json_response(status: u16, body: String) -> HttpResponse {
     http::Response::builder()
         .status(status)
         .header(http::header::CONTENT_TYPE, "application/json")
-        .body(HttpBody::from(v.to_string()))
+        .body(HttpBody::from(body))
         .expect("a valid response")
 }
 
@@ -104,8 +116,10 @@ where
                 return inner.call(req.map(HttpBody::new)).await;
             }
             let too_large = || {
-                let e = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32600, "message": format!("request body over {max} bytes")}});
-                Ok(json_response(413, &e))
+                Ok(json_response(
+                    413,
+                    error_response(Id::Null, INVALID_REQUEST, format!("request body over {max} bytes")),
+                ))
             };
             let declared =
                 req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -118,7 +132,7 @@ where
                 Err(_) => return too_large(),
             };
             if let Some(e) = refusal(&bytes) {
-                return Ok(json_response(200, &e));
+                return Ok(json_response(200, e));
             }
             inner.call(HttpRequest::from_parts(parts, HttpBody::from(bytes.to_vec()))).await
         })
