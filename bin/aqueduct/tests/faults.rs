@@ -23,7 +23,9 @@ impl Devnet {
         Self { dir: dir.to_path_buf(), l1: free_port(), l2: free_port(), ver: free_port() }
     }
 
-    fn start(&self, log: &str) -> Proc {
+    /// `aqueduct devnet` (embedded L1, 1 s blocks, the optimistic rollup) on these ports, started
+    /// without waiting for it.
+    fn spawn(&self, log: &str) -> Proc {
         let (l1, l2, ver) = (self.l1.to_string(), format!("127.0.0.1:{}", self.l2), format!("127.0.0.1:{}", self.ver));
         let data = self.dir.join("data");
         let args = [
@@ -40,7 +42,11 @@ impl Devnet {
             "--data-dir",
             data.to_str().unwrap(),
         ];
-        let p = Proc::aqueduct(&args, &self.dir.join(log));
+        Proc::aqueduct(&args, &self.dir.join(log))
+    }
+
+    fn start(&self, log: &str) -> Proc {
+        let p = self.spawn(log);
         wait_port(self.l2, 120, "the devnet's sequencer");
         wait_port(self.ver, 30, "the devnet's verifier");
         p
@@ -378,25 +384,10 @@ fn a_port_clash_is_one_clear_line_before_anything_is_deployed() {
     let tmp = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy = taken.local_addr().unwrap().to_string();
-    let (l1, ver) = (free_port().to_string(), format!("127.0.0.1:{}", free_port()));
-    let data = tmp.path().join("d");
-    let args = [
-        "devnet",
-        "--no-zk",
-        "--block-time",
-        "1",
-        "--port",
-        &l1,
-        "--l2-addr",
-        &busy,
-        "--verifier-addr",
-        &ver,
-        "--data-dir",
-        data.to_str().unwrap(),
-    ];
+    let d = Devnet { l2: taken.local_addr().unwrap().port(), ..Devnet::new(tmp.path()) };
     let log = tmp.path().join("devnet.log");
     let start = std::time::Instant::now();
-    let mut p = Proc::aqueduct(&args, &log);
+    let mut p = d.spawn("devnet.log");
     let status = p.exited_within(30);
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(status.is_some_and(|s| !s.success()), "{text}");

@@ -51,21 +51,43 @@ async fn hello(s: &mut TcpStream, node: Address, chain_id: u64, adjudicator: Add
     theirs
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hostile_peers_get_clear_errors() {
+/// An instant-mining L1 with an adjudicator, where the dev accounts' nodes start.
+struct World {
+    dir: tempfile::TempDir,
+    devnet: Devnet,
+    l1: L1Client,
+    adj: Address,
+}
+
+async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = L1Config::instant(&dir.path().join("l1"));
-    let devnet = Devnet::start(cfg, true).await.unwrap();
+    let devnet = Devnet::start(L1Config::instant(&dir.path().join("l1")), true).await.unwrap();
     let l1 = L1Client::new(&devnet.url()).unwrap();
     let adj = Adjudicator::deploy(&l1, &devnet.signers[0]).await.unwrap();
-    let key = |i: usize| B256::from_slice(&devnet.signers[i].to_bytes()[..]);
-    let start = |i: usize| {
-        let mut cfg = NodeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join(format!("n{i}")));
+    World { dir, devnet, l1, adj }
+}
+
+impl World {
+    fn key(&self, i: usize) -> B256 {
+        B256::from_slice(&self.devnet.signers[i].to_bytes()[..])
+    }
+
+    /// The node of dev account `i` (L1 read every 100 ms), its config changed by `tweak`.
+    async fn node(&self, i: usize, tweak: impl FnOnce(&mut NodeConfig)) -> std::sync::Arc<Node> {
+        let mut cfg = NodeConfig::new("127.0.0.1:0".parse().unwrap(), self.dir.path().join(format!("n{i}")));
         cfg.poll = Duration::from_millis(100);
-        Node::start(cfg, l1.clone(), key(i), adj)
-    };
-    let a = start(1).await.unwrap();
-    let b = start(2).await.unwrap();
+        tweak(&mut cfg);
+        Node::start(cfg, self.l1.clone(), self.key(i), self.adj).await.unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_peers_get_clear_errors() {
+    let w = world().await;
+    let adj = w.adj;
+    let key = |i: usize| w.key(i);
+    let a = w.node(1, |_| {}).await;
+    let b = w.node(2, |_| {}).await;
     a.connect(&b.listen_addr().to_string()).await.unwrap();
     let id = a.open(b.address(), Address::ZERO, 1_000_000, 1_000_000, 600).await.unwrap();
     for _ in 0..100 {
@@ -167,7 +189,7 @@ async fn hostile_peers_get_clear_errors() {
     // None of it changed the channel.
     assert_eq!(a.latest_state(id).unwrap(), before);
     a.stop();
-    devnet.stop().await;
+    w.devnet.stop().await;
 }
 
 /// Issue 23, item 7: a peer asked B to join a channel with 0 from itself and 5,000 ETH from B
@@ -177,13 +199,9 @@ async fn hostile_peers_get_clear_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_cannot_make_a_node_deposit_beyond_its_limits() {
     const ETH: u128 = 1_000_000_000_000_000_000;
-    let dir = tempfile::tempdir().unwrap();
-    let devnet = Devnet::start(L1Config::instant(&dir.path().join("l1")), true).await.unwrap();
-    let l1 = L1Client::new(&devnet.url()).unwrap();
-    let adj = Adjudicator::deploy(&l1, &devnet.signers[0]).await.unwrap();
-    let mut cfg = NodeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("b"));
-    cfg.poll = Duration::from_millis(100);
-    let b = Node::start(cfg, l1.clone(), B256::from_slice(&devnet.signers[2].to_bytes()[..]), adj).await.unwrap();
+    let w = world().await;
+    let (devnet, l1, adj) = (&w.devnet, &w.l1, w.adj);
+    let b = w.node(2, |_| {}).await;
     // The attacker: dev account 1, on L1 and on a raw socket to B.
     let mallory = Adjudicator { l1: l1.clone(), address: adj, signer: devnet.signers[1].clone() };
     let signer = Signer::from_bytes(&B256::from_slice(&devnet.signers[1].to_bytes()[..])).unwrap();
@@ -235,7 +253,7 @@ async fn a_peer_cannot_make_a_node_deposit_beyond_its_limits() {
     let e = rpc.call("channel_open", serde_json::json!([me, "1", "0", null, period])).await.unwrap_err();
     assert!(e.to_string().contains("below 2^32"), "{e}");
     b.stop();
-    devnet.stop().await;
+    w.devnet.stop().await;
 }
 
 /// Issue 16, item 3: `open` with a peer amount the peer could not fund hung 60 s with the
@@ -245,18 +263,11 @@ async fn a_peer_cannot_make_a_node_deposit_beyond_its_limits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_the_peer_cannot_or_will_not_fund_returns_the_deposit() {
     const ETH: u128 = 1_000_000_000_000_000_000;
-    let dir = tempfile::tempdir().unwrap();
-    let devnet = Devnet::start(L1Config::instant(&dir.path().join("l1")), true).await.unwrap();
-    let l1 = L1Client::new(&devnet.url()).unwrap();
-    let adj = Adjudicator::deploy(&l1, &devnet.signers[0]).await.unwrap();
-    let start = |i: usize| {
-        let mut cfg = NodeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join(format!("n{i}")));
-        cfg.poll = Duration::from_millis(100);
-        cfg.join_timeout = Duration::from_secs(2);
-        Node::start(cfg, l1.clone(), B256::from_slice(&devnet.signers[i].to_bytes()[..]), adj)
-    };
-    let a = start(1).await.unwrap();
-    let b = start(2).await.unwrap();
+    let w = world().await;
+    let (l1, adj) = (&w.l1, w.adj);
+    let short = |c: &mut NodeConfig| c.join_timeout = Duration::from_secs(2);
+    let a = w.node(1, short).await;
+    let b = w.node(2, short).await;
     a.connect(&b.listen_addr().to_string()).await.unwrap();
     let before = l1.balance(a.address()).await.unwrap();
 
@@ -278,5 +289,5 @@ async fn an_open_the_peer_cannot_or_will_not_fund_returns_the_deposit() {
     assert!(e.to_string().contains("BadStatus"), "{e}");
     a.stop();
     b.stop();
-    devnet.stop().await;
+    w.devnet.stop().await;
 }
