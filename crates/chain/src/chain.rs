@@ -725,9 +725,7 @@ impl Chain {
 
     /// Pools a transaction whose sender is known (signed here for a dev account, or impersonated).
     pub fn submit(&self, env: TxEnvelope, sender: Address) -> Result<B256, TxError> {
-        if let Some(why) = self.failure() {
-            return Err(TxError::Other(format!("node stopped: {why}")));
-        }
+        self.running().map_err(|e| TxError::Other(e.to_string()))?;
         let hash = self.submit_locked(&mut self.inner.lock(), env, sender)?;
         debug!(target: "chain::pool", %hash, %sender, "accepted");
         self.pending.notify_one();

@@ -53,6 +53,7 @@ impl Sequencer {
             safe: SafeHead::of(0, genesis.hash, &genesis.header.extra_data, l1_genesis),
             sources: BTreeMap::new(),
             l1_genesis,
+            followed_at: None,
         };
         loop {
             if cancel.is_cancelled() {
@@ -60,17 +61,21 @@ impl Sequencer {
             }
             // Follow what derivation decides from L1: confirm our blocks as their batches land,
             // and replace them where L1 decided otherwise (an outage past the sequencing window).
-            let (chain, pipeline) = (self.chain.clone(), self.pipeline.clone());
-            match tokio::task::spawn_blocking(move || reconcile(&chain, &pipeline, follow)).await {
-                Ok((f, result)) => {
-                    follow = f;
-                    if let Err(e) = result {
-                        error!(target: "sequencer", error = %e, "following the derived chain failed");
+            let cursor = self.pipeline.lock().cursor();
+            if follow.followed_at != Some(cursor) {
+                let (chain, pipeline) = (self.chain.clone(), self.pipeline.clone());
+                match tokio::task::spawn_blocking(move || reconcile(&chain, &pipeline, follow)).await {
+                    Ok((f, result)) => {
+                        follow = f;
+                        match result {
+                            Ok(_) => follow.followed_at = Some(cursor),
+                            Err(e) => error!(target: "sequencer", error = %e, "following the derived chain failed"),
+                        }
                     }
-                }
-                Err(e) => {
-                    error!(target: "sequencer", error = %e, "reconcile task panicked");
-                    return;
+                    Err(e) => {
+                        error!(target: "sequencer", error = %e, "reconcile task panicked");
+                        return;
+                    }
                 }
             }
             // After a restart the pipeline starts again from the rollup's L1 genesis: no block may
@@ -220,12 +225,16 @@ struct Follow {
     /// For each confirmed block, the last L1 block it depends on.
     sources: BTreeMap<u64, u64>,
     l1_genesis: u64,
+    /// The pipeline's cursor when derivation was last followed: what it decides changes only
+    /// with the L1 data it has read (or a reorg, which clears this).
+    followed_at: Option<u64>,
 }
 
 impl Follow {
     /// An L1 reorg from block `first_bad` on: the confirmations that depended on it are void.
     fn rewind(&mut self, chain: &Chain, reorged: Option<u64>) {
         let Some(first_bad) = reorged else { return };
+        self.followed_at = None;
         let keep = self.sources.iter().filter(|(_, l1)| **l1 < first_bad).map(|(n, _)| *n).max().unwrap_or(0);
         self.sources.retain(|n, _| *n <= keep);
         if let Some(b) = chain.block(BlockRef::Number(keep)) {
