@@ -142,6 +142,12 @@ pub async fn run_fraud(o: FraudOptions) -> Result<FraudReport, AttackError> {
     let dep = deposit_eth(&world.l1, &players.user, portal, players.user.address(), U256::from(20 * ETH)).await?;
     world.l1.wait(dep, 2_400).await.map_err(|e| AttackError::Failed(format!("the user's deposit: {e}")))?;
     let withdrawal_tx = world.send_l2(&players.user, &withdraw_eth_call(players.user.address(), U256::from(ETH)))?;
+    // It is proven at the end against the verifier's chain: it must be derived before the games
+    // (whose L1 time jumps leave the L2 behind L1 and its later blocks to default ones).
+    crate::world::wait_for("the honest withdrawal on the verifier's chain", 240, || async {
+        Ok(world.verifier.transaction(&withdrawal_tx).is_some())
+    })
+    .await?;
 
     let mut rng = ChaCha8Rng::seed_from_u64(o.seed);
     let total = o.runs as u64 * (o.kinds.len() as u64 + o.false_challenges as u64) + 2 * o.stalls as u64;
