@@ -492,8 +492,9 @@ pub async fn start_devnet_zk(
                 account_levels: z.account_levels,
                 balance_levels: z.balance_levels,
             };
-            std::fs::create_dir_all(&s.zk_dir)?;
-            std::fs::write(&spec_path, serde_json::to_string_pretty(&spec)?)?;
+            std::fs::create_dir_all(&s.zk_dir).wrap_err_with(|| format!("creating {}", s.zk_dir.display()))?;
+            std::fs::write(&spec_path, serde_json::to_string_pretty(&spec)?)
+                .wrap_err_with(|| format!("writing {}", spec_path.display()))?;
             spec
         }
     };

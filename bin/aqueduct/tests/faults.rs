@@ -395,3 +395,35 @@ fn a_port_clash_is_one_clear_line_before_anything_is_deployed() {
     assert!(text.contains(&format!("{busy} is in use")) && text.contains("--l2-addr"), "{text}");
     assert!(!text.contains("deploying") && !text.contains("panicked"), "{text}");
 }
+
+/// Issue 23, item 8: a data directory this user cannot write gave `Permission denied` without
+/// the path. The refusal names the file and what to check. (As root, which may write anywhere,
+/// the binary runs without the capability that lets it.)
+#[test]
+fn a_read_only_data_dir_is_refused_with_its_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let store_dir = data.join("l1");
+    std::fs::create_dir_all(&store_dir).unwrap();
+    std::fs::set_permissions(&store_dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let root = std::process::Command::new("id").arg("-u").output().unwrap().stdout.starts_with(b"0\n");
+    let bin = env!("CARGO_BIN_EXE_aqueduct");
+    let l1a = l1_args(free_port(), &data);
+    let mut args: Vec<&str> = if root { vec!["--bounding-set=-dac_override,-dac_read_search", bin] } else { vec![] };
+    args.extend(l1a.iter().map(String::as_str));
+    let log = tmp.path().join("read-only.log");
+    let program = if root { Path::new("setpriv") } else { Path::new(bin) };
+    let status = Proc::spawn(program, &args, &log).exited_within(60);
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.is_some_and(|s| !s.success()), "a read-only store was opened:\n{}", tail(&text, 20));
+    let file = store_dir.join("chain.redb");
+    assert!(
+        text.contains(&format!("cannot open {}", file.display()))
+            && text.contains("Permission denied")
+            && text.contains("check that this user can write there"),
+        "the refusal names the file and what to check:\n{}",
+        tail(&text, 20)
+    );
+    assert!(!text.contains("internal error"), "{}", tail(&text, 20));
+}

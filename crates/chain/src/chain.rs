@@ -372,6 +372,7 @@ impl Chain {
         let (store, loaded) = match opened {
             Ok(Ok(v)) => v,
             Ok(Err(e @ crate::store::StoreError::Corrupt { .. })) => return Err(corrupt(e.to_string())),
+            Ok(Err(e @ crate::store::StoreError::Open { .. })) => return Err(ChainError::Store(e)),
             Ok(Err(e)) => return Err(ChainError::Internal(format!("{}: {e}", path.display()))),
             Err(panic) => {
                 let what = panic

@@ -69,6 +69,9 @@ pub enum ChainError {
     UnknownBlock,
     #[error("internal error: {0}")]
     Internal(String),
+    /// The chain's store cannot be opened; the message names the file and what to check.
+    #[error(transparent)]
+    Store(crate::store::StoreError),
     /// A write to the chain's store failed: the node stopped (Critical). Nothing it holds in
     /// memory goes beyond what is on disk; free the disk or fix the store, then restart.
     #[error("node stopped: {0}")]

@@ -30,6 +30,10 @@ pub enum StoreError {
     Db(String),
     #[error("corrupt record in {table}: {why}")]
     Corrupt { table: &'static str, why: String },
+    /// The file or its directory cannot be opened or created (permissions, a read-only disk,
+    /// a path that is a file): nothing was read or changed.
+    #[error("cannot open {}: {why}; check that this user can write there and that the disk is not read-only", path.display())]
+    Open { path: std::path::PathBuf, why: String },
 }
 
 macro_rules! db_err {
@@ -77,10 +81,11 @@ fn storage_key(a: &Address, slot: &U256) -> [u8; 52] {
 
 /// Opens (or creates) a redb database at `path`, creating its directory first.
 pub fn create_database(path: &Path) -> Result<Database, StoreError> {
+    let open = |path: &Path, why: String| StoreError::Open { path: path.to_path_buf(), why };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| open(dir, e.to_string()))?;
     }
-    Ok(Database::create(path)?)
+    Database::create(path).map_err(|e| open(path, e.to_string()))
 }
 
 impl Store {

@@ -595,7 +595,8 @@ async fn fee_history_and_filters_are_bounded() {
 }
 
 /// Issue 23, item 8: ids that are objects, arrays or out-of-range numbers got HTTP 200 with the
-/// body `null` (anvil: -32600), and `eth_subscribe` over HTTP an "Internal error".
+/// body `null` (anvil: -32600), so did a member given twice; `"params":"x"` was ignored; and
+/// `eth_subscribe` over HTTP got an "Internal error".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_ids_and_http_subscriptions_get_clear_errors() {
     let (_dir, devnet, rpc) = start(0.0).await;
@@ -611,9 +612,16 @@ async fn bad_ids_and_http_subscriptions_get_clear_errors() {
         r#"{"jsonrpc":"2.0","id":[1],"method":"eth_blockNumber","params":[]}"#,
         r#"{"jsonrpc":"2.0","id":1e999,"method":"eth_blockNumber","params":[]}"#,
         r#"[{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]},{"jsonrpc":"2.0","id":{},"method":"eth_chainId","params":[]}]"#,
+        r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"eth_blockNumber","params":[]}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","method":"eth_chainId","params":[]}"#,
     ] {
         let v = post(body).await;
         assert_eq!(v["error"]["code"], -32600, "{body} -> {v}");
+    }
+    for params in [r#""x""#, "5", "true"] {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":3,"method":"eth_blockNumber","params":{params}}}"#);
+        let v = post(Box::leak(body.into_boxed_str())).await;
+        assert_eq!((v["error"]["code"].clone(), v["id"].clone()), (json!(-32602), json!(3)), "{params} -> {v}");
     }
     let v = post(r#"{"jsonrpc":"2.0","id":7,"method":"eth_subscribe","params":["newHeads"]}"#).await;
     assert!(v["error"]["message"].as_str().unwrap().contains("WebSocket"), "{v}");

@@ -1,7 +1,9 @@
 //! An HTTP layer in front of jsonrpsee for what it answers badly: a request whose `id` is an
 //! object, an array or a number out of range got HTTP 200 with the body `null`; it gets
 //! JSON-RPC's -32600, as geth and anvil answer. A subscription asked over plain HTTP gets a
-//! message that says to use a WebSocket instead of "Internal error".
+//! message that says to use a WebSocket instead of "Internal error". A member given twice
+//! (`"id":1,"id":2`) is an invalid request, and params that are neither an array nor an object
+//! (`"params":"x"`) are invalid params, as geth answers, instead of being ignored.
 
 use std::{
     future::Future,
@@ -16,10 +18,12 @@ use jsonrpsee::{
     core::BoxError,
     server::{HttpBody, HttpRequest, HttpResponse, ws::is_upgrade_request},
 };
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{Value, value::RawValue};
 
 const INVALID_REQUEST: i32 = -32600;
 const METHOD_NOT_FOUND: i32 = -32601;
+const INVALID_PARAMS: i32 = -32602;
 
 /// Wraps the JSON-RPC service; `max_body` bounds what it reads (jsonrpsee's own limit).
 #[derive(Clone, Copy, Debug)]
@@ -47,32 +51,45 @@ fn error_response(id: Id<'static>, code: i32, message: String) -> String {
     serde_json::to_string(&Response::new(payload, id)).expect("a response serializes")
 }
 
+/// One call's envelope, read strictly: serde refuses a member given twice (`"id":1,"id":2`),
+/// which `serde_json::Value` would silently collapse and jsonrpsee answers with `null`.
+#[derive(Deserialize)]
+struct Envelope {
+    id: Option<Value>,
+    method: Option<Value>,
+    params: Option<Value>,
+}
+
 /// Why a request body is refused before jsonrpsee sees it, as a JSON-RPC error response.
 pub fn refusal(body: &[u8]) -> Option<String> {
-    let v: Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(e) if e.to_string().contains("number out of range") => {
-            return Some(error_response(Id::Null, INVALID_REQUEST, format!("invalid request: {e}")));
-        }
-        // Not JSON at all: jsonrpsee answers with a parse error.
-        Err(_) => return None,
-    };
-    let calls: Vec<&Value> = match &v {
-        Value::Array(a) => a.iter().collect(),
-        other => vec![other],
+    let invalid = |why: String| Some(error_response(Id::Null, INVALID_REQUEST, format!("invalid request: {why}")));
+    // Not JSON at all: jsonrpsee answers with a parse error.
+    let raw: &RawValue = serde_json::from_slice(body).ok()?;
+    let calls: Vec<&RawValue> = match serde_json::from_str(raw.get()) {
+        Ok(batch) => batch,
+        Err(_) => vec![raw],
     };
     for c in calls {
-        let id = match c.get("id") {
-            Some(Value::String(s)) => Id::Str(s.clone().into()),
+        let call: Envelope = match serde_json::from_str(c.get()) {
+            Ok(call) => call,
+            Err(e) if e.to_string().contains("duplicate field") || e.to_string().contains("out of range") => {
+                return invalid(e.to_string());
+            }
+            // Not an object: jsonrpsee answers with its own invalid-request error.
+            Err(_) => continue,
+        };
+        let id = match call.id {
+            Some(Value::String(s)) => Id::Str(s.into()),
             Some(Value::Number(n)) => n.as_u64().map_or(Id::Null, Id::Number),
             None | Some(Value::Null) => Id::Null,
-            Some(_) => {
-                let why = "invalid request: an id is a string, a number or null";
-                return Some(error_response(Id::Null, INVALID_REQUEST, why.into()));
-            }
+            Some(_) => return invalid("an id is a string, a number or null".into()),
         };
-        if let Some(m) = c.get("method").and_then(Value::as_str)
-            && matches!(m, "eth_subscribe" | "eth_unsubscribe")
+        if !matches!(call.params, None | Some(Value::Null | Value::Array(_) | Value::Object(_))) {
+            let why = "invalid params: params are an array or an object";
+            return Some(error_response(id, INVALID_PARAMS, why.into()));
+        }
+        if let Some(Value::String(m)) = call.method
+            && matches!(m.as_str(), "eth_subscribe" | "eth_unsubscribe")
         {
             let why = format!(
                 "{m} needs a WebSocket connection (ws:// on this same port); over HTTP, poll with eth_newFilter and eth_getFilterChanges"
