@@ -217,7 +217,7 @@ fn attributes_of(b: &SealedBlock) -> BlockAttributes {
             .collect(),
         transactions: b.txs.iter().filter(|t| !t.envelope.is_deposit()).cloned().collect(),
         l1_prices: L1Prices::from_extra_data(extra).unwrap_or_default(),
-        extra_data: extra.get(32..).map(Bytes::copy_from_slice).unwrap_or_default(),
+        extra_data: extra.get(L1Prices::EXTRA_LEN..).map(Bytes::copy_from_slice).unwrap_or_default(),
         ..Default::default()
     }
 }

@@ -327,7 +327,7 @@ mod tests {
         r0.deposit_nonce = Some(7);
         let mut r1 = ChainReceipt::new(2, true, 71_000, vec![]);
         r1.l1_fee = Some(123_456_789_000_000);
-        let header = Header { number: 5, extra_data: vec![9u8; 56].into(), ..Default::default() };
+        let header = Header { number: 5, extra_data: vec![9u8; 32].into(), ..Default::default() };
         let block = SealedBlock::new(
             header,
             vec![ChainTx::deposit(dep.clone()), ChainTx::new(user.clone(), s.address())],

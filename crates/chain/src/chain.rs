@@ -891,7 +891,7 @@ impl Chain {
         let (diff, included, receipts, gas_used, blob_gas_used) = {
             let Inner { state, hashes, pool, .. } = &*inner;
             let mut overlay = Overlay::new(state, hashes.as_slice());
-            let mut exec = BodyExecutor::new(&self.rules, &mut overlay, &ctx, attrs.l1_prices);
+            let mut exec = BodyExecutor::new(&self.rules, &mut overlay, &ctx, attrs.l1_prices.as_in_header());
             if !attrs.deposits.is_empty() && self.rules.l2.is_none() {
                 return Err(ChainError::InvalidParams("deposits on a chain without L2 rules".into()));
             }

@@ -138,7 +138,7 @@ fn build_over<S: StateView, H: BlockHashes + ?Sized>(
     let ts = child_timestamp(rules, parent.timestamp, attrs.timestamp.unwrap_or(parent.timestamp));
     let ctx = child_context(rules, parent, parent_hash, ts, beneficiary, attrs.prevrandao);
     let mut overlay = Overlay::new(state, hashes);
-    let mut exec = BodyExecutor::new(rules, &mut overlay, &ctx, attrs.l1_prices);
+    let mut exec = BodyExecutor::new(rules, &mut overlay, &ctx, attrs.l1_prices.as_in_header());
     run_given(&mut exec, attrs)?;
     let BodyExecutor { evm, included, receipts, gas_used, blob_gas_used, .. } = exec;
     drop(evm);

@@ -115,21 +115,31 @@ pub struct L1Prices {
 }
 
 impl L1Prices {
-    /// As an L2 header's `extra_data` holds them: two big-endian u128.
-    pub fn to_extra_data(self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        out[..16].copy_from_slice(&self.base_fee.to_be_bytes());
-        out[16..].copy_from_slice(&self.blob_base_fee.to_be_bytes());
+    /// Bytes of an L2 header's `extra_data` the prices take: the header keeps geth's 32-byte
+    /// bound on `extra_data` (web3.py refuses longer), with the rollup's own metadata after them.
+    pub const EXTRA_LEN: usize = 16;
+
+    /// As an L2 header's `extra_data` holds them: two big-endian u64, each capped at `u64::MAX`
+    /// wei (18.4 ETH a gas).
+    pub fn to_extra_data(self) -> [u8; Self::EXTRA_LEN] {
+        let cap = |v: u128| u64::try_from(v).unwrap_or(u64::MAX).to_be_bytes();
+        let mut out = [0u8; Self::EXTRA_LEN];
+        out[..8].copy_from_slice(&cap(self.base_fee));
+        out[8..].copy_from_slice(&cap(self.blob_base_fee));
         out
     }
 
     /// Reads the prices from the front of an L2 header's `extra_data`.
     pub fn from_extra_data(extra: &[u8]) -> Option<Self> {
-        let b: [u8; 32] = extra.get(..32)?.try_into().ok()?;
-        Some(Self {
-            base_fee: u128::from_be_bytes(b[..16].try_into().ok()?),
-            blob_base_fee: u128::from_be_bytes(b[16..].try_into().ok()?),
-        })
+        let b = extra.get(..Self::EXTRA_LEN)?;
+        let n = |r: std::ops::Range<usize>| Some(u128::from(u64::from_be_bytes(b.get(r)?.try_into().ok()?)));
+        Some(Self { base_fee: n(0..8)?, blob_base_fee: n(8..16)? })
+    }
+
+    /// The prices a block charges: what its header can hold (a price above `u64::MAX` is capped,
+    /// the same on every node, since each reads it back from the header).
+    pub fn as_in_header(self) -> Self {
+        Self::from_extra_data(&self.to_extra_data()).expect("the encoding reads back")
     }
 }
 

@@ -35,7 +35,9 @@ impl From<ChainError> for ErrorObjectOwned {
             ChainError::Tx(t) => t.clone().into(),
             ChainError::InvalidParams(m) => invalid_params(m.clone()),
             ChainError::Internal(m) => rpc_err(INTERNAL_ERROR, m.clone()),
-            ChainError::Stopped(_) | ChainError::Corrupt { .. } | ChainError::Store(_) => rpc_err(INTERNAL_ERROR, e.to_string()),
+            ChainError::Stopped(_) | ChainError::Corrupt { .. } | ChainError::Store(_) => {
+                rpc_err(INTERNAL_ERROR, e.to_string())
+            }
             ChainError::Halted(_) | ChainError::UnknownBlock => rpc_err(SERVER_ERROR, e.to_string()),
         }
     }

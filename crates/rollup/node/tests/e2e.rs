@@ -214,6 +214,11 @@ async fn deposit_transfer_batch_and_derive() {
         let a = seq_chain.block(BlockRef::Number(n)).unwrap();
         let b = ver_chain.block(BlockRef::Number(n)).unwrap();
         assert_eq!(a.hash, b.hash, "L2 block {n} differs between sequencer and verifier");
+        // Issue 16, item 10: web3.py refuses a block whose extraData is over 32 bytes (geth's
+        // bound); it was 56.
+        let rpc_block = seq.call("eth_getBlockByNumber", json!([format!("{n:#x}"), false])).await.unwrap();
+        let extra = rpc_block["extraData"].as_str().unwrap();
+        assert!(extra.len() <= 2 + 64, "L2 block {n}'s extraData is over 32 bytes: {extra}");
     }
     assert_eq!(ver.balance(to).await, U256::from(expected));
     let err = ver.call("eth_sendRawTransaction", json!([transfer(user, 0, to, 1)])).await.unwrap_err();

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use alloy::primitives::{B256, Bytes};
-use aqueduct_chain::{BlockAttributes, Chain, ChainRules, DepositTx};
+use aqueduct_chain::{BlockAttributes, Chain, ChainRules, DepositTx, L1Prices};
 use tracing::{debug, warn};
 
 use crate::{
@@ -108,16 +108,21 @@ impl DerivedBlock {
     }
 }
 
-/// L2 header metadata after the L1 prices in `extra_data`: forced index, epoch, sequence number.
+/// L2 header metadata after the L1 prices in `extra_data` (16 bytes, so the whole field keeps
+/// geth's 32-byte bound): the forced index (u32), the epoch (u64) and the sequence number in the
+/// epoch (u32), big-endian. A forced index or sequence number past `u32::MAX` (four billion
+/// forced transactions, or blocks in one L1 epoch) is capped, not wrapped.
 pub fn encode_meta(forced_index: u64, epoch: u64, seq: u64) -> Bytes {
-    [forced_index.to_be_bytes(), epoch.to_be_bytes(), seq.to_be_bytes()].concat().into()
+    let cap = |v: u64| u32::try_from(v).unwrap_or(u32::MAX).to_be_bytes();
+    [cap(forced_index).as_slice(), &epoch.to_be_bytes(), &cap(seq)].concat().into()
 }
 
 /// Reads `(forced_index, epoch, seq)` back from an L2 header's `extra_data`.
 pub fn decode_meta(extra: &[u8]) -> Option<(u64, u64, u64)> {
-    let m = extra.get(32..56)?;
-    let n = |i: usize| u64::from_be_bytes(m[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
-    Some((n(0), n(1), n(2)))
+    let m = extra.get(L1Prices::EXTRA_LEN..L1Prices::EXTRA_LEN + 16)?;
+    let n = |r: std::ops::Range<usize>| Some(u64::from_be_bytes(m.get(r)?.try_into().ok()?));
+    let n32 = |r: std::ops::Range<usize>| Some(u64::from(u32::from_be_bytes(m.get(r)?.try_into().ok()?)));
+    Some((n32(0..4)?, n(4..12)?, n32(12..16)?))
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -559,8 +564,11 @@ mod tests {
 
     #[test]
     fn meta_roundtrip() {
-        let extra = [[7u8; 32].as_slice(), &encode_meta(3, 4, 5)].concat();
+        let extra = [[7u8; 16].as_slice(), &encode_meta(3, 4, 5)].concat();
+        assert_eq!(extra.len(), 32, "geth's bound on extra_data");
         assert_eq!(decode_meta(&extra), Some((3, 4, 5)));
-        assert_eq!(decode_meta(&[0u8; 40]), None);
+        assert_eq!(decode_meta(&[0u8; 24]), None);
+        let big = [[0u8; 16].as_slice(), &encode_meta(u64::MAX, u64::MAX - 1, 1 << 40)].concat();
+        assert_eq!(decode_meta(&big), Some((u32::MAX.into(), u64::MAX - 1, u32::MAX.into())));
     }
 }
