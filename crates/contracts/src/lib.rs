@@ -8,6 +8,21 @@ alloy::sol!(
     "artifacts/AqueductToken.json"
 );
 
+/// Multicall3 (contracts/src/util/Multicall3.sol): batches calls, at the address every chain keeps
+/// it (`MULTICALL3`), in the L1 and L2 genesis of Aqueduct's devnets.
+pub mod multicall {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        Multicall3,
+        "artifacts/Multicall3.json"
+    );
+
+    /// Where Ethereum, the OP Stack chains and viem expect Multicall3.
+    pub const MULTICALL3: alloy::primitives::Address =
+        alloy::primitives::address!("cA11bde05977b3631167028862bE2a173976CA11");
+}
+
 /// The ZK rollup's L1 contracts (contracts/src/zk).
 pub mod zk {
     /// Width-5 Poseidon, generated from the circuit's constants.

@@ -4,6 +4,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use alloy::primitives::U256;
 use aqueduct_chain::{ChainConfig, ChainRules, Genesis, GenesisAccount, MiningMode};
+use aqueduct_contracts::multicall::{MULTICALL3, Multicall3};
 
 /// Settings of the embedded L1 (all have mainnet-like or anvil-like defaults).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -92,13 +93,12 @@ impl L1Config {
         }
     }
 
-    /// Genesis with the dev accounts funded.
+    /// Genesis with the dev accounts funded and Multicall3 at its usual address.
     pub fn genesis(&self, accounts: &[alloy::primitives::Address]) -> Genesis {
         let balance = U256::from(self.balance_ether) * U256::from(10u64).pow(U256::from(18));
-        Genesis {
-            base_fee: self.base_fee,
-            alloc: accounts.iter().map(|a| (*a, GenesisAccount { balance, ..Default::default() })).collect(),
-            ..Default::default()
-        }
+        let mut alloc: std::collections::BTreeMap<_, _> =
+            accounts.iter().map(|a| (*a, GenesisAccount { balance, ..Default::default() })).collect();
+        alloc.insert(MULTICALL3, GenesisAccount { code: Multicall3::DEPLOYED_BYTECODE.clone(), ..Default::default() });
+        Genesis { base_fee: self.base_fee, alloc, ..Default::default() }
     }
 }

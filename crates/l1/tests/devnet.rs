@@ -717,3 +717,26 @@ async fn insufficient_funds_and_revert_reasons_read_as_geth_says() {
     assert_eq!(e["message"], "execution reverted: no", "{e}");
     devnet.stop().await;
 }
+
+/// Issue 16, item 13: viem's and alloy's `multicall` need Multicall3 at its usual address; the
+/// devnet had none. Through alloy's own multicall builder, as a client would batch reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multicall3_batches_reads_at_its_usual_address() {
+    use alloy::providers::{Provider, ProviderBuilder};
+    let (_dir, devnet, rpc) = start(0.0).await;
+    let alice = devnet.signers[0].address();
+    rpc.send(&sign(&devnet.signers[1], eip1559(31337, 0, TxKind::Call(alice), U256::from(5), Bytes::new(), 21_000)))
+        .await
+        .unwrap();
+    let provider = ProviderBuilder::new().connect_http(devnet.url().parse().unwrap());
+    assert!(provider.get_code_at(aqueduct_contracts::multicall::MULTICALL3).await.unwrap().len() > 100);
+    let (balance, number) = provider.multicall().get_eth_balance(alice).get_block_number().aggregate().await.unwrap();
+    assert_eq!(balance, provider.get_balance(alice).await.unwrap());
+    assert_eq!(number, U256::from(1));
+    // A failing call is reported in place when it may fail, and fails the batch when it may not.
+    let token = AqueductToken::new(Address::repeat_byte(0x99), &provider);
+    let (b, supply) = provider.multicall().get_eth_balance(alice).add(token.totalSupply()).aggregate3().await.unwrap();
+    assert_eq!(b.unwrap(), balance);
+    assert!(supply.is_err(), "a call to an account without code returns nothing to decode: an error in place");
+    devnet.stop().await;
+}

@@ -1,10 +1,14 @@
-//! The L2 genesis: predeploys at their fixed addresses, and optionally funded dev accounts.
+//! The L2 genesis: predeploys at their fixed addresses (Multicall3 among them, as on OP Stack
+//! chains), and optionally funded dev accounts.
 
 use std::collections::BTreeMap;
 
 use alloy::primitives::{Address, B256, U256};
 use aqueduct_chain::{Chain, ChainError, Genesis, GenesisAccount};
-use aqueduct_contracts::rollup::{L1Block, L2Bridge, L2ToL1MessagePasser};
+use aqueduct_contracts::{
+    multicall::{MULTICALL3, Multicall3},
+    rollup::{L1Block, L2Bridge, L2ToL1MessagePasser},
+};
 use aqueduct_rollup_protocol::{MessageTree, OutputRoot, Predeploys, RollupConfig};
 
 /// L2 genesis for `cfg`, with `funded` accounts holding `balance` wei each.
@@ -19,6 +23,7 @@ pub fn l2_genesis(cfg: &RollupConfig, funded: &[Address], balance: U256) -> Gene
     bridge.storage.insert(B256::ZERO, cfg.portal.into_word());
     alloc.insert(Predeploys::L2_BRIDGE, bridge);
     alloc.insert(Predeploys::L1_FEE_VAULT, GenesisAccount::default());
+    alloc.insert(MULTICALL3, code(&Multicall3::DEPLOYED_BYTECODE));
     Genesis { timestamp: cfg.l2_genesis_time, base_fee: 1_000_000, alloc, ..Default::default() }
 }
 

@@ -221,6 +221,10 @@ async fn deposit_transfer_batch_and_derive() {
         assert!(extra.len() <= 2 + 64, "L2 block {n}'s extraData is over 32 bytes: {extra}");
     }
     assert_eq!(ver.balance(to).await, U256::from(expected));
+    // Issue 16, item 13: Multicall3 is predeployed on L2, as on OP Stack chains.
+    let provider = alloy::providers::ProviderBuilder::new().connect_http(seq.url.parse().unwrap());
+    let (batched,) = alloy::providers::Provider::multicall(&provider).get_eth_balance(to).aggregate().await.unwrap();
+    assert_eq!(batched, U256::from(expected));
     let err = ver.call("eth_sendRawTransaction", json!([transfer(user, 0, to, 1)])).await.unwrap_err();
     assert!(err.contains("read-only"), "{err}");
     let stats = rollup.batcher_stats.clone().unwrap();
