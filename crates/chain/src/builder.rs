@@ -6,7 +6,10 @@ use alloy::{
     eips::{Typed2718, eip2718::Encodable2718},
     primitives::{Address, B256, Bytes, U256},
 };
-use revm::{ExecuteCommitEvm, context::result::EVMError};
+use revm::{
+    ExecuteCommitEvm,
+    context::{CfgEnv, TxEnv, result::EVMError},
+};
 use tracing::warn;
 
 use crate::{
@@ -130,6 +133,30 @@ impl<'r, 'o, 'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> BodyExecutor<'r
         self.receipts.push(receipt);
         self.included.push(ChainTx::deposit(d));
         Ok(())
+    }
+
+    /// What step `d` runs with, for re-running it under a tracer: the environments after what
+    /// [`Self::apply_deposit`] does before execution (the mint credited; no nonce, fee or
+    /// code-sender check).
+    pub fn prepare_deposit(&mut self, d: &DepositTx) -> Result<(CfgEnv, TxEnv), ChainError> {
+        let nonce = self.nonce_of(d.from)?;
+        if d.mint > 0 {
+            self.db().set_account(d.from, |a| a.balance += U256::from(d.mint)).map_err(state_err)?;
+        }
+        let mut cfg = self.evm.ctx.cfg.clone();
+        (cfg.disable_nonce_check, cfg.disable_base_fee, cfg.disable_eip3607) = (true, true, true);
+        Ok((cfg, deposit_env(d, nonce)))
+    }
+
+    /// As [`Self::prepare_deposit`] for a user transaction: on an L2, its L1 data fee taken.
+    pub fn prepare_tx(&mut self, tx: &ChainTx) -> Result<(CfgEnv, TxEnv), ChainError> {
+        if let Some(l2) = &self.rules.l2 {
+            let fee = l2.l1_fee(tx.envelope.encode_2718_len(), self.l1_prices);
+            if let Some(why) = self.charge_l1_fee(tx, fee, l2.l1_fee_vault)? {
+                return Err(ChainError::InvalidParams(format!("transaction {} cannot run: {why}", tx.hash)));
+            }
+        }
+        Ok((self.evm.ctx.cfg.clone(), tx_env(tx)))
     }
 
     /// Executes a signed transaction, or says why it was left out.

@@ -1,5 +1,9 @@
 //! The chain: state, pool, blocks and storage behind one lock, with events for subscribers.
 
+mod trace;
+
+pub use trace::{AccessListResult, STRUCT_LOG_LIMIT};
+
 use std::{
     collections::{HashMap, HashSet},
     path::PathBuf,
@@ -20,7 +24,10 @@ use alloy::{
 use aqueduct_primitives::StateAccount;
 use aqueduct_trie::{EMPTY_ROOT, TrieError};
 use parking_lot::Mutex;
-use revm::{context::result::EVMError, precompile::Precompiles};
+use revm::{
+    context::{BlockEnv, CfgEnv, TxEnv, result::EVMError},
+    precompile::Precompiles,
+};
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
@@ -1160,6 +1167,15 @@ impl Chain {
     ) -> Result<revm::context::result::ExecutionResult, ChainError> {
         let mut overlay = Overlay::new(state, hashes);
         (call.overrides)(&mut overlay)?;
+        let (cfg, block, tx) = self.call_env(header, call);
+        let mut evm = build_evm(&self.rules, self.precompiles, &mut overlay, cfg, block);
+        let caller = tx.caller;
+        revm::ExecuteEvm::transact(&mut evm, tx).map(|r| r.result).map_err(|e| call_error(caller, e))
+    }
+
+    /// The environments a call at `header`'s state runs in: no nonce or chain id check, no base
+    /// fee for an unpriced call, the block's gas limit when the call names none or more.
+    fn call_env(&self, header: &Header, call: &CallArgs) -> (CfgEnv, BlockEnv, TxEnv) {
         let priced = call.tx.gas_price > 0;
         let ctx = BlockContext {
             number: header.number,
@@ -1173,22 +1189,11 @@ impl Chain {
         let mut cfg = cfg_env(&self.rules);
         cfg.disable_nonce_check = true;
         cfg.tx_chain_id_check = false;
-        let mut evm = build_evm(&self.rules, self.precompiles, &mut overlay, cfg, block_env(&self.rules, &ctx));
         let mut tx = call.tx.clone();
         if tx.gas_limit == 0 || tx.gas_limit > header.gas_limit {
             tx.gas_limit = header.gas_limit;
         }
-        let caller = tx.caller;
-        match revm::ExecuteEvm::transact(&mut evm, tx) {
-            Ok(r) => Ok(r.result),
-            // geth's wording, which clients classify as insufficient funds (not a revert).
-            Err(EVMError::Transaction(revm::context::result::InvalidTransaction::LackOfFundForMaxFee {
-                fee,
-                balance,
-            })) => Err(ChainError::Tx(TxError::InsufficientFunds { address: caller, have: *balance, want: *fee })),
-            Err(EVMError::Transaction(e)) => Err(ChainError::Tx(TxError::Other(e.to_string()))),
-            Err(e) => Err(ChainError::Internal(e.to_string())),
-        }
+        (cfg, block_env(&self.rules, &ctx), tx)
     }
 
     /// Smallest gas limit with which the call succeeds (binary search, as geth does).
@@ -1230,6 +1235,18 @@ impl Chain {
 }
 
 /// A call to execute: the transaction environment and state overrides to apply first.
+/// A call that could not run, in geth's words where clients classify them.
+fn call_error(caller: Address, e: EVMError<crate::overlay::StateError>) -> ChainError {
+    match e {
+        // geth's wording, which clients classify as insufficient funds (not a revert).
+        EVMError::Transaction(revm::context::result::InvalidTransaction::LackOfFundForMaxFee { fee, balance }) => {
+            ChainError::Tx(TxError::InsufficientFunds { address: caller, have: *balance, want: *fee })
+        }
+        EVMError::Transaction(e) => ChainError::Tx(TxError::Other(e.to_string())),
+        e => ChainError::Internal(e.to_string()),
+    }
+}
+
 #[derive(Clone)]
 pub struct CallArgs {
     pub tx: revm::context::TxEnv,

@@ -108,6 +108,24 @@ pub fn build_evm<DB: revm::Database>(
         .with_precompiles(EthPrecompiles { precompiles, spec })
 }
 
+/// As [`build_evm`], with `inspector` watching every step (tracing, access lists).
+pub fn build_inspecting_evm<DB: revm::Database, I>(
+    rules: &ChainRules,
+    precompiles: &'static Precompiles,
+    db: DB,
+    cfg: CfgEnv,
+    block: BlockEnv,
+    inspector: I,
+) -> revm::handler::MainnetEvm<revm::context::Context<BlockEnv, TxEnv, CfgEnv, DB>, I> {
+    let spec: SpecId = rules.spec;
+    Context::mainnet()
+        .with_db(db)
+        .with_cfg(cfg)
+        .with_block(block)
+        .build_mainnet_with_inspector(inspector)
+        .with_precompiles(EthPrecompiles { precompiles, spec })
+}
+
 /// Intrinsic gas (Prague): base, calldata, creation, access list, and the EIP-7623 floor.
 pub fn intrinsic_gas(tx: &alloy::consensus::TxEnvelope) -> u64 {
     let input = tx.input();

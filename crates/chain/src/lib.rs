@@ -22,7 +22,8 @@ mod tx;
 pub use block::{ChainReceipt, ChainTx, SealedBlock};
 pub use builder::BlockAttributes;
 pub use chain::{
-    AccountProof, BlockRef, CallArgs, Chain, ChainConfig, ChainEvent, OverrideTarget, StepProof, revert_error,
+    AccessListResult, AccountProof, BlockRef, CallArgs, Chain, ChainConfig, ChainEvent, OverrideTarget,
+    STRUCT_LOG_LIMIT, StepProof, revert_error,
 };
 pub use deposit::{DEPOSIT_TX_TYPE, DepositTx};
 pub use error::{ChainError, TxError};

@@ -6,7 +6,7 @@ use alloy::primitives::{Address, B256, U256};
 use aqueduct_primitives::{EMPTY_CODE_HASH, StateAccount};
 use aqueduct_trie::TrieError;
 use revm::{
-    Database, DatabaseCommit,
+    Database, DatabaseCommit, DatabaseRef,
     bytecode::Bytecode,
     database_interface::DBErrorMarker,
     primitives::{AddressMap, KECCAK_EMPTY},
@@ -107,14 +107,7 @@ impl<S: StateView + ?Sized, H: BlockHashes + ?Sized> Database for Overlay<'_, S,
     type Error = StateError;
 
     fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
-        Ok(self.account_of(&address)?.map(|a| AccountInfo {
-            balance: a.balance,
-            nonce: a.nonce,
-            // Our EMPTY_CODE_HASH is revm's KECCAK_EMPTY (see the test below).
-            code_hash: a.code_hash,
-            account_id: None,
-            code: None,
-        }))
+        self.basic_ref(address)
     }
 
     fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, Self::Error> {
@@ -131,6 +124,40 @@ impl<S: StateView + ?Sized, H: BlockHashes + ?Sized> Database for Overlay<'_, S,
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, Self::Error> {
+        self.storage_ref(address, index)
+    }
+
+    fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
+        self.block_hash_ref(number)
+    }
+}
+
+/// Reads without caching (what a tracer reads after execution: the state before it).
+impl<S: StateView + ?Sized, H: BlockHashes + ?Sized> DatabaseRef for Overlay<'_, S, H> {
+    type Error = StateError;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        Ok(self.account_of(&address)?.map(|a| AccountInfo {
+            balance: a.balance,
+            nonce: a.nonce,
+            // Our EMPTY_CODE_HASH is revm's KECCAK_EMPTY (see the test below).
+            code_hash: a.code_hash,
+            account_id: None,
+            code: None,
+        }))
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
+        if code_hash == KECCAK_EMPTY || code_hash.is_zero() {
+            return Ok(Bytecode::default());
+        }
+        if let Some(c) = self.codes.get(&code_hash) {
+            return Ok(c.clone());
+        }
+        Ok(Bytecode::new_raw(self.base.code(&code_hash).ok_or(StateError::MissingCode(code_hash))?))
+    }
+
+    fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Self::Error> {
         if let Some(v) = self.storage.get(&address).and_then(|m| m.get(&index)) {
             return Ok(*v);
         }
@@ -140,7 +167,7 @@ impl<S: StateView + ?Sized, H: BlockHashes + ?Sized> Database for Overlay<'_, S,
         Ok(self.base.storage(&address, &index)?)
     }
 
-    fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
+    fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
         Ok(self.hashes.block_hash(number))
     }
 }

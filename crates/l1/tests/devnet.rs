@@ -740,3 +740,97 @@ async fn multicall3_batches_reads_at_its_usual_address() {
     assert!(supply.is_err(), "a call to an account without code returns nothing to decode: an error in place");
     devnet.stop().await;
 }
+
+/// Issue 16, item 12: methods cast, forge, viem and wallets use were missing — traces, access
+/// lists, signing with the dev accounts, uncle counts — and `eth_getLogs` with `fromBlock`
+/// after `toBlock` was an error where geth and anvil answer `[]`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_access_lists_signatures_and_empty_ranges() {
+    let (_dir, devnet, rpc) = start(1.0).await;
+    let alice = devnet.signers[0].clone();
+    let bob = devnet.signers[1].address();
+    let r = rpc.receipt(rpc.send(&sign(&alice, token_deploy(31337, 0))).await.unwrap()).await;
+    let token: Address = r["contractAddress"].as_str().unwrap().parse().unwrap();
+    let transfer = |nonce: u64, value: u64| {
+        let data = AqueductToken::transferCall { to: bob, value: U256::from(value) }.abi_encode();
+        sign(&alice, eip1559(31337, nonce, TxKind::Call(token), U256::ZERO, data.into(), 100_000))
+    };
+    // Two transfers in one block: tracing the second replays the first before it.
+    let mut nonce = 1;
+    let (first, second) = loop {
+        let (a, b) = (rpc.send(&transfer(nonce, 5)).await.unwrap(), rpc.send(&transfer(nonce + 1, 7)).await.unwrap());
+        let (ra, rb) = (rpc.receipt(a).await, rpc.receipt(b).await);
+        nonce += 2;
+        if ra["blockNumber"] == rb["blockNumber"] {
+            break (ra, rb);
+        }
+        assert!(nonce < 9, "two transactions sent together never shared a block");
+    };
+    let h2 = second["transactionHash"].clone();
+    let calls = rpc.call("debug_traceTransaction", json!([h2, {"tracer": "callTracer"}])).await;
+    assert_eq!(calls["type"], "CALL", "{calls}");
+    assert_eq!(calls["to"].as_str().unwrap().parse::<Address>().unwrap(), token);
+    assert_eq!(quantity(&calls["gasUsed"]), quantity(&second["gasUsed"]), "{calls}");
+    let pre = rpc.call("debug_traceTransaction", json!([h2, {"tracer": "prestateTracer"}])).await;
+    let sender = pre[format!("{:#x}", alice.address())].clone();
+    assert_eq!(sender["nonce"].as_u64(), Some(nonce - 1), "the first transfer ran before the second: {pre}");
+    let logs = rpc.call("debug_traceTransaction", json!([first["transactionHash"]])).await;
+    let steps = logs["structLogs"].as_array().unwrap();
+    assert!(steps.len() > 50 && !logs["failed"].as_bool().unwrap(), "{}", steps.len());
+    assert_eq!(steps.last().unwrap()["op"], "RETURN");
+    assert_eq!(logs["gas"].as_u64().map(u128::from), Some(quantity(&first["gasUsed"])), "geth gives it as a number");
+    let e = rpc.try_call("debug_traceTransaction", json!([B256::repeat_byte(9)])).await.unwrap_err();
+    assert!(e["message"].as_str().unwrap().contains("not found"), "{e}");
+
+    // A call traced as eth_call runs it; an access list of what a transfer touches.
+    let bal = Bytes::from(AqueductToken::balanceOfCall::new((bob,)).abi_encode());
+    let out = rpc.call("eth_call", json!([{"to": token, "data": bal}])).await;
+    let traced =
+        rpc.call("debug_traceCall", json!([{"to": token, "data": bal}, "latest", {"tracer": "callTracer"}])).await;
+    assert_eq!(traced["output"], out, "{traced}");
+    let data = Bytes::from(AqueductToken::transferCall { to: bob, value: U256::from(1) }.abi_encode());
+    let list = rpc.call("eth_createAccessList", json!([{"from": alice.address(), "to": token, "data": data}])).await;
+    let items = list["accessList"].as_array().unwrap();
+    let entry = items.iter().find(|i| i["address"].as_str().unwrap().parse::<Address>().unwrap() == token);
+    assert_eq!(entry.map(|e| e["storageKeys"].as_array().unwrap().len()), Some(2), "both balances: {list}");
+    assert!(quantity(&list["gasUsed"]) > 21_000 && list.get("error").is_none_or(Value::is_null), "{list}");
+
+    // Signatures by the dev accounts recover to them.
+    let msg = b"hello aqueduct";
+    let sig: Signature = serde_json::from_value::<Bytes>(
+        rpc.call("personal_sign", json!([Bytes::from(msg.to_vec()), alice.address()])).await,
+    )
+    .map(|b| Signature::try_from(b.as_ref()).unwrap())
+    .unwrap();
+    assert_eq!(sig.recover_address_from_msg(msg).unwrap(), alice.address());
+    let same = rpc.call("eth_sign", json!([alice.address(), Bytes::from(msg.to_vec())])).await;
+    assert_eq!(same.as_str().unwrap().parse::<Bytes>().unwrap().as_ref(), sig.as_bytes().as_slice());
+    let typed = json!({
+        "types": {
+            "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "chainId", "type": "uint256"}],
+            "Mail": [{"name": "to", "type": "address"}, {"name": "contents", "type": "string"}]
+        },
+        "primaryType": "Mail",
+        "domain": {"name": "Aqueduct", "chainId": 31337},
+        "message": {"to": bob, "contents": "hi"}
+    });
+    let hash =
+        serde_json::from_value::<alloy::dyn_abi::TypedData>(typed.clone()).unwrap().eip712_signing_hash().unwrap();
+    for data in [typed.clone(), Value::String(typed.to_string())] {
+        let raw = rpc.call("eth_signTypedData_v4", json!([alice.address(), data])).await;
+        let sig = Signature::try_from(raw.as_str().unwrap().parse::<Bytes>().unwrap().as_ref()).unwrap();
+        assert_eq!(sig.recover_address_from_prehash(&hash).unwrap(), alice.address());
+    }
+    let e = rpc.try_call("personal_sign", json!(["0x00", Address::repeat_byte(5)])).await.unwrap_err();
+    assert!(e["message"].as_str().unwrap().contains("not an unlocked"), "{e}");
+
+    // No uncles; an empty log range is no logs.
+    assert_eq!(rpc.call("eth_getUncleCountByBlockNumber", json!(["0x0"])).await, "0x0");
+    assert!(rpc.call("eth_getUncleCountByBlockNumber", json!(["0x9999"])).await.is_null());
+    assert!(rpc.call("eth_getUncleByBlockNumberAndIndex", json!(["0x0", "0x0"])).await.is_null());
+    let head = rpc.num("eth_blockNumber", json!([])).await;
+    for range in [json!({"fromBlock": "0x2", "toBlock": "0x1"}), json!({"fromBlock": format!("{:#x}", head + 10)})] {
+        assert_eq!(rpc.call("eth_getLogs", json!([range])).await, json!([]), "{range}");
+    }
+    devnet.stop().await;
+}

@@ -82,7 +82,7 @@ pub fn call_env(req: &TransactionRequest) -> TxEnv {
     }
 }
 
-fn call_args(req: &TransactionRequest, overrides: Option<StateOverride>) -> CallArgs {
+pub fn call_args(req: &TransactionRequest, overrides: Option<StateOverride>) -> CallArgs {
     let overrides = overrides.unwrap_or_default();
     CallArgs {
         tx: call_env(req),
@@ -414,6 +414,20 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
         Ok(c.chain.block(BlockRef::Hash(h)).map(|b| U64::from(b.txs.len())))
     })
     .map(|_| ()));
+    // No uncles since the merge: a known block has none, an unknown one is null (as geth).
+    r(m.register_method("eth_getUncleCountByBlockNumber", |p, c, _| -> RpcResult<Option<U64>> {
+        let (n,): (BlockNumberOrTag,) = parse_params(&p, 1)?;
+        Ok(c.chain.block(tag_ref(n)).map(|_| U64::ZERO))
+    })
+    .map(|_| ()));
+    r(m.register_method("eth_getUncleCountByBlockHash", |p, c, _| -> RpcResult<Option<U64>> {
+        let (h,): (B256,) = parse_params(&p, 1)?;
+        Ok(c.chain.block(BlockRef::Hash(h)).map(|_| U64::ZERO))
+    })
+    .map(|_| ()));
+    for name in ["eth_getUncleByBlockNumberAndIndex", "eth_getUncleByBlockHashAndIndex"] {
+        r(m.register_method(name, |_, _, _| Ok::<_, ErrorObjectOwned>(serde_json::Value::Null)).map(|_| ()));
+    }
     r(m.register_method(
         "eth_getTransactionByBlockNumberAndIndex",
         |p, c, _| -> RpcResult<Option<serde_json::Value>> {

@@ -73,11 +73,13 @@ fn logs_in(chain: &Chain, filter: &Filter, from: u64, to: u64) -> Result<Vec<Rpc
     Ok(out)
 }
 
-fn resolve_range(c: &RpcContext, f: &Filter) -> Result<(u64, u64), ErrorObjectOwned> {
+/// The blocks a log query covers; `None` when the range is empty (`fromBlock` after `toBlock`
+/// or after the head), which geth and anvil answer with no logs rather than an error.
+fn resolve_range(c: &RpcContext, f: &Filter) -> Result<Option<(u64, u64)>, ErrorObjectOwned> {
     let chain = &c.chain;
     let num = |t: Option<BlockNumberOrTag>| -> Result<u64, ErrorObjectOwned> {
         match t.unwrap_or(BlockNumberOrTag::Latest) {
-            BlockNumberOrTag::Number(n) => Ok(n.min(chain.head().number())),
+            BlockNumberOrTag::Number(n) => Ok(n),
             tag => chain.block_number(tag_ref(tag)).ok_or_else(|| rpc_err(SERVER_ERROR, "header not found")),
         }
     };
@@ -88,13 +90,14 @@ fn resolve_range(c: &RpcContext, f: &Filter) -> Result<(u64, u64), ErrorObjectOw
         }
         FilterBlockOption::Range { from_block, to_block } => (num(*from_block)?, num(*to_block)?),
     };
+    let to = to.min(chain.head().number());
     if from > to {
-        return Err(invalid_params(format!("invalid block range: fromBlock {from} > toBlock {to}")));
+        return Ok(None);
     }
     if to - from >= c.config.max_log_range {
         return Err(rpc_err(SERVER_ERROR, format!("query exceeds max block range {}", c.config.max_log_range)));
     }
-    Ok((from, to))
+    Ok(Some((from, to)))
 }
 
 /// A filter whose criteria are bounded (addresses and topic alternatives together).
@@ -159,8 +162,10 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
     r(m.register_method("eth_getLogs", |p, c, _| -> Result<Vec<RpcLog>, ErrorObjectOwned> {
         let (f,): (Filter,) = parse_params(&p, 1)?;
         let f = bounded(f)?;
-        let (from, to) = resolve_range(c, &f)?;
-        logs_in(&c.chain, &f, from, to)
+        match resolve_range(c, &f)? {
+            Some((from, to)) => logs_in(&c.chain, &f, from, to),
+            None => Ok(Vec::new()),
+        }
     })
     .map(|_| ()));
     r(m.register_method("eth_newFilter", |p, c, _| -> Result<U64, ErrorObjectOwned> {
@@ -176,8 +181,10 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
             Some(Installed { kind: Kind::Logs(f), .. }) => (**f).clone(),
             _ => return Err(rpc_err(SERVER_ERROR, "filter not found")),
         };
-        let (from, to) = resolve_range(c, &f)?;
-        logs_in(&c.chain, &f, from, to)
+        match resolve_range(c, &f)? {
+            Some((from, to)) => logs_in(&c.chain, &f, from, to),
+            None => Ok(Vec::new()),
+        }
     })
     .map(|_| ()));
     r(m.register_method("eth_uninstallFilter", |p, c, _| -> Result<bool, ErrorObjectOwned> {

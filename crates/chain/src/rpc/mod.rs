@@ -1,11 +1,13 @@
 //! Ethereum JSON-RPC over HTTP and WebSocket on one port (jsonrpsee).
 
 mod convert;
+mod debug;
 mod dev;
 mod error;
 mod eth;
 mod filters;
 mod guard;
+mod sign;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -94,6 +96,8 @@ pub fn module(chain: Arc<Chain>, signers: Vec<PrivateKeySigner>, config: RpcConf
     let dev = chain.rules().dev_methods;
     let mut m = RpcModule::new(RpcContext { chain, signers, config, filters: filters::Filters::default() });
     eth::register(&mut m);
+    debug::register(&mut m);
+    sign::register(&mut m);
     filters::register(&mut m);
     if dev {
         dev::register(&mut m);

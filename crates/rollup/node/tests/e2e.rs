@@ -202,6 +202,13 @@ async fn deposit_transfer_batch_and_derive() {
     let r = seq.call("eth_getTransactionReceipt", json!([last])).await.unwrap();
     assert_eq!(r["status"], "0x1");
     assert!(r["l1Fee"].as_str().is_some_and(|f| f != "0x0"), "L2 receipts carry the L1 fee: {r}");
+    // Issue 16, item 12: traces on L2, of a user transaction after the block's others (each
+    // charged its L1 fee first) and of the block's system deposit.
+    let trace = seq.call("debug_traceTransaction", json!([last, {"tracer": "callTracer"}])).await.unwrap();
+    assert_eq!((trace["type"].as_str(), trace["gasUsed"].as_str()), (Some("CALL"), Some("0x5208")), "{trace}");
+    let block = seq.call("eth_getBlockByNumber", json!([r["blockNumber"], false])).await.unwrap();
+    let system = seq.call("debug_traceTransaction", json!([block["transactions"][0], {"tracer": "callTracer"}])).await;
+    assert!(system.as_ref().is_ok_and(|t| t["error"].is_null()), "{system:?}");
     let expected: u64 = (0..250u64).map(|i| 4 * (1 + i)).sum();
     assert_eq!(seq.balance(to).await, U256::from(expected));
 
