@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Installs Aqueduct's pinned Ethereum tools into .tools/ (ignored by git):
 # forge, cast and anvil from their npm packages, and solc-js behind a native-looking `solc`
-# shim so that `forge build/test --use .tools/bin/solc --offline` works without downloads.
+# shim so that `forge build/test --use .tools/bin/solc --offline` works without downloads; viem
+# (npm) and web3.py (a Python venv in .tools/py) for the client-compatibility suite (compat/).
 # Idempotent: re-running with the same pins does nothing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"
 FOUNDRY_VERSION=1.7.1
 SOLC_VERSION=0.8.37
-stamp="foundry=$FOUNDRY_VERSION solc=$SOLC_VERSION shim=2"
+# Client libraries the compatibility suite (compat/) drives the devnet with.
+VIEM_VERSION=2.58.8
+WEB3PY_VERSION=7.16.0
+stamp="foundry=$FOUNDRY_VERSION solc=$SOLC_VERSION shim=2 viem=$VIEM_VERSION web3py=$WEB3PY_VERSION"
+
+# compat/viem.mjs imports viem from here (ES modules resolve from the script's own directory).
+ln -sfn "$tools/node_modules" "$root/compat/node_modules"
 
 if [ -f "$tools/stamp" ] && [ "$(cat "$tools/stamp")" = "$stamp" ] && [ -x "$tools/bin/forge" ]; then
   exit 0
@@ -23,7 +30,8 @@ cat > "$tools/package.json" <<JSON
     "@foundry-rs/forge-linux-amd64": "$FOUNDRY_VERSION",
     "@foundry-rs/cast-linux-amd64": "$FOUNDRY_VERSION",
     "@foundry-rs/anvil-linux-amd64": "$FOUNDRY_VERSION",
-    "solc": "$SOLC_VERSION"
+    "solc": "$SOLC_VERSION",
+    "viem": "$VIEM_VERSION"
   }
 }
 JSON
@@ -41,6 +49,13 @@ cat > "$tools/bin/solc" <<SH
 exec node "$tools/solc-shim.js" "\$@"
 SH
 chmod +x "$tools/bin/solc"
+if ! python3 -m venv --help >/dev/null 2>&1; then
+  echo "tools.sh: installing python3 and python3-venv (Debian)" >&2
+  apt-get update -qq >&2 && apt-get install -y -qq python3 python3-venv >&2
+fi
+rm -rf "$tools/py"
+python3 -m venv "$tools/py"
+"$tools/py/bin/pip" install --quiet --disable-pip-version-check "web3==$WEB3PY_VERSION" >&2
 "$tools/bin/forge" --version >&2
 "$tools/bin/solc" --version >&2
 echo "$stamp" > "$tools/stamp"
