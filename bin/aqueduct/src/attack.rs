@@ -19,6 +19,7 @@ pub struct FraudArgs {
     /// Seeded runs of each scenario.
     #[arg(long, default_value_t = 3)]
     runs: u32,
+    /// Seed of the scenario (which outputs lie, what they change).
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Corruptions to play (balance-changed, storage-slot-flipped, withdrawal-invented,

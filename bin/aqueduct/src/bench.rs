@@ -32,28 +32,34 @@ pub struct RollupBench {
     /// Transfers per workload (one of ETH transfers, one of ERC-20 transfers).
     #[arg(long, default_value_t = 5_000)]
     txs: usize,
+    /// Accounts in the state (senders and recipients).
     #[arg(long, default_value_t = 100)]
     accounts: usize,
+    /// Seed of the workload (keys, recipients, amounts).
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// L2 block time in milliseconds.
     #[arg(long, default_value_t = 100)]
     l2_block_time_ms: u64,
+    /// L2 block gas limit (the sequencer's blocks hold this much).
     #[arg(long, default_value_t = 200_000_000)]
     l2_gas_limit: u64,
     /// Seconds between embedded L1 blocks.
     #[arg(long, default_value_t = 2.0)]
     l1_block_time: f64,
+    /// Requests in flight (one sender each).
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
     /// Data modes to measure, each on a fresh L1 and rollup.
     #[arg(long, value_delimiter = ',', value_parser = crate::devnet::parse_mode, default_value = "calldata,blobs")]
     modes: Vec<aqueduct_rollup_node::DataMode>,
+    /// Batch compressor: brotli:<level>, zstd:<level> or none.
     #[arg(long, value_parser = crate::devnet::parse_compressor, default_value = "brotli:5")]
     compressor: aqueduct_rollup_protocol::Compressor,
     /// Skip the anvil comparison.
     #[arg(long)]
     no_anvil: bool,
+    /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
 }
@@ -75,11 +81,13 @@ pub struct L1Bench {
     /// Share of ERC-20 transfers (the rest are ETH transfers).
     #[arg(long, default_value_t = 0.5)]
     erc20_share: f64,
+    /// Seed of the workload (keys, recipients, amounts).
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Seconds between blocks on the embedded L1 (12 = mainnet-like; 0 = instant mining).
     #[arg(long, default_value_t = 12.0)]
     block_time: f64,
+    /// Block gas limit of the benchmarked chains.
     #[arg(long, default_value_t = 30_000_000)]
     gas_limit: u64,
     /// Run against this target only.
@@ -102,12 +110,16 @@ pub struct L1Bench {
 
 #[derive(Args, Debug)]
 pub struct StateRootBench {
+    /// Accounts in the state (senders and recipients).
     #[arg(long, default_value_t = 1_000_000)]
     accounts: usize,
+    /// Transfers in the block whose root is timed.
     #[arg(long, default_value_t = 10_000)]
     transfers: usize,
+    /// Seed of the workload (keys, recipients, amounts).
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
 }

@@ -34,6 +34,7 @@ pub struct ZkBench {
     /// Levels of the 4-ary account tree (12: 2^24 accounts, as deployed).
     #[arg(long, default_value_t = 12)]
     account_levels: usize,
+    /// Levels of each account's 4-ary balance tree (2: 16 tokens).
     #[arg(long, default_value_t = 2)]
     balance_levels: usize,
     /// Users sending transfers.
@@ -42,6 +43,7 @@ pub struct ZkBench {
     /// Where proving keys are cached (generated on the first run).
     #[arg(long, default_value = ".aqueduct/zk/keys")]
     keys_dir: PathBuf,
+    /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
 }

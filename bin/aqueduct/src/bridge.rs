@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use alloy::{
-    primitives::{Address, B256, U256, utils::parse_ether},
+    primitives::{Address, B256, U256},
     providers::Provider,
     signers::local::PrivateKeySigner,
     sol_types::SolInterface,
@@ -24,19 +24,22 @@ const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7
 #[derive(Args, Debug)]
 pub struct BridgeArgs {
     /// L1 JSON-RPC.
-    #[arg(long, env = "AQUEDUCT_L1_RPC", default_value = "http://127.0.0.1:8545")]
+    #[arg(long, env = "AQUEDUCT_L1_RPC", default_value = "http://127.0.0.1:8545", global = true)]
     l1_rpc: String,
     /// The sequencer's L2 JSON-RPC (withdrawals are sent there).
-    #[arg(long, env = "AQUEDUCT_L2_RPC", default_value = "http://127.0.0.1:9545")]
+    #[arg(long, env = "AQUEDUCT_L2_RPC", default_value = "http://127.0.0.1:9545", global = true)]
     l2_rpc: String,
     /// A verifier's L2 JSON-RPC (proofs are built from the chain derived from L1).
-    #[arg(long, env = "AQUEDUCT_VERIFIER_RPC", default_value = "http://127.0.0.1:9547")]
+    #[arg(long, env = "AQUEDUCT_VERIFIER_RPC", default_value = "http://127.0.0.1:9547", global = true)]
     verifier_rpc: String,
-    /// The rollup's spec file.
-    #[arg(long, env = "AQUEDUCT_ROLLUP", default_value = ".aqueduct/rollup/rollup.json")]
-    rollup: PathBuf,
-    /// The user's private key (default: dev account 0).
-    #[arg(long, env = "AQUEDUCT_KEY", hide_env_values = true, default_value = DEV_KEY)]
+    /// The devnet's data directory, where its rollup spec is (rollup/rollup.json).
+    #[arg(long, env = "AQUEDUCT_DATA_DIR", default_value = ".aqueduct", global = true)]
+    data_dir: PathBuf,
+    /// The rollup's spec file [default: <data-dir>/rollup/rollup.json].
+    #[arg(long, env = "AQUEDUCT_ROLLUP", global = true)]
+    rollup: Option<PathBuf>,
+    /// The user's private key [default: dev account 0].
+    #[arg(long, env = "AQUEDUCT_KEY", hide_env_values = true, value_parser = crate::l1_key, default_value = DEV_KEY, hide_default_value = true, global = true)]
     key: PrivateKeySigner,
     #[command(subcommand)]
     command: BridgeCommand,
@@ -56,11 +59,13 @@ pub enum BridgeCommand {
     },
     /// Pay out a proven withdrawal on L1 once its challenge window has passed.
     Finalize {
+        /// The L2 transaction that started the withdrawal.
         #[arg(long)]
         tx: B256,
     },
     /// Where a withdrawal stands: on L2, covered by an output, proven, time left, paid.
     Status {
+        /// The L2 transaction that started the withdrawal.
         #[arg(long)]
         tx: B256,
     },
@@ -70,7 +75,7 @@ pub enum BridgeCommand {
 #[derive(Args, Debug)]
 pub struct Move {
     /// Amount in ether (or whole tokens, 18 decimals).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::ether_arg)]
     amount: String,
     /// Recipient on the other side (default: the sender).
     #[arg(long)]
@@ -89,7 +94,9 @@ struct Ctx {
 }
 
 pub async fn run(args: BridgeArgs) -> eyre::Result<()> {
-    let spec = RollupSpec::load(&args.rollup)?;
+    let path = args.rollup.clone().unwrap_or_else(|| args.data_dir.join("rollup/rollup.json"));
+    let spec = RollupSpec::load(&path)
+        .wrap_err("reading the rollup's spec: start `aqueduct devnet` first, or name its data directory (--data-dir) or spec (--rollup)")?;
     let cx = Ctx {
         spec,
         l1: L1Client::new(&args.l1_rpc)?,
@@ -107,11 +114,7 @@ pub async fn run(args: BridgeArgs) -> eyre::Result<()> {
 }
 
 fn amount(s: &str) -> eyre::Result<U256> {
-    let v = parse_ether(s).map_err(|e| eyre!("amount {s:?}: {e}"))?;
-    if v.is_zero() {
-        bail!("amount must be above zero");
-    }
-    Ok(v)
+    crate::ether_amount(s)
 }
 
 /// A custom error from the portal or the token, by name, from revert data.
@@ -127,14 +130,25 @@ fn explain(e: L1Error) -> eyre::Report {
     eyre!(e)
 }
 
+/// `who`'s balance of the L1 ERC-20 `token`, or why `token` is not one.
+async fn token_balance(l1: &L1Client, token: Address, who: Address) -> eyre::Result<U256> {
+    let code = l1.provider().get_code_at(token).await.wrap_err("reading the token's code on L1")?;
+    if code.is_empty() {
+        bail!("{token} is not a contract on L1: --token takes an ERC-20's L1 address");
+    }
+    l1.read(token, aqueduct_contracts::AqueductToken::balanceOfCall(who))
+        .await
+        .map_err(|_| eyre!("{token} does not answer balanceOf(address): it is not an ERC-20"))
+}
+
 async fn deposit(cx: &Ctx, m: &Move) -> eyre::Result<()> {
     let (amt, token) = (&m.amount, m.token);
     let value = amount(amt)?;
     let to = m.to.unwrap_or(cx.key.address());
     let portal = cx.spec.rollup.portal;
     let have = match token {
-        None => cx.l1.balance(cx.key.address()).await?,
-        Some(t) => cx.l1.read(t, aqueduct_contracts::AqueductToken::balanceOfCall(cx.key.address())).await?,
+        None => cx.l1.balance(cx.key.address()).await.wrap_err("reading the balance on L1")?,
+        Some(t) => token_balance(&cx.l1, t, cx.key.address()).await?,
     };
     if have < value {
         bail!("{} holds {have} (smallest units) on L1, less than the {value} to deposit", cx.key.address());

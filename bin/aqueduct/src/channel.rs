@@ -34,21 +34,27 @@ pub struct ChannelArgs {
 pub enum ChannelCommand {
     /// Deploy a channel adjudicator on L1 and print its address.
     Deploy {
-        #[arg(long, env = "AQUEDUCT_DEPLOYER_KEY", hide_env_values = true, default_value = DEV_KEY)]
+        /// The deployer's L1 key [default: dev account 0].
+        #[arg(long, env = "AQUEDUCT_DEPLOYER_KEY", hide_env_values = true, default_value = DEV_KEY, hide_default_value = true)]
         key: String,
     },
     /// Run a party's channel node.
     Serve(Box<ServeArgs>),
     /// Run a watchtower.
     Watchtower {
+        /// The tower's L1 key (it pays for the challenges it sends).
         #[arg(long, env = "AQUEDUCT_TOWER_KEY", hide_env_values = true)]
         key: String,
+        /// The channel adjudicator on L1 (from `aqueduct channel deploy`).
         #[arg(long, env = "AQUEDUCT_ADJUDICATOR")]
         adjudicator: Address,
+        /// Where the tower takes co-signed states from nodes.
         #[arg(long, default_value = "127.0.0.1:9737")]
         listen: SocketAddr,
+        /// Directory of the node's journal (every co-signed state, persisted before it is acknowledged).
         #[arg(long, default_value = ".aqueduct/tower")]
         data: PathBuf,
+        /// Milliseconds between L1 polls (closes to answer, deadlines).
         #[arg(long, default_value_t = 500)]
         poll_ms: u64,
     },
@@ -57,10 +63,13 @@ pub enum ChannelCommand {
     /// Open a channel with a connected peer; both deposit (amounts in ether, or token units
     /// with --token).
     Open {
+        /// The connected peer's address.
         #[arg(long)]
         peer: Address,
+        /// What this node deposits.
         #[arg(long)]
         amount: String,
+        /// What the peer is asked to deposit (it joins only within its own limits).
         #[arg(long, default_value = "0")]
         peer_amount: String,
         /// An ERC-20 instead of ETH.
@@ -76,7 +85,7 @@ pub enum ChannelCommand {
         #[arg(long)]
         to: Address,
         /// Amount in ether.
-        #[arg(long)]
+        #[arg(long, value_parser = crate::ether_arg)]
         amount: String,
         /// The invoice's hash (from `aqueduct channel invoice` on the payee's node).
         #[arg(long)]
@@ -87,13 +96,17 @@ pub enum ChannelCommand {
     },
     /// Make an invoice for `amount` ether: prints the hash a payer locks to.
     Invoice {
-        #[arg(long)]
+        /// Amount in ether, paid exactly and once.
+        #[arg(long, value_parser = crate::ether_arg)]
         amount: String,
     },
     /// Close a channel: cooperatively, or alone on L1 with --force.
     Close {
+        /// The channel's id (from `aqueduct channel status`).
         #[arg(long)]
         channel: String,
+        /// Close alone on L1 with the latest co-signed state and wait out the challenge period,
+        /// instead of asking the peer to sign a cooperative close.
         #[arg(long)]
         force: bool,
     },
@@ -103,9 +116,10 @@ pub enum ChannelCommand {
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// The party's key (its L1 account and channel signing key).
-    #[arg(long, env = "AQUEDUCT_CHANNEL_KEY", hide_env_values = true, default_value = DEV_KEY)]
+    /// The party's key (its L1 account and channel signing key) [default: dev account 0].
+    #[arg(long, env = "AQUEDUCT_CHANNEL_KEY", hide_env_values = true, default_value = DEV_KEY, hide_default_value = true)]
     key: String,
+    /// The channel adjudicator on L1 (from `aqueduct channel deploy`).
     #[arg(long, env = "AQUEDUCT_ADJUDICATOR")]
     adjudicator: Address,
     /// Peer listener.
@@ -114,6 +128,7 @@ pub struct ServeArgs {
     /// Control JSON-RPC (keep it on loopback).
     #[arg(long, default_value = "127.0.0.1:9736")]
     control: SocketAddr,
+    /// Directory of the node's journal (every co-signed state, persisted before it is acknowledged).
     #[arg(long, default_value = ".aqueduct/channel")]
     data: PathBuf,
     /// A watchtower's URL: every co-signed state is handed to it.
@@ -132,6 +147,7 @@ pub struct ServeArgs {
     /// (survives kill -9, not power loss).
     #[arg(long, default_value = "full", value_parser = ["full", "os"])]
     sync: String,
+    /// Milliseconds between L1 polls (closes to answer, deadlines).
     #[arg(long, default_value_t = 500)]
     poll_ms: u64,
     /// Most this node deposits (ether, or token units) when a peer asks it to join a channel;
@@ -150,6 +166,11 @@ fn key(s: &str) -> eyre::Result<B256> {
     let k: B256 = s.parse().wrap_err("a key is 32 bytes of hex")?;
     PrivateKeySigner::from_bytes(&k).wrap_err("not a valid secp256k1 key")?;
     Ok(k)
+}
+
+/// A payment's or an invoice's amount: above zero, as in every family.
+fn positive_wei(s: &str) -> eyre::Result<u128> {
+    u128::try_from(crate::ether_amount(s)?).map_err(|_| eyre!("{s} ether is too much"))
 }
 
 fn wei(s: &str) -> eyre::Result<u128> {
@@ -215,7 +236,7 @@ pub async fn run(args: ChannelArgs) -> eyre::Result<()> {
             println!("channel {} open", id.as_str().unwrap_or_default());
         }
         ChannelCommand::Pay { to, amount, hash: Some(hash), .. } => {
-            let r = call(&rpc, "channel_payInvoice", json!([to, hash, wei(&amount)?.to_string()])).await?;
+            let r = call(&rpc, "channel_payInvoice", json!([to, hash, positive_wei(&amount)?.to_string()])).await?;
             println!(
                 "paid over {} hops, fee {} wei, preimage {}",
                 r["hops"],
@@ -224,7 +245,7 @@ pub async fn run(args: ChannelArgs) -> eyre::Result<()> {
             );
         }
         ChannelCommand::Pay { to, amount, hash: None, count } => {
-            let amount = wei(&amount)?.to_string();
+            let amount = positive_wei(&amount)?.to_string();
             let mut last = Value::Null;
             for _ in 0..count {
                 last = call(&rpc, "channel_pay", json!([to.to_string(), amount])).await?;
@@ -232,7 +253,7 @@ pub async fn run(args: ChannelArgs) -> eyre::Result<()> {
             println!("paid {count} time(s); channel {} at version {}", last["channel"], last["version"]);
         }
         ChannelCommand::Invoice { amount } => {
-            let r = call(&rpc, "channel_invoice", json!([wei(&amount)?.to_string()])).await?;
+            let r = call(&rpc, "channel_invoice", json!([positive_wei(&amount)?.to_string()])).await?;
             println!("{}", r["hash"].as_str().unwrap_or_default());
         }
         ChannelCommand::Close { channel, force } => {

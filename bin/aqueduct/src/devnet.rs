@@ -44,21 +44,24 @@ pub struct DevnetArgs {
     /// and a `[rollup]` table (l2_chain_id, block_time_ms, seq_window, challenge_window, …).
     #[arg(long, env = "AQUEDUCT_CONFIG")]
     config: Option<PathBuf>,
-    /// L1 JSON-RPC listen address (HTTP and WebSocket).
+    /// L1 JSON-RPC listen address (HTTP and WebSocket) [default: 127.0.0.1:8545, or `[l1]
+    /// rpc_addr` in --config].
     #[arg(long, env = "AQUEDUCT_L1_ADDR")]
     addr: Option<SocketAddr>,
-    /// L1 JSON-RPC port on 127.0.0.1 (shortcut for --addr).
+    /// L1 JSON-RPC port on 127.0.0.1 (shortcut for --addr) [default: 8545].
     #[arg(long, short, env = "AQUEDUCT_L1_PORT")]
     port: Option<u16>,
-    /// Seconds between L1 blocks; 0 mines as soon as transactions arrive.
+    /// Seconds between L1 blocks; 0 mines as soon as transactions arrive [default: 12].
     #[arg(long, env = "AQUEDUCT_L1_BLOCK_TIME")]
     block_time: Option<f64>,
+    /// L1 block gas limit [default: 30000000].
     #[arg(long, env = "AQUEDUCT_L1_GAS_LIMIT")]
     gas_limit: Option<u64>,
+    /// L1 chain id [default: 31337, as anvil].
     #[arg(long, env = "AQUEDUCT_L1_CHAIN_ID")]
     chain_id: Option<u64>,
     /// Where everything is stored (L1 in `<dir>/l1`, the rollup in `<dir>/rollup`); a restart
-    /// resumes from it. Default: `.aqueduct`.
+    /// resumes from it [default: .aqueduct].
     #[arg(long, env = "AQUEDUCT_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Delete the chains and deployments in the data directory and start from genesis (the ZK
@@ -78,10 +81,10 @@ pub struct DevnetArgs {
     /// The ZK operator's JSON-RPC.
     #[arg(long, env = "AQUEDUCT_ZK_ADDR", default_value = "127.0.0.1:9546")]
     zk_addr: SocketAddr,
-    /// ZK circuit: transaction slots a block.
+    /// ZK circuit: transaction slots a block [default: 8].
     #[arg(long, env = "AQUEDUCT_ZK_SLOTS")]
     zk_slots: Option<usize>,
-    /// ZK circuit: levels of the 4-ary account tree (12: 2^24 accounts).
+    /// ZK circuit: levels of the 4-ary account tree [default: 12, 2^24 accounts].
     #[arg(long, env = "AQUEDUCT_ZK_ACCOUNT_LEVELS")]
     zk_account_levels: Option<usize>,
     /// Settle on this Ethereum JSON-RPC node (anvil, a testnet…) instead of the embedded L1.
@@ -89,8 +92,9 @@ pub struct DevnetArgs {
     /// --deployer-key is given; the batcher and proposer use the next two.
     #[arg(long, env = "AQUEDUCT_L1_RPC")]
     l1_rpc: Option<String>,
-    /// Private key that deploys the contracts on an external L1.
-    #[arg(long, env = "AQUEDUCT_DEPLOYER_KEY", hide_env_values = true)]
+    /// Private key that deploys the contracts on an external L1 [default: the standard test
+    /// mnemonic's first account].
+    #[arg(long, env = "AQUEDUCT_DEPLOYER_KEY", hide_env_values = true, value_parser = crate::l1_key)]
     deployer_key: Option<PrivateKeySigner>,
     /// The sequencer's L2 JSON-RPC.
     #[arg(long, env = "AQUEDUCT_L2_ADDR", default_value = "127.0.0.1:9545")]
@@ -98,13 +102,14 @@ pub struct DevnetArgs {
     /// The verifier's read-only L2 JSON-RPC (chain derived from L1 alone; proofs read it).
     #[arg(long, env = "AQUEDUCT_VERIFIER_ADDR", default_value = "127.0.0.1:9547")]
     verifier_addr: SocketAddr,
-    /// L2 block time in milliseconds (100 to 60,000).
+    /// L2 block time in milliseconds, 100 to 60,000 [default: 1000].
     #[arg(long, env = "AQUEDUCT_L2_BLOCK_TIME_MS")]
     l2_block_time_ms: Option<u64>,
-    /// Seconds before a proposed output is final and withdrawals against it can be paid.
+    /// Seconds before a proposed output is final and withdrawals against it can be paid
+    /// [default: 60].
     #[arg(long, env = "AQUEDUCT_CHALLENGE_WINDOW")]
     challenge_window: Option<u64>,
-    /// Where batches go: auto (cheaper of the two), calldata or blobs.
+    /// Where batches go: auto (cheaper of the two), calldata or blobs [default: auto].
     #[arg(long, env = "AQUEDUCT_DATA_MODE", value_parser = parse_mode)]
     data_mode: Option<DataMode>,
 }

@@ -20,6 +20,10 @@ use tracing_subscriber::EnvFilter;
     about = "Every Layer-2 design on one settlement layer, measured and attacked side by side"
 )]
 struct Cli {
+    /// On an error, print its causes one per line, where it arose and a backtrace (also when
+    /// RUST_BACKTRACE or AQUEDUCT_LOG is set); otherwise it is one line.
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -48,7 +52,24 @@ enum Command {
     Attack(attack::AttackCommand),
 }
 
-fn main() -> eyre::Result<()> {
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty() && x != "0");
+    let verbose = cli.verbose || set("RUST_BACKTRACE") || set("AQUEDUCT_LOG");
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if verbose => {
+            eprintln!("Error: {e:?}");
+            std::process::ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("Error: {}", one_line(&e));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> eyre::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(quiet_circuits(
             EnvFilter::try_from_env("AQUEDUCT_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
@@ -56,7 +77,6 @@ fn main() -> eyre::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
         match cli.command {
@@ -69,6 +89,47 @@ fn main() -> eyre::Result<()> {
             Command::Attack(cmd) => attack::run(cmd).await,
         }
     })
+}
+
+/// A user's mistake or an unreachable service in one line: what went wrong, then each cause
+/// after a colon, leaving out a cause whose text the line already holds (errors that print
+/// their source in their own message).
+fn one_line(e: &eyre::Report) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1).map(|c| c.to_string()) {
+        if !line.contains(&cause) {
+            line = format!("{line}: {cause}");
+        }
+    }
+    line
+}
+
+/// An amount of ether (or of 18-decimal token units) a user moves: every family refuses zero the
+/// same way, since it moves nothing and costs a fee.
+pub fn ether_amount(s: &str) -> eyre::Result<alloy::primitives::U256> {
+    let v =
+        alloy::primitives::utils::parse_ether(s).map_err(|e| eyre::eyre!("{s:?} is not an amount of ether: {e}"))?;
+    if v.is_zero() {
+        eyre::bail!("amount must be above zero");
+    }
+    Ok(v)
+}
+
+/// `--amount` as given, once [`ether_amount`] accepts it (so a bad amount is refused before
+/// anything is read or sent).
+pub fn ether_arg(s: &str) -> Result<String, String> {
+    ether_amount(s).map(|_| s.to_string()).map_err(|e| e.to_string())
+}
+
+/// An L1 private key from a flag or its environment variable; when it is not one, says what one
+/// looks like (without echoing what may be a secret).
+pub fn l1_key(s: &str) -> Result<alloy::signers::local::PrivateKeySigner, String> {
+    let digits = s.trim().trim_start_matches("0x");
+    let bytes: alloy::primitives::B256 = digits.parse().map_err(|_| {
+        format!("a key is 32 bytes of hex (64 hex digits, 0x optional); this has {} characters", digits.len())
+    })?;
+    alloy::signers::local::PrivateKeySigner::from_bytes(&bytes)
+        .map_err(|_| "not a valid secp256k1 key: 32 bytes of hex, not zero and below the curve order".to_string())
 }
 
 /// arkworks instruments constraint synthesis with spans whose fields print the whole constraint

@@ -45,13 +45,13 @@ pub struct NodeArgs {
     #[arg(long, env = "AQUEDUCT_NODE_RPC_ADDR")]
     rpc_addr: Option<SocketAddr>,
     /// The batcher's L1 key (sequencer); it must be the rollup's batcher.
-    #[arg(long, env = "AQUEDUCT_BATCHER_KEY", hide_env_values = true)]
+    #[arg(long, env = "AQUEDUCT_BATCHER_KEY", hide_env_values = true, value_parser = crate::l1_key)]
     batcher_key: Option<PrivateKeySigner>,
     /// Post output roots with this L1 key (verifier).
-    #[arg(long, env = "AQUEDUCT_PROPOSER_KEY", hide_env_values = true)]
+    #[arg(long, env = "AQUEDUCT_PROPOSER_KEY", hide_env_values = true, value_parser = crate::l1_key)]
     proposer_key: Option<PrivateKeySigner>,
     /// Dispute wrong outputs with this L1 key (challenger).
-    #[arg(long, env = "AQUEDUCT_CHALLENGER_KEY", hide_env_values = true)]
+    #[arg(long, env = "AQUEDUCT_CHALLENGER_KEY", hide_env_values = true, value_parser = crate::l1_key)]
     challenger_key: Option<PrivateKeySigner>,
     /// An output every this many L2 blocks.
     #[arg(long, default_value_t = 10)]

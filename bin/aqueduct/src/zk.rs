@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use alloy::{
-    primitives::{Address, TxKind, U256, utils::format_ether, utils::parse_ether},
+    primitives::{Address, TxKind, U256, utils::format_ether},
     signers::local::PrivateKeySigner,
     sol_types::SolCall,
 };
@@ -45,13 +45,19 @@ pub enum ZkCommand {
         seed: Option<String>,
     },
     /// Register an L2 key for your account (a change-key request on L1, signed by your L1 key).
-    SetKey(UserL1),
+    SetKey {
+        #[command(flatten)]
+        user: UserL1,
+        /// Your L2 key's seed (hex), from `aqueduct zk key`.
+        #[arg(long, env = "AQUEDUCT_ZK_KEY", hide_env_values = true)]
+        zk_key: String,
+    },
     /// Lock ETH on L1; the operator credits it on L2 (creating the account on first deposit).
     Deposit {
         #[command(flatten)]
         user: UserL1,
-        /// Ether.
-        #[arg(long)]
+        /// Amount in ether.
+        #[arg(long, value_parser = crate::ether_arg)]
         amount: String,
         /// Credit this L1 address's account (default: the sender's).
         #[arg(long)]
@@ -64,14 +70,16 @@ pub enum ZkCommand {
         /// The receiver: an L1 address with an account, or an account index.
         #[arg(long)]
         to: String,
-        #[arg(long)]
+        /// Amount in ether (exact in the L2's packed format: 27 bits of mantissa and a power of ten).
+        #[arg(long, value_parser = crate::ether_arg)]
         amount: String,
     },
     /// Withdraw ETH to your L1 address: paid when the block's proof verifies.
     Withdraw {
         #[command(flatten)]
         user: UserL2,
-        #[arg(long)]
+        /// Amount in ether (exact in the L2's packed format: 27 bits of mantissa and a power of ten).
+        #[arg(long, value_parser = crate::ether_arg)]
         amount: String,
     },
     /// The operator's status, or one account's (address or index).
@@ -100,12 +108,9 @@ pub enum ZkCommand {
 
 #[derive(Args, Debug)]
 pub struct UserL1 {
-    /// Your L1 private key (default: dev account 0).
-    #[arg(long, env = "AQUEDUCT_KEY", hide_env_values = true, default_value = DEV_KEY)]
+    /// Your L1 private key [default: dev account 0].
+    #[arg(long, env = "AQUEDUCT_KEY", hide_env_values = true, value_parser = crate::l1_key, default_value = DEV_KEY, hide_default_value = true)]
     key: PrivateKeySigner,
-    /// Your L2 key's seed (hex), for set-key.
-    #[arg(long, env = "AQUEDUCT_ZK_KEY", hide_env_values = true)]
-    zk_key: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -138,8 +143,8 @@ pub struct CircuitArgs {
 pub struct DeployArgs {
     #[command(flatten)]
     circuit: CircuitArgs,
-    /// Deployer's L1 key.
-    #[arg(long, env = "AQUEDUCT_DEPLOYER_KEY", hide_env_values = true, default_value = DEV_KEY)]
+    /// Deployer's L1 key [default: dev account 0].
+    #[arg(long, env = "AQUEDUCT_DEPLOYER_KEY", hide_env_values = true, value_parser = crate::l1_key, default_value = DEV_KEY, hide_default_value = true)]
     key: PrivateKeySigner,
     /// The operator's address (default: the deployer).
     #[arg(long)]
@@ -150,6 +155,7 @@ pub struct DeployArgs {
     /// Validium committee members' addresses (none: a rollup).
     #[arg(long, value_delimiter = ',')]
     committee: Vec<Address>,
+    /// Signatures a validium block needs from its committee (0 with no committee: a rollup).
     #[arg(long, default_value_t = 0)]
     threshold: u64,
 }
@@ -159,12 +165,16 @@ pub struct OperatorArgs {
     /// The rollup contract (its shape and domain are read from it).
     #[arg(long, env = "AQUEDUCT_ZK_ROLLUP")]
     rollup: Address,
-    #[arg(long, env = "AQUEDUCT_ZK_OPERATOR_KEY", hide_env_values = true, default_value = DEV_KEY)]
+    /// The operator's L1 key (it posts blocks and proofs) [default: dev account 0].
+    #[arg(long, env = "AQUEDUCT_ZK_OPERATOR_KEY", hide_env_values = true, value_parser = crate::l1_key, default_value = DEV_KEY, hide_default_value = true)]
     key: PrivateKeySigner,
+    /// Where the Groth16 proving key is cached (generated once per circuit shape).
     #[arg(long, default_value = ".aqueduct/zk/keys")]
     keys_dir: PathBuf,
+    /// The operator's database (pending transactions, blocks, accounts).
     #[arg(long, default_value = ".aqueduct/zk/operator.redb")]
     store: PathBuf,
+    /// JSON-RPC listen address.
     #[arg(long, env = "AQUEDUCT_ZK_ADDR", default_value = "127.0.0.1:9546")]
     addr: SocketAddr,
     /// Committee members' JSON-RPC URLs (validium).
@@ -178,10 +188,12 @@ pub struct DacArgs {
     #[arg(long, env = "AQUEDUCT_ZK_ROLLUP")]
     rollup: Address,
     /// The member's signing key.
-    #[arg(long, env = "AQUEDUCT_DAC_KEY", hide_env_values = true)]
+    #[arg(long, env = "AQUEDUCT_DAC_KEY", hide_env_values = true, value_parser = crate::l1_key)]
     key: PrivateKeySigner,
+    /// JSON-RPC listen address.
     #[arg(long, default_value = "127.0.0.1:9560")]
     addr: SocketAddr,
+    /// The operator's database (pending transactions, blocks, accounts).
     #[arg(long, default_value = ".aqueduct/dac/member.redb")]
     store: PathBuf,
     /// Start withholding data (the attack).
@@ -243,8 +255,7 @@ async fn send(l1: &L1Client, key: &PrivateKeySigner, to: Address, value: U256, i
 }
 
 fn amount_wei(s: &str) -> eyre::Result<u128> {
-    let w = parse_ether(s).wrap_err_with(|| format!("{s} is not an amount of ether"))?;
-    u128::try_from(w).map_err(|_| eyre!("{s} ether is too much"))
+    u128::try_from(crate::ether_amount(s)?).map_err(|_| eyre!("{s} ether is too much"))
 }
 
 async fn account(zk: &RpcClient, who: &str) -> eyre::Result<Value> {
@@ -272,6 +283,9 @@ async fn send_l2(zk: &RpcClient, user: &UserL2, kind: OpKind, to: Option<&str>, 
         Some(t) => account(zk, t).await?["index"].as_u64().unwrap_or_default() as u32,
         None => from_index,
     };
+    if kind == OpKind::Transfer && to_index == from_index {
+        bail!("a transfer to your own account moves nothing: name another account with --to");
+    }
     let wei = amount_wei(amount)?;
     let packed = Amount32::pack(wei)
         .ok_or_else(|| eyre!("{amount} ether is not exact in 27 bits of mantissa and a power of ten: round it"))?;
@@ -301,10 +315,10 @@ pub async fn run(args: ZkArgs) -> eyre::Result<()> {
             println!("key hash              {:#x}", field_to_u256(&key.public().hash()));
             println!("register it with: aqueduct zk set-key --key <your L1 key> --zk-key 0x…");
         }
-        ZkCommand::SetKey(u) => {
+        ZkCommand::SetKey { user: u, zk_key } => {
             let l1 = L1Client::new(&args.l1_rpc)?;
             let rollup = rollup_of(&zk).await?;
-            let key = parse_seed(u.zk_key.as_deref().ok_or_else(|| eyre!("--zk-key is required"))?)?;
+            let key = parse_seed(&zk_key)?;
             let call = ZkRollup::changeKeyCall { pubkeyHash: field_to_u256(&key.public().hash()) };
             send(&l1, &u.key, rollup, U256::ZERO, call.abi_encode()).await?;
             println!("change-key request queued on L1; the operator applies it in its next block");
@@ -314,6 +328,14 @@ pub async fn run(args: ZkArgs) -> eyre::Result<()> {
             let rollup = rollup_of(&zk).await?;
             let to = to.unwrap_or(user.key.address());
             let wei = amount_wei(&amount)?;
+            let have = l1.balance(user.key.address()).await.wrap_err("reading the balance on L1")?;
+            if have < U256::from(wei) {
+                bail!(
+                    "{} holds {} ETH on L1, less than the {amount} to deposit",
+                    user.key.address(),
+                    format_ether(have)
+                );
+            }
             send(&l1, &user.key, rollup, U256::from(wei), ZkRollup::depositETHCall { to }.abi_encode()).await?;
             println!("deposit of {amount} ETH to {to} queued on L1");
         }

@@ -80,6 +80,12 @@ impl World {
         p
     }
 
+    /// The rollup's L1 portal, from its spec.
+    fn spec_portal(&self) -> String {
+        let spec: Value = serde_json::from_str(&std::fs::read_to_string(&self.spec).unwrap()).unwrap();
+        spec["rollup"]["portal"].as_str().unwrap().to_string()
+    }
+
     fn bridge(&self, key: &str, cmd: &[&str]) -> (bool, String, String) {
         let l2 = format!("http://127.0.0.1:{}", self.l2_port);
         let ver = format!("http://127.0.0.1:{}", self.ver_port);
@@ -193,6 +199,13 @@ fn journey(kind: L1Kind) {
     let l1_token = forge_create_token(&w.l1_url, KEY5, "L1 Token", "L1T", "1000000000000000000000");
     let (ok, out, err) = w.bridge(KEY5, &["deposit", "--amount", "100", "--token", &l1_token]);
     assert!(ok, "ERC-20 deposit failed: {out}\n{err}");
+    // Issue 16, item 14: a --token that is not an ERC-20 is named as such ("ABI decoding failed:
+    // buffer overrun" before), an account and a contract alike.
+    let portal = w.spec_portal();
+    for (not_token, why) in [(beef.to_string(), "is not a contract on L1"), (portal, "it is not an ERC-20")] {
+        let (ok, _, err) = w.bridge(KEY5, &["deposit", "--amount", "1", "--token", &not_token]);
+        assert!(!ok && err.contains(why) && err.trim().lines().count() == 1, "{not_token}: {err}");
+    }
     let bridge = "0x4200000000000000000000000000000000000010";
     let twin = until("the ERC-20 twin on L2", 60, || {
         let t = run("cast", &["call", bridge, "l2TokenOf(address)(address)", &l1_token, r[0], r[1]], &cwd);

@@ -100,6 +100,17 @@ fn zk_cli_against_the_devnet_survives_kill_9() {
         std::path::Path::new("."),
     );
     assert!(!bad.0 && bad.2.contains("does not match"), "{bad:?}");
+    // Issue 16, item 14: a transfer to oneself and a deposit above the L1 balance are refused by
+    // name, before anything is sent (the deposit got the node's raw RPC error before).
+    let zk_args = |rest: &[&str]| {
+        let mut all = vec!["zk", "--l1-rpc", d.l1.as_str(), "--zk-rpc", d.zk.as_str()];
+        all.extend_from_slice(rest);
+        try_run(&aqueduct(), &all, std::path::Path::new("."))
+    };
+    let own = zk_args(&["transfer", "--zk-key", &seed_a, "--from", ADDR0, "--to", ADDR0, "--amount", "0.1"]);
+    assert!(!own.0 && own.2.contains("moves nothing"), "{own:?}");
+    let rich = zk_args(&["deposit", "--key", KEY1, "--amount", "100000000"]);
+    assert!(!rich.0 && rich.2.contains("less than the 100000000 to deposit"), "{rich:?}");
     d.zk(&["transfer", "--zk-key", &seed_a, "--from", ADDR0, "--to", ADDR1, "--amount", "0.25"]);
     d.zk(&["withdraw", "--zk-key", &seed_b, "--from", ADDR1, "--amount", "0.1"]);
     let expected = 650_000_000_000_000_000u128;

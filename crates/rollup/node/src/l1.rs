@@ -17,15 +17,17 @@ use aqueduct_contracts::rollup::{BatchInbox, RollupPortal};
 use aqueduct_rollup_protocol::{L1BlockData, L1Origin, RollupConfig, deposit_from_log};
 use tracing::warn;
 
+/// What went wrong talking to a chain over JSON-RPC. The client serves L1 and, for the bridge's
+/// withdrawals, L2 too: the messages name no chain, the caller's context does.
 #[derive(Debug, thiserror::Error)]
 pub enum L1Error {
-    #[error("L1 RPC: {0}")]
+    #[error("JSON-RPC: {0}")]
     Rpc(String),
-    #[error("L1 block {0} not found")]
+    #[error("block {0} not found")]
     MissingBlock(u64),
-    #[error("L1 transaction {0} was not mined in time")]
+    #[error("transaction {0} was not mined in time")]
     NotMined(B256),
-    #[error("L1 transaction {0} reverted")]
+    #[error("transaction {0} reverted")]
     Reverted(B256),
     /// L1 replaced the block the rollup is anchored to (its contracts' deployment): nothing
     /// derived from this L1 can be trusted; the rollup must be deployed again.
