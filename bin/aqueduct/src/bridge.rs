@@ -11,9 +11,9 @@ use alloy::{
 };
 use aqueduct_contracts::rollup::RollupPortal;
 use aqueduct_rollup_node::{
-    L1Call, L1Client, L1Error, RollupSpec, build_proof, deposit_erc20, deposit_eth, finalize_l1_call, is_finalized,
-    l2_token_of, output_covering, prove_l1_call, seconds_left, withdraw_erc20_call, withdraw_eth_call,
-    withdrawal_of_tx,
+    BridgeError, L1Call, L1Client, L1Error, RollupSpec, build_proof, deposit_erc20, deposit_eth, finalize_l1_call,
+    is_finalized, l2_token_of, output_covering, output_eta, prove_l1_call, seconds_left, withdraw_erc20_call,
+    withdraw_eth_call, withdrawal_of_tx,
 };
 use clap::{Args, Subcommand};
 use eyre::{WrapErr, bail, eyre};
@@ -56,6 +56,10 @@ pub enum BridgeCommand {
         /// The L2 transaction that started the withdrawal.
         #[arg(long)]
         tx: B256,
+        /// Wait (showing the ETA) until a verifier has derived it and an output covers it,
+        /// instead of failing with the ETA.
+        #[arg(long)]
+        wait: bool,
     },
     /// Pay out a proven withdrawal on L1 once its challenge window has passed.
     Finalize {
@@ -107,7 +111,7 @@ pub async fn run(args: BridgeArgs) -> eyre::Result<()> {
     match args.command {
         BridgeCommand::Deposit(m) => deposit(&cx, &m).await,
         BridgeCommand::Withdraw(m) => withdraw(&cx, &m).await,
-        BridgeCommand::Prove { tx } => prove(&cx, tx).await,
+        BridgeCommand::Prove { tx, wait } => prove(&cx, tx, wait).await,
         BridgeCommand::Finalize { tx } => finalize(&cx, tx).await,
         BridgeCommand::Status { tx } => status(&cx, tx).await,
     }
@@ -158,7 +162,9 @@ async fn deposit(cx: &Ctx, m: &Move) -> eyre::Result<()> {
         Some(t) => deposit_erc20(&cx.l1, &cx.key, portal, t, to, value).await,
     }
     .map_err(explain)?;
+    let step = crate::progress::step(&format!("waiting for the deposit {hash} to be mined on L1"));
     let r = cx.l1.wait(hash, 2_400).await.wrap_err("waiting for the deposit on L1")?;
+    step.done();
     println!("deposited {amt} {} to {to} on L2", if token.is_some() { "tokens" } else { "ETH" });
     println!("  L1 transaction {hash} (block {})", r.block_number.unwrap_or_default());
     println!("  credited on L2 when the sequencer takes L1 block {} as an origin", r.block_number.unwrap_or_default());
@@ -182,12 +188,51 @@ async fn withdraw(cx: &Ctx, m: &Move) -> eyre::Result<()> {
     let hash = cx.l2.send_call(&cx.key, &call).await.wrap_err("sending the withdrawal on L2")?;
     let r = cx.l2.wait(hash, 1_200).await.wrap_err("waiting for the L2 receipt")?;
     println!("withdrawal started on L2: {hash} (block {})", r.block_number.unwrap_or_default());
-    println!("next: wait for an output covering it, then `aqueduct bridge prove --tx {hash}`");
+    println!("next: `aqueduct bridge prove --tx {hash} --wait` (waits for an output covering it)");
     Ok(())
 }
 
-async fn prove(cx: &Ctx, tx: B256) -> eyre::Result<()> {
-    let proof = build_proof(&cx.verifier, &cx.l1, cx.spec.rollup.oracle, tx).await?;
+/// What is left before an output covers L2 block `block`, in words.
+async fn eta_words(cx: &Ctx, block: u64) -> String {
+    match output_eta(&cx.l1, cx.spec.rollup.oracle, block).await {
+        Ok(Some(e)) => format!(
+            "the latest output covers L2 block {}; at the proposer's pace (an output every {} blocks, {} s) one covers block {block} in about {} s",
+            e.latest_block, e.blocks_per_output, e.secs_per_output, e.secs
+        ),
+        Ok(None) => format!("the proposer has not reached L2 block {block}; no pace to judge from yet"),
+        Err(e) => format!("the proposer's pace is unknown ({e})"),
+    }
+}
+
+async fn prove(cx: &Ctx, tx: B256, wait: bool) -> eyre::Result<()> {
+    let oracle = cx.spec.rollup.oracle;
+    let mut step = None;
+    let proof = loop {
+        match build_proof(&cx.verifier, &cx.l1, oracle, tx).await {
+            Ok(p) => break p,
+            Err(BridgeError::NotProposed(block)) if !wait => {
+                bail!("no output covers L2 block {block} yet: {}; or use --wait", eta_words(cx, block).await)
+            }
+            Err(BridgeError::NotProposed(block)) => {
+                let s =
+                    step.get_or_insert_with(|| crate::progress::step("waiting for an output to cover the withdrawal"));
+                s.set(eta_words(cx, block).await);
+            }
+            Err(e @ (BridgeError::NotDerived(_) | BridgeError::BlockNotDerived(_))) if !wait => {
+                bail!("{e}; or use --wait")
+            }
+            Err(e @ (BridgeError::NotDerived(_) | BridgeError::BlockNotDerived(_))) => {
+                let s =
+                    step.get_or_insert_with(|| crate::progress::step("waiting for an output to cover the withdrawal"));
+                s.set(format!("{e}"));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    };
+    if let Some(s) = step {
+        s.done();
+    }
     let call = prove_l1_call(cx.spec.rollup.portal, &proof);
     cx.l1.simulate(cx.key.address(), &call).await.map_err(explain)?;
     let hash = cx.l1.send_call(&cx.key, &call).await?;
@@ -227,7 +272,7 @@ async fn status(cx: &Ctx, tx: B256) -> eyre::Result<()> {
     let covered = output_covering(&cx.l1, cx.spec.rollup.oracle, block).await?;
     match covered {
         Some((i, n)) => println!("  output        {i} (L2 block {n})"),
-        None => println!("  output        none yet: the proposer has not reached L2 block {block}"),
+        None => println!("  output        none yet: {}", eta_words(cx, block).await),
     }
     if is_finalized(&cx.l1, portal, &w).await? {
         println!("  state         finalized (paid on L1)");

@@ -231,8 +231,12 @@ pub async fn run(args: ChannelArgs) -> eyre::Result<()> {
                 ),
                 None => (wei(&amount)?, wei(&peer_amount)?),
             };
+            let step = crate::progress::step(&format!(
+                "opening a channel with {peer} (our deposit on L1, then the peer's join)"
+            ));
             let id = call(&rpc, "channel_open", json!([peer, a.to_string(), b.to_string(), token, challenge_period]))
                 .await?;
+            step.done();
             println!("channel {} open", id.as_str().unwrap_or_default());
         }
         ChannelCommand::Pay { to, amount, hash: Some(hash), .. } => {

@@ -484,7 +484,7 @@ async fn spec_for(
         bond: U256::from(r.bond_wei),
         finalization_period: r.challenge_window,
     };
-    eprintln!("deploying the rollup contracts on L1…");
+    let step = crate::progress::step("deploying the rollup contracts on L1");
     let dep = deploy(l1, deployer, &params).await.wrap_err("deploying the rollup contracts")?;
     let spec = RollupSpec {
         l1_chain_id,
@@ -501,9 +501,11 @@ async fn spec_for(
         finalization_period: params.finalization_period,
     };
     let dispute = DisputeParams { clock: r.dispute_clock, base_bond: U256::from(r.dispute_bond_wei) };
+    step.set("the dispute game");
     deploy_dispute(l1, deployer, &dep, &spec.rollup, spec.gas_limit, &spec.genesis(), &dispute)
         .await
         .wrap_err("deploying the dispute game")?;
+    step.done();
     let each = U256::from(r.balance_ether as u128 * ETH);
     deposit_for_dev_accounts(l1, spec.rollup.portal, signers, each).await?;
     spec.save(&path)?;
@@ -531,15 +533,21 @@ async fn deposit_for_dev_accounts(
             );
         }
     }
-    eprintln!("depositing {} ETH to L2 for each of the {} dev accounts…", each / U256::from(ETH), signers.len());
+    let step = crate::progress::step(&format!(
+        "depositing {} ETH to L2 for each of the {} dev accounts",
+        each / U256::from(ETH),
+        signers.len()
+    ));
     let sent = futures::future::try_join_all(
         signers.iter().map(|s| aqueduct_rollup_node::deposit_eth(l1, s, portal, s.address(), each)),
     )
     .await
     .wrap_err("depositing the dev accounts' L2 ETH")?;
-    for tx in sent {
+    for (i, tx) in sent.into_iter().enumerate() {
+        step.set(format!("{i} of {} mined on L1", signers.len()));
         l1.wait(tx, 2_400).await.wrap_err("waiting for a dev account's deposit")?;
     }
+    step.done();
     Ok(())
 }
 
@@ -620,11 +628,12 @@ async fn start_rollup(
     .await
     .wrap_err("starting the rollup")?;
     if let Some(each) = deposited {
-        eprintln!("waiting for the dev accounts' deposits to reach L2…");
+        let step = crate::progress::step("waiting for the dev accounts' deposits to reach L2");
         if let Err(e) = wait_for_dev_deposits(&rollup, signers, each).await {
             rollup.stop().await;
             return Err(e);
         }
+        step.done();
     }
     print_rollup(&spec, &rollup, s, signers);
     Ok(rollup)

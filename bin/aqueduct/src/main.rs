@@ -8,6 +8,7 @@ mod bridge;
 mod channel;
 mod devnet;
 mod node;
+mod progress;
 mod zk;
 
 use clap::{Parser, Subcommand};

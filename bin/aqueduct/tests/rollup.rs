@@ -291,16 +291,13 @@ fn journey(kind: L1Kind) {
         assert!(ok, "withdraw failed: {out}\n{err}");
         txs.push(out.split_whitespace().find(|t| t.starts_with("0x") && t.len() == 66).unwrap().to_string());
     }
+    // Issue 16, item 8: too early, `prove` says what it waits for and offers --wait, which waits
+    // (with progress and the output's ETA) and proves.
+    let (ok, _, err) = w.bridge(KEY5, &["prove", "--tx", &txs[0]]);
+    assert!(!ok && err.contains("or use --wait"), "prove before an output: {err}");
     for tx in &txs {
-        let proven = until("an output covering the withdrawal, and its proof", 180, || {
-            let (ok, out, err) = w.bridge(KEY5, &["prove", "--tx", tx]);
-            if ok {
-                return Some(out);
-            }
-            assert!(err.contains("not on this node's chain") || err.contains("no output covers"), "prove: {err}");
-            None
-        });
-        assert!(proven.contains("challenge window"), "{proven}");
+        let (ok, out, err) = w.bridge(KEY5, &["prove", "--tx", tx, "--wait"]);
+        assert!(ok && out.contains("challenge window"), "prove --wait: {out}\n{err}");
     }
     let (ok, _, err) = w.bridge(KEY5, &["finalize", "--tx", &txs[0]]);
     assert!(!ok && err.contains("ChallengeWindowOpen"), "early finalize must be refused by name: {err}");

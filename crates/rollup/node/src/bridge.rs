@@ -160,6 +160,50 @@ pub async fn output_covering(l1: &L1Client, oracle: Address, n: u64) -> Result<O
     Ok(None)
 }
 
+/// When an output covering an L2 block should appear, judged from the proposer's pace so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputEta {
+    /// The L2 block of the latest output.
+    pub latest_block: u64,
+    /// L2 blocks, and L1 seconds, between the last two outputs.
+    pub blocks_per_output: u64,
+    pub secs_per_output: u64,
+    /// Seconds from L1's latest block until an output covers the block asked about (0 if late).
+    pub secs: u64,
+}
+
+/// The [`OutputEta`] of L2 block `n`; `None` before two outputs give the proposer's pace, or
+/// when `n` is covered already.
+pub async fn output_eta(l1: &L1Client, oracle: Address, n: u64) -> Result<Option<OutputEta>, L1Error> {
+    let count: u64 = l1.read(oracle, OutputOracle::nextOutputIndexCall {}).await?.saturating_to();
+    if count < 2 {
+        return Ok(None);
+    }
+    let last = l1.read(oracle, OutputOracle::getOutputCall { index: U256::from(count - 1) }).await?;
+    let before = l1.read(oracle, OutputOracle::getOutputCall { index: U256::from(count - 2) }).await?;
+    if last.l2BlockNumber >= n {
+        return Ok(None);
+    }
+    let now = l1.origin(l1.head().await?).await?.0.timestamp;
+    Ok(Some(OutputEta::from_pace(
+        (before.l2BlockNumber, before.timestamp),
+        (last.l2BlockNumber, last.timestamp),
+        n,
+        now,
+    )))
+}
+
+impl OutputEta {
+    /// From the last two outputs' (L2 block, L1 time), for L2 block `n` past the last, at `now`.
+    pub fn from_pace(before: (u64, u64), last: (u64, u64), n: u64, now: u64) -> Self {
+        let blocks_per_output = last.0.saturating_sub(before.0).max(1);
+        let secs_per_output = last.1.saturating_sub(before.1);
+        let outputs_needed = n.saturating_sub(last.0).div_ceil(blocks_per_output);
+        let due = last.1.saturating_add(outputs_needed.saturating_mul(secs_per_output));
+        Self { latest_block: last.0, blocks_per_output, secs_per_output, secs: due.saturating_sub(now) }
+    }
+}
+
 /// Builds the proof of the withdrawal sent by L2 transaction `tx` against the first output that
 /// covers it, reading L2 from `l2` (it must match the proposed roots: a verifier's view).
 pub async fn build_proof(
@@ -340,4 +384,19 @@ pub fn withdraw_erc20_call(l2_token: Address, to: Address, amount: U256) -> L1Ca
 /// The L2 twin of L1 token `l1_token` (zero before its first deposit).
 pub async fn l2_token_of(l2: &L1Client, l1_token: Address) -> Result<Address, L1Error> {
     l2.read(Predeploys::L2_BRIDGE, L2Bridge::l2TokenOfCall(l1_token)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_eta_follows_the_proposers_pace() {
+        // Outputs at L2 blocks 10 and 20, 12 s apart; block 35 needs two more: due at 100 + 24.
+        let e = OutputEta::from_pace((10, 88), (20, 100), 35, 110);
+        assert_eq!((e.latest_block, e.blocks_per_output, e.secs_per_output, e.secs), (20, 10, 12, 14));
+        // Late, or a proposer that posted twice for one block: no negative time, no division by 0.
+        assert_eq!(OutputEta::from_pace((10, 88), (20, 100), 21, 500).secs, 0);
+        assert_eq!(OutputEta::from_pace((20, 88), (20, 100), 25, 100).blocks_per_output, 1);
+    }
 }

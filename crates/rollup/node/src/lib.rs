@@ -16,9 +16,9 @@ mod verifier;
 
 pub use batcher::{Batcher, BatcherConfig, DataMode, PostStats, blobs_cheaper};
 pub use bridge::{
-    BridgeError, L2View, WithdrawalProof, build_proof, deposit_erc20, deposit_eth, finalize, finalize_l1_call,
-    is_finalized, l2_token_of, output_covering, prove, prove_call, prove_l1_call, seconds_left, sol_withdrawal,
-    withdraw_erc20_call, withdraw_eth_call, withdrawal_of_tx, withdrawals_upto,
+    BridgeError, L2View, OutputEta, WithdrawalProof, build_proof, deposit_erc20, deposit_eth, finalize,
+    finalize_l1_call, is_finalized, l2_token_of, output_covering, output_eta, prove, prove_call, prove_l1_call,
+    seconds_left, sol_withdrawal, withdraw_erc20_call, withdraw_eth_call, withdrawal_of_tx, withdrawals_upto,
 };
 pub use challenger::{Challenger, GameAction};
 pub use deploy::{DeployParams, Deployment, DisputeParams, create_all, deploy, deploy_dispute};

@@ -128,6 +128,8 @@ impl Prover {
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, &out).map_err(io)?;
         std::fs::rename(&tmp, &path).map_err(io)?;
+        let secs = p.setup_time.map(|t| t.as_secs_f64()).unwrap_or_default();
+        info!(target: "zk::prover", path = %path.display(), secs = format!("{secs:.1}"), "proving and verifying keys generated and cached");
         Ok(p)
     }
 
