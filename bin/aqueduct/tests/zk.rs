@@ -79,6 +79,21 @@ fn zk_cli_against_the_devnet_survives_kill_9() {
     };
     let proc = d.start();
 
+    // Issue 16, item 9: the operator's JSON-RPC answers a browser's preflight like the chains'.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let pre = rt
+        .block_on(
+            reqwest::Client::new()
+                .request(reqwest::Method::OPTIONS, &d.zk)
+                .header("Origin", "http://dapp.example")
+                .header("Access-Control-Request-Method", "POST")
+                .header("Access-Control-Request-Headers", "content-type")
+                .send(),
+        )
+        .unwrap();
+    assert!(pre.status().is_success(), "preflight: {}", pre.status());
+    assert_eq!(pre.headers()["access-control-allow-origin"], "*");
+
     let key_a = d.zk(&["key", "--seed", &format!("0x{}", "0a".repeat(32))]);
     let seed_a = field(&key_a, "L2 key seed (secret)").to_string();
     let seed_b = field(&d.zk(&["key"]), "L2 key seed (secret)").to_string();

@@ -105,6 +105,15 @@ pub fn module(chain: Arc<Chain>, signers: Vec<PrivateKeySigner>, config: RpcConf
     m
 }
 
+/// CORS for a devnet, as anvil answers: preflights answered, any origin may call (browser dapps
+/// served from elsewhere). Every Aqueduct JSON-RPC a browser may reach uses it.
+pub fn cors_any_origin() -> tower_http::cors::CorsLayer {
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([http::Method::POST, http::Method::GET, http::Method::OPTIONS])
+        .allow_headers(tower_http::cors::Any)
+}
+
 /// Starts the server; it runs until the handle is stopped.
 pub async fn serve(
     chain: Arc<Chain>,
@@ -118,12 +127,7 @@ pub async fn serve(
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch))
         .set_id_provider(HexIds::new())
         .build();
-    let cors = config.cors_any_origin.then(|| {
-        tower_http::cors::CorsLayer::new()
-            .allow_origin(tower_http::cors::Any)
-            .allow_methods([http::Method::POST, http::Method::GET, http::Method::OPTIONS])
-            .allow_headers(tower_http::cors::Any)
-    });
+    let cors = config.cors_any_origin.then(cors_any_origin);
     let guard =
         tower::ServiceBuilder::new().option_layer(cors).layer(GuardLayer { max_body: config.max_request_bytes });
     let server = Server::builder().set_config(server_config).set_http_middleware(guard).build(config.addr).await?;

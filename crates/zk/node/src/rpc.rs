@@ -118,12 +118,24 @@ pub async fn serve_rpc(operator: Operator, addr: SocketAddr, poll: Duration) -> 
         Ok::<_, ErrorObjectOwned>(serde_json::to_value(b).unwrap_or(Value::Null))
     })
     .map(|_| ()));
-    let server = Server::builder().build(addr).await?;
+    // As the chains' JSON-RPC: browsers on any origin may call it (CORS), and requests with
+    // malformed ids get -32600 instead of a `null` body.
+    let middleware = tower::ServiceBuilder::new()
+        .layer(aqueduct_chain::rpc::cors_any_origin())
+        .layer(aqueduct_chain::rpc::GuardLayer { max_body: MAX_REQUEST_BYTES });
+    let server = Server::builder()
+        .set_config(jsonrpsee::server::ServerConfig::builder().max_request_body_size(MAX_REQUEST_BYTES).build())
+        .set_http_middleware(middleware)
+        .build(addr)
+        .await?;
     let rpc_addr = server.local_addr()?;
     let server = server.start(m);
     let task = tokio::spawn(run(operator.clone(), poll));
     Ok(ZkService { operator, rpc_addr, server, task })
 }
+
+/// Largest request the operator's JSON-RPC reads (jsonrpsee's default).
+const MAX_REQUEST_BYTES: u32 = 10 * 1024 * 1024;
 
 async fn run(operator: Arc<Mutex<Operator>>, poll: Duration) {
     loop {
