@@ -115,6 +115,33 @@ pub struct Chain {
     stopped: CancellationToken,
 }
 
+/// Blocks whose states' trie nodes stay in memory; older states are read through the store
+/// (historical `eth_getProof`, `eth_call` at an old block, witnesses of old blocks).
+pub const RECENT_STATES_IN_MEMORY: u64 = 256;
+
+/// Blocks between two passes that let older trie nodes leave memory.
+pub const NODE_PRUNE_INTERVAL: u64 = 1_024;
+
+/// Keeps in memory only the trie nodes of the last [`RECENT_STATES_IN_MEMORY`] blocks' states
+/// (and of the pending state): without it every state ever made stays in memory, a few KB per
+/// block even when nothing happens (issue 23).
+fn keep_recent_nodes(inner: &mut Inner) {
+    let from = inner.blocks.len().saturating_sub(RECENT_STATES_IN_MEMORY as usize);
+    let roots: Vec<B256> = inner.blocks[from..].iter().map(|b| b.header.state_root).collect();
+    let started = std::time::Instant::now();
+    match inner.state.keep_nodes_of(roots) {
+        Ok(dropped) => debug!(
+            target: "chain",
+            dropped,
+            kept = inner.state.nodes().len(),
+            ms = started.elapsed().as_millis() as u64,
+            "older trie nodes left memory"
+        ),
+        // A node the walk could not read: keep everything (nothing is lost, memory only grows).
+        Err(e) => warn!(target: "chain", error = %e, "trie nodes kept in memory: the walk over recent states failed"),
+    }
+}
+
 fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
@@ -438,6 +465,9 @@ impl Chain {
         for b in blocks {
             index_block(&mut inner, b);
         }
+        let cold: Arc<dyn aqueduct_trie::NodeStore + Send + Sync> = Arc::new(inner.store.nodes());
+        inner.state.set_cold_nodes(cold);
+        keep_recent_nodes(&mut inner);
         let (events, _) = broadcast::channel(4096);
         Ok(Arc::new(Self {
             precompiles: precompiles_for(&rules),
@@ -449,6 +479,12 @@ impl Chain {
             failure: std::sync::OnceLock::new(),
             stopped: CancellationToken::new(),
         }))
+    }
+
+    /// Trie nodes held in memory (those of the last [`RECENT_STATES_IN_MEMORY`] states, and
+    /// what blocks made since the last pruning pass).
+    pub fn nodes_in_memory(&self) -> usize {
+        self.inner.lock().state.nodes().len()
     }
 
     /// Why the chain stopped, once a write to its store has failed.
@@ -983,6 +1019,9 @@ impl Chain {
             inner.pool.prune_sender(&s, n);
         }
         index_block(inner, block.clone());
+        if number.is_multiple_of(NODE_PRUNE_INTERVAL) {
+            keep_recent_nodes(inner);
+        }
         debug!(target: "chain::builder", number, txs = block.txs.len(), gas_used, "mined");
         let _ = self.events.send(ChainEvent::Block(block.clone()));
         Ok(block)

@@ -22,8 +22,8 @@ mod tx;
 pub use block::{ChainReceipt, ChainTx, SealedBlock};
 pub use builder::BlockAttributes;
 pub use chain::{
-    AccessListResult, AccountProof, BlockRef, CallArgs, Chain, ChainConfig, ChainEvent, OverrideTarget,
-    STRUCT_LOG_LIMIT, StepProof, revert_error,
+    AccessListResult, AccountProof, BlockRef, CallArgs, Chain, ChainConfig, ChainEvent, NODE_PRUNE_INTERVAL,
+    OverrideTarget, RECENT_STATES_IN_MEMORY, STRUCT_LOG_LIMIT, StepProof, revert_error,
 };
 pub use deposit::{DEPOSIT_TX_TYPE, DepositTx};
 pub use error::{ChainError, TxError};

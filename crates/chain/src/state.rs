@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_rlp::{Decodable, Encodable};
 use aqueduct_primitives::{EMPTY_CODE_HASH, StateAccount};
-use aqueduct_trie::{EMPTY_ROOT, Layered, MemoryNodes, NodeStore, TrieError};
+use aqueduct_trie::{EMPTY_ROOT, Layered, MemoryNodes, NodeStore, TieredNodes, TrieError};
 
 /// Read access to a state: the latest one, or any past one by its root.
 pub trait StateView {
@@ -84,7 +84,8 @@ pub struct WorldState {
     accounts: HashMap<Address, StateAccount>,
     storage: HashMap<Address, HashMap<U256, U256>>,
     codes: HashMap<B256, Bytes>,
-    nodes: MemoryNodes,
+    /// The trie nodes of recent states in memory, over the store that holds all of them.
+    nodes: TieredNodes,
     root: B256,
     /// Changed since the last root update: accounts, with the slots changed in each.
     dirty: BTreeMap<Address, BTreeSet<U256>>,
@@ -105,15 +106,30 @@ impl WorldState {
         nodes: MemoryNodes,
         root: B256,
     ) -> Self {
-        Self { accounts, storage, codes, nodes, root, ..Default::default() }
+        Self { accounts, storage, codes, nodes: TieredNodes::new(nodes), root, ..Default::default() }
     }
 
     pub fn root(&self) -> B256 {
         self.root
     }
 
-    pub fn nodes(&self) -> &MemoryNodes {
+    /// Every trie node this state can read: those in memory, then the store's.
+    pub fn nodes(&self) -> &TieredNodes {
         &self.nodes
+    }
+
+    /// Reads the trie nodes that memory no longer holds from `cold` (the chain's store, which
+    /// holds every node ever committed).
+    pub fn set_cold_nodes(&mut self, cold: std::sync::Arc<dyn NodeStore + Send + Sync>) {
+        self.nodes.set_cold(cold);
+    }
+
+    /// Keeps in memory only the trie nodes of the states with these roots (and of this state);
+    /// older states stay readable through the store. Returns how many nodes left memory.
+    pub fn keep_nodes_of(&mut self, roots: impl IntoIterator<Item = B256>) -> Result<usize, TrieError> {
+        let storage_root = |leaf: &[u8]| StateAccount::decode(&mut &leaf[..]).ok().map(|a| a.storage_root);
+        let roots: Vec<B256> = std::iter::once(self.root).chain(roots).collect();
+        self.nodes.keep_only(roots, storage_root)
     }
 
     pub fn codes(&self) -> &HashMap<B256, Bytes> {
@@ -122,7 +138,7 @@ impl WorldState {
 
     /// The trie nodes this state holds.
     pub fn into_nodes(self) -> MemoryNodes {
-        self.nodes
+        self.nodes.into_hot()
     }
 
     /// Applies a diff and returns its reverts (old values of every key it changes).
@@ -265,8 +281,8 @@ impl WorldState {
         Ok(write)
     }
 
-    /// A view of a past state by its root (its nodes must still be kept).
-    pub fn at_root(&self, root: B256) -> HistoricState<'_> {
+    /// A view of a past state by its root (its nodes read from memory or the store).
+    pub fn at_root(&self, root: B256) -> HistoricState<'_, TieredNodes> {
         HistoricState { nodes: &self.nodes, codes: &self.codes, root }
     }
 }
@@ -348,7 +364,7 @@ pub fn slot_value(v: &U256) -> Vec<u8> {
 /// Nodes of the latest trie, for proofs.
 impl NodeStore for WorldState {
     fn node(&self, hash: &B256) -> Option<Vec<u8>> {
-        self.nodes.get(hash).cloned()
+        self.nodes.node(hash)
     }
 }
 

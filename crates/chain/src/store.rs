@@ -59,7 +59,21 @@ pub struct Loaded {
 
 /// A chain's database.
 pub struct Store {
-    db: Database,
+    db: std::sync::Arc<Database>,
+}
+
+/// The trie nodes a store holds, read one at a time (what the state reads once memory has let
+/// a node go). A read that fails is a missing node, which the reader reports.
+pub struct StoredNodes {
+    db: std::sync::Arc<Database>,
+}
+
+impl aqueduct_trie::NodeStore for StoredNodes {
+    fn node(&self, hash: &B256) -> Option<Vec<u8>> {
+        let tx = self.db.begin_read().ok()?;
+        let table = tx.open_table(NODES).ok()?;
+        table.get(hash.as_slice()).ok()?.map(|v| v.value().to_vec())
+    }
 }
 
 /// Writes that go with a block (or with a dev-method state change when `block` is None).
@@ -100,7 +114,12 @@ impl Store {
             tx.open_table(t)?;
         }
         tx.commit()?;
-        Ok(Self { db })
+        Ok(Self { db: std::sync::Arc::new(db) })
+    }
+
+    /// Reads of this store's trie nodes, shareable with the state.
+    pub fn nodes(&self) -> StoredNodes {
+        StoredNodes { db: self.db.clone() }
     }
 
     /// Writes one commit atomically and durably.

@@ -149,3 +149,72 @@ proptest! {
         prop_assert!(chain.send_raw(&raw).is_err());
     }
 }
+
+/// Issue 23, item 8: every state's trie nodes stayed in memory, a few KB per block even on an
+/// idle chain, and all of them were loaded again at start. Only recent states' nodes stay in
+/// memory; older states read through the store: proofs, reads and witnesses of old blocks, a
+/// reopen, and an unwind deeper than the window all still work.
+#[test]
+fn old_trie_nodes_leave_memory_and_old_states_stay_readable() {
+    use aqueduct_chain::{NODE_PRUNE_INTERVAL, RECENT_STATES_IN_MEMORY};
+    let dir = tempfile::tempdir().unwrap();
+    let signer = PrivateKeySigner::random();
+    let chain = open(dir.path(), &[signer.address()]);
+    let contract = signer.address().create(0);
+    // roots[n]: block n's state root.
+    let mut roots = vec![chain.head().header.state_root];
+    chain.send_raw(&tx(&signer, 0, TxKind::Create, store_contract(), 0, 500_000).encoded_2718()).unwrap();
+    roots.push(chain.mine().unwrap().header.state_root);
+    let all = [signer.address(), contract, Address::repeat_byte(0xbe)];
+    // One slot rewritten a block, as an L2's system deposit does on an otherwise idle chain.
+    let blocks = NODE_PRUNE_INTERVAL + 100;
+    let mut before_prune = 0;
+    for n in 1..blocks {
+        assert_eq!(roots.len() as u64, n + 1);
+        let mut data = [0u8; 64];
+        data[31] = (n % 3) as u8;
+        data[32..40].copy_from_slice(&n.to_be_bytes());
+        chain.send_raw(&tx(&signer, n, TxKind::Call(contract), data.to_vec(), 1, 100_000).encoded_2718()).unwrap();
+        let b = chain.mine().unwrap();
+        roots.push(b.header.state_root);
+        if b.number() == NODE_PRUNE_INTERVAL - 1 {
+            before_prune = chain.nodes_in_memory();
+        }
+    }
+    let after = chain.nodes_in_memory();
+    assert!(before_prune > 3_000, "the workload makes nodes: {before_prune}");
+    assert!(after * 2 < before_prune, "old nodes left memory: {after} kept of {before_prune}");
+    assert_eq!(chain.head().header.state_root, reference_root(&chain, &all));
+
+    // Old states through the store: a read, a proof, a witness.
+    let old = 5u64;
+    let slot_of = |n: u64| U256::from(n % 3);
+    let value_at = |n: u64| chain.with_state(BlockRef::Number(n), |s| s.storage(&contract, &slot_of(4)).unwrap());
+    assert_eq!(value_at(old).unwrap(), U256::from(4u64) << 192, "block 4's write, read at block {old}");
+    let proof = chain.proof(contract, &[B256::from(slot_of(4))], BlockRef::Number(old)).unwrap();
+    assert_eq!(proof.storage[0].1, U256::from(4u64) << 192);
+    chain.witness(old + 1).unwrap();
+
+    // Reopened: only recent nodes are loaded into memory, and old states still read.
+    let head = chain.head().number();
+    drop(chain);
+    let chain = open(dir.path(), &[signer.address()]);
+    assert!(
+        chain.nodes_in_memory() <= after + 2 * RECENT_STATES_IN_MEMORY as usize * 16,
+        "{}",
+        chain.nodes_in_memory()
+    );
+    assert_eq!(
+        chain.with_state(BlockRef::Number(old), |s| s.storage(&contract, &slot_of(4)).unwrap()).unwrap(),
+        U256::from(4u64) << 192
+    );
+
+    // An unwind deeper than the window, then a new block on the old state.
+    let to = head - RECENT_STATES_IN_MEMORY - 44;
+    chain.unwind_to(to).unwrap();
+    assert_eq!(chain.head().header.state_root, roots[to as usize]);
+    assert_eq!(reference_root(&chain, &all), roots[to as usize], "flat state after the unwind");
+    chain.send_raw(&tx(&signer, to + 1, TxKind::Call(contract), vec![0; 64], 0, 100_000).encoded_2718()).unwrap();
+    chain.mine().unwrap();
+    assert_eq!(chain.head().header.state_root, reference_root(&chain, &all));
+}
