@@ -368,7 +368,20 @@ fn an_l1_that_never_answers_is_an_error_not_a_hang() {
         }
     });
     let data = tmp.path().join("d");
-    let args = ["devnet", "--no-zk", "--l1-rpc", &url, "--data-dir", data.to_str().unwrap()];
+    // Its own ports: the defaults may be taken on a machine running a devnet.
+    let (l2, ver) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+    let args = [
+        "devnet",
+        "--no-zk",
+        "--l1-rpc",
+        &url,
+        "--l2-addr",
+        &l2,
+        "--verifier-addr",
+        &ver,
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
     let log = tmp.path().join("devnet.log");
     let mut p = Proc::aqueduct(&args, &log);
     let status = p.exited_within(90);
