@@ -105,10 +105,21 @@ pub struct Rollup {
 }
 
 async fn open(config: ChainConfig) -> Result<Arc<Chain>, RollupError> {
-    tokio::task::spawn_blocking(move || Chain::open(config))
+    let dir = config.data_dir.clone();
+    let chain = tokio::task::spawn_blocking(move || Chain::open(config))
         .await
-        .map_err(|e| RollupError::Config(format!("chain open task failed: {e}")))?
-        .map_err(RollupError::from)
+        .map_err(|e| RollupError::Config(format!("chain open task failed: {e}")))??;
+    // L2 headers carry the derivation metadata in 32 bytes of extraData; an older build wrote 56,
+    // which this one would misread (a wrong epoch), so such a chain is refused by name.
+    let head = chain.head();
+    if head.number() > 0 && head.header.extra_data.len() != 32 {
+        return Err(RollupError::Config(format!(
+            "{} holds L2 blocks of an older Aqueduct's header layout ({} bytes of extraData, not 32): start again with --fresh",
+            dir.display(),
+            head.header.extra_data.len()
+        )));
+    }
+    Ok(chain)
 }
 
 impl Rollup {
@@ -251,5 +262,31 @@ mod tests {
         // The genesis output the dispute game is deployed with is the one the chain reports.
         let computed = crate::genesis::genesis_output(&cfg, 30_000_000, &genesis).unwrap();
         assert_eq!(computed, crate::proposer::output_at(&chain, 0).unwrap());
+    }
+
+    /// L2 blocks written with the older 56-byte extraData would be misread (a wrong epoch):
+    /// opening them as a rollup node is refused by name; blocks of today's layout open.
+    #[tokio::test]
+    async fn an_l2_chain_of_the_older_header_layout_is_refused() {
+        let cfg = config();
+        let genesis = l2_genesis(&cfg, &[], U256::ZERO);
+        for (meta, ok) in [(encode_meta(0, 1, 0).to_vec(), true), ([0u8; 40].to_vec(), false)] {
+            let dir = tempfile::tempdir().unwrap();
+            let chain_config = || l2_chain_config(&cfg, 30_000_000, dir.path().to_path_buf(), genesis.clone());
+            let chain = Chain::open(chain_config()).unwrap();
+            chain
+                .build_block(BlockAttributes {
+                    timestamp: Some(cfg.block_timestamp(1)),
+                    deposits: vec![l1_info_deposit(&cfg.l1_genesis, 0)],
+                    extra_data: meta.into(),
+                    ..Default::default()
+                })
+                .unwrap();
+            drop(chain);
+            match super::open(chain_config()).await {
+                Ok(_) => assert!(ok, "a 56-byte header layout opened"),
+                Err(e) => assert!(!ok && e.to_string().contains("start again with --fresh"), "{e}"),
+            }
+        }
     }
 }
