@@ -1,0 +1,69 @@
+//! `docs/ARCH.md`'s crate graph is the workspace's (issue 15, item 8): the table between the
+//! `crate-graph` markers must be what `cargo metadata` says, layer by layer. On a mismatch the
+//! test prints the table to paste.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+const BEGIN: &str = "<!-- crate-graph: generated from `cargo metadata`; bin/aqueduct/tests/arch.rs checks it -->";
+const END: &str = "<!-- /crate-graph -->";
+
+/// Each workspace crate and the workspace crates it depends on (normal dependencies).
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
+        .current_dir(common::repo())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cargo metadata: {}", String::from_utf8_lossy(&out.stderr));
+    let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packages = meta["packages"].as_array().unwrap();
+    let names: BTreeSet<String> = packages.iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
+    packages
+        .iter()
+        .map(|p| {
+            let deps = p["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["kind"].is_null())
+                .map(|d| d["name"].as_str().unwrap().to_string())
+                .filter(|d| names.contains(d))
+                .collect();
+            (p["name"].as_str().unwrap().to_string(), deps)
+        })
+        .collect()
+}
+
+/// The table: crates by layer (a crate's layer is one more than its deepest dependency's).
+fn table(g: &BTreeMap<String, BTreeSet<String>>) -> String {
+    fn layer(c: &str, g: &BTreeMap<String, BTreeSet<String>>) -> usize {
+        g[c].iter().map(|d| layer(d, g) + 1).max().unwrap_or(0)
+    }
+    let mut rows: Vec<(usize, &String)> = g.keys().map(|c| (layer(c, g), c)).collect();
+    rows.sort();
+    let mut t = format!("{BEGIN}\n| layer | crate | depends on (workspace crates) |\n|---|---|---|\n");
+    for (l, c) in rows {
+        let deps: Vec<String> = g[c].iter().map(|d| format!("`{d}`")).collect();
+        let deps = if deps.is_empty() { "—".to_string() } else { deps.join(", ") };
+        t.push_str(&format!("| {l} | `{c}` | {deps} |\n"));
+    }
+    t.push_str(END);
+    t
+}
+
+#[test]
+fn the_crate_graph_in_arch_md_is_the_workspaces() {
+    let expected = table(&graph());
+    let doc = std::fs::read_to_string(common::repo().join("docs/ARCH.md")).unwrap();
+    let found = doc.find(BEGIN).and_then(|b| doc[b..].find(END).map(|e| &doc[b..b + e + END.len()]));
+    assert_eq!(
+        found,
+        Some(expected.as_str()),
+        "docs/ARCH.md's crate graph is stale; the table to paste:\n\n{expected}\n"
+    );
+}
