@@ -18,4 +18,4 @@ pub use journal::SyncMode;
 pub use l1::{Adjudicator, OnchainRecord, Sent};
 pub use node::{ChannelInfo, Node, NodeConfig, NodeError, PaymentResult};
 pub use state::Lifecycle;
-pub use tower::{TowerClient, TowerService, serve_tower};
+pub use tower::{TowerApiClient, TowerClient, TowerService, TowerStatus, WatchReply, serve_tower};

@@ -24,12 +24,13 @@ use alloy::{
 use aqueduct_channel_protocol::{Domain, OnchainChannel, SignedState, WatchAction, watch};
 use aqueduct_rollup_node::L1Client;
 use jsonrpsee::{
-    RpcModule,
+    core::{RpcResult, async_trait},
+    http_client::HttpClientBuilder,
+    proc_macros::rpc,
     server::{Server, ServerHandle},
     types::ErrorObjectOwned,
 };
-use serde::Serialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tokio::{sync::Notify, task::JoinHandle};
 use tracing::{info, warn};
 
@@ -39,7 +40,7 @@ use crate::{
     node::NodeError,
 };
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Challenge {
     pub channel_id: U256,
@@ -137,6 +138,55 @@ impl Tower {
     }
 }
 
+/// What `tower_watch` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WatchReply {
+    pub channel_id: U256,
+    pub version: u64,
+    /// False when the tower already holds this version or a newer one.
+    pub accepted: bool,
+}
+
+/// What `tower_status` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TowerStatus {
+    pub address: Address,
+    /// Channels watched.
+    pub channels: usize,
+    pub challenges: Vec<Challenge>,
+}
+
+/// The watchtower's JSON-RPC (`tower_watch`, `tower_status`); nodes and tools call it through
+/// the generated `TowerApiClient`.
+#[rpc(server, client, namespace = "tower")]
+pub trait TowerApi {
+    /// Watch a co-signed state: the tower keeps the newest per channel and answers a close with
+    /// an older one on L1.
+    #[method(name = "watch")]
+    async fn watch(&self, state: SignedState) -> RpcResult<WatchReply>;
+
+    /// The tower's address, how many channels it watches and the challenges it has sent.
+    #[method(name = "status")]
+    fn status(&self) -> RpcResult<TowerStatus>;
+}
+
+struct TowerRpc(Arc<Tower>);
+
+#[async_trait]
+impl TowerApiServer for TowerRpc {
+    async fn watch(&self, s: SignedState) -> RpcResult<WatchReply> {
+        let (channel_id, version) = (s.state.channel_id, s.state.version);
+        let accepted = self.0.watch_state(s).await.map_err(|e| ErrorObjectOwned::owned(-32602, e, None::<()>))?;
+        Ok(WatchReply { channel_id, version, accepted })
+    }
+
+    fn status(&self) -> RpcResult<TowerStatus> {
+        let t = &self.0;
+        Ok(TowerStatus { address: t.address(), channels: t.watched(), challenges: t.challenges() })
+    }
+}
+
 /// Starts a watchtower with its own L1 key (it pays for its challenges).
 pub async fn serve_tower(
     l1: L1Client,
@@ -158,23 +208,7 @@ pub async fn serve_tower(
         domain: Domain { chain_id, adjudicator },
         state: Mutex::new(TowerState { states, journal, challenges: Vec::new() }),
     });
-    let mut m = RpcModule::new(tower.clone());
-    let bad = |e: String| ErrorObjectOwned::owned(-32602, e, None::<()>);
-    m.register_async_method("tower_watch", move |p, t, _| async move {
-        let (s,): (SignedState,) = p.parse().map_err(|e| bad(e.to_string()))?;
-        let (id, version) = (s.state.channel_id, s.state.version);
-        let accepted = t.watch_state(s).await.map_err(bad)?;
-        Ok::<_, ErrorObjectOwned>(json!({ "channelId": id, "version": version, "accepted": accepted }))
-    })
-    .expect("unique method");
-    m.register_method("tower_status", |_, t, _| {
-        Ok::<_, ErrorObjectOwned>(json!({
-            "address": t.address(),
-            "channels": t.watched(),
-            "challenges": t.challenges(),
-        }))
-    })
-    .expect("unique method");
+    let m = TowerRpc(tower.clone()).into_rpc();
     let server = Server::builder().build(addr).await?;
     let rpc_addr = server.local_addr()?;
     let server = server.start(m);
@@ -211,26 +245,26 @@ impl TowerClient {
         let c = client.clone();
         let url = url.to_string();
         tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let rpc = match HttpClientBuilder::default().request_timeout(Duration::from_secs(30)).build(&url) {
+                Ok(rpc) => rpc,
+                Err(e) => {
+                    warn!(target: "aqueduct::tower", url = %url, error = %e, "not a watchtower URL: states are not handed over");
+                    return;
+                }
+            };
             loop {
                 c.notify.notified().await;
                 let batch: Vec<SignedState> = c.pending.lock().expect("lock").drain().map(|(_, s)| s).collect();
                 for s in batch {
                     let id = s.state.channel_id;
                     let version = s.state.version;
-                    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tower_watch", "params": [s] });
-                    let ok = match http.post(&url).json(&body).send().await {
-                        Ok(r) => match r.json::<serde_json::Value>().await {
-                            Ok(v) if v.get("error").is_none() => true,
-                            Ok(v) => {
-                                warn!(target: "aqueduct::tower", channel = %id, error = %v["error"], "the tower refused a state");
-                                true
-                            }
-                            Err(e) => {
-                                warn!(target: "aqueduct::tower", error = %e, "tower reply");
-                                false
-                            }
-                        },
+                    let ok = match rpc.watch(s.clone()).await {
+                        Ok(_) => true,
+                        // The tower answered and refused: retrying would not change its mind.
+                        Err(jsonrpsee::core::ClientError::Call(e)) => {
+                            warn!(target: "aqueduct::tower", channel = %id, error = %e, "the tower refused a state");
+                            true
+                        }
                         Err(e) => {
                             warn!(target: "aqueduct::tower", error = %e, "tower unreachable");
                             false

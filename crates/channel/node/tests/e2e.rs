@@ -259,7 +259,7 @@ async fn scenario(url: &str, signers: &[PrivateKeySigner]) {
     .unwrap();
     let url = format!("http://{}", tower.rpc_addr);
     let a = node(&l1, &signers[6], adj, dir.path(), None).await;
-    let b = node(&l1, &signers[7], adj, dir.path(), Some(url)).await;
+    let b = node(&l1, &signers[7], adj, dir.path(), Some(url.clone())).await;
     a.connect(&b.listen_addr().to_string()).await.unwrap();
     let id = a.open(b.address(), Address::ZERO, ETH, ETH, 300).await.unwrap();
     until("B sees it open", 30, || b.channels().iter().any(|i| i.id == id && i.state == Lifecycle::Open)).await;
@@ -276,6 +276,13 @@ async fn scenario(url: &str, signers: &[PrivateKeySigner]) {
     a.close_with(&old).await.unwrap();
     until("the tower challenges", 30, || !tower.tower.challenges().is_empty()).await;
     assert_eq!(tower.tower.challenges()[0].version, v);
+    // Its JSON-RPC through the generated client (issue 15, item 5): the same challenge, and an
+    // older state is not taken.
+    let rpc = jsonrpsee::http_client::HttpClientBuilder::default().build(&url).unwrap();
+    let status = aqueduct_channel_node::TowerApiClient::status(&rpc).await.unwrap();
+    assert_eq!((status.channels, status.challenges), (1, tower.tower.challenges()));
+    let stale = aqueduct_channel_node::TowerApiClient::watch(&rpc, old.clone()).await.unwrap();
+    assert_eq!((stale.channel_id, stale.accepted), (id, false));
     advance(&l1, 330).await;
     a.adj.settle(id, &[]).await.unwrap();
     assert_eq!(settled(&l1, adj, id).await, Some(latest), "the tower's state won while B was offline");
