@@ -26,13 +26,14 @@ use alloy::{
 };
 use aqueduct_zk_protocol::{F, chunks_from_pubdata, data_elements, hash_many};
 use jsonrpsee::{
-    RpcModule,
+    core::RpcResult,
+    http_client::{HttpClient, HttpClientBuilder},
+    proc_macros::rpc,
     server::{Server, ServerHandle},
     types::ErrorObjectOwned,
 };
 use redb::{Database, Durability, ReadableDatabase, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::deploy::field_to_u256;
 
@@ -151,88 +152,110 @@ impl DacMember {
         tx.open_table(DATA).map_err(db)?.len().map_err(db)
     }
 
-    /// Serves the member's JSON-RPC on `addr`.
+    /// Serves the member's JSON-RPC (`DacApi`) on `addr`.
     pub async fn serve(self: Arc<Self>, addr: SocketAddr) -> Result<(SocketAddr, ServerHandle), DacError> {
-        let mut m = RpcModule::new(self);
-        let err = |e: DacError| ErrorObjectOwned::owned(-32000, e.to_string(), None::<()>);
-        let bad = |e: String| ErrorObjectOwned::owned(-32602, e, None::<()>);
-        let r = |res: Result<(), jsonrpsee::core::RegisterMethodError>| res.expect("method names are unique");
-        r(m.register_blocking_method("dac_store", move |p, c, _| {
-            let (number, data): (u64, Bytes) = p.parse().map_err(|e| bad(e.to_string()))?;
-            c.store(number, &data).map_err(err)
-        })
-        .map(|_| ()));
-        r(m.register_blocking_method("dac_get", move |p, c, _| {
-            let (h,): (String,) = p.parse().map_err(|e| bad(e.to_string()))?;
-            let h = aqueduct_zk_protocol::fe::from_hex(&h).map_err(bad)?;
-            match c.get(&h).map_err(err)? {
-                Some(d) => Ok(Bytes::from(d)),
-                None => Err(err(DacError::Invalid("no data under this hash".into()))),
-            }
-        })
-        .map(|_| ()));
-        r(m.register_blocking_method("dac_status", move |_, c, _| {
-            Ok::<_, ErrorObjectOwned>(
-                json!({ "address": c.address(), "stored": c.stored().map_err(err)?, "withholding": c.withholding() }),
-            )
-        })
-        .map(|_| ()));
-        r(m.register_method("dac_setWithholding", move |p, c, _| {
-            let (on,): (bool,) = p.parse().map_err(|e| bad(e.to_string()))?;
-            c.set_withholding(on);
-            Ok::<_, ErrorObjectOwned>(on)
-        })
-        .map(|_| ()));
         let server =
             Server::builder().build(addr).await.map_err(|e| DacError::Invalid(format!("binding {addr}: {e}")))?;
         let bound = server.local_addr().map_err(|e| DacError::Invalid(e.to_string()))?;
-        Ok((bound, server.start(m)))
+        Ok((bound, server.start(DacRpc(self).into_rpc())))
     }
 }
 
-/// The operator's (and anyone's) handle on one member, over JSON-RPC.
+/// What `dac_status` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DacStatus {
+    pub address: Address,
+    /// Blocks whose data the member keeps.
+    pub stored: u64,
+    /// Whether it refuses to serve data (the attack the exodus tests play).
+    pub withholding: bool,
+}
+
+/// A committee member's JSON-RPC; the operator and exits call it through the generated
+/// `DacApiClient` (wrapped by [`DacClient`], which checks what comes back).
+#[rpc(server, client, namespace = "dac")]
+pub trait DacApi {
+    /// Keeps block `number`'s pubdata (durably) and returns the member's signature over its hash.
+    #[method(name = "store", blocking)]
+    fn store(&self, number: u64, data: Bytes) -> RpcResult<Stored>;
+
+    /// The data under a hash (hex field element).
+    #[method(name = "get", blocking)]
+    fn get(&self, hash: String) -> RpcResult<Bytes>;
+
+    #[method(name = "status", blocking)]
+    fn status(&self) -> RpcResult<DacStatus>;
+
+    /// Starts or stops withholding data (for experiments); returns the new setting.
+    #[method(name = "setWithholding")]
+    fn set_withholding(&self, on: bool) -> RpcResult<bool>;
+}
+
+struct DacRpc(Arc<DacMember>);
+
+fn rpc_error(e: DacError) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(-32000, e.to_string(), None::<()>)
+}
+
+impl DacApiServer for DacRpc {
+    fn store(&self, number: u64, data: Bytes) -> RpcResult<Stored> {
+        self.0.store(number, &data).map_err(rpc_error)
+    }
+
+    fn get(&self, hash: String) -> RpcResult<Bytes> {
+        let h =
+            aqueduct_zk_protocol::fe::from_hex(&hash).map_err(|e| ErrorObjectOwned::owned(-32602, e, None::<()>))?;
+        match self.0.get(&h).map_err(rpc_error)? {
+            Some(d) => Ok(Bytes::from(d)),
+            None => Err(rpc_error(DacError::Invalid("no data under this hash".into()))),
+        }
+    }
+
+    fn status(&self) -> RpcResult<DacStatus> {
+        let m = &self.0;
+        Ok(DacStatus { address: m.address(), stored: m.stored().map_err(rpc_error)?, withholding: m.withholding() })
+    }
+
+    fn set_withholding(&self, on: bool) -> RpcResult<bool> {
+        self.0.set_withholding(on);
+        Ok(on)
+    }
+}
+
+/// The operator's (and anyone's) handle on one member, over JSON-RPC: the generated client,
+/// with what comes back checked against what was asked.
 #[derive(Clone, Debug)]
 pub struct DacClient {
     url: String,
-    http: reqwest::Client,
+    rpc: Result<HttpClient, String>,
 }
 
 impl DacClient {
     pub fn new(url: impl Into<String>) -> Self {
-        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().expect("a client");
-        Self { url: url.into(), http }
+        let url = url.into();
+        let rpc = HttpClientBuilder::default()
+            .request_timeout(std::time::Duration::from_secs(30))
+            .build(&url)
+            .map_err(|e| e.to_string());
+        Self { url, rpc }
     }
 
     pub fn url(&self) -> &str {
         &self.url
     }
 
-    async fn call<T: serde::de::DeserializeOwned>(
-        &self,
-        method: &str,
-        params: serde_json::Value,
-    ) -> Result<T, DacError> {
-        let fail = |why: String| DacError::Member { url: self.url.clone(), why };
-        let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-        let resp: serde_json::Value = self
-            .http
-            .post(&self.url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| fail(e.to_string()))?
-            .json()
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        if let Some(e) = resp.get("error") {
-            return Err(fail(e.get("message").and_then(|m| m.as_str()).unwrap_or("error").to_string()));
-        }
-        serde_json::from_value(resp.get("result").cloned().unwrap_or_default()).map_err(|e| fail(e.to_string()))
+    fn fail(&self, why: impl ToString) -> DacError {
+        DacError::Member { url: self.url.clone(), why: why.to_string() }
+    }
+
+    fn rpc(&self) -> Result<&HttpClient, DacError> {
+        self.rpc.as_ref().map_err(|e| self.fail(format!("not a JSON-RPC URL: {e}")))
     }
 
     /// Hands the member block `number`'s pubdata; returns its signature.
     pub async fn store(&self, number: u64, pubdata: &[u8]) -> Result<Vec<u8>, DacError> {
-        let s: Stored = self.call("dac_store", json!([number, Bytes::from(pubdata.to_vec())])).await?;
+        let s =
+            DacApiClient::store(self.rpc()?, number, Bytes::from(pubdata.to_vec())).await.map_err(|e| self.fail(e))?;
         let expected = data_hash(pubdata).map_err(DacError::Invalid)?;
         if s.data_hash != expected {
             return Err(DacError::Member { url: self.url.clone(), why: "signed another data hash".into() });
@@ -242,7 +265,8 @@ impl DacClient {
 
     /// The data under `hash`, checked against it.
     pub async fn get(&self, hash: &F) -> Result<Vec<u8>, DacError> {
-        let d: Bytes = self.call("dac_get", json!([aqueduct_zk_protocol::fe::to_hex(hash)])).await?;
+        let d =
+            DacApiClient::get(self.rpc()?, aqueduct_zk_protocol::fe::to_hex(hash)).await.map_err(|e| self.fail(e))?;
         if data_hash(&d).map_err(DacError::Invalid)? != *hash {
             return Err(DacError::Member {
                 url: self.url.clone(),
@@ -253,6 +277,6 @@ impl DacClient {
     }
 
     pub async fn set_withholding(&self, on: bool) -> Result<(), DacError> {
-        self.call::<bool>("dac_setWithholding", json!([on])).await.map(|_| ())
+        DacApiClient::set_withholding(self.rpc()?, on).await.map(|_| ()).map_err(|e| self.fail(e))
     }
 }
