@@ -368,7 +368,10 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     let (devnet, l1_url, signers) = match &args.l1_rpc {
         Some(url) => (None, url.clone(), dev_signers(10).map_err(|e| eyre::eyre!(e.to_string()))?),
         None => {
-            let d = Devnet::start(s.l1.clone(), args.fresh).await.wrap_err("starting the devnet")?;
+            // The settlement layer of the optimistic rollup: its fault proofs end in EXECUTE.
+            let l1 =
+                L1Config { extra_precompiles: vec![aqueduct_rollup_protocol::execute_precompile()], ..s.l1.clone() };
+            let d = Devnet::start(l1, args.fresh).await.wrap_err("starting the devnet")?;
             let (url, signers) = (d.url(), d.signers.clone());
             (Some(d), url, signers)
         }

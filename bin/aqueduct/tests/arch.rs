@@ -67,3 +67,62 @@ fn the_crate_graph_in_arch_md_is_the_workspaces() {
         "docs/ARCH.md's crate graph is stale; the table to paste:\n\n{expected}\n"
     );
 }
+
+/// Every crate `c` reaches through normal dependencies, itself left out.
+fn reach(g: &BTreeMap<String, BTreeSet<String>>, c: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<&str> = g[c].iter().map(String::as_str).collect();
+    while let Some(d) = todo.pop() {
+        if seen.insert(d.to_string()) {
+            todo.extend(g[d].iter().map(String::as_str));
+        }
+    }
+    seen
+}
+
+/// Sans-IO cores (protocol rules, execution, codecs) build without storage, RPC, HTTP or an async
+/// runtime, whatever the services beside them enable (issue 15, acceptance).
+#[test]
+fn protocol_cores_reach_no_storage_rpc_or_runtime() {
+    const CORES: [&str; 7] = [
+        "aqueduct-primitives",
+        "aqueduct-trie",
+        "aqueduct-evm",
+        "aqueduct-contracts",
+        "aqueduct-rollup-protocol",
+        "aqueduct-zk-protocol",
+        "aqueduct-channel-protocol",
+    ];
+    const IO: [&str; 6] = ["tokio", "redb", "jsonrpsee", "reqwest", "hyper", "mio"];
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for core in CORES {
+        let out = std::process::Command::new(&cargo)
+            .args(["tree", "-p", core, "-e", "normal", "--prefix", "none", "--offline"])
+            .current_dir(common::repo())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "cargo tree -p {core}: {}", String::from_utf8_lossy(&out.stderr));
+        let tree = String::from_utf8(out.stdout).unwrap();
+        assert!(tree.lines().count() > 1, "cargo tree -p {core} printed nothing to check:\n{tree}");
+        let found: BTreeSet<&str> =
+            tree.lines().filter_map(|l| l.split_whitespace().next()).filter(|n| IO.contains(n)).collect();
+        assert!(found.is_empty(), "{core} reaches {found:?} (cargo tree -p {core} -i <name> shows through what)");
+    }
+}
+
+/// The embedded L1 is a settlement layer for every family and knows none of them: the rollup
+/// installs its EXECUTE precompile through `ChainRules::extra_precompiles` (DESIGN D1).
+#[test]
+fn the_l1_and_the_cores_depend_on_no_family_node() {
+    let g = graph();
+    let l1 = reach(&g, "aqueduct-l1");
+    assert!(l1.contains("aqueduct-chain"), "the graph lost the L1's engine: {l1:?}");
+    let families: Vec<&String> =
+        l1.iter().filter(|c| ["rollup", "zk", "channel"].iter().any(|f| c.contains(f))).collect();
+    assert!(families.is_empty(), "aqueduct-l1 depends on {families:?}");
+    for core in ["aqueduct-evm", "aqueduct-rollup-protocol", "aqueduct-zk-protocol", "aqueduct-channel-protocol"] {
+        let bad: Vec<String> =
+            reach(&g, core).into_iter().filter(|c| c.ends_with("-node") || c == "aqueduct-chain").collect();
+        assert!(bad.is_empty(), "{core} depends on {bad:?}");
+    }
+}

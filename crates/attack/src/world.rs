@@ -82,6 +82,7 @@ impl RollupWorld {
             block_time: options.l1_block_time,
             data_dir: dir.path().join("l1"),
             rpc_addr: "127.0.0.1:0".parse().expect("a socket address"),
+            extra_precompiles: vec![aqueduct_rollup_protocol::execute_precompile()],
             ..Default::default()
         };
         let devnet = Devnet::start(l1_cfg, true).await.map_err(|e| AttackError::Setup(format!("embedded L1: {e}")))?;

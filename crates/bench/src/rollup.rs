@@ -157,6 +157,7 @@ async fn start(o: &RollupBenchOptions, mode: DataMode) -> Result<Stack, BenchErr
         block_time: o.l1_block_time,
         data_dir: dir.path().join("l1"),
         rpc_addr: free_addr()?,
+        extra_precompiles: vec![aqueduct_rollup_protocol::execute_precompile()],
         ..Default::default()
     };
     let devnet = Devnet::start(l1_cfg, true).await.map_err(setup_err)?;

@@ -12,11 +12,9 @@ use std::{
 };
 
 use alloy::{
-    consensus::{EMPTY_OMMER_ROOT_HASH, Header, Transaction, TxEnvelope, transaction::SignerRecoverable},
+    consensus::{EMPTY_OMMER_ROOT_HASH, Header, Transaction, TxEnvelope},
     eips::{
-        eip2718::{Decodable2718, Typed2718},
-        eip4844::env_settings::EnvKzgSettings,
-        eip7594::BlobTransactionSidecarVariant,
+        eip2718::Typed2718, eip4844::env_settings::EnvKzgSettings, eip7594::BlobTransactionSidecarVariant,
         eip7685::EMPTY_REQUESTS_HASH,
     },
     primitives::{Address, B256, Bloom, Bytes, U256, keccak256},
@@ -406,7 +404,7 @@ impl Chain {
         let (store, loaded) = match opened {
             Ok(Ok(v)) => v,
             Ok(Err(e @ crate::store::StoreError::Corrupt { .. })) => return Err(corrupt(e.to_string())),
-            Ok(Err(e @ crate::store::StoreError::Open { .. })) => return Err(ChainError::Store(e)),
+            Ok(Err(crate::store::StoreError::Open { path, why })) => return Err(ChainError::Unopenable { path, why }),
             Ok(Err(e)) => return Err(ChainError::Internal(format!("{}: {e}", path.display()))),
             Err(panic) => {
                 let what = panic
@@ -755,16 +753,7 @@ impl Chain {
     }
 
     fn decode_raw(raw: &[u8], rules: &ChainRules) -> Result<(TxEnvelope, Address), TxError> {
-        if raw.len() > rules.pool.max_tx_bytes + 6 * 131_072 * 2 {
-            return Err(TxError::Oversized { size: raw.len(), limit: rules.pool.max_tx_bytes });
-        }
-        let mut buf = raw;
-        let env = TxEnvelope::decode_2718(&mut buf).map_err(|e| TxError::Decode(e.to_string()))?;
-        if !buf.is_empty() {
-            return Err(TxError::Decode("trailing bytes after transaction".into()));
-        }
-        let sender = env.recover_signer().map_err(|e| TxError::InvalidSignature(e.to_string()))?;
-        Ok((env, sender))
+        aqueduct_evm::decode_raw_tx(rules, raw)
     }
 
     /// Pools a transaction whose sender is known (signed here for a dev account, or impersonated).

@@ -1,44 +1,25 @@
 #![doc = include_str!("../README.md")]
 
-mod block;
-mod builder;
 mod chain;
-mod deposit;
-mod error;
-mod executor;
-mod genesis;
 mod miner;
-mod overlay;
 mod pool;
-mod rebuild;
 pub mod rpc;
-mod rules;
-mod state;
-mod stateless;
-mod step;
 mod store;
-mod tx;
 
-pub use block::{ChainReceipt, ChainTx, SealedBlock};
-pub use builder::BlockAttributes;
+// The execution rules live in `aqueduct-evm` (no storage, RPC or runtime); the node re-exports them
+// so that services see one engine.
+pub use aqueduct_evm::{
+    BlockAttributes, BlockContext, ChainError, ChainReceipt, ChainRules, ChainTx, DEPOSIT_TX_TYPE, DepositTx, Genesis,
+    GenesisAccount, HistoricState, L1Prices, L2Rules, MiningMode, Overlay, PoolLimits, Reverts, SealedBlock, StateDiff,
+    StateError, StateView, StatelessError, StatelessInput, StatelessOutput, StepBlock, StepOutcome, TxBody, TxError,
+    TxTypes, Witness, WorldState, build_stateless, call_stateless, decode_raw_tx, deposit_env, execute_stateless,
+    input_of, intrinsic_gas, stateless_input, tx_env,
+};
+use aqueduct_evm::{block, builder, error, executor, genesis, overlay, rebuild, rules, state, stateless, tx};
 pub use chain::{
     AccessListResult, AccountProof, BlockRef, CallArgs, Chain, ChainConfig, ChainEvent, NODE_PRUNE_INTERVAL,
     OverrideTarget, RECENT_STATES_IN_MEMORY, STRUCT_LOG_LIMIT, StepProof, revert_error,
 };
-pub use deposit::{DEPOSIT_TX_TYPE, DepositTx};
-pub use error::{ChainError, TxError};
-pub use executor::{BlockContext, deposit_env, intrinsic_gas, tx_env};
-pub use genesis::{Genesis, GenesisAccount};
 pub use miner::Miner;
-pub use overlay::{Overlay, StateError};
 pub use pool::Pool;
-pub use rebuild::build_stateless;
-pub use rules::{ChainRules, L1Prices, L2Rules, MiningMode, PoolLimits, TxTypes};
-pub use state::{HistoricState, Reverts, StateDiff, StateView, WorldState};
-pub use stateless::{
-    StatelessError, StatelessInput, StatelessOutput, Witness, call_stateless, execute_stateless, input_of,
-    stateless_input,
-};
-pub use step::{StepBlock, StepOutcome};
 pub use store::{Store, StoreError, create_database};
-pub use tx::TxBody;

@@ -49,6 +49,15 @@ db_err!(
     redb::SetDurabilityError
 );
 
+impl From<StoreError> for crate::ChainError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Open { path, why } => Self::Unopenable { path, why },
+            e => Self::Internal(e.to_string()),
+        }
+    }
+}
+
 /// Everything a chain loads at start.
 pub struct Loaded {
     pub blocks: Vec<Arc<SealedBlock>>,

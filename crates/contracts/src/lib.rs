@@ -1,8 +1,19 @@
 #![doc = include_str!("../README.md")]
 
-alloy::sol!(
+/// `sol!` bindings of one compiled contract. Contract instances for calls through a provider
+/// (`Name::new(address, provider)`) come only with the `rpc` feature, so that protocol cores use
+/// the types, events and ABI without alloy's provider stack and its async runtime.
+macro_rules! bindings {
+    ($(#[$attr:meta])* $name:ident, $path:literal) => {
+        #[cfg(feature = "rpc")]
+        alloy::sol!($(#[$attr])* #[sol(rpc)] $name, $path);
+        #[cfg(not(feature = "rpc"))]
+        alloy::sol!($(#[$attr])* $name, $path);
+    };
+}
+
+bindings!(
     /// A plain ERC-20 (contracts/src/AqueductToken.sol).
-    #[sol(rpc)]
     #[derive(Debug)]
     AqueductToken,
     "artifacts/AqueductToken.json"
@@ -11,8 +22,7 @@ alloy::sol!(
 /// Multicall3 (contracts/src/util/Multicall3.sol): batches calls, at the address every chain keeps
 /// it (`MULTICALL3`), in the L1 and L2 genesis of Aqueduct's devnets.
 pub mod multicall {
-    alloy::sol!(
-        #[sol(rpc)]
+    bindings!(
         #[derive(Debug)]
         Multicall3,
         "artifacts/Multicall3.json"
@@ -27,8 +37,7 @@ pub mod multicall {
 pub mod zk {
     /// Width-5 Poseidon, generated from the circuit's constants.
     pub mod poseidon {
-        alloy::sol!(
-            #[sol(rpc)]
+        bindings!(
             #[derive(Debug)]
             Poseidon,
             "artifacts/Poseidon.json"
@@ -36,8 +45,7 @@ pub mod zk {
     }
     /// Groth16 over BN254, the verifying key fixed at deployment.
     pub mod verifier {
-        alloy::sol!(
-            #[sol(rpc)]
+        bindings!(
             #[derive(Debug)]
             Groth16Verifier,
             "artifacts/Groth16Verifier.json"
@@ -46,8 +54,7 @@ pub mod zk {
     /// The rollup (or validium): priority queue, blocks, exodus.
     #[allow(clippy::too_many_arguments)] // `exit` and the constructor take what the contract needs
     pub mod rollup {
-        alloy::sol!(
-            #[sol(rpc)]
+        bindings!(
             #[derive(Debug, PartialEq, Eq)]
             ZkRollup,
             "artifacts/ZkRollup.json"
@@ -62,8 +69,7 @@ pub mod zk {
 pub mod rollup {
     /// L1: deposits in, proven withdrawals out.
     pub mod portal {
-        alloy::sol!(
-            #[sol(rpc)]
+        bindings!(
             #[derive(Debug, PartialEq, Eq)]
             RollupPortal,
             "artifacts/RollupPortal.json"
@@ -71,8 +77,7 @@ pub mod rollup {
     }
     /// L1: output roots with bonds and a challenge window.
     pub mod oracle {
-        alloy::sol!(
-            #[sol(rpc)]
+        bindings!(
             #[derive(Debug)]
             OutputOracle,
             "artifacts/OutputOracle.json"
@@ -80,8 +85,7 @@ pub mod rollup {
     }
     /// L1: batches (calldata or blobs) and the forced-inclusion queue.
     pub mod inbox {
-        alloy::sol!(
-            #[sol(rpc)]
+        bindings!(
             #[derive(Debug)]
             BatchInbox,
             "artifacts/BatchInbox.json"
@@ -89,8 +93,7 @@ pub mod rollup {
     }
     /// L2 predeploy: the current L1 origin.
     pub mod l1_block {
-        alloy::sol!(
-            #[sol(rpc)]
+        bindings!(
             #[derive(Debug)]
             L1Block,
             "artifacts/L1Block.json"
@@ -98,8 +101,7 @@ pub mod rollup {
     }
     /// L2 predeploy: the L2->L1 message tree.
     pub mod message_passer {
-        alloy::sol!(
-            #[sol(rpc)]
+        bindings!(
             #[derive(Debug)]
             L2ToL1MessagePasser,
             "artifacts/L2ToL1MessagePasser.json"
@@ -107,8 +109,7 @@ pub mod rollup {
     }
     /// L2 predeploy: the ERC-20 bridge.
     pub mod bridge {
-        alloy::sol!(
-            #[sol(rpc)]
+        bindings!(
             #[derive(Debug)]
             L2Bridge,
             "artifacts/L2Bridge.json"
@@ -117,8 +118,7 @@ pub mod rollup {
 
     /// L1: the fault-proof dispute game (bisection, clocks, bonds).
     pub mod game {
-        alloy::sol!(
-            #[sol(rpc)]
+        bindings!(
             #[derive(Debug)]
             DisputeGame,
             "artifacts/DisputeGame.json"
@@ -126,17 +126,16 @@ pub mod rollup {
     }
     /// L1: one-step verification through the embedded L1's EXECUTE precompile.
     pub mod step_verifier {
-        alloy::sol!(
-            #[sol(rpc)]
+        bindings!(
             #[derive(Debug)]
             ExecuteStepVerifier,
             "artifacts/ExecuteStepVerifier.json"
         );
     }
 
-    /// The embedded L1's EXECUTE precompile (its ABI; `aqueduct-l1` implements it).
+    /// The embedded L1's EXECUTE precompile (its ABI; `aqueduct-rollup-protocol` implements it).
     pub mod execute {
-        alloy::sol!(
+        bindings!(
             #[derive(Debug)]
             IExecute,
             "artifacts/IExecute.json"
@@ -174,8 +173,7 @@ mod tests {
 pub mod channel {
     /// Deposits, cooperative and unilateral closes, challenges, HTLC settlement.
     pub mod adjudicator {
-        alloy::sol!(
-            #[sol(rpc)]
+        bindings!(
             #[derive(Debug, PartialEq, Eq)]
             ChannelAdjudicator,
             "artifacts/ChannelAdjudicator.json"

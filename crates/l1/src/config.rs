@@ -5,6 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use alloy::primitives::U256;
 use aqueduct_chain::{ChainConfig, ChainRules, Genesis, GenesisAccount, MiningMode};
 use aqueduct_contracts::multicall::{MULTICALL3, Multicall3};
+use revm::precompile::Precompile;
 
 /// Settings of the embedded L1 (all have mainnet-like or anvil-like defaults).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -21,6 +22,10 @@ pub struct L1Config {
     /// Balance of each, in ether.
     pub balance_ether: u64,
     pub base_fee: u64,
+    /// Precompiles added to Ethereum's (the optimistic rollup's EXECUTE, installed by whoever
+    /// settles a rollup here): the L1 itself knows no rollup. Not part of the TOML config.
+    #[serde(skip)]
+    pub extra_precompiles: Vec<Precompile>,
 }
 
 impl Default for L1Config {
@@ -34,6 +39,7 @@ impl Default for L1Config {
             accounts: 10,
             balance_ether: 10_000,
             base_fee: 1_000_000_000,
+            extra_precompiles: Vec::new(),
         }
     }
 }
@@ -72,13 +78,13 @@ impl L1Config {
     }
 
     /// The L1 rule set: Ethereum (Prague) with this devnet's chain id, gas limit and mining, and
-    /// the EXECUTE precompile.
+    /// the extra precompiles installed.
     pub fn rules(&self) -> ChainRules {
         let mut r = ChainRules::ethereum(self.chain_id);
         r.gas_limit = self.gas_limit;
         r.mining = self.mining();
         r.dev_methods = true;
-        r.extra_precompiles = vec![crate::execute_precompile()];
+        r.extra_precompiles = self.extra_precompiles.clone();
         r
     }
 

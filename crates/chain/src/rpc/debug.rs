@@ -13,7 +13,7 @@ use jsonrpsee::{RpcModule, types::ErrorObjectOwned};
 
 use super::{
     RpcContext,
-    error::{SERVER_ERROR, parse_params, rpc_err},
+    error::{SERVER_ERROR, chain_err, parse_params, rpc_err},
     eth::{block_ref, call_args},
 };
 
@@ -25,7 +25,8 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
     r(m.register_blocking_method("debug_traceTransaction", |p, c, _| -> RpcResult<GethTrace> {
         let (hash, opts): (B256, Option<GethDebugTracingOptions>) = parse_params(&p, 2)?;
         c.chain
-            .trace_transaction(hash, opts.unwrap_or_default())?
+            .trace_transaction(hash, opts.unwrap_or_default())
+            .map_err(chain_err)?
             .ok_or_else(|| rpc_err(SERVER_ERROR, format!("transaction {hash} not found")))
     })
     .map(|_| ()));
@@ -36,12 +37,14 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
         if opts.block_overrides.is_some() {
             return Err(rpc_err(SERVER_ERROR, "debug_traceCall: block overrides are not supported"));
         }
-        Ok(c.chain.trace_call(&call_args(&req, opts.state_overrides), block_ref(b), opts.tracing_options)?)
+        c.chain
+            .trace_call(&call_args(&req, opts.state_overrides), block_ref(b), opts.tracing_options)
+            .map_err(chain_err)
     })
     .map(|_| ()));
     r(m.register_blocking_method("eth_createAccessList", |p, c, _| -> RpcResult<AccessListResult> {
         let (req, b): (TransactionRequest, Option<BlockId>) = parse_params(&p, 2)?;
-        let out = c.chain.create_access_list(&call_args(&req, None), block_ref(b))?;
+        let out = c.chain.create_access_list(&call_args(&req, None), block_ref(b)).map_err(chain_err)?;
         Ok(AccessListResult { access_list: out.access_list, gas_used: U256::from(out.gas_used), error: out.error })
     })
     .map(|_| ()));

@@ -3,7 +3,7 @@
 use alloy::primitives::{Address, B256, Bytes, U64, U256};
 use jsonrpsee::{RpcModule, types::ErrorObjectOwned};
 
-use super::{RpcContext, error::invalid_params, error::parse_params};
+use super::{RpcContext, error::chain_err, error::invalid_params, error::parse_params};
 use crate::{chain::Chain, error::ChainError};
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
@@ -18,7 +18,7 @@ fn mine_n(chain: &Chain, count: u64, interval: Option<u64>) -> RpcResult<()> {
             Some(iv) if i > 0 => Some(chain.head().header.timestamp + iv),
             _ => None,
         };
-        chain.mine_at(ts)?;
+        chain.mine_at(ts).map_err(chain_err)?;
     }
     Ok(())
 }
@@ -34,13 +34,13 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
             Some(serde_json::Value::Object(o)) => {
                 let blocks = o.get("blocks").and_then(|v| v.as_u64()).unwrap_or(1);
                 if let Some(ts) = o.get("timestamp").and_then(|v| v.as_u64()) {
-                    c.chain.set_next_timestamp(ts)?;
+                    c.chain.set_next_timestamp(ts).map_err(chain_err)?;
                 }
                 mine_n(&c.chain, blocks, None)?
             }
             Some(v) => {
                 let ts: U64 = serde_json::from_value(v).map_err(|e| invalid_params(e.to_string()))?;
-                c.chain.mine_at(Some(ts.to()))?;
+                c.chain.mine_at(Some(ts.to())).map_err(chain_err)?;
             }
         }
         Ok("0x0")
@@ -60,39 +60,43 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
     r(m.register_method("evm_setNextBlockTimestamp", |p, c, _| -> RpcResult<()> {
         let (ts,): (serde_json::Value,) = parse_params(&p, 1)?;
         let ts = json_int(&ts)?;
-        Ok(c.chain.set_next_timestamp(u64::try_from(ts).map_err(|_| invalid_params("negative timestamp"))?)?)
+        c.chain
+            .set_next_timestamp(u64::try_from(ts).map_err(|_| invalid_params("negative timestamp"))?)
+            .map_err(chain_err)
     })
     .map(|_| ()));
     r(m.register_method("evm_snapshot", |_, c, _| Ok::<_, ErrorObjectOwned>(U64::from(c.chain.snapshot())))
         .map(|_| ()));
     r(m.register_blocking_method("evm_revert", |p, c, _| -> RpcResult<bool> {
         let (id,): (U64,) = parse_params(&p, 1)?;
-        Ok(c.chain.revert_to_snapshot(id.to())?)
+        c.chain.revert_to_snapshot(id.to()).map_err(chain_err)
     })
     .map(|_| ()));
     r(m.register_blocking_method("anvil_setBalance", |p, c, _| -> RpcResult<()> {
         let (a, bal): (Address, U256) = parse_params(&p, 2)?;
-        Ok(c.chain.dev_change(|o| o.set_account(a, |acc| acc.balance = bal).map_err(internal))?)
+        c.chain.dev_change(|o| o.set_account(a, |acc| acc.balance = bal).map_err(internal)).map_err(chain_err)
     })
     .map(|_| ()));
     r(m.register_blocking_method("anvil_setNonce", |p, c, _| -> RpcResult<()> {
         let (a, n): (Address, U64) = parse_params(&p, 2)?;
-        Ok(c.chain.dev_change(|o| o.set_account(a, |acc| acc.nonce = n.to()).map_err(internal))?)
+        c.chain.dev_change(|o| o.set_account(a, |acc| acc.nonce = n.to()).map_err(internal)).map_err(chain_err)
     })
     .map(|_| ()));
     r(m.register_blocking_method("anvil_setCode", |p, c, _| -> RpcResult<()> {
         let (a, code): (Address, Bytes) = parse_params(&p, 2)?;
-        Ok(c.chain.dev_change(|o| o.set_code(a, code).map_err(internal))?)
+        c.chain.dev_change(|o| o.set_code(a, code).map_err(internal)).map_err(chain_err)
     })
     .map(|_| ()));
     r(m.register_blocking_method("anvil_setStorageAt", |p, c, _| -> RpcResult<bool> {
         let (a, slot, v): (Address, U256, B256) = parse_params(&p, 3)?;
-        c.chain.dev_change(|o| {
-            // Make sure the account exists so the slot is committed under it.
-            o.set_account(a, |_| {}).map_err(internal)?;
-            o.set_storage(a, slot, U256::from_be_bytes(v.0));
-            Ok(())
-        })?;
+        c.chain
+            .dev_change(|o| {
+                // Make sure the account exists so the slot is committed under it.
+                o.set_account(a, |_| {}).map_err(internal)?;
+                o.set_storage(a, slot, U256::from_be_bytes(v.0));
+                Ok(())
+            })
+            .map_err(chain_err)?;
         Ok(true)
     })
     .map(|_| ()));
@@ -111,7 +115,7 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
     r(m.register_blocking_method("anvil_reorg", |p, c, _| -> RpcResult<B256> {
         // anvil_reorg(depth, [raw signed txs]): replace the last `depth` blocks by a new branch.
         let (depth, txs): (u64, Option<Vec<Bytes>>) = parse_params(&p, 2)?;
-        Ok(c.chain.reorg(depth, &txs.unwrap_or_default())?.hash)
+        Ok(c.chain.reorg(depth, &txs.unwrap_or_default()).map_err(chain_err)?.hash)
     })
     .map(|_| ()));
     r(m.register_blocking_method("anvil_rollback", |p, c, _| -> RpcResult<()> {
@@ -121,7 +125,7 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
         if depth > head {
             return Err(invalid_params(format!("rollback depth {depth} is past genesis (head {head})")));
         }
-        c.chain.unwind_to(head - depth)?;
+        c.chain.unwind_to(head - depth).map_err(chain_err)?;
         Ok(())
     })
     .map(|_| ()));

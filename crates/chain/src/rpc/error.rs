@@ -20,26 +20,24 @@ pub fn invalid_params(msg: impl Into<String>) -> ErrorObjectOwned {
     rpc_err(INVALID_PARAMS, msg)
 }
 
-impl From<TxError> for ErrorObjectOwned {
-    fn from(e: TxError) -> Self {
-        rpc_err(SERVER_ERROR, e.to_string())
-    }
+/// A refused transaction as geth answers it.
+pub fn tx_err(e: TxError) -> ErrorObjectOwned {
+    rpc_err(SERVER_ERROR, e.to_string())
 }
 
-impl From<ChainError> for ErrorObjectOwned {
-    fn from(e: ChainError) -> Self {
-        match &e {
-            ChainError::Reverted { data, .. } => {
-                ErrorObjectOwned::owned(REVERT_CODE, e.to_string(), Some(hex::encode_prefixed(data)))
-            }
-            ChainError::Tx(t) => t.clone().into(),
-            ChainError::InvalidParams(m) => invalid_params(m.clone()),
-            ChainError::Internal(m) => rpc_err(INTERNAL_ERROR, m.clone()),
-            ChainError::Stopped(_) | ChainError::Corrupt { .. } | ChainError::Store(_) => {
-                rpc_err(INTERNAL_ERROR, e.to_string())
-            }
-            ChainError::Halted(_) | ChainError::UnknownBlock => rpc_err(SERVER_ERROR, e.to_string()),
+/// A chain error with geth's code: reverts carry their data, refusals are server errors.
+pub fn chain_err(e: ChainError) -> ErrorObjectOwned {
+    match &e {
+        ChainError::Reverted { data, .. } => {
+            ErrorObjectOwned::owned(REVERT_CODE, e.to_string(), Some(hex::encode_prefixed(data)))
         }
+        ChainError::Tx(t) => tx_err(t.clone()),
+        ChainError::InvalidParams(m) => invalid_params(m.clone()),
+        ChainError::Internal(m) => rpc_err(INTERNAL_ERROR, m.clone()),
+        ChainError::Stopped(_) | ChainError::Corrupt { .. } | ChainError::Unopenable { .. } => {
+            rpc_err(INTERNAL_ERROR, e.to_string())
+        }
+        ChainError::Halted(_) | ChainError::UnknownBlock => rpc_err(SERVER_ERROR, e.to_string()),
     }
 }
 

@@ -18,7 +18,7 @@ use revm::context::{TxEnv, result::ExecutionResult};
 use super::{
     RpcContext, convert,
     error::parse_params,
-    error::{SERVER_ERROR, invalid_params, rpc_err},
+    error::{SERVER_ERROR, chain_err, invalid_params, rpc_err, tx_err},
 };
 use crate::{
     chain::{BlockRef, CallArgs, Chain, OverrideTarget, revert_error},
@@ -162,7 +162,7 @@ fn fill_request(chain: &Chain, mut req: TransactionRequest) -> RpcResult<Transac
         req.max_fee_per_blob_gas.get_or_insert(2 * blob_fee.max(1));
     }
     if req.gas.is_none() {
-        let gas = chain.estimate_gas(&call_args(&req, None), BlockRef::Pending)?;
+        let gas = chain.estimate_gas(&call_args(&req, None), BlockRef::Pending).map_err(chain_err)?;
         req.gas = Some(gas);
     }
     if req.to.is_none() {
@@ -184,9 +184,9 @@ fn send_transaction(ctx: &RpcContext, req: TransactionRequest) -> RpcResult<B256
         let sig = Signature::new(U256::from_be_slice(from.as_slice()), U256::from(1), false);
         typed.into_signed(sig).into()
     } else {
-        return Err(TxError::UnknownAccount(from).into());
+        return Err(tx_err(TxError::UnknownAccount(from)));
     };
-    Ok(chain.submit(env, from)?)
+    chain.submit(env, from).map_err(tx_err)
 }
 
 /// Most reward percentiles one `eth_feeHistory` may ask for (geth's bound).
@@ -303,7 +303,7 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
 
     r(m.register_method("eth_getBalance", |p, c, _| -> RpcResult<U256> {
         let (a, b): (Address, Option<BlockId>) = parse_params(&p, 2)?;
-        Ok(c.chain.account(a, block_ref(b))?.map(|a| a.balance).unwrap_or_default())
+        Ok(c.chain.account(a, block_ref(b)).map_err(chain_err)?.map(|a| a.balance).unwrap_or_default())
     })
     .map(|_| ()));
     r(m.register_method("eth_getTransactionCount", |p, c, _| -> RpcResult<U64> {
@@ -312,35 +312,43 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
         if r == BlockRef::Pending {
             return Ok(U64::from(c.chain.next_nonce(a)));
         }
-        Ok(U64::from(c.chain.account(a, r)?.map(|a| a.nonce).unwrap_or_default()))
+        Ok(U64::from(c.chain.account(a, r).map_err(chain_err)?.map(|a| a.nonce).unwrap_or_default()))
     })
     .map(|_| ()));
     r(m.register_method("eth_getCode", |p, c, _| -> RpcResult<Bytes> {
         let (a, b): (Address, Option<BlockId>) = parse_params(&p, 2)?;
-        Ok(c.chain.with_state(block_ref(b), |s| -> Result<Bytes, ChainError> {
-            let Some(acc) = s.account(&a)? else {
-                return Ok(Bytes::new());
-            };
-            Ok(s.code(&acc.code_hash).unwrap_or_default())
-        })??)
+        c.chain
+            .with_state(block_ref(b), |s| -> Result<Bytes, ChainError> {
+                let Some(acc) = s.account(&a)? else {
+                    return Ok(Bytes::new());
+                };
+                Ok(s.code(&acc.code_hash).unwrap_or_default())
+            })
+            .map_err(chain_err)?
+            .map_err(chain_err)
     })
     .map(|_| ()));
     r(m.register_method("eth_getStorageAt", |p, c, _| -> RpcResult<B256> {
         let (a, slot, b): (Address, JsonStorageKey, Option<BlockId>) = parse_params(&p, 3)?;
         let slot = U256::from_be_bytes(slot.as_b256().0);
-        let v = c.chain.with_state(block_ref(b), |s| s.storage(&a, &slot))?.map_err(ChainError::from)?;
+        let v = c
+            .chain
+            .with_state(block_ref(b), |s| s.storage(&a, &slot))
+            .map_err(chain_err)?
+            .map_err(ChainError::from)
+            .map_err(chain_err)?;
         Ok(B256::from(v.to_be_bytes::<32>()))
     })
     .map(|_| ()));
     r(m.register_blocking_method("eth_call", |p, c, _| -> RpcResult<Bytes> {
         let (req, b, o): (TransactionRequest, Option<BlockId>, Option<StateOverride>) = parse_params(&p, 3)?;
-        let res = c.chain.call(&call_args(&req, o), block_ref(b))?;
-        Ok(call_output(res)?)
+        let res = c.chain.call(&call_args(&req, o), block_ref(b)).map_err(chain_err)?;
+        call_output(res).map_err(chain_err)
     })
     .map(|_| ()));
     r(m.register_blocking_method("eth_estimateGas", |p, c, _| -> RpcResult<U64> {
         let (req, b, o): (TransactionRequest, Option<BlockId>, Option<StateOverride>) = parse_params(&p, 3)?;
-        Ok(U64::from(c.chain.estimate_gas(&call_args(&req, o), block_ref(b))?))
+        Ok(U64::from(c.chain.estimate_gas(&call_args(&req, o), block_ref(b)).map_err(chain_err)?))
     })
     .map(|_| ()));
     r(m.register_method("eth_gasPrice", |_, c, _| {
@@ -362,7 +370,7 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
     r(m.register_blocking_method("eth_sendRawTransaction", |p, c, _| -> RpcResult<B256> {
         let (raw,): (Bytes,) = parse_params(&p, 1)?;
         refuse_if_read_only(&c)?;
-        Ok(c.chain.send_raw(&raw)?)
+        c.chain.send_raw(&raw).map_err(tx_err)
     })
     .map(|_| ()));
     r(m.register_blocking_method("eth_sendTransaction", |p, c, _| -> RpcResult<B256> {
@@ -446,7 +454,7 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
     r(m.register_method("eth_getProof", |p, c, _| -> RpcResult<EIP1186AccountProofResponse> {
         let (address, keys, b): (Address, Vec<JsonStorageKey>, Option<BlockId>) = parse_params(&p, 3)?;
         let slots: Vec<B256> = keys.iter().map(|k| k.as_b256()).collect();
-        let pr = c.chain.proof(address, &slots, block_ref(b))?;
+        let pr = c.chain.proof(address, &slots, block_ref(b)).map_err(chain_err)?;
         Ok(EIP1186AccountProofResponse {
             address,
             balance: pr.account.balance,
@@ -469,7 +477,7 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
     .map(|_| ()));
     r(m.register_method("aqueduct_getBlob", |p, c, _| -> RpcResult<Option<Bytes>> {
         let (h,): (B256,) = parse_params(&p, 1)?;
-        Ok(c.chain.blob(&h)?.map(Bytes::from))
+        Ok(c.chain.blob(&h).map_err(chain_err)?.map(Bytes::from))
     })
     .map(|_| ()));
 }

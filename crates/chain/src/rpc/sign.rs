@@ -11,14 +11,14 @@ use serde_json::Value;
 
 use super::{
     RpcContext,
-    error::{SERVER_ERROR, invalid_params, parse_params, rpc_err},
+    error::{SERVER_ERROR, invalid_params, parse_params, rpc_err, tx_err},
 };
 use crate::error::TxError;
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
 
 fn signer(c: &RpcContext, address: Address) -> RpcResult<&PrivateKeySigner> {
-    c.signers.iter().find(|s| s.address() == address).ok_or_else(|| TxError::UnknownAccount(address).into())
+    c.signers.iter().find(|s| s.address() == address).ok_or_else(|| tx_err(TxError::UnknownAccount(address)))
 }
 
 fn signed(sig: Result<alloy::primitives::Signature, alloy::signers::Error>) -> RpcResult<Bytes> {

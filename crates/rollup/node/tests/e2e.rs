@@ -83,6 +83,7 @@ async fn setup(o: Opts) -> Setup {
         block_time: 1.0,
         data_dir: dir.path().join("l1"),
         rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        extra_precompiles: vec![aqueduct_rollup_protocol::execute_precompile()],
         ..Default::default()
     };
     let devnet = Devnet::start(l1_cfg, true).await.unwrap();

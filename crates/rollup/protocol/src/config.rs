@@ -1,7 +1,7 @@
 //! Rollup parameters every node of one rollup must agree on.
 
 use alloy::primitives::{Address, address};
-use aqueduct_chain::L2Rules;
+use aqueduct_evm::L2Rules;
 use serde::{Deserialize, Serialize};
 
 use crate::deposit::L1Origin;

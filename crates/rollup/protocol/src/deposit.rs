@@ -4,8 +4,8 @@ use alloy::{
     primitives::{Address, B256, Bytes, Log, TxKind, U160, U256, keccak256},
     sol_types::{SolCall, SolEvent},
 };
-use aqueduct_chain::{DepositTx, L1Prices};
 use aqueduct_contracts::rollup::{L1Block, RollupPortal};
+use aqueduct_evm::{DepositTx, L1Prices};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Predeploys;

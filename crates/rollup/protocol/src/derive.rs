@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use alloy::primitives::{B256, Bytes};
-use aqueduct_chain::{BlockAttributes, Chain, ChainRules, DepositTx, L1Prices};
+use aqueduct_evm::{BlockAttributes, ChainRules, ChainTx, DepositTx, L1Prices, decode_raw_tx};
 use tracing::{debug, warn};
 
 use crate::{
@@ -88,8 +88,8 @@ impl DerivedBlock {
         let transactions = self
             .transactions
             .iter()
-            .filter_map(|raw| match Chain::decode_raw_tx_for(rules, raw) {
-                Ok(t) => Some(t),
+            .filter_map(|raw| match decode_raw_tx(rules, raw) {
+                Ok((env, sender)) => Some(ChainTx::new(env, sender)),
                 Err(e) => {
                     debug!(target: "derive::block", number = self.number, error = %e, "undecodable transaction skipped");
                     None

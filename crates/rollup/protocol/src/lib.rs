@@ -9,6 +9,7 @@ mod deposit;
 mod derive;
 pub mod dispute;
 pub mod evidence;
+mod execute;
 mod frame;
 mod output;
 
@@ -22,5 +23,6 @@ pub use deposit::{
     undo_alias, user_deposit_source,
 };
 pub use derive::{DeriveError, DerivedBlock, L1BlockData, Pipeline, SafeHead, decode_meta, encode_meta};
+pub use execute::{EXECUTE_ADDRESS, IExecute, decode_step_return, encode_rules, execute_precompile};
 pub use frame::{DERIVATION_VERSION, Frame, FrameError, MAX_FRAME_DATA, decode_frames, encode_frames};
 pub use output::{MessageTree, OutputRoot, TREE_DEPTH, Withdrawal};

@@ -46,7 +46,7 @@ pub struct BlockAttributes {
 
 /// Why a transaction was left out.
 #[derive(Debug)]
-pub(crate) enum Skip {
+pub enum Skip {
     /// Does not fit the block's gas or blob space now; may fit a later block.
     Full,
     /// Can never be executed in this state (bad nonce, no funds…).
@@ -63,7 +63,7 @@ type Evm<'o, 'a, S, H> = revm::handler::MainnetEvm<
 >;
 
 /// Runs transactions one by one over an overlay, collecting receipts.
-pub(crate) struct BodyExecutor<'r, 'o, 'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> {
+pub struct BodyExecutor<'r, 'o, 'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> {
     pub evm: Evm<'o, 'a, S, H>,
     pub rules: &'r ChainRules,
     pub l1_prices: L1Prices,

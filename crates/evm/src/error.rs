@@ -69,9 +69,10 @@ pub enum ChainError {
     UnknownBlock,
     #[error("internal error: {0}")]
     Internal(String),
-    /// The chain's store cannot be opened; the message names the file and what to check.
-    #[error(transparent)]
-    Store(crate::store::StoreError),
+    /// The chain's store cannot be opened (permissions, a read-only disk, a path that is a
+    /// file): nothing was read or changed.
+    #[error("cannot open {}: {why}; check that this user can write there and that the disk is not read-only", path.display())]
+    Unopenable { path: std::path::PathBuf, why: String },
     /// A write to the chain's store failed: the node stopped (Critical). Nothing it holds in
     /// memory goes beyond what is on disk; free the disk or fix the store, then restart.
     #[error("node stopped: {0}")]
@@ -79,12 +80,6 @@ pub enum ChainError {
     /// What a store holds on disk does not check out: the chain refuses to open it.
     #[error("{} is corrupt: {why}; restore it from a backup, or delete it (aqueduct devnet --fresh) to start a new chain", path.display())]
     Corrupt { path: std::path::PathBuf, why: String },
-}
-
-impl From<crate::store::StoreError> for ChainError {
-    fn from(e: crate::store::StoreError) -> Self {
-        Self::Internal(e.to_string())
-    }
 }
 
 impl From<aqueduct_trie::TrieError> for ChainError {

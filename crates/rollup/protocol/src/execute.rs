@@ -1,19 +1,19 @@
 //! The EXECUTE precompile (DESIGN D6, in the spirit of EIP-8079 "native rollups"): the embedded
-//! L1 re-executes one step of an L2 block statelessly, with the very executor the L2 nodes run,
+//! L1 (which installs it through `ChainRules::extra_precompiles`, knowing nothing of rollups) re-executes one step of an L2 block statelessly, with the very executor the L2 nodes run,
 //! so a fault proof's last move costs one call instead of an on-chain EVM interpreter.
 //!
 //! Input and output are ABI-encoded as `contracts/src/fault/IExecute.sol` declares (bound from its
 //! artifact, so the two cannot drift); a refusal is
 //! a revert carrying one of its custom errors, never a halt, so callers can tell why.
 
+use crate::evidence::{
+    DeriveEvidence, DeriveRules, EvidenceError, L1Records, RecordWindow, config_of, derive_proven, kind,
+};
 use alloy::{
     primitives::{Address, B256, Bytes, U256, address},
     sol_types::{SolCall, SolError, SolInterface, SolValue},
 };
-use aqueduct_chain::{ChainRules, L2Rules, StatelessError, StepBlock, Witness, build_stateless, call_stateless};
-use aqueduct_rollup_protocol::evidence::{
-    DeriveEvidence, DeriveRules, EvidenceError, L1Records, RecordWindow, config_of, derive_proven, kind,
-};
+use aqueduct_evm::{ChainRules, L2Rules, StatelessError, StepBlock, Witness, build_stateless, call_stateless};
 use revm::precompile::{Precompile, PrecompileHalt, PrecompileId, PrecompileOutput, PrecompileResult};
 
 pub use aqueduct_contracts::rollup::IExecute;
@@ -175,7 +175,7 @@ fn derive_block(c: IExecute::deriveBlockCall) -> Result<(Bytes, u64), Refusal> {
         .items
         .iter()
         .map(|i| match i.kind {
-            kind::BLOB_PAYLOAD => aqueduct_rollup_protocol::payload_blobs(&i.data).len() as u64,
+            kind::BLOB_PAYLOAD => crate::payload_blobs(&i.data).len() as u64,
             kind::RAW_BLOBS => (i.data.len() / alloy::eips::eip4844::BYTES_PER_BLOB) as u64,
             _ => 0,
         })

@@ -15,8 +15,9 @@ use aqueduct_chain::{
     BlockAttributes, BlockRef, CallArgs, Chain, ChainConfig, ChainRules, ChainTx, DepositTx, Genesis, GenesisAccount,
     L2Rules, MiningMode,
 };
-use aqueduct_l1::{Devnet, EXECUTE_ADDRESS, IExecute, L1Config, decode_step_return, encode_rules};
+use aqueduct_l1::{Devnet, L1Config};
 use aqueduct_rollup_protocol::evidence::{DeriveEvidence, derive_rules};
+use aqueduct_rollup_protocol::{EXECUTE_ADDRESS, IExecute, decode_step_return, encode_rules, execute_precompile};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use revm::context::result::ExecutionResult;
@@ -123,7 +124,8 @@ async fn steps_of_l2_blocks_re_execute_on_l1_and_bad_input_reverts_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let user = PrivateKeySigner::from_slice(&[7; 32]).unwrap();
     let l2 = l2_chain(&dir.path().join("l2"), &user);
-    let l1_config = L1Config::instant(&dir.path().join("l1"));
+    let l1_config =
+        L1Config { extra_precompiles: vec![execute_precompile()], ..L1Config::instant(&dir.path().join("l1")) };
     let devnet = Devnet::start(l1_config, true).await.unwrap();
     let rules = encode_rules(L2_CHAIN, 30_000_000, &l2_rules());
 

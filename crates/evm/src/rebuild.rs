@@ -23,7 +23,7 @@ use crate::{
 };
 
 /// The context of the block after `parent` (whose hash is `parent_hash`).
-pub(crate) fn child_context(
+pub fn child_context(
     rules: &ChainRules,
     parent: &Header,
     parent_hash: B256,
@@ -45,7 +45,7 @@ pub(crate) fn child_context(
 }
 
 /// The header's extra data: on an L2, the L1 prices, then the attributes' own bytes.
-pub(crate) fn extra_data(rules: &ChainRules, attrs: &BlockAttributes) -> Bytes {
+pub fn extra_data(rules: &ChainRules, attrs: &BlockAttributes) -> Bytes {
     match &rules.l2 {
         Some(_) => [attrs.l1_prices.to_extra_data().as_slice(), &attrs.extra_data].concat().into(),
         None => attrs.extra_data.clone(),
@@ -54,7 +54,7 @@ pub(crate) fn extra_data(rules: &ChainRules, attrs: &BlockAttributes) -> Bytes {
 
 /// Runs the attributes' deposits, then their transactions (skipping what cannot run, as every
 /// node does).
-pub(crate) fn run_given<S: StateView + ?Sized, H: BlockHashes + ?Sized>(
+pub fn run_given<S: StateView + ?Sized, H: BlockHashes + ?Sized>(
     exec: &mut BodyExecutor<'_, '_, '_, S, H>,
     attrs: &BlockAttributes,
 ) -> Result<(), ChainError> {
@@ -70,7 +70,7 @@ pub(crate) fn run_given<S: StateView + ?Sized, H: BlockHashes + ?Sized>(
 }
 
 /// What executing a block body gave.
-pub(crate) struct Body {
+pub struct Body {
     pub included: Vec<ChainTx>,
     pub receipts: Vec<ChainReceipt>,
     pub gas_used: u64,
@@ -78,7 +78,7 @@ pub(crate) struct Body {
 }
 
 /// The header of a block with this context, post-state root and body.
-pub(crate) fn assemble_header(
+pub fn assemble_header(
     rules: &ChainRules,
     parent_hash: B256,
     ctx: &BlockContext,
@@ -120,7 +120,7 @@ pub(crate) fn assemble_header(
 }
 
 /// The timestamp a child of a block at `parent_ts` gets when `wanted` is asked for.
-pub(crate) fn child_timestamp(rules: &ChainRules, parent_ts: u64, wanted: u64) -> u64 {
+pub fn child_timestamp(rules: &ChainRules, parent_ts: u64, wanted: u64) -> u64 {
     // L2 blocks faster than a second share timestamps.
     if rules.l2.is_some() { wanted.max(parent_ts) } else { wanted.max(parent_ts + 1) }
 }
@@ -164,7 +164,7 @@ pub fn build_stateless(
 }
 
 /// Like [`build_stateless`] over any state view (the node recording a witness for it).
-pub(crate) fn build_diff<S: StateView, H: BlockHashes + ?Sized>(
+pub fn build_diff<S: StateView, H: BlockHashes + ?Sized>(
     rules: &ChainRules,
     parent: &Header,
     beneficiary: Address,

@@ -158,3 +158,24 @@ impl Transaction for TxBody {
         delegate!(self, t => t.to())
     }
 }
+
+/// Decodes a signed Ethereum transaction (EIP-2718 bytes) under `rules` and recovers its sender;
+/// no state checks. A blob transaction may carry its sidecar, so the size limit leaves room for
+/// six blobs beside `rules.pool.max_tx_bytes`.
+pub fn decode_raw_tx(
+    rules: &crate::rules::ChainRules,
+    raw: &[u8],
+) -> Result<(TxEnvelope, Address), crate::error::TxError> {
+    use crate::error::TxError;
+    use alloy::consensus::transaction::SignerRecoverable;
+    if raw.len() > rules.pool.max_tx_bytes + 6 * 131_072 * 2 {
+        return Err(TxError::Oversized { size: raw.len(), limit: rules.pool.max_tx_bytes });
+    }
+    let mut buf = raw;
+    let env = TxEnvelope::decode_2718(&mut buf).map_err(|e| TxError::Decode(e.to_string()))?;
+    if !buf.is_empty() {
+        return Err(TxError::Decode("trailing bytes after transaction".into()));
+    }
+    let sender = env.recover_signer().map_err(|e| TxError::InvalidSignature(e.to_string()))?;
+    Ok((env, sender))
+}

@@ -195,7 +195,7 @@ pub fn call_stateless(
 }
 
 /// Runs a read-only call over `state` (no fee, no nonce check, the chain's gas limit).
-pub(crate) fn read_call<S: StateView, H: BlockHashes + ?Sized>(
+pub fn read_call<S: StateView, H: BlockHashes + ?Sized>(
     rules: &ChainRules,
     state: &S,
     hashes: &H,
@@ -235,7 +235,7 @@ pub(crate) fn read_call<S: StateView, H: BlockHashes + ?Sized>(
 }
 
 /// Runs deposits then transactions over `state`; every transaction must execute.
-pub(crate) fn run_body<S: StateView, H: BlockHashes + ?Sized>(
+pub fn run_body<S: StateView, H: BlockHashes + ?Sized>(
     rules: &ChainRules,
     state: &S,
     hashes: &H,
@@ -259,7 +259,7 @@ pub(crate) fn run_body<S: StateView, H: BlockHashes + ?Sized>(
 /// The state root after `diff`, updating the tries through `nodes` only, and the trie nodes the
 /// update created. Accounts the diff touches are read from `view` (the pre-state) so the update
 /// sees them as the node would.
-pub(crate) fn root_after<S: StateView, N: NodeStore>(
+pub fn root_after<S: StateView, N: NodeStore>(
     view: &S,
     nodes: &N,
     pre_root: B256,
@@ -282,7 +282,7 @@ pub(crate) fn root_after<S: StateView, N: NodeStore>(
 }
 
 /// A state view that remembers which code it handed out.
-pub(crate) struct CodeRecorder<'a, S> {
+pub struct CodeRecorder<'a, S> {
     pub inner: &'a S,
     pub seen: RefCell<HashMap<B256, Bytes>>,
 }
@@ -304,7 +304,7 @@ impl<S: StateView> StateView for CodeRecorder<'_, S> {
 }
 
 /// Block hashes that remember which ones were asked for.
-pub(crate) struct HashRecorder<'a> {
+pub struct HashRecorder<'a> {
     pub all: &'a [B256],
     pub seen: RefCell<BTreeMap<u64, B256>>,
 }
@@ -350,7 +350,7 @@ pub fn input_of(rules: &ChainRules, h: &alloy::consensus::Header, txs: &[ChainTx
 }
 
 /// Reads the header of an RLP list that must span all of `raw` (`what` names it in the error).
-pub(crate) fn one_list(raw: &mut &[u8], what: &str) -> Result<(), StatelessError> {
+pub fn one_list(raw: &mut &[u8], what: &str) -> Result<(), StatelessError> {
     let header = alloy_rlp::Header::decode(raw).map_err(|e| StatelessError::Malformed(format!("{what}: {e}")))?;
     if !header.list || header.payload_length != raw.len() {
         return Err(StatelessError::Malformed(format!("{what}: not one RLP list")));
