@@ -5,16 +5,18 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use alloy::{
-    primitives::{Address, B256, utils::parse_ether},
+    primitives::{Address, B256, U256, utils::parse_ether},
     signers::local::PrivateKeySigner,
 };
-use aqueduct_bench::RpcClient;
-use aqueduct_channel_node::{Adjudicator, Node, NodeConfig, SyncMode, rpc::serve_control, serve_tower};
+use aqueduct_channel_node::{
+    Adjudicator, Amount, ChannelApiClient, Node, NodeConfig, Paid, SyncMode, control_client, rpc::serve_control,
+    serve_tower,
+};
 use aqueduct_channel_protocol::FeePolicy;
 use aqueduct_rollup_node::L1Client;
 use clap::{Args, Subcommand};
 use eyre::{WrapErr, eyre};
-use serde_json::{Value, json};
+use jsonrpsee::core::ClientError;
 
 const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
@@ -178,12 +180,17 @@ fn wei(s: &str) -> eyre::Result<u128> {
     u128::try_from(w).map_err(|_| eyre!("{s} ether is too much"))
 }
 
-async fn call(rpc: &RpcClient, method: &str, params: Value) -> eyre::Result<Value> {
-    rpc.call(method, params).await.map_err(|e| eyre!("{method} on the channel node at {}: {e}", rpc.url()))
+/// A failed control call in one line: the node's own message when it answered, else why it could
+/// not be reached.
+fn node_err<'a>(method: &'static str, url: &'a str) -> impl FnOnce(ClientError) -> eyre::Report + 'a {
+    move |e| match e {
+        ClientError::Call(e) => eyre!("{method} on the channel node at {url}: {}", e.message()),
+        e => eyre!("{method}: cannot reach the channel node at {url}: {e}"),
+    }
 }
 
 pub async fn run(args: ChannelArgs) -> eyre::Result<()> {
-    let rpc = RpcClient::new(&args.rpc);
+    let rpc = control_client(&args.rpc).map_err(|e| eyre!("--rpc {}: {e}", args.rpc))?;
     match args.command {
         ChannelCommand::Deploy { key: k } => {
             let l1 = L1Client::new(&args.l1_rpc)?;
@@ -220,8 +227,8 @@ pub async fn run(args: ChannelArgs) -> eyre::Result<()> {
             t.stop().await;
         }
         ChannelCommand::Connect { addr } => {
-            let peer = call(&rpc, "channel_connect", json!([addr])).await?;
-            println!("connected to {}", peer.as_str().unwrap_or_default());
+            let peer = rpc.connect(addr).await.map_err(node_err("channel_connect", &args.rpc))?;
+            println!("connected to {peer}");
         }
         ChannelCommand::Open { peer, amount, peer_amount, token, challenge_period } => {
             let (a, b) = match token {
@@ -234,56 +241,56 @@ pub async fn run(args: ChannelArgs) -> eyre::Result<()> {
             let step = crate::progress::step(&format!(
                 "opening a channel with {peer} (our deposit on L1, then the peer's join)"
             ));
-            let id = call(&rpc, "channel_open", json!([peer, a.to_string(), b.to_string(), token, challenge_period]))
-                .await?;
+            let id = rpc
+                .open(peer, Amount(a), Some(Amount(b)), token, Some(challenge_period.into()))
+                .await
+                .map_err(node_err("channel_open", &args.rpc))?;
             step.done();
-            println!("channel {} open", id.as_str().unwrap_or_default());
+            println!("channel {id} open");
         }
         ChannelCommand::Pay { to, amount, hash: Some(hash), .. } => {
-            let r = call(&rpc, "channel_payInvoice", json!([to, hash, positive_wei(&amount)?.to_string()])).await?;
-            println!(
-                "paid over {} hops, fee {} wei, preimage {}",
-                r["hops"],
-                r["fee"].as_str().unwrap_or("?"),
-                r["preimage"]
-            );
+            let r = rpc
+                .pay_invoice(to, hash, Amount(positive_wei(&amount)?))
+                .await
+                .map_err(node_err("channel_payInvoice", &args.rpc))?;
+            println!("paid over {} hops, fee {} wei, preimage {}", r.hops, r.fee, r.preimage);
         }
         ChannelCommand::Pay { to, amount, hash: None, count } => {
-            let amount = positive_wei(&amount)?.to_string();
-            let mut last = Value::Null;
+            let amount = Amount(positive_wei(&amount)?);
+            let mut last = None;
             for _ in 0..count {
-                last = call(&rpc, "channel_pay", json!([to.to_string(), amount])).await?;
+                last = Some(rpc.pay(to.to_string(), amount).await.map_err(node_err("channel_pay", &args.rpc))?);
             }
-            println!("paid {count} time(s); channel {} at version {}", last["channel"], last["version"]);
+            if let Some(Paid { channel, version }) = last {
+                let version = version.map_or("?".to_string(), |v| v.to_string());
+                println!("paid {count} time(s); channel {channel} at version {version}");
+            }
         }
         ChannelCommand::Invoice { amount } => {
-            let r = call(&rpc, "channel_invoice", json!([positive_wei(&amount)?.to_string()])).await?;
-            println!("{}", r["hash"].as_str().unwrap_or_default());
+            let r =
+                rpc.invoice(Amount(positive_wei(&amount)?)).await.map_err(node_err("channel_invoice", &args.rpc))?;
+            println!("{}", r.hash);
         }
         ChannelCommand::Close { channel, force } => {
-            let r = call(&rpc, "channel_close", json!([channel, force])).await?;
-            println!("close sent: tx {} ({} gas)", r["tx"].as_str().unwrap_or_default(), r["gas"]);
+            let id: U256 = channel.parse().map_err(|_| eyre!("{channel} is not a channel id"))?;
+            let r = rpc.close(id, Some(force)).await.map_err(node_err("channel_close", &args.rpc))?;
+            println!("close sent: tx {} ({} gas)", r.tx, r.gas);
         }
         ChannelCommand::Status => {
-            let info = call(&rpc, "channel_info", json!([])).await?;
-            println!(
-                "node {} (peers on {})",
-                info["address"].as_str().unwrap_or_default(),
-                info["listen"].as_str().unwrap_or_default()
-            );
-            let list = call(&rpc, "channel_list", json!([])).await?;
-            for c in list.as_array().into_iter().flatten() {
+            let info = rpc.info().await.map_err(node_err("channel_info", &args.rpc))?;
+            println!("node {} (peers on {})", info.address, info.listen);
+            for c in rpc.list().await.map_err(node_err("channel_list", &args.rpc))? {
                 println!(
                     "channel {} with {}: {} v{} local {} remote {} htlcs {} pending {}{}",
-                    c["id"].as_str().unwrap_or_default(),
-                    c["peer"].as_str().unwrap_or_default(),
-                    c["state"].as_str().unwrap_or_default(),
-                    c["version"],
-                    c["local"].as_str().unwrap_or_default(),
-                    c["remote"].as_str().unwrap_or_default(),
-                    c["htlcs"],
-                    c["pending"],
-                    if c["connected"].as_bool() == Some(true) { "" } else { " (peer offline)" },
+                    c.id,
+                    c.peer,
+                    serde_json::to_value(c.state).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                    c.version,
+                    c.local,
+                    c.remote,
+                    c.htlcs,
+                    c.pending,
+                    if c.connected { "" } else { " (peer offline)" },
                 );
             }
         }

@@ -8,18 +8,18 @@ use alloy::{
     signers::local::PrivateKeySigner,
     sol_types::SolCall,
 };
-use aqueduct_bench::RpcClient;
 use aqueduct_contracts::zk::ZkRollup;
 use aqueduct_rollup_node::{L1Call, L1Client, L1Error};
 use aqueduct_zk_circuit::{CircuitParams, Prover};
 use aqueduct_zk_node::{
-    DacClient, DacMember, DataAvailability, Operator, ZkDeployParams, deploy_zk, exit_call, field_to_u256, reconstruct,
-    serve_rpc,
+    AccountRef, DacClient, DacMember, DataAvailability, Operator, ZkAccount, ZkApiClient, ZkDeployParams, deploy_zk,
+    exit_call, field_to_u256, reconstruct, serve_rpc, zk_client,
 };
 use aqueduct_zk_protocol::{Amount32, OpKind, SecretKey, TreeShape, UnsignedTx};
 use clap::{Args, Subcommand};
 use eyre::{WrapErr, bail, eyre};
-use serde_json::{Value, json};
+use jsonrpsee::{core::ClientError, http_client::HttpClient};
+use serde_json::json;
 
 /// Account (0) of the standard test mnemonic.
 const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -258,29 +258,45 @@ fn amount_wei(s: &str) -> eyre::Result<u128> {
     u128::try_from(crate::ether_amount(s)?).map_err(|_| eyre!("{s} ether is too much"))
 }
 
-async fn account(zk: &RpcClient, who: &str) -> eyre::Result<Value> {
-    let arg = match who.parse::<u32>() {
-        Ok(i) => json!(i),
-        Err(_) => json!(who),
-    };
-    let v = zk
-        .call("zk_getAccount", json!([arg]))
-        .await
-        .wrap_err_with(|| format!("asking the ZK operator at {} for {who}", zk.url()))?;
-    if v.is_null() {
-        bail!("no L2 account for {who}");
-    }
-    Ok(v)
+/// The operator's JSON-RPC client, with its URL for messages.
+struct Zk {
+    client: HttpClient,
+    url: String,
 }
 
-async fn send_l2(zk: &RpcClient, user: &UserL2, kind: OpKind, to: Option<&str>, amount: &str) -> eyre::Result<()> {
+impl Zk {
+    fn new(url: &str) -> eyre::Result<Self> {
+        let client = zk_client(url).map_err(|e| eyre!("--zk-rpc {url}: {e}"))?;
+        Ok(Self { client, url: url.to_string() })
+    }
+
+    /// A failed call in one line: the operator's own message when it answered.
+    fn err(&self, what: &str, e: ClientError) -> eyre::Report {
+        match e {
+            ClientError::Call(e) => eyre!("{what}: the ZK operator at {} refused: {}", self.url, e.message()),
+            e => eyre!("{what}: cannot reach the ZK operator at {}: {e}", self.url),
+        }
+    }
+}
+
+async fn account(zk: &Zk, who: &str) -> eyre::Result<ZkAccount> {
+    let arg = match who.parse::<u32>() {
+        Ok(i) => AccountRef::Index(i),
+        Err(_) => {
+            AccountRef::Address(who.parse().map_err(|_| eyre!("{who} is neither an account index nor an address"))?)
+        }
+    };
+    let v = zk.client.get_account(arg).await.map_err(|e| zk.err(&format!("asking for account {who}"), e))?;
+    v.ok_or_else(|| eyre!("no L2 account for {who}"))
+}
+
+async fn send_l2(zk: &Zk, user: &UserL2, kind: OpKind, to: Option<&str>, amount: &str) -> eyre::Result<()> {
     let key = parse_seed(&user.zk_key)?;
-    let config = zk.call("zk_config", json!([])).await?;
-    let domain = config["domain"].as_u64().ok_or_else(|| eyre!("the operator sent no domain"))?;
+    let domain = zk.client.config().await.map_err(|e| zk.err("reading the rollup's config", e))?.domain;
     let from = account(zk, &user.from).await?;
-    let from_index = from["index"].as_u64().unwrap_or_default() as u32;
+    let from_index = from.index;
     let to_index = match to {
-        Some(t) => account(zk, t).await?["index"].as_u64().unwrap_or_default() as u32,
+        Some(t) => account(zk, t).await?.index,
         None => from_index,
     };
     if kind == OpKind::Transfer && to_index == from_index {
@@ -289,18 +305,15 @@ async fn send_l2(zk: &RpcClient, user: &UserL2, kind: OpKind, to: Option<&str>, 
     let wei = amount_wei(amount)?;
     let packed = Amount32::pack(wei)
         .ok_or_else(|| eyre!("{amount} ether is not exact in 27 bits of mantissa and a power of ten: round it"))?;
-    let nonce = from["nextNonce"].as_u64().unwrap_or_default() as u32;
+    let nonce = from.next_nonce;
     let tx = UnsignedTx { kind, from: from_index, to: to_index, token: 0, amount: packed, nonce }.sign(domain, &key);
-    let r = zk.call("zk_sendTransaction", json!([tx])).await?;
-    println!(
-        "accepted (queue position {}): {kind:?} of {amount} ETH from account {from_index} to {to_index}",
-        r["seq"]
-    );
+    let r = zk.client.send_transaction(tx).await.map_err(|e| zk.err("sending the transaction", e))?;
+    println!("accepted (queue position {}): {kind:?} of {amount} ETH from account {from_index} to {to_index}", r.seq);
     Ok(())
 }
 
 pub async fn run(args: ZkArgs) -> eyre::Result<()> {
-    let zk = RpcClient::new(&args.zk_rpc);
+    let zk = Zk::new(&args.zk_rpc)?;
     match args.command {
         ZkCommand::Key { seed } => {
             let seed: [u8; 32] = match seed {
@@ -342,16 +355,13 @@ pub async fn run(args: ZkArgs) -> eyre::Result<()> {
         ZkCommand::Transfer { user, to, amount } => send_l2(&zk, &user, OpKind::Transfer, Some(&to), &amount).await?,
         ZkCommand::Withdraw { user, amount } => send_l2(&zk, &user, OpKind::Withdraw, None, &amount).await?,
         ZkCommand::Status { account: None } => {
-            let c = zk
-                .call("zk_config", json!([]))
-                .await
-                .wrap_err_with(|| format!("reaching the ZK operator at {}", zk.url()))?;
-            let s = zk.call("zk_status", json!([])).await?;
+            let c = zk.client.config().await.map_err(|e| zk.err("reading the rollup's config", e))?;
+            let s = zk.client.status().await.map_err(|e| zk.err("reading the operator's status", e))?;
             println!("{}", serde_json::to_string_pretty(&json!({ "config": c, "status": s }))?);
         }
         ZkCommand::Status { account: Some(who) } => {
             let a = account(&zk, &who).await?;
-            let eth = a["balances"]["0"].as_str().unwrap_or("0").parse::<U256>().unwrap_or_default();
+            let eth = a.balances.get(&0).and_then(|b| b.parse::<U256>().ok()).unwrap_or_default();
             println!("{}", serde_json::to_string_pretty(&a)?);
             println!("ETH balance: {}", format_ether(eth));
         }
@@ -441,10 +451,8 @@ pub async fn run(args: ZkArgs) -> eyre::Result<()> {
     Ok(())
 }
 
-async fn rollup_of(zk: &RpcClient) -> eyre::Result<Address> {
-    let c =
-        zk.call("zk_config", json!([])).await.wrap_err_with(|| format!("reaching the ZK operator at {}", zk.url()))?;
-    c["rollup"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| eyre!("the operator sent no rollup address"))
+async fn rollup_of(zk: &Zk) -> eyre::Result<Address> {
+    Ok(zk.client.config().await.map_err(|e| zk.err("reading the rollup's config", e))?.rollup)
 }
 
 /// The devnet's ZK rollup as deployed, kept in `<data>/zk/zk.json`.

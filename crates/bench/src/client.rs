@@ -1,8 +1,11 @@
-//! A minimal JSON-RPC client over HTTP (keep-alive, many requests in flight).
+//! A JSON-RPC client for the load generators: jsonrpsee's HTTP client (keep-alive, many requests
+//! in flight), calling any method by name with JSON params, as a benchmark replays a workload.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use serde_json::{Value, json};
+use jsonrpsee::{
+    core::{client::ClientT, traits::ToRpcParams},
+    http_client::{HttpClient, HttpClientBuilder},
+};
+use serde_json::{Value, value::RawValue};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RpcError {
@@ -14,17 +17,44 @@ pub enum RpcError {
     Bad(String),
 }
 
+impl From<jsonrpsee::core::ClientError> for RpcError {
+    fn from(e: jsonrpsee::core::ClientError) -> Self {
+        match e {
+            jsonrpsee::core::ClientError::Call(e) => Self::Rpc { code: e.code().into(), message: e.message().into() },
+            e => Self::Transport(e.to_string()),
+        }
+    }
+}
+
+/// Requests a benchmark keeps in flight on one client at most.
+const MAX_IN_FLIGHT: usize = 4096;
+
 /// Talks to one endpoint.
 pub struct RpcClient {
-    http: reqwest::Client,
+    http: HttpClient,
     url: String,
-    id: AtomicU64,
+}
+
+/// Params as given: an array (positional) or an object (named).
+struct Params(Value);
+
+impl ToRpcParams for Params {
+    fn to_rpc_params(self) -> Result<Option<Box<RawValue>>, serde_json::Error> {
+        match self.0 {
+            Value::Null => Ok(None),
+            v => serde_json::value::to_raw_value(&v).map(Some),
+        }
+    }
 }
 
 impl RpcClient {
     pub fn new(url: &str) -> Self {
-        let http = reqwest::Client::builder().pool_max_idle_per_host(512).build().expect("a client without TLS builds");
-        Self { http, url: url.to_string(), id: AtomicU64::new(1) }
+        let http = HttpClientBuilder::default()
+            .max_concurrent_requests(MAX_IN_FLIGHT)
+            .max_response_size(u32::MAX)
+            .build(url)
+            .unwrap_or_else(|e| panic!("{url} is not an HTTP URL: {e}"));
+        Self { http, url: url.to_string() }
     }
 
     pub fn url(&self) -> &str {
@@ -32,18 +62,7 @@ impl RpcClient {
     }
 
     pub async fn call(&self, method: &str, params: Value) -> Result<Value, RpcError> {
-        let id = self.id.fetch_add(1, Ordering::Relaxed);
-        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        let resp =
-            self.http.post(&self.url).json(&body).send().await.map_err(|e| RpcError::Transport(e.to_string()))?;
-        let v: Value = resp.json().await.map_err(|e| RpcError::Transport(e.to_string()))?;
-        if let Some(err) = v.get("error") {
-            return Err(RpcError::Rpc {
-                code: err.get("code").and_then(Value::as_i64).unwrap_or(0),
-                message: err.get("message").and_then(Value::as_str).unwrap_or("").to_string(),
-            });
-        }
-        v.get("result").cloned().ok_or_else(|| RpcError::Bad(format!("no result in {v}")))
+        Ok(self.http.request::<Value, _>(method, Params(params)).await?)
     }
 
     pub async fn u64(&self, method: &str, params: Value) -> Result<u64, RpcError> {

@@ -26,7 +26,7 @@ pub struct OnchainRecord {
 }
 
 /// One transaction's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Sent {
     pub tx: B256,
     pub gas: u64,

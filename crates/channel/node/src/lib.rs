@@ -17,5 +17,6 @@ pub mod watcher;
 pub use journal::SyncMode;
 pub use l1::{Adjudicator, OnchainRecord, Sent};
 pub use node::{ChannelInfo, Node, NodeConfig, NodeError, PaymentResult};
+pub use rpc::{Amount, ChannelApiClient, Invoice, NodeInfo, Paid, control_client};
 pub use state::Lifecycle;
 pub use tower::{TowerApiClient, TowerClient, TowerService, TowerStatus, WatchReply, serve_tower};

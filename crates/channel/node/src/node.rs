@@ -21,7 +21,7 @@ use aqueduct_channel_protocol::{
     Change, Channel, ChannelState, Domain, FeePolicy, Message, Side, SignedState, Signer, lock_hash,
 };
 use aqueduct_rollup_node::{L1Client, L1Error};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tracing::{info, warn};
 
@@ -108,7 +108,7 @@ impl From<L1Error> for NodeError {
 }
 
 /// A channel as `status` reports it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelInfo {
     pub id: U256,
@@ -127,13 +127,19 @@ pub struct ChannelInfo {
 }
 
 mod dec {
+    use serde::Deserialize;
+
     pub fn serialize<S: serde::Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&v.to_string())
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
     }
 }
 
 /// The outcome of a multi-hop payment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentResult {
     pub hash: B256,

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
-use aqueduct_channel_node::{Adjudicator, Lifecycle, Node, NodeConfig};
+use aqueduct_channel_node::{Adjudicator, Amount, Lifecycle, Node, NodeConfig};
 use aqueduct_channel_protocol::{
     Change, ChannelState, Message, Signer, Update,
     channel::apply,
@@ -248,9 +248,11 @@ async fn a_peer_cannot_make_a_node_deposit_beyond_its_limits() {
     // The control RPC refuses a period that does not fit in 32 bits instead of truncating it.
     let (_h, control) =
         aqueduct_channel_node::rpc::serve_control(b.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let rpc = aqueduct_bench::RpcClient::new(&format!("http://{control}"));
+    let rpc = aqueduct_channel_node::control_client(&format!("http://{control}")).unwrap();
     let period = (1u64 << 32) + 1;
-    let e = rpc.call("channel_open", serde_json::json!([me, "1", "0", null, period])).await.unwrap_err();
+    let e = aqueduct_channel_node::ChannelApiClient::open(&rpc, me, Amount(1), Some(Amount(0)), None, Some(period))
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("below 2^32"), "{e}");
     b.stop();
     w.devnet.stop().await;

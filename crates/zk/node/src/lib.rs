@@ -14,5 +14,5 @@ pub use operator::{
     process_cpu_seconds, to_sol,
 };
 pub use reconstruct::{ExitProof, ReconstructError, Reconstructed, exit_call, reconstruct};
-pub use rpc::{ZkService, serve_rpc};
+pub use rpc::{AccountRef, Submitted, ZkAccount, ZkApiClient, ZkConfig, ZkService, ZkStatus, serve_rpc, zk_client};
 pub use store::{BlockRecord, StoreError, ZkStore};

@@ -13,17 +13,194 @@
 use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use alloy::primitives::Address;
-use aqueduct_zk_protocol::{SignedTx, fe};
+use aqueduct_zk_protocol::{F, SignedTx};
 use jsonrpsee::{
-    RpcModule,
+    core::{RpcResult, async_trait},
+    http_client::{HttpClient, HttpClientBuilder},
+    proc_macros::rpc,
     server::{Server, ServerHandle},
     types::ErrorObjectOwned,
 };
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tokio::{sync::Mutex, task::JoinHandle};
 use tracing::{error, warn};
 
-use crate::operator::{Operator, SubmitError};
+use crate::{
+    operator::{Operator, SubmitError},
+    store::BlockRecord,
+};
+
+/// `zk_config`'s answer: what a wallet needs to sign and to find the rollup on L1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ZkConfig {
+    pub rollup: Address,
+    /// The signature domain (transactions signed for another rollup do not apply here).
+    pub domain: u64,
+    /// Transactions a block holds.
+    pub slots: usize,
+    pub account_levels: usize,
+    pub balance_levels: usize,
+    pub validium: bool,
+}
+
+/// `zk_status`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZkStatus {
+    /// The state root after every acknowledged transaction (0x-hex field element).
+    #[serde(with = "aqueduct_zk_protocol::fe")]
+    pub root: F,
+    /// Blocks verified on L1.
+    pub blocks: u64,
+    /// Transactions acknowledged and not yet in a verified block.
+    pub pending: usize,
+    pub accounts: usize,
+}
+
+/// An L2 account as `zk_getAccount` shows it (balances by token id, decimal strings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ZkAccount {
+    pub index: u32,
+    pub address: Address,
+    /// The nonce in the state root.
+    pub nonce: u32,
+    /// The nonce the account's next transaction takes (after those waiting).
+    pub next_nonce: u32,
+    #[serde(with = "aqueduct_zk_protocol::fe")]
+    pub pubkey_hash: F,
+    pub balances: BTreeMap<u8, String>,
+}
+
+/// `zk_sendTransaction`'s answer: the transaction's place in the operator's queue, given once it
+/// is on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submitted {
+    pub seq: u64,
+}
+
+/// An account named by its index in the tree (a JSON number) or its L1 address (a string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountRef {
+    Index(u32),
+    Address(Address),
+}
+
+impl Serialize for AccountRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Index(i) => s.serialize_u32(*i),
+            Self::Address(a) => a.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AccountRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Number(n) => n
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Self::Index)
+                .ok_or_else(|| D::Error::custom(format!("bad index {n}"))),
+            serde_json::Value::String(s) => {
+                s.parse().map(Self::Address).map_err(|_| D::Error::custom(format!("{s} is not an address")))
+            }
+            _ => Err(D::Error::custom("an account index or an L1 address")),
+        }
+    }
+}
+
+/// The operator's JSON-RPC; wallets and the CLI use the generated [`ZkApiClient`].
+#[rpc(server, client, namespace = "zk")]
+pub trait ZkApi {
+    #[method(name = "config")]
+    fn config(&self) -> RpcResult<ZkConfig>;
+
+    #[method(name = "status")]
+    async fn status(&self) -> RpcResult<ZkStatus>;
+
+    /// The account, or `null` when there is none.
+    #[method(name = "getAccount")]
+    async fn get_account(&self, who: AccountRef) -> RpcResult<Option<ZkAccount>>;
+
+    /// Queues a signed transaction; refused (-32602, with the reason) when it does not apply on
+    /// top of what the sender already has waiting.
+    #[method(name = "sendTransaction")]
+    async fn send_transaction(&self, tx: SignedTx) -> RpcResult<Submitted>;
+
+    /// A block verified on L1, or `null`.
+    #[method(name = "getBlock")]
+    async fn get_block(&self, number: u64) -> RpcResult<Option<BlockRecord>>;
+}
+
+/// A client of the operator's JSON-RPC at `url` (`http://host:port`).
+pub fn zk_client(url: &str) -> Result<HttpClient, jsonrpsee::core::client::Error> {
+    HttpClientBuilder::default().build(url)
+}
+
+fn bad(e: impl ToString) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(-32602, e.to_string(), None::<()>)
+}
+
+fn internal(e: impl ToString) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(-32603, e.to_string(), None::<()>)
+}
+
+struct ZkRpc {
+    operator: Arc<Mutex<Operator>>,
+    config: ZkConfig,
+}
+
+#[async_trait]
+impl ZkApiServer for ZkRpc {
+    fn config(&self) -> RpcResult<ZkConfig> {
+        Ok(self.config.clone())
+    }
+
+    async fn status(&self) -> RpcResult<ZkStatus> {
+        let op = self.operator.lock().await;
+        Ok(ZkStatus {
+            root: op.state().root(),
+            blocks: op.blocks(),
+            pending: op.pending(),
+            accounts: op.state().accounts().len(),
+        })
+    }
+
+    async fn get_account(&self, who: AccountRef) -> RpcResult<Option<ZkAccount>> {
+        let op = self.operator.lock().await;
+        let index = match who {
+            AccountRef::Index(i) => i,
+            AccountRef::Address(a) => match op.state().index_of(a) {
+                Some(i) => i,
+                None => return Ok(None),
+            },
+        };
+        let Some(acc) = op.state().account(index) else { return Ok(None) };
+        Ok(Some(ZkAccount {
+            index,
+            address: acc.address,
+            nonce: acc.nonce,
+            next_nonce: op.next_nonce(index),
+            pubkey_hash: acc.pubkey_hash,
+            balances: acc.balances.iter().map(|(t, a)| (*t, a.to_string())).collect(),
+        }))
+    }
+
+    async fn send_transaction(&self, tx: SignedTx) -> RpcResult<Submitted> {
+        match self.operator.lock().await.submit(tx) {
+            Ok(seq) => Ok(Submitted { seq }),
+            Err(e @ (SubmitError::Invalid(_) | SubmitError::TooMany { .. })) => Err(bad(e)),
+            Err(e @ SubmitError::Store(_)) => Err(internal(e)),
+        }
+    }
+
+    async fn get_block(&self, number: u64) -> RpcResult<Option<BlockRecord>> {
+        self.operator.lock().await.block(number).map_err(internal)
+    }
+}
 
 /// A running operator: its settlement loop and its JSON-RPC.
 pub struct ZkService {
@@ -47,77 +224,17 @@ pub async fn serve_rpc(operator: Operator, addr: SocketAddr, poll: Duration) -> 
     let config = {
         let settler = operator.settler();
         let p = settler.prover().params;
-        json!({
-            "rollup": operator.rollup(),
-            "domain": p.domain,
-            "slots": p.slots,
-            "accountLevels": p.shape.account_levels,
-            "balanceLevels": p.shape.balance_levels,
-            "validium": settler.validium(),
-        })
+        ZkConfig {
+            rollup: operator.rollup(),
+            domain: p.domain,
+            slots: p.slots,
+            account_levels: p.shape.account_levels,
+            balance_levels: p.shape.balance_levels,
+            validium: settler.validium(),
+        }
     };
     let operator = Arc::new(Mutex::new(operator));
-    let mut m = RpcModule::new((operator.clone(), config));
-    let bad = |e: String| ErrorObjectOwned::owned(-32602, e, None::<()>);
-    let internal = |e: String| ErrorObjectOwned::owned(-32603, e, None::<()>);
-    let r = |res: Result<(), jsonrpsee::core::RegisterMethodError>| res.expect("method names are unique");
-    r(m.register_method("zk_config", |_, c, _| Ok::<_, ErrorObjectOwned>(c.1.clone())).map(|_| ()));
-    r(m.register_async_method("zk_status", |_, c, _| async move {
-        let op = c.0.lock().await;
-        Ok::<_, ErrorObjectOwned>(json!({
-            "root": fe::to_hex(&op.state().root()),
-            "blocks": op.blocks(),
-            "pending": op.pending(),
-            "accounts": op.state().accounts().len(),
-        }))
-    })
-    .map(|_| ()));
-    r(m.register_async_method("zk_getAccount", move |p, c, _| async move {
-        let (who,): (Value,) = p.parse().map_err(|e| bad(e.to_string()))?;
-        let op = c.0.lock().await;
-        let index = match &who {
-            Value::Number(n) => {
-                n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| bad("bad index".into()))?
-            }
-            Value::String(s) => {
-                let a: Address = s.parse().map_err(|_| bad(format!("{s} is not an address")))?;
-                match op.state().index_of(a) {
-                    Some(i) => i,
-                    None => return Ok(Value::Null),
-                }
-            }
-            _ => return Err(bad("an account index or an L1 address".into())),
-        };
-        let Some(acc) = op.state().account(index) else { return Ok(Value::Null) };
-        let balances: BTreeMap<String, String> =
-            acc.balances.iter().map(|(t, a)| (t.to_string(), a.to_string())).collect();
-        Ok(json!({
-            "index": index,
-            "address": acc.address,
-            "nonce": acc.nonce,
-            "nextNonce": op.next_nonce(index),
-            "pubkeyHash": fe::to_hex(&acc.pubkey_hash),
-            "balances": balances,
-        }))
-    })
-    .map(|_| ()));
-    r(m.register_async_method("zk_sendTransaction", move |p, c, _| async move {
-        let (tx,): (SignedTx,) = p.parse().map_err(|e| bad(e.to_string()))?;
-        let mut op = c.0.lock().await;
-        match op.submit(tx) {
-            Ok(seq) => Ok(json!({ "seq": seq })),
-            Err(e @ (SubmitError::Invalid(_) | SubmitError::TooMany { .. })) => Err(bad(e.to_string())),
-            Err(e @ SubmitError::Store(_)) => Err(internal(e.to_string())),
-        }
-    })
-    .map(|_| ()));
-    r(m.register_async_method("zk_getBlock", move |p, c, _| async move {
-        let (n,): (u64,) = p.parse().map_err(|e| bad(e.to_string()))?;
-        let op = c.0.lock().await;
-        let b = op.block(n).map_err(|e| internal(e.to_string()))?;
-        Ok::<_, ErrorObjectOwned>(serde_json::to_value(b).unwrap_or(Value::Null))
-    })
-    .map(|_| ()));
+    let module = ZkRpc { operator: operator.clone(), config }.into_rpc();
     // As the chains' JSON-RPC: browsers on any origin may call it (CORS), and requests with
     // malformed ids get -32600 instead of a `null` body.
     let middleware = tower::ServiceBuilder::new()
@@ -129,7 +246,7 @@ pub async fn serve_rpc(operator: Operator, addr: SocketAddr, poll: Duration) -> 
         .build(addr)
         .await?;
     let rpc_addr = server.local_addr()?;
-    let server = server.start(m);
+    let server = server.start(module);
     let task = tokio::spawn(run(operator.clone(), poll));
     Ok(ZkService { operator, rpc_addr, server, task })
 }
