@@ -18,21 +18,22 @@ use eyre::{WrapErr, bail};
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 
-/// Waits for Ctrl-C, or for one of `chains` to stop because its store failed (D13: Critical),
-/// which is an error that names the store and what to do.
-pub async fn until_stopped(chains: Vec<std::sync::Arc<aqueduct_chain::Chain>>) -> eyre::Result<()> {
+/// Waits for Ctrl-C, or for one of `halts` to stop (D13: Critical — a chain whose store failed,
+/// a verifier whose L1 anchor is gone, a ZK operator that could not store a block), which is an
+/// error that says what stopped and what to do.
+pub async fn until_stopped(halts: Vec<aqueduct_service::Halt>) -> eyre::Result<()> {
     let any = tokio_util::sync::CancellationToken::new();
-    for c in &chains {
-        let (stopped, any) = (c.stopped(), any.clone());
+    for h in &halts {
+        let (h, any) = (h.clone(), any.clone());
         tokio::spawn(async move {
-            stopped.cancelled().await;
+            h.halted().await;
             any.cancel();
         });
     }
     tokio::select! {
         r = tokio::signal::ctrl_c() => r.wrap_err("waiting for Ctrl-C"),
         _ = any.cancelled() => {
-            let why = chains.iter().find_map(|c| c.failure()).unwrap_or("a chain stopped");
+            let why = halts.iter().find_map(|h| h.why()).unwrap_or("a service stopped");
             Err(eyre::eyre!("{why}"))
         }
     }
@@ -381,7 +382,7 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     } else {
         println!("Aqueduct devnet on the external L1 {l1_url}");
     }
-    let l1_chains: Vec<_> = devnet.iter().map(|d| d.chain.clone()).collect();
+    let l1_chains: Vec<_> = devnet.iter().map(|d| d.chain.halt()).collect();
     if args.no_rollup {
         println!("\nPress Ctrl-C to stop.");
         let outcome = until_stopped(l1_chains).await;
@@ -421,11 +422,15 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
         }
     };
     println!("\nPress Ctrl-C to stop.");
-    let mut chains = l1_chains;
+    let mut halts = l1_chains;
     if let Some(r) = &rollup {
-        chains.extend(r.sequencer.iter().chain(&r.verifier).cloned());
+        halts.extend(r.sequencer.iter().chain(&r.verifier).map(|c| c.halt()));
+        halts.push(r.halt.clone());
     }
-    let outcome = until_stopped(chains).await;
+    if let Some(z) = &zk {
+        halts.push(z.halt.clone());
+    }
+    let outcome = until_stopped(halts).await;
     eprintln!("stopping…");
     if let Some(z) = zk {
         z.stop().await;

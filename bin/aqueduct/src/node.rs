@@ -147,8 +147,9 @@ pub async fn run(args: NodeArgs) -> eyre::Result<()> {
     }
     println!("  data dir   {}", data_dir.display());
     println!("\nPress Ctrl-C to stop.");
-    let chains = rollup.sequencer.iter().chain(&rollup.verifier).cloned().collect();
-    let outcome = crate::devnet::until_stopped(chains).await;
+    let mut halts: Vec<_> = rollup.sequencer.iter().chain(&rollup.verifier).map(|c| c.halt()).collect();
+    halts.push(rollup.halt.clone());
+    let outcome = crate::devnet::until_stopped(halts).await;
     eprintln!("stopping…");
     rollup.stop().await;
     outcome

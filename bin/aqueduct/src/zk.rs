@@ -433,8 +433,9 @@ pub async fn run(args: ZkArgs) -> eyre::Result<()> {
             let op = Operator::open(l1, o.key, o.rollup, prover, da, &o.store).await?;
             let svc = serve_rpc(op, o.addr, Duration::from_millis(500)).await?;
             println!("ZK operator for {} on http://{}", o.rollup, svc.rpc_addr);
-            tokio::signal::ctrl_c().await?;
+            let outcome = crate::devnet::until_stopped(vec![svc.halt.clone()]).await;
             svc.stop().await;
+            outcome?;
         }
         ZkCommand::Dac(d) => {
             let l1 = L1Client::new(&args.l1_rpc)?;

@@ -20,6 +20,7 @@ use alloy::{
     primitives::{Address, B256, Bloom, Bytes, U256, keccak256},
 };
 use aqueduct_primitives::StateAccount;
+use aqueduct_service::{CancellationToken, Halt};
 use aqueduct_trie::{EMPTY_ROOT, TrieError};
 use parking_lot::Mutex;
 use revm::{
@@ -27,7 +28,6 @@ use revm::{
     precompile::Precompiles,
 };
 use tokio::sync::{Notify, broadcast};
-use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use crate::{
@@ -107,10 +107,8 @@ pub struct Chain {
     inner: Mutex<Inner>,
     events: broadcast::Sender<ChainEvent>,
     pending: Notify,
-    /// Why the chain stopped: a write to its store failed (D13: Critical).
-    failure: std::sync::OnceLock<String>,
-    /// Cancelled when the chain stops.
-    stopped: CancellationToken,
+    /// Stopped, with why, when a write to its store failed (D13: Critical).
+    halt: Halt,
 }
 
 /// Blocks whose states' trie nodes stay in memory; older states are read through the store
@@ -474,8 +472,7 @@ impl Chain {
             inner: Mutex::new(inner),
             events,
             pending: Notify::new(),
-            failure: std::sync::OnceLock::new(),
-            stopped: CancellationToken::new(),
+            halt: Halt::new(),
         }))
     }
 
@@ -487,18 +484,23 @@ impl Chain {
 
     /// Why the chain stopped, once a write to its store has failed.
     pub fn failure(&self) -> Option<&str> {
-        self.failure.get().map(String::as_str)
+        self.halt.why()
     }
 
     /// Cancelled when the chain stops (its JSON-RPC server and its process stop with it).
     pub fn stopped(&self) -> CancellationToken {
-        self.stopped.clone()
+        self.halt.token()
+    }
+
+    /// The chain's stop signal with its reason, for whatever waits on it (the devnet exits with it).
+    pub fn halt(&self) -> Halt {
+        self.halt.clone()
     }
 
     /// Refuses every change once the chain has stopped.
     fn running(&self) -> Result<(), ChainError> {
-        match self.failure.get() {
-            Some(why) => Err(ChainError::Stopped(why.clone())),
+        match self.halt.why() {
+            Some(why) => Err(ChainError::Stopped(why.to_string())),
             None => Ok(()),
         }
     }
@@ -510,9 +512,8 @@ impl Chain {
             "writing {what} to {} failed ({e}); nothing after the last stored block was kept — free the disk or repair the store, then restart",
             self.config.data_dir.join("chain.redb").display()
         );
-        let why = self.failure.get_or_init(|| why).clone();
+        let why = self.halt.halt(why).to_string();
         error!(target: "chain", "{why}");
-        self.stopped.cancel();
         ChainError::Stopped(why)
     }
 

@@ -87,3 +87,15 @@ impl From<aqueduct_trie::TrieError> for ChainError {
         Self::Internal(e.to_string())
     }
 }
+
+impl aqueduct_primitives::Classify for ChainError {
+    /// A stopped or corrupt store stops whatever depends on it; anything else is about one call
+    /// or one block and may pass.
+    fn next_action(&self) -> aqueduct_primitives::NextAction {
+        use aqueduct_primitives::NextAction;
+        match self {
+            Self::Stopped(_) | Self::Corrupt { .. } | Self::Unopenable { .. } => NextAction::Stop,
+            _ => NextAction::Retry,
+        }
+    }
+}

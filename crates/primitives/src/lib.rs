@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 mod account;
+mod action;
 mod ids;
 
 pub use account::{EMPTY_CODE_HASH, StateAccount};
+pub use action::{Classify, NextAction};
 pub use ids::{BlockNumber, IdError, Nonce};

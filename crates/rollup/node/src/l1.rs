@@ -44,6 +44,17 @@ impl L1Error {
     }
 }
 
+impl aqueduct_service::Classify for L1Error {
+    /// The anchor gone is final; an unreachable or lagging endpoint, a transaction not yet mined
+    /// or one that reverted (state may change) are worth another try.
+    fn next_action(&self) -> aqueduct_service::NextAction {
+        match self {
+            Self::AnchorReorged(_) => aqueduct_service::NextAction::Stop,
+            _ => aqueduct_service::NextAction::Retry,
+        }
+    }
+}
+
 /// Longest an L1 JSON-RPC call may take.
 pub const L1_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 

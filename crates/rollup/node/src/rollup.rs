@@ -9,9 +9,9 @@ use alloy::{
 };
 use aqueduct_chain::{Chain, ChainConfig, ChainError, ChainRules, Genesis, MiningMode, rpc};
 use aqueduct_rollup_protocol::{Pipeline, RollupConfig};
+use aqueduct_service::{CancellationToken, Halt};
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::{
@@ -99,6 +99,8 @@ pub struct Rollup {
     pub verifier: Option<Arc<Chain>>,
     pub verifier_rpc: Option<SocketAddr>,
     pub batcher_stats: Option<Arc<Mutex<Vec<PostStats>>>>,
+    /// Stopped, with why, when a service meets a critical error (the verifier below the anchor).
+    pub halt: Halt,
     cancel: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
     servers: Vec<jsonrpsee::server::ServerHandle>,
@@ -134,6 +136,7 @@ impl Rollup {
             verifier: None,
             verifier_rpc: None,
             batcher_stats: None,
+            halt: Halt::new(),
             cancel: cancel.clone(),
             tasks: Vec::new(),
             servers: Vec::new(),
@@ -161,7 +164,10 @@ impl Rollup {
             let cfg = l2_chain_config(&o.rollup, o.gas_limit, o.data_dir.join("verifier"), genesis);
             let chain = open(cfg).await?;
             let verifier = Verifier::new(chain.clone(), l1.clone(), Pipeline::new(o.rollup.clone()), o.poll)?;
-            r.tasks.push(tokio::spawn(verifier.run(cancel.clone())));
+            let (poll, halt, stop) = (verifier.poll(), r.halt.clone(), cancel.clone());
+            r.tasks.push(tokio::spawn(async move {
+                aqueduct_service::run(verifier, poll, stop, halt).await;
+            }));
             if let Some(p) = o.proposer {
                 let proposer =
                     Proposer::new(chain.clone(), l1.clone(), o.rollup.oracle, p.signer, p.interval, p.bond, o.poll);

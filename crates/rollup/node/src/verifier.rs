@@ -5,11 +5,36 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use aqueduct_chain::{Chain, ChainError};
 use aqueduct_rollup_protocol::{Pipeline, SafeHead};
+use aqueduct_service::{Classify, NextAction, Progress, Service};
 use parking_lot::Mutex;
-use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
-use crate::{follower::follow_l1, l1::L1Client};
+use crate::{
+    follower::follow_l1,
+    l1::{L1Client, L1Error},
+};
+
+/// Why a derivation round failed, and what the verifier does next.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifierError {
+    #[error("reading L1: {0}")]
+    L1(#[from] L1Error),
+    #[error("the derived chain: {0}")]
+    Chain(#[from] ChainError),
+    /// Building a derived block panicked: a bug, not something a retry fixes.
+    #[error("building a derived block failed: {0}")]
+    Build(#[from] tokio::task::JoinError),
+}
+
+impl Classify for VerifierError {
+    fn next_action(&self) -> NextAction {
+        match self {
+            Self::L1(e) => e.next_action(),
+            Self::Chain(e) => e.next_action(),
+            Self::Build(_) => NextAction::Stop,
+        }
+    }
+}
 
 pub struct Verifier {
     chain: Arc<Chain>,
@@ -42,12 +67,12 @@ impl Verifier {
 
     /// One round: read new L1 blocks, rewind on a reorg, derive every block L1 now decides.
     /// Returns how many L2 blocks were derived.
-    pub async fn step(&mut self) -> Result<usize, String> {
-        if let Some(first_bad) = follow_l1(&self.l1, &self.pipeline, 0, 256).await.map_err(|e| e.to_string())? {
+    pub async fn step(&mut self) -> Result<usize, VerifierError> {
+        if let Some(first_bad) = follow_l1(&self.l1, &self.pipeline, 0, 256).await? {
             let keep = self.sources.iter().filter(|(_, l1)| **l1 < first_bad).map(|(n, _)| *n).max().unwrap_or(0);
             let keep = keep.min(self.chain.head().number());
             warn!(target: "verifier", first_bad, keep, "L1 reorg: unwinding derived L2 blocks");
-            self.chain.unwind_to(keep).map_err(|e| e.to_string())?;
+            self.chain.unwind_to(keep)?;
             self.sources.retain(|n, _| *n <= keep);
         }
         let mut derived = 0;
@@ -59,10 +84,7 @@ impl Verifier {
             let source = d.l1_source;
             let chain = self.chain.clone();
             let attrs = d.attributes(chain.rules());
-            tokio::task::spawn_blocking(move || chain.build_block(attrs))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
+            tokio::task::spawn_blocking(move || chain.build_block(attrs)).await??;
             self.sources.insert(n, source);
             derived += 1;
         }
@@ -73,16 +95,22 @@ impl Verifier {
         Ok(derived)
     }
 
-    pub async fn run(mut self, cancel: CancellationToken) {
-        info!(target: "verifier", "deriving from L1");
-        loop {
-            if let Err(e) = self.step().await {
-                warn!(target: "verifier", error = %e, "derivation step failed; retrying");
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(self.poll) => {}
-            }
-        }
+    /// How often it looks at L1 when nothing is new.
+    pub fn poll(&self) -> Duration {
+        self.poll
+    }
+}
+
+/// The verifier as a service: an L1 reorg below the rollup's anchor, or a store that stopped,
+/// stops it (and the devnet with it) instead of retrying forever; an unreachable L1 is retried.
+impl Service for Verifier {
+    type Error = VerifierError;
+
+    fn name(&self) -> &'static str {
+        "verifier"
+    }
+
+    async fn step(&mut self) -> Result<Progress, VerifierError> {
+        Ok(if Verifier::step(self).await? > 0 { Progress::Busy } else { Progress::Idle })
     }
 }

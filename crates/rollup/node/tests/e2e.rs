@@ -569,3 +569,25 @@ async fn l1_reorg_of_depth_3_under_posted_batches() {
     ver.stop().await;
     devnet.stop().await;
 }
+
+/// Issue 15 (errors with a next action): an L1 reorg that replaces the block the rollup is
+/// anchored to (its deployment) leaves nothing to derive from; the verifier used to retry that
+/// forever. It stops, and the rollup's halt says why (the devnet exits non-zero with it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reorg_below_the_anchor_stops_the_verifier_with_the_reason() {
+    let Setup { _dir, devnet, l1: _, dep, rollup, ver, .. } = setup(Opts::default()).await;
+    let l1_rpc = Rpc { http: reqwest::Client::new(), url: devnet.url() };
+    let ver_chain = ver.verifier.clone().unwrap();
+    until("the verifier to derive", 60, || async { ver_chain.head().number() > 0 }).await;
+    assert!(!ver.halt.is_halted(), "{:?}", ver.halt.why());
+    let head = l1_rpc.call("eth_blockNumber", json!([])).await.unwrap();
+    let head = u64::from_str_radix(head.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    // Replace every block from the deployment on by empty ones.
+    l1_rpc.call("anvil_reorg", json!([head - dep.l1_genesis.number + 1, []])).await.unwrap();
+    until("the verifier to stop", 60, || async { ver.halt.is_halted() }).await;
+    let why = ver.halt.why().unwrap();
+    assert!(why.starts_with("verifier stopped:") && why.contains("anchor block"), "{why}");
+    rollup.stop().await;
+    ver.stop().await;
+    devnet.stop().await;
+}

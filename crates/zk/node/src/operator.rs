@@ -50,6 +50,19 @@ pub enum OperatorError {
     Diverged(String),
 }
 
+impl aqueduct_service::Classify for OperatorError {
+    /// L1, its gas market and committee members may come back; a failed write, a state that
+    /// disagrees with L1, a priority request it cannot read or a proof it cannot make do not.
+    fn next_action(&self) -> aqueduct_service::NextAction {
+        use aqueduct_service::NextAction;
+        match self {
+            Self::L1(e) => aqueduct_service::Classify::next_action(e),
+            Self::Committee(_) | Self::Reverted { .. } => NextAction::Retry,
+            Self::Store(_) | Self::Diverged(_) | Self::BadRequest { .. } | Self::Prover(_) => NextAction::Stop,
+        }
+    }
+}
+
 /// Where a block's data goes.
 #[derive(Clone, Default)]
 pub enum DataAvailability {
@@ -198,6 +211,11 @@ impl Operator {
 
     pub fn rollup(&self) -> Address {
         self.settler.rollup
+    }
+
+    /// The operator's store (None: everything in memory).
+    pub fn store(&self) -> Option<&ZkStore> {
+        self.store.as_ref()
     }
 
     pub fn settler(&self) -> Settler {

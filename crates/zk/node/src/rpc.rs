@@ -23,10 +23,12 @@ use jsonrpsee::{
 };
 use serde::{Deserialize, Serialize};
 use tokio::{sync::Mutex, task::JoinHandle};
-use tracing::{error, warn};
+use tracing::{info, warn};
+
+use aqueduct_service::{CancellationToken, Classify, Halt, NextAction, Progress, Service};
 
 use crate::{
-    operator::{Operator, SubmitError},
+    operator::{Operator, OperatorError, SubmitError},
     store::BlockRecord,
 };
 
@@ -151,6 +153,7 @@ fn internal(e: impl ToString) -> ErrorObjectOwned {
 struct ZkRpc {
     operator: Arc<Mutex<Operator>>,
     config: ZkConfig,
+    halt: Halt,
 }
 
 #[async_trait]
@@ -193,7 +196,14 @@ impl ZkApiServer for ZkRpc {
         match self.operator.lock().await.submit(tx) {
             Ok(seq) => Ok(Submitted { seq }),
             Err(e @ (SubmitError::Invalid(_) | SubmitError::TooMany { .. })) => Err(bad(e)),
-            Err(e @ SubmitError::Store(_)) => Err(internal(e)),
+            // Not acknowledged, and the operator stops: what is on disk is all it holds.
+            Err(e @ SubmitError::Store(_)) => {
+                let why = self.halt.halt(format!(
+                    "zk operator stopped: storing a transaction failed ({e}); restart it once the disk is fixed"
+                ));
+                tracing::error!(target: "zk::operator", "{why}");
+                Err(internal(e))
+            }
         }
     }
 
@@ -206,13 +216,19 @@ impl ZkApiServer for ZkRpc {
 pub struct ZkService {
     pub operator: Arc<Mutex<Operator>>,
     pub rpc_addr: SocketAddr,
+    /// Stopped, with why, on a critical error (a failed write): the loop and JSON-RPC stop with it.
+    pub halt: Halt,
     server: ServerHandle,
+    cancel: CancellationToken,
     task: JoinHandle<()>,
 }
 
 impl ZkService {
     pub async fn stop(self) {
+        // A block in the middle of proving or landing is on disk as in flight: a restart resumes it.
+        self.cancel.cancel();
         self.task.abort();
+        let _ = self.task.await;
         let _ = self.server.stop();
         self.server.stopped().await;
     }
@@ -234,7 +250,8 @@ pub async fn serve_rpc(operator: Operator, addr: SocketAddr, poll: Duration) -> 
         }
     };
     let operator = Arc::new(Mutex::new(operator));
-    let module = ZkRpc { operator: operator.clone(), config }.into_rpc();
+    let halt = Halt::new();
+    let module = ZkRpc { operator: operator.clone(), config, halt: halt.clone() }.into_rpc();
     // As the chains' JSON-RPC: browsers on any origin may call it (CORS), and requests with
     // malformed ids get -32600 instead of a `null` body.
     let middleware = tower::ServiceBuilder::new()
@@ -247,44 +264,55 @@ pub async fn serve_rpc(operator: Operator, addr: SocketAddr, poll: Duration) -> 
         .await?;
     let rpc_addr = server.local_addr()?;
     let server = server.start(module);
-    let task = tokio::spawn(run(operator.clone(), poll));
-    Ok(ZkService { operator, rpc_addr, server, task })
+    let cancel = CancellationToken::new();
+    let task = {
+        let (settle, cancel, halt, server) =
+            (Settle { operator: operator.clone() }, cancel.clone(), halt.clone(), server.clone());
+        tokio::spawn(async move {
+            aqueduct_service::run(settle, poll, cancel, halt.clone()).await;
+            // Stopped by a critical error (here or in a submission): no client reads a state the
+            // store does not hold.
+            if halt.is_halted() {
+                let _ = server.stop();
+            }
+        })
+    };
+    Ok(ZkService { operator, rpc_addr, halt, server, cancel, task })
 }
 
 /// Largest request the operator's JSON-RPC reads (jsonrpsee's default).
 const MAX_REQUEST_BYTES: u32 = 10 * 1024 * 1024;
 
-async fn run(operator: Arc<Mutex<Operator>>, poll: Duration) {
-    loop {
+/// The settlement loop as a service: each step reads L1's priority queue, then builds, proves and
+/// lands the next block when something waits. A failed store write stops it (the block stays in
+/// flight on L1's side and a restart finishes it); L1 and committee trouble is retried.
+struct Settle {
+    operator: Arc<Mutex<Operator>>,
+}
+
+impl Service for Settle {
+    type Error = OperatorError;
+
+    fn name(&self) -> &'static str {
+        "zk operator"
+    }
+
+    async fn step(&mut self) -> Result<Progress, OperatorError> {
         let (prepared, settler) = {
-            let mut op = operator.lock().await;
+            let mut op = self.operator.lock().await;
             if let Err(e) = op.sync().await {
+                if e.next_action() == NextAction::Stop {
+                    return Err(e);
+                }
                 warn!(target: "zk::operator", error = %e, "reading L1's priority queue");
             }
-            (op.prepare(), op.settler())
+            (op.prepare()?, op.settler())
         };
-        let p = match prepared {
-            Ok(Some(p)) => p,
-            Ok(None) => {
-                tokio::time::sleep(poll).await;
-                continue;
-            }
-            Err(e) => {
-                error!(target: "zk::operator", error = %e, "cannot build the next block");
-                tokio::time::sleep(poll * 10).await;
-                continue;
-            }
-        };
-        match settler.settle(&p).await {
-            Ok(s) => {
-                if let Err(e) = operator.lock().await.finish(p, &s) {
-                    error!(target: "zk::operator", error = %e, "recording a verified block");
-                }
-            }
-            Err(e) => {
-                warn!(target: "zk::operator", block = p.number, error = %e, "settling the block failed; retrying");
-                tokio::time::sleep(poll * 4).await;
-            }
-        }
+        let Some(p) = prepared else { return Ok(Progress::Idle) };
+        let number = p.number;
+        let settled = settler.settle(&p).await?;
+        self.operator.lock().await.finish(p, &settled)?;
+        info!(target: "zk::operator", block = number, "block verified on L1 and stored");
+        Ok(Progress::Busy)
     }
 }

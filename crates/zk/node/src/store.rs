@@ -69,6 +69,8 @@ pub struct BlockWrite<'a> {
 
 pub struct ZkStore {
     db: Database,
+    /// Writes made to fail (a test's failpoint: `failpoints` feature): `tx`, `inflight`, `block`.
+    fail: std::sync::Mutex<Vec<&'static str>>,
 }
 
 fn corrupt(table: &'static str, why: impl ToString) -> StoreError {
@@ -90,10 +92,20 @@ impl ZkStore {
         }
         tx.open_table(ACCOUNTS)?;
         tx.commit()?;
-        Ok(Self { db })
+        Ok(Self { db, fail: Default::default() })
     }
 
-    fn begin(&self) -> Result<WriteTransaction, StoreError> {
+    /// Makes every later write of this kind (`tx`, `inflight`, `block`) fail as a full disk would:
+    /// for tests of what the operator does then.
+    #[cfg(feature = "failpoints")]
+    pub fn fail_writes(&self, kind: &'static str) {
+        self.fail.lock().unwrap_or_else(|e| e.into_inner()).push(kind);
+    }
+
+    fn begin(&self, kind: &'static str) -> Result<WriteTransaction, StoreError> {
+        if self.fail.lock().unwrap_or_else(|e| e.into_inner()).contains(&kind) {
+            return Err(StoreError::Db(format!("writing a {kind} record: injected failure (failpoint)")));
+        }
         let mut tx = self.db.begin_write()?;
         tx.set_durability(Durability::Immediate)?;
         Ok(tx)
@@ -135,7 +147,7 @@ impl ZkStore {
 
     /// Keeps an acknowledged transaction.
     pub fn put_tx(&self, seq: u64, tx: &SignedTx) -> Result<(), StoreError> {
-        let w = self.begin()?;
+        let w = self.begin("tx")?;
         w.open_table(MEMPOOL)?.insert(seq, json(tx).as_slice())?;
         w.open_table(META)?.insert("next_seq", seq + 1)?;
         w.commit()?;
@@ -144,7 +156,7 @@ impl ZkStore {
 
     /// Drops transactions that can no longer apply.
     pub fn drop_txs(&self, seqs: &[u64]) -> Result<(), StoreError> {
-        let w = self.begin()?;
+        let w = self.begin("tx")?;
         {
             let mut t = w.open_table(MEMPOOL)?;
             for s in seqs {
@@ -157,14 +169,14 @@ impl ZkStore {
 
     /// Records the block about to go to L1.
     pub fn put_inflight(&self, b: &Inflight) -> Result<(), StoreError> {
-        let w = self.begin()?;
+        let w = self.begin("inflight")?;
         w.open_table(INFLIGHT)?.insert(b.number, json(b).as_slice())?;
         w.commit()?;
         Ok(())
     }
 
     pub fn clear_inflight(&self, number: u64) -> Result<(), StoreError> {
-        let w = self.begin()?;
+        let w = self.begin("inflight")?;
         w.open_table(INFLIGHT)?.remove(number)?;
         w.commit()?;
         Ok(())
@@ -172,7 +184,7 @@ impl ZkStore {
 
     /// Writes a verified block's effects.
     pub fn put_block(&self, b: BlockWrite<'_>) -> Result<(), StoreError> {
-        let w = self.begin()?;
+        let w = self.begin("block")?;
         {
             let mut nodes = w.open_table(NODES)?;
             for (k, v) in &b.nodes {
