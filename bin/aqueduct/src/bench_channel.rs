@@ -11,8 +11,8 @@ use alloy::{
     providers::Provider,
 };
 use aqueduct_channel_node::{Adjudicator, Lifecycle, Node, NodeConfig, SyncMode};
+use aqueduct_eth::L1Client;
 use aqueduct_l1::{Devnet, L1Config};
-use aqueduct_rollup_node::L1Client;
 use clap::Args;
 use serde_json::json;
 

@@ -10,8 +10,8 @@ use alloy::{
     sol_types::SolCall,
 };
 use aqueduct_contracts::zk::{Groth16Verifier, ZkRollup};
+use aqueduct_eth::L1Client;
 use aqueduct_l1::{Devnet, L1Config};
-use aqueduct_rollup_node::L1Client;
 use aqueduct_zk_circuit::{CircuitParams, Prover, evm};
 use aqueduct_zk_node::{
     BlockReport, DacClient, DacMember, DataAvailability, Operator, ZkDeployParams, deploy_zk, field_to_u256,

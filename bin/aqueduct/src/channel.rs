@@ -13,7 +13,7 @@ use aqueduct_channel_node::{
     serve_tower,
 };
 use aqueduct_channel_protocol::FeePolicy;
-use aqueduct_rollup_node::L1Client;
+use aqueduct_eth::L1Client;
 use clap::{Args, Subcommand};
 use eyre::{WrapErr, eyre};
 use jsonrpsee::core::ClientError;

@@ -588,7 +588,7 @@ pub async fn check_on_l1(spec: &RollupSpec, l1: &L1Client, l1_chain_id: u64) -> 
         bail!("the rollup settles on chain {}, this L1 is chain {l1_chain_id}", spec.l1_chain_id);
     }
     let anchor = spec.rollup.l1_genesis;
-    let (origin, _) = l1.origin(anchor.number).await.wrap_err("reading the rollup's L1 anchor block")?;
+    let origin = l1.header(anchor.number).await.wrap_err("reading the rollup's L1 anchor block")?;
     if origin.hash != anchor.hash {
         bail!("L1 block {} is {}, the rollup is anchored to {}", anchor.number, origin.hash, anchor.hash);
     }

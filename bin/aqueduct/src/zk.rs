@@ -9,7 +9,7 @@ use alloy::{
     sol_types::SolCall,
 };
 use aqueduct_contracts::zk::ZkRollup;
-use aqueduct_rollup_node::{L1Call, L1Client, L1Error};
+use aqueduct_eth::{L1Call, L1Client, L1Error};
 use aqueduct_zk_circuit::{CircuitParams, Prover};
 use aqueduct_zk_node::{
     AccountRef, DacClient, DacMember, DataAvailability, Operator, ZkAccount, ZkApiClient, ZkDeployParams, deploy_zk,

@@ -113,13 +113,24 @@ fn protocol_cores_reach_no_storage_rpc_or_runtime() {
 /// The embedded L1 is a settlement layer for every family and knows none of them: the rollup
 /// installs its EXECUTE precompile through `ChainRules::extra_precompiles` (DESIGN D1).
 #[test]
-fn the_l1_and_the_cores_depend_on_no_family_node() {
+fn the_l1_the_cores_and_each_family_depend_on_no_other_familys_node() {
     let g = graph();
     let l1 = reach(&g, "aqueduct-l1");
     assert!(l1.contains("aqueduct-chain"), "the graph lost the L1's engine: {l1:?}");
     let families: Vec<&String> =
         l1.iter().filter(|c| ["rollup", "zk", "channel"].iter().any(|f| c.contains(f))).collect();
     assert!(families.is_empty(), "aqueduct-l1 depends on {families:?}");
+    // No family reaches L1 through another family's node: they share aqueduct-eth.
+    let families = ["rollup", "zk", "channel"];
+    for f in families {
+        let node = format!("aqueduct-{f}-node");
+        let others: Vec<String> = reach(&g, &node)
+            .into_iter()
+            .filter(|c| c.ends_with("-node") && families.iter().any(|o| *o != f && c.contains(o)))
+            .collect();
+        assert!(others.is_empty(), "{node} depends on {others:?}");
+        assert!(reach(&g, &node).contains("aqueduct-eth"), "{node} reaches L1 through aqueduct-eth");
+    }
     for core in ["aqueduct-evm", "aqueduct-rollup-protocol", "aqueduct-zk-protocol", "aqueduct-channel-protocol"] {
         let bad: Vec<String> =
             reach(&g, core).into_iter().filter(|c| c.ends_with("-node") || c == "aqueduct-chain").collect();

@@ -9,7 +9,7 @@ use alloy::{
 };
 use aqueduct_channel_protocol::{ChannelState, Htlc, OnchainChannel, SignedState};
 use aqueduct_contracts::{AqueductToken, channel::ChannelAdjudicator as Adj};
-use aqueduct_rollup_node::{L1Call, L1Client, L1Error};
+use aqueduct_eth::{L1Call, L1Client, L1Error};
 
 /// The adjudicator's record of a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,7 +20,7 @@ use alloy::{
 use aqueduct_channel_protocol::{
     Change, Channel, ChannelState, Domain, FeePolicy, Message, Side, SignedState, Signer, lock_hash,
 };
-use aqueduct_rollup_node::{L1Client, L1Error};
+use aqueduct_eth::{L1Client, L1Error};
 use serde::{Deserialize, Serialize};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tracing::{info, warn};

@@ -22,7 +22,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use aqueduct_channel_protocol::{Domain, OnchainChannel, SignedState, WatchAction, watch};
-use aqueduct_rollup_node::L1Client;
+use aqueduct_eth::L1Client;
 use jsonrpsee::{
     core::{RpcResult, async_trait},
     http_client::HttpClientBuilder,

@@ -22,8 +22,8 @@ use aqueduct_bench::Anvil;
 use aqueduct_channel_node::{Adjudicator, Lifecycle, Node, NodeConfig, SyncMode, serve_tower};
 use aqueduct_channel_protocol::{FeePolicy, OnchainChannel};
 use aqueduct_contracts::channel::ChannelAdjudicator as Adj;
+use aqueduct_eth::L1Client;
 use aqueduct_l1::{Devnet, L1Config, dev_signers};
-use aqueduct_rollup_node::L1Client;
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 const GWEI: u128 = 1_000_000_000;

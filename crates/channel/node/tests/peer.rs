@@ -12,8 +12,8 @@ use aqueduct_channel_protocol::{
     channel::apply,
     wire::{Hello, auth_digest, frame_len},
 };
+use aqueduct_eth::L1Client;
 use aqueduct_l1::{Devnet, L1Config};
-use aqueduct_rollup_node::L1Client;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::{
-    l1::{L1Call, L1Client, L1Error, L1Fees, sign_1559, sign_blob_tx},
+    l1::{L1Call, L1Client, L1Error, L1Fees, RollupL1, sign_1559, sign_blob_tx},
     sequencer::head_meta,
 };
 

@@ -18,7 +18,7 @@ use aqueduct_rollup_protocol::{MessageTree, OutputRoot, Predeploys, TREE_DEPTH, 
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    l1::{L1Call, L1Client, L1Error},
+    l1::{L1Call, L1Client, L1Error, RollupL1},
     proposer::output_at,
 };
 

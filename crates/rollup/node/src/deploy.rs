@@ -10,7 +10,7 @@ use aqueduct_contracts::rollup::{BatchInbox, DisputeGame, ExecuteStepVerifier, O
 use aqueduct_rollup_protocol::{L1Origin, RollupConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::l1::{L1Call, L1Client, L1Error, sign_1559};
+use crate::l1::{L1Call, L1Client, L1Error, RollupL1, create_all};
 
 /// Parameters of the L1 contracts.
 #[derive(Clone, Debug)]
@@ -146,35 +146,4 @@ pub async fn deploy_dispute(
     let calls = [creation(&DisputeGame::BYTECODE, game_args), creation(&ExecuteStepVerifier::BYTECODE, verifier_args)];
     create_all(l1, deployer, nonce, &calls, &[dep.game, dep.step_verifier]).await?;
     Ok(())
-}
-
-/// Sends creations with consecutive nonces at once, waits for each, checks each address.
-/// Returns the L1 block of the last.
-/// Sends the creations `calls` from `deployer` starting at `nonce`, all at once, and checks each
-/// landed at its address in `want`. Returns the last L1 block.
-pub async fn create_all(
-    l1: &L1Client,
-    deployer: &PrivateKeySigner,
-    nonce: u64,
-    calls: &[L1Call],
-    want: &[Address],
-) -> Result<u64, L1Error> {
-    let chain_id = l1.chain_id().await?;
-    let fees = l1.fees().await?;
-    let mut hashes = Vec::new();
-    for (i, c) in calls.iter().enumerate() {
-        hashes.push(l1.send_raw(&sign_1559(deployer, chain_id, nonce + i as u64, fees, c)).await?);
-    }
-    let mut last = 0;
-    for (h, want) in hashes.into_iter().zip(want) {
-        let r = l1.wait(h, 2_400).await?;
-        if r.contract_address != Some(*want) {
-            return Err(L1Error::Rpc(format!("creation landed at {:?}, expected {want}", r.contract_address)));
-        }
-        if !r.status() {
-            return Err(L1Error::Rpc(format!("the creation of {want} reverted")));
-        }
-        last = last.max(r.block_number.unwrap_or_default());
-    }
-    Ok(last)
 }

@@ -22,7 +22,7 @@ use aqueduct_rollup_protocol::{
     },
 };
 
-use crate::l1::{L1Client, L1Error};
+use crate::l1::{L1Client, L1Error, RollupL1};
 
 /// Everything `disproveBlock` takes besides the game.
 #[derive(Clone, Debug)]

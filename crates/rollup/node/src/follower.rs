@@ -6,7 +6,7 @@ use aqueduct_rollup_protocol::{DeriveError, Pipeline};
 use parking_lot::Mutex;
 use tracing::{debug, warn};
 
-use crate::l1::{L1Client, L1Error};
+use crate::l1::{L1Client, L1Error, RollupL1};
 
 /// Feeds `pipeline` every L1 block up to `head - confirmations`. Returns the first L1 block
 /// number that a reorg invalidated, if one did (the pipeline is already rewound to it).

@@ -21,11 +21,13 @@ pub use bridge::{
     seconds_left, sol_withdrawal, withdraw_erc20_call, withdraw_eth_call, withdrawal_of_tx, withdrawals_upto,
 };
 pub use challenger::{Challenger, GameAction};
-pub use deploy::{DeployParams, Deployment, DisputeParams, create_all, deploy, deploy_dispute};
+pub use deploy::{DeployParams, Deployment, DisputeParams, deploy, deploy_dispute};
 pub use derivation_proof::{DerivationProof, derivation_proof};
 pub use follower::follow_l1;
 pub use genesis::{genesis_output, l2_genesis};
-pub use l1::{L1Call, L1Client, L1Error, L1Fees, sign_1559, sign_blob_tx};
+pub use l1::{
+    BlockHeader, L1_CALL_TIMEOUT, L1Call, L1Client, L1Error, L1Fees, RollupL1, create_all, sign_1559, sign_blob_tx,
+};
 pub use proposer::{Proposer, output_at};
 pub use rollup::{ChallengerRole, ProposerRole, Rollup, RollupError, RollupOptions, SequencerRole, l2_chain_config};
 pub use sequencer::{Sequencer, SequencerConfig, head_meta};

@@ -6,7 +6,7 @@ use alloy::{
     sol_types::SolConstructor,
 };
 use aqueduct_contracts::zk::{Groth16Verifier, Poseidon, ZkRollup};
-use aqueduct_rollup_node::{L1Call, L1Client, L1Error, create_all};
+use aqueduct_eth::{L1Call, L1Client, L1Error, create_all};
 use aqueduct_zk_circuit::{Bn254, CircuitParams, VerifyingKey, evm};
 use aqueduct_zk_protocol::{F, QuadTree, empty_leaf};
 

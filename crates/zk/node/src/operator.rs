@@ -18,7 +18,7 @@ use alloy::{
     sol_types::{SolCall, SolEvent},
 };
 use aqueduct_contracts::zk::ZkRollup;
-use aqueduct_rollup_node::{L1Call, L1Client, L1Error};
+use aqueduct_eth::{L1Call, L1Client, L1Error};
 use aqueduct_zk_circuit::{Prover, ProverError, evm};
 use aqueduct_zk_protocol::{
     Account, Amount32, BlockWitness, F, OnchainOp, Op, OpError, OpKind, PriorityOp, SignedTx, ZkState, pubdata,

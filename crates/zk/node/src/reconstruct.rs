@@ -11,7 +11,7 @@ use alloy::{
     sol_types::{SolCall, SolEvent},
 };
 use aqueduct_contracts::zk::ZkRollup;
-use aqueduct_rollup_node::{L1Client, L1Error};
+use aqueduct_eth::{L1Client, L1Error};
 use aqueduct_zk_protocol::{F, OnchainOp, OpError, OpKind, TreeShape, ZkState, chunks_from_pubdata, fe};
 use ark_ff::PrimeField;
 use tracing::warn;

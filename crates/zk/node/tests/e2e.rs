@@ -17,8 +17,8 @@ use alloy::{
 };
 use aqueduct_bench::Anvil;
 use aqueduct_contracts::zk::ZkRollup;
+use aqueduct_eth::{L1Client, L1Error};
 use aqueduct_l1::dev_signers;
-use aqueduct_rollup_node::{L1Client, L1Error};
 use aqueduct_zk_circuit::{CircuitParams, Prover, evm};
 use aqueduct_zk_node::{
     DataAvailability, Operator, OperatorError, ZkDeployParams, deploy_zk, exit_call, field_to_u256, reconstruct,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use alloy::{primitives::Address, sol_types::SolCall};
 use aqueduct_contracts::zk::ZkRollup;
-use aqueduct_rollup_node::L1Client;
+use aqueduct_eth::L1Client;
 use aqueduct_zk_circuit::{CircuitParams, Prover};
 use aqueduct_zk_node::{
     AccountRef, DataAvailability, Operator, ZkAccount, ZkApiClient, ZkDeployParams, ZkService, deploy_zk,

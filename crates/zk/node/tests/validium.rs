@@ -15,7 +15,7 @@ use alloy::{
     sol_types::SolCall,
 };
 use aqueduct_contracts::zk::ZkRollup;
-use aqueduct_rollup_node::L1Client;
+use aqueduct_eth::L1Client;
 use aqueduct_zk_circuit::{CircuitParams, Prover};
 use aqueduct_zk_node::{
     DacClient, DacMember, DataAvailability, Operator, ZkDeployParams, deploy_zk, exit_call, field_to_u256, reconstruct,

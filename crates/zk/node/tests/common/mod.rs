@@ -5,8 +5,8 @@ use alloy::{
     providers::Provider,
     signers::local::PrivateKeySigner,
 };
+use aqueduct_eth::{L1Call, L1Client, L1Error};
 use aqueduct_l1::{Devnet, L1Config};
-use aqueduct_rollup_node::{L1Call, L1Client, L1Error};
 
 /// Sends a call and waits for it to succeed; returns its gas.
 pub async fn send(l1: &L1Client, who: &PrivateKeySigner, to: Address, value: u128, input: Vec<u8>) -> u64 {

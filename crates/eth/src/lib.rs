@@ -1,0 +1,290 @@
+//! One Ethereum JSON-RPC client for every service (DESIGN D2): the rollup's nodes, the ZK operator,
+//! channel nodes and towers, benches, attacks and the CLI reach L1 through it, so the same code
+//! follows the embedded devnet, anvil or a real network. Family-specific reads (a rollup's
+//! derivation data) are extension traits in the family's own crate.
+
+use alloy::{
+    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
+    eips::eip2718::Encodable2718,
+    network::TxSignerSync,
+    primitives::{Address, B256, Bytes, TxKind, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::TransactionReceipt,
+    signers::local::PrivateKeySigner,
+    sol_types::SolCall,
+};
+use tracing::warn;
+
+/// What went wrong talking to a chain over JSON-RPC. The client serves L1 and, for the bridge's
+/// withdrawals, L2 too: the messages name no chain, the caller's context does.
+#[derive(Debug, thiserror::Error)]
+pub enum L1Error {
+    #[error("JSON-RPC: {0}")]
+    Rpc(String),
+    #[error("block {0} not found")]
+    MissingBlock(u64),
+    #[error("transaction {0} was not mined in time")]
+    NotMined(B256),
+    #[error("transaction {0} reverted")]
+    Reverted(B256),
+    /// L1 replaced the block the rollup is anchored to (its contracts' deployment): nothing
+    /// derived from this L1 can be trusted; the rollup must be deployed again.
+    #[error("L1 reorged below the rollup's anchor block {0}: the rollup's contracts are gone")]
+    AnchorReorged(u64),
+    /// The call reverts when simulated; `data` is the revert data (a custom error, usually).
+    #[error("the call reverts (revert data {data})")]
+    WouldRevert { data: Bytes },
+}
+
+impl L1Error {
+    pub fn rpc(e: impl std::fmt::Display) -> Self {
+        Self::Rpc(e.to_string())
+    }
+}
+
+impl aqueduct_primitives::Classify for L1Error {
+    /// The anchor gone is final; an unreachable or lagging endpoint, a transaction not yet mined
+    /// or one that reverted (state may change) are worth another try.
+    fn next_action(&self) -> aqueduct_primitives::NextAction {
+        match self {
+            Self::AnchorReorged(_) => aqueduct_primitives::NextAction::Stop,
+            _ => aqueduct_primitives::NextAction::Retry,
+        }
+    }
+}
+
+/// Longest an L1 JSON-RPC call may take.
+pub const L1_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A JSON-RPC connection to L1.
+#[derive(Clone, Debug)]
+pub struct L1Client {
+    provider: DynProvider,
+    url: String,
+}
+
+/// L1 fee levels now.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct L1Fees {
+    pub base_fee: u128,
+    pub blob_base_fee: u128,
+    pub tip: u128,
+}
+
+impl L1Client {
+    /// Every request has a deadline: an endpoint that accepts connections and never answers is
+    /// an error after [`L1_CALL_TIMEOUT`], not a hang.
+    pub fn new(url: &str) -> Result<Self, L1Error> {
+        use alloy::transports::http::reqwest;
+        let parsed: reqwest::Url = url.parse().map_err(L1Error::rpc)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(L1_CALL_TIMEOUT)
+            .build()
+            .map_err(L1Error::rpc)?;
+        let client = alloy::rpc::client::RpcClient::new_http_with_client(http, parsed);
+        let provider = ProviderBuilder::new().connect_client(client).erased();
+        Ok(Self { provider, url: url.to_string() })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    pub async fn head(&self) -> Result<u64, L1Error> {
+        self.provider.get_block_number().await.map_err(L1Error::rpc)
+    }
+
+    pub async fn chain_id(&self) -> Result<u64, L1Error> {
+        self.provider.get_chain_id().await.map_err(L1Error::rpc)
+    }
+
+    /// Number, hash, parent hash, time, base fee and blob base fee of L1 block `n`.
+    pub async fn header(&self, n: u64) -> Result<BlockHeader, L1Error> {
+        let b = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Number(n))
+            .await
+            .map_err(L1Error::rpc)?
+            .ok_or(L1Error::MissingBlock(n))?;
+        let h = &b.header;
+        Ok(BlockHeader {
+            number: n,
+            hash: h.hash,
+            parent_hash: h.parent_hash,
+            timestamp: h.timestamp,
+            base_fee: h.base_fee_per_gas.unwrap_or_default() as u128,
+            blob_base_fee: h.inner.blob_fee(alloy::eips::eip7840::BlobParams::prague()).unwrap_or(1),
+        })
+    }
+
+    /// Blob contents by versioned hash: `aqueduct_getBlob` on the embedded L1, anvil's
+    /// `anvil_getBlobByHash` otherwise. `None` when one is missing or is not what its hash names.
+    pub async fn blobs(&self, hashes: &[B256]) -> Result<Option<Vec<alloy::eips::eip4844::Blob>>, L1Error> {
+        let mut blobs = Vec::new();
+        for h in hashes {
+            let blob: Option<Bytes> = match self.provider.raw_request("aqueduct_getBlob".into(), (h,)).await {
+                Ok(b) => b,
+                Err(_) => self.provider.raw_request("anvil_getBlobByHash".into(), (h,)).await.map_err(L1Error::rpc)?,
+            };
+            let Some(blob) = blob else {
+                warn!(target: "l1::reader", hash = %h, "blob not available");
+                return Ok(None);
+            };
+            // aqueduct_getBlob answers blob ‖ commitment ‖ proof: check the commitment is the one
+            // the versioned hash names, then keep the blob.
+            const BLOB: usize = alloy::eips::eip4844::BYTES_PER_BLOB;
+            if blob.len() >= BLOB + 48 {
+                let commitment = &blob[BLOB..BLOB + 48];
+                if alloy::eips::eip4844::kzg_to_versioned_hash(commitment) != *h {
+                    warn!(target: "l1::reader", hash = %h, "blob commitment does not match its versioned hash");
+                    return Ok(None);
+                }
+            }
+            let Ok(b) = alloy::eips::eip4844::Blob::try_from(&blob[..blob.len().min(BLOB)]) else {
+                warn!(target: "l1::reader", hash = %h, len = blob.len(), "blob of the wrong size");
+                return Ok(None);
+            };
+            blobs.push(b);
+        }
+        Ok(Some(blobs))
+    }
+
+    pub async fn fees(&self) -> Result<L1Fees, L1Error> {
+        let o = self.header(self.head().await?).await?;
+        // Next block's base fee can rise by 1/8: bid for that.
+        Ok(L1Fees { base_fee: o.base_fee * 9 / 8 + 1, blob_base_fee: o.blob_base_fee.max(1), tip: 1_000_000_000 })
+    }
+
+    pub async fn nonce(&self, a: Address) -> Result<u64, L1Error> {
+        self.provider.get_transaction_count(a).pending().await.map_err(L1Error::rpc)
+    }
+
+    pub async fn balance(&self, a: Address) -> Result<U256, L1Error> {
+        self.provider.get_balance(a).await.map_err(L1Error::rpc)
+    }
+
+    pub async fn receipt(&self, tx: B256) -> Result<Option<TransactionReceipt>, L1Error> {
+        self.provider.get_transaction_receipt(tx).await.map_err(L1Error::rpc)
+    }
+
+    pub async fn send_raw(&self, raw: &[u8]) -> Result<B256, L1Error> {
+        let p = self.provider.send_raw_transaction(raw).await.map_err(L1Error::rpc)?;
+        Ok(*p.tx_hash())
+    }
+
+    /// Reads a contract with `eth_call`.
+    pub async fn read<C: SolCall>(&self, to: Address, call: C) -> Result<C::Return, L1Error> {
+        let tx = alloy::rpc::types::TransactionRequest::default().to(to).input(call.abi_encode().into());
+        let ret = self.provider.call(tx).await.map_err(L1Error::rpc)?;
+        C::abi_decode_returns(&ret).map_err(L1Error::rpc)
+    }
+
+    /// Simulates `call` from `from` with `eth_call`; a revert comes back with its data.
+    pub async fn simulate(&self, from: Address, call: &L1Call) -> Result<(), L1Error> {
+        let mut tx = alloy::rpc::types::TransactionRequest::default()
+            .from(from)
+            .value(call.value)
+            .input(call.input.clone().into())
+            .gas_limit(call.gas_limit);
+        if let TxKind::Call(to) = call.to {
+            tx = tx.to(to);
+        }
+        match self.provider.call(tx).await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_error_resp().and_then(|p| p.as_revert_data()) {
+                Some(data) => Err(L1Error::WouldRevert { data }),
+                None => Err(L1Error::rpc(e)),
+            },
+        }
+    }
+
+    /// Signs `call` with `signer` (next nonce, current fees) and sends it.
+    pub async fn send_call(&self, signer: &PrivateKeySigner, call: &L1Call) -> Result<B256, L1Error> {
+        let chain_id = self.chain_id().await?;
+        let nonce = self.nonce(signer.address()).await?;
+        let fees = self.fees().await?;
+        self.send_raw(&sign_1559(signer, chain_id, nonce, fees, call)).await
+    }
+
+    /// Waits for a receipt (polling), failing on revert. Mines on a manual L1 are the caller's job.
+    pub async fn wait(&self, tx: B256, polls: u32) -> Result<TransactionReceipt, L1Error> {
+        for _ in 0..polls {
+            if let Some(r) = self.receipt(tx).await? {
+                return if r.status() { Ok(r) } else { Err(L1Error::Reverted(tx)) };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Err(L1Error::NotMined(tx))
+    }
+}
+
+/// What services read of an L1 block header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockHeader {
+    pub number: u64,
+    pub hash: B256,
+    pub parent_hash: B256,
+    pub timestamp: u64,
+    pub base_fee: u128,
+    pub blob_base_fee: u128,
+}
+
+/// A transaction to sign for L1.
+#[derive(Clone, Debug)]
+pub struct L1Call {
+    pub to: TxKind,
+    pub value: U256,
+    pub input: Bytes,
+    pub gas_limit: u64,
+}
+
+/// Signs an EIP-1559 transaction.
+pub fn sign_1559(signer: &PrivateKeySigner, chain_id: u64, nonce: u64, fees: L1Fees, call: &L1Call) -> Bytes {
+    let mut tx = TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: call.gas_limit,
+        max_fee_per_gas: fees.base_fee * 2 + fees.tip,
+        max_priority_fee_per_gas: fees.tip,
+        to: call.to,
+        value: call.value,
+        access_list: Default::default(),
+        input: call.input.clone(),
+    };
+    let sig = signer.sign_transaction_sync(&mut tx).expect("local signing");
+    TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718().into()
+}
+
+/// Sends creations with consecutive nonces at once from `deployer` starting at `nonce`, waits for
+/// each and checks each landed at its address in `want`. Returns the L1 block of the last.
+pub async fn create_all(
+    l1: &L1Client,
+    deployer: &PrivateKeySigner,
+    nonce: u64,
+    calls: &[L1Call],
+    want: &[Address],
+) -> Result<u64, L1Error> {
+    let chain_id = l1.chain_id().await?;
+    let fees = l1.fees().await?;
+    let mut hashes = Vec::new();
+    for (i, c) in calls.iter().enumerate() {
+        hashes.push(l1.send_raw(&sign_1559(deployer, chain_id, nonce + i as u64, fees, c)).await?);
+    }
+    let mut last = 0;
+    for (h, want) in hashes.into_iter().zip(want) {
+        let r = l1.wait(h, 2_400).await?;
+        if r.contract_address != Some(*want) {
+            return Err(L1Error::Rpc(format!("creation landed at {:?}, expected {want}", r.contract_address)));
+        }
+        if !r.status() {
+            return Err(L1Error::Rpc(format!("the creation of {want} reverted")));
+        }
+        last = last.max(r.block_number.unwrap_or_default());
+    }
+    Ok(last)
+}
