@@ -8,8 +8,8 @@ use std::{
 };
 
 use alloy::primitives::{Address, B256, keccak256};
-use aqueduct_chain::{BlockAttributes, BlockRef, Chain, ChainError, L1Prices, SealedBlock};
-use aqueduct_rollup_protocol::{DerivedBlock, L1Origin, Pipeline, SafeHead, decode_meta, encode_meta, l1_info_deposit};
+use aqueduct_chain::{BlockAttributes, BlockRef, Chain, ChainError, SealedBlock};
+use aqueduct_rollup_protocol::{DerivedBlock, ForcedPolicy, Pipeline, SafeHead};
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
@@ -163,59 +163,30 @@ impl Sequencer {
     pub fn next_attributes(&self) -> Option<BlockAttributes> {
         let head = self.chain.head();
         let p = self.pipeline.lock();
-        let cfg = p.config();
-        let n = head.number() + 1;
-        let ts = cfg.block_timestamp(n);
-        let (forced_index, epoch, seq) = head_meta(&head, cfg.l1_genesis.number);
-        let current = p.l1_block(epoch)?.origin;
-        let next = p.l1_block(epoch + 1).map(|b| b.origin).filter(|o| o.timestamp <= ts);
-        let (origin, seq) = match next {
-            Some(o) => (o, 0),
-            None => (current, seq + 1),
-        };
-        if p.cursor().saturating_sub(origin.number) > cfg.seq_window / 2 {
-            warn!(target: "sequencer", origin = origin.number, l1 = p.cursor() - 1, "L2 time lags L1: origin falling behind");
+        let genesis = p.config().l1_genesis.number;
+        let safe = SafeHead::of(head.number(), head.hash, &head.header.extra_data, genesis);
+        // The rules are derivation's own (Pipeline::attributes_for), so sequencer and verifier
+        // cannot drift; the sequencer adds its pool and its censorship.
+        let policy = if self.cfg.censor.is_empty() { ForcedPolicy::AllKnown } else { ForcedPolicy::DueOnly };
+        let block = p.attributes_for(&safe, policy)?;
+        if p.cursor().saturating_sub(block.origin.number) > p.config().seq_window / 2 {
+            warn!(target: "sequencer", origin = block.origin.number, l1 = p.cursor() - 1, "L2 time lags L1: origin falling behind");
         }
-        let mut deposits = vec![l1_info_deposit(&origin, seq)];
-        if seq == 0 {
-            deposits.extend(p.l1_block(origin.number).map(|b| b.deposits.clone()).unwrap_or_default());
+        let mut attrs = block.attributes(self.chain.rules());
+        if attrs.transactions.len() < block.forced_count {
+            warn!(target: "sequencer", "forced transactions that cannot be decoded are skipped");
         }
-        let (due, known) = p.forced_bounds(origin.number);
-        let upto = if self.cfg.censor.is_empty() { known } else { due }.max(forced_index);
-        let transactions = p
-            .forced_range(forced_index, upto)
-            .iter()
-            .filter_map(|raw| match self.chain.decode_raw_tx(raw) {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    warn!(target: "sequencer", error = %e, "forced transaction cannot be decoded; skipped");
-                    None
-                }
-            })
-            .collect();
-        Some(BlockAttributes {
-            timestamp: Some(ts),
-            deposits,
-            transactions,
-            from_pool: true,
-            exclude_senders: self.cfg.censor.clone(),
-            l1_prices: prices(&origin),
-            extra_data: encode_meta(upto, origin.number, seq),
-            ..Default::default()
-        })
+        attrs.from_pool = true;
+        attrs.exclude_senders = self.cfg.censor.clone();
+        Some(attrs)
     }
 }
 
-pub fn prices(o: &L1Origin) -> L1Prices {
-    L1Prices { base_fee: o.base_fee, blob_base_fee: o.blob_base_fee }
-}
-
-/// `(forced_index, epoch, seq)` of an L2 block (genesis: nothing forced, the L1 genesis).
+/// `(forced_index, epoch, seq)` of an L2 block (genesis: nothing forced, the L1 genesis), as
+/// derivation reads its header ([`SafeHead::of`]).
 pub fn head_meta(b: &SealedBlock, l1_genesis: u64) -> (u64, u64, u64) {
-    if b.number() == 0 {
-        return (0, l1_genesis, 0);
-    }
-    decode_meta(&b.header.extra_data).unwrap_or((0, l1_genesis, 0))
+    let s = SafeHead::of(b.number(), b.hash, &b.header.extra_data, l1_genesis);
+    (s.forced_index, s.epoch, s.seq)
 }
 
 /// Where derivation stands on the sequencer's own chain.

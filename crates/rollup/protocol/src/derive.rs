@@ -60,6 +60,15 @@ impl SafeHead {
     }
 }
 
+/// How many forced transactions a sequencer takes into a block: every one queued by its origin
+/// (an honest sequencer), or only those the sequencing window makes due (one that delays them as
+/// long as the rules allow, e.g. while it censors their senders).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForcedPolicy {
+    AllKnown,
+    DueOnly,
+}
+
 /// An L2 block as derivation decided it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DerivedBlock {
@@ -297,6 +306,25 @@ impl Pipeline {
             .unwrap_or_default()
     }
 
+    /// What a sequencer's next block after `head` (its own newest block, safe or not) is made
+    /// of, by the very rules [`Pipeline::next`] checks its batch against: the L1 origin (the
+    /// next L1 block once its time has come, else the head's), the sequence number in the epoch,
+    /// the L1-info deposit and the new epoch's deposits, and the forced transactions from the
+    /// head's index up to what `forced` allows (at least every item due). The batch's own
+    /// transactions come from the sequencer's pool. `None` while the head's origin is unread.
+    pub fn attributes_for(&self, head: &SafeHead, forced: ForcedPolicy) -> Option<DerivedBlock> {
+        let n = head.number + 1;
+        let ts = self.cfg.block_timestamp(n);
+        let current = self.l1.get(&head.epoch)?.origin;
+        let next = self.l1.get(&(head.epoch + 1)).map(|b| b.origin).filter(|o| o.timestamp <= ts);
+        let origin = next.unwrap_or(current);
+        let upto = match forced {
+            ForcedPolicy::AllKnown => self.known(origin.number),
+            ForcedPolicy::DueOnly => self.due(origin.number),
+        };
+        Some(self.block(head, n, ts, origin, upto.max(head.forced_index), self.cursor.saturating_sub(1), false))
+    }
+
     /// The next L2 block after `safe`, if L1 data decides it yet.
     pub fn next(&mut self, safe: &SafeHead) -> Option<DerivedBlock> {
         let n = safe.number + 1;
@@ -525,6 +553,69 @@ mod tests {
         }
         assert!(seen, "the forced transaction was included");
         assert_eq!(safe.forced_index, 1);
+    }
+
+    /// Issue 15, item 4: the sequencer builds from `attributes_for`, derivation checks with
+    /// `next`; blocks made one way, posted as batches, derive unchanged the other way.
+    #[test]
+    fn what_the_sequencer_builds_is_what_derivation_derives() {
+        for policy in [ForcedPolicy::AllKnown, ForcedPolicy::DueOnly] {
+            let forced = Bytes::from(vec![0x02, 0x01]);
+            let l1_blocks = |batches: Vec<Vec<u8>>| {
+                (11..=30).map(move |n| {
+                    let f = if n == 11 { vec![Bytes::from(vec![0x02, 0x01])] } else { vec![] };
+                    l1(n, if n == 13 { batches.clone() } else { vec![] }, f)
+                })
+            };
+            let mut seq = Pipeline::new(cfg());
+            l1_blocks(vec![]).for_each(|b| seq.push_l1(b).unwrap());
+            let mut head = genesis_head();
+            let (mut made, mut batches) = (Vec::new(), Vec::new());
+            for _ in 0..20 {
+                let d = seq.attributes_for(&head, policy).expect("the head's origin is read");
+                assert!(!d.default);
+                batches.push(Batch {
+                    number: d.number,
+                    parent_hash: head.hash,
+                    epoch_number: d.origin.number,
+                    epoch_hash: d.origin.hash,
+                    timestamp: d.timestamp,
+                    forced_index: d.forced_index,
+                    transactions: d.transactions[d.forced_count..].to_vec(),
+                });
+                head = SafeHead {
+                    number: d.number,
+                    hash: B256::repeat_byte(0x80 + d.number as u8),
+                    epoch: d.origin.number,
+                    seq: d.seq,
+                    forced_index: d.forced_index,
+                };
+                made.push(d);
+            }
+            let epochs: Vec<u64> = made.iter().map(|d| d.origin.number).collect();
+            assert!(epochs.contains(&10) && epochs.contains(&11), "the origin advanced once its time came: {epochs:?}");
+            let took = made.iter().any(|d| d.transactions.contains(&forced));
+            assert_eq!(took, policy == ForcedPolicy::AllKnown, "forced item taken early only when all known are");
+
+            let mut ver = Pipeline::new(cfg());
+            l1_blocks(vec![payload(&batches)]).for_each(|b| ver.push_l1(b).unwrap());
+            let mut safe = genesis_head();
+            for want in &made {
+                let got = ver.next(&safe).expect("the batch derives");
+                assert!(!got.default, "block {} derived from its batch", want.number);
+                let fields = |d: &DerivedBlock| {
+                    (d.number, d.timestamp, d.origin, d.seq, d.forced_index, d.deposits.clone(), d.transactions.clone())
+                };
+                assert_eq!(fields(&got), fields(want), "block {}", want.number);
+                safe = SafeHead {
+                    number: got.number,
+                    hash: B256::repeat_byte(0x80 + got.number as u8),
+                    epoch: got.origin.number,
+                    seq: got.seq,
+                    forced_index: got.forced_index,
+                };
+            }
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub use deposit::{
     DepositError, L1Origin, apply_alias, deposit_from_event, deposit_from_log, l1_info_deposit, l1_info_from_deposit,
     undo_alias, user_deposit_source,
 };
-pub use derive::{DeriveError, DerivedBlock, L1BlockData, Pipeline, SafeHead, decode_meta, encode_meta};
+pub use derive::{DeriveError, DerivedBlock, ForcedPolicy, L1BlockData, Pipeline, SafeHead, decode_meta, encode_meta};
 pub use execute::{EXECUTE_ADDRESS, IExecute, decode_step_return, encode_rules, execute_precompile};
 pub use frame::{DERIVATION_VERSION, Frame, FrameError, MAX_FRAME_DATA, decode_frames, encode_frames};
 pub use output::{MessageTree, OutputRoot, TREE_DEPTH, Withdrawal};
