@@ -17,7 +17,7 @@ use std::{
     time::Duration,
 };
 
-use common::{ADDR0, ADDR1, KEY0, Proc, free_port, run_bin, try_run, until, wait_port};
+use common::{ADDR0, ADDR1, KEY0, Proc, aqueduct_proc, free_port, run_bin, try_run, until, wait_port};
 
 const KEY1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const GWEI: u128 = 1_000_000_000;
@@ -36,7 +36,7 @@ struct Party {
 
 impl Party {
     fn start(&self, l1: &str, adj: &str) -> Proc {
-        let p = Proc::aqueduct(
+        let p = aqueduct_proc(
             &[
                 "channel",
                 "--l1-rpc",
@@ -100,7 +100,7 @@ fn channel_nodes_survive_kill_9_mid_payment() {
     let dir = tempfile::tempdir().unwrap();
     let l1_port = free_port();
     let l1 = format!("http://127.0.0.1:{l1_port}");
-    let _devnet = Proc::aqueduct(
+    let _devnet = aqueduct_proc(
         &[
             "devnet",
             "--no-optimistic",

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{Proc, Rpc, free_port, repo, tool, try_run, until, wait_port};
+use common::{Proc, Rpc, aqueduct_proc, free_port, repo, tool, try_run, until, wait_port};
 use serde_json::json;
 
 /// Keys of the standard test mnemonic's accounts 8 and 9, which no devnet role uses.
@@ -90,7 +90,7 @@ fn viem_and_web3py_pass_on_l1_l2_and_anvil() {
         data.to_str().unwrap(),
     ];
     let log = dir.path().join("devnet.log");
-    let _devnet = Proc::aqueduct(&args, &log);
+    let _devnet = aqueduct_proc(&args, &log);
     // Ready once the dev accounts' L2 deposits have landed (it says so last).
     until("the devnet to be ready", 240, || {
         std::fs::read_to_string(&log).unwrap_or_default().contains("Press Ctrl-C").then_some(())

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use alloy::primitives::U256;
-use common::{ADDR0, Proc, Rpc, free_port, until, wait_port};
+use common::{ADDR0, Proc, Rpc, aqueduct_proc, free_port, until, wait_port};
 use serde_json::{Value, json};
 
 /// `aqueduct devnet` (embedded L1 with 1 s blocks, the optimistic rollup, no ZK) on fixed ports
@@ -42,7 +42,7 @@ impl Devnet {
             "--data-dir",
             data.to_str().unwrap(),
         ];
-        Proc::aqueduct(&args, &self.dir.join(log))
+        aqueduct_proc(&args, &self.dir.join(log))
     }
 
     fn start(&self, log: &str) -> Proc {
@@ -159,7 +159,7 @@ fn l1_args(port: u16, data: &Path) -> Vec<String> {
 
 fn start_l1(port: u16, data: &Path, log: &Path) -> Proc {
     let args = l1_args(port, data);
-    let p = Proc::aqueduct(&args.iter().map(String::as_str).collect::<Vec<_>>(), log);
+    let p = aqueduct_proc(&args.iter().map(String::as_str).collect::<Vec<_>>(), log);
     wait_port(port, 60, "the L1 devnet");
     p
 }
@@ -266,7 +266,7 @@ fn stopped_l1(tmp: &Path) -> (u16, std::path::PathBuf, Vec<usize>) {
 
 fn refused_to_start(port: u16, data: &Path, log: &Path) -> String {
     let args = l1_args(port, data);
-    let mut p = Proc::aqueduct(&args.iter().map(String::as_str).collect::<Vec<_>>(), log);
+    let mut p = aqueduct_proc(&args.iter().map(String::as_str).collect::<Vec<_>>(), log);
     let status = p.exited_within(60);
     let text = std::fs::read_to_string(log).unwrap_or_default();
     assert!(status.is_some_and(|s| !s.success()), "a corrupt store was opened and served:\n{}", tail(&text, 20));
@@ -341,7 +341,7 @@ fn a_data_dir_in_use_is_refused_and_left_untouched() {
     let mut args = l1_args(free_port(), &data);
     args.push("--fresh".into());
     let log = tmp.path().join("second.log");
-    let mut second = Proc::aqueduct(&args.iter().map(String::as_str).collect::<Vec<_>>(), &log);
+    let mut second = aqueduct_proc(&args.iter().map(String::as_str).collect::<Vec<_>>(), &log);
     let status = second.exited_within(30);
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(status.is_some_and(|s| !s.success()), "a second devnet ran on a directory in use:\n{}", tail(&text, 20));
@@ -383,7 +383,7 @@ fn an_l1_that_never_answers_is_an_error_not_a_hang() {
         data.to_str().unwrap(),
     ];
     let log = tmp.path().join("devnet.log");
-    let mut p = Proc::aqueduct(&args, &log);
+    let mut p = aqueduct_proc(&args, &log);
     let status = p.exited_within(90);
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(status.is_some_and(|s| !s.success()), "the devnet hung on a silent L1:\n{}", tail(&text, 20));

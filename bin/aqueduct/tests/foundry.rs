@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{ADDR0, ADDR1, KEY0, Proc, field, forge_create_token, free_port, repo, run, wait_port};
+use common::{ADDR0, ADDR1, KEY0, Proc, aqueduct_proc, field, forge_create_token, free_port, repo, run, wait_port};
 
 /// `aqueduct devnet` (the L1 alone, instant mining) on `port`, data in `dir`.
 fn start(dir: &Path, port: u16, fresh: bool) -> Proc {
@@ -16,7 +16,7 @@ fn start(dir: &Path, port: u16, fresh: bool) -> Proc {
         args.push("--fresh");
     }
     let log = dir.join("devnet.log");
-    let node = Proc::aqueduct(&args, &log);
+    let node = aqueduct_proc(&args, &log);
     wait_port(port, 30, "the devnet");
     node
 }

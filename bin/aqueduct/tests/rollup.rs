@@ -17,7 +17,8 @@ use alloy::{
 };
 use aqueduct_rollup_node::{L1Call, L1Fees, sign_1559};
 use common::{
-    KEY0, Proc, Rpc, field, forge_create_token, free_port, repo, run, run_bin, tool, try_run, until, wait_port,
+    KEY0, Proc, Rpc, aqueduct_proc, field, forge_create_token, free_port, repo, run, run_bin, tool, try_run, until,
+    wait_port,
 };
 use serde_json::{Value, json};
 
@@ -75,7 +76,7 @@ impl World {
     fn start_rollup(&self, log: &str) -> Proc {
         let args = self.rollup_args();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let p = Proc::aqueduct(&args, &self.dir.path().join(log));
+        let p = aqueduct_proc(&args, &self.dir.path().join(log));
         wait_port(self.l2_port, 120, "the rollup's sequencer");
         p
     }
@@ -120,7 +121,7 @@ fn journey(kind: L1Kind) {
     }
     let l1_port = free_port();
     let _l1 = match kind {
-        L1Kind::Embedded => Proc::aqueduct(
+        L1Kind::Embedded => aqueduct_proc(
             &[
                 "devnet",
                 "--no-rollup",
@@ -147,7 +148,7 @@ fn journey(kind: L1Kind) {
     assert!(w.spec.exists(), "the rollup wrote its spec:\n{}", w.log("rollup.log"));
 
     // A verifier of its own, from the spec and the L1 URL alone.
-    let _verifier = Proc::aqueduct(
+    let _verifier = aqueduct_proc(
         &[
             "node",
             "--role",

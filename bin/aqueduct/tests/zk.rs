@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{ADDR0, ADDR1, KEY0, Proc, field, free_port, run_bin, try_run, until, wait_port};
+use common::{ADDR0, ADDR1, KEY0, Proc, aqueduct_proc, field, free_port, run_bin, try_run, until, wait_port};
 use serde_json::Value;
 
 const KEY1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -24,7 +24,7 @@ struct Devnet {
 impl Devnet {
     fn start(&self) -> Proc {
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        let p = Proc::aqueduct(&args, &self.log);
+        let p = aqueduct_proc(&args, &self.log);
         wait_port(self.zk.rsplit(':').next().unwrap().parse().unwrap(), 300, "the ZK operator");
         p
     }

@@ -24,6 +24,7 @@ use aqueduct_channel_protocol::{FeePolicy, OnchainChannel};
 use aqueduct_contracts::channel::ChannelAdjudicator as Adj;
 use aqueduct_eth::L1Client;
 use aqueduct_l1::{Devnet, L1Config, dev_signers};
+use aqueduct_testkit::eventually_holds as until;
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 const GWEI: u128 = 1_000_000_000;
@@ -31,16 +32,6 @@ const GWEI: u128 = 1_000_000_000;
 async fn advance(l1: &L1Client, secs: u64) {
     let _: serde_json::Value = l1.provider().raw_request("evm_increaseTime".into(), (secs,)).await.unwrap();
     let _: serde_json::Value = l1.provider().raw_request("evm_mine".into(), ()).await.unwrap();
-}
-
-async fn until<F: Fn() -> bool>(what: &str, secs: u64, f: F) {
-    for _ in 0..secs * 20 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// What L1 paid out when channel `id` settled: (to A, to B).

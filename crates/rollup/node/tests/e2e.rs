@@ -1,8 +1,6 @@
 //! End to end on the embedded L1: deploy, deposit, L2 transfers through JSON-RPC, batches on L1,
 //! a verifier deriving the same chain from L1 alone.
 
-mod common;
-
 use std::{net::SocketAddr, time::Duration};
 
 use alloy::{
@@ -18,33 +16,15 @@ use aqueduct_rollup_node::{
     sign_1559,
 };
 use aqueduct_rollup_protocol::{Compressor, RollupConfig};
-use common::until;
-use serde_json::{Value, json};
+use aqueduct_testkit::{AsyncRpc, eventually as until};
+use serde_json::json;
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 const L2_CHAIN: u64 = 901;
 
-struct Rpc {
-    http: reqwest::Client,
-    url: String,
-}
-
-impl Rpc {
-    fn new(addr: SocketAddr) -> Self {
-        Self { http: reqwest::Client::new(), url: format!("http://{addr}") }
-    }
-    async fn call(&self, method: &str, params: Value) -> Result<Value, String> {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let v: Value = self.http.post(&self.url).json(&body).send().await.unwrap().json().await.unwrap();
-        match v.get("error") {
-            Some(e) => Err(e.to_string()),
-            None => Ok(v["result"].clone()),
-        }
-    }
-    async fn balance(&self, a: Address) -> U256 {
-        let v = self.call("eth_getBalance", json!([a, "latest"])).await.unwrap();
-        v.as_str().unwrap().parse().unwrap()
-    }
+/// JSON-RPC for checks against a node listening on `addr`.
+fn rpc_at(addr: SocketAddr) -> AsyncRpc {
+    AsyncRpc::new(&format!("http://{addr}"))
 }
 
 fn transfer(s: &PrivateKeySigner, nonce: u64, to: Address, value: u64) -> Bytes {
@@ -163,8 +143,8 @@ async fn deposit_transfer_batch_and_derive() {
     let Setup { _dir, devnet, l1, dep, rollup, ver: verifier, .. } = setup(Opts::default()).await;
     let signers = devnet.signers.clone();
     let user = &signers[5];
-    let seq = Rpc::new(rollup.sequencer_rpc.unwrap());
-    let ver = Rpc::new(verifier.verifier_rpc.unwrap());
+    let seq = rpc_at(rollup.sequencer_rpc.unwrap());
+    let ver = rpc_at(verifier.verifier_rpc.unwrap());
 
     // Deposit 10 ETH on L1; it is credited on L2.
     let before = seq.balance(user.address()).await;
@@ -253,7 +233,7 @@ fn l2_call(s: &PrivateKeySigner, nonce: u64, to: Address, value: U256, input: Ve
 }
 
 /// The revert data of an L1 call (it must revert).
-async fn l1_revert(l1: &Rpc, from: Address, to: Address, data: Vec<u8>) -> String {
+async fn l1_revert(l1: &AsyncRpc, from: Address, to: Address, data: Vec<u8>) -> String {
     l1.call("eth_call", json!([{"from": from, "to": to, "data": Bytes::from(data)}, "latest"])).await.unwrap_err()
 }
 
@@ -267,7 +247,7 @@ async fn withdrawals(
     devnet: &Devnet,
     l1: &L1Client,
     rollup: &Rollup,
-    seq: &Rpc,
+    seq: &AsyncRpc,
     dep: &aqueduct_rollup_node::Deployment,
     user: &PrivateKeySigner,
 ) {
@@ -276,7 +256,7 @@ async fn withdrawals(
         rollup::{L2Bridge, L2ToL1MessagePasser, portal::RollupPortal as P},
     };
     use aqueduct_rollup_protocol::Predeploys;
-    let l1_rpc = Rpc { http: reqwest::Client::new(), url: devnet.url() };
+    let l1_rpc = AsyncRpc::new(&devnet.url());
 
     // An ERC-20 on L1, 500 of it deposited to L2.
     let fees = l1.fees().await.unwrap();
@@ -424,7 +404,7 @@ async fn censored_user_gets_in_through_the_forced_queue() {
     let victim = signers[7].clone();
     let Setup { _dir, devnet, l1, dep, rollup, ver, .. } =
         setup(Opts { censor: vec![victim.address()], ..Default::default() }).await;
-    let seq = Rpc::new(rollup.sequencer_rpc.unwrap());
+    let seq = rpc_at(rollup.sequencer_rpc.unwrap());
     let to = Address::repeat_byte(0x99);
 
     // Through the sequencer's RPC the transaction is accepted but never included.
@@ -480,7 +460,7 @@ async fn forced_transaction_lands_with_the_sequencer_stopped() {
     let h = l1.send_raw(&sign_1559(&user, 31337, nonce, fees, &call)).await.unwrap();
     let queued_at = l1.wait(h, 400).await.unwrap().block_number.unwrap();
 
-    let v = Rpc::new(ver.verifier_rpc.unwrap());
+    let v = rpc_at(ver.verifier_rpc.unwrap());
     until("the forced transaction in the derived chain", 120, || async { v.balance(to).await == U256::from(4_242) })
         .await;
     let ver_chain = ver.verifier.clone().unwrap();
@@ -524,8 +504,8 @@ async fn forced_transaction_lands_with_the_sequencer_stopped() {
 async fn l1_reorg_of_depth_3_under_posted_batches() {
     let Setup { _dir, devnet, l1: _, dep, rollup, ver, .. } =
         setup(Opts { l1_confirmations: 4, ..Default::default() }).await;
-    let seq = Rpc::new(rollup.sequencer_rpc.unwrap());
-    let l1_rpc = Rpc { http: reqwest::Client::new(), url: devnet.url() };
+    let seq = rpc_at(rollup.sequencer_rpc.unwrap());
+    let l1_rpc = AsyncRpc::new(&devnet.url());
     let seq_chain = rollup.sequencer.clone().unwrap();
     let ver_chain = ver.verifier.clone().unwrap();
     let stats = rollup.batcher_stats.clone().unwrap();
@@ -563,7 +543,7 @@ async fn l1_reorg_of_depth_3_under_posted_batches() {
         let a = seq_chain.block(BlockRef::Number(n)).unwrap().hash;
         assert_eq!(ver_chain.block(BlockRef::Number(n)).map(|b| b.hash), Some(a), "L2 block {n} after the reorg");
     }
-    assert_eq!(Rpc::new(ver.verifier_rpc.unwrap()).balance(to).await, U256::from(200));
+    assert_eq!(rpc_at(ver.verifier_rpc.unwrap()).balance(to).await, U256::from(200));
     assert!(l1_head().await > head_before, "L1 went on past the reorg");
     rollup.stop().await;
     ver.stop().await;
@@ -576,7 +556,7 @@ async fn l1_reorg_of_depth_3_under_posted_batches() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reorg_below_the_anchor_stops_the_verifier_with_the_reason() {
     let Setup { _dir, devnet, l1: _, dep, rollup, ver, .. } = setup(Opts::default()).await;
-    let l1_rpc = Rpc { http: reqwest::Client::new(), url: devnet.url() };
+    let l1_rpc = AsyncRpc::new(&devnet.url());
     let ver_chain = ver.verifier.clone().unwrap();
     until("the verifier to derive", 60, || async { ver_chain.head().number() > 0 }).await;
     assert!(!ver.halt.is_halted(), "{:?}", ver.halt.why());

@@ -7,11 +7,12 @@
 #[allow(dead_code)] // each test binary uses part of what they share
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alloy::{primitives::Address, sol_types::SolCall};
 use aqueduct_contracts::zk::ZkRollup;
 use aqueduct_eth::L1Client;
+use aqueduct_testkit::eventually as until;
 use aqueduct_zk_circuit::{CircuitParams, Prover};
 use aqueduct_zk_node::{
     AccountRef, DataAvailability, Operator, ZkAccount, ZkApiClient, ZkDeployParams, ZkService, deploy_zk,
@@ -24,14 +25,6 @@ use jsonrpsee::http_client::HttpClient;
 const ETH: u128 = 1_000_000_000_000_000_000;
 const PARAMS: CircuitParams =
     CircuitParams { shape: TreeShape { account_levels: 2, balance_levels: 1 }, slots: 8, domain: 7 };
-
-async fn until(what: &str, secs: u64, mut ok: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !ok().await {
-        assert!(Instant::now() < deadline, "{what} within {secs} s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 async fn account(rpc: &HttpClient, who: Address) -> ZkAccount {
     rpc.get_account(AccountRef::Address(who)).await.unwrap().unwrap()
@@ -69,7 +62,7 @@ async fn a_failed_store_write_stops_the_operator_and_a_restart_loses_nothing_ack
     };
     let svc = start().await;
     let rpc = zk_client(&format!("http://{}", svc.rpc_addr)).unwrap();
-    until("the deposits' block is verified", 300, async || {
+    until("the deposits' block is verified", 300, || async {
         assert!(!svc.halt.is_halted(), "the operator stopped: {:?}", svc.halt.why());
         rpc.status().await.unwrap().blocks >= 1
     })
@@ -82,10 +75,10 @@ async fn a_failed_store_write_stops_the_operator_and_a_restart_loses_nothing_ack
     let amount = Amount32::pack(ETH / 10).unwrap();
     let tx = UnsignedTx { kind: OpKind::Transfer, from: a.index, to: b.index, token: 0, amount, nonce: a.next_nonce };
     let seq = rpc.send_transaction(tx.sign(PARAMS.domain, &ka)).await.unwrap().seq;
-    until("the operator stops", 300, async || svc.halt.is_halted()).await;
+    until("the operator stops", 300, || async { svc.halt.is_halted() }).await;
     let why = svc.halt.why().unwrap().to_string();
     assert!(why.contains("zk operator stopped") && why.contains("block"), "{why}");
-    until("its JSON-RPC stops", 10, async || rpc.status().await.is_err()).await;
+    until("its JSON-RPC stops", 10, || async { rpc.status().await.is_err() }).await;
     let verified_on_l1 = l1.read(rollup, ZkRollup::totalVerifiedCall {}).await.unwrap();
     assert_eq!(verified_on_l1, 2, "the transfer's block was verified on L1 before the write failed");
     svc.stop().await;
@@ -93,7 +86,7 @@ async fn a_failed_store_write_stops_the_operator_and_a_restart_loses_nothing_ack
     // A restart finishes the block from what is on disk and on L1: the transfer is there, once.
     let svc = start().await;
     let rpc = zk_client(&format!("http://{}", svc.rpc_addr)).unwrap();
-    until("the block in flight is finished", 60, async || rpc.status().await.unwrap().blocks == 2).await;
+    until("the block in flight is finished", 60, || async { rpc.status().await.unwrap().blocks == 2 }).await;
     assert_eq!(rpc.status().await.unwrap().pending, 0, "transaction {seq} is in block 2");
     assert_eq!(l1.read(rollup, ZkRollup::totalVerifiedCall {}).await.unwrap(), 2, "nothing was landed twice");
     let a2 = account(&rpc, alice.address()).await;
@@ -107,7 +100,7 @@ async fn a_failed_store_write_stops_the_operator_and_a_restart_loses_nothing_ack
     let e = rpc.send_transaction(tx.sign(PARAMS.domain, &ka)).await.unwrap_err();
     assert!(e.to_string().contains("injected failure"), "{e}");
     assert!(svc.halt.why().unwrap().contains("storing a transaction failed"), "{:?}", svc.halt.why());
-    until("its JSON-RPC stops", 10, async || rpc.status().await.is_err()).await;
+    until("its JSON-RPC stops", 10, || async { rpc.status().await.is_err() }).await;
     svc.stop().await;
     let svc = start().await;
     let rpc = zk_client(&format!("http://{}", svc.rpc_addr)).unwrap();

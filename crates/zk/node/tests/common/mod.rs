@@ -6,7 +6,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use aqueduct_eth::{L1Call, L1Client, L1Error};
-use aqueduct_l1::{Devnet, L1Config};
+use aqueduct_l1::Devnet;
 
 /// Sends a call and waits for it to succeed; returns its gas.
 pub async fn send(l1: &L1Client, who: &PrivateKeySigner, to: Address, value: u128, input: Vec<u8>) -> u64 {
@@ -29,6 +29,5 @@ pub async fn advance(l1: &L1Client, secs: u64) {
 
 /// The embedded L1, mining on each transaction, data in `dir`.
 pub async fn devnet(dir: &std::path::Path) -> Devnet {
-    let cfg = L1Config::instant(&dir.join("l1"));
-    Devnet::start(cfg, true).await.unwrap()
+    aqueduct_testkit::embedded_l1(dir, false).await
 }
