@@ -163,7 +163,7 @@ async fn deposit(cx: &Ctx, m: &Move) -> eyre::Result<()> {
     }
     .map_err(explain)?;
     let step = crate::progress::step(&format!("waiting for the deposit {hash} to be mined on L1"));
-    let r = cx.l1.wait(hash, 2_400).await.wrap_err("waiting for the deposit on L1")?;
+    let r = cx.l1.wait(hash).await.wrap_err("waiting for the deposit on L1")?;
     step.done();
     println!("deposited {amt} {} to {to} on L2", if token.is_some() { "tokens" } else { "ETH" });
     println!("  L1 transaction {hash} (block {})", r.block_number.unwrap_or_default());
@@ -186,7 +186,7 @@ async fn withdraw(cx: &Ctx, m: &Move) -> eyre::Result<()> {
     };
     cx.l2.simulate(cx.key.address(), &call).await.map_err(|e| eyre!("L2 refuses the withdrawal: {e}"))?;
     let hash = cx.l2.send_call(&cx.key, &call).await.wrap_err("sending the withdrawal on L2")?;
-    let r = cx.l2.wait(hash, 1_200).await.wrap_err("waiting for the L2 receipt")?;
+    let r = cx.l2.wait(hash).await.wrap_err("waiting for the L2 receipt")?;
     println!("withdrawal started on L2: {hash} (block {})", r.block_number.unwrap_or_default());
     println!("next: `aqueduct bridge prove --tx {hash} --wait` (waits for an output covering it)");
     Ok(())
@@ -236,7 +236,7 @@ async fn prove(cx: &Ctx, tx: B256, wait: bool) -> eyre::Result<()> {
     let call = prove_l1_call(cx.spec.rollup.portal, &proof);
     cx.l1.simulate(cx.key.address(), &call).await.map_err(explain)?;
     let hash = cx.l1.send_call(&cx.key, &call).await?;
-    cx.l1.wait(hash, 2_400).await.wrap_err("waiting for the proof on L1")?;
+    cx.l1.wait(hash).await.wrap_err("waiting for the proof on L1")?;
     let left = seconds_left(&cx.l1, cx.spec.rollup.portal, &proof.withdrawal).await?.unwrap_or_default();
     println!("proven on L1: {hash}");
     println!("  against output {} (L2 block {})", proof.output_index, proof.l2_block);
@@ -249,7 +249,7 @@ async fn finalize(cx: &Ctx, tx: B256) -> eyre::Result<()> {
     let call = finalize_l1_call(cx.spec.rollup.portal, &w);
     cx.l1.simulate(cx.key.address(), &call).await.map_err(explain)?;
     let hash = cx.l1.send_call(&cx.key, &call).await?;
-    cx.l1.wait(hash, 2_400).await.wrap_err("waiting for the payout on L1")?;
+    cx.l1.wait(hash).await.wrap_err("waiting for the payout on L1")?;
     println!("finalized on L1: {hash} ({} wei to {})", w.value, w.target);
     Ok(())
 }

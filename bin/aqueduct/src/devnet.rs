@@ -553,7 +553,7 @@ async fn deposit_for_dev_accounts(
     .wrap_err("depositing the dev accounts' L2 ETH")?;
     for (i, tx) in sent.into_iter().enumerate() {
         step.set(format!("{i} of {} mined on L1", signers.len()));
-        l1.wait(tx, 2_400).await.wrap_err("waiting for a dev account's deposit")?;
+        l1.wait(tx).await.wrap_err("waiting for a dev account's deposit")?;
     }
     step.done();
     Ok(())

@@ -245,7 +245,7 @@ pub async fn call_l1(
         e => eyre!(e),
     })?;
     let h = l1.send_call(key, &call).await?;
-    Ok((h, l1.wait(h, 2_400).await?))
+    Ok((h, l1.wait(h).await?))
 }
 
 async fn send(l1: &L1Client, key: &PrivateKeySigner, to: Address, value: U256, input: Vec<u8>) -> eyre::Result<()> {

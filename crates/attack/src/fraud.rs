@@ -140,7 +140,7 @@ pub async fn run_fraud(o: FraudOptions) -> Result<FraudReport, AttackError> {
     // withdrawal on L2 right away; it must be paid exactly when its window closes.
     let portal = world.cfg.portal;
     let dep = deposit_eth(&world.l1, &players.user, portal, players.user.address(), U256::from(20 * ETH)).await?;
-    world.l1.wait(dep, 2_400).await.map_err(|e| AttackError::Failed(format!("the user's deposit: {e}")))?;
+    world.l1.wait(dep).await.map_err(|e| AttackError::Failed(format!("the user's deposit: {e}")))?;
     let withdrawal_tx = world.send_l2(&players.user, &withdraw_eth_call(players.user.address(), U256::from(ETH)))?;
     // It is proven at the end against the verifier's chain: it must be derived before the games
     // (whose L1 time jumps leave the L2 behind L1 and its later blocks to default ones).

@@ -242,7 +242,7 @@ impl RollupWorld {
             .await
             .map_err(|e| AttackError::Failed(format!("{what}: {}", revert_name(&e))))?;
         let h = self.l1.send_call(by, call).await?;
-        let r = self.l1.wait(h, 2_400).await.map_err(|e| AttackError::Failed(format!("{what}: {e}")))?;
+        let r = self.l1.wait(h).await.map_err(|e| AttackError::Failed(format!("{what}: {e}")))?;
         Ok((r.block_number.unwrap_or_default(), r.gas_used))
     }
 

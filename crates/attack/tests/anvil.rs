@@ -135,7 +135,7 @@ async fn bisection_and_clocks_run_on_anvil() {
             gas_limit: 300_000,
         };
         let h = l1.send_call(by, &call).await.unwrap();
-        l1.wait(h, 400).await.unwrap();
+        l1.wait(h).await.unwrap();
     };
     let cancel = CancellationToken::new();
     let _stop = cancel.clone().drop_guard();

@@ -53,6 +53,9 @@ impl aqueduct_primitives::Classify for L1Error {
     }
 }
 
+/// Longest a service waits for a transaction's receipt (ten 12-second slots).
+pub const RECEIPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Longest an L1 JSON-RPC call may take.
 pub const L1_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -211,15 +214,25 @@ impl L1Client {
         self.send_raw(&sign_1559(signer, chain_id, nonce, fees, call)).await
     }
 
-    /// Waits for a receipt (polling), failing on revert. Mines on a manual L1 are the caller's job.
-    pub async fn wait(&self, tx: B256, polls: u32) -> Result<TransactionReceipt, L1Error> {
-        for _ in 0..polls {
+    /// Waits up to [`RECEIPT_TIMEOUT`] for a receipt, failing on revert. Mines on a manual L1 are
+    /// the caller's job.
+    pub async fn wait(&self, tx: B256) -> Result<TransactionReceipt, L1Error> {
+        self.wait_within(tx, RECEIPT_TIMEOUT).await
+    }
+
+    /// Waits up to `timeout` for a receipt (asked for every 50 ms: an instant-mining devnet
+    /// answers within one), failing on revert.
+    pub async fn wait_within(&self, tx: B256, timeout: std::time::Duration) -> Result<TransactionReceipt, L1Error> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
             if let Some(r) = self.receipt(tx).await? {
                 return if r.status() { Ok(r) } else { Err(L1Error::Reverted(tx)) };
             }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(L1Error::NotMined(tx));
+            }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        Err(L1Error::NotMined(tx))
     }
 }
 
@@ -277,7 +290,7 @@ pub async fn create_all(
     }
     let mut last = 0;
     for (h, want) in hashes.into_iter().zip(want) {
-        let r = l1.wait(h, 2_400).await?;
+        let r = l1.wait(h).await?;
         if r.contract_address != Some(*want) {
             return Err(L1Error::Rpc(format!("creation landed at {:?}, expected {want}", r.contract_address)));
         }

@@ -68,7 +68,7 @@ impl Adjudicator {
     pub async fn deploy(l1: &L1Client, signer: &PrivateKeySigner) -> Result<Address, L1Error> {
         let call = L1Call { to: TxKind::Create, value: U256::ZERO, input: Adj::BYTECODE.clone(), gas_limit: 5_000_000 };
         let hash = l1.send_call(signer, &call).await?;
-        let r = l1.wait(hash, 2_400).await?;
+        let r = l1.wait(hash).await?;
         r.contract_address.ok_or_else(|| L1Error::Rpc("the adjudicator creation has no address".into()))
     }
 
@@ -87,7 +87,7 @@ impl Adjudicator {
         let call = L1Call { to: TxKind::Call(to), value, input: Bytes::from(input), gas_limit };
         self.l1.simulate(self.signer.address(), &call).await?;
         let tx = self.l1.send_call(&self.signer, &call).await?;
-        self.l1.wait(tx, 2_400).await
+        self.l1.wait(tx).await
     }
 
     async fn approve(&self, token: Address, amount: u128) -> Result<(), L1Error> {

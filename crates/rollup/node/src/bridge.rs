@@ -353,7 +353,7 @@ pub async fn deposit_erc20(
 ) -> Result<B256, L1Error> {
     let approve = aqueduct_contracts::AqueductToken::approveCall { spender: portal, value: amount };
     let h = send(l1, s, token, U256::ZERO, approve.abi_encode(), 100_000).await?;
-    l1.wait(h, 2_000).await?;
+    l1.wait(h).await?;
     let call = RollupPortal::depositERC20Call { token, to, amount };
     send(l1, s, portal, U256::ZERO, call.abi_encode(), 300_000).await
 }

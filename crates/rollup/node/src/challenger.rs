@@ -337,7 +337,7 @@ impl Challenger {
         // Simulate first: a refusal comes back by name instead of as a wasted transaction.
         self.l1.simulate(self.address(), &call).await?;
         let hash = self.l1.send_call(&self.signer, &call).await?;
-        let r = self.l1.wait(hash, 2_400).await?;
+        let r = self.l1.wait(hash).await?;
         if !r.status() {
             return Err(L1Error::Rpc(format!("{action} in game {game:?} reverted (tx {hash})")));
         }

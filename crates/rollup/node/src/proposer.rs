@@ -65,7 +65,7 @@ impl Proposer {
             OutputOracle::proposeOutputCall { outputRoot: out.hash(), l2BlockNumber: U256::from(next) }.abi_encode();
         let call = L1Call { to: TxKind::Call(self.oracle), value: self.bond, input: input.into(), gas_limit: 300_000 };
         let hash = self.l1.send_call(&self.signer, &call).await?;
-        self.l1.wait(hash, 1_200).await?;
+        self.l1.wait(hash).await?;
         info!(target: "proposer", l2_block = next, root = %out.hash(), "output proposed");
         Ok(Some(next))
     }

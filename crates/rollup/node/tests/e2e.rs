@@ -161,7 +161,7 @@ async fn deposit_transfer_batch_and_derive() {
     let call =
         L1Call { to: TxKind::Call(dep.portal), value: U256::from(10 * ETH), input: input.into(), gas_limit: 200_000 };
     let h = l1.send_raw(&sign_1559(user, 31337, nonce, fees, &call)).await.unwrap();
-    l1.wait(h, 400).await.unwrap();
+    l1.wait(h).await.unwrap();
     until("the deposit on L2", 60, || async { seq.balance(user.address()).await == before + U256::from(10 * ETH) })
         .await;
 
@@ -274,11 +274,11 @@ async fn withdrawals(
         gas_limit: 3_000_000,
     };
     let h = l1.send_raw(&sign_1559(user, 31337, nonce, fees, &create)).await.unwrap();
-    let token = l1.wait(h, 400).await.unwrap().contract_address.unwrap();
+    let token = l1.wait(h).await.unwrap().contract_address.unwrap();
     let h = aqueduct_rollup_node::deposit_erc20(l1, user, dep.portal, token, user.address(), U256::from(500 * ETH))
         .await
         .unwrap();
-    l1.wait(h, 400).await.unwrap();
+    l1.wait(h).await.unwrap();
     let l2_token_of = || async {
         let data = L2Bridge::l2TokenOfCall(token).abi_encode();
         let v = seq
@@ -370,7 +370,7 @@ async fn withdrawals(
     assert!(err.contains(&selector_hex(P::WithdrawalNotProven::SELECTOR)), "unproven: {err}");
     for p in &proofs {
         let h = aqueduct_rollup_node::prove(l1, user, dep.portal, p).await.unwrap();
-        l1.wait(h, 400).await.unwrap();
+        l1.wait(h).await.unwrap();
     }
     let left = aqueduct_rollup_node::seconds_left(l1, dep.portal, &proofs[0].withdrawal).await.unwrap().unwrap();
     assert!(left > 0 && left <= 60, "window left: {left}");
@@ -383,7 +383,7 @@ async fn withdrawals(
     let eth_before = l1.balance(user.address()).await.unwrap();
     for p in &proofs {
         let h = aqueduct_rollup_node::finalize(l1, user, dep.portal, &p.withdrawal).await.unwrap();
-        l1.wait(h, 400).await.unwrap();
+        l1.wait(h).await.unwrap();
         assert!(aqueduct_rollup_node::is_finalized(l1, dep.portal, &p.withdrawal).await.unwrap());
     }
     let eth_after = l1.balance(user.address()).await.unwrap();
@@ -420,7 +420,7 @@ async fn censored_user_gets_in_through_the_forced_queue() {
     let nonce = l1.nonce(victim.address()).await.unwrap();
     let call = L1Call { to: TxKind::Call(dep.inbox), value: U256::ZERO, input: forced.into(), gas_limit: 300_000 };
     let h = l1.send_raw(&sign_1559(&victim, 31337, nonce, fees, &call)).await.unwrap();
-    let queued_at = l1.wait(h, 400).await.unwrap().block_number.unwrap();
+    let queued_at = l1.wait(h).await.unwrap().block_number.unwrap();
     until("the forced transaction on L2", 90, || async { seq.balance(to).await == U256::from(12_345) }).await;
     let seq_chain = rollup.sequencer.clone().unwrap();
     let hash = alloy::primitives::keccak256(&raw);
@@ -458,7 +458,7 @@ async fn forced_transaction_lands_with_the_sequencer_stopped() {
     let nonce = l1.nonce(user.address()).await.unwrap();
     let call = L1Call { to: TxKind::Call(dep.inbox), value: U256::ZERO, input: forced.into(), gas_limit: 300_000 };
     let h = l1.send_raw(&sign_1559(&user, 31337, nonce, fees, &call)).await.unwrap();
-    let queued_at = l1.wait(h, 400).await.unwrap().block_number.unwrap();
+    let queued_at = l1.wait(h).await.unwrap().block_number.unwrap();
 
     let v = rpc_at(ver.verifier_rpc.unwrap());
     until("the forced transaction in the derived chain", 120, || async { v.balance(to).await == U256::from(4_242) })

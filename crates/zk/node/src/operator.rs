@@ -574,7 +574,7 @@ impl Settler {
         let call = L1Call { to: TxKind::Call(self.rollup), value: U256::ZERO, input: input.into(), gas_limit };
         self.l1.simulate(self.signer.address(), &call).await?;
         let hash = self.l1.send_call(&self.signer, &call).await?;
-        let r = match self.l1.wait(hash, 2_400).await {
+        let r = match self.l1.wait(hash).await {
             Ok(r) => r,
             Err(L1Error::Reverted(_)) => return Err(OperatorError::Reverted { what, tx: hash.to_string() }),
             Err(e) => return Err(e.into()),

@@ -12,7 +12,7 @@ use aqueduct_l1::Devnet;
 pub async fn send(l1: &L1Client, who: &PrivateKeySigner, to: Address, value: u128, input: Vec<u8>) -> u64 {
     let call = L1Call { to: TxKind::Call(to), value: U256::from(value), input: input.into(), gas_limit: 3_000_000 };
     let h = l1.send_call(who, &call).await.unwrap();
-    l1.wait(h, 2_400).await.unwrap().gas_used
+    l1.wait(h).await.unwrap().gas_used
 }
 
 /// Whether L1 refuses the call (simulated: it reverts).
