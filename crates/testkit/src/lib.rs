@@ -186,8 +186,13 @@ fn describe(e: ClientError) -> String {
     }
 }
 
+/// A client that opens a connection per request (`Connection: close`): the processes tests talk
+/// to are killed and restarted, and a pooled connection to a dead one fails the next request.
 fn http_client(url: &str) -> HttpClient {
+    let mut headers = jsonrpsee::http_client::HeaderMap::new();
+    headers.insert("connection", jsonrpsee::http_client::HeaderValue::from_static("close"));
     HttpClientBuilder::default()
+        .set_headers(headers)
         .max_response_size(u32::MAX)
         .request_timeout(Duration::from_secs(120))
         .build(url)
