@@ -11,8 +11,8 @@ use alloy::{
 use aqueduct_chain::{BlockRef, CallArgs, Chain, ChainError};
 use aqueduct_contracts::rollup::{L2ToL1MessagePasser, OutputOracle};
 use aqueduct_rollup_protocol::{OutputRoot, Predeploys};
-use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use aqueduct_service::{Progress, Service};
+use tracing::info;
 
 use crate::l1::{L1Call, L1Client, L1Error};
 
@@ -70,16 +70,23 @@ impl Proposer {
         Ok(Some(next))
     }
 
-    pub async fn run(self, cancel: CancellationToken) {
-        loop {
-            if let Err(e) = self.step().await {
-                warn!(target: "proposer", error = %e, "proposal failed; retrying");
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(self.poll) => {}
-            }
-        }
+    /// How often it looks for a due output.
+    pub fn poll(&self) -> Duration {
+        self.poll
+    }
+}
+
+/// The proposer as a service: L1 trouble is retried with a growing pause, the anchor gone stops
+/// it (and the rollup with it).
+impl Service for Proposer {
+    type Error = L1Error;
+
+    fn name(&self) -> &'static str {
+        "proposer"
+    }
+
+    async fn step(&mut self) -> Result<Progress, L1Error> {
+        Proposer::step(self).await.map(|_| Progress::Idle)
     }
 }
 

@@ -171,7 +171,10 @@ impl Rollup {
             if let Some(p) = o.proposer {
                 let proposer =
                     Proposer::new(chain.clone(), l1.clone(), o.rollup.oracle, p.signer, p.interval, p.bond, o.poll);
-                r.tasks.push(tokio::spawn(proposer.run(cancel.clone())));
+                let (poll, halt, stop) = (proposer.poll(), r.halt.clone(), cancel.clone());
+                r.tasks.push(tokio::spawn(async move {
+                    aqueduct_service::run(proposer, poll, stop, halt).await;
+                }));
             }
             for c in o.challengers {
                 let mut player = crate::Challenger::new(chain.clone(), l1.clone(), o.rollup.clone(), c.signer, o.poll);
