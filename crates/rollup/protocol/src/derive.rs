@@ -555,6 +555,17 @@ mod tests {
         assert_eq!(safe.forced_index, 1);
     }
 
+    /// The safe head a derived block makes (its hash stands in for the built block's).
+    fn head_after(d: &DerivedBlock) -> SafeHead {
+        SafeHead {
+            number: d.number,
+            hash: B256::repeat_byte(0x80 + d.number as u8),
+            epoch: d.origin.number,
+            seq: d.seq,
+            forced_index: d.forced_index,
+        }
+    }
+
     /// Issue 15, item 4: the sequencer builds from `attributes_for`, derivation checks with
     /// `next`; blocks made one way, posted as batches, derive unchanged the other way.
     #[test]
@@ -583,13 +594,7 @@ mod tests {
                     forced_index: d.forced_index,
                     transactions: d.transactions[d.forced_count..].to_vec(),
                 });
-                head = SafeHead {
-                    number: d.number,
-                    hash: B256::repeat_byte(0x80 + d.number as u8),
-                    epoch: d.origin.number,
-                    seq: d.seq,
-                    forced_index: d.forced_index,
-                };
+                head = head_after(&d);
                 made.push(d);
             }
             let epochs: Vec<u64> = made.iter().map(|d| d.origin.number).collect();
@@ -607,13 +612,7 @@ mod tests {
                     (d.number, d.timestamp, d.origin, d.seq, d.forced_index, d.deposits.clone(), d.transactions.clone())
                 };
                 assert_eq!(fields(&got), fields(want), "block {}", want.number);
-                safe = SafeHead {
-                    number: got.number,
-                    hash: B256::repeat_byte(0x80 + got.number as u8),
-                    epoch: got.origin.number,
-                    seq: got.seq,
-                    forced_index: got.forced_index,
-                };
+                safe = head_after(&got);
             }
         }
     }
