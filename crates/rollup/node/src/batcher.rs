@@ -2,7 +2,12 @@
 //! frames to the inbox, as calldata or blobs, whichever costs less now. A post that an L1 reorg
 //! removed, or that never got mined, is posted again.
 
-use std::{collections::HashSet, path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, HashSet},
+    path::PathBuf,
+    sync::Arc,
+    time::Duration,
+};
 
 use alloy::{
     eips::eip2718::Encodable2718,
@@ -12,7 +17,7 @@ use alloy::{
 };
 use aqueduct_chain::Chain;
 use aqueduct_contracts::rollup::BatchInbox;
-use aqueduct_rollup_protocol::{Batch, ChannelBuilder, Compressor, Pipeline, encode_frames};
+use aqueduct_rollup_protocol::{Batch, ChannelBuilder, Compressor, Pipeline, encode_frames, l1_info_from_deposit};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -104,6 +109,9 @@ pub struct Batcher {
     /// First L2 block not yet posted.
     next: u64,
     posted: Vec<Posted>,
+    /// The hash each posted, not yet settled L2 block had when it was posted: a block the
+    /// sequencer built again since (its L1 origin replaced by a reorg) is posted again.
+    sent: BTreeMap<u64, B256>,
     stats: Arc<Mutex<Vec<PostStats>>>,
     chain_id: Option<u64>,
     attempt: u64,
@@ -128,6 +136,7 @@ impl Batcher {
             cfg,
             next: 1,
             posted: Vec::new(),
+            sent: BTreeMap::new(),
             stats: Arc::new(Mutex::new(Vec::new())),
             chain_id: None,
             attempt: 0,
@@ -174,7 +183,13 @@ impl Batcher {
         let (fi, epoch, _) = head_meta(&b, genesis);
         let (prev_fi, _, _) = head_meta(&parent, genesis);
         let forced: HashSet<B256> = p.forced_range(prev_fi, fi).iter().map(keccak256).collect();
-        let epoch_hash = p.l1_hash(epoch)?;
+        // The origin the block itself names (its L1-info deposit): a block built on an L1 block
+        // that a reorg replaced must not pass for one built on its successor.
+        let named = b.txs.first().and_then(|t| t.envelope.as_deposit()).and_then(l1_info_from_deposit);
+        let epoch_hash = match named {
+            Some((number, hash, _)) if number == epoch => hash,
+            _ => p.l1_hash(epoch)?,
+        };
         let transactions = b
             .txs
             .iter()
@@ -206,6 +221,7 @@ impl Batcher {
 
     /// One round: check earlier posts, then post what is new.
     pub async fn step(&mut self) -> Result<(), L1Error> {
+        self.check_rebuilt();
         self.check_posted().await?;
         if self.posted.iter().any(|p| p.l1_block.is_none()) {
             return Ok(());
@@ -244,6 +260,19 @@ impl Batcher {
         raw as f64 * ratio >= self.cfg.target_post_bytes as f64
     }
 
+    /// Posts again from the first posted block that the sequencer has replaced since.
+    fn check_rebuilt(&mut self) {
+        let changed = self
+            .sent
+            .iter()
+            .find(|(n, h)| self.chain.block(aqueduct_chain::BlockRef::Number(**n)).map(|b| b.hash) != Some(**h));
+        let Some((&from, _)) = changed else { return };
+        warn!(target: "batcher", from, "posted blocks were built again: posting them again");
+        self.sent.split_off(&from);
+        self.posted.retain(|p| p.first < from);
+        self.next = self.next.min(from);
+    }
+
     /// Confirms posts, and rewinds to repost those an L1 reorg removed or that were dropped.
     async fn check_posted(&mut self) -> Result<(), L1Error> {
         let mut repost_from = None;
@@ -271,11 +300,14 @@ impl Batcher {
             warn!(target: "batcher", from, "posted batches lost (L1 reorg or dropped): posting again");
             self.posted.retain(|p| p.last < from);
             self.next = from;
+            self.sent.split_off(&from);
         }
         // Posts buried deep enough are settled; forget them.
         if let Ok(head) = self.l1.head().await {
             self.posted.retain(|p| p.l1_block.is_none_or(|(n, _)| n + 64 > head));
         }
+        let settled = self.posted.iter().map(|p| p.first).min().unwrap_or(self.next);
+        self.sent = self.sent.split_off(&settled);
         self.save_progress();
         Ok(())
     }
@@ -288,7 +320,9 @@ impl Batcher {
         let mut last = self.next - 1;
         for n in self.next..=head.min(self.next + self.cfg.max_channel_blocks - 1) {
             let Some(b) = self.batch_of(n) else { break };
+            let Some(block) = self.chain.block(aqueduct_chain::BlockRef::Number(n)) else { break };
             ch.add(&b);
+            self.sent.insert(n, block.hash);
             last = n;
             if ch.uncompressed_len() >= self.cfg.max_channel_bytes {
                 break;

@@ -212,14 +212,49 @@ impl Follow {
             self.safe = SafeHead::of(keep, b.hash, &b.header.extra_data, self.l1_genesis);
         }
         warn!(target: "sequencer", first_bad, keep, "L1 reorg: confirmations from there on are void");
+        // Our newest blocks may stand on L1 origins the reorg replaced: their L1-info deposits
+        // name blocks L1 no longer has, and no verifier would derive them. Build them again on
+        // the new canonical origins, their transactions back in the pool.
+        let mut top = chain.head();
+        while top.number() > keep && head_meta(&top, self.l1_genesis).1 >= first_bad {
+            match chain.block(BlockRef::Number(top.number() - 1)) {
+                Some(b) => top = b,
+                None => break,
+            }
+        }
+        if top.number() < chain.head().number() {
+            match chain.unwind_to(top.number()) {
+                Ok(removed) => {
+                    warn!(target: "sequencer", from = top.number() + 1, blocks = removed.len(), "L1 reorg replaced their origins: building them again");
+                    back_to_pool(chain, &removed);
+                }
+                Err(e) => error!(target: "sequencer", error = %e, "unwinding blocks on replaced L1 origins failed"),
+            }
+        }
     }
 }
 
-/// Whether `ours` is the block derivation made as `d`: same timestamp, origin, forced range and
-/// batch transactions (its deposits and forced transactions follow from those).
+/// The transactions of unwound blocks go back to the pool (deposits come again from L1).
+fn back_to_pool(chain: &Chain, removed: &[Arc<SealedBlock>]) {
+    for b in removed {
+        for t in b.txs.iter().filter(|t| !t.envelope.is_deposit()) {
+            if let aqueduct_chain::TxBody::Ethereum(env) = &t.envelope {
+                let _ = chain.submit(env.clone(), t.sender);
+            }
+        }
+    }
+}
+
+/// Whether `ours` is the block derivation made as `d`: same timestamp, origin (its hash too, in
+/// the L1-info deposit: an L1 reorg may replace the block at that number), deposits, forced
+/// range and batch transactions.
 fn same_block(ours: &SealedBlock, d: &DerivedBlock, l1_genesis: u64) -> bool {
     let (forced_index, epoch, _) = head_meta(ours, l1_genesis);
     if epoch != d.origin.number || forced_index != d.forced_index || ours.header.timestamp != d.timestamp {
+        return false;
+    }
+    let deposits = ours.txs.iter().filter(|t| t.envelope.is_deposit()).map(|t| t.hash);
+    if !deposits.eq(d.deposits.iter().map(|x| x.hash())) {
         return false;
     }
     let (forced, batch) = d.transactions.split_at(d.forced_count.min(d.transactions.len()));
@@ -250,13 +285,7 @@ fn reconcile(chain: &Chain, pipeline: &Mutex<Pipeline>, mut f: Follow) -> (Follo
                     default = d.default,
                     "L1 decided other blocks than ours: rebuilding from the derived chain"
                 );
-                for b in &removed {
-                    for t in b.txs.iter().filter(|t| !t.envelope.is_deposit()) {
-                        if let aqueduct_chain::TxBody::Ethereum(env) = &t.envelope {
-                            let _ = chain.submit(env.clone(), t.sender);
-                        }
-                    }
-                }
+                back_to_pool(chain, &removed);
                 replaced += removed.len();
             }
             let attrs = d.attributes(chain.rules());

@@ -550,6 +550,86 @@ async fn l1_reorg_of_depth_3_under_posted_batches() {
     devnet.stop().await;
 }
 
+/// The L1 origin (number, hash) an L2 block names in its L1-info deposit.
+fn origin_of(b: &aqueduct_chain::SealedBlock) -> (u64, alloy::primitives::B256) {
+    let info = b.txs.first().and_then(|t| t.envelope.as_deposit()).expect("an L2 block opens with its L1-info deposit");
+    let (number, hash, _) = aqueduct_rollup_protocol::l1_info_from_deposit(info).expect("an L1-info deposit");
+    (number, hash)
+}
+
+/// Issue 15 (acceptance): an L1 reorg replaces the L1 origins of the sequencer's newest blocks
+/// (not yet confirmed by a batch). The sequencer builds them again on the new canonical origins,
+/// their transactions back in its pool, and the verifier derives the same chain hash for hash.
+/// Before, the sequencer kept the blocks naming the vanished origins and verifiers derived other
+/// ones from the same batches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reorg_of_the_newest_origins_rebuilds_the_unsafe_blocks() {
+    let Setup { _dir, devnet, l1, dep, rollup, ver, .. } = setup(Opts::default()).await;
+    let seq = rpc_at(rollup.sequencer_rpc.unwrap());
+    let l1_rpc = AsyncRpc::new(&devnet.url());
+    let seq_chain = rollup.sequencer.clone().unwrap();
+    let ver_chain = ver.verifier.clone().unwrap();
+    let to = Address::repeat_byte(0x56);
+    let senders = &devnet.signers[6..10];
+    for i in 0..10u64 {
+        for s in senders {
+            seq.call("eth_sendRawTransaction", json!([transfer(s, i, to, 1)])).await.unwrap();
+        }
+    }
+    until("the transfers on L2", 60, || async { seq.balance(to).await == U256::from(40) }).await;
+    until("L1 well past the deployment", 30, || async { l1.head().await.unwrap() > dep.l1_genesis.number + 6 }).await;
+    // More transfers, in blocks on the newest L1 origins (no confirmations asked), then the
+    // reorg replaces the last three L1 blocks at once.
+    for i in 10..15u64 {
+        for s in senders {
+            seq.call("eth_sendRawTransaction", json!([transfer(s, i, to, 1)])).await.unwrap();
+        }
+    }
+    until("the new transfers on L2", 30, || async { seq.balance(to).await == U256::from(60) }).await;
+    let l1_head = l1.head().await.unwrap();
+    let (epoch, stale_hash) = origin_of(&seq_chain.head());
+    assert!(
+        epoch + 2 >= l1_head,
+        "the sequencer's head stands on L1 block {epoch}, the reorg replaces from {}",
+        l1_head - 2
+    );
+    l1_rpc.call("anvil_reorg", json!([3, []])).await.unwrap();
+    assert_ne!(l1.header(epoch).await.unwrap().hash, stale_hash, "the reorg replaced the head's origin");
+
+    // Every sequencer block stands on a canonical L1 origin again, and the verifier derived the
+    // same blocks.
+    let canonical = || async {
+        let head = seq_chain.head().number();
+        let mut hashes = std::collections::HashMap::new();
+        for n in 1..=head {
+            let Some(b) = seq_chain.block(BlockRef::Number(n)) else { return false };
+            let (number, hash) = origin_of(&b);
+            if !hashes.contains_key(&number) {
+                hashes.insert(number, l1.header(number).await.map(|h| h.hash).ok());
+            }
+            if hashes[&number] != Some(hash) {
+                return false;
+            }
+        }
+        head > 0
+    };
+    until("the sequencer's blocks on canonical L1 origins", 60, canonical).await;
+    let target = seq_chain.head().number();
+    until("the verifier to derive them", 120, || async { ver_chain.head().number() >= target }).await;
+    for n in 1..=target {
+        let a = seq_chain.block(BlockRef::Number(n)).unwrap().hash;
+        assert_eq!(ver_chain.block(BlockRef::Number(n)).map(|b| b.hash), Some(a), "L2 block {n} after the reorg");
+    }
+    assert!(seq_chain.head().number() >= target, "the sequencer went on");
+    assert!(canonical().await, "the sequencer's chain stands on canonical L1 origins");
+    // Nothing lost: the rebuilt blocks took the transactions again.
+    let ver_rpc = rpc_at(ver.verifier_rpc.unwrap());
+    until("every transfer derived", 60, || async { ver_rpc.balance(to).await == U256::from(60) }).await;
+    rollup.stop().await;
+    ver.stop().await;
+    devnet.stop().await;
+}
+
 /// Issue 15 (errors with a next action): an L1 reorg that replaces the block the rollup is
 /// anchored to (its deployment) leaves nothing to derive from; the verifier used to retry that
 /// forever. It stops, and the rollup's halt says why (the devnet exits non-zero with it).
