@@ -604,8 +604,8 @@ async fn a_reorg_of_the_newest_origins_rebuilds_the_unsafe_blocks() {
         for n in 1..=head {
             let Some(b) = seq_chain.block(BlockRef::Number(n)) else { return false };
             let (number, hash) = origin_of(&b);
-            if !hashes.contains_key(&number) {
-                hashes.insert(number, l1.header(number).await.map(|h| h.hash).ok());
+            if let std::collections::hash_map::Entry::Vacant(e) = hashes.entry(number) {
+                e.insert(l1.header(number).await.map(|h| h.hash).ok());
             }
             if hashes[&number] != Some(hash) {
                 return false;
