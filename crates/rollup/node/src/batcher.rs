@@ -18,9 +18,9 @@ use alloy::{
 use aqueduct_chain::Chain;
 use aqueduct_contracts::rollup::BatchInbox;
 use aqueduct_rollup_protocol::{Batch, ChannelBuilder, Compressor, Pipeline, encode_frames, l1_info_from_deposit};
+use aqueduct_service::{CancellationToken, Halt, Progress, Service};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::{
@@ -207,16 +207,16 @@ impl Batcher {
         })
     }
 
-    pub async fn run(mut self, cancel: CancellationToken) {
-        loop {
-            if let Err(e) = self.step().await {
-                warn!(target: "batcher", error = %e, "batcher step failed; retrying");
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(self.cfg.poll) => {}
-            }
-        }
+    /// Posts on the service loop until cancelled (a rollup's own services pass its shared halt
+    /// to [`aqueduct_service::run`] instead).
+    pub async fn run(self, cancel: CancellationToken) {
+        let poll = self.poll();
+        aqueduct_service::run(self, poll, cancel, Halt::new()).await;
+    }
+
+    /// How often it looks for blocks to post.
+    pub fn poll(&self) -> Duration {
+        self.cfg.poll
     }
 
     /// One round: check earlier posts, then post what is new.
@@ -398,6 +398,20 @@ impl Batcher {
         self.stats.lock().push(stats);
         self.next = last + 1;
         Ok(())
+    }
+}
+
+/// The batcher as a service: L1 trouble is retried with a growing pause, the anchor gone stops
+/// it.
+impl Service for Batcher {
+    type Error = L1Error;
+
+    fn name(&self) -> &'static str {
+        "batcher"
+    }
+
+    async fn step(&mut self) -> Result<Progress, L1Error> {
+        Batcher::step(self).await.map(|_| Progress::Idle)
     }
 }
 

@@ -23,8 +23,8 @@ use aqueduct_rollup_protocol::{
     OutputRoot, Predeploys, RollupConfig,
     dispute::{GameView, Move, Phase, Truth, next_move},
 };
+use aqueduct_service::{CancellationToken, Halt, Progress, Service};
 use parking_lot::Mutex;
-use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::{
@@ -354,15 +354,24 @@ impl Challenger {
         Ok(())
     }
 
+    /// Plays on the service loop until cancelled (a rollup's own services pass its shared halt
+    /// to [`aqueduct_service::run`] instead).
     pub async fn run(self, cancel: CancellationToken) {
-        loop {
-            if let Err(e) = self.tick().await {
-                warn!(target: "challenger", error = %e, "challenger round failed; retrying");
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(self.poll) => {}
-            }
-        }
+        let poll = self.poll;
+        aqueduct_service::run(self, poll, cancel, Halt::new()).await;
+    }
+}
+
+/// The challenger as a service: L1 trouble is retried with a growing pause, the anchor gone
+/// stops it.
+impl Service for Challenger {
+    type Error = L1Error;
+
+    fn name(&self) -> &'static str {
+        "challenger"
+    }
+
+    async fn step(&mut self) -> Result<Progress, L1Error> {
+        self.tick().await.map(|_| Progress::Idle)
     }
 }

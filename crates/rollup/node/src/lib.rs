@@ -30,6 +30,6 @@ pub use l1::{
 };
 pub use proposer::{Proposer, output_at};
 pub use rollup::{ChallengerRole, ProposerRole, Rollup, RollupError, RollupOptions, SequencerRole, l2_chain_config};
-pub use sequencer::{Sequencer, SequencerConfig, head_meta};
+pub use sequencer::{Sequencer, SequencerConfig, SequencerError, head_meta};
 pub use spec::{RollupSpec, SpecError};
 pub use verifier::Verifier;

@@ -149,8 +149,14 @@ impl Rollup {
             let batcher = Batcher::new(chain.clone(), l1.clone(), pipeline, s.batcher, s.batcher_config)
                 .with_progress_file(o.data_dir.join("sequencer").join("batcher-progress"));
             r.batcher_stats = Some(batcher.stats());
-            r.tasks.push(tokio::spawn(seq.run(cancel.clone())));
-            r.tasks.push(tokio::spawn(batcher.run(cancel.clone())));
+            let (halt, stop) = (r.halt.clone(), cancel.clone());
+            r.tasks.push(tokio::spawn(async move {
+                aqueduct_service::run(seq, Duration::ZERO, stop, halt).await;
+            }));
+            let (poll, halt, stop) = (batcher.poll(), r.halt.clone(), cancel.clone());
+            r.tasks.push(tokio::spawn(async move {
+                aqueduct_service::run(batcher, poll, stop, halt).await;
+            }));
             let rpc_cfg = rpc::RpcConfig { addr: s.rpc_addr, ..Default::default() };
             let (addr, handle) = rpc::serve(chain.clone(), s.dev_signers, rpc_cfg)
                 .await
@@ -179,7 +185,10 @@ impl Rollup {
             for c in o.challengers {
                 let mut player = crate::Challenger::new(chain.clone(), l1.clone(), o.rollup.clone(), c.signer, o.poll);
                 player.challenge = c.challenge;
-                r.tasks.push(tokio::spawn(player.run(cancel.clone())));
+                let (poll, halt, stop) = (o.poll, r.halt.clone(), cancel.clone());
+                r.tasks.push(tokio::spawn(async move {
+                    aqueduct_service::run(player, poll, stop, halt).await;
+                }));
             }
             let to = r.sequencer_rpc.map(|a| format!("http://{a}")).unwrap_or_else(|| "the sequencer".into());
             let rpc_cfg = rpc::RpcConfig { addr: rpc_addr, read_only: Some(to), ..Default::default() };

@@ -10,11 +10,14 @@ use std::{
 use alloy::primitives::{Address, B256, keccak256};
 use aqueduct_chain::{BlockAttributes, BlockRef, Chain, ChainError, SealedBlock};
 use aqueduct_rollup_protocol::{DerivedBlock, ForcedPolicy, Pipeline, SafeHead};
+use aqueduct_service::{CancellationToken, Classify, Halt, NextAction, Progress, Service};
 use parking_lot::Mutex;
-use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
-use crate::{follower::follow_l1, l1::L1Client};
+use crate::{
+    follower::follow_l1,
+    l1::{L1Client, L1Error},
+};
 
 #[derive(Clone, Debug, Default)]
 pub struct SequencerConfig {
@@ -29,6 +32,31 @@ pub struct Sequencer {
     l1: L1Client,
     pipeline: Arc<Mutex<Pipeline>>,
     cfg: SequencerConfig,
+    follow: Follow,
+    last_l1_poll: u64,
+}
+
+/// What stops the sequencer: L1 gone below the rollup's anchor, or its chain's store failing.
+/// Anything else (L1 slow or unreachable, a block that failed) is logged and the next round
+/// tries again, so L2 blocks keep coming while L1 is away.
+#[derive(Debug, thiserror::Error)]
+pub enum SequencerError {
+    #[error(transparent)]
+    L1(#[from] L1Error),
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error("a sequencer task panicked: {0}")]
+    Panicked(#[from] tokio::task::JoinError),
+}
+
+impl Classify for SequencerError {
+    fn next_action(&self) -> NextAction {
+        match self {
+            Self::L1(e) => e.next_action(),
+            Self::Chain(e) => e.next_action(),
+            Self::Panicked(_) => NextAction::Stop,
+        }
+    }
 }
 
 /// L1 blocks read per round while catching up to the head's origin (no block is due meanwhile).
@@ -38,106 +66,100 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
 }
 
+/// An error worth stopping for goes up to the service loop; the rest are logged here.
+fn fatal_or_log(e: impl Into<SequencerError>, what: &str) -> Result<(), SequencerError> {
+    let e = e.into();
+    if e.next_action() == NextAction::Stop {
+        return Err(e);
+    }
+    warn!(target: "sequencer", error = %e, "{what}; trying again");
+    Ok(())
+}
+
 impl Sequencer {
     pub fn new(chain: Arc<Chain>, l1: L1Client, pipeline: Arc<Mutex<Pipeline>>, cfg: SequencerConfig) -> Self {
-        Self { chain, l1, pipeline, cfg }
-    }
-
-    /// Produces blocks until cancelled.
-    pub async fn run(self, cancel: CancellationToken) {
-        let block_ms = self.pipeline.lock().config().block_time_ms;
-        let mut last_l1_poll = 0u64;
-        let genesis = self.chain.block(BlockRef::Number(0)).expect("a chain has its genesis");
-        let l1_genesis = self.pipeline.lock().config().l1_genesis.number;
-        let mut follow = Follow {
+        let genesis = chain.block(BlockRef::Number(0)).expect("a chain has its genesis");
+        let l1_genesis = pipeline.lock().config().l1_genesis.number;
+        let follow = Follow {
             safe: SafeHead::of(0, genesis.hash, &genesis.header.extra_data, l1_genesis),
             sources: BTreeMap::new(),
             l1_genesis,
             followed_at: None,
         };
-        loop {
-            if cancel.is_cancelled() {
-                return;
-            }
-            // Follow what derivation decides from L1: confirm our blocks as their batches land,
-            // and replace them where L1 decided otherwise (an outage past the sequencing window).
-            let cursor = self.pipeline.lock().cursor();
-            if follow.followed_at != Some(cursor) {
-                let (chain, pipeline) = (self.chain.clone(), self.pipeline.clone());
-                match tokio::task::spawn_blocking(move || reconcile(&chain, &pipeline, follow)).await {
-                    Ok((f, result)) => {
-                        follow = f;
-                        match result {
-                            Ok(_) => follow.followed_at = Some(cursor),
-                            Err(e) => error!(target: "sequencer", error = %e, "following the derived chain failed"),
-                        }
-                    }
-                    Err(e) => {
-                        error!(target: "sequencer", error = %e, "reconcile task panicked");
-                        return;
-                    }
-                }
-            }
-            // After a restart the pipeline starts again from the rollup's L1 genesis: no block may
-            // be built before it has read the head's own origin again (its epoch and forced queue).
-            if let Some(epoch) = self.origin_unread() {
-                let before = self.pipeline.lock().cursor();
-                info!(target: "sequencer", l1 = before, origin = epoch, "reading L1 up to the head's origin before building");
-                let read = follow_l1(&self.l1, &self.pipeline, self.cfg.l1_confirmations, CATCH_UP_BLOCKS);
-                let stalled = tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    r = read => match r {
-                        Err(e) => {
-                            warn!(target: "sequencer", error = %e, "reading L1 failed; retrying");
-                            true
-                        }
-                        Ok(reorged) => {
-                            follow.rewind(&self.chain, reorged);
-                            self.pipeline.lock().cursor() <= before
-                        }
-                    },
-                };
-                if stalled {
-                    tokio::select! {
-                        _ = cancel.cancelled() => return,
-                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                    }
-                }
-                continue;
-            }
-            let now = now_ms();
-            if now >= last_l1_poll + 500 {
-                last_l1_poll = now;
-                // A slow L1 must not stop L2 blocks: read what arrives in time, the rest next round.
-                let read = follow_l1(&self.l1, &self.pipeline, self.cfg.l1_confirmations, 64);
-                match tokio::time::timeout(Duration::from_millis(block_ms.max(500)), read).await {
-                    Ok(Err(e)) => warn!(target: "sequencer", error = %e, "reading L1 failed; retrying"),
-                    Err(_) => debug!(target: "sequencer", "L1 slow to answer; reading on next round"),
-                    Ok(Ok(reorged)) => follow.rewind(&self.chain, reorged),
-                }
-            }
-            let due_ms = self.next_block_due_ms();
-            let now = now_ms();
-            if now < due_ms {
-                let wait = Duration::from_millis((due_ms - now).min(block_ms));
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = tokio::time::sleep(wait) => {}
-                }
-                continue;
-            }
-            let chain = self.chain.clone();
-            let Some(attrs) = self.next_attributes() else { continue };
-            let built = tokio::task::spawn_blocking(move || chain.build_block(attrs)).await;
-            match built {
-                Ok(Ok(b)) => debug!(target: "sequencer", number = b.number(), txs = b.txs.len(), "sealed"),
-                Ok(Err(e)) => {
-                    error!(target: "sequencer", error = %e, "block building failed");
-                    tokio::time::sleep(Duration::from_millis(block_ms)).await;
-                }
-                Err(e) => error!(target: "sequencer", error = %e, "block task panicked"),
+        Self { chain, l1, pipeline, cfg, follow, last_l1_poll: 0 }
+    }
+
+    /// Produces blocks on the service loop until cancelled (a rollup passes its shared halt to
+    /// [`aqueduct_service::run`] instead).
+    pub async fn run(self, cancel: CancellationToken) {
+        aqueduct_service::run(self, Duration::ZERO, cancel, Halt::new()).await;
+    }
+
+    /// One round: follow derivation if it read something new, read L1, and build the next block
+    /// once it is due (waiting for that at most one block time).
+    async fn round(&mut self) -> Result<(), SequencerError> {
+        let block_ms = self.pipeline.lock().config().block_time_ms;
+        // Follow what derivation decides from L1: confirm our blocks as their batches land,
+        // and replace them where L1 decided otherwise (an outage past the sequencing window).
+        let cursor = self.pipeline.lock().cursor();
+        if self.follow.followed_at != Some(cursor) {
+            let (chain, pipeline) = (self.chain.clone(), self.pipeline.clone());
+            let placeholder = Follow::placeholder(self.follow.l1_genesis);
+            let follow = std::mem::replace(&mut self.follow, placeholder);
+            let (f, result) = tokio::task::spawn_blocking(move || reconcile(&chain, &pipeline, follow)).await?;
+            self.follow = f;
+            match result {
+                Ok(_) => self.follow.followed_at = Some(cursor),
+                Err(e) => fatal_or_log(e, "following the derived chain failed")?,
             }
         }
+        // After a restart the pipeline starts again from the rollup's L1 genesis: no block may
+        // be built before it has read the head's own origin again (its epoch and forced queue).
+        if let Some(epoch) = self.origin_unread() {
+            let before = self.pipeline.lock().cursor();
+            info!(target: "sequencer", l1 = before, origin = epoch, "reading L1 up to the head's origin before building");
+            let stalled = match follow_l1(&self.l1, &self.pipeline, self.cfg.l1_confirmations, CATCH_UP_BLOCKS).await {
+                Err(e) => {
+                    fatal_or_log(e, "reading L1 failed")?;
+                    true
+                }
+                Ok(reorged) => {
+                    self.follow.rewind(&self.chain, reorged);
+                    self.pipeline.lock().cursor() <= before
+                }
+            };
+            if stalled {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            return Ok(());
+        }
+        let now = now_ms();
+        if now >= self.last_l1_poll + 500 {
+            self.last_l1_poll = now;
+            // A slow L1 must not stop L2 blocks: read what arrives in time, the rest next round.
+            let read = follow_l1(&self.l1, &self.pipeline, self.cfg.l1_confirmations, 64);
+            match tokio::time::timeout(Duration::from_millis(block_ms.max(500)), read).await {
+                Ok(Err(e)) => fatal_or_log(e, "reading L1 failed")?,
+                Err(_) => debug!(target: "sequencer", "L1 slow to answer; reading on next round"),
+                Ok(Ok(reorged)) => self.follow.rewind(&self.chain, reorged),
+            }
+        }
+        let due_ms = self.next_block_due_ms();
+        let now = now_ms();
+        if now < due_ms {
+            tokio::time::sleep(Duration::from_millis((due_ms - now).min(block_ms))).await;
+            return Ok(());
+        }
+        let chain = self.chain.clone();
+        let Some(attrs) = self.next_attributes() else { return Ok(()) };
+        match tokio::task::spawn_blocking(move || chain.build_block(attrs)).await? {
+            Ok(b) => debug!(target: "sequencer", number = b.number(), txs = b.txs.len(), "sealed"),
+            Err(e) => {
+                fatal_or_log(e, "block building failed")?;
+                tokio::time::sleep(Duration::from_millis(block_ms)).await;
+            }
+        }
+        Ok(())
     }
 
     fn next_block_due_ms(&self) -> u64 {
@@ -182,6 +204,20 @@ impl Sequencer {
     }
 }
 
+/// The sequencer as a service: each step is one round; only an error that must stop it (L1
+/// reorged below the anchor, its store failing) comes out of a round.
+impl Service for Sequencer {
+    type Error = SequencerError;
+
+    fn name(&self) -> &'static str {
+        "sequencer"
+    }
+
+    async fn step(&mut self) -> Result<Progress, SequencerError> {
+        self.round().await.map(|_| Progress::Busy)
+    }
+}
+
 /// `(forced_index, epoch, seq)` of an L2 block (genesis: nothing forced, the L1 genesis), as
 /// derivation reads its header ([`SafeHead::of`]).
 pub fn head_meta(b: &SealedBlock, l1_genesis: u64) -> (u64, u64, u64) {
@@ -202,6 +238,16 @@ struct Follow {
 }
 
 impl Follow {
+    /// Stands in while the real one is lent to a blocking task.
+    fn placeholder(l1_genesis: u64) -> Self {
+        Self {
+            safe: SafeHead::of(0, B256::ZERO, &[], l1_genesis),
+            sources: BTreeMap::new(),
+            l1_genesis,
+            followed_at: None,
+        }
+    }
+
     /// An L1 reorg from block `first_bad` on: the confirmations that depended on it are void.
     fn rewind(&mut self, chain: &Chain, reorged: Option<u64>) {
         let Some(first_bad) = reorged else { return };
