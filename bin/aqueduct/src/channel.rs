@@ -215,9 +215,16 @@ pub async fn run(args: ChannelArgs) -> eyre::Result<()> {
             let node = Node::start(cfg, l1, k, s.adjudicator).await?;
             let (handle, control) = serve_control(node.clone(), s.control).await?;
             println!("channel node {me}: peers on {}, control on http://{control}", node.listen_addr());
-            tokio::signal::ctrl_c().await?;
+            let halt = node.halt();
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r?,
+                _ = halt.halted() => {}
+            }
             node.stop();
             let _ = handle.stop();
+            if let Some(why) = halt.why() {
+                eyre::bail!("{why}");
+            }
         }
         ChannelCommand::Watchtower { key: k, adjudicator, listen, data, poll_ms } => {
             let l1 = L1Client::new(&args.l1_rpc)?;

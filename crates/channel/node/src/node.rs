@@ -21,8 +21,9 @@ use aqueduct_channel_protocol::{
     Change, Channel, ChannelState, Domain, FeePolicy, Message, Side, SignedState, Signer, lock_hash,
 };
 use aqueduct_eth::{L1Client, L1Error};
+use aqueduct_service::{CancellationToken, Classify, Halt, NextAction};
 use serde::{Deserialize, Serialize};
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio::{net::TcpListener, sync::oneshot};
 use tracing::{info, warn};
 
 use crate::{
@@ -98,6 +99,18 @@ pub enum NodeError {
     Timeout(Duration),
 }
 
+impl Classify for NodeError {
+    /// A journal that cannot be written stops the node (nothing may be acknowledged that is
+    /// not on disk); L1 trouble is L1's call; a refusal, a peer or a timeout is about one request.
+    fn next_action(&self) -> NextAction {
+        match self {
+            Self::Journal(_) => NextAction::Stop,
+            Self::L1(e) => e.next_action(),
+            _ => NextAction::Retry,
+        }
+    }
+}
+
 impl From<L1Error> for NodeError {
     fn from(e: L1Error) -> Self {
         match crate::l1::refusal(&e) {
@@ -158,7 +171,10 @@ pub struct Node {
     listen_addr: SocketAddr,
     next_conn: std::sync::atomic::AtomicU64,
     dialed: Mutex<HashMap<Address, String>>,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Cancelled by [`Node::stop`]: every task of the node ends with it.
+    cancel: CancellationToken,
+    /// Why the node stopped itself (a failed journal write), if it did.
+    halt: Halt,
     tower: Option<crate::tower::TowerClient>,
     close_waiters: Mutex<HashMap<U256, oneshot::Sender<Result<Sent, String>>>>,
 }
@@ -230,7 +246,8 @@ impl Node {
         let me = inner.signer.address();
         let listener = TcpListener::bind(config.listen).await?;
         let listen_addr = listener.local_addr()?;
-        let tower = config.tower.as_deref().map(crate::tower::TowerClient::new);
+        let cancel = CancellationToken::new();
+        let tower = config.tower.as_deref().map(|url| crate::tower::TowerClient::new(url, cancel.child_token()));
         let node = Arc::new(Node {
             domain,
             fee: config.fee,
@@ -241,16 +258,21 @@ impl Node {
             listen_addr,
             next_conn: 1.into(),
             dialed: Mutex::new(dialed.clone()),
-            tasks: Mutex::new(Vec::new()),
+            cancel,
+            halt: Halt::new(),
             tower,
             close_waiters: Mutex::new(HashMap::new()),
         });
         info!(target: "aqueduct::channel", node = %me, listen = %listen_addr, "channel node started");
-        let accept = {
+        {
             let node = node.clone();
             tokio::spawn(async move {
                 loop {
-                    match listener.accept().await {
+                    let accepted = tokio::select! {
+                        _ = node.cancel.cancelled() => return,
+                        a = listener.accept() => a,
+                    };
+                    match accepted {
                         Ok((stream, _)) => {
                             let node = node.clone();
                             tokio::spawn(async move {
@@ -262,10 +284,13 @@ impl Node {
                         Err(e) => warn!(target: "aqueduct::channel", error = %e, "accept"),
                     }
                 }
-            })
-        };
-        let watcher = tokio::spawn(crate::watcher::run(node.clone()));
-        node.tasks.lock().expect("lock").extend([accept, watcher]);
+            });
+        }
+        let watcher = crate::watcher::Watcher::new(node.clone());
+        let (poll, cancel, halt) = (node.config.poll, node.cancel.clone(), node.halt.clone());
+        tokio::spawn(async move {
+            aqueduct_service::run(watcher, poll, cancel, halt).await;
+        });
         for (peer, addr) in dialed {
             node.keep_connected(peer, addr);
         }
@@ -290,9 +315,7 @@ impl Node {
 
     /// Stops every task of this node (a clean shutdown; the journal is always consistent).
     pub fn stop(&self) {
-        for t in self.tasks.lock().expect("lock").drain(..) {
-            t.abort();
-        }
+        self.cancel.cancel();
         let mut inner = self.lock();
         inner.peers.clear();
         inner.silent = true;
@@ -418,7 +441,11 @@ impl Node {
         for t in tasks {
             let node = self.clone();
             tokio::spawn(async move {
-                if let Err(e) = node.run_l1_task(t.clone()).await {
+                let result = tokio::select! {
+                    _ = node.cancel.cancelled() => return,
+                    r = node.run_l1_task(t.clone()) => r,
+                };
+                if let Err(e) = result {
                     warn!(target: "aqueduct::channel", task = ?t, error = %e, "L1 task failed");
                 }
             });
@@ -552,9 +579,9 @@ impl Node {
     /// Redials `peer` at `addr` whenever it is not connected.
     fn keep_connected(self: &Arc<Self>, peer: Address, addr: String) {
         let node = self.clone();
-        let task = tokio::spawn(async move {
+        tokio::spawn(async move {
             let mut backoff = Duration::from_millis(50);
-            loop {
+            while !node.cancel.is_cancelled() {
                 if !node.lock().peers.contains_key(&peer) {
                     match tokio::net::TcpStream::connect(&addr).await {
                         Ok(stream) => {
@@ -566,10 +593,22 @@ impl Node {
                         Err(_) => backoff = (backoff * 2).min(Duration::from_secs(2)),
                     }
                 }
-                tokio::time::sleep(backoff).await;
+                tokio::select! {
+                    _ = node.cancel.cancelled() => return,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
             }
         });
-        self.tasks.lock().expect("lock").push(task);
+    }
+
+    /// Cancelled when the node stops.
+    pub(crate) fn cancelled(&self) -> impl std::future::Future<Output = ()> + '_ {
+        self.cancel.cancelled()
+    }
+
+    /// Why the node stopped itself (a failed journal write), once it has: watch it to exit.
+    pub fn halt(&self) -> Halt {
+        self.halt.clone()
     }
 
     // ---- what users do ----

@@ -151,7 +151,11 @@ pub async fn run(
     });
     node.reestablish(peer);
     let result = loop {
-        match reader.batch(1024).await {
+        let batch = tokio::select! {
+            _ = node.cancelled() => break Ok(peer),
+            b = reader.batch(1024) => b,
+        };
+        match batch {
             Ok(msgs) => {
                 let mut ob = Outbox::default();
                 node.handle(peer, msgs, &mut ob);

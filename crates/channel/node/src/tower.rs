@@ -23,6 +23,7 @@ use alloy::{
 };
 use aqueduct_channel_protocol::{Domain, OnchainChannel, SignedState, WatchAction, watch};
 use aqueduct_eth::L1Client;
+use aqueduct_service::{CancellationToken, Halt, Progress, Service};
 use jsonrpsee::{
     core::{RpcResult, async_trait},
     http_client::HttpClientBuilder,
@@ -31,7 +32,7 @@ use jsonrpsee::{
     types::ErrorObjectOwned,
 };
 use serde::{Deserialize, Serialize};
-use tokio::{sync::Notify, task::JoinHandle};
+use tokio::sync::Notify;
 use tracing::{info, warn};
 
 use crate::{
@@ -66,12 +67,12 @@ pub struct TowerService {
     pub tower: Arc<Tower>,
     pub rpc_addr: SocketAddr,
     server: ServerHandle,
-    task: JoinHandle<()>,
+    cancel: CancellationToken,
 }
 
 impl TowerService {
     pub async fn stop(self) {
-        self.task.abort();
+        self.cancel.cancel();
         let _ = self.server.stop();
         self.server.stopped().await;
     }
@@ -212,19 +213,25 @@ pub async fn serve_tower(
     let server = Server::builder().build(addr).await?;
     let rpc_addr = server.local_addr()?;
     let server = server.start(m);
-    let task = tokio::spawn({
-        let tower = tower.clone();
-        async move {
-            loop {
-                if let Err(e) = tower.tick().await {
-                    warn!(target: "aqueduct::tower", error = %e, "watching L1");
-                }
-                tokio::time::sleep(poll).await;
-            }
-        }
-    });
+    let cancel = CancellationToken::new();
+    tokio::spawn(aqueduct_service::run(TowerWatch(tower.clone()), poll, cancel.clone(), Halt::new()));
     info!(target: "aqueduct::tower", address = %tower.address(), rpc = %rpc_addr, "watchtower started");
-    Ok(TowerService { tower, rpc_addr, server, task })
+    Ok(TowerService { tower, rpc_addr, server, cancel })
+}
+
+/// The tower's L1 watch as a service: L1 trouble is retried with a growing pause.
+struct TowerWatch(Arc<Tower>);
+
+impl Service for TowerWatch {
+    type Error = NodeError;
+
+    fn name(&self) -> &'static str {
+        "watchtower"
+    }
+
+    async fn step(&mut self) -> Result<Progress, NodeError> {
+        self.0.tick().await.map(|_| Progress::Idle)
+    }
 }
 
 /// Hands a node's latest signed states to its watchtower, newest per channel, in the background.
@@ -236,7 +243,8 @@ pub struct TowerClient {
 }
 
 impl TowerClient {
-    pub fn new(url: &str) -> Self {
+    /// Hands states over to the tower at `url` until `cancel` is cancelled.
+    pub fn new(url: &str, cancel: CancellationToken) -> Self {
         let client = Self {
             pending: Arc::new(Mutex::new(HashMap::new())),
             notify: Arc::new(Notify::new()),
@@ -253,7 +261,10 @@ impl TowerClient {
                 }
             };
             loop {
-                c.notify.notified().await;
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = c.notify.notified() => {}
+                }
                 let batch: Vec<SignedState> = c.pending.lock().expect("lock").drain().map(|(_, s)| s).collect();
                 for s in batch {
                     let id = s.state.channel_id;

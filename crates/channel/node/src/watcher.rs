@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use alloy::primitives::{B256, U256};
 use aqueduct_channel_protocol::{Edge, OnchainChannel, Side, SignedState, WatchAction, watch};
+use aqueduct_service::{Progress, Service};
 use tracing::{info, warn};
 
 use crate::{
@@ -14,14 +15,29 @@ use crate::{
     state::{Lifecycle, Outbox},
 };
 
-pub async fn run(node: Arc<Node>) {
-    // The first L1 block the route graph has not scanned yet.
-    let mut unscanned = 0u64;
-    loop {
-        if let Err(e) = tick(&node, &mut unscanned).await {
-            warn!(target: "aqueduct::channel", error = %e, "watching L1");
-        }
-        tokio::time::sleep(node.config.poll).await;
+/// The node's L1 watch as a service (one tick per step, at the node's poll interval).
+pub struct Watcher {
+    node: Arc<Node>,
+    /// The first L1 block the route graph has not scanned yet.
+    unscanned: u64,
+}
+
+impl Watcher {
+    pub fn new(node: Arc<Node>) -> Self {
+        Self { node, unscanned: 0 }
+    }
+}
+
+/// L1 trouble is retried with a growing pause; a journal that cannot be written stops the node.
+impl Service for Watcher {
+    type Error = NodeError;
+
+    fn name(&self) -> &'static str {
+        "channel watcher"
+    }
+
+    async fn step(&mut self) -> Result<Progress, NodeError> {
+        tick(&self.node, &mut self.unscanned).await.map(|_| Progress::Idle)
     }
 }
 
