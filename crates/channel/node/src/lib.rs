@@ -10,13 +10,12 @@ pub mod l1;
 pub mod node;
 pub mod peer;
 pub mod rpc;
-pub mod state;
 pub mod tower;
 pub mod watcher;
 
+pub use aqueduct_channel_protocol::Lifecycle;
 pub use journal::SyncMode;
 pub use l1::{Adjudicator, OnchainRecord, Sent};
 pub use node::{ChannelInfo, Node, NodeConfig, NodeError, PaymentResult};
 pub use rpc::{Amount, ChannelApiClient, Invoice, NodeInfo, Paid, control_client};
-pub use state::Lifecycle;
 pub use tower::{TowerApiClient, TowerClient, TowerService, TowerStatus, WatchReply, serve_tower};

@@ -6,7 +6,7 @@
 //! once the state that holds it is on disk.
 
 use std::{
-    collections::{BTreeMap, HashMap, VecDeque},
+    collections::HashMap,
     net::SocketAddr,
     path::PathBuf,
     sync::{Arc, Mutex, MutexGuard},
@@ -18,7 +18,8 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use aqueduct_channel_protocol::{
-    Change, Channel, ChannelState, Domain, FeePolicy, Message, Side, SignedState, Signer, lock_hash,
+    Channel, ChannelState, Domain, FeePolicy, L1Task, Lifecycle, Manager, Message, Outbox, Record, Side, SignedState,
+    Signer, Waiter,
 };
 use aqueduct_eth::{L1Client, L1Error};
 use aqueduct_service::{CancellationToken, Classify, Halt, NextAction};
@@ -30,7 +31,6 @@ use crate::{
     journal::{Journal, JournalError, SyncMode},
     l1::{Adjudicator, Sent},
     peer::{self, PeerHandle},
-    state::{ChannelRecord, Inner, L1Task, Lifecycle, Outbox, Record},
 };
 
 /// The default cap on what a node deposits to join a peer's channel: 10 ETH (or token units).
@@ -161,6 +161,16 @@ pub struct PaymentResult {
     pub fee: String,
 }
 
+/// The node's state under its lock: the sans-IO manager, and what only the driver holds
+/// (connections and whoever waits for a payment's result).
+pub(crate) struct Inner {
+    pub m: Manager,
+    pub peers: HashMap<Address, crate::peer::PeerHandle>,
+    pub htlc_waiters: HashMap<B256, oneshot::Sender<Result<B256, String>>>,
+    pub waiters: HashMap<Waiter, oneshot::Sender<Result<(), String>>>,
+    pub next_waiter: u64,
+}
+
 pub struct Node {
     pub domain: Domain,
     pub fee: FeePolicy,
@@ -193,57 +203,11 @@ impl Node {
         let chain_id = l1.chain_id().await?;
         let domain = Domain { chain_id, adjudicator };
         let (journal, records) = Journal::open::<Record>(&config.data_dir.join("channels.journal"), config.sync)?;
-        let mut inner = Inner {
-            signer,
-            fee: config.fee,
-            channels: BTreeMap::new(),
-            preimages: HashMap::new(),
-            invoices: HashMap::new(),
-            paid: Default::default(),
-            forwards: HashMap::new(),
-            direct: HashMap::new(),
-            batches: HashMap::new(),
-            htlc_waiters: HashMap::new(),
-            peers: HashMap::new(),
-            peer_fees: HashMap::new(),
-            graph_edges: BTreeMap::new(),
-            now: 0,
-            final_expiry: config.final_expiry,
-            max_join: config.max_join,
-            silent: false,
-            silent_after_forward: false,
-        };
-        let mut dialed = HashMap::new();
-        for r in records {
-            match r {
-                Record::Channel(c) => {
-                    inner.channels.insert(c.channel.id, *c);
-                }
-                Record::Preimage { hash, preimage, invoice } => {
-                    inner.preimages.insert(hash, preimage);
-                    if let Some(a) = invoice {
-                        inner.invoices.insert(hash, a);
-                    }
-                }
-                Record::Forward { outgoing, incoming } => {
-                    inner.forwards.insert(outgoing, incoming);
-                }
-                Record::ForwardDone { outgoing } => {
-                    inner.forwards.remove(&outgoing);
-                }
-                Record::InvoicePaid { hash } => {
-                    inner.paid.insert(hash);
-                }
-                Record::Peer { node, addr } => {
-                    dialed.insert(node, addr);
-                }
-            }
-        }
-        // Nobody waits for proposals made before the restart; keep the queues aligned.
-        for (id, r) in &inner.channels {
-            inner.direct.insert(*id, r.channel.pending.iter().map(|_| Vec::new()).collect::<VecDeque<_>>());
-        }
-        let me = inner.signer.address();
+        let mut m = Manager::new(signer, config.fee, config.final_expiry, config.max_join);
+        let dialed = m.restore(records);
+        let inner =
+            Inner { m, peers: HashMap::new(), htlc_waiters: HashMap::new(), waiters: HashMap::new(), next_waiter: 0 };
+        let me = inner.m.signer.address();
         let listener = TcpListener::bind(config.listen).await?;
         let listen_addr = listener.local_addr()?;
         let cancel = CancellationToken::new();
@@ -298,11 +262,11 @@ impl Node {
     }
 
     pub fn address(&self) -> Address {
-        self.lock().me()
+        self.lock().m.me()
     }
 
     pub fn signer(&self) -> Signer {
-        self.lock().signer.clone()
+        self.lock().m.signer.clone()
     }
 
     pub fn listen_addr(&self) -> SocketAddr {
@@ -318,23 +282,27 @@ impl Node {
         self.cancel.cancel();
         let mut inner = self.lock();
         inner.peers.clear();
-        inner.silent = true;
+        inner.m.silent = true;
     }
 
     /// Attack hook: the node stops answering its peers (it stays connected).
     pub fn set_silent(&self, silent: bool) {
-        self.lock().silent = silent;
+        self.lock().m.silent = silent;
     }
 
     /// Attack hook: the node goes silent right after it forwards its next HTLC.
     pub fn set_silent_after_forward(&self) {
-        self.lock().silent_after_forward = true;
+        self.lock().m.silent_after_forward = true;
     }
 
     /// The route a payment of `amount` to `payee` would take now.
     pub fn find_route(&self, payee: Address, amount: u128) -> Result<Vec<aqueduct_channel_protocol::Hop>, String> {
         let inner = self.lock();
-        inner.graph().find_route(inner.me(), payee, amount, inner.now + inner.final_expiry).map_err(|e| e.to_string())
+        inner
+            .m
+            .graph()
+            .find_route(inner.m.me(), payee, amount, inner.m.now + inner.m.final_expiry)
+            .map_err(|e| e.to_string())
     }
 
     // ---- peers ----
@@ -344,7 +312,7 @@ impl Node {
         h.conn = conn;
         let mut inner = self.lock();
         inner.peers.insert(peer, h);
-        inner.peer_fees.insert(peer, fee);
+        inner.m.peer_fees.insert(peer, fee);
         drop(inner);
         if let Some(addr) = dialed {
             let known = self.dialed.lock().expect("lock").insert(peer, addr.clone());
@@ -366,9 +334,10 @@ impl Node {
     pub(crate) fn reestablish(&self, peer: Address) {
         let mut inner = self.lock();
         let msgs: Vec<Message> = inner
+            .m
             .shared_with(peer)
             .into_iter()
-            .map(|id| Message::Reestablish(inner.channels[&id].channel.latest.clone()))
+            .map(|id| Message::Reestablish(inner.m.channels[&id].channel.latest.clone()))
             .collect();
         let mut ob = Outbox::default();
         ob.send.extend(msgs.into_iter().map(|m| (peer, m)));
@@ -379,7 +348,7 @@ impl Node {
     pub(crate) fn handle(self: &Arc<Self>, peer: Address, msgs: Vec<Message>, ob: &mut Outbox) {
         let mut inner = self.lock();
         for m in msgs {
-            inner.on_message(peer, m, ob);
+            inner.m.on_message(peer, m, ob);
         }
         let ob = std::mem::take(ob);
         let l1 = self.commit(&mut inner, ob);
@@ -392,7 +361,7 @@ impl Node {
     pub(crate) fn commit(&self, inner: &mut Inner, ob: Outbox) -> Vec<L1Task> {
         let mut records = ob.records;
         for id in &ob.dirty {
-            if let Some(r) = inner.channels.get(id) {
+            if let Some(r) = inner.m.channels.get(id) {
                 records.push(Record::Channel(Box::new(r.clone())));
             }
         }
@@ -402,11 +371,11 @@ impl Node {
                 // Nothing leaves unless it is on disk: drop the replies; peers resend after a
                 // reconnect, and the node stops taking updates.
                 tracing::error!(target: "aqueduct::channel", error = %e, "journal write failed; not answering");
-                inner.silent = true;
+                inner.m.silent = true;
                 return Vec::new();
             }
             if j.wants_compaction() {
-                let live = live_records(inner, &self.dialed.lock().expect("lock"));
+                let live = inner.m.live_records(&self.dialed.lock().expect("lock"));
                 if let Err(e) = j.compact(&live) {
                     warn!(target: "aqueduct::channel", error = %e, "journal compaction failed");
                 }
@@ -422,7 +391,9 @@ impl Node {
             }
         }
         for (w, r) in ob.direct_done {
-            let _ = w.send(r);
+            if let Some(w) = inner.waiters.remove(&w) {
+                let _ = w.send(r);
+            }
         }
         for (hash, r) in ob.htlc_done {
             if let Some(w) = inner.htlc_waiters.remove(&hash) {
@@ -484,7 +455,7 @@ impl Node {
                 Ok(())
             }
             L1Task::CloseCooperatively { channel_id, ours, theirs } => {
-                let side = self.lock().channels.get(&channel_id).map(|r| r.channel.side);
+                let side = self.lock().m.channels.get(&channel_id).map(|r| r.channel.side);
                 let (sig_a, sig_b) = match side {
                     Some(Side::A) => (ours.sig, theirs.sig),
                     _ => (theirs.sig, ours.sig),
@@ -512,19 +483,9 @@ impl Node {
     }
 
     pub(crate) fn add_channel(&self, channel: Channel, token: Address, lifecycle: Lifecycle) {
-        let id = channel.id;
         let mut inner = self.lock();
-        inner.channels.insert(
-            id,
-            ChannelRecord { channel, token, lifecycle, next_htlc: 0, close_initiator: false, our_close: None },
-        );
-        inner.direct.insert(id, VecDeque::new());
         let mut ob = Outbox::default();
-        ob.dirty.insert(id);
-        let peer = inner.channels[&id].channel.counterparty();
-        if lifecycle == Lifecycle::Open {
-            ob.send.push((peer, Message::Reestablish(inner.channels[&id].channel.latest.clone())));
-        }
+        inner.m.add_channel(channel, token, lifecycle, &mut ob);
         self.commit(&mut inner, ob);
     }
 
@@ -532,22 +493,8 @@ impl Node {
     /// updates.
     pub(crate) fn set_lifecycle(&self, id: U256, lifecycle: Lifecycle) {
         let mut inner = self.lock();
-        let Some(r) = inner.channels.get_mut(&id) else { return };
-        if r.lifecycle == lifecycle {
-            return;
-        }
-        r.lifecycle = lifecycle;
         let mut ob = Outbox::default();
-        ob.dirty.insert(id);
-        if matches!(lifecycle, Lifecycle::Closing | Lifecycle::Closed) {
-            r.channel.closing = true;
-            inner.fail_batch(id, "the channel is closing", &mut ob);
-        }
-        if lifecycle == Lifecycle::Closed {
-            for w in inner.direct.remove(&id).unwrap_or_default().into_iter().flatten() {
-                ob.direct_done.push((w, Err("the channel closed".into())));
-            }
-        }
+        inner.m.set_lifecycle(id, lifecycle, &mut ob);
         self.commit(&mut inner, ob);
     }
 
@@ -695,7 +642,7 @@ impl Node {
     /// The counterparty joined: the opening state is the deposits L1 holds.
     pub(crate) fn activate(&self, id: U256, deposit_a: u128, deposit_b: u128) {
         let mut inner = self.lock();
-        let Some(r) = inner.channels.get_mut(&id) else { return };
+        let Some(r) = inner.m.channels.get_mut(&id) else { return };
         if r.lifecycle != Lifecycle::Opening {
             return;
         }
@@ -720,8 +667,14 @@ impl Node {
     pub fn pay_start(&self, id: U256, amount: u128) -> Result<oneshot::Receiver<Result<(), String>>, NodeError> {
         let (tx, rx) = oneshot::channel();
         let mut inner = self.lock();
+        let waiter = Waiter(inner.next_waiter);
+        inner.next_waiter += 1;
+        inner.waiters.insert(waiter, tx);
         let mut ob = Outbox::default();
-        let paid = inner.pay(id, amount, tx, &mut ob);
+        let paid = inner.m.pay(id, amount, waiter, &mut ob);
+        if paid.is_err() {
+            inner.waiters.remove(&waiter);
+        }
         self.commit(&mut inner, ob);
         paid.map_err(|e| NodeError::Refused(e.to_string()))?;
         Ok(rx)
@@ -729,18 +682,15 @@ impl Node {
 
     /// The first open channel with `peer`.
     pub fn channel_with(&self, peer: Address) -> Option<U256> {
-        self.lock().shared_with(peer).first().copied()
+        self.lock().m.shared_with(peer).first().copied()
     }
 
     /// A fresh invoice: the hash a payer locks `amount` to.
     pub fn invoice(&self, amount: u128) -> B256 {
         let preimage = B256::from(rand::random::<[u8; 32]>());
-        let hash = lock_hash(&preimage);
         let mut inner = self.lock();
-        inner.preimages.insert(hash, preimage);
-        inner.invoices.insert(hash, amount);
         let mut ob = Outbox::default();
-        ob.records.push(Record::Preimage { hash, preimage, invoice: Some(amount) });
+        let hash = inner.m.invoice(preimage, amount, &mut ob);
         self.commit(&mut inner, ob);
         hash
     }
@@ -751,35 +701,14 @@ impl Node {
         let (tx, rx) = oneshot::channel();
         let (hops, fee) = {
             let mut inner = self.lock();
-            let me = inner.me();
-            let g = inner.graph();
-            let route = g
-                .find_route(me, payee, amount, inner.now + inner.final_expiry)
-                .map_err(|e| NodeError::Refused(e.to_string()))?;
-            let first = route[0].clone();
-            let id = first.channel_id;
-            let htlc_id = {
-                let r =
-                    inner.channels.get_mut(&id).ok_or(NodeError::Refused("route starts off our channels".into()))?;
-                r.next_htlc += 1;
-                r.next_htlc
-            };
-            let change = Change::AddHtlc {
-                htlc_id,
-                amount: first.amount,
-                hash,
-                expiry: first.expiry,
-                route: route[1..].to_vec(),
-            };
             let mut ob = Outbox::default();
-            let proposed = inner.propose(id, change, Vec::new(), &mut ob);
-            if proposed.is_ok() {
+            let sent = inner.m.send_payment(payee, hash, amount, &mut ob);
+            if sent.is_ok() {
                 inner.htlc_waiters.insert(hash, tx);
             }
             // The channel's batch of payments went out first, even if the HTLC cannot.
             self.commit(&mut inner, ob);
-            proposed.map_err(|e| NodeError::Refused(e.to_string()))?;
-            (route.len(), first.amount - amount)
+            sent.map_err(|e| NodeError::Refused(e.to_string()))?
         };
         let preimage =
             rx.await.map_err(|_| NodeError::Refused("the node stopped".into()))?.map_err(NodeError::Refused)?;
@@ -796,7 +725,7 @@ impl Node {
         {
             let mut inner = self.lock();
             let mut ob = Outbox::default();
-            if let Err(e) = inner.begin_close(id, &mut ob) {
+            if let Err(e) = inner.m.begin_close(id, &mut ob) {
                 self.close_waiters.lock().expect("lock").remove(&id);
                 return Err(NodeError::Refused(e));
             }
@@ -825,6 +754,7 @@ impl Node {
     async fn cancel_if_opening(&self, id: U256) -> Result<Option<Sent>, NodeError> {
         let opening = self
             .lock()
+            .m
             .channels
             .get(&id)
             .is_some_and(|r| r.lifecycle == Lifecycle::Opening && r.channel.side == Side::A);
@@ -844,6 +774,7 @@ impl Node {
     pub fn channels(&self) -> Vec<ChannelInfo> {
         let inner = self.lock();
         inner
+            .m
             .channels
             .values()
             .map(|r| {
@@ -868,28 +799,10 @@ impl Node {
     /// The newest state both parties signed for channel `id` (the node keeps no older ones;
     /// attack scenarios record the states they want to replay).
     pub fn latest_state(&self, id: U256) -> Option<SignedState> {
-        self.lock().channels.get(&id).map(|r| r.channel.latest.clone())
+        self.lock().m.channels.get(&id).map(|r| r.channel.latest.clone())
     }
 
     pub fn tower(&self) -> Option<&crate::tower::TowerClient> {
         self.tower.as_ref()
     }
-}
-
-/// Everything live, for a compacted journal.
-fn live_records(inner: &Inner, dialed: &HashMap<Address, String>) -> Vec<Record> {
-    let mut out: Vec<Record> = inner.channels.values().map(|r| Record::Channel(Box::new(r.clone()))).collect();
-    for (hash, preimage) in &inner.preimages {
-        out.push(Record::Preimage { hash: *hash, preimage: *preimage, invoice: inner.invoices.get(hash).copied() });
-        if inner.paid.contains(hash) {
-            out.push(Record::InvoicePaid { hash: *hash });
-        }
-    }
-    for (o, i) in &inner.forwards {
-        out.push(Record::Forward { outgoing: *o, incoming: *i });
-    }
-    for (node, addr) in dialed {
-        out.push(Record::Peer { node: *node, addr: addr.clone() });
-    }
-    out
 }

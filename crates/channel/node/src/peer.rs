@@ -23,7 +23,9 @@ use tokio::{
 };
 use tracing::{debug, info, warn};
 
-use crate::{node::Node, state::Outbox};
+use aqueduct_channel_protocol::Outbox;
+
+use crate::node::Node;
 
 /// Sends frames to one connected peer.
 #[derive(Clone, Debug)]

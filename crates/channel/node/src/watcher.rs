@@ -6,14 +6,11 @@
 use std::sync::Arc;
 
 use alloy::primitives::{B256, U256};
-use aqueduct_channel_protocol::{Edge, OnchainChannel, Side, SignedState, WatchAction, watch};
+use aqueduct_channel_protocol::{Edge, Lifecycle, OnchainChannel, Outbox, Side, SignedState, WatchAction, watch};
 use aqueduct_service::{Progress, Service};
 use tracing::{info, warn};
 
-use crate::{
-    node::{Node, NodeError},
-    state::{Lifecycle, Outbox},
-};
+use crate::node::{Node, NodeError};
 
 /// The node's L1 watch as a service (one tick per step, at the node's poll interval).
 pub struct Watcher {
@@ -50,15 +47,16 @@ struct Snapshot {
 
 async fn tick(node: &Arc<Node>, unscanned: &mut u64) -> Result<(), NodeError> {
     let (head, now) = node.adj.head().await?;
-    node.lock().now = now;
+    node.lock().m.now = now;
     // The graph: channels other nodes opened and joined.
     if head >= *unscanned {
         for id in node.adj.opened_between(*unscanned, head).await? {
-            if node.lock().channels.contains_key(&id) {
+            if node.lock().m.channels.contains_key(&id) {
                 continue;
             }
             if let Some(r) = node.adj.record(id).await? {
                 node.lock()
+                    .m
                     .graph_edges
                     .insert(id, Edge { id, a: r.a, b: r.b, capacity: r.deposit_a + r.deposit_b, spendable: None });
             }
@@ -67,6 +65,7 @@ async fn tick(node: &Arc<Node>, unscanned: &mut u64) -> Result<(), NodeError> {
     }
     let snapshot: Vec<Snapshot> = node
         .lock()
+        .m
         .channels
         .values()
         .filter(|r| r.lifecycle != Lifecycle::Closed)
@@ -114,7 +113,7 @@ async fn channel_tick(node: &Arc<Node>, s: &Snapshot, now: u64) -> Result<(), No
     let closing = matches!(rec.status, OnchainChannel::Closing { .. });
     let mut revealed = std::collections::HashSet::new();
     for h in &s.latest.state.htlcs {
-        let ours_unknown = h.sender() == s.side && !node.lock().preimages.contains_key(&h.hash);
+        let ours_unknown = h.sender() == s.side && !node.lock().m.preimages.contains_key(&h.hash);
         if !(closing || ours_unknown) || node.adj.revealed_at(h.hash).await? == 0 {
             continue;
         }
@@ -123,13 +122,13 @@ async fn channel_tick(node: &Arc<Node>, s: &Snapshot, now: u64) -> Result<(), No
             info!(target: "aqueduct::channel", channel = %s.id, hash = %h.hash, "learned a preimage from L1");
             let mut inner = node.lock();
             let mut ob = Outbox::default();
-            inner.htlc_fulfilled(s.id, h.id, preimage, &mut ob);
+            inner.m.htlc_fulfilled(s.id, h.id, preimage, &mut ob);
             node.commit(&mut inner, ob);
         }
     }
     let actions = {
         let inner = node.lock();
-        let preimages = &inner.preimages;
+        let preimages = &inner.m.preimages;
         watch(
             &rec.status,
             &s.latest,

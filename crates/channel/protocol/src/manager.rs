@@ -1,16 +1,19 @@
-//! The node's in-memory state and its reactions to peer messages (no IO here: every handler
-//! fills an [`Outbox`] that the caller persists, then sends, then completes).
+//! Every channel of one node, sans-IO: multi-channel state, payments batched per channel,
+//! HTLCs offered, forwarded and paired with the one they came from, invoices and preimages.
+//! Every handler fills an [`Outbox`] that the driver (the node: sockets, journal, L1 watcher)
+//! persists, then sends, then completes; nothing here blocks, sleeps or reads a clock (L1's time
+//! comes in as [`Manager::now`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
-use alloy::primitives::{Address, B256, U256};
-use aqueduct_channel_protocol::{
+use alloy_primitives::{Address, B256, U256};
+use serde::{Deserialize, Serialize};
+use tracing::{debug, warn};
+
+use crate::{
     Ack, Change, Channel, ChannelError, CloseSig, FailReason, FeePolicy, Graph, Hop, MAX_AMOUNT, Message, Received,
     Reject, SignedState, Signer, Update, lock_hash, wire::MAX_HOPS,
 };
-use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
-use tracing::{debug, warn};
 
 /// Where a channel is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,8 +71,12 @@ pub enum Record {
     },
 }
 
-pub type DirectWaiter = oneshot::Sender<Result<(), String>>;
-pub type HtlcWaiter = oneshot::Sender<Result<B256, String>>;
+/// Who waits for a direct payment: the driver's handle, answered through
+/// [`Outbox::direct_done`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Waiter(pub u64);
+
+type DirectWaiter = Waiter;
 
 /// Direct payments asked for while a proposal of the channel was in flight: they go out
 /// together, as one `Pay` of their sum, once the counterparty has answered (Lightning's batching
@@ -94,14 +101,14 @@ pub struct Outbox {
     pub l1: Vec<L1Task>,
 }
 
-/// L1 work a handler asks for (done outside the lock).
+/// L1 work a handler asks for (the driver does it).
 #[derive(Debug, Clone)]
 pub enum L1Task {
     Join { peer: Address, channel_id: U256, amount: u128 },
     CloseCooperatively { channel_id: U256, ours: Box<CloseSig>, theirs: Box<CloseSig> },
 }
 
-pub struct Inner {
+pub struct Manager {
     pub signer: Signer,
     pub fee: FeePolicy,
     pub channels: BTreeMap<U256, ChannelRecord>,
@@ -114,10 +121,8 @@ pub struct Inner {
     pub direct: HashMap<U256, VecDeque<Vec<DirectWaiter>>>,
     /// Direct payments waiting for the channel's proposals to be answered.
     pub batches: HashMap<U256, Batch>,
-    pub htlc_waiters: HashMap<B256, HtlcWaiter>,
-    pub peers: HashMap<Address, crate::peer::PeerHandle>,
     pub peer_fees: HashMap<Address, FeePolicy>,
-    pub graph_edges: BTreeMap<U256, aqueduct_channel_protocol::Edge>,
+    pub graph_edges: BTreeMap<U256, crate::Edge>,
     /// L1's clock (latest block timestamp), refreshed by the watcher.
     pub now: u64,
     /// Seconds given to the payee's HTLC.
@@ -129,7 +134,154 @@ pub struct Inner {
     pub silent_after_forward: bool,
 }
 
-impl Inner {
+impl Manager {
+    /// A node's manager with no channels yet (restore its journal with [`Manager::restore`]).
+    pub fn new(signer: Signer, fee: FeePolicy, final_expiry: u64, max_join: u128) -> Self {
+        Self {
+            signer,
+            fee,
+            channels: BTreeMap::new(),
+            preimages: HashMap::new(),
+            invoices: HashMap::new(),
+            paid: HashSet::new(),
+            forwards: HashMap::new(),
+            direct: HashMap::new(),
+            batches: HashMap::new(),
+            peer_fees: HashMap::new(),
+            graph_edges: BTreeMap::new(),
+            now: 0,
+            final_expiry,
+            max_join,
+            silent: false,
+            silent_after_forward: false,
+        }
+    }
+
+    /// Replays journal records (in the order written); returns the peers dialed, to dial again.
+    /// Nobody waits for proposals made before the restart: their waiter queues start empty.
+    pub fn restore(&mut self, records: impl IntoIterator<Item = Record>) -> HashMap<Address, String> {
+        let mut dialed = HashMap::new();
+        for r in records {
+            match r {
+                Record::Channel(c) => {
+                    self.channels.insert(c.channel.id, *c);
+                }
+                Record::Preimage { hash, preimage, invoice } => {
+                    self.preimages.insert(hash, preimage);
+                    if let Some(a) = invoice {
+                        self.invoices.insert(hash, a);
+                    }
+                }
+                Record::Forward { outgoing, incoming } => {
+                    self.forwards.insert(outgoing, incoming);
+                }
+                Record::ForwardDone { outgoing } => {
+                    self.forwards.remove(&outgoing);
+                }
+                Record::InvoicePaid { hash } => {
+                    self.paid.insert(hash);
+                }
+                Record::Peer { node, addr } => {
+                    dialed.insert(node, addr);
+                }
+            }
+        }
+        for (id, r) in &self.channels {
+            self.direct.insert(*id, r.channel.pending.iter().map(|_| Vec::new()).collect::<VecDeque<_>>());
+        }
+        dialed
+    }
+
+    /// Everything still live, as records: what a compacted journal holds.
+    pub fn live_records(&self, dialed: &HashMap<Address, String>) -> Vec<Record> {
+        let mut out: Vec<Record> = self.channels.values().map(|r| Record::Channel(Box::new(r.clone()))).collect();
+        for (hash, preimage) in &self.preimages {
+            out.push(Record::Preimage { hash: *hash, preimage: *preimage, invoice: self.invoices.get(hash).copied() });
+            if self.paid.contains(hash) {
+                out.push(Record::InvoicePaid { hash: *hash });
+            }
+        }
+        for (o, i) in &self.forwards {
+            out.push(Record::Forward { outgoing: *o, incoming: *i });
+        }
+        for (node, addr) in dialed {
+            out.push(Record::Peer { node: *node, addr: addr.clone() });
+        }
+        out
+    }
+
+    /// A channel joins the manager (opened by us, or joined on the peer's request); an open
+    /// one is announced to the peer with our latest state.
+    pub fn add_channel(&mut self, channel: Channel, token: Address, lifecycle: Lifecycle, ob: &mut Outbox) {
+        let id = channel.id;
+        let peer = channel.counterparty();
+        let latest = channel.latest.clone();
+        self.channels.insert(
+            id,
+            ChannelRecord { channel, token, lifecycle, next_htlc: 0, close_initiator: false, our_close: None },
+        );
+        self.direct.insert(id, VecDeque::new());
+        ob.dirty.insert(id);
+        if lifecycle == Lifecycle::Open {
+            ob.send.push((peer, Message::Reestablish(latest)));
+        }
+    }
+
+    /// Moves channel `id` to `lifecycle`. Past `Open`, the channel takes no more updates: its
+    /// batch fails, and once closed so does every payment still waiting on it.
+    pub fn set_lifecycle(&mut self, id: U256, lifecycle: Lifecycle, ob: &mut Outbox) {
+        let Some(r) = self.channels.get_mut(&id) else { return };
+        if r.lifecycle == lifecycle {
+            return;
+        }
+        r.lifecycle = lifecycle;
+        ob.dirty.insert(id);
+        if matches!(lifecycle, Lifecycle::Closing | Lifecycle::Closed) {
+            r.channel.closing = true;
+            self.fail_batch(id, "the channel is closing", ob);
+        }
+        if lifecycle == Lifecycle::Closed {
+            for w in self.direct.remove(&id).unwrap_or_default().into_iter().flatten() {
+                ob.direct_done.push((w, Err("the channel closed".into())));
+            }
+        }
+    }
+
+    /// A new invoice for `amount`, paid by revealing `preimage`; returns the hash payers lock to.
+    pub fn invoice(&mut self, preimage: B256, amount: u128, ob: &mut Outbox) -> B256 {
+        let hash = lock_hash(&preimage);
+        self.preimages.insert(hash, preimage);
+        self.invoices.insert(hash, amount);
+        ob.records.push(Record::Preimage { hash, preimage, invoice: Some(amount) });
+        hash
+    }
+
+    /// Offers the first HTLC of a payment of `amount` to `payee`, locked to `hash`, over the
+    /// cheapest route now; the result comes back in [`Outbox::htlc_done`] under `hash`.
+    /// Returns the route: its hops and the fee it pays.
+    pub fn send_payment(
+        &mut self,
+        payee: Address,
+        hash: B256,
+        amount: u128,
+        ob: &mut Outbox,
+    ) -> Result<(usize, u128), PaymentError> {
+        let route = self.graph().find_route(self.me(), payee, amount, self.now + self.final_expiry)?;
+        let first = route[0].clone();
+        let id = first.channel_id;
+        let r = self.channels.get_mut(&id).ok_or(PaymentError::OffOurChannels)?;
+        r.next_htlc += 1;
+        let change = Change::AddHtlc {
+            htlc_id: r.next_htlc,
+            amount: first.amount,
+            hash,
+            expiry: first.expiry,
+            route: route[1..].to_vec(),
+        };
+        self.propose(id, change, Vec::new(), ob)?;
+        Ok((route.len(), first.amount - amount))
+    }
+
     pub fn me(&self) -> Address {
         self.signer.address()
     }
@@ -155,7 +307,7 @@ impl Inner {
             }
             let c = &r.channel;
             let tip = c.tip();
-            g.upsert(aqueduct_channel_protocol::Edge {
+            g.upsert(crate::Edge {
                 id: *id,
                 a: c.a,
                 b: c.b,
@@ -607,4 +759,15 @@ impl Inner {
         ob.send.push((rec.channel.counterparty(), Message::CloseSig(ours)));
         Ok(())
     }
+}
+
+/// Why a payment could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error(transparent)]
+    Route(#[from] crate::RouteError),
+    #[error("route starts off our channels")]
+    OffOurChannels,
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
 }
