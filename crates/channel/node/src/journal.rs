@@ -1,8 +1,10 @@
 //! The node's durable state: an append-only journal of records, replayed on open.
 //!
-//! Each record is a frame: a 4-byte length, a 4-byte FNV-1a checksum of the body (it detects
-//! torn writes, not tampering), and the body (JSON). A batch of records is written with one `write` and, in `SyncMode::Full`, one
-//! `fdatasync` before the caller sends anything that depends on it. On open, a torn or corrupt
+//! Each record is a frame: a 4-byte length, a 4-byte CRC-32 of the body (`crc32fast`; it detects
+//! torn writes, not tampering), and the body (JSON). A batch of records is written with one
+//! `write` and, in `SyncMode::Full`, one `fdatasync` before the caller sends anything that
+//! depends on it. Journals written before the CRC (FNV-1a checksums) are read as such and
+//! rewritten with CRCs on open. On open, a torn or corrupt
 //! tail (a crash mid-write) is cut off; everything before it is intact. When the journal grows
 //! past a threshold it is rewritten with only the live records (written to a new file, synced,
 //! then renamed over the old one).
@@ -54,10 +56,17 @@ impl Journal {
         }
         let mut records = Vec::new();
         let mut at = 0usize;
+        // The checksum the file was written with: the first intact frame says.
+        let first_body = |len: usize| raw.get(8..8 + len);
+        let legacy = raw.len() >= 8 && {
+            let len = u32::from_be_bytes(raw[..4].try_into().expect("4 bytes")) as usize;
+            first_body(len).is_some_and(|b| checksum(b) != raw[4..8] && fnv1a(b) == raw[4..8])
+        };
+        let sum: fn(&[u8]) -> [u8; 4] = if legacy { fnv1a } else { checksum };
         while raw.len() - at >= 8 {
             let len = u32::from_be_bytes(raw[at..at + 4].try_into().expect("4 bytes")) as usize;
             let Some(body) = raw.get(at + 8..at + 8 + len) else { break };
-            if checksum(body) != raw[at + 4..at + 8] {
+            if sum(body) != raw[at + 4..at + 8] {
                 break;
             }
             let rec = serde_json::from_slice(body).map_err(|e| JournalError::Corrupt {
@@ -76,7 +85,24 @@ impl Journal {
         }
         let mut file = file;
         std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0)).map_err(io)?;
-        Ok((Self { path: path.to_path_buf(), file, sync, bytes: at as u64, compact_at: 64 << 20 }, records))
+        let mut journal = Self { path: path.to_path_buf(), file, sync, bytes: at as u64, compact_at: 64 << 20 };
+        if legacy {
+            // The same bodies, byte for byte, framed with CRCs (new file, sync, rename: a crash
+            // keeps the old one).
+            let mut buf = Vec::with_capacity(at);
+            let mut i = 0;
+            while i < at {
+                let len = u32::from_be_bytes(raw[i..i + 4].try_into().expect("4 bytes")) as usize;
+                let body = &raw[i + 8..i + 8 + len];
+                buf.extend_from_slice(&raw[i..i + 4]);
+                buf.extend_from_slice(&checksum(body));
+                buf.extend_from_slice(body);
+                i += 8 + len;
+            }
+            journal.replace_with(buf)?;
+            tracing::info!(target: "aqueduct::channel", path = %path.display(), records = records.len(), "journal: rewritten with CRC-32 checksums");
+        }
+        Ok((journal, records))
     }
 
     fn io(&self, source: std::io::Error) -> JournalError {
@@ -107,11 +133,16 @@ impl Journal {
 
     /// Replaces the journal with exactly `live` (atomically: new file, sync, rename).
     pub fn compact<R: Serialize>(&mut self, live: &[R]) -> Result<(), JournalError> {
-        let tmp = self.path.with_extension("compact");
         let mut buf = Vec::new();
         for r in live {
             frame(&mut buf, r);
         }
+        self.replace_with(buf)
+    }
+
+    /// Replaces the journal's contents with the frames in `buf`.
+    fn replace_with(&mut self, buf: Vec<u8>) -> Result<(), JournalError> {
+        let tmp = self.path.with_extension("compact");
         let mut f = File::create(&tmp).map_err(|e| self.io(e))?;
         f.write_all(&buf).map_err(|e| self.io(e))?;
         f.sync_all().map_err(|e| self.io(e))?;
@@ -128,8 +159,13 @@ impl Journal {
     }
 }
 
-/// FNV-1a (32-bit) of `body`, big-endian.
+/// CRC-32 (IEEE) of `body`, big-endian.
 fn checksum(body: &[u8]) -> [u8; 4] {
+    crc32fast::hash(body).to_be_bytes()
+}
+
+/// FNV-1a (32-bit) of `body`, big-endian: the checksum of journals written before the CRC.
+fn fnv1a(body: &[u8]) -> [u8; 4] {
     let mut h: u32 = 0x811c_9dc5;
     for b in body {
         h = (h ^ *b as u32).wrapping_mul(0x0100_0193);
@@ -147,6 +183,30 @@ fn frame<R: Serialize>(buf: &mut Vec<u8>, r: &R) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A journal written with FNV-1a checksums (before the CRC) replays whole and is rewritten
+    /// with CRCs; appends after that replay too.
+    #[test]
+    fn reads_and_rewrites_a_journal_with_the_old_checksum() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let mut raw = Vec::new();
+        for r in [7u64, 8, 9] {
+            let body = serde_json::to_vec(&r).unwrap();
+            raw.extend_from_slice(&(body.len() as u32).to_be_bytes());
+            raw.extend_from_slice(&fnv1a(&body));
+            raw.extend_from_slice(&body);
+        }
+        std::fs::write(&path, &raw).unwrap();
+        let (mut j, recs) = Journal::open::<u64>(&path, SyncMode::Full).unwrap();
+        assert_eq!(recs, vec![7, 8, 9]);
+        j.append(&[10u64]).unwrap();
+        drop(j);
+        let body = &std::fs::read(&path).unwrap()[8..9];
+        assert_eq!(std::fs::read(&path).unwrap()[4..8], checksum(body), "rewritten with CRCs");
+        let (_, recs) = Journal::open::<u64>(&path, SyncMode::Full).unwrap();
+        assert_eq!(recs, vec![7, 8, 9, 10]);
+    }
 
     #[test]
     fn replays_cuts_torn_tails_and_compacts() {
