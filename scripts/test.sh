@@ -13,5 +13,5 @@ bash scripts/contracts.sh test
 echo "== rust: fmt and clippy"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== rust: tests"
-cargo test --workspace --locked
+echo "== rust: tests (the long scenario tests, #[ignore]d for a quick local cargo test, included)"
+cargo test --workspace --locked -- --include-ignored

@@ -8,6 +8,7 @@
 use aqueduct_attack::{Corruption, FraudOptions, run_fraud};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "long scenario (over a minute): scripts/test.sh and CI run it (cargo test -- --include-ignored)"]
 async fn every_wrong_output_loses_and_every_false_challenge_loses() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())

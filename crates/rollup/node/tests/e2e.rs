@@ -501,6 +501,7 @@ async fn forced_transaction_lands_with_the_sequencer_stopped() {
 /// An L1 reorg of depth 3 drops posted batches: the verifier unwinds and derives again, the
 /// batcher posts again, and both end on the same chain.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "long scenario (over a minute): scripts/test.sh and CI run it (cargo test -- --include-ignored)"]
 async fn l1_reorg_of_depth_3_under_posted_batches() {
     let Setup { _dir, devnet, l1: _, dep, rollup, ver, .. } =
         setup(Opts { l1_confirmations: 4, ..Default::default() }).await;

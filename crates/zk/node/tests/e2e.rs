@@ -215,6 +215,7 @@ async fn scenario(url: &str, signers: &[PrivateKeySigner]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "long scenario (over a minute): scripts/test.sh and CI run it (cargo test -- --include-ignored)"]
 async fn zk_rollup_end_to_end_on_the_embedded_l1() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -227,6 +228,7 @@ async fn zk_rollup_end_to_end_on_the_embedded_l1() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "long scenario (over a minute): scripts/test.sh and CI run it (cargo test -- --include-ignored)"]
 async fn zk_rollup_end_to_end_on_anvil() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let anvil = Anvil::spawn(port, 31337, 30_000_000, None).await.expect("anvil (scripts/tools.sh installs it)");
