@@ -6,10 +6,15 @@
 use alloy::{
     consensus::{SignableTransaction, TxEip1559, TxEnvelope},
     eips::eip2718::Encodable2718,
-    network::TxSignerSync,
+    network::{TransactionBuilder, TxSignerSync},
     primitives::{Address, B256, Bytes, TxKind, U256},
-    providers::{DynProvider, Provider, ProviderBuilder},
-    rpc::types::TransactionReceipt,
+    providers::{
+        DynProvider, PendingTransactionBuilder, PendingTransactionError, Provider, ProviderBuilder, WatchTxError,
+    },
+    rpc::{
+        client::RpcClient,
+        types::{TransactionReceipt, TransactionRequest},
+    },
     signers::local::PrivateKeySigner,
     sol_types::SolCall,
 };
@@ -59,10 +64,12 @@ pub const RECEIPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 /// Longest an L1 JSON-RPC call may take.
 pub const L1_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// A JSON-RPC connection to L1.
+/// A JSON-RPC connection to L1: alloy's provider stack (nonce, gas and chain-id fillers; a
+/// wallet filler per signer), receipts awaited with alloy's pending-transaction builder.
 #[derive(Clone, Debug)]
 pub struct L1Client {
     provider: DynProvider,
+    client: RpcClient,
     url: String,
 }
 
@@ -72,6 +79,19 @@ pub struct L1Fees {
     pub base_fee: u128,
     pub blob_base_fee: u128,
     pub tip: u128,
+}
+
+impl L1Fees {
+    /// Prices `tx` at these levels: twice the base fee plus the tip, the tip, and (for a blob
+    /// transaction) twice the blob base fee.
+    pub fn price(&self, tx: TransactionRequest) -> TransactionRequest {
+        let blobs = tx.sidecar.is_some();
+        let mut tx = tx.with_max_fee_per_gas(self.base_fee * 2 + self.tip).with_max_priority_fee_per_gas(self.tip);
+        if blobs && tx.max_fee_per_blob_gas.is_none() {
+            tx.max_fee_per_blob_gas = Some(self.blob_base_fee * 2 + 1);
+        }
+        tx
+    }
 }
 
 impl L1Client {
@@ -85,9 +105,22 @@ impl L1Client {
             .timeout(L1_CALL_TIMEOUT)
             .build()
             .map_err(L1Error::rpc)?;
-        let client = alloy::rpc::client::RpcClient::new_http_with_client(http, parsed);
-        let provider = ProviderBuilder::new().connect_client(client).erased();
-        Ok(Self { provider, url: url.to_string() })
+        let client = RpcClient::new_http_with_client(http, parsed);
+        // Receipts and new blocks are polled at this pace: quick on a local devnet (instant
+        // mining answers within one poll), once a second elsewhere (12 s slots).
+        client.set_poll_interval(if client.is_local() {
+            std::time::Duration::from_millis(50)
+        } else {
+            std::time::Duration::from_secs(1)
+        });
+        let provider = ProviderBuilder::new().connect_client(client.clone()).erased();
+        Ok(Self { provider, client, url: url.to_string() })
+    }
+
+    /// The provider that signs as `signer`: alloy's recommended fillers (nonce, gas, chain id,
+    /// blob gas) and a wallet filler over the same connection.
+    pub fn signing(&self, signer: &PrivateKeySigner) -> DynProvider {
+        ProviderBuilder::new().wallet(signer.clone()).connect_client(self.client.clone()).erased()
     }
 
     pub fn url(&self) -> &str {
@@ -206,12 +239,23 @@ impl L1Client {
         }
     }
 
-    /// Signs `call` with `signer` (next nonce, current fees) and sends it.
+    /// Signs `call` as `signer` and sends it: the signing provider's fillers choose the nonce
+    /// and chain id; the fees are [`L1Client::fees`] (the next block's base fee, doubled, plus
+    /// a 1 gwei tip), the gas limit the call's own.
     pub async fn send_call(&self, signer: &PrivateKeySigner, call: &L1Call) -> Result<B256, L1Error> {
-        let chain_id = self.chain_id().await?;
-        let nonce = self.nonce(signer.address()).await?;
         let fees = self.fees().await?;
-        self.send_raw(&sign_1559(signer, chain_id, nonce, fees, call)).await
+        self.send_request(signer, call.request(fees)).await
+    }
+
+    /// Signs and sends a transaction request as `signer` — typically a `sol!` contract
+    /// instance's call (`.into_transaction_request()`): an unpriced one gets [`L1Client::fees`],
+    /// the fillers the nonce, chain id and (when none is set) a gas estimate.
+    pub async fn send_request(&self, signer: &PrivateKeySigner, mut tx: TransactionRequest) -> Result<B256, L1Error> {
+        if tx.max_fee_per_gas.is_none() && tx.gas_price.is_none() {
+            tx = self.fees().await?.price(tx);
+        }
+        let pending = self.signing(signer).send_transaction(tx).await.map_err(L1Error::rpc)?;
+        Ok(*pending.tx_hash())
     }
 
     /// Waits up to [`RECEIPT_TIMEOUT`] for a receipt, failing on revert. Mines on a manual L1 are
@@ -220,19 +264,19 @@ impl L1Client {
         self.wait_within(tx, RECEIPT_TIMEOUT).await
     }
 
-    /// Waits up to `timeout` for a receipt (asked for every 50 ms: an instant-mining devnet
-    /// answers within one), failing on revert.
+    /// Waits up to `timeout` for a receipt with alloy's pending-transaction builder (it asks for
+    /// the receipt every poll interval as well as watching new blocks, so a transaction mined
+    /// before the wait began is found at once), failing on revert.
     pub async fn wait_within(&self, tx: B256, timeout: std::time::Duration) -> Result<TransactionReceipt, L1Error> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(r) = self.receipt(tx).await? {
-                return if r.status() { Ok(r) } else { Err(L1Error::Reverted(tx)) };
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(L1Error::NotMined(tx));
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        let receipt = PendingTransactionBuilder::new(self.provider.root().clone(), tx)
+            .with_timeout(Some(timeout))
+            .get_receipt()
+            .await
+            .map_err(|e| match e {
+                PendingTransactionError::TxWatcher(WatchTxError::Timeout) => L1Error::NotMined(tx),
+                e => L1Error::rpc(e),
+            })?;
+        if receipt.status() { Ok(receipt) } else { Err(L1Error::Reverted(tx)) }
     }
 }
 
@@ -254,6 +298,20 @@ pub struct L1Call {
     pub value: U256,
     pub input: Bytes,
     pub gas_limit: u64,
+}
+
+impl L1Call {
+    /// The request alloy's signing provider completes (nonce, chain id) and signs.
+    pub fn request(&self, fees: L1Fees) -> TransactionRequest {
+        let mut tx = fees.price(
+            TransactionRequest::default().with_value(self.value).with_input(self.input.clone()).with_gas_limit(self.gas_limit),
+        );
+        match self.to {
+            TxKind::Call(to) => tx.set_to(to),
+            TxKind::Create => tx.set_create(),
+        }
+        tx
+    }
 }
 
 /// Signs an EIP-1559 transaction.
@@ -282,11 +340,11 @@ pub async fn create_all(
     calls: &[L1Call],
     want: &[Address],
 ) -> Result<u64, L1Error> {
-    let chain_id = l1.chain_id().await?;
     let fees = l1.fees().await?;
     let mut hashes = Vec::new();
     for (i, c) in calls.iter().enumerate() {
-        hashes.push(l1.send_raw(&sign_1559(deployer, chain_id, nonce + i as u64, fees, c)).await?);
+        // The addresses are fixed by these nonces: set them, not left to the filler.
+        hashes.push(l1.send_request(deployer, c.request(fees).with_nonce(nonce + i as u64)).await?);
     }
     let mut last = 0;
     for (h, want) in hashes.into_iter().zip(want) {

@@ -11,9 +11,9 @@ use std::{
 
 use alloy::{
     eips::eip2718::Encodable2718,
-    primitives::{B256, Bytes, TxKind, U256, keccak256},
+    primitives::{B256, Bytes, keccak256},
     signers::local::PrivateKeySigner,
-    sol_types::SolCall,
+    network::TransactionBuilder4844,
 };
 use aqueduct_chain::Chain;
 use aqueduct_contracts::rollup::BatchInbox;
@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::{
-    l1::{L1Call, L1Client, L1Error, L1Fees, RollupL1, sign_1559, sign_blob_tx},
+    l1::{L1Client, L1Error, L1Fees, RollupL1},
     sequencer::head_meta,
 };
 
@@ -113,7 +113,6 @@ pub struct Batcher {
     /// sequencer built again since (its L1 origin replaced by a reorg) is posted again.
     sent: BTreeMap<u64, B256>,
     stats: Arc<Mutex<Vec<PostStats>>>,
-    chain_id: Option<u64>,
     attempt: u64,
     /// Where the first L2 block not yet settled on L1 is written down, so that a restart does not
     /// post the whole chain again.
@@ -138,7 +137,6 @@ impl Batcher {
             posted: Vec::new(),
             sent: BTreeMap::new(),
             stats: Arc::new(Mutex::new(Vec::new())),
-            chain_id: None,
             attempt: 0,
             progress: None,
         }
@@ -331,10 +329,6 @@ impl Batcher {
         if ch.is_empty() {
             return Ok(());
         }
-        let chain_id = match self.chain_id {
-            Some(c) => c,
-            None => *self.chain_id.insert(self.l1.chain_id().await?),
-        };
         let fees = self.l1.fees().await?;
         // Compression and KZG proofs take CPU for a while: off the async workers.
         let out = tokio::task::spawn_blocking(move || ch.close(usize::MAX))
@@ -360,7 +354,6 @@ impl Batcher {
         let frame_size = if use_blobs { 6 * 126_000 - 64 } else { self.cfg.max_calldata_frame };
         let chunks: Vec<&[u8]> = data.chunks(frame_size).collect();
         let n = chunks.len();
-        let mut nonce = self.l1.nonce(self.signer.address()).await?;
         let inbox = self.pipeline.lock().config().inbox;
         for (i, c) in chunks.into_iter().enumerate() {
             let frame = aqueduct_rollup_protocol::Frame {
@@ -370,26 +363,23 @@ impl Batcher {
                 is_last: i + 1 == n,
             };
             let payload = encode_frames(&[frame]);
+            let inbox_contract = BatchInbox::new(inbox, self.l1.provider());
             let hash = if use_blobs {
-                let input: Bytes = BatchInbox::submitBlobsCall {}.abi_encode().into();
-                let signer = self.signer.clone();
                 stats.l1_bytes += payload.len() as u64;
-                let (raw, hashes) = tokio::task::spawn_blocking(move || {
-                    sign_blob_tx(&signer, chain_id, nonce, fees, inbox, input, &payload)
-                })
-                .await
-                .map_err(|e| L1Error::Rpc(format!("blob signing task failed: {e}")))?
-                .map_err(L1Error::Rpc)?;
-                stats.blob_gas += hashes.len() as u64 * 131_072;
-                self.l1.send_raw(&raw).await?
+                // KZG commitments and proofs take CPU for a while: off the async workers.
+                let sidecar = tokio::task::spawn_blocking(move || aqueduct_rollup_protocol::payload_sidecar(&payload))
+                    .await
+                    .map_err(|e| L1Error::Rpc(format!("blob sidecar task failed: {e}")))?
+                    .map_err(L1Error::Rpc)?;
+                stats.blob_gas += sidecar.blobs.len() as u64 * 131_072;
+                let tx = inbox_contract.submitBlobs().gas(100_000).into_transaction_request().with_blob_sidecar_4844(sidecar);
+                self.l1.send_request(&self.signer, fees.price(tx)).await?
             } else {
-                let input: Bytes = BatchInbox::submitCall { frames: payload.clone().into() }.abi_encode().into();
                 stats.l1_bytes += payload.len() as u64;
-                let call =
-                    L1Call { to: TxKind::Call(inbox), value: U256::ZERO, input, gas_limit: calldata_gas(&payload) };
-                self.l1.send_raw(&sign_1559(&self.signer, chain_id, nonce, fees, &call)).await?
+                let gas = calldata_gas(&payload);
+                let tx = inbox_contract.submit(payload.into()).gas(gas).into_transaction_request();
+                self.l1.send_request(&self.signer, fees.price(tx)).await?
             };
-            nonce += 1;
             stats.l1_txs.push(hash);
             self.posted.push(Posted { first: self.next, last, tx: hash, l1_block: None, polls: 0 });
         }

@@ -1,14 +1,12 @@
 //! The rollup's view of L1: what derivation reads (deposits, batches, forced transactions, blobs)
-//! through the shared Ethereum client ([`aqueduct_eth`]), and blob transactions for the batcher.
+//! through the shared Ethereum client ([`aqueduct_eth`]), the batcher's blob transactions go through alloy's wallet provider with a sidecar
+//! built by `aqueduct_rollup_protocol::payload_sidecar` (alloy's `SidecarBuilder`).
 
 use alloy::{
-    consensus::{SignableTransaction, Transaction as _, TxEip4844, TxEip4844Variant, TxEip4844WithSidecar, TxEnvelope},
-    eips::{eip2718::Encodable2718, eip7594::BlobTransactionSidecarVariant},
-    network::TxSignerSync,
-    primitives::{Address, B256, Bytes, U256},
+    consensus::Transaction as _,
+    primitives::B256,
     providers::Provider,
     rpc::types::Filter,
-    signers::local::PrivateKeySigner,
     sol_types::{SolCall, SolEvent},
 };
 use aqueduct_contracts::rollup::{BatchInbox, RollupPortal};
@@ -96,38 +94,4 @@ async fn blob_payload(l1: &L1Client, hashes: &[B256]) -> Result<Option<Vec<u8>>,
         warn!(target: "l1::reader", blobs = blobs.len(), "blobs do not hold a payload in its canonical encoding");
     }
     Ok(payload)
-}
-
-/// Signs a blob transaction carrying `payload` (SimpleCoder layout) to `to` with `input`.
-/// Returns the network form (with sidecar) and the versioned hashes.
-pub fn sign_blob_tx(
-    signer: &PrivateKeySigner,
-    chain_id: u64,
-    nonce: u64,
-    fees: L1Fees,
-    to: Address,
-    input: Bytes,
-    payload: &[u8],
-) -> Result<(Bytes, Vec<B256>), String> {
-    let sidecar = aqueduct_rollup_protocol::payload_sidecar(payload)?;
-    let hashes: Vec<B256> = sidecar.versioned_hashes().collect();
-    let tx = TxEip4844 {
-        chain_id,
-        nonce,
-        gas_limit: 100_000,
-        max_fee_per_gas: fees.base_fee * 2 + fees.tip,
-        max_priority_fee_per_gas: fees.tip,
-        to,
-        value: U256::ZERO,
-        access_list: Default::default(),
-        blob_versioned_hashes: hashes.clone(),
-        max_fee_per_blob_gas: fees.blob_base_fee * 2 + 1,
-        input,
-    };
-    let mut v = TxEip4844Variant::TxEip4844WithSidecar(TxEip4844WithSidecar::from_tx_and_sidecar(
-        tx,
-        BlobTransactionSidecarVariant::Eip4844(sidecar),
-    ));
-    let sig = signer.sign_transaction_sync(&mut v).map_err(|e| e.to_string())?;
-    Ok((TxEnvelope::Eip4844(v.into_signed(sig)).encoded_2718().into(), hashes))
 }
