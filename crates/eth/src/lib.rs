@@ -222,14 +222,17 @@ impl L1Client {
 
     /// Simulates `call` from `from` with `eth_call`; a revert comes back with its data.
     pub async fn simulate(&self, from: Address, call: &L1Call) -> Result<(), L1Error> {
-        let mut tx = alloy::rpc::types::TransactionRequest::default()
-            .from(from)
-            .value(call.value)
-            .input(call.input.clone().into())
-            .gas_limit(call.gas_limit);
-        if let TxKind::Call(to) = call.to {
-            tx = tx.to(to);
-        }
+        self.simulate_request(from, call.request(L1Fees::default())).await
+    }
+
+    /// Simulates a transaction request (a `sol!` call builder's) from `from` with `eth_call`;
+    /// a revert comes back with its data.
+    pub async fn simulate_request(&self, from: Address, tx: TransactionRequest) -> Result<(), L1Error> {
+        let mut tx = tx.from(from);
+        // A simulation pays no fees: the caller's balance is checked against the value only.
+        tx.max_fee_per_gas = None;
+        tx.max_priority_fee_per_gas = None;
+        tx.sidecar = None;
         match self.provider.call(tx).await {
             Ok(_) => Ok(()),
             Err(e) => match e.as_error_resp().and_then(|p| p.as_revert_data()) {
@@ -256,6 +259,18 @@ impl L1Client {
         }
         let pending = self.signing(signer).send_transaction(tx).await.map_err(L1Error::rpc)?;
         Ok(*pending.tx_hash())
+    }
+
+    /// Simulates `tx` as `signer` (a refusal comes back by name, not as a wasted transaction),
+    /// sends it and waits for its receipt.
+    pub async fn transact(
+        &self,
+        signer: &PrivateKeySigner,
+        tx: TransactionRequest,
+    ) -> Result<TransactionReceipt, L1Error> {
+        self.simulate_request(signer.address(), tx.clone()).await?;
+        let hash = self.send_request(signer, tx).await?;
+        self.wait(hash).await
     }
 
     /// Waits up to [`RECEIPT_TIMEOUT`] for a receipt, failing on revert. Mines on a manual L1 are
@@ -304,7 +319,10 @@ impl L1Call {
     /// The request alloy's signing provider completes (nonce, chain id) and signs.
     pub fn request(&self, fees: L1Fees) -> TransactionRequest {
         let mut tx = fees.price(
-            TransactionRequest::default().with_value(self.value).with_input(self.input.clone()).with_gas_limit(self.gas_limit),
+            TransactionRequest::default()
+                .with_value(self.value)
+                .with_input(self.input.clone())
+                .with_gas_limit(self.gas_limit),
         );
         match self.to {
             TxKind::Call(to) => tx.set_to(to),

@@ -1,15 +1,15 @@
 //! The adjudicator on L1, through Ethereum JSON-RPC.
 
 use alloy::{
-    primitives::{Address, B256, Bytes, TxKind, U256},
-    providers::Provider,
-    rpc::types::TransactionReceipt,
+    primitives::{Address, B256, Bytes, U256, Uint},
+    providers::{DynProvider, Provider},
+    rpc::types::{TransactionReceipt, TransactionRequest},
     signers::local::PrivateKeySigner,
-    sol_types::{SolCall, SolEvent},
+    sol_types::SolEvent,
 };
 use aqueduct_channel_protocol::{ChannelState, Htlc, OnchainChannel, SignedState};
 use aqueduct_contracts::{AqueductToken, channel::ChannelAdjudicator as Adj};
-use aqueduct_eth::{L1Call, L1Client, L1Error};
+use aqueduct_eth::{L1Client, L1Error};
 
 /// The adjudicator's record of a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,34 +66,27 @@ pub fn to_sol_state(s: &ChannelState) -> Adj::State {
 impl Adjudicator {
     /// Deploys a new adjudicator from `signer`.
     pub async fn deploy(l1: &L1Client, signer: &PrivateKeySigner) -> Result<Address, L1Error> {
-        let call = L1Call { to: TxKind::Create, value: U256::ZERO, input: Adj::BYTECODE.clone(), gas_limit: 5_000_000 };
-        let hash = l1.send_call(signer, &call).await?;
+        let tx = Adj::deploy_builder(l1.provider()).gas(5_000_000).into_transaction_request();
+        let hash = l1.send_request(signer, tx).await?;
         let r = l1.wait(hash).await?;
         r.contract_address.ok_or_else(|| L1Error::Rpc("the adjudicator creation has no address".into()))
     }
 
-    async fn send(&self, input: Vec<u8>, value: U256, gas_limit: u64) -> Result<Sent, L1Error> {
-        Ok(sent(&self.send_to(self.address, input, value, gas_limit).await?))
+    /// The adjudicator's `sol!` instance on the shared connection.
+    fn adj(&self) -> Adj::ChannelAdjudicatorInstance<&DynProvider> {
+        Adj::new(self.address, self.l1.provider())
     }
 
-    /// Simulates, sends and waits for a call; returns its receipt.
-    async fn send_to(
-        &self,
-        to: Address,
-        input: Vec<u8>,
-        value: U256,
-        gas_limit: u64,
-    ) -> Result<TransactionReceipt, L1Error> {
-        let call = L1Call { to: TxKind::Call(to), value, input: Bytes::from(input), gas_limit };
-        self.l1.simulate(self.signer.address(), &call).await?;
-        let tx = self.l1.send_call(&self.signer, &call).await?;
-        self.l1.wait(tx).await
+    /// Simulates, sends and waits for a call (a refusal comes back by name).
+    async fn send(&self, tx: TransactionRequest) -> Result<Sent, L1Error> {
+        Ok(sent(&self.l1.transact(&self.signer, tx).await?))
     }
 
     async fn approve(&self, token: Address, amount: u128) -> Result<(), L1Error> {
         if token != Address::ZERO && amount > 0 {
-            let input = AqueductToken::approveCall { spender: self.address, value: U256::from(amount) }.abi_encode();
-            self.send_to(token, input, U256::ZERO, 100_000).await?;
+            let erc20 = AqueductToken::new(token, self.l1.provider());
+            let tx = erc20.approve(self.address, U256::from(amount)).gas(100_000).into_transaction_request();
+            self.l1.transact(&self.signer, tx).await?;
         }
         Ok(())
     }
@@ -102,9 +95,9 @@ impl Adjudicator {
     pub async fn open(&self, b: Address, token: Address, amount: u128, period: u32) -> Result<(U256, Sent), L1Error> {
         self.approve(token, amount).await?;
         let value = if token == Address::ZERO { U256::from(amount) } else { U256::ZERO };
-        let input = Adj::openCall { b, token, amount: alloy::primitives::Uint::from(amount), challengePeriod: period }
-            .abi_encode();
-        let receipt = self.send_to(self.address, input, value, 300_000).await?;
+        let tx =
+            self.adj().open(b, token, Uint::from(amount), period).value(value).gas(300_000).into_transaction_request();
+        let receipt = self.l1.transact(&self.signer, tx).await?;
         let id = receipt
             .inner
             .logs()
@@ -116,7 +109,7 @@ impl Adjudicator {
 
     /// The opener takes its deposit back while the counterparty has not joined.
     pub async fn cancel(&self, id: U256) -> Result<Sent, L1Error> {
-        self.send(Adj::cancelCall { id }.abi_encode(), U256::ZERO, 150_000).await
+        self.send(self.adj().cancel(id).gas(150_000).into_transaction_request()).await
     }
 
     /// What `who` holds on L1 of `token` (zero address: ETH).
@@ -130,8 +123,7 @@ impl Adjudicator {
     pub async fn join(&self, id: U256, token: Address, amount: u128) -> Result<Sent, L1Error> {
         self.approve(token, amount).await?;
         let value = if token == Address::ZERO { U256::from(amount) } else { U256::ZERO };
-        let input = Adj::joinCall { id, amount: alloy::primitives::Uint::from(amount) }.abi_encode();
-        self.send(input, value, 200_000).await
+        self.send(self.adj().join(id, Uint::from(amount)).value(value).gas(200_000).into_transaction_request()).await
     }
 
     pub async fn close_cooperatively(
@@ -142,36 +134,29 @@ impl Adjudicator {
         sig_a: &[u8],
         sig_b: &[u8],
     ) -> Result<Sent, L1Error> {
-        let input = Adj::closeCooperativelyCall {
-            id,
-            balanceA: alloy::primitives::Uint::from(balance_a),
-            balanceB: alloy::primitives::Uint::from(balance_b),
-            sigA: Bytes::copy_from_slice(sig_a),
-            sigB: Bytes::copy_from_slice(sig_b),
-        }
-        .abi_encode();
-        self.send(input, U256::ZERO, 300_000).await
+        let (sig_a, sig_b) = (Bytes::copy_from_slice(sig_a), Bytes::copy_from_slice(sig_b));
+        let (a, b) = (Uint::from(balance_a), Uint::from(balance_b));
+        let tx = self.adj().closeCooperatively(id, a, b, sig_a, sig_b).gas(300_000).into_transaction_request();
+        self.send(tx).await
     }
 
     pub async fn close(&self, s: &SignedState) -> Result<Sent, L1Error> {
         let (sig_a, sig_b) = sigs(s);
-        let input = Adj::closeCall { s: to_sol_state(&s.state), sigA: sig_a, sigB: sig_b }.abi_encode();
-        self.send(input, U256::ZERO, 600_000).await
+        self.send(self.adj().close(to_sol_state(&s.state), sig_a, sig_b).gas(600_000).into_transaction_request()).await
     }
 
     pub async fn challenge(&self, s: &SignedState) -> Result<Sent, L1Error> {
         let (sig_a, sig_b) = sigs(s);
-        let input = Adj::challengeCall { s: to_sol_state(&s.state), sigA: sig_a, sigB: sig_b }.abi_encode();
-        self.send(input, U256::ZERO, 600_000).await
+        let tx = self.adj().challenge(to_sol_state(&s.state), sig_a, sig_b).gas(600_000).into_transaction_request();
+        self.send(tx).await
     }
 
     pub async fn settle(&self, id: U256, htlcs: &[Htlc]) -> Result<Sent, L1Error> {
-        let input = Adj::settleCall { id, htlcs: to_sol_htlcs(htlcs) }.abi_encode();
-        self.send(input, U256::ZERO, 600_000).await
+        self.send(self.adj().settle(id, to_sol_htlcs(htlcs)).gas(600_000).into_transaction_request()).await
     }
 
     pub async fn reveal(&self, preimage: B256) -> Result<Sent, L1Error> {
-        self.send(Adj::revealCall { preimage }.abi_encode(), U256::ZERO, 100_000).await
+        self.send(self.adj().reveal(preimage).gas(100_000).into_transaction_request()).await
     }
 
     pub async fn record(&self, id: U256) -> Result<Option<OnchainRecord>, L1Error> {

@@ -11,9 +11,9 @@ use std::{
 
 use alloy::{
     eips::eip2718::Encodable2718,
+    network::TransactionBuilder4844,
     primitives::{B256, Bytes, keccak256},
     signers::local::PrivateKeySigner,
-    network::TransactionBuilder4844,
 };
 use aqueduct_chain::Chain;
 use aqueduct_contracts::rollup::BatchInbox;
@@ -372,7 +372,11 @@ impl Batcher {
                     .map_err(|e| L1Error::Rpc(format!("blob sidecar task failed: {e}")))?
                     .map_err(L1Error::Rpc)?;
                 stats.blob_gas += sidecar.blobs.len() as u64 * 131_072;
-                let tx = inbox_contract.submitBlobs().gas(100_000).into_transaction_request().with_blob_sidecar_4844(sidecar);
+                let tx = inbox_contract
+                    .submitBlobs()
+                    .gas(100_000)
+                    .into_transaction_request()
+                    .with_blob_sidecar_4844(sidecar);
                 self.l1.send_request(&self.signer, fees.price(tx)).await?
             } else {
                 stats.l1_bytes += payload.len() as u64;
