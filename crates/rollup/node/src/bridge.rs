@@ -244,17 +244,6 @@ pub fn sol_withdrawal(w: &Withdrawal) -> RollupLib::WithdrawalTransaction {
     }
 }
 
-async fn send(
-    l1: &L1Client,
-    s: &PrivateKeySigner,
-    to: Address,
-    value: U256,
-    input: Vec<u8>,
-    gas: u64,
-) -> Result<B256, L1Error> {
-    l1.send_call(s, &L1Call { to: TxKind::Call(to), value, input: input.into(), gas_limit: gas }).await
-}
-
 /// The `proveWithdrawal` call for a proof.
 pub fn prove_call(p: &WithdrawalProof) -> RollupPortal::proveWithdrawalCall {
     let mut branch = [B256::ZERO; TREE_DEPTH];
@@ -332,14 +321,9 @@ pub async fn deposit_eth(
     to: Address,
     amount: U256,
 ) -> Result<B256, L1Error> {
-    let call = RollupPortal::depositTransactionCall {
-        to,
-        value: amount,
-        gasLimit: 100_000,
-        isCreation: false,
-        data: Bytes::new(),
-    };
-    send(l1, s, portal, amount, call.abi_encode(), 200_000).await
+    let portal = RollupPortal::new(portal, l1.provider());
+    let call = portal.depositTransaction(to, amount, 100_000, false, Bytes::new()).value(amount).gas(200_000);
+    l1.send_request(s, call.into_transaction_request()).await
 }
 
 /// Approves and deposits `amount` of `token` to `to` on L2.
@@ -351,11 +335,11 @@ pub async fn deposit_erc20(
     to: Address,
     amount: U256,
 ) -> Result<B256, L1Error> {
-    let approve = aqueduct_contracts::AqueductToken::approveCall { spender: portal, value: amount };
-    let h = send(l1, s, token, U256::ZERO, approve.abi_encode(), 100_000).await?;
+    let erc20 = aqueduct_contracts::AqueductToken::new(token, l1.provider());
+    let h = l1.send_request(s, erc20.approve(portal, amount).gas(100_000).into_transaction_request()).await?;
     l1.wait(h).await?;
-    let call = RollupPortal::depositERC20Call { token, to, amount };
-    send(l1, s, portal, U256::ZERO, call.abi_encode(), 300_000).await
+    let portal = RollupPortal::new(portal, l1.provider());
+    l1.send_request(s, portal.depositERC20(token, to, amount).gas(300_000).into_transaction_request()).await
 }
 
 /// The L2 call that starts an ETH withdrawal of `amount` to `to` on L1 (the message passer).

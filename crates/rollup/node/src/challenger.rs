@@ -13,7 +13,9 @@ use std::{
 };
 
 use alloy::{
-    primitives::{Address, B256, Bytes, TxKind, U256},
+    primitives::{Address, B256, Bytes, U256},
+    providers::DynProvider,
+    rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
     sol_types::SolCall,
 };
@@ -28,7 +30,7 @@ use parking_lot::Mutex;
 use tracing::{info, warn};
 
 use crate::{
-    l1::{L1Call, L1Client, L1Error},
+    l1::{L1Client, L1Error},
     proposer::output_at,
 };
 
@@ -222,8 +224,9 @@ impl Challenger {
             }
             warn!(target: "challenger", index = i, l2_block = out.l2BlockNumber, posted = %out.outputRoot, computed = %mine, "wrong output root: disputing");
             let bond = self.l1.read(self.game, DisputeGame::moveBondCall { depth: U256::ZERO }).await?;
-            let input = DisputeGame::challengeCall { outputIndex: idx, outputRoot: out.outputRoot }.abi_encode();
-            self.send(None, i, "challenge", bond, input, 600_000).await?;
+            let game = self.dispute();
+            let tx = game.challenge(idx, out.outputRoot).value(bond).gas(600_000).into_transaction_request();
+            self.send(None, i, "challenge", tx).await?;
             sent += 1;
         }
         Ok(sent)
@@ -250,6 +253,7 @@ impl Challenger {
         let defender = g.defender == self.address();
         let truth = self.truth();
         let mv = next_move(&view, defender, &truth);
+        let game = self.dispute();
         let unknown = |b: u64| L1Error::Rpc(format!("game {id}: no output for L2 block {b}"));
         let bond = || async { self.l1.read(self.game, DisputeGame::moveBondCall { depth: U256::from(g.moves) }).await };
         let idx = g.outputIndex;
@@ -257,12 +261,12 @@ impl Challenger {
         match mv {
             Move::Wait => return Ok(false),
             Move::ClaimMiddle(claim) => {
-                let input = DisputeGame::claimMiddleCall { gameId: gid, claim }.abi_encode();
-                self.send(Some(id), idx, "claim", bond().await?, input, 300_000).await?;
+                let tx = game.claimMiddle(gid, claim).value(bond().await?).gas(300_000);
+                self.send(Some(id), idx, "claim", tx.into_transaction_request()).await?;
             }
             Move::Answer(agree) => {
-                let input = DisputeGame::answerCall { gameId: gid, agree }.abi_encode();
-                self.send(Some(id), idx, "answer", bond().await?, input, 300_000).await?;
+                let tx = game.answer(gid, agree).value(bond().await?).gas(300_000);
+                self.send(Some(id), idx, "answer", tx.into_transaction_request()).await?;
             }
             Move::OpenSteps { block } => {
                 let agreed = truth.output_root(block - 1).ok_or_else(|| unknown(block - 1))?;
@@ -277,51 +281,40 @@ impl Challenger {
                         aqueduct_chain::StepBlock::new(b.header.clone(), b.txs.clone()).encode()
                     }
                 };
-                let input = DisputeGame::openStepsCall {
-                    gameId: gid,
-                    agreed: proof_of(&agreed),
-                    disputed: proof_of(&disputed),
-                    blockData: data.into(),
-                }
-                .abi_encode();
-                self.send(Some(id), idx, "open steps", bond().await?, input, 3_000_000).await?;
+                let tx = game
+                    .openSteps(gid, proof_of(&agreed), proof_of(&disputed), data.into())
+                    .value(bond().await?)
+                    .gas(3_000_000);
+                self.send(Some(id), idx, "open steps", tx.into_transaction_request()).await?;
             }
             Move::Step { block, step } => {
                 let p = self.chain.step_proof(block, step).map_err(internal)?;
-                let input = DisputeGame::stepCall {
-                    gameId: gid,
-                    blockData: p.block.encode().into(),
-                    witness: p.witness.encode().into(),
-                }
-                .abi_encode();
-                self.send(Some(id), idx, "step", U256::ZERO, input, 25_000_000).await?;
+                let tx = game.step(gid, p.block.encode().into(), p.witness.encode().into()).gas(25_000_000);
+                self.send(Some(id), idx, "step", tx.into_transaction_request()).await?;
             }
             Move::DisproveBlock { block } => {
                 let p = crate::derivation_proof(&self.l1, &self.rollup, &self.chain, block).await?;
-                let input = DisputeGame::disproveBlockCall {
-                    gameId: gid,
-                    parentHeader: p.parent_header,
-                    anchor: p.anchor,
-                    ranges: p.ranges,
-                    evidence: p.evidence,
-                    witness: p.witness,
-                }
-                .abi_encode();
-                self.send(Some(id), idx, "disprove block", U256::ZERO, input, 25_000_000).await?;
+                let tx =
+                    game.disproveBlock(gid, p.parent_header, p.anchor, p.ranges, p.evidence, p.witness).gas(25_000_000);
+                self.send(Some(id), idx, "disprove block", tx.into_transaction_request()).await?;
             }
             Move::DisproveWithdrawals { block } => {
                 let data: Bytes = L2ToL1MessagePasser::rootCall {}.abi_encode().into();
                 let (w, _) = self.chain.call_witness(block, Predeploys::MESSAGE_PASSER, data).map_err(internal)?;
-                let input =
-                    DisputeGame::disproveWithdrawalsRootCall { gameId: gid, witness: w.encode().into() }.abi_encode();
-                self.send(Some(id), idx, "disprove withdrawals", U256::ZERO, input, 25_000_000).await?;
+                let tx = game.disproveWithdrawalsRoot(gid, w.encode().into()).gas(25_000_000);
+                self.send(Some(id), idx, "disprove withdrawals", tx.into_transaction_request()).await?;
             }
             Move::ClaimTimeout => {
-                let input = DisputeGame::claimTimeoutCall { gameId: gid }.abi_encode();
-                self.send(Some(id), idx, "timeout", U256::ZERO, input, 500_000).await?;
+                let tx = game.claimTimeout(gid).gas(500_000);
+                self.send(Some(id), idx, "timeout", tx.into_transaction_request()).await?;
             }
         }
         Ok(true)
+    }
+
+    /// The dispute game's `sol!` instance on the shared connection.
+    fn dispute(&self) -> DisputeGame::DisputeGameInstance<&DynProvider> {
+        DisputeGame::new(self.game, self.l1.provider())
     }
 
     async fn send(
@@ -329,14 +322,11 @@ impl Challenger {
         game: Option<u64>,
         output_index: u64,
         action: &'static str,
-        value: U256,
-        input: Vec<u8>,
-        gas_limit: u64,
+        tx: TransactionRequest,
     ) -> Result<(), L1Error> {
-        let call = L1Call { to: TxKind::Call(self.game), value, input: input.into(), gas_limit };
         // Simulate first: a refusal comes back by name instead of as a wasted transaction.
-        self.l1.simulate(self.address(), &call).await?;
-        let hash = self.l1.send_call(&self.signer, &call).await?;
+        self.l1.simulate_request(self.address(), tx.clone()).await?;
+        let hash = self.l1.send_request(&self.signer, tx).await?;
         let r = self.l1.wait(hash).await?;
         if !r.status() {
             return Err(L1Error::Rpc(format!("{action} in game {game:?} reverted (tx {hash})")));

@@ -4,7 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use alloy::{
-    primitives::{Address, B256, TxKind, U256},
+    primitives::{Address, B256, U256},
     signers::local::PrivateKeySigner,
     sol_types::SolCall,
 };
@@ -14,7 +14,7 @@ use aqueduct_rollup_protocol::{OutputRoot, Predeploys};
 use aqueduct_service::{Progress, Service};
 use tracing::info;
 
-use crate::l1::{L1Call, L1Client, L1Error};
+use crate::l1::{L1Client, L1Error};
 
 /// The output root of L2 block `n` (state root, message tree root, block hash).
 pub fn output_at(chain: &Chain, n: u64) -> Result<OutputRoot, ChainError> {
@@ -61,10 +61,9 @@ impl Proposer {
             return Ok(None);
         }
         let out = output_at(&self.chain, next).map_err(|e| L1Error::Rpc(e.to_string()))?;
-        let input =
-            OutputOracle::proposeOutputCall { outputRoot: out.hash(), l2BlockNumber: U256::from(next) }.abi_encode();
-        let call = L1Call { to: TxKind::Call(self.oracle), value: self.bond, input: input.into(), gas_limit: 300_000 };
-        let hash = self.l1.send_call(&self.signer, &call).await?;
+        let oracle = OutputOracle::new(self.oracle, self.l1.provider());
+        let tx = oracle.proposeOutput(out.hash(), U256::from(next)).value(self.bond).gas(300_000);
+        let hash = self.l1.send_request(&self.signer, tx.into_transaction_request()).await?;
         self.l1.wait(hash).await?;
         info!(target: "proposer", l2_block = next, root = %out.hash(), "output proposed");
         Ok(Some(next))

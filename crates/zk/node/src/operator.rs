@@ -11,14 +11,15 @@
 use std::{collections::VecDeque, path::Path, sync::Arc, time::Instant};
 
 use alloy::{
-    primitives::{Address, B256, Bytes, TxKind, U256},
+    network::TransactionBuilder,
+    primitives::{Address, B256, Bytes, U256},
     providers::Provider,
-    rpc::types::Filter,
+    rpc::types::{Filter, TransactionRequest},
     signers::local::PrivateKeySigner,
     sol_types::{SolCall, SolEvent},
 };
 use aqueduct_contracts::zk::ZkRollup;
-use aqueduct_eth::{L1Call, L1Client, L1Error};
+use aqueduct_eth::{L1Client, L1Error};
 use aqueduct_zk_circuit::{Prover, ProverError, evm};
 use aqueduct_zk_protocol::{
     Account, Amount32, BlockWitness, F, OnchainOp, Op, OpError, OpKind, PriorityOp, SignedTx, ZkState, pubdata,
@@ -523,10 +524,10 @@ impl Settler {
         let w = &p.witness;
         let ops: Vec<ZkRollup::OnchainOp> = w.onchain.iter().map(to_sol).collect();
         let data = pubdata(&w.chunks());
-        let input = match &self.da {
+        let rollup = ZkRollup::new(self.rollup, self.l1.provider());
+        let tx = match &self.da {
             DataAvailability::Rollup => {
-                ZkRollup::commitBlockCall { newRoot: field_to_u256(&w.new_root), pubdata: Bytes::from(data), ops }
-                    .abi_encode()
+                rollup.commitBlock(field_to_u256(&w.new_root), Bytes::from(data), ops).into_transaction_request()
             }
             DataAvailability::Validium { committee, threshold } => {
                 let data_hash = w.commitment().data_hash;
@@ -546,34 +547,27 @@ impl Settler {
                     .read(ZkRollup::dacDigestCall { number: U256::from(p.number), dataHash: field_to_u256(&data_hash) })
                     .await?;
                 let sigs = sort_signatures(digest, sigs)?;
-                ZkRollup::commitBlockValidiumCall {
-                    newRoot: field_to_u256(&w.new_root),
-                    dataHash: field_to_u256(&data_hash),
-                    ops,
-                    signatures: sigs.into_iter().map(Bytes::from).collect(),
-                }
-                .abi_encode()
+                let signatures = sigs.into_iter().map(Bytes::from).collect();
+                rollup
+                    .commitBlockValidium(field_to_u256(&w.new_root), field_to_u256(&data_hash), ops, signatures)
+                    .into_transaction_request()
             }
         };
-        let (tx, gas, _) = self.send("commitBlock", input, 8_000_000).await?;
+        let (tx, gas, _) = self.send("commitBlock", tx.with_gas_limit(8_000_000)).await?;
         Ok((tx, gas))
     }
 
     /// Sends `proof` for `p` (which L1 must have committed). Returns the tx, its gas and block.
     pub async fn verify(&self, p: &Prepared, proof: [U256; 8]) -> Result<(B256, u64, u64), OperatorError> {
         let ops: Vec<ZkRollup::OnchainOp> = p.witness.onchain.iter().map(to_sol).collect();
-        self.send("proveBlock", ZkRollup::proveBlockCall { proof, ops }.abi_encode(), 3_000_000).await
+        let rollup = ZkRollup::new(self.rollup, self.l1.provider());
+        self.send("proveBlock", rollup.proveBlock(proof, ops).gas(3_000_000).into_transaction_request()).await
     }
 
-    async fn send(
-        &self,
-        what: &'static str,
-        input: Vec<u8>,
-        gas_limit: u64,
-    ) -> Result<(B256, u64, u64), OperatorError> {
-        let call = L1Call { to: TxKind::Call(self.rollup), value: U256::ZERO, input: input.into(), gas_limit };
-        self.l1.simulate(self.signer.address(), &call).await?;
-        let hash = self.l1.send_call(&self.signer, &call).await?;
+    /// Simulates (a refusal comes back by name), sends and waits for a call to the rollup.
+    async fn send(&self, what: &'static str, tx: TransactionRequest) -> Result<(B256, u64, u64), OperatorError> {
+        self.l1.simulate_request(self.signer.address(), tx.clone()).await?;
+        let hash = self.l1.send_request(&self.signer, tx).await?;
         let r = match self.l1.wait(hash).await {
             Ok(r) => r,
             Err(L1Error::Reverted(_)) => return Err(OperatorError::Reverted { what, tx: hash.to_string() }),
