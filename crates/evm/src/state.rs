@@ -91,6 +91,9 @@ pub struct WorldState {
     dirty: BTreeMap<Address, BTreeSet<U256>>,
     wiped: BTreeSet<Address>,
     new_codes: Vec<(B256, Bytes)>,
+    /// Counts the changes to the flat maps: a reader that dropped the chain's lock between reads
+    /// sees from it whether the state moved under it.
+    version: u64,
 }
 
 impl WorldState {
@@ -111,6 +114,11 @@ impl WorldState {
 
     pub fn root(&self) -> B256 {
         self.root
+    }
+
+    /// Changes since the state was made ([`Self::apply`] and [`Self::revert`] each count one).
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// Every trie node this state can read: those in memory, then the store's.
@@ -143,6 +151,7 @@ impl WorldState {
 
     /// Applies a diff and returns its reverts (old values of every key it changes).
     pub fn apply(&mut self, diff: StateDiff) -> Reverts {
+        self.version += 1;
         let mut reverts = Reverts::default();
         for (h, c) in diff.codes {
             if let std::collections::hash_map::Entry::Vacant(e) = self.codes.entry(h) {
@@ -195,6 +204,7 @@ impl WorldState {
 
     /// Undoes a block's changes and sets the root it had before.
     pub fn revert(&mut self, reverts: &Reverts, root: B256) {
+        self.version += 1;
         for s in &reverts.storage {
             let map = self.storage.entry(s.address).or_default();
             if s.value.is_zero() {

@@ -1,24 +1,48 @@
 //! Calls and gas estimates against a block's state, without committing.
 
+use std::{cell::Cell, collections::BTreeMap};
+
 use super::*;
 
 impl Chain {
-    /// Executes a call against the state after block `r` without committing it.
+    /// Executes a call against the state after block `r` without committing it. revm runs
+    /// without the chain's lock (the miner's): see [`UnlockedReads`].
     pub fn call(&self, call: &CallArgs, r: BlockRef) -> Result<revm::context::result::ExecutionResult, ChainError> {
-        let inner = self.inner.lock();
-        let n = self.resolve(&inner, r).ok_or(ChainError::UnknownBlock)?;
-        let header = inner.blocks[n as usize].header.clone();
-        if n + 1 == inner.blocks.len() as u64 {
-            self.call_on(&inner.state, inner.hashes.as_slice(), &header, call)
-        } else {
-            self.call_on(&inner.state.at_root(header.state_root), inner.hashes.as_slice(), &header, call)
+        match self.call_state(r)? {
+            CallState::Unlocked { header, hashes, reads } => self.call_on(&reads, &hashes, &header, call),
+            CallState::DevChanges => {
+                let inner = self.inner.lock();
+                let header = inner.blocks.last().expect("a chain always has its genesis block").header.clone();
+                self.call_on(&inner.state, inner.hashes.as_slice(), &header, call)
+            }
         }
     }
 
-    pub(super) fn call_on<S: StateView + ?Sized>(
+    /// What a call at `r` reads: its block's header, the 256 block hashes before it, and reads
+    /// that take the lock one at a time — unless the latest state holds dev changes its root does
+    /// not (a dev chain after `anvil_setBalance` and the like), which only the locked maps have.
+    pub(super) fn call_state(&self, r: BlockRef) -> Result<CallState<'_>, ChainError> {
+        let inner = self.inner.lock();
+        let n = self.resolve(&inner, r).ok_or(ChainError::UnknownBlock)?;
+        let latest = n + 1 == inner.blocks.len() as u64;
+        if latest && (!inner.pending_reverts.accounts.is_empty() || !inner.pending_reverts.storage.is_empty()) {
+            return Ok(CallState::DevChanges);
+        }
+        let header = inner.blocks[n as usize].header.clone();
+        let hashes = (n.saturating_sub(256)..=n).map(|i| (i, inner.hashes[i as usize])).collect();
+        let reads = UnlockedReads {
+            chain: self,
+            version: latest.then(|| inner.state.version()),
+            root: header.state_root,
+            moved: Cell::new(false),
+        };
+        Ok(CallState::Unlocked { header: Box::new(header), hashes, reads })
+    }
+
+    pub(super) fn call_on<S: StateView + ?Sized, H: crate::overlay::BlockHashes + ?Sized>(
         &self,
         state: &S,
-        hashes: &[B256],
+        hashes: &H,
         header: &Header,
         call: &CallArgs,
     ) -> Result<revm::context::result::ExecutionResult, ChainError> {
@@ -88,5 +112,49 @@ impl Chain {
             if ok(mid) { hi = mid } else { lo = mid }
         }
         Ok(hi)
+    }
+}
+
+/// What a call reads (see [`Chain::call_state`]).
+pub(super) enum CallState<'a> {
+    Unlocked { header: Box<Header>, hashes: BTreeMap<u64, B256>, reads: UnlockedReads<'a> },
+    DevChanges,
+}
+
+/// State reads for a call that runs without the chain's lock: each read takes the lock for
+/// itself and reads the latest state's maps while no block, unwind or dev change has moved them
+/// since the call began, and the call's block's state root (a consistent snapshot, through the
+/// trie) from the first read that finds they have. A call at an older block reads its root.
+pub(super) struct UnlockedReads<'a> {
+    chain: &'a Chain,
+    /// The latest state's version when the call began; `None` for a call at an older block.
+    version: Option<u64>,
+    /// The state root of the call's block.
+    root: B256,
+    /// Set once a read found the latest state moved on (reads go to `root` from then on).
+    moved: Cell<bool>,
+}
+
+impl UnlockedReads<'_> {
+    fn read<R>(&self, f: impl FnOnce(&dyn StateView) -> R) -> R {
+        let inner = self.chain.inner.lock();
+        if !self.moved.get() && self.version == Some(inner.state.version()) {
+            return f(&inner.state);
+        }
+        self.moved.set(true);
+        f(&inner.state.at_root(self.root))
+    }
+}
+impl StateView for UnlockedReads<'_> {
+    fn account(&self, address: &Address) -> Result<Option<StateAccount>, TrieError> {
+        self.read(|s| s.account(address))
+    }
+
+    fn storage(&self, address: &Address, slot: &U256) -> Result<U256, TrieError> {
+        self.read(|s| s.storage(address, slot))
+    }
+
+    fn code(&self, hash: &B256) -> Option<Bytes> {
+        self.read(|s| s.code(hash))
     }
 }

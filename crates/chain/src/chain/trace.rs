@@ -129,26 +129,31 @@ impl Chain {
         })
     }
 
-    /// Runs `f` over the state a call at `r` sees, with the call's overrides applied.
+    /// Runs `f` over the state a call at `r` sees, with the call's overrides applied (without
+    /// the chain's lock, as [`Chain::call`] does).
     fn at_call_state<T>(
         &self,
         call: &CallArgs,
         r: BlockRef,
-        f: impl FnOnce(&Self, &mut Overlay<'_, dyn StateView + '_, [B256]>, &Header) -> Result<T, ChainError>,
+        f: impl FnOnce(&Self, &mut Overlay<'_, dyn StateView + '_, dyn BlockHashes + '_>, &Header) -> Result<T, ChainError>,
     ) -> Result<T, ChainError> {
-        let inner = self.inner.lock();
-        let n = self.resolve(&inner, r).ok_or(ChainError::UnknownBlock)?;
-        let header = inner.blocks[n as usize].header.clone();
-        let past;
-        let state: &dyn StateView = if n + 1 == inner.blocks.len() as u64 {
-            &inner.state
-        } else {
-            past = inner.state.at_root(header.state_root);
-            &past
-        };
-        let mut overlay = Overlay::new(state, inner.hashes.as_slice());
-        (call.overrides)(&mut overlay)?;
-        f(self, &mut overlay, &header)
+        match self.call_state(r)? {
+            super::call::CallState::Unlocked { header, hashes, reads } => {
+                let mut overlay: Overlay<'_, dyn StateView, dyn BlockHashes> = Overlay::new(&reads, &hashes);
+                (call.overrides)(&mut overlay)?;
+                f(self, &mut overlay, &header)
+            }
+            super::call::CallState::DevChanges => {
+                let inner = self.inner.lock();
+                let header = inner.blocks.last().expect("a chain always has its genesis block").header.clone();
+                let n = header.number;
+                let hashes: std::collections::BTreeMap<u64, B256> =
+                    (n.saturating_sub(256)..=n).map(|i| (i, inner.hashes[i as usize])).collect();
+                let mut overlay: Overlay<'_, dyn StateView, dyn BlockHashes> = Overlay::new(&inner.state, &hashes);
+                (call.overrides)(&mut overlay)?;
+                f(self, &mut overlay, &header)
+            }
+        }
     }
 
     /// Runs `tx` under `inspector` without committing, and builds its trace.
