@@ -13,7 +13,7 @@ use aqueduct_chain::{BlockRef, Chain};
 use aqueduct_l1::{Devnet, L1Config};
 use aqueduct_rollup_node::{
     BatcherConfig, DataMode, DeployParams, L1Client, PostStats, Rollup, RollupOptions, SequencerConfig, SequencerRole,
-    deploy, head_meta,
+    deploy,
 };
 use aqueduct_rollup_protocol::{Batch, Compressor, RollupConfig};
 use parking_lot::Mutex;
@@ -368,7 +368,8 @@ async fn one_mode(o: &RollupBenchOptions, mode: DataMode) -> Result<(ModeReport,
 
 /// The batch of an L2 block as the batcher encodes it (user transactions only).
 fn batch_of(stack: &Stack, b: &aqueduct_chain::SealedBlock) -> Batch {
-    let (forced_index, epoch, _) = head_meta(b, stack.cfg.l1_genesis.number);
+    let meta = aqueduct_rollup_protocol::SafeHead::of_block(b, stack.cfg.l1_genesis.number);
+    let (forced_index, epoch) = (meta.forced_index.0, meta.epoch.0);
     Batch {
         number: b.number(),
         parent_hash: b.header.parent_hash,

@@ -48,16 +48,29 @@ macro_rules! typed_u64 {
                 Self(n)
             }
         }
+
+        impl std::ops::Add<u64> for $name {
+            type Output = Self;
+
+            /// The id `n` further on (ids are counted from our own state: a u64 does not run out).
+            fn add(self, n: u64) -> Self {
+                Self(self.0 + n)
+            }
+        }
     };
 }
 
 typed_u64!(
-    /// A block height on one chain.
-    BlockNumber
+    /// A block height on the settlement layer (L1).
+    L1BlockNumber
 );
 typed_u64!(
-    /// An account's transaction count.
-    Nonce
+    /// A block height on a rollup (L2).
+    L2BlockNumber
+);
+typed_u64!(
+    /// A position in a rollup's forced-inclusion queue: how many forced transactions came before.
+    ForcedIndex
 );
 
 #[cfg(test)]
@@ -66,8 +79,9 @@ mod tests {
 
     #[test]
     fn checked_arithmetic() {
-        assert_eq!(BlockNumber(1).next().unwrap(), BlockNumber(2));
-        assert_eq!(BlockNumber(u64::MAX).next(), Err(IdError::Overflow("BlockNumber")));
-        assert_eq!(Nonce(0).checked_sub(1), Err(IdError::Underflow("Nonce")));
+        assert_eq!(L2BlockNumber(1).next().unwrap(), L2BlockNumber(2));
+        assert_eq!(L1BlockNumber(u64::MAX).next(), Err(IdError::Overflow("L1BlockNumber")));
+        assert_eq!(ForcedIndex(0).checked_sub(1), Err(IdError::Underflow("ForcedIndex")));
+        assert_eq!(ForcedIndex(3) + 2, ForcedIndex(5));
     }
 }

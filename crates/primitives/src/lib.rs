@@ -6,4 +6,4 @@ mod ids;
 
 pub use account::{EMPTY_CODE_HASH, StateAccount};
 pub use action::{Classify, NextAction};
-pub use ids::{BlockNumber, IdError, Nonce};
+pub use ids::{ForcedIndex, IdError, L1BlockNumber, L2BlockNumber};

@@ -17,16 +17,15 @@ use alloy::{
 };
 use aqueduct_chain::Chain;
 use aqueduct_contracts::rollup::BatchInbox;
-use aqueduct_rollup_protocol::{Batch, ChannelBuilder, Compressor, Pipeline, encode_frames, l1_info_from_deposit};
+use aqueduct_rollup_protocol::{
+    Batch, ChannelBuilder, Compressor, Pipeline, SafeHead, encode_frames, l1_info_from_deposit,
+};
 use aqueduct_service::{CancellationToken, Halt, Progress, Service};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
-use crate::{
-    l1::{L1Client, L1Error, L1Fees, RollupL1},
-    sequencer::head_meta,
-};
+use crate::l1::{L1Client, L1Error, L1Fees, RollupL1};
 
 /// Where batches go.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,8 +177,8 @@ impl Batcher {
         let parent = self.chain.block(aqueduct_chain::BlockRef::Number(n - 1))?;
         let p = self.pipeline.lock();
         let genesis = p.config().l1_genesis.number;
-        let (fi, epoch, _) = head_meta(&b, genesis);
-        let (prev_fi, _, _) = head_meta(&parent, genesis);
+        let (meta, prev) = (SafeHead::of_block(&b, genesis), SafeHead::of_block(&parent, genesis));
+        let (fi, epoch, prev_fi) = (meta.forced_index.0, meta.epoch.0, prev.forced_index.0);
         let forced: HashSet<B256> = p.forced_range(prev_fi, fi).iter().map(keccak256).collect();
         // The origin the block itself names (its L1-info deposit): a block built on an L1 block
         // that a reorg replaced must not pass for one built on its successor.

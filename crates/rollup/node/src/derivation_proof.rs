@@ -110,7 +110,7 @@ pub async fn derivation_proof(
     let safe = SafeHead::of(parent.number(), parent.hash, &parent.header.extra_data, cfg.l1_genesis.number);
     let (batches, forced, deposits, mut anchors) = read_records(l1, cfg).await?;
     let lo = batch_window_start(cfg, &safe);
-    let first_header = safe.epoch;
+    let first_header = safe.epoch.0;
     anchors.retain(|a| *a >= first_header);
     anchors.sort_unstable();
     anchors.dedup();
@@ -130,7 +130,7 @@ pub async fn derivation_proof(
         }
         let after = |list: &[Recorded]| list.partition_point(|r| r.l1_block <= anchor);
         let (bf, bt) = (first_at(&batches, lo), after(&batches));
-        let (ff, ft) = (safe.forced_index as usize, after(&forced).max(safe.forced_index as usize));
+        let (ff, ft) = (safe.forced_index.0 as usize, after(&forced).max(safe.forced_index.0 as usize));
         let (df, dt) = (first_at(&deposits, first_header.max(cfg.l1_genesis.number + 1)), after(&deposits));
         let (bw, be) = window(&batches, bf, bt);
         let (fw, fe) = window(&forced, ff.min(forced.len()), ft.min(forced.len()));

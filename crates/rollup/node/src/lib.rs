@@ -28,6 +28,6 @@ pub use genesis::{genesis_output, l2_genesis};
 pub use l1::{BlockHeader, L1_CALL_TIMEOUT, L1Call, L1Client, L1Error, L1Fees, RollupL1, create_all, sign_1559};
 pub use proposer::{Proposer, output_at};
 pub use rollup::{ChallengerRole, ProposerRole, Rollup, RollupError, RollupOptions, SequencerRole, l2_chain_config};
-pub use sequencer::{Sequencer, SequencerConfig, SequencerError, head_meta};
+pub use sequencer::{Sequencer, SequencerConfig, SequencerError};
 pub use spec::{RollupSpec, SpecError};
 pub use verifier::Verifier;

@@ -9,6 +9,7 @@ use std::{
 
 use alloy::primitives::{Address, B256, keccak256};
 use aqueduct_chain::{BlockAttributes, BlockRef, Chain, ChainError, SealedBlock};
+use aqueduct_primitives::{L1BlockNumber, L2BlockNumber};
 use aqueduct_rollup_protocol::{DerivedBlock, ForcedPolicy, Pipeline, SafeHead};
 use aqueduct_service::{CancellationToken, Classify, Halt, NextAction, Progress, Service};
 use parking_lot::Mutex;
@@ -173,7 +174,7 @@ impl Sequencer {
     fn origin_unread(&self) -> Option<u64> {
         let head = self.chain.head();
         let p = self.pipeline.lock();
-        let (_, epoch, _) = head_meta(&head, p.config().l1_genesis.number);
+        let epoch = SafeHead::of_block(&head, p.config().l1_genesis.number).epoch.0;
         p.l1_block(epoch).is_none().then_some(epoch)
     }
 
@@ -218,19 +219,12 @@ impl Service for Sequencer {
     }
 }
 
-/// `(forced_index, epoch, seq)` of an L2 block (genesis: nothing forced, the L1 genesis), as
-/// derivation reads its header ([`SafeHead::of`]).
-pub fn head_meta(b: &SealedBlock, l1_genesis: u64) -> (u64, u64, u64) {
-    let s = SafeHead::of(b.number(), b.hash, &b.header.extra_data, l1_genesis);
-    (s.forced_index, s.epoch, s.seq)
-}
-
 /// Where derivation stands on the sequencer's own chain.
 struct Follow {
     /// The last of our blocks derivation confirmed from L1.
     safe: SafeHead,
     /// For each confirmed block, the last L1 block it depends on.
-    sources: BTreeMap<u64, u64>,
+    sources: BTreeMap<L2BlockNumber, L1BlockNumber>,
     l1_genesis: u64,
     /// The pipeline's cursor when derivation was last followed: what it decides changes only
     /// with the L1 data it has read (or a reorg, which clears this).
@@ -252,17 +246,19 @@ impl Follow {
     fn rewind(&mut self, chain: &Chain, reorged: Option<u64>) {
         let Some(first_bad) = reorged else { return };
         self.followed_at = None;
-        let keep = self.sources.iter().filter(|(_, l1)| **l1 < first_bad).map(|(n, _)| *n).max().unwrap_or(0);
+        let first_bad_l1 = L1BlockNumber(first_bad);
+        let keep = self.sources.iter().filter(|(_, l1)| **l1 < first_bad_l1).map(|(n, _)| *n).max().unwrap_or_default();
         self.sources.retain(|n, _| *n <= keep);
-        if let Some(b) = chain.block(BlockRef::Number(keep)) {
-            self.safe = SafeHead::of(keep, b.hash, &b.header.extra_data, self.l1_genesis);
+        if let Some(b) = chain.block(BlockRef::Number(keep.0)) {
+            self.safe = SafeHead::of_block(&b, self.l1_genesis);
         }
+        let keep = keep.0;
         warn!(target: "sequencer", first_bad, keep, "L1 reorg: confirmations from there on are void");
         // Our newest blocks may stand on L1 origins the reorg replaced: their L1-info deposits
         // name blocks L1 no longer has, and no verifier would derive them. Build them again on
         // the new canonical origins, their transactions back in the pool.
         let mut top = chain.head();
-        while top.number() > keep && head_meta(&top, self.l1_genesis).1 >= first_bad {
+        while top.number() > keep && SafeHead::of_block(&top, self.l1_genesis).epoch.0 >= first_bad {
             match chain.block(BlockRef::Number(top.number() - 1)) {
                 Some(b) => top = b,
                 None => break,
@@ -295,8 +291,8 @@ fn back_to_pool(chain: &Chain, removed: &[Arc<SealedBlock>]) {
 /// the L1-info deposit: an L1 reorg may replace the block at that number), deposits, forced
 /// range and batch transactions.
 fn same_block(ours: &SealedBlock, d: &DerivedBlock, l1_genesis: u64) -> bool {
-    let (forced_index, epoch, _) = head_meta(ours, l1_genesis);
-    if epoch != d.origin.number || forced_index != d.forced_index || ours.header.timestamp != d.timestamp {
+    let meta = SafeHead::of_block(ours, l1_genesis);
+    if meta.epoch.0 != d.origin.number || meta.forced_index != d.forced_index || ours.header.timestamp != d.timestamp {
         return false;
     }
     let deposits = ours.txs.iter().filter(|t| t.envelope.is_deposit()).map(|t| t.hash);
@@ -317,16 +313,16 @@ fn reconcile(chain: &Chain, pipeline: &Mutex<Pipeline>, mut f: Follow) -> (Follo
     loop {
         let next = pipeline.lock().next(&f.safe);
         let Some(d) = next else { return (f, Ok(replaced)) };
-        let ours = chain.block(BlockRef::Number(d.number));
+        let ours = chain.block(BlockRef::Number(d.number.0));
         if !ours.as_ref().is_some_and(|b| same_block(b, &d, l1_genesis)) {
             if ours.is_some() {
-                let removed = match chain.unwind_to(d.number - 1) {
+                let removed = match chain.unwind_to(d.number.0 - 1) {
                     Ok(r) => r,
                     Err(e) => return (f, Err(e)),
                 };
                 warn!(
                     target: "sequencer",
-                    from = d.number,
+                    from = d.number.0,
                     blocks = removed.len(),
                     default = d.default,
                     "L1 decided other blocks than ours: rebuilding from the derived chain"
@@ -339,7 +335,7 @@ fn reconcile(chain: &Chain, pipeline: &Mutex<Pipeline>, mut f: Follow) -> (Follo
                 return (f, Err(e));
             }
         }
-        let Some(b) = chain.block(BlockRef::Number(d.number)) else {
+        let Some(b) = chain.block(BlockRef::Number(d.number.0)) else {
             return (f, Err(ChainError::Internal(format!("derived block {} is missing", d.number))));
         };
         f.safe = SafeHead::of(b.number(), b.hash, &b.header.extra_data, l1_genesis);

@@ -80,8 +80,8 @@ impl Verifier {
             let safe = self.safe_head();
             let next = self.pipeline.lock().next(&safe);
             let Some(d) = next else { break };
-            let n = d.number;
-            let source = d.l1_source;
+            let n = d.number.0;
+            let source = d.l1_source.0;
             let chain = self.chain.clone();
             let attrs = d.attributes(chain.rules());
             tokio::task::spawn_blocking(move || chain.build_block(attrs)).await??;

@@ -425,7 +425,7 @@ async fn censored_user_gets_in_through_the_forced_queue() {
     let seq_chain = rollup.sequencer.clone().unwrap();
     let hash = alloy::primitives::keccak256(&raw);
     let (block, _) = seq_chain.transaction(&hash).expect("in the sequencer's chain");
-    let (_, epoch, _) = aqueduct_rollup_node::head_meta(&block, dep.l1_genesis.number);
+    let epoch = aqueduct_rollup_protocol::SafeHead::of_block(&block, dep.l1_genesis.number).epoch.0;
     assert!(epoch >= queued_at + 20, "included only when due: origin {epoch}, queued at {queued_at}");
 
     let ver_chain = ver.verifier.clone().unwrap();
@@ -467,7 +467,7 @@ async fn forced_transaction_lands_with_the_sequencer_stopped() {
     let hash = alloy::primitives::keccak256(transfer(&user, 0, to, 4_242));
     let (block, _) = ver_chain.transaction(&hash).expect("in the verifier's chain");
     assert!(block.number() > last_sequenced, "in a block the verifier derived without the sequencer");
-    let (_, epoch, _) = aqueduct_rollup_node::head_meta(&block, dep.l1_genesis.number);
+    let epoch = aqueduct_rollup_protocol::SafeHead::of_block(&block, dep.l1_genesis.number).epoch.0;
     assert!(epoch >= queued_at + 20, "after the window: origin {epoch}, queued at {queued_at}");
     // Every block the sequencer did post is kept as it was.
     for n in 1..=landed {

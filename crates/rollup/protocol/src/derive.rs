@@ -14,7 +14,8 @@
 use std::collections::BTreeMap;
 
 use alloy::primitives::{B256, Bytes};
-use aqueduct_evm::{BlockAttributes, ChainRules, ChainTx, DepositTx, L1Prices, decode_raw_tx};
+use aqueduct_evm::{BlockAttributes, ChainRules, ChainTx, DepositTx, L1Prices, SealedBlock, decode_raw_tx};
+use aqueduct_primitives::{ForcedIndex, L1BlockNumber, L2BlockNumber};
 use tracing::{debug, warn};
 
 use crate::{
@@ -41,13 +42,13 @@ pub struct L1BlockData {
 /// Where the L2 chain stands, as derivation sees it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SafeHead {
-    pub number: u64,
+    pub number: L2BlockNumber,
     pub hash: B256,
     /// L1 origin number and the block's position in its epoch.
-    pub epoch: u64,
+    pub epoch: L1BlockNumber,
     pub seq: u64,
     /// Forced-queue items consumed so far.
-    pub forced_index: u64,
+    pub forced_index: ForcedIndex,
 }
 
 impl SafeHead {
@@ -56,7 +57,18 @@ impl SafeHead {
     pub fn of(number: u64, hash: B256, extra_data: &[u8], l1_genesis: u64) -> Self {
         let (forced_index, epoch, seq) =
             if number == 0 { (0, l1_genesis, 0) } else { decode_meta(extra_data).unwrap_or((0, l1_genesis, 0)) };
-        Self { number, hash, epoch, seq, forced_index }
+        Self {
+            number: L2BlockNumber(number),
+            hash,
+            epoch: L1BlockNumber(epoch),
+            seq,
+            forced_index: ForcedIndex(forced_index),
+        }
+    }
+
+    /// The safe head an L2 block is (its header's metadata; see [`SafeHead::of`]).
+    pub fn of_block(b: &SealedBlock, l1_genesis: u64) -> Self {
+        Self::of(b.number(), b.hash, &b.header.extra_data, l1_genesis)
     }
 }
 
@@ -72,11 +84,11 @@ pub enum ForcedPolicy {
 /// An L2 block as derivation decided it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DerivedBlock {
-    pub number: u64,
+    pub number: L2BlockNumber,
     pub timestamp: u64,
     pub origin: L1Origin,
     pub seq: u64,
-    pub forced_index: u64,
+    pub forced_index: ForcedIndex,
     /// The system deposit, then (first block of an epoch) the epoch's deposits.
     pub deposits: Vec<DepositTx>,
     /// Forced transactions, then the batch's transactions (raw; invalid ones are skipped when
@@ -87,7 +99,7 @@ pub struct DerivedBlock {
     /// Made by default (no valid batch in time).
     pub default: bool,
     /// Last L1 block this block depends on (an L1 reorg below it undoes it).
-    pub l1_source: u64,
+    pub l1_source: L1BlockNumber,
 }
 
 impl DerivedBlock {
@@ -100,7 +112,7 @@ impl DerivedBlock {
             .filter_map(|raw| match decode_raw_tx(rules, raw) {
                 Ok((env, sender)) => Some(ChainTx::new(env, sender)),
                 Err(e) => {
-                    debug!(target: "derive::block", number = self.number, error = %e, "undecodable transaction skipped");
+                    debug!(target: "derive::block", number = self.number.0, error = %e, "undecodable transaction skipped");
                     None
                 }
             })
@@ -111,7 +123,7 @@ impl DerivedBlock {
             transactions,
             from_pool: false,
             l1_prices: self.origin.prices(),
-            extra_data: encode_meta(self.forced_index, self.origin.number, self.seq),
+            extra_data: encode_meta(self.forced_index.0, self.origin.number, self.seq),
             ..Default::default()
         }
     }
@@ -314,27 +326,28 @@ impl Pipeline {
     /// transactions come from the sequencer's pool. `None` while the head's origin is unread.
     pub fn attributes_for(&self, head: &SafeHead, forced: ForcedPolicy) -> Option<DerivedBlock> {
         let n = head.number + 1;
-        let ts = self.cfg.block_timestamp(n);
-        let current = self.l1.get(&head.epoch)?.origin;
-        let next = self.l1.get(&(head.epoch + 1)).map(|b| b.origin).filter(|o| o.timestamp <= ts);
+        let ts = self.cfg.block_timestamp(n.0);
+        let current = self.l1.get(&head.epoch.0)?.origin;
+        let next = self.l1.get(&(head.epoch.0 + 1)).map(|b| b.origin).filter(|o| o.timestamp <= ts);
         let origin = next.unwrap_or(current);
-        let upto = match forced {
+        let upto = ForcedIndex(match forced {
             ForcedPolicy::AllKnown => self.known(origin.number),
             ForcedPolicy::DueOnly => self.due(origin.number),
-        };
-        Some(self.block(head, n, ts, origin, upto.max(head.forced_index), self.cursor.saturating_sub(1), false))
+        });
+        let read = L1BlockNumber(self.cursor.saturating_sub(1));
+        Some(self.block(head, n, ts, origin, upto.max(head.forced_index), read, false))
     }
 
     /// The next L2 block after `safe`, if L1 data decides it yet.
     pub fn next(&mut self, safe: &SafeHead) -> Option<DerivedBlock> {
         let n = safe.number + 1;
         // Batches for blocks already derived are stale (replays, or losers of a race).
-        let stale: Vec<u64> = self.batches.range(..n).map(|(k, _)| *k).collect();
+        let stale: Vec<u64> = self.batches.range(..n.0).map(|(k, _)| *k).collect();
         for k in stale {
             self.batches.remove(&k);
         }
-        let ts = self.cfg.block_timestamp(n);
-        let candidates = self.batches.remove(&n).unwrap_or_default();
+        let ts = self.cfg.block_timestamp(n.0);
+        let candidates = self.batches.remove(&n.0).unwrap_or_default();
         let mut rest = Vec::new();
         let mut found = None;
         for (b, inclusion) in candidates {
@@ -344,46 +357,47 @@ impl Pipeline {
             }
             match self.check(safe, &b, inclusion, ts) {
                 Ok(()) => found = Some((b, inclusion)),
-                Err(why) => warn!(target: "derive::batch", number = n, l1 = inclusion, why, "invalid batch skipped"),
+                Err(why) => warn!(target: "derive::batch", number = n.0, l1 = inclusion, why, "invalid batch skipped"),
             }
         }
         if !rest.is_empty() {
-            self.batches.insert(n, rest);
+            self.batches.insert(n.0, rest);
         }
         if let Some((b, inclusion)) = found {
             let origin = self.l1[&b.epoch_number].origin;
-            let mut block = self.block(safe, n, ts, origin, b.forced_index, inclusion, false);
+            let (forced_index, inclusion) = (ForcedIndex(b.forced_index), L1BlockNumber(inclusion));
+            let mut block = self.block(safe, n, ts, origin, forced_index, inclusion, false);
             block.transactions.extend(b.transactions);
             return Some(block);
         }
         // No batch: wait while one could still land in time for the next origin.
-        if self.cursor <= safe.epoch + 1 + self.cfg.seq_window {
+        if self.cursor <= safe.epoch.0 + 1 + self.cfg.seq_window {
             return None;
         }
-        let next = self.l1.get(&(safe.epoch + 1)).map(|b| b.origin).filter(|o| o.timestamp <= ts);
-        let origin = next.unwrap_or(self.l1[&safe.epoch].origin);
-        let forced_index = safe.forced_index.max(self.due(origin.number));
-        Some(self.block(safe, n, ts, origin, forced_index, self.cursor - 1, true))
+        let next = self.l1.get(&(safe.epoch.0 + 1)).map(|b| b.origin).filter(|o| o.timestamp <= ts);
+        let origin = next.unwrap_or(self.l1[&safe.epoch.0].origin);
+        let forced_index = safe.forced_index.max(ForcedIndex(self.due(origin.number)));
+        Some(self.block(safe, n, ts, origin, forced_index, L1BlockNumber(self.cursor - 1), true))
     }
 
     #[allow(clippy::too_many_arguments)]
     fn block(
         &self,
         safe: &SafeHead,
-        n: u64,
+        n: L2BlockNumber,
         ts: u64,
         origin: L1Origin,
-        forced_index: u64,
-        l1_source: u64,
+        forced_index: ForcedIndex,
+        l1_source: L1BlockNumber,
         default: bool,
     ) -> DerivedBlock {
-        let new_epoch = origin.number != safe.epoch;
+        let new_epoch = origin.number != safe.epoch.0;
         let seq = if new_epoch { 0 } else { safe.seq + 1 };
         let mut deposits = vec![l1_info_deposit(&origin, seq)];
         if new_epoch {
             deposits.extend(self.l1[&origin.number].deposits.iter().cloned());
         }
-        let transactions = self.forced_range(safe.forced_index, forced_index);
+        let transactions = self.forced_range(safe.forced_index.0, forced_index.0);
         DerivedBlock {
             number: n,
             timestamp: ts,
@@ -394,7 +408,7 @@ impl Pipeline {
             forced_count: transactions.len(),
             transactions,
             default,
-            l1_source: l1_source.max(origin.number),
+            l1_source: l1_source.max(L1BlockNumber(origin.number)),
         }
     }
 
@@ -405,7 +419,7 @@ impl Pipeline {
         if b.timestamp != ts {
             return Err("wrong timestamp");
         }
-        if b.epoch_number != safe.epoch && b.epoch_number != safe.epoch + 1 {
+        if b.epoch_number != safe.epoch.0 && b.epoch_number != safe.epoch.0 + 1 {
             return Err("L1 origin neither kept nor advanced by one");
         }
         let Some(origin) = self.l1.get(&b.epoch_number) else { return Err("unknown L1 origin") };
@@ -418,7 +432,7 @@ impl Pipeline {
         if inclusion > b.epoch_number + self.cfg.seq_window {
             return Err("landed after the sequencing window");
         }
-        if b.forced_index < safe.forced_index.max(self.due(b.epoch_number)) {
+        if b.forced_index < safe.forced_index.0.max(self.due(b.epoch_number)) {
             return Err("skips forced transactions that are due");
         }
         if b.forced_index > self.known(b.epoch_number) {
@@ -482,7 +496,13 @@ mod tests {
     }
 
     fn genesis_head() -> SafeHead {
-        SafeHead { number: 0, hash: B256::repeat_byte(0xAA), epoch: 10, seq: 0, forced_index: 0 }
+        SafeHead {
+            number: L2BlockNumber(0),
+            hash: B256::repeat_byte(0xAA),
+            epoch: L1BlockNumber(10),
+            seq: 0,
+            forced_index: ForcedIndex(0),
+        }
     }
 
     fn batch(number: u64, parent: B256, epoch: u64, forced_index: u64) -> Batch {
@@ -532,35 +552,41 @@ mod tests {
         assert_eq!(d.origin.number, 10);
         assert!(d.transactions.is_empty());
         // Later blocks advance to origin 11 and, once 11 + window <= origin, take the forced item.
-        let mut safe = SafeHead { number: 1, hash: B256::repeat_byte(1), epoch: 10, seq: 1, forced_index: 0 };
+        let mut safe = SafeHead {
+            number: L2BlockNumber(1),
+            hash: B256::repeat_byte(1),
+            epoch: L1BlockNumber(10),
+            seq: 1,
+            forced_index: ForcedIndex(0),
+        };
         for n in 16..40 {
             p.push_l1(l1(n, vec![], vec![])).unwrap();
         }
         let mut seen = false;
         while let Some(d) = p.next(&safe) {
-            assert!(d.origin.number <= safe.epoch + 1, "origin advances one at a time");
+            assert!(d.origin.number <= safe.epoch.0 + 1, "origin advances one at a time");
             if d.transactions.contains(&forced) {
                 assert!(d.origin.number >= 11 + 4);
                 seen = true;
             }
             safe = SafeHead {
                 number: d.number,
-                hash: B256::repeat_byte(d.number as u8),
-                epoch: d.origin.number,
+                hash: B256::repeat_byte(d.number.0 as u8),
+                epoch: L1BlockNumber(d.origin.number),
                 seq: d.seq,
                 forced_index: d.forced_index,
             };
         }
         assert!(seen, "the forced transaction was included");
-        assert_eq!(safe.forced_index, 1);
+        assert_eq!(safe.forced_index, ForcedIndex(1));
     }
 
     /// The safe head a derived block makes (its hash stands in for the built block's).
     fn head_after(d: &DerivedBlock) -> SafeHead {
         SafeHead {
             number: d.number,
-            hash: B256::repeat_byte(0x80 + d.number as u8),
-            epoch: d.origin.number,
+            hash: B256::repeat_byte(0x80 + d.number.0 as u8),
+            epoch: L1BlockNumber(d.origin.number),
             seq: d.seq,
             forced_index: d.forced_index,
         }
@@ -586,12 +612,12 @@ mod tests {
                 let d = seq.attributes_for(&head, policy).expect("the head's origin is read");
                 assert!(!d.default);
                 batches.push(Batch {
-                    number: d.number,
+                    number: d.number.0,
                     parent_hash: head.hash,
                     epoch_number: d.origin.number,
                     epoch_hash: d.origin.hash,
                     timestamp: d.timestamp,
-                    forced_index: d.forced_index,
+                    forced_index: d.forced_index.0,
                     transactions: d.transactions[d.forced_count..].to_vec(),
                 });
                 head = head_after(&d);
@@ -627,7 +653,7 @@ mod tests {
         }
         // Origin 15 = 11 + window: the item is due. A batch that ignores it is skipped.
         let mut safe15 = safe;
-        safe15.epoch = 14;
+        safe15.epoch = L1BlockNumber(14);
         let bad = Batch { timestamp: 1001, ..batch(1, safe.hash, 15, 0) };
         let ok = Batch { timestamp: 1001, ..batch(1, safe.hash, 15, 1) };
         let mut b15 = l1(16, vec![payload(&[bad]), payload(std::slice::from_ref(&ok))], vec![]);
@@ -635,7 +661,7 @@ mod tests {
         p.l1.get_mut(&15).unwrap().origin.timestamp = 1001;
         p.push_l1(b15).unwrap();
         let d = p.next(&safe15).unwrap();
-        assert_eq!(d.forced_index, 1);
+        assert_eq!(d.forced_index, ForcedIndex(1));
         assert_eq!(d.transactions[0], Bytes::from(vec![1]));
     }
 

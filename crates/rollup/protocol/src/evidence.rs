@@ -169,7 +169,7 @@ pub fn deposit_item_data(from: Address, to: Address, version: U256, opaque: &[u8
 /// The L1 blocks whose batches can matter to the block after `parent`: a channel still open at
 /// the parent's origin started at most a channel timeout before it.
 pub fn batch_window_start(cfg: &RollupConfig, parent: &SafeHead) -> u64 {
-    parent.epoch.saturating_sub(cfg.channel_timeout.saturating_add(1)).max(cfg.l1_genesis.number.saturating_add(1))
+    parent.epoch.0.saturating_sub(cfg.channel_timeout.saturating_add(1)).max(cfg.l1_genesis.number.saturating_add(1))
 }
 
 /// What an item's data hash is, and the batch payload it stands for (`None`: no batch).
@@ -290,7 +290,7 @@ pub fn derive_proven(
     }
     // Far beyond any real chain: refused before any arithmetic on them can overflow.
     const FAR: u64 = 1 << 48;
-    if anchor_number >= FAR || safe.number >= FAR || safe.epoch > anchor_number {
+    if anchor_number >= FAR || safe.number.0 >= FAR || safe.epoch.0 > anchor_number {
         return Err(EvidenceError::Malformed(format!(
             "parent block {} with origin {} and anchor {anchor_number} are out of range",
             safe.number, safe.epoch
@@ -305,7 +305,7 @@ pub fn derive_proven(
         }
     }
     let first_header = headers[0].1.number;
-    if first_header > safe.epoch {
+    if first_header > safe.epoch.0 {
         return Err(EvidenceError::Headers(format!(
             "headers start at L1 block {first_header}, after the parent's origin {}",
             safe.epoch
@@ -331,7 +331,7 @@ pub fn derive_proven(
     let deposit_lo = Some(first_header.max(genesis.saturating_add(1)));
     let deposits =
         check_list("deposits", &l1.deposits, &ev.deposits, deposit_lo, hi, &plain_hashes("deposits", &ev.deposits)?)?;
-    if l1.forced.from != safe.forced_index {
+    if l1.forced.from != safe.forced_index.0 {
         return Err(EvidenceError::Records {
             list: "forced",
             why: format!(
@@ -386,7 +386,7 @@ pub fn derive_proven(
             blocks[i].deposits.push(d);
         }
     }
-    let mut pipeline = Pipeline::starting_at(cfg.clone(), start, safe.forced_index);
+    let mut pipeline = Pipeline::starting_at(cfg.clone(), start, safe.forced_index.0);
     for item in forced {
         match slot(item.l1_block) {
             Some(i) => blocks[i].forced.push(item.data.clone()),
@@ -403,7 +403,7 @@ pub fn derive_proven(
             return Ok(d);
         }
     }
-    Err(EvidenceError::Undecided(safe.number + 1))
+    Err(EvidenceError::Undecided(safe.number.0 + 1))
 }
 
 /// The ABI form of the rollup's derivation parameters, as the step verifier stores them.
