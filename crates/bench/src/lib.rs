@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod anvil;
+mod channel;
 mod client;
 mod report;
 mod rollup;
@@ -9,6 +10,7 @@ mod state_root;
 mod workload;
 
 pub use anvil::{Anvil, AnvilError};
+pub use channel::{ChannelBenchError, ChannelBenchOptions, bench_channel};
 pub use client::{RpcClient, RpcError};
 pub use report::{BenchReport, print_table};
 pub use rollup::{
