@@ -1,27 +1,9 @@
-//! `aqueduct bench zk`: the ZK rollup and the validium at full size on the embedded L1: circuit
-//! size, proving time and CPU per transfer, proof size, L1 gas to verify and per transfer in both
-//! data modes, pubdata per transfer, and the time from a withdrawal's submission to its payment.
+//! `aqueduct bench zk`: flags for [`aqueduct_bench::bench_zk`].
 
-use std::{path::PathBuf, sync::Arc, time::Instant};
+use std::path::PathBuf;
 
-use alloy::{
-    primitives::{Address, U256},
-    signers::local::PrivateKeySigner,
-    sol_types::SolCall,
-};
-use aqueduct_contracts::zk::{Groth16Verifier, ZkRollup};
-use aqueduct_eth::L1Client;
-use aqueduct_l1::{Devnet, L1Config};
-use aqueduct_zk_circuit::{CircuitParams, Prover, evm};
-use aqueduct_zk_node::{
-    BlockReport, DacClient, DacMember, DataAvailability, Operator, ZkDeployParams, deploy_zk, field_to_u256,
-};
-use aqueduct_zk_protocol::{Amount32, OpKind, SecretKey, TreeShape, UnsignedTx};
+use aqueduct_bench::ZkBenchOptions;
 use clap::Args;
-use eyre::{WrapErr, eyre};
-use serde_json::json;
-
-const ETH: u128 = 1_000_000_000_000_000_000;
 
 #[derive(Args, Debug)]
 pub struct ZkBench {
@@ -48,214 +30,18 @@ pub struct ZkBench {
     json: Option<PathBuf>,
 }
 
-struct ModeResult {
-    /// The deployment's Groth16 verifier.
-    verifier: Address,
-    blocks: Vec<BlockReport>,
-    withdraw_seconds: f64,
-    withdraw_block: BlockReport,
-}
-
-async fn send(l1: &L1Client, who: &PrivateKeySigner, to: Address, value: u128, input: Vec<u8>) -> eyre::Result<()> {
-    crate::zk::call_l1(l1, who, to, U256::from(value), input).await.map(|_| ())
-}
-
-async fn run_mode(
-    l1: &L1Client,
-    signers: &[PrivateKeySigner],
-    prover: &Arc<Prover>,
-    b: &ZkBench,
-    da: DataAvailability,
-    committee: Vec<Address>,
-    store: PathBuf,
-) -> eyre::Result<ModeResult> {
-    let params = prover.params;
-    let operator_key = &signers[0];
-    let threshold = if committee.is_empty() { 0 } else { 2 };
-    let dep = deploy_zk(
-        l1,
-        operator_key,
-        prover.vk(),
-        &ZkDeployParams {
-            circuit: params,
-            operator: operator_key.address(),
-            priority_expiry: 86_400,
-            committee,
-            threshold,
-        },
-    )
-    .await?;
-    let users: Vec<(PrivateKeySigner, SecretKey)> = (0..b.users)
-        .map(|i| (signers[1 + i % (signers.len() - 1)].clone(), SecretKey::from_seed([i as u8 + 1; 32])))
-        .collect();
-    for (l1_key, zk_key) in &users {
-        send(l1, l1_key, dep.rollup, ETH, ZkRollup::depositETHCall { to: l1_key.address() }.abi_encode()).await?;
-        let call = ZkRollup::changeKeyCall { pubkeyHash: field_to_u256(&zk_key.public().hash()) };
-        send(l1, l1_key, dep.rollup, 0, call.abi_encode()).await?;
-    }
-    let mut op = Operator::open(l1.clone(), operator_key.clone(), dep.rollup, prover.clone(), da, &store).await?;
-    op.sync().await?;
-    while op.pending() > 0 {
-        op.produce_block().await?;
-    }
-    let index = |a: Address| op.state().index_of(a).ok_or_else(|| eyre!("no account for {a}"));
-    let indices: Vec<u32> = users.iter().map(|(k, _)| index(k.address())).collect::<Result<_, _>>()?;
-    let domain = params.domain;
-    let mut blocks = Vec::new();
-    for blk in 0..b.blocks {
-        for s in 0..params.slots {
-            let i = (blk * params.slots + s) % users.len();
-            let (from, to) = (indices[i], indices[(i + 1) % indices.len()]);
-            let amount = Amount32::pack(10u128.pow(15) * (1 + s as u128)).expect("exact");
-            let nonce = op.next_nonce(from);
-            let tx = UnsignedTx { kind: OpKind::Transfer, from, to, token: 0, amount, nonce };
-            op.submit(tx.sign(domain, &users[i].1)).map_err(|e| eyre!("transfer refused: {e}"))?;
-        }
-        let r = op.produce_block().await?.ok_or_else(|| eyre!("no block"))?;
-        eprintln!(
-            "  block {}: {} transfers, proved in {:.1} s ({:.1} CPU-s), commit {} gas, verify {} gas",
-            r.number, r.transfers, r.prove_seconds, r.prove_cpu_seconds, r.commit_gas, r.verify_gas
-        );
-        blocks.push(r);
-    }
-    // A withdrawal: from its submission to its payment on L1.
-    let (who, key) = (&users[0].0, &users[0].1);
-    let from = indices[0];
-    let started = Instant::now();
-    let amount = Amount32::pack(ETH / 10).expect("exact");
-    let w = UnsignedTx { kind: OpKind::Withdraw, from, to: from, token: 0, amount, nonce: op.next_nonce(from) };
-    let before = l1.balance(who.address()).await?;
-    op.submit(w.sign(domain, key)).map_err(|e| eyre!("withdrawal refused: {e}"))?;
-    let withdraw_block = op.produce_block().await?.ok_or_else(|| eyre!("no block"))?;
-    let paid = l1.balance(who.address()).await? - before;
-    let withdraw_seconds = started.elapsed().as_secs_f64();
-    if paid != U256::from(ETH / 10) {
-        return Err(eyre!("the withdrawal paid {paid}, not {}", ETH / 10));
-    }
-    Ok(ModeResult { verifier: dep.verifier, blocks, withdraw_seconds, withdraw_block })
-}
-
 pub async fn run(b: ZkBench) -> eyre::Result<()> {
-    let shape = TreeShape { account_levels: b.account_levels, balance_levels: b.balance_levels };
-    shape.validate().map_err(|e| eyre!(e))?;
-    if b.users < 2 || b.users > 200 {
-        return Err(eyre!("--users must be between 2 and 200"));
-    }
-    let dir = tempfile::tempdir()?;
-    let cfg = L1Config::instant(&dir.path().join("l1"));
-    let devnet = Devnet::start(cfg, true).await.wrap_err("starting the embedded L1")?;
-    let l1 = L1Client::new(&devnet.url())?;
-    let chain_id = l1.chain_id().await?;
-    let params = CircuitParams { shape, slots: b.slots, domain: chain_id };
-    let constraints = tokio::task::spawn_blocking(move || params.constraints()).await?;
-    eprintln!("circuit: {constraints} constraints for {} slots", b.slots);
-    let keys_started = Instant::now();
-    let prover = crate::zk::load_prover(b.keys_dir.clone(), params).await?;
-    let keys_seconds = keys_started.elapsed().as_secs_f64();
-    let signers = devnet.signers.clone();
-
-    eprintln!("rollup mode (pubdata on L1):");
-    let rollup =
-        run_mode(&l1, &signers, &prover, &b, DataAvailability::Rollup, vec![], dir.path().join("r.redb")).await?;
-
-    eprintln!("validium mode (3 committee members over JSON-RPC, 2 must sign):");
-    let mut members = Vec::new();
-    let mut clients = Vec::new();
-    let member_keys: Vec<PrivateKeySigner> = signers[7..10].to_vec();
-    // The validium's address is known before deployment: the operator's nonce + 2.
-    let validium_at = signers[0].address().create(l1.nonce(signers[0].address()).await? + 2);
-    for (i, k) in member_keys.iter().enumerate() {
-        let m = Arc::new(DacMember::open(k.clone(), chain_id, validium_at, &dir.path().join(format!("dac{i}.redb")))?);
-        let (addr, handle) = m.serve("127.0.0.1:0".parse()?).await?;
-        clients.push(DacClient::new(format!("http://{addr}")));
-        members.push(handle);
-    }
-    let da = DataAvailability::Validium { committee: clients, threshold: 2 };
-    let committee = member_keys.iter().map(|k| k.address()).collect();
-    let validium = run_mode(&l1, &signers, &prover, &b, da, committee, dir.path().join("v.redb")).await?;
-
-    // The pairing check alone.
-    let (verifier_gas, proof_bytes) = verify_only_gas(&l1, &prover, rollup.verifier).await?;
-    for h in members {
-        let _ = h.stop();
-    }
-    devnet.stop().await;
-
-    let per = |m: &ModeResult| {
-        let t: usize = m.blocks.iter().map(|r| r.transfers).sum();
-        let gas: u64 = m.blocks.iter().map(|r| r.commit_gas + r.verify_gas).sum();
-        let cpu: f64 = m.blocks.iter().map(|r| r.prove_cpu_seconds).sum();
-        let wall: f64 = m.blocks.iter().map(|r| r.prove_seconds).sum();
-        let verify = m.blocks.iter().map(|r| r.verify_gas).max().unwrap_or(0);
-        let pubdata: usize = m.blocks.iter().map(|r| r.pubdata_bytes).sum();
-        (t, gas as f64 / t as f64, cpu / t as f64, wall / t as f64, verify, pubdata as f64 / t as f64)
+    let o = ZkBenchOptions {
+        slots: b.slots,
+        blocks: b.blocks,
+        account_levels: b.account_levels,
+        balance_levels: b.balance_levels,
+        users: b.users,
+        keys_dir: b.keys_dir,
     };
-    let (rt, r_gas, r_cpu, r_wall, r_verify, r_pub) = per(&rollup);
-    let (_, v_gas, v_cpu, _, v_verify, _) = per(&validium);
-    println!(
-        "\nZK rollup benchmark: {} slots a block, 4^{} accounts, {} transfers a mode",
-        b.slots, b.account_levels, rt
-    );
-    println!("  {:<44} {:>14}  goal / reference", "figure", "measured");
-    let row = |k: &str, v: String, goal: &str| println!("  {k:<44} {v:>14}  {goal}");
-    row(
-        "constraints per transfer slot",
-        format!("{}", constraints / b.slots),
-        "≤ 30,000 (Hermez ~54k, Loopring ~130k)",
-    );
-    row("proving CPU-seconds per transfer", format!("{r_cpu:.2}"), "≤ 2.0");
-    row("proving wall seconds per transfer", format!("{r_wall:.2}"), "");
-    row("proof size (EVM calldata words)", format!("{proof_bytes} B"), "Groth16: 2 G1 + 1 G2");
-    row("L1 gas: pairing check (Groth16Verifier)", format!("{verifier_gas}"), "");
-    row("L1 gas: proveBlock (verify + execute)", format!("{r_verify}"), "≤ 250,000");
-    row("pubdata bytes per transfer", format!("{r_pub:.1}"), "≤ 12 (zkSync Lite 20, Hermez 14)");
-    row("L1 gas per transfer, rollup", format!("{r_gas:.0}"), "L1 ETH transfer 21,000");
-    row("L1 gas per transfer, validium", format!("{v_gas:.0}"), "");
-    row("validium proveBlock gas", format!("{v_verify}"), "");
-    row("validium proving CPU-s per transfer", format!("{v_cpu:.2}"), "");
-    row(
-        "withdrawal: submitted → paid on L1 (s)",
-        format!("{:.1}", rollup.withdraw_seconds),
-        "no challenge window (optimistic: 7 days)",
-    );
-    row("key generation or load (s)", format!("{keys_seconds:.1}"), "cached after the first run");
+    let figures = aqueduct_bench::bench_zk(o).await?;
     if let Some(path) = &b.json {
-        let j = json!({
-            "slots": b.slots, "account_levels": b.account_levels, "balance_levels": b.balance_levels,
-            "constraints": constraints, "constraints_per_slot": constraints / b.slots,
-            "prove_cpu_seconds_per_transfer": r_cpu, "prove_wall_seconds_per_transfer": r_wall,
-            "proof_bytes": proof_bytes, "verifier_gas": verifier_gas, "prove_block_gas": r_verify,
-            "pubdata_bytes_per_transfer": r_pub, "l1_gas_per_transfer_rollup": r_gas,
-            "l1_gas_per_transfer_validium": v_gas, "withdrawal_seconds": rollup.withdraw_seconds,
-            "withdrawal_block_prove_seconds": rollup.withdraw_block.prove_seconds,
-            "validium_withdrawal_seconds": validium.withdraw_seconds,
-        });
-        std::fs::write(path, serde_json::to_string_pretty(&j)?)?;
+        std::fs::write(path, serde_json::to_string_pretty(&figures)?)?;
     }
     Ok(())
-}
-
-/// Gas of `Groth16Verifier.verify` alone at `verifier`, on a proof of a blank block: its
-/// `eth_estimateGas` less the 21,000 of a transaction and its calldata. Also the proof's size as
-/// L1 takes it.
-async fn verify_only_gas(l1: &L1Client, prover: &Arc<Prover>, verifier: Address) -> eyre::Result<(u64, usize)> {
-    use alloy::providers::Provider;
-    let blank = prover.params.blank();
-    let p = prover.clone();
-    let w = blank.clone();
-    let proof = tokio::task::spawn_blocking(move || p.prove(&w)).await??;
-    let words = evm::proof_words(&proof);
-    let proof_bytes = words.iter().map(|w| w.len()).sum();
-    let call = Groth16Verifier::verifyCall {
-        proof: words.map(U256::from_be_bytes),
-        input: field_to_u256(&blank.commitment().public_input()),
-    };
-    if !l1.read(verifier, call.clone()).await? {
-        return Err(eyre!("the verifier rejects a valid proof"));
-    }
-    let data = call.abi_encode();
-    let calldata: u64 = data.iter().map(|b| if *b == 0 { 4 } else { 16 }).sum();
-    let tx = alloy::rpc::types::TransactionRequest::default().to(verifier).input(data.into());
-    let est = l1.provider().estimate_gas(tx).await.map_err(|e| eyre!(e.to_string()))?;
-    Ok((est.saturating_sub(21_000 + calldata), proof_bytes))
 }

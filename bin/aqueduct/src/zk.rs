@@ -226,8 +226,7 @@ pub async fn load_prover(dir: PathBuf, params: CircuitParams) -> eyre::Result<Ar
         params.shape.account_levels,
         dir.display()
     );
-    let p = tokio::task::spawn_blocking(move || Prover::load_or_setup(&dir, params)).await??;
-    Ok(Arc::new(p))
+    Ok(aqueduct_zk_node::load_prover(dir, params).await?)
 }
 
 /// Sends a call to L1 after simulating it (a revert comes back as an error with its data) and
@@ -456,19 +455,7 @@ async fn rollup_of(zk: &Zk) -> eyre::Result<Address> {
     Ok(zk.client.config().await.map_err(|e| zk.err("reading the rollup's config", e))?.rollup)
 }
 
-/// The devnet's ZK rollup as deployed, kept in `<data>/zk/zk.json`.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct ZkSpec {
-    l1_chain_id: u64,
-    rollup: Address,
-    verifier: Address,
-    slots: usize,
-    account_levels: usize,
-    balance_levels: usize,
-}
-
-/// Starts the devnet's ZK rollup: its proving key (generated once, cached), its contracts (the
-/// ones in `zk.json` when they are still on this L1), the operator with its store and JSON-RPC.
+/// Starts the devnet's ZK rollup (`aqueduct_zk_node::start_zk_stack`) and says where it is.
 pub async fn start_devnet_zk(
     s: &crate::devnet::Settings,
     addr: SocketAddr,
@@ -476,72 +463,22 @@ pub async fn start_devnet_zk(
     deployer: &PrivateKeySigner,
     operator_key: &PrivateKeySigner,
 ) -> eyre::Result<aqueduct_zk_node::ZkService> {
-    use alloy::providers::Provider;
-    let l1 = L1Client::new(l1_url)?;
-    let chain_id = l1.chain_id().await?;
     let z = &s.zk;
-    let shape = TreeShape { account_levels: z.account_levels, balance_levels: z.balance_levels };
-    let params = CircuitParams { shape, slots: z.slots, domain: chain_id };
-    let prover = load_prover(s.zk_dir.join("keys"), params).await?;
-    let spec_path = s.zk_dir.join("zk.json");
-    let existing: Option<ZkSpec> = match std::fs::read_to_string(&spec_path) {
-        Ok(t) => Some(serde_json::from_str(&t).wrap_err_with(|| format!("parsing {}", spec_path.display()))?),
-        Err(_) => None,
+    let o = aqueduct_zk_node::ZkStackOptions {
+        dir: s.zk_dir.clone(),
+        slots: z.slots,
+        account_levels: z.account_levels,
+        balance_levels: z.balance_levels,
+        priority_expiry: z.priority_expiry,
+        rpc_addr: addr,
     };
-    let spec = match existing {
-        Some(spec) => {
-            let code = l1.provider().get_code_at(spec.rollup).await?;
-            if spec.l1_chain_id != chain_id || code.is_empty() {
-                bail!("{} names a ZK rollup this L1 does not have; start with --fresh", spec_path.display());
-            }
-            if (spec.slots, spec.account_levels, spec.balance_levels) != (z.slots, z.account_levels, z.balance_levels) {
-                bail!("{} was deployed with another circuit; start with --fresh", spec_path.display());
-            }
-            spec
-        }
-        None => {
-            eprintln!("deploying the ZK rollup contracts on L1…");
-            let dep = deploy_zk(
-                &l1,
-                deployer,
-                prover.vk(),
-                &ZkDeployParams {
-                    circuit: params,
-                    operator: operator_key.address(),
-                    priority_expiry: z.priority_expiry,
-                    committee: vec![],
-                    threshold: 0,
-                },
-            )
-            .await
-            .wrap_err("deploying the ZK rollup contracts")?;
-            let spec = ZkSpec {
-                l1_chain_id: chain_id,
-                rollup: dep.rollup,
-                verifier: dep.verifier,
-                slots: z.slots,
-                account_levels: z.account_levels,
-                balance_levels: z.balance_levels,
-            };
-            std::fs::create_dir_all(&s.zk_dir).wrap_err_with(|| format!("creating {}", s.zk_dir.display()))?;
-            std::fs::write(&spec_path, serde_json::to_string_pretty(&spec)?)
-                .wrap_err_with(|| format!("writing {}", spec_path.display()))?;
-            spec
-        }
-    };
-    let op = Operator::open(
-        l1,
-        operator_key.clone(),
-        spec.rollup,
-        prover,
-        DataAvailability::Rollup,
-        &s.zk_dir.join("operator.redb"),
-    )
-    .await
-    .wrap_err("opening the ZK operator")?;
-    let svc = serve_rpc(op, addr, Duration::from_millis(500))
-        .await
-        .wrap_err_with(|| format!("serving the ZK operator's JSON-RPC on {addr}"))?;
+    eprintln!(
+        "ZK circuit: {} slots, {} account levels; loading or generating its proving key in {}",
+        z.slots,
+        z.account_levels,
+        s.zk_dir.join("keys").display()
+    );
+    let (svc, spec) = aqueduct_zk_node::start_zk_stack(&o, l1_url, deployer, operator_key).await?;
     println!("\nZK rollup (Groth16 on BN254, {} slots a block, 4^{} accounts)", z.slots, z.account_levels);
     println!(
         "  operator JSON-RPC   http://{}  (zk_config, zk_status, zk_getAccount, zk_sendTransaction, zk_getBlock)",

@@ -8,6 +8,7 @@ mod rollup;
 mod runner;
 mod state_root;
 mod workload;
+mod zk;
 
 pub use anvil::{Anvil, AnvilError};
 pub use channel::{ChannelBenchError, ChannelBenchOptions, bench_channel};
@@ -20,3 +21,4 @@ pub use rollup::{
 pub use runner::{BenchError, RunOptions, run};
 pub use state_root::{StateRootReport, bench_state_root};
 pub use workload::{TxKindMix, Workload, WorkloadSpec};
+pub use zk::{ZkBenchError, ZkBenchOptions, bench_zk};

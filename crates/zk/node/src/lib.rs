@@ -5,6 +5,7 @@ mod deploy;
 mod operator;
 mod reconstruct;
 mod rpc;
+mod stack;
 mod store;
 
 pub use dac::{DacClient, DacError, DacMember};
@@ -15,4 +16,5 @@ pub use operator::{
 };
 pub use reconstruct::{ExitProof, ReconstructError, Reconstructed, exit_call, reconstruct};
 pub use rpc::{AccountRef, Submitted, ZkAccount, ZkApiClient, ZkConfig, ZkService, ZkStatus, serve_rpc, zk_client};
+pub use stack::{ZkSpec, ZkStackError, ZkStackOptions, load_prover, start_zk_stack};
 pub use store::{BlockRecord, StoreError, ZkStore};
