@@ -27,7 +27,7 @@ const BLOBS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("blobs");
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("storage: {0}")]
-    Db(String),
+    Db(redb::Error),
     #[error("corrupt record in {table}: {why}")]
     Corrupt { table: &'static str, why: String },
     /// The file or its directory cannot be opened or created (permissions, a read-only disk,
@@ -37,7 +37,7 @@ pub enum StoreError {
 }
 
 macro_rules! db_err {
-    ($($t:ty),*) => {$(impl From<$t> for StoreError { fn from(e: $t) -> Self { Self::Db(e.to_string()) } })*};
+    ($($t:ty),*) => {$(impl From<$t> for StoreError { fn from(e: $t) -> Self { Self::Db(redb::Error::from(e)) } })*};
 }
 db_err!(
     redb::Error,

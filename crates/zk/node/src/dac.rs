@@ -48,13 +48,15 @@ pub enum DacError {
     #[error("a committee signature does not recover: {0}")]
     BadSignature(String),
     #[error("storage: {0}")]
-    Db(String),
+    Db(redb::Error),
+    #[error(transparent)]
+    Store(#[from] aqueduct_chain::StoreError),
     #[error("{0}")]
     Invalid(String),
 }
 
-fn db(e: impl ToString) -> DacError {
-    DacError::Db(e.to_string())
+fn db(e: impl Into<redb::Error>) -> DacError {
+    DacError::Db(e.into())
 }
 
 /// What members sign for block `number` of the validium at `rollup` on chain `chain_id` (the
@@ -103,7 +105,7 @@ pub struct Stored {
 
 impl DacMember {
     pub fn open(signer: PrivateKeySigner, chain_id: u64, rollup: Address, path: &Path) -> Result<Self, DacError> {
-        let d = aqueduct_chain::create_database(path).map_err(db)?;
+        let d = aqueduct_chain::create_database(path)?;
         let tx = d.begin_write().map_err(db)?;
         tx.open_table(DATA).map_err(db)?;
         tx.commit().map_err(db)?;

@@ -105,7 +105,8 @@ impl ZkStore {
     fn begin(&self, kind: &'static str) -> Result<WriteTransaction, StoreError> {
         // Checked only in builds with the failpoints feature: no lock on a production write.
         if cfg!(feature = "failpoints") && self.fail.lock().unwrap_or_else(|e| e.into_inner()).contains(&kind) {
-            return Err(StoreError::Db(format!("writing a {kind} record: injected failure (failpoint)")));
+            let injected = std::io::Error::other(format!("writing a {kind} record: injected failure (failpoint)"));
+            return Err(StoreError::Db(redb::Error::Io(injected)));
         }
         let mut tx = self.db.begin_write()?;
         tx.set_durability(Durability::Immediate)?;
