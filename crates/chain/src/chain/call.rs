@@ -29,7 +29,7 @@ impl Chain {
             return Ok(CallState::DevChanges);
         }
         let header = inner.blocks[n as usize].header.clone();
-        let hashes = (n.saturating_sub(256)..=n).map(|i| (i, inner.hashes[i as usize])).collect();
+        let hashes = recent_hashes(&inner, n);
         let reads = UnlockedReads {
             chain: self,
             version: latest.then(|| inner.state.version()),
@@ -113,6 +113,11 @@ impl Chain {
         }
         Ok(hi)
     }
+}
+
+/// The hashes BLOCKHASH sees in a call at block `n`: the 256 blocks up to it.
+pub(super) fn recent_hashes(inner: &Inner, n: u64) -> BTreeMap<u64, B256> {
+    (n.saturating_sub(256)..=n).map(|i| (i, inner.hashes[i as usize])).collect()
 }
 
 /// What a call reads (see [`Chain::call_state`]).

@@ -146,9 +146,7 @@ impl Chain {
             super::call::CallState::DevChanges => {
                 let inner = self.inner.lock();
                 let header = inner.blocks.last().expect("a chain always has its genesis block").header.clone();
-                let n = header.number;
-                let hashes: std::collections::BTreeMap<u64, B256> =
-                    (n.saturating_sub(256)..=n).map(|i| (i, inner.hashes[i as usize])).collect();
+                let hashes = super::call::recent_hashes(&inner, header.number);
                 let mut overlay: Overlay<'_, dyn StateView, dyn BlockHashes> = Overlay::new(&inner.state, &hashes);
                 (call.overrides)(&mut overlay)?;
                 f(self, &mut overlay, &header)

@@ -437,11 +437,18 @@ impl Manager {
         }
     }
 
+    /// The incoming HTLC that our HTLC `htlc_id` on `id` forwarded, if it forwarded one: the pair
+    /// is settled (and journaled so) either way the outgoing one ends.
+    fn forward_done(&mut self, id: U256, htlc_id: u64, ob: &mut Outbox) -> Option<(U256, u64)> {
+        let incoming = self.forwards.remove(&(id, htlc_id))?;
+        ob.records.push(Record::ForwardDone { outgoing: (id, htlc_id) });
+        Some(incoming)
+    }
+
     /// An HTLC we offered on `id` failed: fail the one it forwards, or the payment.
     /// `reason` goes upstream with the failure; `why` is what our own payer hears.
     fn htlc_failed(&mut self, id: U256, htlc_id: u64, hash: B256, reason: FailReason, why: String, ob: &mut Outbox) {
-        if let Some((in_ch, in_htlc)) = self.forwards.remove(&(id, htlc_id)) {
-            ob.records.push(Record::ForwardDone { outgoing: (id, htlc_id) });
+        if let Some((in_ch, in_htlc)) = self.forward_done(id, htlc_id, ob) {
             if let Err(e) = self.propose(in_ch, Change::Fail { htlc_id: in_htlc, reason }, Vec::new(), ob) {
                 warn!(target: "aqueduct::channel", error = %e, "cannot fail the incoming HTLC");
             }
@@ -457,8 +464,7 @@ impl Manager {
         if self.preimages.insert(hash, preimage).is_none() {
             ob.records.push(Record::Preimage { hash, preimage, invoice: None });
         }
-        if let Some((in_ch, in_htlc)) = self.forwards.remove(&(id, htlc_id)) {
-            ob.records.push(Record::ForwardDone { outgoing: (id, htlc_id) });
+        if let Some((in_ch, in_htlc)) = self.forward_done(id, htlc_id, ob) {
             if let Err(e) = self.propose(in_ch, Change::Fulfill { htlc_id: in_htlc, preimage }, Vec::new(), ob) {
                 warn!(target: "aqueduct::channel", error = %e, "cannot fulfil the incoming HTLC off-chain; L1 will");
             }

@@ -259,10 +259,13 @@ impl Batcher {
 
     /// Posts again from the first posted block that the sequencer has replaced since.
     fn check_rebuilt(&mut self) {
-        let changed = self
-            .sent
-            .iter()
-            .find(|(n, h)| self.chain.block(aqueduct_chain::BlockRef::Number(**n)).map(|b| b.hash) != Some(**h));
+        let same = |n: u64, h: B256| self.chain.block(aqueduct_chain::BlockRef::Number(n)).map(|b| b.hash) == Some(h);
+        // Each block names its parent's hash: if the newest posted block is unchanged, so is
+        // every one before it (one lookup a round, not one per unsettled block).
+        if self.sent.last_key_value().is_none_or(|(n, h)| same(*n, *h)) {
+            return;
+        }
+        let changed = self.sent.iter().find(|(n, h)| !same(**n, **h));
         let Some((&from, _)) = changed else { return };
         warn!(target: "batcher", from, "posted blocks were built again: posting them again");
         self.sent.split_off(&from);
