@@ -11,8 +11,8 @@ use alloy::{
 };
 use aqueduct_contracts::rollup::RollupPortal;
 use aqueduct_rollup_node::{
-    BridgeError, L1Call, L1Client, L1Error, RollupSpec, build_proof, deposit_erc20, deposit_eth, finalize_l1_call,
-    is_finalized, l2_token_of, output_covering, output_eta, prove_l1_call, seconds_left, withdraw_erc20_call,
+    BridgeError, L1Call, L1Client, L1Error, RollupSpec, build_proof, deposit_erc20, deposit_eth, finalize_request,
+    is_finalized, l2_token_of, output_covering, output_eta, prove_request, seconds_left, withdraw_erc20_call,
     withdraw_eth_call, withdrawal_of_tx,
 };
 use clap::{Args, Subcommand};
@@ -233,9 +233,9 @@ async fn prove(cx: &Ctx, tx: B256, wait: bool) -> eyre::Result<()> {
     if let Some(s) = step {
         s.done();
     }
-    let call = prove_l1_call(cx.spec.rollup.portal, &proof);
-    cx.l1.simulate(cx.key.address(), &call).await.map_err(explain)?;
-    let hash = cx.l1.send_call(&cx.key, &call).await?;
+    let call = prove_request(&cx.l1, cx.spec.rollup.portal, &proof);
+    cx.l1.simulate_request(cx.key.address(), call.clone()).await.map_err(explain)?;
+    let hash = cx.l1.send_request(&cx.key, call).await?;
     cx.l1.wait(hash).await.wrap_err("waiting for the proof on L1")?;
     let left = seconds_left(&cx.l1, cx.spec.rollup.portal, &proof.withdrawal).await?.unwrap_or_default();
     println!("proven on L1: {hash}");
@@ -246,9 +246,9 @@ async fn prove(cx: &Ctx, tx: B256, wait: bool) -> eyre::Result<()> {
 
 async fn finalize(cx: &Ctx, tx: B256) -> eyre::Result<()> {
     let (w, _) = withdrawal_of_tx(&cx.verifier, tx).await?;
-    let call = finalize_l1_call(cx.spec.rollup.portal, &w);
-    cx.l1.simulate(cx.key.address(), &call).await.map_err(explain)?;
-    let hash = cx.l1.send_call(&cx.key, &call).await?;
+    let call = finalize_request(&cx.l1, cx.spec.rollup.portal, &w);
+    cx.l1.simulate_request(cx.key.address(), call.clone()).await.map_err(explain)?;
+    let hash = cx.l1.send_request(&cx.key, call).await?;
     cx.l1.wait(hash).await.wrap_err("waiting for the payout on L1")?;
     println!("finalized on L1: {hash} ({} wei to {})", w.value, w.target);
     Ok(())

@@ -4,12 +4,11 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use alloy::{
-    primitives::{Address, TxKind, U256, utils::format_ether},
+    primitives::{Address, U256, utils::format_ether},
     signers::local::PrivateKeySigner,
-    sol_types::SolCall,
 };
 use aqueduct_contracts::zk::ZkRollup;
-use aqueduct_eth::{L1Call, L1Client, L1Error};
+use aqueduct_eth::{L1Client, L1Error};
 use aqueduct_zk_circuit::{CircuitParams, Prover};
 use aqueduct_zk_node::{
     AccountRef, DacClient, DacMember, DataAvailability, Operator, ZkAccount, ZkApiClient, ZkDeployParams, deploy_zk,
@@ -229,27 +228,26 @@ pub async fn load_prover(dir: PathBuf, params: CircuitParams) -> eyre::Result<Ar
     Ok(aqueduct_zk_node::load_prover(dir, params).await?)
 }
 
-/// Sends a call to L1 after simulating it (a revert comes back as an error with its data) and
-/// waits for its receipt.
-pub async fn call_l1(
+/// Sends a call of the rollup contract at `rollup` to L1 after simulating it (a revert comes
+/// back as an error with its data), waits for its receipt and prints it.
+async fn send<C: alloy::sol_types::SolCall>(
     l1: &L1Client,
     key: &PrivateKeySigner,
-    to: Address,
+    rollup: Address,
     value: U256,
-    input: Vec<u8>,
-) -> eyre::Result<(alloy::primitives::B256, alloy::rpc::types::TransactionReceipt)> {
-    let call = L1Call { to: TxKind::Call(to), value, input: input.into(), gas_limit: 3_000_000 };
-    l1.simulate(key.address(), &call).await.map_err(|e| match e {
+    call: C,
+) -> eyre::Result<()> {
+    let tx = ZkRollup::new(rollup, l1.provider()).call_builder(&call).value(value).into_transaction_request();
+    let r = l1.transact(key, tx).await.map_err(|e| match e {
         L1Error::WouldRevert { data } => eyre!("L1 refuses the call (revert data {data})"),
         e => eyre!(e),
     })?;
-    let h = l1.send_call(key, &call).await?;
-    Ok((h, l1.wait(h).await?))
-}
-
-async fn send(l1: &L1Client, key: &PrivateKeySigner, to: Address, value: U256, input: Vec<u8>) -> eyre::Result<()> {
-    let (h, r) = call_l1(l1, key, to, value, input).await?;
-    println!("L1 transaction {h} (block {}, gas {})", r.block_number.unwrap_or_default(), r.gas_used);
+    println!(
+        "L1 transaction {} (block {}, gas {})",
+        r.transaction_hash,
+        r.block_number.unwrap_or_default(),
+        r.gas_used
+    );
     Ok(())
 }
 
@@ -332,7 +330,7 @@ pub async fn run(args: ZkArgs) -> eyre::Result<()> {
             let rollup = rollup_of(&zk).await?;
             let key = parse_seed(&zk_key)?;
             let call = ZkRollup::changeKeyCall { pubkeyHash: field_to_u256(&key.public().hash()) };
-            send(&l1, &u.key, rollup, U256::ZERO, call.abi_encode()).await?;
+            send(&l1, &u.key, rollup, U256::ZERO, call).await?;
             println!("change-key request queued on L1; the operator applies it in its next block");
         }
         ZkCommand::Deposit { user, amount, to } => {
@@ -348,7 +346,7 @@ pub async fn run(args: ZkArgs) -> eyre::Result<()> {
                     format_ether(have)
                 );
             }
-            send(&l1, &user.key, rollup, U256::from(wei), ZkRollup::depositETHCall { to }.abi_encode()).await?;
+            send(&l1, &user.key, rollup, U256::from(wei), ZkRollup::depositETHCall { to }).await?;
             println!("deposit of {amount} ETH to {to} queued on L1");
         }
         ZkCommand::Transfer { user, to, amount } => send_l2(&zk, &user, OpKind::Transfer, Some(&to), &amount).await?,
@@ -367,7 +365,7 @@ pub async fn run(args: ZkArgs) -> eyre::Result<()> {
         ZkCommand::FullExit(u) => {
             let l1 = L1Client::new(&args.l1_rpc)?;
             let rollup = rollup_of(&zk).await?;
-            send(&l1, &u.key, rollup, U256::ZERO, ZkRollup::requestFullExitCall { token: 0 }.abi_encode()).await?;
+            send(&l1, &u.key, rollup, U256::ZERO, ZkRollup::requestFullExitCall { token: 0 }).await?;
             println!("full-exit request queued on L1: paid with the block that serves it");
         }
         ZkCommand::Exit { user, rollup, dac } => {
@@ -375,7 +373,7 @@ pub async fn run(args: ZkArgs) -> eyre::Result<()> {
             let (params, _) = params_of(&l1, rollup).await?;
             let committee: Vec<DacClient> = dac.into_iter().map(DacClient::new).collect();
             if !l1.read(rollup, ZkRollup::exodusCall {}).await? {
-                send(&l1, &user.key, rollup, U256::ZERO, ZkRollup::activateExodusCall {}.abi_encode())
+                send(&l1, &user.key, rollup, U256::ZERO, ZkRollup::activateExodusCall {})
                     .await
                     .wrap_err("exodus mode is not on, and cannot start yet (no L1 request is past its deadline)")?;
             }
@@ -390,7 +388,7 @@ pub async fn run(args: ZkArgs) -> eyre::Result<()> {
             }
             let index = r.state.index_of(user.key.address()).ok_or_else(|| eyre!("no L2 account for this key"))?;
             let (proof, call) = exit_call(&r.state, index, 0).ok_or_else(|| eyre!("no account {index}"))?;
-            send(&l1, &user.key, rollup, U256::ZERO, call.abi_encode()).await?;
+            send(&l1, &user.key, rollup, U256::ZERO, call).await?;
             println!("exited account {index} with {} ETH", format_ether(U256::from(proof.balance)));
         }
         ZkCommand::Deploy(d) => {

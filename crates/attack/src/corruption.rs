@@ -261,9 +261,9 @@ fn other_block(
                 value,
                 ..Default::default()
             };
-            let sig = liar.sign_transaction_sync(&mut tx).map_err(|e| fail(e.to_string()))?;
+            let sig = liar.sign_transaction_sync(&mut tx)?;
             let raw = TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718();
-            let t = chain.decode_raw_tx(&raw).map_err(|e| fail(e.to_string()))?;
+            let t = chain.decode_raw_tx(&raw)?;
             let i = rng.random_range(0..=attrs.transactions.len());
             let hash = t.hash;
             attrs.transactions.insert(i, t);

@@ -17,8 +17,8 @@ use alloy::{
 };
 use aqueduct_contracts::rollup::DisputeGame;
 use aqueduct_rollup_node::{
-    Challenger, GameAction, WithdrawalProof, build_proof, deposit_eth, finalize_l1_call, is_finalized, output_at,
-    prove_l1_call, seconds_left, withdraw_eth_call,
+    Challenger, GameAction, WithdrawalProof, build_proof, deposit_eth, finalize_request, is_finalized, output_at,
+    prove_request, seconds_left, withdraw_eth_call,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use parking_lot::Mutex;
@@ -140,7 +140,7 @@ pub async fn run_fraud(o: FraudOptions) -> Result<FraudReport, AttackError> {
     // withdrawal on L2 right away; it must be paid exactly when its window closes.
     let portal = world.cfg.portal;
     let dep = deposit_eth(&world.l1, &players.user, portal, players.user.address(), U256::from(20 * ETH)).await?;
-    world.l1.wait(dep).await.map_err(|e| AttackError::Failed(format!("the user's deposit: {e}")))?;
+    world.l1.wait(dep).await.map_err(|source| AttackError::L1During { what: "the user's deposit".into(), source })?;
     let withdrawal_tx = world.send_l2(&players.user, &withdraw_eth_call(players.user.address(), U256::from(ETH)))?;
     // It is proven at the end against the verifier's chain: it must be derived before the games
     // (whose L1 time jumps leave the L2 behind L1 and its later blocks to default ones).
@@ -264,14 +264,16 @@ impl Game<'_> {
                 output: lie.output(),
                 branch: branch.clone(),
             };
-            let at =
-                match w.send_l1(&p.liar, &prove_l1_call(w.cfg.portal, &pr), "proving the invented withdrawal").await {
-                    Ok((at, _)) => at,
-                    Err(e) => {
-                        info!(target: "attack", error = %e, "the liar could not prove its withdrawal");
-                        0
-                    }
-                };
+            let at = match w
+                .send_l1(&p.liar, prove_request(&w.l1, w.cfg.portal, &pr), "proving the invented withdrawal")
+                .await
+            {
+                Ok((at, _)) => at,
+                Err(e) => {
+                    info!(target: "attack", error = %e, "the liar could not prove its withdrawal");
+                    0
+                }
+            };
             proof = Some((pr, at));
         }
         let id = self.game_on(index, root, games_before).await?;
@@ -510,20 +512,20 @@ impl Game<'_> {
         let p = self.players;
         let portal = w.cfg.portal;
         let proof = build_proof(&*w.verifier, &w.l1, w.cfg.oracle, tx).await?;
-        w.send_l1(&p.user, &prove_l1_call(portal, &proof), "proving the honest withdrawal").await?;
-        let call = finalize_l1_call(portal, &proof.withdrawal);
-        let early = match w.l1.simulate(p.user.address(), &call).await {
+        w.send_l1(&p.user, prove_request(&w.l1, portal, &proof), "proving the honest withdrawal").await?;
+        let call = finalize_request(&w.l1, portal, &proof.withdrawal);
+        let early = match w.l1.simulate_request(p.user.address(), call.clone()).await {
             Ok(()) => "NOT refused".to_string(),
             Err(e) => revert_name(&e),
         };
         let left = seconds_left(&w.l1, portal, &proof.withdrawal).await?.unwrap_or(0);
         w.advance_l1_time(left).await?;
-        w.send_l1(&p.user, &call, "finalizing the honest withdrawal").await?;
+        w.send_l1(&p.user, call, "finalizing the honest withdrawal").await?;
         let paid = is_finalized(&w.l1, portal, &proof.withdrawal).await?;
         let mut refused = Vec::new();
         for (pr, index) in invented {
-            let call = finalize_l1_call(portal, &pr.withdrawal);
-            let why = match w.l1.simulate(p.liar.address(), &call).await {
+            let call = finalize_request(&w.l1, portal, &pr.withdrawal);
+            let why = match w.l1.simulate_request(p.liar.address(), call).await {
                 Ok(()) => "NOT refused: it would be paid".to_string(),
                 Err(e) => revert_name(&e),
             };

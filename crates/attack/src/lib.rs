@@ -17,18 +17,37 @@ use aqueduct_rollup_node::{BridgeError, L1Error, RollupError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AttackError {
-    #[error("setting up: {0}")]
-    Setup(String),
+    #[error("setting up: the temporary directory: {0}")]
+    TempDir(#[source] std::io::Error),
+    #[error("setting up: the embedded L1: {0}")]
+    Devnet(#[from] aqueduct_l1::DevnetError),
+    #[error("setting up: deploying the rollup: {0}")]
+    Deploy(#[from] aqueduct_rollup_node::DeployError),
+    /// The rollup started without the role's chain in this process.
+    #[error("setting up: no {0} chain")]
+    NoChain(&'static str),
     #[error(transparent)]
     L1(#[from] L1Error),
+    /// L1 refuses a step of the attack (a simulated call reverts): `reason` names the contract's
+    /// custom error.
+    #[error("{what}: {reason}")]
+    Refused { what: String, reason: String },
+    /// A step's L1 transaction failed.
+    #[error("{what}: {source}")]
+    L1During { what: String, source: L1Error },
+    /// A hand-made L2 transaction could not be signed or decoded.
+    #[error("signing: {0}")]
+    Signing(#[from] alloy::signers::Error),
+    #[error("an L2 transaction: {0}")]
+    Tx(#[from] aqueduct_chain::TxError),
     #[error(transparent)]
     Rollup(#[from] RollupError),
     #[error(transparent)]
     Chain(#[from] ChainError),
     #[error(transparent)]
     Bridge(#[from] BridgeError),
-    #[error("timed out waiting for {0}")]
-    Timeout(String),
+    #[error("timed out waiting for {what} (waited {secs} s)")]
+    Timeout { what: String, secs: u64 },
     #[error("{0}")]
     Failed(String),
 }

@@ -6,8 +6,8 @@ use std::{sync::Arc, time::Duration};
 
 use alloy::{
     primitives::{Address, B256, Bytes, TxKind, U256},
+    rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
-    sol_types::SolCall,
 };
 use aqueduct_chain::Chain;
 use aqueduct_contracts::rollup::{DisputeGame, OutputOracle};
@@ -77,7 +77,7 @@ const TRAFFIC_ACCOUNTS: std::ops::Range<usize> = 6..10;
 
 impl RollupWorld {
     pub async fn start(options: WorldOptions) -> Result<Self, AttackError> {
-        let dir = tempfile::tempdir().map_err(|e| AttackError::Setup(format!("temporary directory: {e}")))?;
+        let dir = tempfile::tempdir().map_err(AttackError::TempDir)?;
         let l1_cfg = L1Config {
             block_time: options.l1_block_time,
             data_dir: dir.path().join("l1"),
@@ -85,7 +85,7 @@ impl RollupWorld {
             extra_precompiles: vec![aqueduct_rollup_protocol::execute_precompile()],
             ..Default::default()
         };
-        let devnet = Devnet::start(l1_cfg, true).await.map_err(|e| AttackError::Setup(format!("embedded L1: {e}")))?;
+        let devnet = Devnet::start(l1_cfg, true).await?;
         let s = devnet.signers.clone();
         let l1 = L1Client::new(&devnet.url())?;
         let params = DeployParams {
@@ -136,8 +136,8 @@ impl RollupWorld {
             ..common("verifier")
         })
         .await?;
-        let sequencer = seq.sequencer.clone().ok_or_else(|| AttackError::Setup("no sequencer chain".into()))?;
-        let verifier = ver.verifier.clone().ok_or_else(|| AttackError::Setup("no verifier chain".into()))?;
+        let sequencer = seq.sequencer.clone().ok_or(AttackError::NoChain("sequencer"))?;
+        let verifier = ver.verifier.clone().ok_or(AttackError::NoChain("verifier"))?;
         let traffic = CancellationToken::new();
         tokio::spawn(send_traffic(
             sequencer.clone(),
@@ -175,14 +175,12 @@ impl RollupWorld {
     /// Posts an output with its bond; returns its index and the L1 block it landed in.
     pub async fn propose(&self, by: &PrivateKeySigner, root: B256, block: u64) -> Result<(u64, u64), AttackError> {
         let index = self.next_output_index().await?;
-        let input = OutputOracle::proposeOutputCall { outputRoot: root, l2BlockNumber: U256::from(block) }.abi_encode();
-        let call = L1Call {
-            to: TxKind::Call(self.cfg.oracle),
-            value: self.options.output_bond,
-            input: input.into(),
-            gas_limit: 300_000,
-        };
-        let (landed, _) = self.send_l1(by, &call, &format!("proposing the output of L2 block {block}")).await?;
+        let call = OutputOracle::new(self.cfg.oracle, self.l1.provider())
+            .proposeOutput(root, U256::from(block))
+            .value(self.options.output_bond)
+            .gas(300_000)
+            .into_transaction_request();
+        let (landed, _) = self.send_l1(by, call, &format!("proposing the output of L2 block {block}")).await?;
         Ok((index, landed))
     }
 
@@ -236,22 +234,25 @@ impl RollupWorld {
 
     /// Simulates `call` from `by` (a refusal comes back by its custom error's name), sends it and
     /// waits for it to land; returns its L1 block and gas.
-    pub async fn send_l1(&self, by: &PrivateKeySigner, call: &L1Call, what: &str) -> Result<(u64, u64), AttackError> {
+    pub async fn send_l1(
+        &self,
+        by: &PrivateKeySigner,
+        call: TransactionRequest,
+        what: &str,
+    ) -> Result<(u64, u64), AttackError> {
         self.l1
-            .simulate(by.address(), call)
+            .simulate_request(by.address(), call.clone())
             .await
-            .map_err(|e| AttackError::Failed(format!("{what}: {}", revert_name(&e))))?;
-        let h = self.l1.send_call(by, call).await?;
-        let r = self.l1.wait(h).await.map_err(|e| AttackError::Failed(format!("{what}: {e}")))?;
+            .map_err(|e| AttackError::Refused { what: what.to_string(), reason: revert_name(&e) })?;
+        let h = self.l1.send_request(by, call).await?;
+        let r = self.l1.wait(h).await.map_err(|source| AttackError::L1During { what: what.to_string(), source })?;
         Ok((r.block_number.unwrap_or_default(), r.gas_used))
     }
 
     /// Sends one signed L2 transaction from `from` through the sequencer; returns its hash.
     pub fn send_l2(&self, from: &PrivateKeySigner, call: &L1Call) -> Result<B256, AttackError> {
         let nonce = self.sequencer.next_nonce(from.address());
-        self.sequencer
-            .send_raw(&sign_l2(from, nonce, call))
-            .map_err(|e| AttackError::Failed(format!("L2 transaction: {e}")))
+        self.sequencer.send_raw(&sign_l2(from, nonce, call)).map_err(AttackError::from)
     }
 }
 
@@ -305,7 +306,7 @@ where
             return Ok(());
         }
         if tokio::time::Instant::now() > deadline {
-            return Err(AttackError::Timeout(format!("{what} (waited {secs} s)")));
+            return Err(AttackError::Timeout { what: what.to_string(), secs });
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

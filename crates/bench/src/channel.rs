@@ -37,8 +37,11 @@ pub enum ChannelBenchError {
     L1(#[from] aqueduct_eth::L1Error),
     #[error("a channel node: {0}")]
     Node(#[from] aqueduct_channel_node::NodeError),
+    /// The payment failed: the reason the channel (or its peer) gave.
     #[error("a payment failed: {0}")]
     Payment(String),
+    #[error("the node stopped before a payment settled")]
+    Stopped(#[from] tokio::sync::oneshot::error::RecvError),
     #[error("L1 JSON-RPC: {0}")]
     Rpc(#[from] alloy::transports::TransportError),
     #[error("io: {0}")]
@@ -107,11 +110,11 @@ pub async fn bench_channel(b: ChannelBenchOptions) -> Result<serde_json::Value, 
         if waits.len() >= b.window
             && let Some(w) = waits.pop_front()
         {
-            w.await.map_err(|e| ChannelBenchError::Payment(e.to_string()))?.map_err(ChannelBenchError::Payment)?;
+            w.await?.map_err(ChannelBenchError::Payment)?;
         }
     }
     for w in waits {
-        w.await.map_err(|e| ChannelBenchError::Payment(e.to_string()))?.map_err(ChannelBenchError::Payment)?;
+        w.await?.map_err(ChannelBenchError::Payment)?;
     }
     let pipelined_secs = t.elapsed().as_secs_f64();
     let pipelined_states = version(&a) - states_before;

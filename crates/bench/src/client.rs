@@ -10,18 +10,18 @@ use serde_json::{Value, value::RawValue};
 #[derive(Debug, thiserror::Error)]
 pub enum RpcError {
     #[error("transport: {0}")]
-    Transport(String),
+    Transport(jsonrpsee::core::ClientError),
     #[error("JSON-RPC error {code}: {message}")]
     Rpc { code: i64, message: String },
-    #[error("bad response: {0}")]
-    Bad(String),
+    #[error("bad response to {method}: expected a quantity, got {got}")]
+    Bad { method: String, got: Value },
 }
 
 impl From<jsonrpsee::core::ClientError> for RpcError {
     fn from(e: jsonrpsee::core::ClientError) -> Self {
         match e {
             jsonrpsee::core::ClientError::Call(e) => Self::Rpc { code: e.code().into(), message: e.message().into() },
-            e => Self::Transport(e.to_string()),
+            e => Self::Transport(e),
         }
     }
 }
@@ -67,7 +67,8 @@ impl RpcClient {
 
     pub async fn u64(&self, method: &str, params: Value) -> Result<u64, RpcError> {
         let v = self.call(method, params).await?;
-        let s = v.as_str().ok_or_else(|| RpcError::Bad(format!("{method}: expected a quantity, got {v}")))?;
-        u64::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|e| RpcError::Bad(e.to_string()))
+        let bad = || RpcError::Bad { method: method.to_string(), got: v.clone() };
+        let s = v.as_str().ok_or_else(bad)?;
+        u64::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| bad())
     }
 }

@@ -127,12 +127,12 @@ fn mode_name(m: DataMode) -> &'static str {
 }
 
 fn free_addr() -> Result<SocketAddr, BenchError> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| BenchError::Setup(e.to_string()))?;
-    l.local_addr().map_err(|e| BenchError::Setup(e.to_string()))
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?)
 }
 
-fn setup_err(e: impl std::fmt::Display) -> BenchError {
-    BenchError::Setup(e.to_string())
+fn setup_err(why: impl Into<String>) -> BenchError {
+    BenchError::Setup(why.into())
 }
 
 fn hex_u128(v: &Value) -> u128 {
@@ -152,7 +152,7 @@ struct Stack {
 }
 
 async fn start(o: &RollupBenchOptions, mode: DataMode) -> Result<Stack, BenchError> {
-    let dir = tempfile::tempdir().map_err(setup_err)?;
+    let dir = tempfile::tempdir()?;
     let l1_cfg = L1Config {
         block_time: o.l1_block_time,
         data_dir: dir.path().join("l1"),
@@ -160,11 +160,11 @@ async fn start(o: &RollupBenchOptions, mode: DataMode) -> Result<Stack, BenchErr
         extra_precompiles: vec![aqueduct_rollup_protocol::execute_precompile()],
         ..Default::default()
     };
-    let devnet = Devnet::start(l1_cfg, true).await.map_err(setup_err)?;
+    let devnet = Devnet::start(l1_cfg, true).await?;
     let s = devnet.signers.clone();
-    let l1 = L1Client::new(&devnet.url()).map_err(setup_err)?;
+    let l1 = L1Client::new(&devnet.url())?;
     let params = DeployParams { batcher: s[1].address(), bond: U256::from(ETH / 10), finalization_period: 60 };
-    let dep = deploy(&l1, &s[0], &params).await.map_err(setup_err)?;
+    let dep = deploy(&l1, &s[0], &params).await?;
     let cfg =
         RollupConfig { max_channel_bytes: 64 << 20, ..dep.rollup_config(901, o.l2_block_time_ms, params.batcher) };
     let funded: Vec<Address> = s.iter().map(|x| x.address()).collect();
@@ -187,8 +187,7 @@ async fn start(o: &RollupBenchOptions, mode: DataMode) -> Result<Stack, BenchErr
         challengers: Vec::new(),
         poll: Duration::from_millis(200),
     })
-    .await
-    .map_err(setup_err)?;
+    .await?;
     let chain = rollup.sequencer.clone().ok_or_else(|| setup_err("no sequencer"))?;
     let stats = rollup.batcher_stats.clone().ok_or_else(|| setup_err("no batcher"))?;
     let url = format!("http://{}", rollup.sequencer_rpc.ok_or_else(|| setup_err("no sequencer RPC"))?);
@@ -207,7 +206,7 @@ async fn posted_through(stack: &Stack, upto: u64) -> Result<usize, BenchError> {
         if covered >= upto {
             let mut mined = true;
             for h in &last_txs {
-                mined &= stack.l1.receipt(*h).await.map_err(setup_err)?.is_some();
+                mined &= stack.l1.receipt(*h).await?.is_some();
             }
             if mined {
                 return Ok(n);
@@ -227,7 +226,7 @@ async fn l1_cost(stack: &Stack, posts: &[PostStats]) -> Result<L1Cost, BenchErro
         c.uncompressed_bytes += p.uncompressed_bytes;
         c.l1_bytes += p.l1_bytes;
         for h in &p.l1_txs {
-            let Some(r) = stack.l1.receipt(*h).await.map_err(setup_err)? else { continue };
+            let Some(r) = stack.l1.receipt(*h).await? else { continue };
             c.l1_transactions += 1;
             c.l1_gas += r.gas_used;
             c.l1_wei += r.gas_used as u128 * r.effective_gas_price;
@@ -289,7 +288,7 @@ fn run_opts(
     url: &str,
     erc20: bool,
 ) -> Result<RunOptions, BenchError> {
-    let funder = aqueduct_l1::dev_signers(1).map_err(setup_err)?.remove(0);
+    let funder = aqueduct_l1::dev_signers(1)?.remove(0);
     Ok(RunOptions {
         target: format!("{target} {}", if erc20 { "ERC-20" } else { "ETH" }),
         mode: mode.to_string(),
@@ -305,7 +304,7 @@ fn run_opts(
 /// Derives the whole chain again with a fresh verifier reading only L1.
 async fn replay(stack: &Stack, o: &RollupBenchOptions) -> Result<ReplayReport, BenchError> {
     let target = stack.chain.head().number();
-    let dir = tempfile::tempdir().map_err(setup_err)?;
+    let dir = tempfile::tempdir()?;
     let started = Instant::now();
     let ver = Rollup::start(RollupOptions {
         l1_url: stack.devnet.url(),
@@ -320,8 +319,7 @@ async fn replay(stack: &Stack, o: &RollupBenchOptions) -> Result<ReplayReport, B
         challengers: Vec::new(),
         poll: Duration::from_millis(20),
     })
-    .await
-    .map_err(setup_err)?;
+    .await?;
     let chain = ver.verifier.clone().ok_or_else(|| setup_err("no verifier"))?;
     let deadline = Instant::now() + Duration::from_secs(600);
     while chain.head().number() < target {
@@ -387,7 +385,7 @@ fn batch_of(stack: &Stack, b: &aqueduct_chain::SealedBlock) -> Batch {
 }
 
 /// Each compressor on the same real batch data; each must give the data back exactly.
-pub fn compare_compressors(raw: &[u8]) -> Result<Vec<CompressorRow>, String> {
+pub fn compare_compressors(raw: &[u8]) -> Result<Vec<CompressorRow>, BenchError> {
     let candidates = [
         ("zstd:3", Compressor::Zstd(3)),
         ("zstd:9", Compressor::Zstd(9)),
@@ -404,10 +402,11 @@ pub fn compare_compressors(raw: &[u8]) -> Result<Vec<CompressorRow>, String> {
             let out = c.compress(raw);
             let ct = t.elapsed().as_secs_f64().max(1e-9);
             let t = Instant::now();
-            let back = Compressor::decompress(&out, raw.len() + 1).map_err(|e| format!("{name}: {e}"))?;
+            let back = Compressor::decompress(&out, raw.len() + 1)
+                .map_err(|source| BenchError::Decompress { name, source })?;
             let dt = t.elapsed().as_secs_f64().max(1e-9);
             if back != raw {
-                return Err(format!("{name} did not give the batches back"));
+                return Err(BenchError::Roundtrip { name });
             }
             Ok(CompressorRow {
                 name: name.to_string(),
@@ -431,15 +430,14 @@ pub async fn bench_rollup(o: RollupBenchOptions) -> Result<RollupBenchReport, Be
             raw = batches;
         }
     }
-    let compressors =
-        tokio::task::spawn_blocking(move || compare_compressors(&raw)).await.map_err(setup_err)?.map_err(setup_err)?;
+    let compressors = tokio::task::spawn_blocking(move || compare_compressors(&raw)).await??;
     let mut anvil = Vec::new();
     if o.vs_anvil {
         for erc20 in [false, true] {
             let port = free_addr()?.port();
             // Interval mining: anvil's instant mode stops mining under this load (seen at ~1,400
             // of 5,000 pending transfers).
-            let a = Anvil::spawn(port, 31337, o.l2_gas_limit, Some(1)).await.map_err(setup_err)?;
+            let a = Anvil::spawn(port, 31337, o.l2_gas_limit, Some(1)).await?;
             anvil.push(crate::run(run_opts(&o, "anvil", "1 s blocks", &a.url, erc20)?).await?);
         }
     }

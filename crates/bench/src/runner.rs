@@ -29,8 +29,32 @@ use crate::{
 pub enum BenchError {
     #[error(transparent)]
     Rpc(#[from] RpcError),
+    /// The bench's own setting-up went wrong (what it waited for did not happen).
     #[error("{0}")]
     Setup(String),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the embedded L1: {0}")]
+    Devnet(#[from] aqueduct_l1::DevnetError),
+    #[error(transparent)]
+    L1(#[from] aqueduct_eth::L1Error),
+    #[error("the rollup: {0}")]
+    Rollup(#[from] aqueduct_rollup_node::RollupError),
+    #[error("deploying the rollup: {0}")]
+    Deploy(#[from] aqueduct_rollup_node::DeployError),
+    #[error("dev accounts: {0}")]
+    Signer(#[from] alloy::signers::local::LocalSignerError),
+    #[error("anvil: {0}")]
+    Anvil(#[from] crate::anvil::AnvilError),
+    /// A compressor refused its own output.
+    #[error("compressor {name}: {source}")]
+    Decompress { name: &'static str, source: aqueduct_rollup_protocol::CompressError },
+    /// A compressor did not give the batch data back.
+    #[error("compressor {name} did not give the batches back")]
+    Roundtrip { name: &'static str },
+    /// A bench task panicked (a bug).
+    #[error("a bench task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
     #[error(
         "timed out: {included} of {sent} transactions included after {secs} s without progress (head {head}, pool {pending}, last watcher error: {watcher_error})"
     )]
@@ -173,7 +197,7 @@ async fn send_and_wait(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     stop.notify_one();
-    let last_block = watcher.await.map_err(|e| BenchError::Setup(e.to_string()))?;
+    let last_block = watcher.await?;
     let seen = std::mem::take(&mut *seen.lock().expect("seen lock"));
     Ok((sent, seen, first_send, start_block, last_block))
 }

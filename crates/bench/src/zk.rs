@@ -54,6 +54,8 @@ pub enum ZkBenchError {
     Rpc(#[from] alloy::transports::TransportError),
     #[error(transparent)]
     Prover(#[from] ProverError),
+    #[error("deploying the ZK rollup: {0}")]
+    Deploy(#[from] aqueduct_zk_node::ZkDeployError),
     #[error(transparent)]
     Operator(#[from] OperatorError),
     #[error("the operator refused a transaction: {0}")]

@@ -163,8 +163,7 @@ impl Chain {
         let (store, loaded) = match opened {
             Ok(Ok(v)) => v,
             Ok(Err(e @ crate::store::StoreError::Corrupt { .. })) => return Err(corrupt(e.to_string())),
-            Ok(Err(crate::store::StoreError::Open { path, why })) => return Err(ChainError::Unopenable { path, why }),
-            Ok(Err(e)) => return Err(ChainError::Internal(format!("{}: {e}", path.display()))),
+            Ok(Err(e)) => return Err(e.into()),
             Err(panic) => {
                 let what = panic
                     .downcast_ref::<String>()
@@ -359,8 +358,8 @@ fn call_error(caller: Address, e: EVMError<crate::overlay::StateError>) -> Chain
         EVMError::Transaction(revm::context::result::InvalidTransaction::LackOfFundForMaxFee { fee, balance }) => {
             ChainError::Tx(TxError::InsufficientFunds { address: caller, have: *balance, want: *fee })
         }
-        EVMError::Transaction(e) => ChainError::Tx(TxError::Other(e.to_string())),
-        e => ChainError::Internal(e.to_string()),
+        EVMError::Transaction(e) => ChainError::Tx(TxError::Invalid(e)),
+        e => ChainError::Execution(Box::new(e)),
     }
 }
 
@@ -394,10 +393,10 @@ pub trait OverrideTarget {
 
 impl<S: StateView + ?Sized, H: crate::overlay::BlockHashes + ?Sized> OverrideTarget for Overlay<'_, S, H> {
     fn set_account(&mut self, address: Address, f: &mut dyn FnMut(&mut StateAccount)) -> Result<(), ChainError> {
-        Overlay::set_account(self, address, f).map_err(|e| ChainError::Internal(e.to_string()))
+        Ok(Overlay::set_account(self, address, f)?)
     }
     fn set_code(&mut self, address: Address, code: Bytes) -> Result<(), ChainError> {
-        Overlay::set_code(self, address, code).map_err(|e| ChainError::Internal(e.to_string()))
+        Ok(Overlay::set_code(self, address, code)?)
     }
     fn set_storage(&mut self, address: Address, slot: U256, value: U256) {
         Overlay::set_storage(self, address, slot, value)

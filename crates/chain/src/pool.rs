@@ -367,7 +367,7 @@ mod tests {
         }
         // One more queued transaction paying less than every queued one is refused.
         let late = PrivateKeySigner::random();
-        assert_eq!(pool.insert(tx(&late, 3, 1), 0, 120, 0, |_| 0), Err(TxError::Underpriced));
+        assert!(matches!(pool.insert(tx(&late, 3, 1), 0, 120, 0, |_| 0), Err(TxError::Underpriced)));
         assert!(pool.len() <= 40 && pool.queued(|_| 0) <= 40, "queued bounded: {} held", pool.len());
         assert!(accepted > 40, "older cheap queued transactions made room for newer ones");
         // Fill the rest with executable transactions, then one more: a queued one is evicted.
@@ -385,7 +385,7 @@ mod tests {
         }
         let cheapest = tx(&b, 0, 3 * GWEI).hash;
         assert_eq!(p.insert(tx(&d, 0, 100 * GWEI), 0, 120, 0, |_| 0).unwrap(), vec![cheapest]);
-        assert_eq!(p.insert(tx(&e, 0, GWEI), 0, 120, 0, |_| 0), Err(TxError::PoolFull));
+        assert!(matches!(p.insert(tx(&e, 0, GWEI), 0, 120, 0, |_| 0), Err(TxError::PoolFull)));
     }
 
     #[test]
@@ -398,7 +398,7 @@ mod tests {
         }
         assert!(pool.bytes() <= 1_000 && pool.len() == 10, "{} bytes, {} txs", pool.bytes(), pool.len());
         let cheap = PrivateKeySigner::random();
-        assert_eq!(pool.insert(tx(&cheap, 0, 1), 0, 100, 0, |_| 0), Err(TxError::Underpriced));
+        assert!(matches!(pool.insert(tx(&cheap, 0, 1), 0, 100, 0, |_| 0), Err(TxError::Underpriced)));
     }
 
     #[test]

@@ -32,8 +32,17 @@ pub enum StoreError {
     Corrupt { table: &'static str, why: String },
     /// The file or its directory cannot be opened or created (permissions, a read-only disk,
     /// a path that is a file): nothing was read or changed.
-    #[error("cannot open {}: {why}; check that this user can write there and that the disk is not read-only", path.display())]
-    Open { path: std::path::PathBuf, why: String },
+    #[error("cannot open {}: {source}; check that this user can write there and that the disk is not read-only", path.display())]
+    Open { path: std::path::PathBuf, source: OpenError },
+}
+
+/// Why a store's file could not be opened: its directory, or the database engine.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Dir(#[from] std::io::Error),
+    #[error(transparent)]
+    Db(#[from] redb::DatabaseError),
 }
 
 macro_rules! db_err {
@@ -52,8 +61,8 @@ db_err!(
 impl From<StoreError> for crate::ChainError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Open { path, why } => Self::Unopenable { path, why },
-            e => Self::Internal(e.to_string()),
+            StoreError::Open { path, source } => Self::Unopenable { path, source: Box::new(source) },
+            e => Self::Store(Box::new(e)),
         }
     }
 }
@@ -109,11 +118,11 @@ pub const STORE_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Opens (or creates) a redb database at `path`, creating its directory first.
 pub fn create_database(path: &Path) -> Result<Database, StoreError> {
-    let open = |path: &Path, why: String| StoreError::Open { path: path.to_path_buf(), why };
+    let open = |path: &Path, source: OpenError| StoreError::Open { path: path.to_path_buf(), source };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| open(dir, e.to_string()))?;
+        std::fs::create_dir_all(dir).map_err(|e| open(dir, e.into()))?;
     }
-    redb::Builder::new().set_cache_size(STORE_CACHE_BYTES).create(path).map_err(|e| open(path, e.to_string()))
+    redb::Builder::new().set_cache_size(STORE_CACHE_BYTES).create(path).map_err(|e| open(path, e.into()))
 }
 
 impl Store {

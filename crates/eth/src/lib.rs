@@ -20,12 +20,38 @@ use alloy::{
 };
 use tracing::warn;
 
+/// Why an endpoint's URL does not parse (the `url` crate's error, as reqwest uses it).
+pub type UrlError = <alloy::transports::http::reqwest::Url as std::str::FromStr>::Err;
+
 /// What went wrong talking to a chain over JSON-RPC. The client serves L1 and, for the bridge's
 /// withdrawals, L2 too: the messages name no chain, the caller's context does.
 #[derive(Debug, thiserror::Error)]
 pub enum L1Error {
+    /// The endpoint failed, timed out or answered with an error: alloy's transport error.
     #[error("JSON-RPC: {0}")]
-    Rpc(String),
+    Rpc(#[from] alloy::transports::TransportError),
+    /// The endpoint's HTTP client cannot be built.
+    #[error("the HTTP client for {url}: {source}")]
+    Http { url: String, source: alloy::transports::http::reqwest::Error },
+    /// The endpoint's URL does not parse.
+    #[error("invalid endpoint URL {url:?}: {source}")]
+    Url { url: String, source: UrlError },
+    /// The answer does not decode as the call's return type.
+    #[error("decoding the answer: {0}")]
+    Decode(#[from] alloy::sol_types::Error),
+    /// Waiting for a receipt failed other than by its timeout.
+    #[error("waiting for transaction {tx}: {source}")]
+    Pending { tx: B256, source: PendingTransactionError },
+    /// A creation landed elsewhere than its nonce said (another transaction took the nonce).
+    #[error("a creation landed at {got:?}, expected {want}: the deployer's nonce was used by another transaction")]
+    Creation { want: Address, got: Option<Address> },
+    /// A mined creation's receipt names no contract address.
+    #[error("creation {0} names no contract address")]
+    NoAddress(B256),
+    /// A mined transaction lacks the event its call always emits: the address holds another
+    /// contract than the caller thinks.
+    #[error("transaction {tx} emitted no {event}")]
+    MissingEvent { tx: B256, event: &'static str },
     #[error("block {0} not found")]
     MissingBlock(u64),
     #[error("transaction {0} was not mined in time")]
@@ -41,18 +67,19 @@ pub enum L1Error {
     WouldRevert { data: Bytes },
 }
 
-impl L1Error {
-    pub fn rpc(e: impl std::fmt::Display) -> Self {
-        Self::Rpc(e.to_string())
-    }
-}
-
 impl aqueduct_primitives::Classify for L1Error {
     /// The anchor gone is final; an unreachable or lagging endpoint, a transaction not yet mined
     /// or one that reverted (state may change) are worth another try.
     fn next_action(&self) -> aqueduct_primitives::NextAction {
         match self {
             Self::AnchorReorged(_) => aqueduct_primitives::NextAction::Stop,
+            // A bad endpoint, another contract at the address or a nonce taken: retrying
+            // repeats it.
+            Self::Http { .. }
+            | Self::Url { .. }
+            | Self::Creation { .. }
+            | Self::NoAddress(_)
+            | Self::MissingEvent { .. } => aqueduct_primitives::NextAction::Stop,
             _ => aqueduct_primitives::NextAction::Retry,
         }
     }
@@ -99,12 +126,12 @@ impl L1Client {
     /// an error after [`L1_CALL_TIMEOUT`], not a hang.
     pub fn new(url: &str) -> Result<Self, L1Error> {
         use alloy::transports::http::reqwest;
-        let parsed: reqwest::Url = url.parse().map_err(L1Error::rpc)?;
+        let parsed: reqwest::Url = url.parse().map_err(|source| L1Error::Url { url: url.to_string(), source })?;
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
             .timeout(L1_CALL_TIMEOUT)
             .build()
-            .map_err(L1Error::rpc)?;
+            .map_err(|source| L1Error::Http { url: url.to_string(), source })?;
         let client = RpcClient::new_http_with_client(http, parsed);
         // Receipts and new blocks are polled at this pace: quick on a local devnet (instant
         // mining answers within one poll), once a second elsewhere (12 s slots).
@@ -132,11 +159,11 @@ impl L1Client {
     }
 
     pub async fn head(&self) -> Result<u64, L1Error> {
-        self.provider.get_block_number().await.map_err(L1Error::rpc)
+        self.provider.get_block_number().await.map_err(L1Error::Rpc)
     }
 
     pub async fn chain_id(&self) -> Result<u64, L1Error> {
-        self.provider.get_chain_id().await.map_err(L1Error::rpc)
+        self.provider.get_chain_id().await.map_err(L1Error::Rpc)
     }
 
     /// Number, hash, parent hash, time, base fee and blob base fee of L1 block `n`.
@@ -145,7 +172,7 @@ impl L1Client {
             .provider
             .get_block_by_number(alloy::eips::BlockNumberOrTag::Number(n))
             .await
-            .map_err(L1Error::rpc)?
+            .map_err(L1Error::Rpc)?
             .ok_or(L1Error::MissingBlock(n))?;
         let h = &b.header;
         Ok(BlockHeader {
@@ -165,7 +192,7 @@ impl L1Client {
         for h in hashes {
             let blob: Option<Bytes> = match self.provider.raw_request("aqueduct_getBlob".into(), (h,)).await {
                 Ok(b) => b,
-                Err(_) => self.provider.raw_request("anvil_getBlobByHash".into(), (h,)).await.map_err(L1Error::rpc)?,
+                Err(_) => self.provider.raw_request("anvil_getBlobByHash".into(), (h,)).await.map_err(L1Error::Rpc)?,
             };
             let Some(blob) = blob else {
                 warn!(target: "l1::reader", hash = %h, "blob not available");
@@ -197,27 +224,27 @@ impl L1Client {
     }
 
     pub async fn nonce(&self, a: Address) -> Result<u64, L1Error> {
-        self.provider.get_transaction_count(a).pending().await.map_err(L1Error::rpc)
+        self.provider.get_transaction_count(a).pending().await.map_err(L1Error::Rpc)
     }
 
     pub async fn balance(&self, a: Address) -> Result<U256, L1Error> {
-        self.provider.get_balance(a).await.map_err(L1Error::rpc)
+        self.provider.get_balance(a).await.map_err(L1Error::Rpc)
     }
 
     pub async fn receipt(&self, tx: B256) -> Result<Option<TransactionReceipt>, L1Error> {
-        self.provider.get_transaction_receipt(tx).await.map_err(L1Error::rpc)
+        self.provider.get_transaction_receipt(tx).await.map_err(L1Error::Rpc)
     }
 
     pub async fn send_raw(&self, raw: &[u8]) -> Result<B256, L1Error> {
-        let p = self.provider.send_raw_transaction(raw).await.map_err(L1Error::rpc)?;
+        let p = self.provider.send_raw_transaction(raw).await.map_err(L1Error::Rpc)?;
         Ok(*p.tx_hash())
     }
 
     /// Reads a contract with `eth_call`.
     pub async fn read<C: SolCall>(&self, to: Address, call: C) -> Result<C::Return, L1Error> {
         let tx = alloy::rpc::types::TransactionRequest::default().to(to).input(call.abi_encode().into());
-        let ret = self.provider.call(tx).await.map_err(L1Error::rpc)?;
-        C::abi_decode_returns(&ret).map_err(L1Error::rpc)
+        let ret = self.provider.call(tx).await.map_err(L1Error::Rpc)?;
+        Ok(C::abi_decode_returns(&ret)?)
     }
 
     /// Simulates `call` from `from` with `eth_call`; a revert comes back with its data.
@@ -237,7 +264,7 @@ impl L1Client {
             Ok(_) => Ok(()),
             Err(e) => match e.as_error_resp().and_then(|p| p.as_revert_data()) {
                 Some(data) => Err(L1Error::WouldRevert { data }),
-                None => Err(L1Error::rpc(e)),
+                None => Err(L1Error::Rpc(e)),
             },
         }
     }
@@ -257,7 +284,7 @@ impl L1Client {
         if tx.max_fee_per_gas.is_none() && tx.gas_price.is_none() {
             tx = self.fees().await?.price(tx);
         }
-        let pending = self.signing(signer).send_transaction(tx).await.map_err(L1Error::rpc)?;
+        let pending = self.signing(signer).send_transaction(tx).await.map_err(L1Error::Rpc)?;
         Ok(*pending.tx_hash())
     }
 
@@ -289,7 +316,7 @@ impl L1Client {
             .await
             .map_err(|e| match e {
                 PendingTransactionError::TxWatcher(WatchTxError::Timeout) => L1Error::NotMined(tx),
-                e => L1Error::rpc(e),
+                source => L1Error::Pending { tx, source },
             })?;
         if receipt.status() { Ok(receipt) } else { Err(L1Error::Reverted(tx)) }
     }
@@ -349,29 +376,27 @@ pub fn sign_1559(signer: &PrivateKeySigner, chain_id: u64, nonce: u64, fees: L1F
     TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718().into()
 }
 
-/// Sends creations with consecutive nonces at once from `deployer` starting at `nonce`, waits for
-/// each and checks each landed at its address in `want`. Returns the L1 block of the last.
+/// Sends creations (`sol!` deploy builders' requests) with consecutive nonces at once from
+/// `deployer` starting at `nonce`, waits for each and checks each landed at its address in
+/// `want`. Returns the L1 block of the last.
 pub async fn create_all(
     l1: &L1Client,
     deployer: &PrivateKeySigner,
     nonce: u64,
-    calls: &[L1Call],
+    creations: Vec<TransactionRequest>,
     want: &[Address],
 ) -> Result<u64, L1Error> {
     let fees = l1.fees().await?;
     let mut hashes = Vec::new();
-    for (i, c) in calls.iter().enumerate() {
+    for (i, c) in creations.into_iter().enumerate() {
         // The addresses are fixed by these nonces: set them, not left to the filler.
-        hashes.push(l1.send_request(deployer, c.request(fees).with_nonce(nonce + i as u64)).await?);
+        hashes.push(l1.send_request(deployer, fees.price(c).with_nonce(nonce + i as u64)).await?);
     }
     let mut last = 0;
     for (h, want) in hashes.into_iter().zip(want) {
         let r = l1.wait(h).await?;
         if r.contract_address != Some(*want) {
-            return Err(L1Error::Rpc(format!("creation landed at {:?}, expected {want}", r.contract_address)));
-        }
-        if !r.status() {
-            return Err(L1Error::Rpc(format!("the creation of {want} reverted")));
+            return Err(L1Error::Creation { want: *want, got: r.contract_address });
         }
         last = last.max(r.block_number.unwrap_or_default());
     }

@@ -125,7 +125,7 @@ impl<'r, 'o, 'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> BodyExecutor<'r
                 self.db().set_account(d.from, |a| a.nonce += 1).map_err(state_err)?;
                 (false, d.gas_limit, Vec::new())
             }
-            Err(e) => return Err(ChainError::Internal(format!("deposit execution failed: {e}"))),
+            Err(e) => return Err(ChainError::Execution(Box::new(e))),
         };
         self.gas_used += gas;
         let mut receipt = ChainReceipt::new(DEPOSIT_TX_TYPE, status, self.gas_used, logs);
@@ -203,7 +203,7 @@ impl<'r, 'o, 'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> BodyExecutor<'r
                 }
                 Ok(Err(Skip::Invalid(e.to_string())))
             }
-            Err(e) => Err(ChainError::Internal(format!("execution failed: {e}"))),
+            Err(e) => Err(ChainError::Execution(Box::new(e))),
         }
     }
 
@@ -236,5 +236,5 @@ impl<'r, 'o, 'a, S: StateView + ?Sized, H: BlockHashes + ?Sized> BodyExecutor<'r
 }
 
 fn state_err(e: crate::overlay::StateError) -> ChainError {
-    ChainError::Internal(format!("state: {e}"))
+    ChainError::State(e)
 }

@@ -73,13 +73,13 @@ impl Witness {
     /// Reads [`Self::encode`]'s format. Every entry is keyed by its own hash, so a decoded
     /// witness cannot hold a forged entry.
     pub fn decode(mut raw: &[u8]) -> Result<Self, StatelessError> {
-        let bad = |e: alloy_rlp::Error| StatelessError::Malformed(format!("witness: {e}"));
+        let bad = |source| StatelessError::from(Malformed::Rlp { what: "witness", source });
         one_list(&mut raw, "witness")?;
         let nodes = <Vec<Bytes> as alloy_rlp::Decodable>::decode(&mut raw).map_err(bad)?;
         let codes = <Vec<Bytes> as alloy_rlp::Decodable>::decode(&mut raw).map_err(bad)?;
         let hashes = <Vec<BlockHashEntry> as alloy_rlp::Decodable>::decode(&mut raw).map_err(bad)?;
         if !raw.is_empty() {
-            return Err(StatelessError::Malformed("witness: trailing bytes".into()));
+            return Err(Malformed::Trailing("witness").into());
         }
         Ok(Self {
             nodes: nodes.into_iter().map(|n| (keccak256(&n), n.to_vec())).collect(),
@@ -149,12 +149,27 @@ pub struct StatelessOutput {
     pub gas_used: u64,
 }
 
+/// What is wrong with an encoded witness or step block.
+#[derive(Debug, thiserror::Error)]
+pub enum Malformed {
+    #[error("{what}: {source}")]
+    Rlp { what: &'static str, source: alloy_rlp::Error },
+    #[error("{0}: trailing bytes")]
+    Trailing(&'static str),
+    #[error("{0}: not one RLP list")]
+    NotOneList(&'static str),
+    #[error("block: transaction {index}: {source}")]
+    Transaction { index: usize, source: alloy::eips::eip2718::Eip2718Error },
+    #[error("block: transaction {index}: signature: {source}")]
+    Signature { index: usize, source: alloy::consensus::crypto::RecoveryError },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StatelessError {
     #[error("witness entry {0} does not hash to its key")]
     BadWitness(B256),
     #[error("malformed {0}")]
-    Malformed(String),
+    Malformed(#[from] Malformed),
     #[error("block: {0}")]
     Block(String),
     #[error("the witness is incomplete: {0}")]
@@ -350,10 +365,10 @@ pub fn input_of(rules: &ChainRules, h: &alloy::consensus::Header, txs: &[ChainTx
 }
 
 /// Reads the header of an RLP list that must span all of `raw` (`what` names it in the error).
-pub fn one_list(raw: &mut &[u8], what: &str) -> Result<(), StatelessError> {
-    let header = alloy_rlp::Header::decode(raw).map_err(|e| StatelessError::Malformed(format!("{what}: {e}")))?;
+pub fn one_list(raw: &mut &[u8], what: &'static str) -> Result<(), StatelessError> {
+    let header = alloy_rlp::Header::decode(raw).map_err(|source| Malformed::Rlp { what, source })?;
     if !header.list || header.payload_length != raw.len() {
-        return Err(StatelessError::Malformed(format!("{what}: not one RLP list")));
+        return Err(Malformed::NotOneList(what).into());
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ use alloy_rlp::{Decodable, Encodable};
 use crate::{
     block::ChainTx,
     rules::ChainRules,
-    stateless::{StatelessError, Witness, execute_stateless, input_of},
+    stateless::{Malformed, StatelessError, Witness, execute_stateless, input_of},
     tx::TxBody,
 };
 
@@ -58,22 +58,22 @@ impl StepBlock {
     /// Reads [`Self::encode`]'s format, recovers each sender and checks the transactions
     /// against the header's transactions root.
     pub fn decode(mut raw: &[u8]) -> Result<Self, StatelessError> {
-        let bad = |e: alloy_rlp::Error| StatelessError::Malformed(format!("block: {e}"));
+        let bad = |source| StatelessError::from(Malformed::Rlp { what: "block", source });
         crate::stateless::one_list(&mut raw, "block")?;
         let header = Header::decode(&mut raw).map_err(bad)?;
         let raw_txs = Vec::<Bytes>::decode(&mut raw).map_err(bad)?;
         if !raw.is_empty() {
-            return Err(StatelessError::Malformed("block: trailing bytes".into()));
+            return Err(Malformed::Trailing("block").into());
         }
         let mut txs = Vec::with_capacity(raw_txs.len());
         for (i, r) in raw_txs.iter().enumerate() {
-            let body = TxBody::decode_2718(&mut r.as_ref())
-                .map_err(|e| StatelessError::Malformed(format!("block: transaction {i}: {e}")))?;
+            let body =
+                TxBody::decode_2718(&mut r.as_ref()).map_err(|source| Malformed::Transaction { index: i, source })?;
             let sender = match &body {
                 TxBody::Deposit(d) => d.from,
-                TxBody::Ethereum(e) => e
-                    .recover_signer()
-                    .map_err(|e| StatelessError::Malformed(format!("block: transaction {i}: signature: {e}")))?,
+                TxBody::Ethereum(e) => {
+                    e.recover_signer().map_err(|source| Malformed::Signature { index: i, source })?
+                }
             };
             let hash = body.hash();
             txs.push(ChainTx { envelope: body, sender, hash });

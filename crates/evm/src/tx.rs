@@ -172,10 +172,10 @@ pub fn decode_raw_tx(
         return Err(TxError::Oversized { size: raw.len(), limit: rules.pool.max_tx_bytes });
     }
     let mut buf = raw;
-    let env = TxEnvelope::decode_2718(&mut buf).map_err(|e| TxError::Decode(e.to_string()))?;
+    let env = TxEnvelope::decode_2718(&mut buf)?;
     if !buf.is_empty() {
-        return Err(TxError::Decode("trailing bytes after transaction".into()));
+        return Err(TxError::Trailing);
     }
-    let sender = env.recover_signer().map_err(|e| TxError::InvalidSignature(e.to_string()))?;
+    let sender = env.recover_signer()?;
     Ok((env, sender))
 }

@@ -16,7 +16,10 @@ pub enum DevnetError {
     #[error("invalid devnet config: {0}")]
     Config(String),
     #[error("dev accounts: {0}")]
-    Accounts(String),
+    Accounts(#[from] alloy::signers::local::LocalSignerError),
+    /// Opening the chain panicked (a bug).
+    #[error("opening the chain: {0}")]
+    Task(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Chain(#[from] ChainError),
     #[error("cannot serve JSON-RPC on {addr}: {source}")]
@@ -44,12 +47,10 @@ impl Devnet {
             std::fs::remove_dir_all(&config.data_dir)
                 .map_err(|source| DevnetError::Fresh { path: config.data_dir.display().to_string(), source })?;
         }
-        let signers = dev_signers(config.accounts).map_err(|e| DevnetError::Accounts(e.to_string()))?;
+        let signers = dev_signers(config.accounts)?;
         let addrs: Vec<_> = signers.iter().map(|s| s.address()).collect();
         let chain_config = config.chain_config(config.genesis(&addrs));
-        let chain = tokio::task::spawn_blocking(move || Chain::open(chain_config))
-            .await
-            .map_err(|e| DevnetError::Config(format!("chain open task failed: {e}")))??;
+        let chain = tokio::task::spawn_blocking(move || Chain::open(chain_config)).await??;
         let cancel = CancellationToken::new();
         let miner = Miner::spawn(chain.clone(), cancel.clone());
         let rpc_config = rpc::RpcConfig { addr: config.rpc_addr, ..Default::default() };

@@ -93,7 +93,7 @@ impl Chain {
                 return Err(revert_error(output));
             }
             revm::context::result::ExecutionResult::Halt { reason, .. } => {
-                return Err(ChainError::Halted(format!("{reason:?}")));
+                return Err(ChainError::Halted(reason));
             }
         };
         let ok = |gas: u64| matches!(run(gas), Ok(r) if r.is_success());

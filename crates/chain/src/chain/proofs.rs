@@ -41,11 +41,11 @@ impl Chain {
         let (diff, mut witness) = Self::recorded(&inner, nodes, pre_root, |state, hashes| {
             crate::rebuild::build_diff(&self.rules, &parent.header, self.config.beneficiary, state, hashes, attrs)
         })
-        .map_err(|e| ChainError::Internal(format!("rebuilding block {n}: {e}")))?;
+        .map_err(|e| ChainError::witness(n, e))?;
         Self::complete_for_root(&inner, nodes, &mut witness, pre_root, diff, n)?;
         let (header, txs) =
             crate::build_stateless(&self.rules, &parent.header, self.config.beneficiary, &witness, attrs)
-                .map_err(|e| ChainError::Internal(format!("rebuilding block {n} statelessly: {e}")))?;
+                .map_err(|e| ChainError::witness(n, e))?;
         Ok((witness, header, txs))
     }
 
@@ -72,7 +72,7 @@ impl Chain {
         let nodes = aqueduct_trie::Layered { top: &created, base: inner.state.nodes() };
         for root in roots.iter_mut().skip(from) {
             *root = Self::changed_root(&inner, &nodes, *root, &change)
-                .map_err(|e| ChainError::Internal(format!("changing block {n}'s state: {e}")))?;
+                .map_err(|source| ChainError::ChangedState { block: n, source })?;
         }
         Ok(roots)
     }
@@ -86,7 +86,7 @@ impl Chain {
         let inner = self.inner.lock();
         let root = Self::state_root_at(&inner, n)?;
         Self::changed_root(&inner, inner.state.nodes(), root, &change)
-            .map_err(|e| ChainError::Internal(format!("changing block {n}'s state: {e}")))
+            .map_err(|source| ChainError::ChangedState { block: n, source })
     }
 
     pub(super) fn changed_root<N: aqueduct_trie::NodeStore>(
@@ -161,7 +161,7 @@ impl Chain {
         let (_, witness) = Self::recorded(&inner, inner.state.nodes(), root, |state, hashes| {
             crate::stateless::read_call(&self.rules, state, hashes, to, data)
         })
-        .map_err(|e| ChainError::Internal(format!("call at block {n}: {e}")))?;
+        .map_err(|e| ChainError::witness(n, e))?;
         Ok((witness, root))
     }
 
@@ -219,7 +219,7 @@ impl Chain {
         let (diff, mut witness) = Self::recorded(inner, &all_nodes, pre_root, |state, hashes| {
             run_body(&self.rules, state, hashes, input).map(|(diff, _, _)| diff)
         })
-        .map_err(|e| ChainError::Internal(format!("re-executing block {n}: {e}")))?;
+        .map_err(|e| ChainError::witness(n, e))?;
         let (post, created) = Self::complete_for_root(inner, &all_nodes, &mut witness, pre_root, diff, n)?;
         Ok((witness, post, created))
     }
@@ -244,7 +244,7 @@ impl Chain {
                         .ok_or_else(|| ChainError::Internal(format!("trie node {h} of block {n} is not kept")))?;
                     witness.nodes.insert(h, node);
                 }
-                Err(e) => return Err(ChainError::Internal(format!("witness of block {n}: {e}"))),
+                Err(e) => return Err(ChainError::witness(n, e.into())),
             }
         }
     }

@@ -112,7 +112,7 @@ impl Chain {
         let (raw, account_proof) = aqueduct_trie::prove(nodes, root, keccak256(address).as_slice())?;
         let account = match raw {
             Some(raw) => alloy_rlp::Decodable::decode(&mut raw.as_slice())
-                .map_err(|e| ChainError::Internal(format!("account rlp: {e}")))?,
+                .map_err(|source| ChainError::Rlp { what: "account", source })?,
             None => StateAccount::default(),
         };
         let mut storage = Vec::with_capacity(slots.len());
@@ -120,7 +120,7 @@ impl Chain {
             let (v, proof) = aqueduct_trie::prove(nodes, account.storage_root, keccak256(slot).as_slice())?;
             let value = match v {
                 Some(raw) => alloy_rlp::Decodable::decode(&mut raw.as_slice())
-                    .map_err(|e| ChainError::Internal(format!("slot rlp: {e}")))?,
+                    .map_err(|source| ChainError::Rlp { what: "slot", source })?,
                 None => U256::ZERO,
             };
             storage.push((*slot, value, proof.into_iter().map(Bytes::from).collect()));

@@ -28,7 +28,9 @@ impl Chain {
 
     /// Pools a transaction whose sender is known (signed here for a dev account, or impersonated).
     pub fn submit(&self, env: TxEnvelope, sender: Address) -> Result<B256, TxError> {
-        self.running().map_err(|e| TxError::Other(e.to_string()))?;
+        if let Some(why) = self.halt.why() {
+            return Err(TxError::Stopped(why.to_string()));
+        }
         let hash = self.submit_locked(&mut self.inner.lock(), env, sender)?;
         debug!(target: "chain::pool", %hash, %sender, "accepted");
         self.pending.notify_one();
@@ -80,11 +82,9 @@ impl Chain {
             let sidecar = sidecar.as_ref().ok_or(TxError::MissingSidecar)?;
             let max = self.rules.blob_params.map(|p| p.max_blobs_per_tx).unwrap_or(0);
             if hashes.is_empty() || hashes.len() as u64 > max {
-                return Err(TxError::InvalidBlob(format!("{} blobs, allowed 1 to {max}", hashes.len())));
+                return Err(TxError::BlobCount { count: hashes.len(), max });
             }
-            sidecar
-                .validate(hashes, EnvKzgSettings::Default.get())
-                .map_err(|e| TxError::InvalidBlob(format!("KZG check failed: {e}")))?;
+            sidecar.validate(hashes, EnvKzgSettings::Default.get())?;
             let max_blob_fee = env.max_fee_per_blob_gas().unwrap_or_default();
             if max_blob_fee < blob_fee {
                 return Err(TxError::BlobFeeCapTooLow { max_fee: max_blob_fee, blob_fee });

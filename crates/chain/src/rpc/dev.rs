@@ -132,7 +132,7 @@ pub fn register(m: &mut RpcModule<RpcContext>) {
 }
 
 fn internal(e: crate::overlay::StateError) -> ChainError {
-    ChainError::Internal(e.to_string())
+    ChainError::State(e)
 }
 
 /// A JSON number or 0x-hex string as an integer.

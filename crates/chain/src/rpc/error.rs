@@ -31,10 +31,16 @@ pub fn chain_err(e: ChainError) -> ErrorObjectOwned {
         ChainError::Reverted { data, .. } => {
             ErrorObjectOwned::owned(REVERT_CODE, e.to_string(), Some(hex::encode_prefixed(data)))
         }
-        ChainError::Tx(t) => tx_err(t.clone()),
+        ChainError::Tx(t) => rpc_err(SERVER_ERROR, t.to_string()),
         ChainError::InvalidParams(m) => invalid_params(m.clone()),
         ChainError::Internal(m) => rpc_err(INTERNAL_ERROR, m.clone()),
-        ChainError::Stopped(_) | ChainError::Corrupt { .. } | ChainError::Unopenable { .. } => {
+        ChainError::State(_)
+        | ChainError::Trie(_)
+        | ChainError::Rlp { .. }
+        | ChainError::Execution(_)
+        | ChainError::Witness { .. }
+        | ChainError::ChangedState { .. } => rpc_err(INTERNAL_ERROR, e.to_string()),
+        ChainError::Stopped(_) | ChainError::Corrupt { .. } | ChainError::Unopenable { .. } | ChainError::Store(_) => {
             rpc_err(INTERNAL_ERROR, e.to_string())
         }
         ChainError::Halted(_) | ChainError::UnknownBlock => rpc_err(SERVER_ERROR, e.to_string()),

@@ -126,7 +126,7 @@ fn call_output(r: ExecutionResult) -> Result<Bytes, ChainError> {
     match r {
         ExecutionResult::Success { output, .. } => Ok(output.into_data()),
         ExecutionResult::Revert { output, .. } => Err(revert_error(output)),
-        ExecutionResult::Halt { reason, .. } => Err(ChainError::Halted(format!("{reason:?}"))),
+        ExecutionResult::Halt { reason, .. } => Err(ChainError::Halted(reason)),
     }
 }
 

@@ -69,7 +69,7 @@ impl Adjudicator {
         let tx = Adj::deploy_builder(l1.provider()).gas(5_000_000).into_transaction_request();
         let hash = l1.send_request(signer, tx).await?;
         let r = l1.wait(hash).await?;
-        r.contract_address.ok_or_else(|| L1Error::Rpc("the adjudicator creation has no address".into()))
+        r.contract_address.ok_or(L1Error::NoAddress(hash))
     }
 
     /// The adjudicator's `sol!` instance on the shared connection.
@@ -103,7 +103,7 @@ impl Adjudicator {
             .logs()
             .iter()
             .find_map(|l| Adj::ChannelOpened::decode_log_data(l.data()).ok().map(|e| e.id))
-            .ok_or_else(|| L1Error::Rpc("open emitted no ChannelOpened".into()))?;
+            .ok_or(L1Error::MissingEvent { tx: receipt.transaction_hash, event: "ChannelOpened" })?;
         Ok((id, sent(&receipt)))
     }
 
@@ -192,7 +192,7 @@ impl Adjudicator {
             .event_signature(Adj::SecretRevealed::SIGNATURE_HASH)
             .topic1(hash)
             .from_block(0);
-        let logs = self.l1.provider().get_logs(&filter).await.map_err(|e| L1Error::Rpc(e.to_string()))?;
+        let logs = self.l1.provider().get_logs(&filter).await.map_err(L1Error::Rpc)?;
         Ok(logs.iter().find_map(|l| Adj::SecretRevealed::decode_log_data(l.data()).ok().map(|e| e.preimage)))
     }
 
@@ -203,7 +203,7 @@ impl Adjudicator {
             .event_signature(vec![Adj::ChannelJoined::SIGNATURE_HASH])
             .from_block(from)
             .to_block(to);
-        let logs = self.l1.provider().get_logs(&filter).await.map_err(|e| L1Error::Rpc(e.to_string()))?;
+        let logs = self.l1.provider().get_logs(&filter).await.map_err(L1Error::Rpc)?;
         Ok(logs.iter().filter_map(|l| l.topics().get(1).map(|t| U256::from_be_bytes(t.0))).collect())
     }
 
@@ -215,7 +215,7 @@ impl Adjudicator {
             .provider()
             .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
             .await
-            .map_err(|e| L1Error::Rpc(e.to_string()))?
+            .map_err(L1Error::Rpc)?
             .ok_or(L1Error::MissingBlock(0))?;
         Ok((b.header.number, b.header.timestamp))
     }

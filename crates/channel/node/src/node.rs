@@ -93,6 +93,17 @@ pub enum NodeError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Refused(String),
+    #[error(transparent)]
+    Payment(#[from] aqueduct_channel_protocol::PaymentError),
+    #[error(transparent)]
+    Channel(#[from] aqueduct_channel_protocol::ChannelError),
+    #[error(transparent)]
+    Close(#[from] aqueduct_channel_protocol::manager::CloseError),
+    #[error("invalid secp256k1 key: {0}")]
+    Key(#[from] alloy::signers::k256::ecdsa::Error),
+    /// A connection's task panicked (a bug).
+    #[error("a connection task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
     #[error("peer connection: {0}")]
     Peer(#[from] peer::PeerError),
     #[error("no answer within {0:?}")]
@@ -199,7 +210,7 @@ impl Node {
         adjudicator: Address,
     ) -> Result<Arc<Node>, NodeError> {
         let signer = Signer::from_bytes(&key).ok_or_else(|| NodeError::Refused("invalid secp256k1 key".into()))?;
-        let l1_signer = PrivateKeySigner::from_bytes(&key).map_err(|e| NodeError::Refused(e.to_string()))?;
+        let l1_signer = PrivateKeySigner::from_bytes(&key)?;
         let chain_id = l1.chain_id().await?;
         let domain = Domain { chain_id, adjudicator };
         let (journal, records) = Journal::open::<Record>(&config.data_dir.join("channels.journal"), config.sync)?;
@@ -296,13 +307,13 @@ impl Node {
     }
 
     /// The route a payment of `amount` to `payee` would take now.
-    pub fn find_route(&self, payee: Address, amount: u128) -> Result<Vec<aqueduct_channel_protocol::Hop>, String> {
+    pub fn find_route(
+        &self,
+        payee: Address,
+        amount: u128,
+    ) -> Result<Vec<aqueduct_channel_protocol::Hop>, aqueduct_channel_protocol::RouteError> {
         let inner = self.lock();
-        inner
-            .m
-            .graph()
-            .find_route(inner.m.me(), payee, amount, inner.m.now + inner.m.final_expiry)
-            .map_err(|e| e.to_string())
+        inner.m.graph().find_route(inner.m.me(), payee, amount, inner.m.now + inner.m.final_expiry)
     }
 
     // ---- peers ----
@@ -518,7 +529,7 @@ impl Node {
             Err(_) => Err(match run.await {
                 Ok(Err(e)) => e.into(),
                 Ok(Ok(_)) => NodeError::Refused("the peer closed the connection".into()),
-                Err(e) => NodeError::Refused(e.to_string()),
+                Err(e) => e.into(),
             }),
         }
     }
@@ -676,7 +687,7 @@ impl Node {
             inner.waiters.remove(&waiter);
         }
         self.commit(&mut inner, ob);
-        paid.map_err(|e| NodeError::Refused(e.to_string()))?;
+        paid?;
         Ok(rx)
     }
 
@@ -708,7 +719,7 @@ impl Node {
             }
             // The channel's batch of payments went out first, even if the HTLC cannot.
             self.commit(&mut inner, ob);
-            sent.map_err(|e| NodeError::Refused(e.to_string()))?
+            sent?
         };
         let preimage =
             rx.await.map_err(|_| NodeError::Refused("the node stopped".into()))?.map_err(NodeError::Refused)?;
@@ -727,7 +738,7 @@ impl Node {
             let mut ob = Outbox::default();
             if let Err(e) = inner.m.begin_close(id, &mut ob) {
                 self.close_waiters.lock().expect("lock").remove(&id);
-                return Err(NodeError::Refused(e));
+                return Err(e.into());
             }
             self.commit(&mut inner, ob);
         }

@@ -132,6 +132,9 @@ fn bad(e: impl ToString) -> ErrorObjectOwned {
 fn failed(e: NodeError) -> ErrorObjectOwned {
     match e {
         NodeError::Refused(m) => ErrorObjectOwned::owned(-32000, m, None::<()>),
+        e @ (NodeError::Payment(_) | NodeError::Channel(_) | NodeError::Close(_)) => {
+            ErrorObjectOwned::owned(-32000, e.to_string(), None::<()>)
+        }
         e => ErrorObjectOwned::owned(-32603, e.to_string(), None::<()>),
     }
 }

@@ -78,26 +78,43 @@ impl TowerService {
     }
 }
 
+/// Why the tower refuses to watch a state.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("no channel {0} on L1")]
+    NoChannel(U256),
+    #[error("the state of channel {0} is not signed by both of its parties")]
+    NotSigned(U256),
+    #[error("the state of channel {0} does not account for the channel's deposits")]
+    Deposits(U256),
+    /// L1 could not be read: ask again.
+    #[error(transparent)]
+    L1(#[from] aqueduct_eth::L1Error),
+    /// The state could not be kept: the tower answers nothing it has not written.
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
+}
+
 impl Tower {
     pub fn address(&self) -> Address {
         self.adj.signer.address()
     }
 
     /// Stores `s` if it is validly signed by the channel's parties and newer than what is held.
-    pub async fn watch_state(&self, s: SignedState) -> Result<bool, String> {
+    pub async fn watch_state(&self, s: SignedState) -> Result<bool, WatchError> {
         let id = s.state.channel_id;
-        let rec = self.adj.record(id).await.map_err(|e| e.to_string())?.ok_or(format!("no channel {id} on L1"))?;
+        let rec = self.adj.record(id).await?.ok_or(WatchError::NoChannel(id))?;
         if !s.verify(&self.domain, rec.a, rec.b) {
-            return Err(format!("the state of channel {id} is not signed by both of its parties"));
+            return Err(WatchError::NotSigned(id));
         }
         if s.state.total() != rec.deposit_a + rec.deposit_b {
-            return Err("the state does not account for the channel's deposits".into());
+            return Err(WatchError::Deposits(id));
         }
         let mut st = self.state.lock().expect("lock");
         if st.states.get(&id).is_some_and(|h| h.state.version >= s.state.version) {
             return Ok(false);
         }
-        st.journal.append(&[&s]).map_err(|e| e.to_string())?;
+        st.journal.append(&[&s])?;
         st.states.insert(id, s);
         Ok(true)
     }
@@ -178,7 +195,13 @@ struct TowerRpc(Arc<Tower>);
 impl TowerApiServer for TowerRpc {
     async fn watch(&self, s: SignedState) -> RpcResult<WatchReply> {
         let (channel_id, version) = (s.state.channel_id, s.state.version);
-        let accepted = self.0.watch_state(s).await.map_err(|e| ErrorObjectOwned::owned(-32602, e, None::<()>))?;
+        let accepted = self.0.watch_state(s).await.map_err(|e| {
+            let code = match e {
+                WatchError::L1(_) | WatchError::Journal(_) => -32603,
+                _ => -32602,
+            };
+            ErrorObjectOwned::owned(code, e.to_string(), None::<()>)
+        })?;
         Ok(WatchReply { channel_id, version, accepted })
     }
 
@@ -197,7 +220,7 @@ pub async fn serve_tower(
     addr: SocketAddr,
     poll: Duration,
 ) -> Result<TowerService, NodeError> {
-    let signer = PrivateKeySigner::from_bytes(&key).map_err(|e| NodeError::Refused(e.to_string()))?;
+    let signer = PrivateKeySigner::from_bytes(&key)?;
     let chain_id = l1.chain_id().await?;
     let (journal, records) = Journal::open::<SignedState>(&data_dir.join("tower.journal"), SyncMode::Full)?;
     let mut states = BTreeMap::new();

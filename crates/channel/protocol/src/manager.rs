@@ -752,19 +752,30 @@ impl Manager {
     }
 
     /// Starts a cooperative close: our signature goes to the counterparty.
-    pub fn begin_close(&mut self, id: U256, ob: &mut Outbox) -> Result<(), String> {
+    pub fn begin_close(&mut self, id: U256, ob: &mut Outbox) -> Result<(), CloseError> {
         let signer = self.signer.clone();
-        let rec = self.channels.get_mut(&id).ok_or_else(|| format!("no channel {id}"))?;
+        let rec = self.channels.get_mut(&id).ok_or(CloseError::NoChannel(id))?;
         if rec.lifecycle != Lifecycle::Open {
-            return Err(format!("channel {id} is {:?}", rec.lifecycle));
+            return Err(CloseError::NotOpen { id, lifecycle: rec.lifecycle });
         }
-        let ours = rec.channel.sign_close(&signer).map_err(|e| e.to_string())?;
+        let ours = rec.channel.sign_close(&signer)?;
         rec.close_initiator = true;
         rec.our_close = Some(ours.clone());
         ob.dirty.insert(id);
         ob.send.push((rec.channel.counterparty(), Message::CloseSig(ours)));
         Ok(())
     }
+}
+
+/// Why a cooperative close could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CloseError {
+    #[error("no channel {0}")]
+    NoChannel(U256),
+    #[error("channel {id} is {lifecycle:?}")]
+    NotOpen { id: U256, lifecycle: Lifecycle },
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
 }
 
 /// Why a payment could not start.

@@ -25,7 +25,10 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
-use crate::l1::{L1Client, L1Error, L1Fees, RollupL1};
+use crate::{
+    error::ServiceError,
+    l1::{L1Client, L1Fees, RollupL1},
+};
 
 /// Where batches go.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,7 +220,7 @@ impl Batcher {
     }
 
     /// One round: check earlier posts, then post what is new.
-    pub async fn step(&mut self) -> Result<(), L1Error> {
+    pub async fn step(&mut self) -> Result<(), ServiceError> {
         self.check_rebuilt();
         self.check_posted().await?;
         if self.posted.iter().any(|p| p.l1_block.is_none()) {
@@ -274,7 +277,7 @@ impl Batcher {
     }
 
     /// Confirms posts, and rewinds to repost those an L1 reorg removed or that were dropped.
-    async fn check_posted(&mut self) -> Result<(), L1Error> {
+    async fn check_posted(&mut self) -> Result<(), ServiceError> {
         let mut repost_from = None;
         for p in self.posted.iter_mut() {
             match self.l1.receipt(p.tx).await? {
@@ -312,7 +315,7 @@ impl Batcher {
         Ok(())
     }
 
-    async fn post(&mut self, head: u64) -> Result<(), L1Error> {
+    async fn post(&mut self, head: u64) -> Result<(), ServiceError> {
         self.attempt += 1;
         let mut id = [0u8; 16];
         id.copy_from_slice(&keccak256([self.next.to_be_bytes(), self.attempt.to_be_bytes()].concat())[..16]);
@@ -333,9 +336,7 @@ impl Batcher {
         }
         let fees = self.l1.fees().await?;
         // Compression and KZG proofs take CPU for a while: off the async workers.
-        let out = tokio::task::spawn_blocking(move || ch.close(usize::MAX))
-            .await
-            .map_err(|e| L1Error::Rpc(format!("compression task failed: {e}")))?;
+        let out = tokio::task::spawn_blocking(move || ch.close(usize::MAX)).await?;
         let compressed = out.compressed_len;
         let use_blobs = match self.cfg.mode {
             DataMode::Blobs => true,
@@ -369,10 +370,8 @@ impl Batcher {
             let hash = if use_blobs {
                 stats.l1_bytes += payload.len() as u64;
                 // KZG commitments and proofs take CPU for a while: off the async workers.
-                let sidecar = tokio::task::spawn_blocking(move || aqueduct_rollup_protocol::payload_sidecar(&payload))
-                    .await
-                    .map_err(|e| L1Error::Rpc(format!("blob sidecar task failed: {e}")))?
-                    .map_err(L1Error::Rpc)?;
+                let sidecar =
+                    tokio::task::spawn_blocking(move || aqueduct_rollup_protocol::payload_sidecar(&payload)).await??;
                 stats.blob_gas += sidecar.blobs.len() as u64 * 131_072;
                 let tx = inbox_contract
                     .submitBlobs()
@@ -400,13 +399,13 @@ impl Batcher {
 /// The batcher as a service: L1 trouble is retried with a growing pause, the anchor gone stops
 /// it.
 impl Service for Batcher {
-    type Error = L1Error;
+    type Error = ServiceError;
 
     fn name(&self) -> &'static str {
         "batcher"
     }
 
-    async fn step(&mut self) -> Result<Progress, L1Error> {
+    async fn step(&mut self) -> Result<Progress, ServiceError> {
         Batcher::step(self).await.map(|_| Progress::Idle)
     }
 }

@@ -34,8 +34,27 @@ pub enum BridgeError {
     BlockNotDerived(u64),
     #[error("no output covers L2 block {0} yet: wait for the proposer")]
     NotProposed(u64),
+    /// The L2 node's JSON-RPC failed (it is reached with the same client as L1).
     #[error("L2: {0}")]
-    L2(String),
+    L2(#[source] L1Error),
+    /// The L2 chain in this process could not compute an output.
+    #[error("L2: {0}")]
+    Chain(#[from] aqueduct_chain::ChainError),
+    /// The L2 node answered something that is not the message passer's (another chain).
+    #[error("L2: undecodable {what}: {source}")]
+    Undecodable { what: &'static str, source: alloy::sol_types::Error },
+    /// Reading the message passer's root failed (transport or an answer that does not decode).
+    #[error("L2: reading the message passer's root: {0}")]
+    Root(#[from] alloy::contract::Error),
+    /// A withdrawal log lacks its block or transaction (a pending log from the node).
+    #[error("L2: a MessagePassed log without block or transaction")]
+    IncompleteLog,
+    /// The withdrawals read from L2's logs are not the message passer's tree.
+    #[error("L2: {0}")]
+    TreeMismatch(&'static str),
+    /// The output proposed on L1 is not this node's: it is not a verifier of the proposed chain.
+    #[error("output {index} on L1 does not match this L2 node's block {block}: read from a verifier")]
+    OtherOutput { index: u64, block: u64 },
 }
 
 /// Everything `proveWithdrawal` takes.
@@ -97,14 +116,14 @@ impl L2View for Chain {
         Ok(withdrawals_upto(self, upto))
     }
     async fn output_at(&self, n: u64) -> Result<OutputRoot, BridgeError> {
-        output_at(self, n).map_err(|e| BridgeError::L2(e.to_string()))
+        Ok(output_at(self, n)?)
     }
 }
 
 /// An L2 node's JSON-RPC (the client speaks plain Ethereum JSON-RPC, so it reads L2 as well).
 impl L2View for L1Client {
     async fn block_of(&self, tx: B256) -> Result<Option<u64>, BridgeError> {
-        let r = self.receipt(tx).await.map_err(|e| BridgeError::L2(e.to_string()))?;
+        let r = self.receipt(tx).await.map_err(BridgeError::L2)?;
         Ok(r.and_then(|r| r.block_number))
     }
     async fn withdrawals_upto(&self, upto: u64) -> Result<Vec<(Withdrawal, u64, B256)>, BridgeError> {
@@ -113,13 +132,13 @@ impl L2View for L1Client {
             .event_signature(L2ToL1MessagePasser::MessagePassed::SIGNATURE_HASH)
             .from_block(0)
             .to_block(upto);
-        let logs = self.provider().get_logs(&filter).await.map_err(|e| BridgeError::L2(e.to_string()))?;
+        let logs = self.provider().get_logs(&filter).await.map_err(|e| BridgeError::L2(L1Error::Rpc(e)))?;
         let mut out = Vec::with_capacity(logs.len());
         for log in logs {
             let ev = L2ToL1MessagePasser::MessagePassed::decode_log(&log.inner)
-                .map_err(|e| BridgeError::L2(format!("undecodable MessagePassed log: {e}")))?;
+                .map_err(|source| BridgeError::Undecodable { what: "MessagePassed log", source })?;
             let (Some(n), Some(tx)) = (log.block_number, log.transaction_hash) else {
-                return Err(BridgeError::L2("MessagePassed log without block or transaction".into()));
+                return Err(BridgeError::IncompleteLog);
             };
             out.push((withdrawal_of(&ev.data), n, tx));
         }
@@ -131,14 +150,13 @@ impl L2View for L1Client {
             .provider()
             .get_block_by_number(BlockNumberOrTag::Number(n))
             .await
-            .map_err(|e| BridgeError::L2(e.to_string()))?
+            .map_err(|e| BridgeError::L2(L1Error::Rpc(e)))?
             .ok_or(BridgeError::BlockNotDerived(n))?;
-        let tx = TransactionRequest::default()
-            .to(Predeploys::MESSAGE_PASSER)
-            .input(L2ToL1MessagePasser::rootCall {}.abi_encode().into());
-        let ret =
-            self.provider().call(tx).block(BlockId::number(n)).await.map_err(|e| BridgeError::L2(e.to_string()))?;
-        let root = B256::try_from(ret.as_ref()).map_err(|_| BridgeError::L2("root() returned garbage".into()))?;
+        let root = L2ToL1MessagePasser::new(Predeploys::MESSAGE_PASSER, self.provider())
+            .root()
+            .block(BlockId::number(n))
+            .call()
+            .await?;
         Ok(OutputRoot {
             version: B256::ZERO,
             state_root: block.header.state_root,
@@ -217,17 +235,14 @@ pub async fn build_proof(
     let all = l2.withdrawals_upto(out_block).await?;
     let pos = all.iter().position(|(_, _, h)| *h == tx).ok_or(BridgeError::NoWithdrawal(tx))?;
     let tree = MessageTree::new(all.iter().map(|(w, _, _)| w.hash()).collect());
-    let branch =
-        tree.branch(pos).ok_or_else(|| BridgeError::L2("withdrawal nonces are not contiguous".into()))?.to_vec();
+    let branch = tree.branch(pos).ok_or(BridgeError::TreeMismatch("withdrawal nonces are not contiguous"))?.to_vec();
     let output = l2.output_at(out_block).await?;
     if output.withdrawals_root != tree.root() {
-        return Err(BridgeError::L2("the message tree rebuilt from logs disagrees with the L2 state".into()));
+        return Err(BridgeError::TreeMismatch("the message tree rebuilt from logs disagrees with the L2 state"));
     }
     let proposed = l1.read(oracle, OutputOracle::getOutputCall { index: U256::from(index) }).await?;
     if proposed.outputRoot != output.hash() {
-        return Err(BridgeError::L2(format!(
-            "output {index} on L1 does not match this L2 node's block {out_block}: read from a verifier"
-        )));
+        return Err(BridgeError::OtherOutput { index, block: out_block });
     }
     Ok(WithdrawalProof { withdrawal: all[pos].0.clone(), l2_block: block, output_index: index, output, branch })
 }
@@ -265,25 +280,27 @@ pub fn prove_call(p: &WithdrawalProof) -> RollupPortal::proveWithdrawalCall {
 }
 
 /// The L1 transaction proving a withdrawal at `portal`.
-pub fn prove_l1_call(portal: Address, p: &WithdrawalProof) -> L1Call {
-    L1Call { to: TxKind::Call(portal), value: U256::ZERO, input: prove_call(p).abi_encode().into(), gas_limit: 500_000 }
+pub fn prove_request(l1: &L1Client, portal: Address, p: &WithdrawalProof) -> TransactionRequest {
+    RollupPortal::new(portal, l1.provider()).call_builder(&prove_call(p)).gas(500_000).into_transaction_request()
 }
 
 /// The L1 transaction paying out a proven withdrawal (its own gas limit is forwarded, plus 1/63).
-pub fn finalize_l1_call(portal: Address, w: &Withdrawal) -> L1Call {
-    let call = RollupPortal::finalizeWithdrawalCall { w: sol_withdrawal(w) };
+pub fn finalize_request(l1: &L1Client, portal: Address, w: &Withdrawal) -> TransactionRequest {
     let gas_limit = 200_000 + w.gas_limit.saturating_to::<u64>() * 65 / 63;
-    L1Call { to: TxKind::Call(portal), value: U256::ZERO, input: call.abi_encode().into(), gas_limit }
+    RollupPortal::new(portal, l1.provider())
+        .finalizeWithdrawal(sol_withdrawal(w))
+        .gas(gas_limit)
+        .into_transaction_request()
 }
 
 /// Sends `proveWithdrawal` on L1.
 pub async fn prove(l1: &L1Client, s: &PrivateKeySigner, portal: Address, p: &WithdrawalProof) -> Result<B256, L1Error> {
-    l1.send_call(s, &prove_l1_call(portal, p)).await
+    l1.send_request(s, prove_request(l1, portal, p)).await
 }
 
 /// Sends `finalizeWithdrawal` on L1.
 pub async fn finalize(l1: &L1Client, s: &PrivateKeySigner, portal: Address, w: &Withdrawal) -> Result<B256, L1Error> {
-    l1.send_call(s, &finalize_l1_call(portal, w)).await
+    l1.send_request(s, finalize_request(l1, portal, w)).await
 }
 
 /// The withdrawal L2 transaction `tx` started, from its receipt on `l2` (a node's JSON-RPC), and

@@ -30,6 +30,7 @@ use parking_lot::Mutex;
 use tracing::{info, warn};
 
 use crate::{
+    error::ServiceError,
     l1::{L1Client, L1Error},
     proposer::output_at,
 };
@@ -171,7 +172,7 @@ impl Challenger {
     }
 
     /// Checks the outputs and makes every move that is due. Returns how many transactions went out.
-    pub async fn tick(&self) -> Result<usize, L1Error> {
+    pub async fn tick(&self) -> Result<usize, ServiceError> {
         let mut sent = 0;
         let games = self.games().await?;
         if self.challenge {
@@ -198,7 +199,7 @@ impl Challenger {
 
     /// Disputes every output that is not final, that this node has derived, and whose root is
     /// not the one this node computes — unless it has already challenged it.
-    async fn watch_outputs(&self, games: &[(u64, DisputeGame::Game)]) -> Result<usize, L1Error> {
+    async fn watch_outputs(&self, games: &[(u64, DisputeGame::Game)]) -> Result<usize, ServiceError> {
         // One challenge per output: a lost game is not played again (an output that lost is gone).
         let disputed: HashSet<(u64, B256)> = games
             .iter()
@@ -233,7 +234,7 @@ impl Challenger {
     }
 
     /// Makes this side's next move in game `id`, if one is due. Returns whether one was sent.
-    async fn play(&self, id: u64, g: &DisputeGame::Game) -> Result<bool, L1Error> {
+    async fn play(&self, id: u64, g: &DisputeGame::Game) -> Result<bool, ServiceError> {
         let gid = U256::from(id);
         let clock = self.l1.read(self.game, DisputeGame::clockLeftCall { gameId: gid }).await?;
         let view = GameView {
@@ -254,10 +255,8 @@ impl Challenger {
         let truth = self.truth();
         let mv = next_move(&view, defender, &truth);
         let game = self.dispute();
-        let unknown = |b: u64| L1Error::Rpc(format!("game {id}: no output for L2 block {b}"));
         let bond = || async { self.l1.read(self.game, DisputeGame::moveBondCall { depth: U256::from(g.moves) }).await };
         let idx = g.outputIndex;
-        let internal = |e: aqueduct_chain::ChainError| L1Error::Rpc(format!("game {id}: {e}"));
         match mv {
             Move::Wait => return Ok(false),
             Move::ClaimMiddle(claim) => {
@@ -269,15 +268,12 @@ impl Challenger {
                 self.send(Some(id), idx, "answer", tx.into_transaction_request()).await?;
             }
             Move::OpenSteps { block } => {
-                let agreed = truth.output_root(block - 1).ok_or_else(|| unknown(block - 1))?;
-                let disputed = truth.output_root(block).ok_or_else(|| unknown(block))?;
+                let agreed = truth.output_root(block - 1).ok_or(ServiceError::NoL2Block(block - 1))?;
+                let disputed = truth.output_root(block).ok_or(ServiceError::NoL2Block(block))?;
                 let data = match self.lie_blocks.get(&block) {
                     Some(b) => b.encode(),
                     None => {
-                        let b = self
-                            .chain
-                            .block(BlockRef::Number(block))
-                            .ok_or_else(|| L1Error::Rpc(format!("no L2 block {block}")))?;
+                        let b = self.chain.block(BlockRef::Number(block)).ok_or(ServiceError::NoL2Block(block))?;
                         aqueduct_chain::StepBlock::new(b.header.clone(), b.txs.clone()).encode()
                     }
                 };
@@ -288,7 +284,7 @@ impl Challenger {
                 self.send(Some(id), idx, "open steps", tx.into_transaction_request()).await?;
             }
             Move::Step { block, step } => {
-                let p = self.chain.step_proof(block, step).map_err(internal)?;
+                let p = self.chain.step_proof(block, step)?;
                 let tx = game.step(gid, p.block.encode().into(), p.witness.encode().into()).gas(25_000_000);
                 self.send(Some(id), idx, "step", tx.into_transaction_request()).await?;
             }
@@ -300,7 +296,7 @@ impl Challenger {
             }
             Move::DisproveWithdrawals { block } => {
                 let data: Bytes = L2ToL1MessagePasser::rootCall {}.abi_encode().into();
-                let (w, _) = self.chain.call_witness(block, Predeploys::MESSAGE_PASSER, data).map_err(internal)?;
+                let (w, _) = self.chain.call_witness(block, Predeploys::MESSAGE_PASSER, data)?;
                 let tx = game.disproveWithdrawalsRoot(gid, w.encode().into()).gas(25_000_000);
                 self.send(Some(id), idx, "disprove withdrawals", tx.into_transaction_request()).await?;
             }
@@ -328,9 +324,6 @@ impl Challenger {
         self.l1.simulate_request(self.address(), tx.clone()).await?;
         let hash = self.l1.send_request(&self.signer, tx).await?;
         let r = self.l1.wait(hash).await?;
-        if !r.status() {
-            return Err(L1Error::Rpc(format!("{action} in game {game:?} reverted (tx {hash})")));
-        }
         info!(target: "challenger", ?game, output_index, action, gas = r.gas_used, "move sent");
         self.actions.lock().push(GameAction {
             game,
@@ -355,13 +348,13 @@ impl Challenger {
 /// The challenger as a service: L1 trouble is retried with a growing pause, the anchor gone
 /// stops it.
 impl Service for Challenger {
-    type Error = L1Error;
+    type Error = ServiceError;
 
     fn name(&self) -> &'static str {
         "challenger"
     }
 
-    async fn step(&mut self) -> Result<Progress, L1Error> {
+    async fn step(&mut self) -> Result<Progress, ServiceError> {
         self.tick().await.map(|_| Progress::Idle)
     }
 }

@@ -1,16 +1,15 @@
 //! Deploys the rollup's L1 contracts through JSON-RPC, and writes down where they are.
 
 use alloy::{
-    primitives::{Address, Bytes, TxKind, U256},
+    primitives::{Address, U256},
     signers::local::PrivateKeySigner,
-    sol_types::{SolConstructor, SolValue},
 };
 use aqueduct_chain::Genesis;
 use aqueduct_contracts::rollup::{BatchInbox, DisputeGame, ExecuteStepVerifier, OutputOracle, RollupPortal};
 use aqueduct_rollup_protocol::{L1Origin, RollupConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::l1::{L1Call, L1Client, L1Error, RollupL1, create_all};
+use crate::l1::{L1Client, L1Error, RollupL1, create_all};
 
 /// Parameters of the L1 contracts.
 #[derive(Clone, Debug)]
@@ -60,10 +59,24 @@ impl Deployment {
     }
 }
 
-fn creation(code: &Bytes, args: Vec<u8>) -> L1Call {
-    let input: Bytes = [code.as_ref(), &args].concat().into();
-    L1Call { to: TxKind::Create, value: U256::ZERO, input, gas_limit: 5_000_000 }
+/// Why the rollup's contracts could not be deployed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error(transparent)]
+    L1(#[from] L1Error),
+    /// The L2 genesis block could not be built (its allocations or rules are wrong).
+    #[error("computing the L2 genesis output: {0}")]
+    Genesis(#[from] aqueduct_chain::ChainError),
+    /// Another transaction from the deployer took the nonce [`deploy`] reserved for the game.
+    #[error("the deployer's nonce moved on ({nonce}): the dispute game can no longer land at {game}; deploy again")]
+    NonceMoved { nonce: u64, game: Address },
+    /// The rollup's rules lack the L2 parameters the step verifier takes.
+    #[error("the step verifier needs L2 rules")]
+    NoL2Rules,
 }
+
+/// Gas for one of the rollup's creations.
+const CREATION_GAS: u64 = 5_000_000;
 
 /// Parameters of the dispute game.
 #[derive(Clone, Debug)]
@@ -85,12 +98,15 @@ pub async fn deploy(l1: &L1Client, deployer: &PrivateKeySigner, p: &DeployParams
     let inbox = deployer.address().create(nonce + 2);
     let game = deployer.address().create(nonce + 3);
     let step_verifier = deployer.address().create(nonce + 4);
-    let calls = [
-        creation(&OutputOracle::BYTECODE, (p.bond, U256::from(p.finalization_period), game).abi_encode_params()),
-        creation(&RollupPortal::BYTECODE, oracle.abi_encode()),
-        creation(&BatchInbox::BYTECODE, p.batcher.abi_encode()),
+    let provider = l1.provider();
+    let creations = vec![
+        OutputOracle::deploy_builder(provider, p.bond, U256::from(p.finalization_period), game)
+            .gas(CREATION_GAS)
+            .into_transaction_request(),
+        RollupPortal::deploy_builder(provider, oracle).gas(CREATION_GAS).into_transaction_request(),
+        BatchInbox::deploy_builder(provider, p.batcher).gas(CREATION_GAS).into_transaction_request(),
     ];
-    let last = create_all(l1, deployer, nonce, &calls, &[oracle, portal, inbox]).await?;
+    let last = create_all(l1, deployer, nonce, creations, &[oracle, portal, inbox]).await?;
     let (l1_genesis, _) = l1.origin(last).await?;
     Ok(Deployment { portal, oracle, inbox, game, step_verifier, l1_genesis })
 }
@@ -106,19 +122,14 @@ pub async fn deploy_dispute(
     gas_limit: u64,
     genesis: &Genesis,
     p: &DisputeParams,
-) -> Result<(), L1Error> {
+) -> Result<(), DeployError> {
     let rules = crate::rollup::l2_chain_config(cfg, gas_limit, std::path::PathBuf::new(), genesis.clone()).rules;
-    let genesis_output = crate::genesis::genesis_output(cfg, gas_limit, genesis)
-        .map_err(|e| L1Error::Rpc(format!("computing the L2 genesis output: {e}")))?
-        .hash();
+    let genesis_output = crate::genesis::genesis_output(cfg, gas_limit, genesis)?.hash();
     let nonce = l1.nonce(deployer.address()).await?;
     if deployer.address().create(nonce) != dep.game {
-        return Err(L1Error::Rpc(format!(
-            "the deployer's nonce moved on ({nonce}): the dispute game can no longer land at {}",
-            dep.game
-        )));
+        return Err(DeployError::NonceMoved { nonce, game: dep.game });
     }
-    let l2 = rules.l2.clone().ok_or_else(|| L1Error::Rpc("the step verifier needs L2 rules".into()))?;
+    let l2 = rules.l2.clone().ok_or(DeployError::NoL2Rules)?;
     let l2_rules = aqueduct_contracts::rollup::step_verifier::IExecute::L2Rules {
         chainId: rules.chain_id,
         gasLimit: rules.gas_limit,
@@ -128,22 +139,16 @@ pub async fn deploy_dispute(
         baseFeeScalar: l2.base_fee_scalar,
         blobBaseFeeScalar: l2.blob_base_fee_scalar,
     };
-    let game_args = DisputeGame::constructorCall {
-        oracle_: dep.oracle,
-        verifier_: dep.step_verifier,
-        clock_: p.clock,
-        baseBond_: p.base_bond,
-        genesisOutputRoot_: genesis_output,
-    }
-    .abi_encode();
-    let verifier_args = ExecuteStepVerifier::constructorCall {
-        rules_: l2_rules,
-        derive_: aqueduct_rollup_protocol::evidence::derive_rules(cfg, crate::rollup::SEQUENCER_FEE_VAULT),
-        inbox_: dep.inbox,
-        portal_: dep.portal,
-    }
-    .abi_encode();
-    let calls = [creation(&DisputeGame::BYTECODE, game_args), creation(&ExecuteStepVerifier::BYTECODE, verifier_args)];
-    create_all(l1, deployer, nonce, &calls, &[dep.game, dep.step_verifier]).await?;
+    let provider = l1.provider();
+    let derive = aqueduct_rollup_protocol::evidence::derive_rules(cfg, crate::rollup::SEQUENCER_FEE_VAULT);
+    let creations = vec![
+        DisputeGame::deploy_builder(provider, dep.oracle, dep.step_verifier, p.clock, p.base_bond, genesis_output)
+            .gas(CREATION_GAS)
+            .into_transaction_request(),
+        ExecuteStepVerifier::deploy_builder(provider, l2_rules, derive, dep.inbox, dep.portal)
+            .gas(CREATION_GAS)
+            .into_transaction_request(),
+    ];
+    create_all(l1, deployer, nonce, creations, &[dep.game, dep.step_verifier]).await?;
     Ok(())
 }

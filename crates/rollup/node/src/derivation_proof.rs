@@ -22,7 +22,10 @@ use aqueduct_rollup_protocol::{
     },
 };
 
-use crate::l1::{L1Client, L1Error, RollupL1};
+use crate::{
+    error::ServiceError,
+    l1::{L1Client, L1Error, RollupL1},
+};
 
 /// Everything `disproveBlock` takes besides the game.
 #[derive(Clone, Debug)]
@@ -37,35 +40,34 @@ pub struct DerivationProof {
     pub block_hash: B256,
 }
 
-fn rpc(e: impl std::fmt::Display) -> L1Error {
-    L1Error::Rpc(e.to_string())
-}
-
 /// Every record of the inbox and the portal, by list and index, read from their logs.
 async fn read_records(
     l1: &L1Client,
     cfg: &RollupConfig,
-) -> Result<(Vec<Recorded>, Vec<Recorded>, Vec<Recorded>, Vec<u64>), L1Error> {
+) -> Result<(Vec<Recorded>, Vec<Recorded>, Vec<Recorded>, Vec<u64>), ServiceError> {
     let filter = Filter::new().from_block(0).to_block(BlockNumberOrTag::Latest).address(vec![cfg.inbox, cfg.portal]);
-    let logs = l1.provider().get_logs(&filter).await.map_err(rpc)?;
+    let logs = l1.provider().get_logs(&filter).await?;
     let (mut batches, mut forced, mut deposits) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
     let mut anchors = Vec::new();
     for log in logs {
         let block = log.block_number.unwrap_or_default();
         let topic = log.topic0().copied().unwrap_or_default();
         if log.address() == cfg.inbox && topic == BatchInbox::BatchSubmitted::SIGNATURE_HASH {
-            let ev = BatchInbox::BatchSubmitted::decode_log(&log.inner).map_err(rpc)?;
+            let ev = BatchInbox::BatchSubmitted::decode_log(&log.inner)?;
             anchors.push(block - 1);
             let (data_hash, item) = if ev.blobHashes.is_empty() {
-                let tx = log.transaction_hash.ok_or_else(|| rpc("a batch log without its transaction"))?;
-                let frames =
-                    l1.calldata_payload(tx).await?.ok_or_else(|| rpc(format!("batch {} unreadable", ev.index)))?;
+                let missing = ServiceError::MissingRecord { what: "batch", index: ev.index.saturating_to() };
+                let tx = log.transaction_hash.ok_or(missing)?;
+                let frames = l1
+                    .calldata_payload(tx)
+                    .await?
+                    .ok_or(ServiceError::MissingRecord { what: "batch", index: ev.index.saturating_to() })?;
                 (keccak256(&frames), Item { l1_block: block, kind: kind::BYTES, data: frames.into() })
             } else {
                 let blobs = l1
                     .blobs(&ev.blobHashes)
                     .await?
-                    .ok_or_else(|| rpc(format!("blobs of batch {} missing", ev.index)))?;
+                    .ok_or(ServiceError::MissingRecord { what: "batch blobs", index: ev.index.saturating_to() })?;
                 let item = match blobs_payload(&blobs) {
                     Some(p) => Item { l1_block: block, kind: kind::BLOB_PAYLOAD, data: p.into() },
                     None => Item { l1_block: block, kind: kind::RAW_BLOBS, data: blobs.concat().into() },
@@ -74,25 +76,24 @@ async fn read_records(
             };
             batches.insert(ev.index, Recorded { data_hash, l1_block: block, item });
         } else if log.address() == cfg.inbox && topic == BatchInbox::TransactionForced::SIGNATURE_HASH {
-            let ev = BatchInbox::TransactionForced::decode_log(&log.inner).map_err(rpc)?;
+            let ev = BatchInbox::TransactionForced::decode_log(&log.inner)?;
             forced.insert(ev.index, Recorded::bytes(ev.data.transaction.clone(), block));
         } else if log.address() == cfg.portal && topic == RollupPortal::TransactionDeposited::SIGNATURE_HASH {
-            let ev = RollupPortal::TransactionDeposited::decode_log(&log.inner).map_err(rpc)?;
+            let ev = RollupPortal::TransactionDeposited::decode_log(&log.inner)?;
             let data = deposit_item_data(ev.from, ev.to, ev.version, &ev.opaqueData);
             deposits.insert(ev.version >> 128, Recorded::bytes(data, block));
         }
     }
-    let dense = |m: BTreeMap<U256, Recorded>| -> Result<Vec<Recorded>, L1Error> {
-        m.into_iter()
-            .enumerate()
-            .map(
-                |(i, (k, r))| {
-                    if k == U256::from(i) { Ok(r) } else { Err(rpc(format!("record {i} missing from the logs"))) }
-                },
-            )
-            .collect()
-    };
-    Ok((dense(batches)?, dense(forced)?, dense(deposits)?, anchors))
+    let dense =
+        |what: &'static str, m: BTreeMap<U256, Recorded>| -> Result<Vec<Recorded>, ServiceError> {
+            m.into_iter()
+                .enumerate()
+                .map(|(i, (k, r))| {
+                    if k == U256::from(i) { Ok(r) } else { Err(ServiceError::MissingRecord { what, index: i as u64 }) }
+                })
+                .collect()
+        };
+    Ok((dense("batch", batches)?, dense("forced transaction", forced)?, dense("deposit", deposits)?, anchors))
 }
 
 /// The proof that L2 block `n` is what L1's data and block `n - 1` of `chain` make.
@@ -101,12 +102,11 @@ pub async fn derivation_proof(
     cfg: &RollupConfig,
     chain: &Chain,
     n: u64,
-) -> Result<DerivationProof, L1Error> {
-    let internal = |e: String| L1Error::Rpc(format!("derivation proof of L2 block {n}: {e}"));
+) -> Result<DerivationProof, ServiceError> {
     let parent = chain
         .block(BlockRef::Number(n.saturating_sub(1)))
         .filter(|_| n > 0)
-        .ok_or_else(|| internal("no parent".into()))?;
+        .ok_or(ServiceError::NoL2Block(n.saturating_sub(1)))?;
     let safe = SafeHead::of(parent.number(), parent.hash, &parent.header.extra_data, cfg.l1_genesis.number);
     let (batches, forced, deposits, mut anchors) = read_records(l1, cfg).await?;
     let lo = batch_window_start(cfg, &safe);
@@ -123,8 +123,7 @@ pub async fn derivation_proof(
             let block = l1
                 .provider()
                 .get_block_by_number(BlockNumberOrTag::Number(b))
-                .await
-                .map_err(rpc)?
+                .await?
                 .ok_or(L1Error::MissingBlock(b))?;
             headers.push(Bytes::from(alloy::rlp::encode(&block.header.inner)));
         }
@@ -140,10 +139,10 @@ pub async fn derivation_proof(
         let derived = match derive_proven(cfg, &parent.header, &records, &evidence) {
             Ok(d) => d,
             Err(EvidenceError::Undecided(_)) => continue,
-            Err(e) => return Err(internal(e.to_string())),
+            Err(e) => return Err(e.into()),
         };
         let attrs = derived.attributes(chain.rules());
-        let (witness, header, _) = chain.rebuild_witness(n, &attrs).map_err(|e| internal(e.to_string()))?;
+        let (witness, header, _) = chain.rebuild_witness(n, &attrs)?;
         let u = |v: usize| U256::from(v);
         return Ok(DerivationProof {
             parent_header: alloy::rlp::encode(&parent.header).into(),
@@ -154,5 +153,5 @@ pub async fn derivation_proof(
             block_hash: header.hash_slow(),
         });
     }
-    Err(internal("no L1 hash stored late enough yet (see BatchInbox.checkpoint)".into()))
+    Err(ServiceError::NotAnchored(n))
 }

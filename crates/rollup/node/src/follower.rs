@@ -6,7 +6,10 @@ use aqueduct_rollup_protocol::{DeriveError, Pipeline};
 use parking_lot::Mutex;
 use tracing::{debug, warn};
 
-use crate::l1::{L1Client, L1Error, RollupL1};
+use crate::{
+    error::ServiceError,
+    l1::{L1Client, L1Error, RollupL1},
+};
 
 /// Feeds `pipeline` every L1 block up to `head - confirmations`. Returns the first L1 block
 /// number that a reorg invalidated, if one did (the pipeline is already rewound to it).
@@ -15,7 +18,7 @@ pub async fn follow_l1(
     pipeline: &Arc<Mutex<Pipeline>>,
     confirmations: u64,
     max_blocks: u64,
-) -> Result<Option<u64>, L1Error> {
+) -> Result<Option<u64>, ServiceError> {
     let head = l1.head().await?.saturating_sub(confirmations);
     let mut reorged = None;
     let (cfg, mut cursor) = {
@@ -39,7 +42,7 @@ pub async fn follow_l1(
                 cursor = ancestor + 1;
             }
             Err(e @ DeriveError::OutOfOrder { .. }) => {
-                return Err(L1Error::Rpc(format!("derivation out of step with L1: {e}")));
+                return Err(e.into());
             }
         }
     }

@@ -43,7 +43,7 @@ impl RollupL1 for L1Client {
     async fn block_data(&self, n: u64, cfg: &RollupConfig) -> Result<L1BlockData, L1Error> {
         let (origin, parent_hash) = self.origin(n).await?;
         let filter = Filter::new().at_block_hash(origin.hash).address(vec![cfg.portal, cfg.inbox]);
-        let logs = self.provider().get_logs(&filter).await.map_err(L1Error::rpc)?;
+        let logs = self.provider().get_logs(&filter).await.map_err(L1Error::Rpc)?;
         let mut data = L1BlockData { origin, parent_hash, ..Default::default() };
         for log in logs {
             let topic = log.topic0().copied().unwrap_or_default();
@@ -74,7 +74,7 @@ impl RollupL1 for L1Client {
     }
 
     async fn calldata_payload(&self, tx: B256) -> Result<Option<Vec<u8>>, L1Error> {
-        let t = self.provider().get_transaction_by_hash(tx).await.map_err(L1Error::rpc)?;
+        let t = self.provider().get_transaction_by_hash(tx).await.map_err(L1Error::Rpc)?;
         let Some(t) = t else { return Ok(None) };
         match BatchInbox::submitCall::abi_decode(t.inner.input()) {
             Ok(c) => Ok(Some(c.frames.to_vec())),

@@ -14,7 +14,7 @@ use aqueduct_rollup_protocol::{OutputRoot, Predeploys};
 use aqueduct_service::{Progress, Service};
 use tracing::info;
 
-use crate::l1::{L1Client, L1Error};
+use crate::{error::ServiceError, l1::L1Client};
 
 /// The output root of L2 block `n` (state root, message tree root, block hash).
 pub fn output_at(chain: &Chain, n: u64) -> Result<OutputRoot, ChainError> {
@@ -54,13 +54,13 @@ impl Proposer {
     /// has reached — if it is past the oracle's latest. Returns the block proposed. (Posting the
     /// next one in line instead fell behind without bound when L2 blocks came faster than one
     /// output per L1 block could follow.)
-    pub async fn step(&self) -> Result<Option<u64>, L1Error> {
+    pub async fn step(&self) -> Result<Option<u64>, ServiceError> {
         let latest: u64 = self.l1.read(self.oracle, OutputOracle::latestBlockNumberCall {}).await?.saturating_to();
         let next = due_output(self.chain.head().number(), self.interval);
         if next <= latest || next == 0 {
             return Ok(None);
         }
-        let out = output_at(&self.chain, next).map_err(|e| L1Error::Rpc(e.to_string()))?;
+        let out = output_at(&self.chain, next)?;
         let oracle = OutputOracle::new(self.oracle, self.l1.provider());
         let tx = oracle.proposeOutput(out.hash(), U256::from(next)).value(self.bond).gas(300_000);
         let hash = self.l1.send_request(&self.signer, tx.into_transaction_request()).await?;
@@ -78,13 +78,13 @@ impl Proposer {
 /// The proposer as a service: L1 trouble is retried with a growing pause, the anchor gone stops
 /// it (and the rollup with it).
 impl Service for Proposer {
-    type Error = L1Error;
+    type Error = ServiceError;
 
     fn name(&self) -> &'static str {
         "proposer"
     }
 
-    async fn step(&mut self) -> Result<Progress, L1Error> {
+    async fn step(&mut self) -> Result<Progress, ServiceError> {
         Proposer::step(self).await.map(|_| Progress::Idle)
     }
 }

@@ -36,6 +36,9 @@ pub enum RollupError {
     Rpc { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
     L1(#[from] crate::l1::L1Error),
+    /// Opening the chain panicked (a bug).
+    #[error("opening the L2 chain: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// The L2 rule set: Prague EVM, no blob transactions, deposits and the L1 data fee, OP-like
@@ -108,9 +111,7 @@ pub struct Rollup {
 
 async fn open(config: ChainConfig) -> Result<Arc<Chain>, RollupError> {
     let dir = config.data_dir.clone();
-    let chain = tokio::task::spawn_blocking(move || Chain::open(config))
-        .await
-        .map_err(|e| RollupError::Config(format!("chain open task failed: {e}")))??;
+    let chain = tokio::task::spawn_blocking(move || Chain::open(config)).await??;
     // L2 headers carry the derivation metadata in 32 bytes of extraData; an older build wrote 56,
     // which this one would misread (a wrong epoch), so such a chain is refused by name.
     let head = chain.head();

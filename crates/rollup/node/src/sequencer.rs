@@ -15,10 +15,7 @@ use aqueduct_service::{CancellationToken, Classify, Halt, NextAction, Progress, 
 use parking_lot::Mutex;
 use tracing::{debug, error, info, warn};
 
-use crate::{
-    follower::follow_l1,
-    l1::{L1Client, L1Error},
-};
+use crate::{error::ServiceError, follower::follow_l1, l1::L1Client};
 
 #[derive(Clone, Debug, Default)]
 pub struct SequencerConfig {
@@ -37,29 +34,9 @@ pub struct Sequencer {
     last_l1_poll: u64,
 }
 
-/// What stops the sequencer: L1 gone below the rollup's anchor, or its chain's store failing.
-/// Anything else (L1 slow or unreachable, a block that failed) is logged and the next round
-/// tries again, so L2 blocks keep coming while L1 is away.
-#[derive(Debug, thiserror::Error)]
-pub enum SequencerError {
-    #[error(transparent)]
-    L1(#[from] L1Error),
-    #[error(transparent)]
-    Chain(#[from] ChainError),
-    #[error("a sequencer task panicked: {0}")]
-    Panicked(#[from] tokio::task::JoinError),
-}
-
-impl Classify for SequencerError {
-    fn next_action(&self) -> NextAction {
-        match self {
-            Self::L1(e) => e.next_action(),
-            Self::Chain(e) => e.next_action(),
-            Self::Panicked(_) => NextAction::Stop,
-        }
-    }
-}
-
+/// What stops the sequencer ([`ServiceError`]): L1 gone below the rollup's anchor, its chain's
+/// store failing, a task panicking. Anything else (L1 slow or unreachable, a block that failed) is
+/// logged and the next round tries again, so L2 blocks keep coming while L1 is away.
 /// L1 blocks read per round while catching up to the head's origin (no block is due meanwhile).
 const CATCH_UP_BLOCKS: u64 = 1_024;
 
@@ -68,7 +45,7 @@ fn now_ms() -> u64 {
 }
 
 /// An error worth stopping for goes up to the service loop; the rest are logged here.
-fn fatal_or_log(e: impl Into<SequencerError>, what: &str) -> Result<(), SequencerError> {
+fn fatal_or_log(e: impl Into<ServiceError>, what: &str) -> Result<(), ServiceError> {
     let e = e.into();
     if e.next_action() == NextAction::Stop {
         return Err(e);
@@ -98,7 +75,7 @@ impl Sequencer {
 
     /// One round: follow derivation if it read something new, read L1, and build the next block
     /// once it is due (waiting for that at most one block time).
-    async fn round(&mut self) -> Result<(), SequencerError> {
+    async fn round(&mut self) -> Result<(), ServiceError> {
         let block_ms = self.pipeline.lock().config().block_time_ms;
         // Follow what derivation decides from L1: confirm our blocks as their batches land,
         // and replace them where L1 decided otherwise (an outage past the sequencing window).
@@ -208,13 +185,13 @@ impl Sequencer {
 /// The sequencer as a service: each step is one round; only an error that must stop it (L1
 /// reorged below the anchor, its store failing) comes out of a round.
 impl Service for Sequencer {
-    type Error = SequencerError;
+    type Error = ServiceError;
 
     fn name(&self) -> &'static str {
         "sequencer"
     }
 
-    async fn step(&mut self) -> Result<Progress, SequencerError> {
+    async fn step(&mut self) -> Result<Progress, ServiceError> {
         self.round().await.map(|_| Progress::Busy)
     }
 }

@@ -14,8 +14,11 @@ use crate::genesis::l2_genesis;
 pub enum SpecError {
     #[error("reading rollup spec {path}: {source}")]
     Read { path: String, source: std::io::Error },
+    #[error("rollup spec {path} does not parse: {source}")]
+    Parse { path: String, source: serde_json::Error },
+    /// It parses, but its rollup config is out of range (the validator's reason).
     #[error("rollup spec {path} is not valid: {reason}")]
-    Parse { path: String, reason: String },
+    Invalid { path: String, reason: String },
     #[error("writing rollup spec {path}: {source}")]
     Write { path: String, source: std::io::Error },
 }
@@ -46,9 +49,8 @@ impl RollupSpec {
     pub fn load(path: &Path) -> Result<Self, SpecError> {
         let p = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read { path: p.clone(), source })?;
-        let spec: Self =
-            serde_json::from_str(&text).map_err(|e| SpecError::Parse { path: p.clone(), reason: e.to_string() })?;
-        spec.rollup.validate().map_err(|reason| SpecError::Parse { path: p, reason })?;
+        let spec: Self = serde_json::from_str(&text).map_err(|source| SpecError::Parse { path: p.clone(), source })?;
+        spec.rollup.validate().map_err(|reason| SpecError::Invalid { path: p, reason })?;
         Ok(spec)
     }
 

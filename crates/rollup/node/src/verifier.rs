@@ -5,36 +5,11 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use aqueduct_chain::{Chain, ChainError};
 use aqueduct_rollup_protocol::{Pipeline, SafeHead};
-use aqueduct_service::{Classify, NextAction, Progress, Service};
+use aqueduct_service::{Progress, Service};
 use parking_lot::Mutex;
 use tracing::{debug, warn};
 
-use crate::{
-    follower::follow_l1,
-    l1::{L1Client, L1Error},
-};
-
-/// Why a derivation round failed, and what the verifier does next.
-#[derive(Debug, thiserror::Error)]
-pub enum VerifierError {
-    #[error("reading L1: {0}")]
-    L1(#[from] L1Error),
-    #[error("the derived chain: {0}")]
-    Chain(#[from] ChainError),
-    /// Building a derived block panicked: a bug, not something a retry fixes.
-    #[error("building a derived block failed: {0}")]
-    Build(#[from] tokio::task::JoinError),
-}
-
-impl Classify for VerifierError {
-    fn next_action(&self) -> NextAction {
-        match self {
-            Self::L1(e) => e.next_action(),
-            Self::Chain(e) => e.next_action(),
-            Self::Build(_) => NextAction::Stop,
-        }
-    }
-}
+use crate::{error::ServiceError, follower::follow_l1, l1::L1Client};
 
 pub struct Verifier {
     chain: Arc<Chain>,
@@ -67,7 +42,7 @@ impl Verifier {
 
     /// One round: read new L1 blocks, rewind on a reorg, derive every block L1 now decides.
     /// Returns how many L2 blocks were derived.
-    pub async fn step(&mut self) -> Result<usize, VerifierError> {
+    pub async fn step(&mut self) -> Result<usize, ServiceError> {
         if let Some(first_bad) = follow_l1(&self.l1, &self.pipeline, 0, 256).await? {
             let keep = self.sources.iter().filter(|(_, l1)| **l1 < first_bad).map(|(n, _)| *n).max().unwrap_or(0);
             let keep = keep.min(self.chain.head().number());
@@ -104,13 +79,13 @@ impl Verifier {
 /// The verifier as a service: an L1 reorg below the rollup's anchor, or a store that stopped,
 /// stops it (and the devnet with it) instead of retrying forever; an unreachable L1 is retried.
 impl Service for Verifier {
-    type Error = VerifierError;
+    type Error = ServiceError;
 
     fn name(&self) -> &'static str {
         "verifier"
     }
 
-    async fn step(&mut self) -> Result<Progress, VerifierError> {
+    async fn step(&mut self) -> Result<Progress, ServiceError> {
         Ok(if Verifier::step(self).await? > 0 { Progress::Busy } else { Progress::Idle })
     }
 }

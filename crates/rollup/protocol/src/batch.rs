@@ -25,7 +25,9 @@ pub struct Batch {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BatchError {
     #[error("batch RLP: {0}")]
-    Rlp(String),
+    Rlp(#[from] alloy_rlp::Error),
+    #[error("an empty batch")]
+    Empty,
     #[error("unknown batch type {0}")]
     Type(u8),
     #[error("{0} trailing bytes after a batch")]
@@ -45,13 +47,12 @@ impl Batch {
     pub fn decode_all(mut stream: &[u8]) -> Result<Vec<Self>, BatchError> {
         let mut out = Vec::new();
         while !stream.is_empty() {
-            let item =
-                alloy_rlp::Header::decode_bytes(&mut stream, false).map_err(|e| BatchError::Rlp(e.to_string()))?;
-            let (&ty, mut body) = item.split_first().ok_or(BatchError::Rlp("empty batch".into()))?;
+            let item = alloy_rlp::Header::decode_bytes(&mut stream, false)?;
+            let (&ty, mut body) = item.split_first().ok_or(BatchError::Empty)?;
             if ty != SINGULAR {
                 return Err(BatchError::Type(ty));
             }
-            let b = Batch::decode(&mut body).map_err(|e| BatchError::Rlp(e.to_string()))?;
+            let b = Batch::decode(&mut body)?;
             if !body.is_empty() {
                 return Err(BatchError::Trailing(body.len()));
             }

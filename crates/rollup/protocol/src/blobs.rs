@@ -6,6 +6,7 @@ use alloy::{
     eips::eip4844::{
         Blob, BlobTransactionSidecar,
         builder::{SidecarBuilder, SidecarCoder, SimpleCoder},
+        c_kzg,
         env_settings::EnvKzgSettings,
         kzg_to_versioned_hash,
     },
@@ -13,8 +14,8 @@ use alloy::{
 };
 
 /// The blobs (with KZG commitments and proofs) that carry `payload`.
-pub fn payload_sidecar(payload: &[u8]) -> Result<BlobTransactionSidecar, String> {
-    SidecarBuilder::<SimpleCoder>::from_slice(payload).build_4844().map_err(|e| e.to_string())
+pub fn payload_sidecar(payload: &[u8]) -> Result<BlobTransactionSidecar, c_kzg::Error> {
+    SidecarBuilder::<SimpleCoder>::from_slice(payload).build_4844()
 }
 
 /// The canonical blobs of `payload`, without commitments.
@@ -23,13 +24,13 @@ pub fn payload_blobs(payload: &[u8]) -> Vec<Blob> {
 }
 
 /// The versioned hashes of blobs, from their KZG commitments.
-pub fn versioned_hashes(blobs: &[Blob]) -> Result<Vec<B256>, String> {
+pub fn versioned_hashes(blobs: &[Blob]) -> Result<Vec<B256>, c_kzg::Error> {
     let settings = EnvKzgSettings::Default.get();
     blobs
         .iter()
         .map(|b| {
-            let blob = alloy::eips::eip4844::c_kzg::Blob::new(b.0);
-            let c = settings.blob_to_kzg_commitment(&blob).map_err(|e| e.to_string())?;
+            let blob = c_kzg::Blob::new(b.0);
+            let c = settings.blob_to_kzg_commitment(&blob)?;
             Ok(kzg_to_versioned_hash(c.as_slice()))
         })
         .collect()

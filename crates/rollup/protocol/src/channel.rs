@@ -74,7 +74,7 @@ impl ChannelBuilder {
     }
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum ChannelError {
     #[error(transparent)]
     Compress(#[from] CompressError),

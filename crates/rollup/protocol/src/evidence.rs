@@ -95,10 +95,19 @@ pub struct L1Records {
 pub enum EvidenceError {
     #[error("malformed evidence: {0}")]
     Malformed(String),
+    /// The evidence is not RLP of its shape.
+    #[error("malformed evidence: {0}")]
+    Rlp(#[from] alloy_rlp::Error),
+    /// Header `index` is not an RLP block header.
+    #[error("L1 header {index}: {source}")]
+    Header { index: usize, source: alloy_rlp::Error },
     #[error("L1 headers: {0}")]
     Headers(String),
     #[error("{list}: {why}")]
     Records { list: &'static str, why: String },
+    /// The headers do not chain as derivation reads them.
+    #[error("L1 headers: {0}")]
+    Derive(#[from] crate::derive::DeriveError),
     #[error("derivation does not decide block {0} by the anchor: give a later anchor")]
     Undecided(u64),
 }
@@ -117,7 +126,7 @@ impl DeriveEvidence {
     }
 
     fn decode_rlp(raw: &mut &[u8]) -> Result<Self, EvidenceError> {
-        <Self as Decodable>::decode(raw).map_err(|e| EvidenceError::Malformed(e.to_string()))
+        Ok(<Self as Decodable>::decode(raw)?)
     }
 }
 
@@ -177,7 +186,7 @@ fn batch_data(item: &Item) -> Result<(B256, Option<Vec<u8>>), String> {
     match item.kind {
         kind::BYTES => Ok((keccak256(&item.data), Some(item.data.to_vec()))),
         kind::BLOB_PAYLOAD => {
-            let hashes = versioned_hashes(&payload_blobs(&item.data))?;
+            let hashes = versioned_hashes(&payload_blobs(&item.data)).map_err(|e| format!("KZG: {e}"))?;
             Ok((keccak256(hashes.concat()), Some(item.data.to_vec())))
         }
         kind::RAW_BLOBS => {
@@ -193,7 +202,7 @@ fn batch_data(item: &Item) -> Result<(B256, Option<Vec<u8>>), String> {
             if blobs_payload(&blobs).is_some() {
                 return Err("raw blobs that are a canonical payload: give the payload".into());
             }
-            Ok((keccak256(versioned_hashes(&blobs)?.concat()), None))
+            Ok((keccak256(versioned_hashes(&blobs).map_err(|e| format!("KZG: {e}"))?.concat()), None))
         }
         k => Err(format!("unknown item kind {k}")),
     }
@@ -277,7 +286,7 @@ pub fn derive_proven(
     let mut headers = Vec::with_capacity(ev.headers.len());
     for (i, raw) in ev.headers.iter().enumerate() {
         let mut buf = raw.as_ref();
-        let h = Header::decode(&mut buf).map_err(|e| EvidenceError::Headers(format!("header {i}: {e}")))?;
+        let h = Header::decode(&mut buf).map_err(|source| EvidenceError::Header { index: i, source })?;
         if !buf.is_empty() {
             return Err(EvidenceError::Headers(format!("header {i}: trailing bytes")));
         }
@@ -398,7 +407,7 @@ pub fn derive_proven(
     }
 
     for b in blocks {
-        pipeline.push_l1(b).map_err(|e| EvidenceError::Headers(e.to_string()))?;
+        pipeline.push_l1(b)?;
         if let Some(d) = pipeline.next(&safe) {
             return Ok(d);
         }
@@ -632,7 +641,7 @@ mod tests {
         let (r, e) = evidence(&w, 12, 1, 2);
         assert_eq!(refused(&r, &e), EvidenceError::Undecided(1));
         // Garbage is an error, never a panic.
-        assert!(matches!(DeriveEvidence::decode(&[0xc3, 0x01, 0x02]), Err(EvidenceError::Malformed(_))));
+        assert!(matches!(DeriveEvidence::decode(&[0xc3, 0x01, 0x02]), Err(EvidenceError::Rlp(_))));
     }
 
     proptest! {

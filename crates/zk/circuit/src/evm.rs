@@ -44,9 +44,14 @@ pub fn proof_words(p: &Proof<Bn254>) -> [[u8; 32]; 8] {
 
 /// A verifying key with one public input as eighteen words: `α (2), β (4), γ (4), δ (4), IC₀ (2),
 /// IC₁ (2)`.
-pub fn vk_words(vk: &VerifyingKey<Bn254>) -> Result<[[u8; 32]; 18], String> {
+/// A verifying key for another number of public inputs than the L1 verifier's one.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("the L1 verifier takes one public input; this key has {0}")]
+pub struct PublicInputs(pub usize);
+
+pub fn vk_words(vk: &VerifyingKey<Bn254>) -> Result<[[u8; 32]; 18], PublicInputs> {
     if vk.gamma_abc_g1.len() != 2 {
-        return Err(format!("the verifier takes one public input; this key has {}", vk.gamma_abc_g1.len() - 1));
+        return Err(PublicInputs(vk.gamma_abc_g1.len().saturating_sub(1)));
     }
     let mut out = Vec::with_capacity(18);
     out.extend(g1(&vk.alpha_g1));

@@ -9,8 +9,8 @@ use std::{
 use aqueduct_zk_protocol::{BlockWitness, F, Op, TreeShape, ZkState};
 use ark_bn254::Bn254;
 use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey};
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode};
-use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisError, SynthesisMode};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, SerializationError, Validate};
 use ark_snark::SNARK;
 use ark_std::rand::{SeedableRng, rngs::StdRng};
 use rand::RngCore;
@@ -25,14 +25,27 @@ pub const CIRCUIT_VERSION: u32 = 1;
 pub enum ProverError {
     #[error("key cache {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("key cache {path}: {reason}")]
-    Corrupt { path: PathBuf, reason: String },
+    #[error("key cache {path}: checksum mismatch (delete it to regenerate)")]
+    Checksum { path: PathBuf },
+    #[error("key cache {path}: {source} (delete it to regenerate)")]
+    Corrupt { path: PathBuf, source: SerializationError },
+    #[error("writing the key cache: {0}")]
+    Serialize(#[source] SerializationError),
     #[error("the block does not fit the circuit: {0}")]
     Shape(String),
     #[error("the block is not provable: {0}")]
-    Unsatisfied(String),
+    Constraint(#[source] SynthesisError),
+    #[error("the block is not provable: {constraints} constraints, at least one fails")]
+    Unsatisfied { constraints: usize },
     #[error("proving failed: {0}")]
-    Synthesis(String),
+    Synthesis(#[from] SynthesisError),
+    /// Only an unsatisfiable witness makes a proof that fails its own check, and that is caught
+    /// first: this is a bug.
+    #[error("the proof does not verify")]
+    NotVerifying,
+    /// The blocking task running the prover panicked.
+    #[error("the proving task failed: {0}")]
+    Task(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// The circuit's parameters: what a key is for.
@@ -92,9 +105,8 @@ impl Prover {
     /// forge proofs: for reproducible test fixtures only.
     pub fn setup_with(params: CircuitParams, rng: &mut StdRng) -> Result<Self, ProverError> {
         let started = Instant::now();
-        let (pk, vk) = Groth16::<Bn254>::circuit_specific_setup(BlockCircuit { witness: params.blank() }, rng)
-            .map_err(|e| ProverError::Synthesis(e.to_string()))?;
-        let pvk = Groth16::<Bn254>::process_vk(&vk).map_err(|e| ProverError::Synthesis(e.to_string()))?;
+        let (pk, vk) = Groth16::<Bn254>::circuit_specific_setup(BlockCircuit { witness: params.blank() }, rng)?;
+        let pvk = Groth16::<Bn254>::process_vk(&vk)?;
         Ok(Self { params, pk, pvk, setup_time: Some(started.elapsed()), last_proof_ms: Default::default() })
     }
 
@@ -107,14 +119,11 @@ impl Prover {
             // Written by this program; checked by its hash before use.
             let (hash, body) = bytes.split_at(32.min(bytes.len()));
             if hash != alloy_primitives::keccak256(body).as_slice() {
-                return Err(ProverError::Corrupt {
-                    path,
-                    reason: "checksum mismatch (delete it to regenerate)".into(),
-                });
+                return Err(ProverError::Checksum { path });
             }
             let pk = ProvingKey::<Bn254>::deserialize_with_mode(body, Compress::No, Validate::No)
-                .map_err(|e| ProverError::Corrupt { path: path.clone(), reason: e.to_string() })?;
-            let pvk = Groth16::<Bn254>::process_vk(&pk.vk).map_err(|e| ProverError::Synthesis(e.to_string()))?;
+                .map_err(|source| ProverError::Corrupt { path: path.clone(), source })?;
+            let pvk = Groth16::<Bn254>::process_vk(&pk.vk)?;
             info!(target: "zk::prover", path = %path.display(), "proving key loaded from the cache");
             return Ok(Self { params, pk, pvk, setup_time: None, last_proof_ms: Default::default() });
         }
@@ -122,7 +131,7 @@ impl Prover {
         let p = Self::setup(params)?;
         std::fs::create_dir_all(dir).map_err(io)?;
         let mut body = Vec::new();
-        p.pk.serialize_with_mode(&mut body, Compress::No).map_err(|e| ProverError::Synthesis(e.to_string()))?;
+        p.pk.serialize_with_mode(&mut body, Compress::No).map_err(ProverError::Serialize)?;
         let mut out = alloy_primitives::keccak256(&body).to_vec();
         out.extend_from_slice(&body);
         let tmp = path.with_extension("tmp");
@@ -198,8 +207,7 @@ impl Prover {
                 }
             })
         });
-        let proof = Groth16::<Bn254>::prove(&self.pk, BlockCircuit { witness: w.clone() }, rng)
-            .map_err(|e| ProverError::Synthesis(e.to_string()));
+        let proof = Groth16::<Bn254>::prove(&self.pk, BlockCircuit { witness: w.clone() }, rng);
         done.store(true, Ordering::Relaxed);
         if let Some(t) = ticker {
             let _ = t.join();
@@ -210,7 +218,7 @@ impl Prover {
         if !self.verify(w.commitment().public_input(), &proof) {
             // Only an unsatisfied witness gets here: say which constraint fails.
             check_satisfied(w)?;
-            return Err(ProverError::Synthesis("the proof does not verify".into()));
+            return Err(ProverError::NotVerifying);
         }
         Ok(proof)
     }
@@ -224,12 +232,6 @@ impl Prover {
 pub fn check_satisfied(w: &BlockWitness) -> Result<(), ProverError> {
     let cs = ConstraintSystem::<F>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
-    BlockCircuit { witness: w.clone() }
-        .generate_constraints(cs.clone())
-        .map_err(|e| ProverError::Unsatisfied(e.to_string()))?;
-    if cs.is_satisfied().map_err(|e| ProverError::Synthesis(e.to_string()))? {
-        Ok(())
-    } else {
-        Err(ProverError::Unsatisfied(format!("{} constraints, at least one fails", cs.num_constraints())))
-    }
+    BlockCircuit { witness: w.clone() }.generate_constraints(cs.clone()).map_err(ProverError::Constraint)?;
+    if cs.is_satisfied()? { Ok(()) } else { Err(ProverError::Unsatisfied { constraints: cs.num_constraints() }) }
 }

@@ -41,12 +41,28 @@ const DATA: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("data");
 
 #[derive(Debug, thiserror::Error)]
 pub enum DacError {
+    /// The member could not be reached or refused (its JSON-RPC error).
+    #[error("committee member {url}: {source}")]
+    Member { url: String, source: jsonrpsee::core::ClientError },
+    /// The member's URL is not one a JSON-RPC client can use.
+    #[error("committee member {url}: not a JSON-RPC URL: {source}")]
+    BadUrl { url: String, source: Arc<jsonrpsee::core::ClientError> },
+    /// The member answered, but not what an honest member answers.
     #[error("committee member {url}: {why}")]
-    Member { url: String, why: String },
+    Misbehaved { url: String, why: &'static str },
     #[error("only {got} committee signatures, {needed} needed")]
     TooFew { got: usize, needed: usize },
     #[error("a committee signature does not recover: {0}")]
-    BadSignature(String),
+    BadSignature(#[from] alloy::primitives::SignatureError),
+    #[error("signing the data: {0}")]
+    Signing(#[from] alloy::signers::Error),
+    #[error("binding {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    /// This member withholds data (the attack mode).
+    #[error("withheld")]
+    Withheld,
+    #[error("no data under this hash")]
+    NotFound,
     #[error("storage: {0}")]
     Db(redb::Error),
     #[error(transparent)]
@@ -76,9 +92,8 @@ pub fn data_hash(pubdata: &[u8]) -> Result<F, String> {
 pub fn sort_signatures(digest: B256, sigs: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, DacError> {
     let mut signed = Vec::with_capacity(sigs.len());
     for s in sigs {
-        let sig =
-            alloy::primitives::Signature::try_from(s.as_slice()).map_err(|e| DacError::BadSignature(e.to_string()))?;
-        let who = sig.recover_address_from_prehash(&digest).map_err(|e| DacError::BadSignature(e.to_string()))?;
+        let sig = alloy::primitives::Signature::try_from(s.as_slice())?;
+        let who = sig.recover_address_from_prehash(&digest)?;
         signed.push((who, s));
     }
     signed.sort_by_key(|(who, _)| *who);
@@ -135,14 +150,14 @@ impl DacMember {
             .map_err(db)?;
         tx.commit().map_err(db)?;
         let digest = dac_digest(self.chain_id, self.rollup, number, &h);
-        let sig = self.signer.sign_hash_sync(&digest).map_err(|e| DacError::Invalid(e.to_string()))?;
+        let sig = self.signer.sign_hash_sync(&digest)?;
         Ok(Stored { data_hash: h, signature: Bytes::from(sig.as_bytes().to_vec()) })
     }
 
     /// The data behind `hash`, unless this member withholds it.
     pub fn get(&self, hash: &F) -> Result<Option<Vec<u8>>, DacError> {
         if self.withholding() {
-            return Err(DacError::Invalid("withheld".into()));
+            return Err(DacError::Withheld);
         }
         let tx = self.db.begin_read().map_err(db)?;
         let t = tx.open_table(DATA).map_err(db)?;
@@ -156,9 +171,8 @@ impl DacMember {
 
     /// Serves the member's JSON-RPC (`DacApi`) on `addr`.
     pub async fn serve(self: Arc<Self>, addr: SocketAddr) -> Result<(SocketAddr, ServerHandle), DacError> {
-        let server =
-            Server::builder().build(addr).await.map_err(|e| DacError::Invalid(format!("binding {addr}: {e}")))?;
-        let bound = server.local_addr().map_err(|e| DacError::Invalid(e.to_string()))?;
+        let server = Server::builder().build(addr).await.map_err(|source| DacError::Bind { addr, source })?;
+        let bound = server.local_addr().map_err(|source| DacError::Bind { addr, source })?;
         Ok((bound, server.start(DacRpc(self).into_rpc())))
     }
 }
@@ -209,7 +223,7 @@ impl DacApiServer for DacRpc {
             aqueduct_zk_protocol::fe::from_hex(&hash).map_err(|e| ErrorObjectOwned::owned(-32602, e, None::<()>))?;
         match self.0.get(&h).map_err(rpc_error)? {
             Some(d) => Ok(Bytes::from(d)),
-            None => Err(rpc_error(DacError::Invalid("no data under this hash".into()))),
+            None => Err(rpc_error(DacError::NotFound)),
         }
     }
 
@@ -229,7 +243,7 @@ impl DacApiServer for DacRpc {
 #[derive(Clone, Debug)]
 pub struct DacClient {
     url: String,
-    rpc: Result<HttpClient, String>,
+    rpc: Result<HttpClient, Arc<jsonrpsee::core::ClientError>>,
 }
 
 impl DacClient {
@@ -238,7 +252,7 @@ impl DacClient {
         let rpc = HttpClientBuilder::default()
             .request_timeout(std::time::Duration::from_secs(30))
             .build(&url)
-            .map_err(|e| e.to_string());
+            .map_err(Arc::new);
         Self { url, rpc }
     }
 
@@ -246,12 +260,16 @@ impl DacClient {
         &self.url
     }
 
-    fn fail(&self, why: impl ToString) -> DacError {
-        DacError::Member { url: self.url.clone(), why: why.to_string() }
+    fn fail(&self, source: jsonrpsee::core::ClientError) -> DacError {
+        DacError::Member { url: self.url.clone(), source }
+    }
+
+    fn misbehaved(&self, why: &'static str) -> DacError {
+        DacError::Misbehaved { url: self.url.clone(), why }
     }
 
     fn rpc(&self) -> Result<&HttpClient, DacError> {
-        self.rpc.as_ref().map_err(|e| self.fail(format!("not a JSON-RPC URL: {e}")))
+        self.rpc.as_ref().map_err(|e| DacError::BadUrl { url: self.url.clone(), source: e.clone() })
     }
 
     /// Hands the member block `number`'s pubdata; returns its signature.
@@ -260,7 +278,7 @@ impl DacClient {
             DacApiClient::store(self.rpc()?, number, Bytes::from(pubdata.to_vec())).await.map_err(|e| self.fail(e))?;
         let expected = data_hash(pubdata).map_err(DacError::Invalid)?;
         if s.data_hash != expected {
-            return Err(DacError::Member { url: self.url.clone(), why: "signed another data hash".into() });
+            return Err(self.misbehaved("signed another data hash"));
         }
         Ok(s.signature.to_vec())
     }
@@ -270,10 +288,7 @@ impl DacClient {
         let d =
             DacApiClient::get(self.rpc()?, aqueduct_zk_protocol::fe::to_hex(hash)).await.map_err(|e| self.fail(e))?;
         if data_hash(&d).map_err(DacError::Invalid)? != *hash {
-            return Err(DacError::Member {
-                url: self.url.clone(),
-                why: "served data that does not match its hash".into(),
-            });
+            return Err(self.misbehaved("served data that does not match its hash"));
         }
         Ok(d.to_vec())
     }

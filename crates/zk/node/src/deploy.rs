@@ -1,12 +1,11 @@
 //! Deploys the ZK rollup's L1 contracts through JSON-RPC.
 
 use alloy::{
-    primitives::{Address, Bytes, TxKind, U256},
+    primitives::{Address, U256},
     signers::local::PrivateKeySigner,
-    sol_types::SolConstructor,
 };
 use aqueduct_contracts::zk::{Groth16Verifier, Poseidon, ZkRollup};
-use aqueduct_eth::{L1Call, L1Client, L1Error, create_all};
+use aqueduct_eth::{L1Client, L1Error, create_all};
 use aqueduct_zk_circuit::{Bn254, CircuitParams, VerifyingKey, evm};
 use aqueduct_zk_protocol::{F, QuadTree, empty_leaf};
 
@@ -38,8 +37,14 @@ pub fn field_to_u256(f: &F) -> U256 {
     U256::from_be_bytes(evm::word(f))
 }
 
-fn creation(code: &Bytes, args: Vec<u8>, gas_limit: u64) -> L1Call {
-    L1Call { to: TxKind::Create, value: U256::ZERO, input: [code.as_ref(), &args].concat().into(), gas_limit }
+/// Why the ZK rollup's contracts could not be deployed.
+#[derive(Debug, thiserror::Error)]
+pub enum ZkDeployError {
+    #[error(transparent)]
+    L1(#[from] L1Error),
+    /// The proving key's verifying key does not fit the L1 verifier.
+    #[error(transparent)]
+    Key(#[from] evm::PublicInputs),
 }
 
 pub async fn deploy_zk(
@@ -47,8 +52,8 @@ pub async fn deploy_zk(
     deployer: &PrivateKeySigner,
     vk: &VerifyingKey<Bn254>,
     p: &ZkDeployParams,
-) -> Result<ZkDeployment, L1Error> {
-    let words = evm::vk_words(vk).map_err(L1Error::Rpc)?;
+) -> Result<ZkDeployment, ZkDeployError> {
+    let words = evm::vk_words(vk)?;
     let vk_args: [U256; 18] = words.map(U256::from_be_bytes);
     let nonce = l1.nonce(deployer.address()).await?;
     let poseidon = deployer.address().create(nonce);
@@ -56,27 +61,31 @@ pub async fn deploy_zk(
     let rollup = deployer.address().create(nonce + 2);
     let mut committee = p.committee.clone();
     committee.sort();
-    let rollup_args = ZkRollup::constructorCall {
-        poseidon_: poseidon,
-        verifier_: verifier,
-        operator_: p.operator,
-        domain_: p.circuit.domain,
-        shape: [
-            U256::from(p.circuit.slots),
-            U256::from(p.circuit.shape.account_levels),
-            U256::from(p.circuit.shape.balance_levels),
-        ],
-        genesisRoot: field_to_u256(&genesis_root(&p.circuit)),
-        priorityExpiry_: p.priority_expiry,
-        committee,
-        threshold_: U256::from(p.threshold),
-    }
-    .abi_encode();
-    let calls = [
-        creation(&Poseidon::BYTECODE, Vec::new(), 8_000_000),
-        creation(&Groth16Verifier::BYTECODE, Groth16Verifier::constructorCall { vk: vk_args }.abi_encode(), 3_000_000),
-        creation(&ZkRollup::BYTECODE, rollup_args, 8_000_000),
+    let shape = [
+        U256::from(p.circuit.slots),
+        U256::from(p.circuit.shape.account_levels),
+        U256::from(p.circuit.shape.balance_levels),
     ];
-    create_all(l1, deployer, nonce, &calls, &[poseidon, verifier, rollup]).await?;
+    let genesis = field_to_u256(&genesis_root(&p.circuit));
+    let provider = l1.provider();
+    let creations = vec![
+        Poseidon::deploy_builder(provider).gas(8_000_000).into_transaction_request(),
+        Groth16Verifier::deploy_builder(provider, vk_args).gas(3_000_000).into_transaction_request(),
+        ZkRollup::deploy_builder(
+            provider,
+            poseidon,
+            verifier,
+            p.operator,
+            p.circuit.domain,
+            shape,
+            genesis,
+            p.priority_expiry,
+            committee,
+            U256::from(p.threshold),
+        )
+        .gas(8_000_000)
+        .into_transaction_request(),
+    ];
+    create_all(l1, deployer, nonce, creations, &[poseidon, verifier, rollup]).await?;
     Ok(ZkDeployment { poseidon, verifier, rollup })
 }

@@ -9,7 +9,7 @@ mod stack;
 mod store;
 
 pub use dac::{DacClient, DacError, DacMember};
-pub use deploy::{ZkDeployParams, ZkDeployment, deploy_zk, field_to_u256, genesis_root};
+pub use deploy::{ZkDeployError, ZkDeployParams, ZkDeployment, deploy_zk, field_to_u256, genesis_root};
 pub use operator::{
     BlockReport, DataAvailability, Operator, OperatorError, Prepared, Settled, Settler, SubmitError, priority_op,
     process_cpu_seconds, to_sol,

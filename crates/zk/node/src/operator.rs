@@ -46,7 +46,10 @@ pub enum OperatorError {
     #[error("L1 sent a malformed priority request {id}: {reason}")]
     BadRequest { id: u64, reason: String },
     #[error("{what} reverted on L1 (tx {tx})")]
-    Reverted { what: &'static str, tx: String },
+    Reverted { what: &'static str, tx: B256 },
+    /// A priority request's log does not decode as the rollup's event (another contract).
+    #[error("L1 sent an undecodable priority request after {after}: {source}")]
+    UndecodableRequest { after: u64, source: alloy::sol_types::Error },
     #[error("the stored state does not match L1: {0}")]
     Diverged(String),
 }
@@ -59,7 +62,11 @@ impl aqueduct_service::Classify for OperatorError {
         match self {
             Self::L1(e) => aqueduct_service::Classify::next_action(e),
             Self::Committee(_) | Self::Reverted { .. } => NextAction::Retry,
-            Self::Store(_) | Self::Diverged(_) | Self::BadRequest { .. } | Self::Prover(_) => NextAction::Stop,
+            Self::Store(_)
+            | Self::Diverged(_)
+            | Self::BadRequest { .. }
+            | Self::UndecodableRequest { .. }
+            | Self::Prover(_) => NextAction::Stop,
         }
     }
 }
@@ -253,12 +260,12 @@ impl Operator {
             .event_signature(ZkRollup::PriorityRequest::SIGNATURE_HASH)
             .from_block(self.scanned_to)
             .to_block(head);
-        let logs = l1.provider().get_logs(&filter).await.map_err(|e| L1Error::Rpc(e.to_string()))?;
+        let logs = l1.provider().get_logs(&filter).await.map_err(L1Error::Rpc)?;
         let mut n = 0;
         for log in logs {
             let ev = log
                 .log_decode::<ZkRollup::PriorityRequest>()
-                .map_err(|e| OperatorError::BadRequest { id: self.next_request, reason: e.to_string() })?
+                .map_err(|source| OperatorError::UndecodableRequest { after: self.next_request, source })?
                 .inner
                 .data;
             if ev.id < self.next_request {
@@ -514,9 +521,7 @@ impl Settler {
     ) -> Result<aqueduct_zk_circuit::Proof<aqueduct_zk_circuit::Bn254>, ProverError> {
         let prover = self.prover.clone();
         let witness = p.witness.clone();
-        tokio::task::spawn_blocking(move || prover.prove(&witness))
-            .await
-            .map_err(|e| ProverError::Synthesis(e.to_string()))?
+        tokio::task::spawn_blocking(move || prover.prove(&witness)).await.map_err(|e| ProverError::Task(Box::new(e)))?
     }
 
     /// Commits `p` with its pubdata (rollup) or its committee's signatures (validium).
@@ -570,7 +575,7 @@ impl Settler {
         let hash = self.l1.send_request(&self.signer, tx).await?;
         let r = match self.l1.wait(hash).await {
             Ok(r) => r,
-            Err(L1Error::Reverted(_)) => return Err(OperatorError::Reverted { what, tx: hash.to_string() }),
+            Err(L1Error::Reverted(_)) => return Err(OperatorError::Reverted { what, tx: hash }),
             Err(e) => return Err(e.into()),
         };
         Ok((hash, r.gas_used, r.block_number.unwrap_or_default()))

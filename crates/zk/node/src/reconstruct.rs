@@ -68,7 +68,7 @@ pub async fn reconstruct(
         .event_signature(ZkRollup::BlockCommitted::SIGNATURE_HASH)
         .from_block(0)
         .to_block(l1.head().await?);
-    let logs = l1.provider().get_logs(&filter).await.map_err(|e| L1Error::Rpc(e.to_string()))?;
+    let logs = l1.provider().get_logs(&filter).await.map_err(L1Error::Rpc)?;
     // The last commit of each number (exodus drops unverified commits; none come after it).
     let mut commits: Vec<Option<(B256, ZkRollup::BlockCommitted)>> = vec![None; verified as usize];
     for log in logs {
@@ -89,7 +89,7 @@ pub async fn reconstruct(
             .provider()
             .get_transaction_by_hash(tx)
             .await
-            .map_err(|e| L1Error::Rpc(e.to_string()))?
+            .map_err(L1Error::Rpc)?
             .ok_or_else(|| fail(format!("commit transaction {tx} not found")))?;
         let input = t.inner.input();
         let (root, chunks, ops) = if let Ok(c) = ZkRollup::commitBlockCall::abi_decode(input) {

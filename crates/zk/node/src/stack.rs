@@ -50,6 +50,8 @@ pub enum ZkStackError {
     L1(#[from] L1Error),
     #[error(transparent)]
     Prover(#[from] ProverError),
+    #[error("deploying the ZK rollup: {0}")]
+    Deploy(#[from] crate::deploy::ZkDeployError),
     #[error("opening the ZK operator: {0}")]
     Operator(#[from] OperatorError),
     #[error("{path}: {source}")]
@@ -69,7 +71,7 @@ pub async fn load_prover(dir: PathBuf, params: CircuitParams) -> Result<Arc<Prov
     info!(target: "zk::keys", slots = params.slots, account_levels = params.shape.account_levels, dir = %dir.display(), "loading or generating the proving key");
     let p = tokio::task::spawn_blocking(move || Prover::load_or_setup(&dir, params))
         .await
-        .map_err(|e| ProverError::Synthesis(format!("the key task failed: {e}")))??;
+        .map_err(|e| ProverError::Task(Box::new(e)))??;
     Ok(Arc::new(p))
 }
 
@@ -99,7 +101,7 @@ pub async fn start_zk_stack(
     };
     let spec = match existing {
         Some(spec) => {
-            let code = l1.provider().get_code_at(spec.rollup).await.map_err(L1Error::rpc)?;
+            let code = l1.provider().get_code_at(spec.rollup).await.map_err(L1Error::Rpc)?;
             if spec.l1_chain_id != chain_id || code.is_empty() {
                 return Err(ZkStackError::Gone(spec_path));
             }
