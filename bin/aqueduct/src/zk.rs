@@ -211,10 +211,12 @@ pub async fn params_of(l1: &L1Client, rollup: Address) -> eyre::Result<(CircuitP
     let slots = l1.read(rollup, ZkRollup::slotsCall {}).await.wrap_err("reading the rollup contract")?;
     let a = l1.read(rollup, ZkRollup::accountLevelsCall {}).await?;
     let b = l1.read(rollup, ZkRollup::balanceLevelsCall {}).await?;
+    let onchain = l1.read(rollup, ZkRollup::onchainSlotsCall {}).await?;
     let domain = l1.read(rollup, ZkRollup::domainCall {}).await?;
     let validium = l1.read(rollup, ZkRollup::validiumCall {}).await?;
     let shape = TreeShape { account_levels: a.saturating_to(), balance_levels: b.saturating_to() };
-    Ok((CircuitParams { shape, slots: slots.saturating_to(), domain }, validium))
+    let params = CircuitParams { shape, slots: slots.saturating_to(), onchain_slots: onchain.saturating_to(), domain };
+    Ok((params, validium))
 }
 
 /// The proving key for `params`, from `dir` or generated there (once; minutes at full size).
@@ -397,7 +399,7 @@ pub async fn run(args: ZkArgs) -> eyre::Result<()> {
             let shape =
                 TreeShape { account_levels: d.circuit.account_levels, balance_levels: d.circuit.balance_levels };
             shape.validate().map_err(|e| eyre!(e))?;
-            let params = CircuitParams { shape, slots: d.circuit.slots, domain: chain_id };
+            let params = CircuitParams::new(shape, d.circuit.slots, chain_id);
             let prover = load_prover(d.circuit.keys_dir.clone(), params).await?;
             let dep = deploy_zk(
                 &l1,

@@ -4,8 +4,9 @@
 pragma solidity ^0.8.24;
 
 /// @title Poseidon over BN254's scalar field (width 5, x^5, 8 full and 60 partial rounds)
-/// @notice The hash of the ZK rollup's account tree, pubdata and block commitment, identical to the
-///         circuit's. Each call writes the round constants to memory once and reuses them.
+/// @notice The hash of the ZK rollup's account tree, identical to the circuit's (exodus exits prove
+///         balances with it; block commitments use SHA-256). Each call writes the round constants
+///         to memory once and reuses them.
 contract Poseidon {
     uint256 internal constant Q = 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000 + 1;
 
@@ -13,39 +14,6 @@ contract Poseidon {
     function hash4(uint256 a, uint256 b, uint256 c, uint256 d) external pure returns (uint256) {
         uint256 k = _constants();
         return _hash4(k, a, b, c, d);
-    }
-
-    /// @notice The sponge over any number of elements (capacity = length, rate 4, output rate[0]).
-    function hashMany(uint256[] memory items) public pure returns (uint256) {
-        uint256 k = _constants();
-        return _hashMany(k, items);
-    }
-
-    /// @notice The hash of a block's pubdata: two 12-byte chunks per element (the last alone when
-    ///         the count is odd), then the sponge.
-    function dataHash(bytes calldata pubdata) external pure returns (uint256) {
-        uint256 n = pubdata.length / 12;
-        uint256[] memory items = new uint256[]((n + 1) / 2);
-        for (uint256 i = 0; i < n; i += 2) {
-            uint256 hi = uint256(uint96(bytes12(pubdata[i * 12:i * 12 + 12])));
-            if (i + 1 < n) {
-                uint256 lo = uint256(uint96(bytes12(pubdata[(i + 1) * 12:(i + 1) * 12 + 12])));
-                items[i / 2] = (hi << 96) | lo;
-            } else {
-                items[i / 2] = hi;
-            }
-        }
-        uint256 k = _constants();
-        return _hashMany(k, items);
-    }
-
-    /// @notice The running hash of on-chain records: h = hash4(h, header, address, value) for each.
-    function chain(uint256 h, uint256[3][] calldata links) external pure returns (uint256) {
-        uint256 k = _constants();
-        for (uint256 i = 0; i < links.length; i++) {
-            h = _hash4(k, h, links[i][0], links[i][1], links[i][2]);
-        }
-        return h;
     }
 
     /// @notice The root of a 4-ary Merkle path: three siblings a level, from the leaf up.
@@ -66,19 +34,6 @@ contract Poseidon {
             }
             cur = _hash4(k, c[0], c[1], c[2], c[3]);
         }
-    }
-
-    function _hashMany(uint256 k, uint256[] memory items) private pure returns (uint256) {
-        uint256[5] memory st;
-        st[0] = items.length;
-        for (uint256 i = 0; i < items.length; i += 4) {
-            for (uint256 j = 0; j < 4 && i + j < items.length; j++) {
-                st[j + 1] = addmod(st[j + 1], items[i + j], Q);
-            }
-            _permute(k, st);
-        }
-        if (items.length == 0) _permute(k, st);
-        return st[1];
     }
 
     function _hash4(uint256 k, uint256 a, uint256 b, uint256 c, uint256 d) private pure returns (uint256) {

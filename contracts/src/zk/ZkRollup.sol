@@ -17,6 +17,10 @@ interface IERC20Min {
 ///         operator commits and proves with Groth16. A block is committed with its pubdata (rollup)
 ///         or with a data-availability committee's k-of-n signatures over its data hash
 ///         (validium); once its proof verifies, its withdrawals and full exits are paid at once.
+///         The proof's one public input is SHA-256 (the precompile: a few gas a word) over the
+///         old and new roots, SHA-256 of the pubdata and one 57-byte record for each of the
+///         block's first `onchainSlots` slots (the only ones that may hold an operation L1 acts
+///         on), cut to 253 bits: no Poseidon over users' data on L1.
 ///         If the operator leaves a priority request unserved past its deadline, anyone may turn
 ///         on exodus mode: each account then takes its last verified balance out with a Merkle
 ///         proof, once per token, and unserved deposits are refunded.
@@ -27,16 +31,21 @@ contract ZkRollup {
     uint8 internal constant FULL_EXIT = 4;
     uint8 internal constant CHANGE_KEY = 5;
     uint256 internal constant CHUNK = 12;
+    /// Bytes of an on-chain record: kind, account (3), token, address (20), value (32).
+    uint256 internal constant RECORD = 57;
+    uint256 internal constant INPUT_MASK = (1 << 253) - 1;
     /// Gas given to an ETH recipient; a recipient that needs more is credited instead.
     uint256 internal constant PAY_GAS = 30_000;
 
-    /// @notice What a block reports for an operation L1 acts on (in slot order).
+    /// @notice What a block reports for an operation L1 acts on, with the slot that holds it
+    ///         (in slot order, below `onchainSlots`).
     struct OnchainOp {
         uint8 kind;
         uint32 account;
         uint8 token;
         address addr;
         uint256 value;
+        uint16 slot;
     }
 
     struct Request {
@@ -48,10 +57,10 @@ contract ZkRollup {
         uint128 amount;
     }
 
-    struct StoredBlock {
+    /// @notice A committed block, as `proveBlock` is given it back; L1 keeps only its hash.
+    struct Committed {
         uint256 commitment;
         uint256 newRoot;
-        bytes32 opsHash;
         uint64 priorityOps;
     }
 
@@ -61,6 +70,7 @@ contract ZkRollup {
     /// @notice The domain L2 signatures name (rollup id).
     uint64 public immutable domain;
     uint256 public immutable slots;
+    uint256 public immutable onchainSlots;
     uint256 public immutable accountLevels;
     uint256 public immutable balanceLevels;
     uint64 public immutable priorityExpiry;
@@ -72,7 +82,8 @@ contract ZkRollup {
     uint256 public lastCommittedRoot;
     uint256 public totalCommitted;
     uint256 public totalVerified;
-    mapping(uint256 => StoredBlock) public blocks;
+    /// @notice Per committed block: keccak256(abi.encode(Committed, keccak256(abi.encode(ops)))).
+    mapping(uint256 => bytes32) public blocks;
 
     mapping(uint64 => Request) public requests;
     /// @notice First request not yet in a verified block; first not yet in a committed one; count.
@@ -96,7 +107,7 @@ contract ZkRollup {
     event PriorityRequest(uint64 indexed id, uint8 kind, uint32 indexed account, uint8 token, address addr, uint256 value, uint64 deadline);
     event AccountCreated(uint32 indexed account, address indexed owner);
     event TokenAdded(uint8 indexed id, address token);
-    event BlockCommitted(uint256 indexed number, uint256 newRoot, uint256 dataHash, uint256 onchainHash, uint256 commitment, uint64 priorityOps);
+    event BlockCommitted(uint256 indexed number, uint256 newRoot, bytes32 dataHash, uint256 commitment, uint64 priorityOps);
     event BlockVerified(uint256 indexed number, uint256 newRoot);
     event Paid(address indexed to, uint8 indexed token, uint256 amount, bool pushed);
     event ExodusMode(uint64 firstUnserved);
@@ -110,7 +121,7 @@ contract ZkRollup {
     error BadOp(uint256 index);
     error PriorityMismatch(uint256 index, uint64 request);
     error NoBlockToVerify();
-    error OpsMismatch();
+    error BlockMismatch();
     error InvalidProof();
     error NotField();
     error AmountTooLarge();
@@ -124,6 +135,7 @@ contract ZkRollup {
     error StaleProof();
     error WrongMode();
     error BadCommittee();
+    error BadShape();
     error BadSignature(uint256 index);
     error NotEnoughSignatures(uint256 valid, uint256 needed);
     error NothingPending();
@@ -139,14 +151,14 @@ contract ZkRollup {
         _;
     }
 
-    /// @param shape [slots, accountLevels, balanceLevels]
+    /// @param shape [slots, accountLevels, balanceLevels, onchainSlots]
     /// @param committee validium members (strictly ascending; empty for a rollup)
     constructor(
         Poseidon poseidon_,
         Groth16Verifier verifier_,
         address operator_,
         uint64 domain_,
-        uint256[3] memory shape,
+        uint256[4] memory shape,
         uint256 genesisRoot,
         uint64 priorityExpiry_,
         address[] memory committee,
@@ -159,6 +171,9 @@ contract ZkRollup {
         slots = shape[0];
         accountLevels = shape[1];
         balanceLevels = shape[2];
+        onchainSlots = shape[3];
+        // Records hold 3-byte accounts and 1-byte tokens.
+        if (shape[1] > 12 || shape[2] > 4 || shape[3] == 0 || shape[3] > shape[0]) revert BadShape();
         priorityExpiry = priorityExpiry_;
         validium = committee.length > 0;
         if (validium && (threshold_ == 0 || threshold_ > committee.length)) revert BadCommittee();
@@ -246,19 +261,18 @@ contract ZkRollup {
     function commitBlock(uint256 newRoot, bytes calldata pubdata, OnchainOp[] calldata ops) external onlyOperator live {
         if (validium) revert WrongMode();
         if (pubdata.length != slots * CHUNK) revert BadPubdata(pubdata.length, slots * CHUNK);
-        _commit(newRoot, poseidon.dataHash(pubdata), ops);
+        _commit(newRoot, sha256(pubdata), ops);
     }
 
     /// @notice Commits the next block of a validium: the pubdata stays with the committee, whose
     ///         members sign `dacDigest(number, dataHash)`; signatures sorted by signer, distinct, at
     ///         least `threshold` of them valid.
-    function commitBlockValidium(uint256 newRoot, uint256 dataHash, OnchainOp[] calldata ops, bytes[] calldata signatures)
+    function commitBlockValidium(uint256 newRoot, bytes32 dataHash, OnchainOp[] calldata ops, bytes[] calldata signatures)
         external
         onlyOperator
         live
     {
         if (!validium) revert WrongMode();
-        if (dataHash >= R) revert NotField();
         bytes32 digest = dacDigest(totalCommitted + 1, dataHash);
         address last;
         uint256 valid;
@@ -273,17 +287,18 @@ contract ZkRollup {
     }
 
     /// @notice What committee members sign for block `number` of this validium.
-    function dacDigest(uint256 number, uint256 dataHash) public view returns (bytes32) {
+    function dacDigest(uint256 number, bytes32 dataHash) public view returns (bytes32) {
         return keccak256(abi.encode("aqueduct-dac", block.chainid, address(this), number, dataHash));
     }
 
-    function _commit(uint256 newRoot, uint256 dataHash, OnchainOp[] calldata ops) internal {
+    function _commit(uint256 newRoot, bytes32 dataHash, OnchainOp[] calldata ops) internal {
         if (newRoot >= R) revert NotField();
         uint64 next = nextPriorityToCommit;
-        uint256[3][] memory links = new uint256[3][](ops.length);
+        bytes memory records = new bytes(onchainSlots * RECORD);
         for (uint256 i = 0; i < ops.length; i++) {
             OnchainOp calldata op = ops[i];
-            if (op.value >= R || op.account >= 4 ** accountLevels) revert BadOp(i);
+            if (op.value >= R || op.account >= 4 ** accountLevels || op.slot >= onchainSlots) revert BadOp(i);
+            if (i > 0 && op.slot <= ops[i - 1].slot) revert BadOp(i);
             if (op.kind == DEPOSIT || op.kind == FULL_EXIT || op.kind == CHANGE_KEY) {
                 if (next >= totalPriority) revert PriorityMismatch(i, next);
                 if (requests[next].hash != _requestHash(op.kind, op.account, op.token, op.addr, op.value)) {
@@ -293,25 +308,34 @@ contract ZkRollup {
             } else if (op.kind != WITHDRAW) {
                 revert BadOp(i);
             }
-            links[i] = [uint256(op.kind) | (uint256(op.account) << 8) | (uint256(op.token) << 32), uint256(uint160(op.addr)), op.value];
+            // The record at its slot: kind ‖ account (3) ‖ token ‖ address (20) ‖ value (32).
+            uint256 head = (uint256(op.kind) << 248) | (uint256(op.account) << 224) | (uint256(op.token) << 216)
+                | (uint256(uint160(op.addr)) << 56);
+            uint256 value = op.value;
+            uint256 at = uint256(op.slot) * RECORD;
+            assembly {
+                let p := add(add(records, 32), at)
+                mstore(p, head)
+                mstore(add(p, 25), value)
+            }
         }
-        uint256 onchainHash = poseidon.chain(0, links);
-        uint256 commitment = poseidon.hash4(lastCommittedRoot, newRoot, dataHash, onchainHash);
+        uint256 commitment =
+            uint256(sha256(abi.encodePacked(lastCommittedRoot, newRoot, dataHash, records))) & INPUT_MASK;
         uint256 n = ++totalCommitted;
         uint64 count = next - nextPriorityToCommit;
-        blocks[n] = StoredBlock(commitment, newRoot, keccak256(abi.encode(ops)), count);
+        blocks[n] = keccak256(abi.encode(Committed(commitment, newRoot, count), keccak256(abi.encode(ops))));
         nextPriorityToCommit = next;
         lastCommittedRoot = newRoot;
-        emit BlockCommitted(n, newRoot, dataHash, onchainHash, commitment, count);
+        emit BlockCommitted(n, newRoot, dataHash, commitment, count);
     }
 
     /// @notice Verifies the next committed block's proof and executes it: its withdrawals and
     ///         full exits are paid now.
-    function proveBlock(uint256[8] calldata proof, OnchainOp[] calldata ops) external live {
+    ///         `b` and `ops` are what the block was committed with (`BlockCommitted` has `b`).
+    function proveBlock(uint256[8] calldata proof, Committed calldata b, OnchainOp[] calldata ops) external live {
         uint256 n = totalVerified + 1;
         if (n > totalCommitted) revert NoBlockToVerify();
-        StoredBlock memory b = blocks[n];
-        if (keccak256(abi.encode(ops)) != b.opsHash) revert OpsMismatch();
+        if (keccak256(abi.encode(b, keccak256(abi.encode(ops)))) != blocks[n]) revert BlockMismatch();
         if (!verifier.verify(proof, b.commitment)) revert InvalidProof();
         totalVerified = n;
         stateRoot = b.newRoot;

@@ -21,6 +21,15 @@ interface Vm {
     function store(address target, bytes32 slot, bytes32 value) external;
     function blobhashes(bytes32[] calldata hashes) external;
     function expectRevert() external;
+
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory);
 }
 
 /// @notice Minimal test base: cheatcodes, assertions that revert with a message, bounded inputs.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import {Test} from "../utils/Test.sol";
+import {Test, Vm} from "../utils/Test.sol";
 import {ZkFixture as F} from "./ZkFixture.sol";
 import {Poseidon} from "../../src/zk/Poseidon.sol";
 import {Groth16Verifier} from "../../src/zk/Groth16Verifier.sol";
@@ -25,7 +25,7 @@ contract ZkRollupTest is Test {
 
     function _deploy(address[] memory committee, uint256 k) internal returns (ZkRollup) {
         return new ZkRollup(
-            poseidon, verifier, OPERATOR, F.DOMAIN, [F.SLOTS, F.ACCOUNT_LEVELS, F.BALANCE_LEVELS], F.GENESIS, EXPIRY, committee, k
+            poseidon, verifier, OPERATOR, F.DOMAIN, [F.SLOTS, F.ACCOUNT_LEVELS, F.BALANCE_LEVELS, F.ONCHAIN_SLOTS], F.GENESIS, EXPIRY, committee, k
         );
     }
 
@@ -42,17 +42,31 @@ contract ZkRollupTest is Test {
         _requests(rollup);
         vm.prank(OPERATOR);
         rollup.commitBlock(F.ROOT1, F.PUBDATA1, F.ops1());
-        rollup.proveBlock(F.proof1(), F.ops1());
+        rollup.proveBlock(F.proof1(), F.committed1(), F.ops1());
     }
 
     function test_poseidonMatchesTheCircuit() public view {
         assertEq(poseidon.hash4(1, 2, 3, 4), F.HASH4_1234, "hash4");
-        uint256[] memory nine = new uint256[](9);
-        for (uint256 i = 0; i < 9; i++) {
-            nine[i] = i + 1;
-        }
-        assertEq(poseidon.hashMany(nine), F.HASH_MANY_1_TO_9, "sponge");
-        assertEq(poseidon.dataHash(F.PUBDATA1), F.DATA_HASH1, "pubdata hash");
+    }
+
+    /// The commitment L1 computes (SHA-256 over roots, the pubdata's hash and the on-chain
+    /// records) is the one the Rust prover proved, and commit costs no Poseidon.
+    function test_commitmentMatchesTheProver() public {
+        assertEq(sha256(F.PUBDATA1), F.DATA_HASH1, "pubdata hash");
+        _requests(rollup);
+        vm.recordLogs();
+        vm.prank(OPERATOR);
+        uint256 g = gasleft();
+        rollup.commitBlock(F.ROOT1, F.PUBDATA1, F.ops1());
+        g -= gasleft();
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        (uint256 root, bytes32 dataHash, uint256 commitment, uint64 priority) =
+            abi.decode(logs[logs.length - 1].data, (uint256, bytes32, uint256, uint64));
+        assertEq(root, F.ROOT1, "root");
+        assertEq(dataHash, F.DATA_HASH1, "data hash");
+        assertEq(commitment, F.COMMITMENT1, "commitment");
+        assertEq(priority, 4, "priority requests");
+        assertTrue(g < 150_000, "commit gas");
     }
 
     function test_verifierAcceptsOnlyItsProofAndInput() public view {
@@ -88,7 +102,7 @@ contract ZkRollupTest is Test {
         vm.prank(OPERATOR);
         rollup.commitBlock(F.ROOT2, F.PUBDATA2, F.ops2());
         assertEq(A.balance, a0, "nothing paid at commit");
-        rollup.proveBlock(F.proof2(), F.ops2());
+        rollup.proveBlock(F.proof2(), F.committed2(), F.ops2());
         assertEq(rollup.stateRoot(), F.ROOT2, "root 2");
         assertEq(B.balance - b0, 100, "withdrawal paid at once");
         assertEq(A.balance - a0, 700, "full exit paid at once");
@@ -108,14 +122,57 @@ contract ZkRollupTest is Test {
         vm.prank(OPERATOR);
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.PriorityMismatch.selector, 0, 0));
         rollup.commitBlock(F.ROOT1, F.PUBDATA1, ops);
+        // An operation out of the on-chain slots, or out of slot order, is refused.
+        ops = F.ops1();
+        ops[3].slot = uint16(F.ONCHAIN_SLOTS);
+        vm.prank(OPERATOR);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.BadOp.selector, 3));
+        rollup.commitBlock(F.ROOT1, F.PUBDATA1, ops);
+        ops = F.ops1();
+        (ops[1].slot, ops[2].slot) = (ops[2].slot, ops[1].slot);
+        vm.prank(OPERATOR);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.BadOp.selector, 2));
+        rollup.commitBlock(F.ROOT1, F.PUBDATA1, ops);
         // A wrong root commits but cannot be proven.
         vm.prank(OPERATOR);
         rollup.commitBlock(F.ROOT1 + 1, F.PUBDATA1, F.ops1());
+        ZkRollup.Committed memory c = _recommitted(F.committed1(), F.ROOT1 + 1, F.PUBDATA1, F.ops1());
         vm.expectRevert(ZkRollup.InvalidProof.selector);
-        rollup.proveBlock(F.proof1(), F.ops1());
-        vm.expectRevert(ZkRollup.OpsMismatch.selector);
-        rollup.proveBlock(F.proof1(), F.ops2());
+        rollup.proveBlock(F.proof1(), c, F.ops1());
+        // What proveBlock is given must be what was committed.
+        vm.expectRevert(ZkRollup.BlockMismatch.selector);
+        rollup.proveBlock(F.proof1(), F.committed1(), F.ops1());
+        vm.expectRevert(ZkRollup.BlockMismatch.selector);
+        rollup.proveBlock(F.proof1(), c, F.ops2());
         assertEq(rollup.stateRoot(), F.GENESIS, "nothing verified");
+    }
+
+    /// `c` with the commitment L1 computed when `root` and `data` were committed with `ops` on
+    /// top of genesis (as `_commit` does), for a block that cannot be proven.
+    function _recommitted(ZkRollup.Committed memory c, uint256 root, bytes memory data, ZkRollup.OnchainOp[] memory ops)
+        internal
+        pure
+        returns (ZkRollup.Committed memory)
+    {
+        bytes memory records = new bytes(F.ONCHAIN_SLOTS * 57);
+        for (uint256 i = 0; i < ops.length; i++) {
+            bytes memory r = abi.encodePacked(ops[i].kind, uint24(ops[i].account), ops[i].token, ops[i].addr, ops[i].value);
+            for (uint256 j = 0; j < 57; j++) {
+                records[uint256(ops[i].slot) * 57 + j] = r[j];
+            }
+        }
+        c.commitment = uint256(sha256(abi.encodePacked(F.GENESIS, root, sha256(data), records))) & ((1 << 253) - 1);
+        c.newRoot = root;
+        return c;
+    }
+
+    /// A proof does not verify for a commitment whose records differ by one operation.
+    function test_recordsMatchTheProverByteForByte() public pure {
+        ZkRollup.Committed memory c = F.committed1();
+        assertEq(_recommitted(c, F.ROOT1, F.PUBDATA1, F.ops1()).commitment, F.COMMITMENT1, "Solidity's records");
+        ZkRollup.OnchainOp[] memory ops = F.ops1();
+        ops[2].value ^= 1;
+        assertTrue(_recommitted(c, F.ROOT1, F.PUBDATA1, ops).commitment != F.COMMITMENT1, "one value changed");
     }
 
     function test_wrongPubdataCannotBeProven() public {
@@ -124,8 +181,9 @@ contract ZkRollupTest is Test {
         data[0] = 0x02;
         vm.prank(OPERATOR);
         rollup.commitBlock(F.ROOT1, data, F.ops1());
+        ZkRollup.Committed memory c = _recommitted(F.committed1(), F.ROOT1, data, F.ops1());
         vm.expectRevert(ZkRollup.InvalidProof.selector);
-        rollup.proveBlock(F.proof1(), F.ops1());
+        rollup.proveBlock(F.proof1(), c, F.ops1());
     }
 
     function test_exodusPaysEachLastVerifiedBalanceOnce() public {
@@ -197,7 +255,7 @@ contract ZkRollupTest is Test {
         two[1] = 0xD3;
         vm.prank(OPERATOR);
         v.commitBlockValidium(F.ROOT1, F.DATA_HASH1, F.ops1(), _sorted(digest, two));
-        v.proveBlock(F.proof1(), F.ops1());
+        v.proveBlock(F.proof1(), F.committed1(), F.ops1());
         assertEq(v.stateRoot(), F.ROOT1, "validium root");
     }
 
@@ -228,7 +286,7 @@ contract ZkRollupTest is Test {
         // Signatures over another data hash do not count.
         two[1] = 0xD2;
         vm.expectRevert();
-        v.commitBlockValidium(F.ROOT1, F.DATA_HASH1 + 1, F.ops1(), _sorted(digest, two));
+        v.commitBlockValidium(F.ROOT1, bytes32(uint256(F.DATA_HASH1) + 1), F.ops1(), _sorted(digest, two));
         vm.expectRevert(ZkRollup.WrongMode.selector);
         v.commitBlock(F.ROOT1, F.PUBDATA1, F.ops1());
         vm.stopPrank();

@@ -1,13 +1,14 @@
-//! The block circuit: every slot in order over the running root and on-chain hash, the pubdata
-//! hash over the slots' chunks, and the one public input binding them.
+//! The block circuit: every slot in order over the running root, then the one public input —
+//! `SHA-256(old root ‖ new root ‖ SHA-256(pubdata) ‖ records)` cut to 253 bits, as L1 computes
+//! it (`aqueduct_zk_protocol::BlockCommitment`).
 
-use aqueduct_zk_protocol::{BlockWitness, F};
+use aqueduct_zk_protocol::{BlockWitness, F, INPUT_BITS};
 use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 
 use crate::{
     bits::witness,
-    poseidon::{hash_many, hash4},
+    sha256::{from_bits_be, sha256, to_bits_be},
     slot::slot,
 };
 
@@ -23,24 +24,19 @@ impl ConstraintSynthesizer<F> for BlockCircuit {
         let input = FpVar::new_input(cs.clone(), || Ok(w.commitment().public_input()))?;
         let old_root = witness(&cs, w.old_root)?;
         let mut root = old_root.clone();
-        let mut onchain = FpVar::zero();
-        let mut chunks = Vec::with_capacity(w.slots.len());
-        for s in &w.slots {
-            let out = slot(&cs, s, w.shape, w.domain, &root, &onchain)?;
+        let mut pubdata = Vec::with_capacity(w.slots.len() * 96);
+        let mut records = Vec::new();
+        for (i, s) in w.slots.iter().enumerate() {
+            let out = slot(&cs, s, w.shape, w.domain, &root, i < w.onchain_slots)?;
             root = out.root;
-            onchain = out.onchain;
-            chunks.push(out.chunk);
+            pubdata.extend(out.chunk);
+            records.extend(out.record.into_iter().flatten());
         }
-        let shift = FpVar::constant(F::from(1u128 << 96));
-        let elements: Vec<FpVar<F>> = chunks
-            .chunks(2)
-            .map(|pair| match pair {
-                [x, y] => x * &shift + y,
-                [x] => x.clone(),
-                _ => unreachable!("chunks(2)"),
-            })
-            .collect();
-        let data_hash = hash_many(&elements)?;
-        hash4(&old_root, &root, &data_hash, &onchain)?.enforce_equal(&input)
+        let mut preimage = to_bits_be(&old_root, 256)?;
+        preimage.extend(to_bits_be(&root, 256)?);
+        preimage.extend(sha256(&pubdata)?);
+        preimage.extend(records);
+        let digest = sha256(&preimage)?;
+        from_bits_be(&digest[256 - INPUT_BITS..]).enforce_equal(&input)
     }
 }

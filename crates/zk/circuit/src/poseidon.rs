@@ -48,23 +48,6 @@ pub fn hash4(a: &FpVar<F>, b: &FpVar<F>, c: &FpVar<F>, d: &FpVar<F>) -> Result<F
     hash(Poseidon::t5(), &[a.clone(), b.clone(), c.clone(), d.clone()])
 }
 
-/// The sponge of `aqueduct_zk_protocol::hash_many`.
-pub fn hash_many(items: &[FpVar<F>]) -> Result<FpVar<F>, SynthesisError> {
-    let p = Poseidon::t5();
-    let mut state = vec![FpVar::constant(F::from(items.len() as u64))];
-    state.extend((0..4).map(|_| FpVar::zero()));
-    for block in items.chunks(4) {
-        for (s, x) in state[1..].iter_mut().zip(block) {
-            *s += x;
-        }
-        permute(p, &mut state)?;
-    }
-    if items.is_empty() {
-        permute(p, &mut state)?;
-    }
-    Ok(state.swap_remove(1))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,7 +67,6 @@ mod tests {
         let h2 = hash2(&vars[0], &vars[1]).unwrap();
         assert_eq!(cs.num_constraints() - before, 240);
         assert_eq!(h2.value().unwrap(), aqueduct_zk_protocol::hash2(xs[0], xs[1]));
-        assert_eq!(hash_many(&vars).unwrap().value().unwrap(), aqueduct_zk_protocol::hash_many(&xs));
         assert!(cs.is_satisfied().unwrap());
     }
 }

@@ -19,7 +19,7 @@ use tracing::info;
 use crate::BlockCircuit;
 
 /// Bumped whenever the constraints change: cached keys of another version are not used.
-pub const CIRCUIT_VERSION: u32 = 1;
+pub const CIRCUIT_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProverError {
@@ -48,25 +48,42 @@ pub enum ProverError {
     Task(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// The on-chain slots a block of `slots` gets by default: an eighth of them, at least four (all
+/// of a smaller block). Each costs its record in the circuit's SHA-256 (about 24,000 constraints),
+/// so a block keeps few; a block with more deposits or withdrawals waiting takes the rest next.
+pub const fn default_onchain_slots(slots: usize) -> usize {
+    let eighth = slots / 8;
+    let floor = if slots < 4 { slots } else { 4 };
+    if eighth > floor { eighth } else { floor }
+}
+
 /// The circuit's parameters: what a key is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CircuitParams {
     pub shape: TreeShape,
     pub slots: usize,
+    /// The first slots, which alone may hold an operation L1 acts on (deposits, withdrawals,
+    /// full exits, key changes): each costs a 57-byte record in the public input's hash.
+    pub onchain_slots: usize,
     pub domain: u64,
 }
 
 impl CircuitParams {
+    /// A circuit of `slots` with the default on-chain slots ([`default_onchain_slots`]).
+    pub const fn new(shape: TreeShape, slots: usize, domain: u64) -> Self {
+        Self { shape, slots, onchain_slots: default_onchain_slots(slots), domain }
+    }
+
     fn file_stem(&self) -> String {
         format!(
-            "zk-v{CIRCUIT_VERSION}-a{}-b{}-s{}-d{}",
-            self.shape.account_levels, self.shape.balance_levels, self.slots, self.domain
+            "zk-v{CIRCUIT_VERSION}-a{}-b{}-s{}-o{}-d{}",
+            self.shape.account_levels, self.shape.balance_levels, self.slots, self.onchain_slots, self.domain
         )
     }
 
     /// A block of no-ops on an empty state: fixes the circuit's shape for key generation.
     pub fn blank(&self) -> BlockWitness {
-        ZkState::new(self.shape, self.domain).apply_block(&[Op::Noop], self.slots).0
+        ZkState::new(self.shape, self.domain).apply_block(&[Op::Noop], self.slots, self.onchain_slots).0
     }
 
     /// Constraints in the circuit.
@@ -153,15 +170,19 @@ impl Prover {
     }
 
     fn fits(&self, w: &BlockWitness) -> Result<(), ProverError> {
-        if w.shape != self.params.shape || w.slots.len() != self.params.slots || w.domain != self.params.domain {
+        let p = &self.params;
+        if w.shape != p.shape || w.slots.len() != p.slots || w.onchain_slots != p.onchain_slots || w.domain != p.domain
+        {
             return Err(ProverError::Shape(format!(
-                "block {:?} × {} slots (domain {}) vs circuit {:?} × {} (domain {})",
+                "block {:?} × {} slots ({} on-chain, domain {}) vs circuit {:?} × {} ({} on-chain, domain {})",
                 w.shape,
                 w.slots.len(),
+                w.onchain_slots,
                 w.domain,
-                self.params.shape,
-                self.params.slots,
-                self.params.domain
+                p.shape,
+                p.slots,
+                p.onchain_slots,
+                p.domain
             )));
         }
         Ok(())

@@ -12,6 +12,7 @@ use crate::{
     curve::PointVar,
     path::PathVar,
     poseidon::{hash2, hash4},
+    sha256::{Bit, constant_bit, to_bits_be},
 };
 
 /// Bits of a balance: every balance stays below 2¹²⁸.
@@ -19,9 +20,26 @@ pub const BALANCE_BITS: usize = 128;
 
 pub struct SlotOut {
     pub root: FpVar<F>,
-    pub onchain: FpVar<F>,
-    /// The slot's 12-byte chunk as a 96-bit integer.
-    pub chunk: FpVar<F>,
+    /// The slot's 12-byte pubdata chunk, most significant bit first.
+    pub chunk: Vec<Bit>,
+    /// The slot's on-chain record (`RECORD_BYTES`, zero unless the slot holds an operation L1
+    /// acts on), for the slots that may hold one.
+    pub record: Option<Vec<Bit>>,
+}
+
+/// `bits` (least significant first, at most `n`) as `n` bits, most significant first.
+fn be(bits: &[Boolean<F>], n: usize) -> Vec<Bit> {
+    assert!(bits.len() <= n, "{} bits do not fit {n}", bits.len());
+    let mut out: Vec<Bit> = (bits.len()..n).map(|_| constant_bit(false)).collect();
+    out.extend(bits.iter().rev().map(boolean));
+    out
+}
+
+/// A byte whose low three bits are `k2 k1 k0`.
+fn kind_byte(k2: FpVar<F>, k1: FpVar<F>, k0: FpVar<F>) -> Vec<Bit> {
+    let mut out: Vec<Bit> = (0..5).map(|_| constant_bit(false)).collect();
+    out.extend([k2, k1, k0]);
+    out
 }
 
 fn pow2(n: u32) -> FpVar<F> {
@@ -78,7 +96,7 @@ pub fn slot(
     shape: TreeShape,
     domain: u64,
     root: &FpVar<F>,
-    onchain: &FpVar<F>,
+    onchain_capable: bool,
 ) -> Result<SlotOut, SynthesisError> {
     // Kind: one-hot flags.
     let kinds =
@@ -180,12 +198,31 @@ pub fn slot(
     zero_when(&signed, &(&lhs.x - &rhs.x))?;
     zero_when(&signed, &(&lhs.y - &rhs.y))?;
 
-    // The on-chain record chain.
-    let is_onchain = f_dep + f_wd + f_fe + f_ck;
-    let header = &kind + &a * pow2(8) + &token * pow2(32);
-    let linked = hash4(onchain, &header, &address, &value)?;
-    let onchain_out = onchain + is_onchain * (linked - onchain);
+    // The pubdata chunk: kind ‖ a (3) ‖ b (3) ‖ token ‖ amount (4), big-endian. The kind's bits
+    // are sums of exclusive flags (kinds 1, 3, 5 / 2, 3 / 4, 5).
+    let mut chunk = kind_byte(f_fe + f_ck, f_tr + f_wd, f_dep + f_wd + f_ck);
+    chunk.extend(be(&a_bits, 24));
+    chunk.extend(be(&b_bits, 24));
+    chunk.extend(be(&token_bits, 8));
+    chunk.extend(be(&amount_bits, 32));
 
-    let chunk = kind * pow2(88) + a * pow2(64) + b * pow2(40) + token * pow2(32) + amount32;
-    Ok(SlotOut { root: out, onchain: onchain_out, chunk })
+    // The on-chain record: kind ‖ account (3) ‖ token ‖ address (20) ‖ value (32), all zero
+    // unless the slot holds an operation L1 acts on; only the first slots may hold one.
+    let is_onchain = f_dep + f_wd + f_fe + f_ck;
+    let record = if onchain_capable {
+        let off = FpVar::one() - &is_onchain;
+        zero_when(&off, &address)?;
+        zero_when(&off, &value)?;
+        let mut r = kind_byte(f_fe + f_ck, f_wd.clone(), f_dep + f_wd + f_ck);
+        for bit in be(&a_bits, 24).into_iter().chain(be(&token_bits, 8)) {
+            r.push(bit * &is_onchain);
+        }
+        r.extend(to_bits_be(&address, 160)?);
+        r.extend(to_bits_be(&value, 256)?);
+        Some(r)
+    } else {
+        is_onchain.enforce_equal(&FpVar::zero())?;
+        None
+    };
+    Ok(SlotOut { root: out, chunk, record })
 }

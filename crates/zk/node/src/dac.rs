@@ -24,7 +24,7 @@ use alloy::{
     signers::{SignerSync, local::PrivateKeySigner},
     sol_types::SolValue,
 };
-use aqueduct_zk_protocol::{F, chunks_from_pubdata, data_elements, hash_many};
+use aqueduct_zk_protocol::data_hash;
 use jsonrpsee::{
     core::RpcResult,
     http_client::{HttpClient, HttpClientBuilder},
@@ -34,8 +34,6 @@ use jsonrpsee::{
 };
 use redb::{Database, Durability, ReadableDatabase, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
-
-use crate::deploy::field_to_u256;
 
 const DATA: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("data");
 
@@ -67,8 +65,6 @@ pub enum DacError {
     Db(redb::Error),
     #[error(transparent)]
     Store(#[from] aqueduct_chain::StoreError),
-    #[error("{0}")]
-    Invalid(String),
 }
 
 fn db(e: impl Into<redb::Error>) -> DacError {
@@ -77,15 +73,10 @@ fn db(e: impl Into<redb::Error>) -> DacError {
 
 /// What members sign for block `number` of the validium at `rollup` on chain `chain_id` (the
 /// contract's `dacDigest`).
-pub fn dac_digest(chain_id: u64, rollup: Address, number: u64, data_hash: &F) -> B256 {
-    let enc = ("aqueduct-dac".to_string(), U256::from(chain_id), rollup, U256::from(number), field_to_u256(data_hash))
-        .abi_encode_params();
+pub fn dac_digest(chain_id: u64, rollup: Address, number: u64, data_hash: B256) -> B256 {
+    let enc =
+        ("aqueduct-dac".to_string(), U256::from(chain_id), rollup, U256::from(number), data_hash).abi_encode_params();
     keccak256(enc)
-}
-
-/// The hash the circuit and L1 bind for a block's pubdata.
-pub fn data_hash(pubdata: &[u8]) -> Result<F, String> {
-    Ok(hash_many(&data_elements(&chunks_from_pubdata(pubdata)?)))
 }
 
 /// Orders signatures by their signer, as L1 requires, dropping duplicates of one signer.
@@ -113,8 +104,7 @@ pub struct DacMember {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Stored {
-    #[serde(with = "aqueduct_zk_protocol::fe")]
-    pub data_hash: F,
+    pub data_hash: B256,
     pub signature: Bytes,
 }
 
@@ -141,27 +131,24 @@ impl DacMember {
 
     /// Keeps `pubdata` on disk, then signs its digest for block `number`.
     pub fn store(&self, number: u64, pubdata: &[u8]) -> Result<Stored, DacError> {
-        let h = data_hash(pubdata).map_err(DacError::Invalid)?;
+        let h = data_hash(pubdata);
         let mut tx = self.db.begin_write().map_err(db)?;
         tx.set_durability(Durability::Immediate).map_err(db)?;
-        tx.open_table(DATA)
-            .map_err(db)?
-            .insert(field_to_u256(&h).to_be_bytes::<32>().as_slice(), pubdata)
-            .map_err(db)?;
+        tx.open_table(DATA).map_err(db)?.insert(h.as_slice(), pubdata).map_err(db)?;
         tx.commit().map_err(db)?;
-        let digest = dac_digest(self.chain_id, self.rollup, number, &h);
+        let digest = dac_digest(self.chain_id, self.rollup, number, h);
         let sig = self.signer.sign_hash_sync(&digest)?;
         Ok(Stored { data_hash: h, signature: Bytes::from(sig.as_bytes().to_vec()) })
     }
 
     /// The data behind `hash`, unless this member withholds it.
-    pub fn get(&self, hash: &F) -> Result<Option<Vec<u8>>, DacError> {
+    pub fn get(&self, hash: &B256) -> Result<Option<Vec<u8>>, DacError> {
         if self.withholding() {
             return Err(DacError::Withheld);
         }
         let tx = self.db.begin_read().map_err(db)?;
         let t = tx.open_table(DATA).map_err(db)?;
-        Ok(t.get(field_to_u256(hash).to_be_bytes::<32>().as_slice()).map_err(db)?.map(|v| v.value().to_vec()))
+        Ok(t.get(hash.as_slice()).map_err(db)?.map(|v| v.value().to_vec()))
     }
 
     pub fn stored(&self) -> Result<u64, DacError> {
@@ -195,9 +182,9 @@ pub trait DacApi {
     #[method(name = "store", blocking)]
     fn store(&self, number: u64, data: Bytes) -> RpcResult<Stored>;
 
-    /// The data under a hash (hex field element).
+    /// The data under a hash (its SHA-256).
     #[method(name = "get", blocking)]
-    fn get(&self, hash: String) -> RpcResult<Bytes>;
+    fn get(&self, hash: B256) -> RpcResult<Bytes>;
 
     #[method(name = "status", blocking)]
     fn status(&self) -> RpcResult<DacStatus>;
@@ -218,10 +205,8 @@ impl DacApiServer for DacRpc {
         self.0.store(number, &data).map_err(rpc_error)
     }
 
-    fn get(&self, hash: String) -> RpcResult<Bytes> {
-        let h =
-            aqueduct_zk_protocol::fe::from_hex(&hash).map_err(|e| ErrorObjectOwned::owned(-32602, e, None::<()>))?;
-        match self.0.get(&h).map_err(rpc_error)? {
+    fn get(&self, hash: B256) -> RpcResult<Bytes> {
+        match self.0.get(&hash).map_err(rpc_error)? {
             Some(d) => Ok(Bytes::from(d)),
             None => Err(rpc_error(DacError::NotFound)),
         }
@@ -276,7 +261,7 @@ impl DacClient {
     pub async fn store(&self, number: u64, pubdata: &[u8]) -> Result<Vec<u8>, DacError> {
         let s =
             DacApiClient::store(self.rpc()?, number, Bytes::from(pubdata.to_vec())).await.map_err(|e| self.fail(e))?;
-        let expected = data_hash(pubdata).map_err(DacError::Invalid)?;
+        let expected = data_hash(pubdata);
         if s.data_hash != expected {
             return Err(self.misbehaved("signed another data hash"));
         }
@@ -284,10 +269,9 @@ impl DacClient {
     }
 
     /// The data under `hash`, checked against it.
-    pub async fn get(&self, hash: &F) -> Result<Vec<u8>, DacError> {
-        let d =
-            DacApiClient::get(self.rpc()?, aqueduct_zk_protocol::fe::to_hex(hash)).await.map_err(|e| self.fail(e))?;
-        if data_hash(&d).map_err(DacError::Invalid)? != *hash {
+    pub async fn get(&self, hash: &B256) -> Result<Vec<u8>, DacError> {
+        let d = DacApiClient::get(self.rpc()?, *hash).await.map_err(|e| self.fail(e))?;
+        if data_hash(&d) != *hash {
             return Err(self.misbehaved("served data that does not match its hash"));
         }
         Ok(d.to_vec())

@@ -65,6 +65,7 @@ pub async fn deploy_zk(
         U256::from(p.circuit.slots),
         U256::from(p.circuit.shape.account_levels),
         U256::from(p.circuit.shape.balance_levels),
+        U256::from(p.circuit.onchain_slots),
     ];
     let genesis = field_to_u256(&genesis_root(&p.circuit));
     let provider = l1.provider();

@@ -178,7 +178,8 @@ impl Operator {
         op.mempool = loaded.mempool.into_iter().collect();
         if let Some(inf) = loaded.inflight {
             // Redo the block exactly: the same operations against the same state.
-            let (witness, skipped) = op.state.apply_block(&inf.ops, op.settler.prover.params.slots);
+            let params = op.settler.prover.params;
+            let (witness, skipped) = op.state.apply_block(&inf.ops, params.slots, params.onchain_slots);
             if !skipped.is_empty() {
                 return Err(OperatorError::Diverged(format!("block {} in flight no longer applies", inf.number)));
             }
@@ -326,10 +327,14 @@ impl Operator {
         if let Some(p) = &self.inflight {
             return Ok(Some(p.clone()));
         }
-        let slots = self.settler.prover.params.slots;
+        let params = self.settler.prover.params;
+        let (slots, onchain_slots) = (params.slots, params.onchain_slots);
         let mut ops: Vec<Op> = Vec::with_capacity(slots);
         let mut seqs = Vec::new();
-        while ops.len() < slots
+        // Operations L1 acts on take the block's first slots: priority requests, then
+        // transactions in order until a withdrawal finds no on-chain slot left (it and what
+        // follows wait for the next block, so no sender's nonces are reordered).
+        while ops.len() < onchain_slots
             && let Some(p) = self.queue.pop_front()
         {
             ops.push(Op::Priority(p));
@@ -338,6 +343,10 @@ impl Operator {
         while ops.len() < slots
             && let Some((seq, t)) = self.mempool.pop_front()
         {
+            if t.kind.is_onchain() && ops.len() >= onchain_slots {
+                self.mempool.push_front((seq, t));
+                break;
+            }
             ops.push(Op::Tx(t));
             seqs.push(seq);
         }
@@ -345,7 +354,7 @@ impl Operator {
             return Ok(None);
         }
         let before = self.state.clone();
-        let (witness, skipped) = self.state.apply_block(&ops, slots);
+        let (witness, skipped) = self.state.apply_block(&ops, slots, onchain_slots);
         let requeue = |op: &mut Self, ops: Vec<Op>, seqs: &[u64]| {
             let mut s = seqs.iter().rev();
             for o in ops.into_iter().rev() {
@@ -535,7 +544,7 @@ impl Settler {
                 rollup.commitBlock(field_to_u256(&w.new_root), Bytes::from(data), ops).into_transaction_request()
             }
             DataAvailability::Validium { committee, threshold } => {
-                let data_hash = w.commitment().data_hash;
+                let data_hash = aqueduct_zk_protocol::data_hash(&data);
                 let mut sigs = Vec::new();
                 for member in committee {
                     match member.store(p.number, &data).await {
@@ -548,13 +557,12 @@ impl Settler {
                 if sigs.len() < *threshold {
                     return Err(DacError::TooFew { got: sigs.len(), needed: *threshold }.into());
                 }
-                let digest = self
-                    .read(ZkRollup::dacDigestCall { number: U256::from(p.number), dataHash: field_to_u256(&data_hash) })
-                    .await?;
+                let digest =
+                    self.read(ZkRollup::dacDigestCall { number: U256::from(p.number), dataHash: data_hash }).await?;
                 let sigs = sort_signatures(digest, sigs)?;
                 let signatures = sigs.into_iter().map(Bytes::from).collect();
                 rollup
-                    .commitBlockValidium(field_to_u256(&w.new_root), field_to_u256(&data_hash), ops, signatures)
+                    .commitBlockValidium(field_to_u256(&w.new_root), data_hash, ops, signatures)
                     .into_transaction_request()
             }
         };
@@ -566,7 +574,8 @@ impl Settler {
     pub async fn verify(&self, p: &Prepared, proof: [U256; 8]) -> Result<(B256, u64, u64), OperatorError> {
         let ops: Vec<ZkRollup::OnchainOp> = p.witness.onchain.iter().map(to_sol).collect();
         let rollup = ZkRollup::new(self.rollup, self.l1.provider());
-        self.send("proveBlock", rollup.proveBlock(proof, ops).gas(3_000_000).into_transaction_request()).await
+        let tx = rollup.proveBlock(proof, committed(p), ops).gas(3_000_000).into_transaction_request();
+        self.send("proveBlock", tx).await
     }
 
     /// Simulates (a refusal comes back by name), sends and waits for a call to the rollup.
@@ -600,5 +609,15 @@ pub fn to_sol(op: &OnchainOp) -> ZkRollup::OnchainOp {
         token: op.token,
         addr: op.address,
         value: field_to_u256(&op.value),
+        slot: op.slot,
+    }
+}
+
+/// What L1 keeps the hash of for a committed block (`proveBlock` gives it back).
+pub fn committed(p: &Prepared) -> ZkRollup::Committed {
+    ZkRollup::Committed {
+        commitment: field_to_u256(&p.witness.commitment().public_input()),
+        newRoot: field_to_u256(&p.witness.new_root),
+        priorityOps: p.priority,
     }
 }

@@ -12,8 +12,7 @@ use alloy::{
 };
 use aqueduct_contracts::zk::ZkRollup;
 use aqueduct_eth::{L1Client, L1Error};
-use aqueduct_zk_protocol::{F, OnchainOp, OpError, OpKind, TreeShape, ZkState, chunks_from_pubdata, fe};
-use ark_ff::PrimeField;
+use aqueduct_zk_protocol::{OnchainOp, OpError, OpKind, TreeShape, ZkState, chunks_from_pubdata, fe};
 use tracing::warn;
 
 use crate::{dac::DacClient, deploy::field_to_u256};
@@ -95,8 +94,7 @@ pub async fn reconstruct(
         let (root, chunks, ops) = if let Ok(c) = ZkRollup::commitBlockCall::abi_decode(input) {
             (c.newRoot, chunks_from_pubdata(&c.pubdata).map_err(fail)?, c.ops)
         } else if let Ok(c) = ZkRollup::commitBlockValidiumCall::abi_decode(input) {
-            let h = F::from_be_bytes_mod_order(&c.dataHash.to_be_bytes::<32>());
-            match fetch(committee, &h).await {
+            match fetch(committee, &c.dataHash).await {
                 Some(data) => (c.newRoot, chunks_from_pubdata(&data).map_err(fail)?, c.ops),
                 None => {
                     out.withheld = Some(number);
@@ -124,7 +122,7 @@ pub async fn reconstruct(
     Ok(out)
 }
 
-async fn fetch(committee: &[DacClient], hash: &F) -> Option<Vec<u8>> {
+async fn fetch(committee: &[DacClient], hash: &B256) -> Option<Vec<u8>> {
     for m in committee {
         match m.get(hash).await {
             Ok(d) => return Some(d),
@@ -138,7 +136,7 @@ fn from_sol(op: &ZkRollup::OnchainOp) -> Result<OnchainOp, String> {
     let kind = OpKind::from_u8(op.kind).ok_or_else(|| format!("on-chain operation of kind {}", op.kind))?;
     let value = aqueduct_zk_protocol::field_from_be(&op.value.to_be_bytes::<32>())
         .ok_or_else(|| "on-chain value outside the field".to_string())?;
-    Ok(OnchainOp { kind, account: op.account, token: op.token, address: op.addr, value })
+    Ok(OnchainOp { kind, account: op.account, token: op.token, address: op.addr, value, slot: op.slot })
 }
 
 /// Whose balance an exit call pays, and how much (the call carries the proofs).

@@ -86,7 +86,7 @@ pub async fn start_zk_stack(
     let l1 = L1Client::new(l1_url)?;
     let chain_id = l1.chain_id().await?;
     let shape = TreeShape { account_levels: o.account_levels, balance_levels: o.balance_levels };
-    let params = CircuitParams { shape, slots: o.slots, domain: chain_id };
+    let params = CircuitParams::new(shape, o.slots, chain_id);
     let prover = load_prover(o.dir.join("keys"), params).await?;
     let spec_path = o.dir.join("zk.json");
     let io = |path: &Path| {

@@ -28,7 +28,7 @@ use common::{advance, devnet, refused, send};
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 const SHAPE: TreeShape = TreeShape { account_levels: 2, balance_levels: 1 };
-const PARAMS: CircuitParams = CircuitParams { shape: SHAPE, slots: 8, domain: 7 };
+const PARAMS: CircuitParams = CircuitParams { shape: SHAPE, slots: 8, onchain_slots: 8, domain: 7 };
 const EXPIRY: u64 = 3_600;
 
 fn prover() -> Arc<Prover> {

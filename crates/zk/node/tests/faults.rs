@@ -24,7 +24,7 @@ use jsonrpsee::http_client::HttpClient;
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 const PARAMS: CircuitParams =
-    CircuitParams { shape: TreeShape { account_levels: 2, balance_levels: 1 }, slots: 8, domain: 7 };
+    CircuitParams { shape: TreeShape { account_levels: 2, balance_levels: 1 }, slots: 8, onchain_slots: 8, domain: 7 };
 
 async fn account(rpc: &HttpClient, who: Address) -> ZkAccount {
     rpc.get_account(AccountRef::Address(who)).await.unwrap().unwrap()

@@ -26,7 +26,7 @@ use common::{advance, devnet, refused, send};
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 const SHAPE: TreeShape = TreeShape { account_levels: 2, balance_levels: 1 };
-const PARAMS: CircuitParams = CircuitParams { shape: SHAPE, slots: 4, domain: 9 };
+const PARAMS: CircuitParams = CircuitParams { shape: SHAPE, slots: 4, onchain_slots: 4, domain: 9 };
 const EXPIRY: u64 = 600;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,7 +95,7 @@ async fn validium_committee_and_data_withholding() {
     op.produce_block().await.unwrap().unwrap();
     let p = op.prepare().unwrap().unwrap();
     let w = &p.witness;
-    let data_hash = field_to_u256(&w.commitment().data_hash);
+    let data_hash = w.commitment().data_hash;
     let digest =
         l1.read(rollup, ZkRollup::dacDigestCall { number: U256::from(p.number), dataHash: data_hash }).await.unwrap();
     let mut by_addr: Vec<&PrivateKeySigner> = member_keys.iter().collect();

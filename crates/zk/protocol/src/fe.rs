@@ -5,6 +5,14 @@ use serde::{Deserialize, Deserializer, Serializer};
 
 use crate::F;
 
+/// The element as 32 big-endian bytes.
+pub fn to_bytes(f: &F) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let b = f.into_bigint().to_bytes_be();
+    out[32 - b.len()..].copy_from_slice(&b);
+    out
+}
+
 pub fn to_hex(f: &F) -> String {
     format!("0x{}", alloy_primitives::hex::encode(f.into_bigint().to_bytes_be()))
 }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod account;
+mod commitment;
 mod eddsa;
 pub mod fe;
 mod op;
@@ -10,15 +11,15 @@ mod state;
 mod tree;
 
 pub use account::{Account, TreeShape, address_to_field, empty_leaf, leaf};
+pub use commitment::{BlockCommitment, INPUT_BITS, RECORD_BYTES, data_hash, records};
 pub use eddsa::{PubkeyBytes, PublicKey, SecretKey, Signature, SignatureBytes, challenge, field_from_be};
 pub use op::{
-    Amount32, CHUNK_BYTES, Chunk, OnchainOp, Op, OpKind, PriorityOp, SignedTx, chunks_from_pubdata, data_elements,
-    field_to_u128, onchain_hash, pack_header, pubdata, tx_message,
+    Amount32, CHUNK_BYTES, Chunk, OnchainOp, Op, OpKind, PriorityOp, SignedTx, chunks_from_pubdata, field_to_u128,
+    pubdata, tx_message,
 };
-pub use poseidon::{Poseidon, hash_many, hash2, hash4};
+pub use poseidon::{Poseidon, hash2, hash4};
 pub use state::{
-    AccountWitness, BlockCommitment, BlockWitness, OpError, SlotWitness, UnsignedTx, ZkState, change_key, deposit,
-    full_exit,
+    AccountWitness, BlockWitness, OpError, SlotWitness, UnsignedTx, ZkState, change_key, deposit, full_exit,
 };
 pub use tree::{ARITY, MerklePath, QuadTree, hash_children, place};
 

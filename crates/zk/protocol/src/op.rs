@@ -7,9 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     F,
-    account::address_to_field,
     eddsa::{PubkeyBytes, SignatureBytes},
-    poseidon::hash4,
 };
 
 /// Bytes of pubdata per slot.
@@ -92,6 +90,17 @@ pub enum Op {
     Tx(SignedTx),
 }
 
+impl Op {
+    /// Whether L1 acts on it (it needs one of a block's on-chain slots).
+    pub fn is_onchain(&self) -> bool {
+        match self {
+            Self::Noop => false,
+            Self::Priority(_) => true,
+            Self::Tx(t) => t.kind.is_onchain(),
+        }
+    }
+}
+
 /// What a block reports to L1 for one operation L1 must see: L1 matches priority ones with its
 /// queue and pays withdrawals and full exits from it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,28 +112,9 @@ pub struct OnchainOp {
     /// Deposit, withdrawal, full exit: an amount in wei (or token units); change key: a key hash.
     #[serde(with = "crate::fe")]
     pub value: F,
-}
-
-impl OnchainOp {
-    /// The next link of the running hash L1 recomputes over a block's on-chain operations.
-    pub fn chain(&self, prev: F) -> F {
-        hash4(
-            prev,
-            F::from(pack_header(self.kind, self.account, self.token)),
-            address_to_field(self.address),
-            self.value,
-        )
-    }
-}
-
-/// `kind + account·2⁸ + token·2³²`: one field element.
-pub fn pack_header(kind: OpKind, account: u32, token: u8) -> u64 {
-    kind as u64 | (account as u64) << 8 | (token as u64) << 32
-}
-
-/// The running hash of a block's on-chain operations (zero for none).
-pub fn onchain_hash(ops: &[OnchainOp]) -> F {
-    ops.iter().fold(F::from(0u64), |h, op| op.chain(h))
+    /// The block slot that holds it (below the block's on-chain slots).
+    #[serde(default)]
+    pub slot: u16,
 }
 
 /// A slot's 12 bytes: `kind ‖ a (3) ‖ b (3) ‖ token ‖ amount (4)`, all big-endian.
@@ -166,19 +156,6 @@ impl Chunk {
             | (self.token as u128) << 32
             | self.amount as u128
     }
-}
-
-/// The field elements of a block's pubdata: two chunks (24 bytes, big-endian) per element, the
-/// last alone when the count is odd.
-pub fn data_elements(chunks: &[Chunk]) -> Vec<F> {
-    chunks
-        .chunks(2)
-        .map(|pair| match pair {
-            [a, b] => F::from(a.to_u128()) * F::from(1u128 << 96) + F::from(b.to_u128()),
-            [a] => F::from(a.to_u128()),
-            _ => unreachable!("chunks(2)"),
-        })
-        .collect()
 }
 
 pub fn pubdata(chunks: &[Chunk]) -> Vec<u8> {

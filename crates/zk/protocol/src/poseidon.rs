@@ -95,24 +95,6 @@ pub fn hash4(a: F, b: F, c: F, d: F) -> F {
     Poseidon::t5().hash(&[a, b, c, d])
 }
 
-/// A sponge over width 5 (rate 4) for a sequence of any length: the capacity element starts at
-/// the length, so sequences of different lengths never collide; each block of four is added to the
-/// rate and permuted; the output is rate element 0.
-pub fn hash_many(items: &[F]) -> F {
-    let p = Poseidon::t5();
-    let mut state = [F::from(items.len() as u64), F::ZERO, F::ZERO, F::ZERO, F::ZERO];
-    for block in items.chunks(4) {
-        for (s, x) in state[1..].iter_mut().zip(block) {
-            *s += x;
-        }
-        p.permute(&mut state);
-    }
-    if items.is_empty() {
-        p.permute(&mut state);
-    }
-    state[1]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,8 +106,6 @@ mod tests {
         assert_ne!(a, hash2(F::from(2u64), F::from(1u64)));
         let b = hash4(F::from(1u64), F::from(2u64), F::from(3u64), F::from(4u64));
         assert_ne!(b, hash4(F::from(1u64), F::from(2u64), F::from(3u64), F::from(5u64)));
-        assert_ne!(hash_many(&[F::ZERO; 4]), hash_many(&[F::ZERO; 5]));
-        assert_ne!(hash_many(&[]), hash_many(&[F::ZERO]));
     }
 
     #[test]

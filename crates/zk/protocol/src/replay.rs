@@ -22,7 +22,7 @@ impl ZkState {
             }
             let rec = if kind.is_onchain() {
                 let r = records.next().ok_or_else(|| bad("no on-chain operation left for it"))?;
-                if r.kind != kind || r.account != c.a || r.token != c.token {
+                if r.kind != kind || r.account != c.a || r.token != c.token || r.slot as usize != i {
                     return Err(bad("its on-chain operation does not match"));
                 }
                 Some(r)
@@ -49,7 +49,7 @@ impl ZkState {
                         value,
                     });
                     let (_, produced) = next.apply(&op)?;
-                    if produced.as_ref() != Some(r) {
+                    if produced.map(|p| OnchainOp { slot: r.slot, ..p }).as_ref() != Some(r) {
                         return Err(bad("the operation's effect differs from what L1 recorded"));
                     }
                 }
@@ -119,7 +119,7 @@ mod tests {
         ]);
         blocks.push(vec![full_exit(1, b, 0), tx(OpKind::Withdraw, 1, 1, 0, 4_000, 1, &ka)]);
         for ops in &blocks {
-            let (w, skipped) = operator.apply_block(ops, 4);
+            let (w, skipped) = operator.apply_block(ops, 4, 4);
             assert!(skipped.is_empty(), "{skipped:?}");
             let root = follower.replay_block(&w.chunks(), &w.onchain).unwrap();
             assert_eq!(root, w.new_root);
@@ -134,7 +134,7 @@ mod tests {
     fn replay_rejects_data_that_disagrees_with_l1() {
         let mut operator = ZkState::new(SHAPE, 7);
         let a = Address::repeat_byte(1);
-        let (w, _) = operator.apply_block(&[deposit(1, a, 0, 10), full_exit(1, a, 0)], 2);
+        let (w, _) = operator.apply_block(&[deposit(1, a, 0, 10), full_exit(1, a, 0)], 2, 2);
         let mut follower = ZkState::new(SHAPE, 7);
         let before = follower.root();
         // A deposit without its L1 record, an exit claiming more than the balance, extra records.

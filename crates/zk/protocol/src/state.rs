@@ -11,12 +11,9 @@ use ark_ff::AdditiveGroup;
 use crate::{
     F,
     account::{Account, TreeShape, address_to_field, empty_leaf},
+    commitment::BlockCommitment,
     eddsa::{PublicKey, Signature},
-    op::{
-        Amount32, Chunk, OnchainOp, Op, OpKind, PriorityOp, SignedTx, data_elements, field_to_u128, onchain_hash,
-        tx_message,
-    },
-    poseidon::{hash_many, hash4},
+    op::{Amount32, Chunk, OnchainOp, Op, OpKind, PriorityOp, SignedTx, field_to_u128, pubdata, tx_message},
     tree::{MerklePath, QuadTree},
 };
 
@@ -48,6 +45,8 @@ pub enum OpError {
     WrongOwner { account: u32, owner: Address, address: Address },
     #[error("the operation kind does not fit: {0:?}")]
     WrongKind(OpKind),
+    #[error("an operation L1 acts on must take one of a block's first {onchain_slots} slots")]
+    NoOnchainSlot { onchain_slots: usize },
 }
 
 /// One account as the circuit sees it before a slot touches it, with both its proofs.
@@ -90,6 +89,9 @@ pub struct BlockWitness {
     pub new_root: F,
     pub slots: Vec<SlotWitness>,
     pub onchain: Vec<OnchainOp>,
+    /// Slots (the first ones) that may hold an on-chain operation; each has a record in the
+    /// commitment.
+    pub onchain_slots: usize,
 }
 
 impl BlockWitness {
@@ -98,27 +100,7 @@ impl BlockWitness {
     }
 
     pub fn commitment(&self) -> BlockCommitment {
-        BlockCommitment::new(self.old_root, self.new_root, &self.chunks(), &self.onchain)
-    }
-}
-
-/// The one public input of a block proof and what it binds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BlockCommitment {
-    pub old_root: F,
-    pub new_root: F,
-    pub data_hash: F,
-    pub onchain_hash: F,
-}
-
-impl BlockCommitment {
-    pub fn new(old_root: F, new_root: F, chunks: &[Chunk], onchain: &[OnchainOp]) -> Self {
-        Self { old_root, new_root, data_hash: hash_many(&data_elements(chunks)), onchain_hash: onchain_hash(onchain) }
-    }
-
-    /// `Poseidon(old root, new root, data hash, on-chain hash)`.
-    pub fn public_input(&self) -> F {
-        hash4(self.old_root, self.new_root, self.data_hash, self.onchain_hash)
+        BlockCommitment::new(self.old_root, self.new_root, &pubdata(&self.chunks()), &self.onchain, self.onchain_slots)
     }
 }
 
@@ -176,7 +158,14 @@ impl ZkState {
 
     /// Applies a block: each operation in order, a failing one skipped (and returned with its
     /// error), then no-ops up to `slots`. Returns the witness and the skipped operations.
-    pub fn apply_block(&mut self, ops: &[Op], slots: usize) -> (BlockWitness, Vec<(usize, OpError)>) {
+    /// An operation L1 acts on may take only one of the first `onchain_slots` slots: one that
+    /// would come later is skipped (the operator orders blocks so that none does).
+    pub fn apply_block(
+        &mut self,
+        ops: &[Op],
+        slots: usize,
+        onchain_slots: usize,
+    ) -> (BlockWitness, Vec<(usize, OpError)>) {
         let old_root = self.root();
         let mut out = Vec::with_capacity(slots);
         let mut onchain = Vec::new();
@@ -185,10 +174,15 @@ impl ZkState {
             if out.len() == slots {
                 break;
             }
+            if op.is_onchain() && out.len() >= onchain_slots {
+                skipped.push((i, OpError::NoOnchainSlot { onchain_slots }));
+                continue;
+            }
             match self.apply(op) {
                 Ok((w, rec)) => {
+                    let slot = out.len() as u16;
                     out.push(w);
-                    onchain.extend(rec);
+                    onchain.extend(rec.map(|r| OnchainOp { slot, ..r }));
                 }
                 Err(e) => skipped.push((i, e)),
             }
@@ -203,6 +197,7 @@ impl ZkState {
             new_root: self.root(),
             slots: out,
             onchain,
+            onchain_slots,
         };
         (w, skipped)
     }
@@ -299,7 +294,14 @@ impl ZkState {
                 let chunk = Chunk { kind: p.kind as u8, a: p.account, b: p.account, token: p.token, amount: 0 };
                 let addr = address_to_field(p.address);
                 let record = |value| {
-                    Some(OnchainOp { kind: p.kind, account: p.account, token: p.token, address: p.address, value })
+                    Some(OnchainOp {
+                        kind: p.kind,
+                        account: p.account,
+                        token: p.token,
+                        address: p.address,
+                        value,
+                        slot: 0,
+                    })
                 };
                 match p.kind {
                     OpKind::Deposit => {
@@ -434,6 +436,7 @@ impl ZkState {
                     token,
                     address: from.address,
                     value: F::from(amount),
+                    slot: 0,
                 };
                 (None, Some(rec), address_to_field(from.address), F::from(amount), tx.from)
             }
@@ -556,7 +559,7 @@ mod tests {
             change_key(1, a, ka.public().hash()),
             change_key(2, b, kb.public().hash()),
         ];
-        let (w, skipped) = s.apply_block(&ops, 4);
+        let (w, skipped) = s.apply_block(&ops, 4, 4);
         assert!(skipped.is_empty(), "{skipped:?}");
         assert_eq!(w.onchain.len(), 4);
         assert_eq!(w.new_root, s.root());
@@ -568,7 +571,7 @@ mod tests {
         let (mut s, ka, kb) = funded();
         let t = sign_tx(DOMAIN, &ka, OpKind::Transfer, 1, 2, 0, 300, 0);
         let w = sign_tx(DOMAIN, &kb, OpKind::Withdraw, 2, 2, 0, 100, 0);
-        let (block, skipped) = s.apply_block(&[Op::Tx(t), Op::Tx(w), full_exit(1, Address::repeat_byte(0xa), 0)], 4);
+        let (block, skipped) = s.apply_block(&[Op::Tx(t), Op::Tx(w), full_exit(1, Address::repeat_byte(0xa), 0)], 4, 4);
         assert!(skipped.is_empty(), "{skipped:?}");
         assert_eq!(s.account(1).unwrap().balance(0), 0);
         assert_eq!(s.account(1).unwrap().nonce, 1);
