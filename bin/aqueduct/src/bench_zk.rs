@@ -25,6 +25,10 @@ pub struct ZkBench {
     /// Where proving keys are cached (generated on the first run).
     #[arg(long, default_value = ".aqueduct/zk/keys")]
     keys_dir: PathBuf,
+    /// Further block sizes to measure, comma-separated (a proving key each; one block of
+    /// transfers each, landed on L1 in rollup mode): proving time, peak memory, L1 gas.
+    #[arg(long, value_delimiter = ',')]
+    sizes: Vec<usize>,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -38,6 +42,7 @@ pub async fn run(b: ZkBench) -> eyre::Result<()> {
         balance_levels: b.balance_levels,
         users: b.users,
         keys_dir: b.keys_dir,
+        sizes: b.sizes,
     };
     let figures = aqueduct_bench::bench_zk(o).await?;
     if let Some(path) = &b.json {

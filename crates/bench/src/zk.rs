@@ -39,6 +39,86 @@ pub struct ZkBenchOptions {
     pub users: usize,
     /// Where proving keys are cached (generated on the first run).
     pub keys_dir: PathBuf,
+    /// Further block sizes to measure (a key each, one block of transfers landed on L1 in
+    /// rollup mode): proving time and peak memory against L1 gas per transfer.
+    pub sizes: Vec<usize>,
+}
+
+/// One block size of the sweep.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SizeRow {
+    pub slots: usize,
+    pub onchain_slots: usize,
+    pub constraints: usize,
+    pub keygen_seconds: f64,
+    pub keygen_peak_gib: f64,
+    pub prove_seconds: f64,
+    pub prove_cpu_seconds_per_transfer: f64,
+    pub prove_peak_gib: f64,
+    pub commit_gas: u64,
+    pub verify_gas: u64,
+    pub gas_per_transfer: f64,
+    pub commit_gas_per_transfer: f64,
+    pub verify_gas_per_transfer: f64,
+}
+
+/// Resets this process's peak resident memory (Linux `clear_refs`; nothing elsewhere).
+fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// This process's peak resident memory since the last reset, in GiB (`VmHWM`; zero elsewhere).
+fn peak_memory_gib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    kib / (1024.0 * 1024.0)
+}
+
+/// Measures blocks of `slots`: the key (generated or loaded), then, in rollup mode on `l1`, two
+/// users' deposits and key changes, one block of transfers and a withdrawal, each proven and
+/// landed; the transfers' block gives the figures.
+async fn measure_size(
+    l1: &L1Client,
+    signers: &[PrivateKeySigner],
+    b: &ZkBenchOptions,
+    chain_id: u64,
+    slots: usize,
+    store: PathBuf,
+) -> Result<SizeRow, ZkBenchError> {
+    let shape = TreeShape { account_levels: b.account_levels, balance_levels: b.balance_levels };
+    let params = CircuitParams::new(shape, slots, chain_id);
+    let constraints = tokio::task::spawn_blocking(move || params.constraints()).await?;
+    eprintln!("size {slots}: {constraints} constraints ({} on-chain slots)", params.onchain_slots);
+    reset_peak_memory();
+    let started = Instant::now();
+    let prover = load_prover(b.keys_dir.clone(), params).await?;
+    let keygen_seconds = started.elapsed().as_secs_f64();
+    let keygen_peak_gib = peak_memory_gib();
+    reset_peak_memory();
+    let one = ZkBenchOptions { slots, blocks: 1, users: 2, sizes: vec![], ..b.clone() };
+    let m = run_mode(l1, signers, &prover, &one, DataAvailability::Rollup, vec![], store).await?;
+    let prove_peak_gib = peak_memory_gib();
+    let r = m.blocks.first().ok_or(ZkBenchError::Missing("block"))?;
+    let t = r.transfers.max(1) as f64;
+    Ok(SizeRow {
+        slots,
+        onchain_slots: params.onchain_slots,
+        constraints,
+        keygen_seconds,
+        keygen_peak_gib,
+        prove_seconds: r.prove_seconds,
+        prove_cpu_seconds_per_transfer: r.prove_cpu_seconds / t,
+        prove_peak_gib,
+        commit_gas: r.commit_gas,
+        verify_gas: r.verify_gas,
+        gas_per_transfer: (r.commit_gas + r.verify_gas) as f64 / t,
+        commit_gas_per_transfer: r.commit_gas as f64 / t,
+        verify_gas_per_transfer: r.verify_gas as f64 / t,
+    })
 }
 
 /// What went wrong running the ZK bench.
@@ -135,7 +215,8 @@ async fn run_mode(
         for s in 0..params.slots {
             let i = (blk * params.slots + s) % users.len();
             let (from, to) = (indices[i], indices[(i + 1) % indices.len()]);
-            let amount = Amount32::pack(10u128.pow(15) * (1 + s as u128)).expect("exact");
+            // 0.001 to 0.008 ETH, round robin: balances drift little however large the block.
+            let amount = Amount32::pack(10u128.pow(15) * (1 + (s % 8) as u128)).expect("exact");
             let nonce = op.next_nonce(from);
             let tx = UnsignedTx { kind: OpKind::Transfer, from, to, token: 0, amount, nonce };
             op.submit(tx.sign(domain, &users[i].1))?;
@@ -216,6 +297,10 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
 
     // The pairing check alone.
     let (verifier_gas, proof_bytes) = verify_only_gas(&l1, &prover, rollup.verifier).await?;
+    let mut sweep = Vec::new();
+    for (i, slots) in b.sizes.iter().enumerate() {
+        sweep.push(measure_size(&l1, &signers, &b, chain_id, *slots, dir.path().join(format!("s{i}.redb"))).await?);
+    }
     for h in members {
         let _ = h.stop();
     }
@@ -270,6 +355,39 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
         "no challenge window (optimistic: 7 days)",
     );
     row("key generation or load (s)", format!("{keys_seconds:.1}"), "cached after the first run");
+    if !sweep.is_empty() {
+        println!("\nBlock sizes (rollup mode, one block of transfers each; peak = this process's resident memory)");
+        println!(
+            "  {:>6} {:>8} {:>11} {:>9} {:>9} {:>9} {:>11} {:>9} {:>10} {:>10} {:>10}",
+            "slots",
+            "onchain",
+            "constraints",
+            "keygen s",
+            "keygen GiB",
+            "prove s",
+            "CPU-s/tx",
+            "prove GiB",
+            "gas/tx",
+            "commit/tx",
+            "verify/tx"
+        );
+        for r in &sweep {
+            println!(
+                "  {:>6} {:>8} {:>11} {:>9.1} {:>9.2} {:>9.1} {:>11.2} {:>9.2} {:>10.0} {:>10.0} {:>10.0}",
+                r.slots,
+                r.onchain_slots,
+                r.constraints,
+                r.keygen_seconds,
+                r.keygen_peak_gib,
+                r.prove_seconds,
+                r.prove_cpu_seconds_per_transfer,
+                r.prove_peak_gib,
+                r.gas_per_transfer,
+                r.commit_gas_per_transfer,
+                r.verify_gas_per_transfer
+            );
+        }
+    }
     let j = json!({
             "slots": b.slots, "account_levels": b.account_levels, "balance_levels": b.balance_levels,
             "constraints": constraints, "constraints_per_slot": constraints / b.slots,
@@ -280,7 +398,7 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
             "l1_gas_per_transfer_validium": v_gas, "withdrawal_seconds": rollup.withdraw_seconds,
             "commit_gas_per_transfer_rollup": r_commit, "verify_gas_per_transfer_rollup": r_verify_share,
             "commit_gas_per_transfer_validium": v_commit, "verify_gas_per_transfer_validium": v_verify_share,
-            "onchain_slots": params.onchain_slots,
+            "onchain_slots": params.onchain_slots, "sizes": sweep,
             "withdrawal_block_prove_seconds": rollup.withdraw_block.prove_seconds,
             "validium_withdrawal_seconds": validium.withdraw_seconds,
     });
