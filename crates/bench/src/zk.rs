@@ -308,25 +308,20 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
 
     // L1 gas per transfer: committing (calldata, hashes, storage) and verifying (the pairing
     // check and paying out) apart.
-    let shares = |m: &ModeResult| {
-        let t = m.blocks.iter().map(|r| r.transfers).sum::<usize>().max(1) as f64;
-        let commit: u64 = m.blocks.iter().map(|r| r.commit_gas).sum();
-        let verify: u64 = m.blocks.iter().map(|r| r.verify_gas).sum();
-        (commit as f64 / t, verify as f64 / t)
-    };
-    let (r_commit, r_verify_share) = shares(&rollup);
-    let (v_commit, v_verify_share) = shares(&validium);
     let per = |m: &ModeResult| {
         let t: usize = m.blocks.iter().map(|r| r.transfers).sum();
-        let gas: u64 = m.blocks.iter().map(|r| r.commit_gas + r.verify_gas).sum();
-        let cpu: f64 = m.blocks.iter().map(|r| r.prove_cpu_seconds).sum();
-        let wall: f64 = m.blocks.iter().map(|r| r.prove_seconds).sum();
+        let per_t = |x: f64| x / t.max(1) as f64;
+        let commit = per_t(m.blocks.iter().map(|r| r.commit_gas).sum::<u64>() as f64);
+        let verify_share = per_t(m.blocks.iter().map(|r| r.verify_gas).sum::<u64>() as f64);
+        let cpu = per_t(m.blocks.iter().map(|r| r.prove_cpu_seconds).sum());
+        let wall = per_t(m.blocks.iter().map(|r| r.prove_seconds).sum());
         let verify = m.blocks.iter().map(|r| r.verify_gas).max().unwrap_or(0);
-        let pubdata: usize = m.blocks.iter().map(|r| r.pubdata_bytes).sum();
-        (t, gas as f64 / t as f64, cpu / t as f64, wall / t as f64, verify, pubdata as f64 / t as f64)
+        let pubdata = per_t(m.blocks.iter().map(|r| r.pubdata_bytes).sum::<usize>() as f64);
+        (t, commit, verify_share, cpu, wall, verify, pubdata)
     };
-    let (rt, r_gas, r_cpu, r_wall, r_verify, r_pub) = per(&rollup);
-    let (_, v_gas, v_cpu, _, v_verify, _) = per(&validium);
+    let (rt, r_commit, r_verify_share, r_cpu, r_wall, r_verify, r_pub) = per(&rollup);
+    let (_, v_commit, v_verify_share, v_cpu, _, v_verify, _) = per(&validium);
+    let (r_gas, v_gas) = (r_commit + r_verify_share, v_commit + v_verify_share);
     println!(
         "\nZK rollup benchmark: {} slots a block, 4^{} accounts, {} transfers a mode",
         b.slots, b.account_levels, rt

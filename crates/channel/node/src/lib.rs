@@ -5,6 +5,7 @@
 //! - [`rpc`]: the node's control JSON-RPC, which the `aqueduct channel` CLI uses;
 //! - [`tower`]: the watchtower service and the client a node hands its states to.
 
+mod error;
 pub mod journal;
 pub mod l1;
 pub mod node;
@@ -14,8 +15,9 @@ pub mod tower;
 pub mod watcher;
 
 pub use aqueduct_channel_protocol::Lifecycle;
+pub use error::NodeError;
 pub use journal::SyncMode;
 pub use l1::{Adjudicator, OnchainRecord, Sent};
-pub use node::{ChannelInfo, Node, NodeConfig, NodeError, PaymentResult};
+pub use node::{ChannelInfo, Node, NodeConfig, PaymentResult};
 pub use rpc::{Amount, ChannelApiClient, Invoice, NodeInfo, Paid, control_client};
 pub use tower::{TowerApiClient, TowerClient, TowerService, TowerStatus, WatchReply, serve_tower};

@@ -26,8 +26,9 @@ use jsonrpsee::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    error::NodeError,
     l1::Sent,
-    node::{ChannelInfo, Node, NodeError, PaymentResult},
+    node::{ChannelInfo, Node, PaymentResult},
 };
 
 /// An amount in the token's smallest unit: a decimal string (or a JSON number) on the wire.

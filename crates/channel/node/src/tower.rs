@@ -36,9 +36,9 @@ use tokio::sync::Notify;
 use tracing::{info, warn};
 
 use crate::{
+    error::NodeError,
     journal::{Journal, SyncMode},
     l1::Adjudicator,
-    node::NodeError,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,7 +10,7 @@ use aqueduct_channel_protocol::{Edge, Lifecycle, OnchainChannel, Outbox, Side, S
 use aqueduct_service::{Progress, Service};
 use tracing::{info, warn};
 
-use crate::node::{Node, NodeError};
+use crate::{error::NodeError, node::Node};
 
 /// The node's L1 watch as a service (one tick per step, at the node's poll interval).
 pub struct Watcher {

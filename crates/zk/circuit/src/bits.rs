@@ -22,13 +22,29 @@ pub fn to_bits(x: &FpVar<F>, n: usize) -> Result<Vec<Boolean<F>>, SynthesisError
 
 /// `Σ bits[i]·2ⁱ` (free).
 pub fn from_bits(bits: &[Boolean<F>]) -> FpVar<F> {
+    pack(&bits.iter().map(boolean).collect::<Vec<_>>())
+}
+
+/// `Σ bits[i]·2ⁱ` over bits held as field elements (free).
+pub fn pack(bits: &[FpVar<F>]) -> FpVar<F> {
     let mut acc = FpVar::zero();
     let mut pow = F::from(1u64);
     for b in bits {
-        acc += FpVar::from(b.clone()) * FpVar::constant(pow);
+        acc += b * FpVar::constant(pow);
         pow.double_in_place();
     }
     acc
+}
+
+/// The `n` bits of `x`, most significant first, proven to be its binary expansion (below 2ⁿ, so
+/// `n = 256` admits `x + p` as well as `x`: callers bind only values L1 also range-checks).
+pub fn to_bits_be(x: &FpVar<F>, n: usize) -> Result<Vec<FpVar<F>>, SynthesisError> {
+    Ok(to_bits(x, n)?.iter().rev().map(boolean).collect())
+}
+
+/// The integer the bits stand for (most significant first), mod p (free).
+pub fn from_bits_be(bits: &[FpVar<F>]) -> FpVar<F> {
+    pack(&bits.iter().rev().cloned().collect::<Vec<_>>())
 }
 
 pub fn boolean(b: &Boolean<F>) -> FpVar<F> {

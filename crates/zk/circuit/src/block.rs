@@ -7,8 +7,8 @@ use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 
 use crate::{
-    bits::witness,
-    sha256::{from_bits_be, sha256, to_bits_be},
+    bits::{from_bits_be, to_bits_be, witness},
+    sha256::sha256,
     slot::slot,
 };
 

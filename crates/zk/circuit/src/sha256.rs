@@ -8,9 +8,11 @@
 //! a sum of words mod 2³² costs one boolean per result and carry bit and one equation.
 
 use aqueduct_zk_protocol::F;
-use ark_ff::{AdditiveGroup, Field, PrimeField};
+use ark_ff::PrimeField;
 use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
 use ark_relations::gr1cs::SynthesisError;
+
+use crate::bits::pack;
 
 /// A bit: `0` or `1` by construction.
 pub type Bit = FpVar<F>;
@@ -36,7 +38,7 @@ pub fn constant_bit(b: bool) -> Bit {
 }
 
 /// The `n` bits of `x`, most significant first, as constants.
-pub fn constant_bits(x: u64, n: usize) -> Vec<Bit> {
+fn constant_bits(x: u64, n: usize) -> Vec<Bit> {
     (0..n).rev().map(|i| constant_bit(x >> i & 1 == 1)).collect()
 }
 
@@ -70,17 +72,6 @@ fn shr(x: &Word, n: usize) -> Word {
 
 fn xor3(a: &Word, b: &Word, c: &Word) -> Word {
     (0..32).map(|i| xor(&xor(&a[i], &b[i]), &c[i])).collect()
-}
-
-/// `Σ wᵢ·2ⁱ` (free).
-fn pack(w: &[Bit]) -> FpVar<F> {
-    let mut acc = FpVar::zero();
-    let mut pow = F::ONE;
-    for b in w {
-        acc += b * FpVar::constant(pow);
-        pow.double_in_place();
-    }
-    acc
 }
 
 /// `(Σ words + constant) mod 2³²`: the sum's low 32 bits and its carry are allocated as booleans
@@ -158,25 +149,6 @@ pub fn sha256(message: &[Bit]) -> Result<Vec<Bit>, SynthesisError> {
     Ok(state.iter().flat_map(|w| w.iter().rev().cloned()).collect())
 }
 
-/// The `n` bits of `x`, most significant first, proven to be its binary expansion (below 2ⁿ, so
-/// `n = 256` admits `x + p` as well as `x`: callers bind only values L1 also range-checks).
-pub fn to_bits_be(x: &FpVar<F>, n: usize) -> Result<Vec<Bit>, SynthesisError> {
-    let mut bits = crate::bits::to_bits(x, n)?.iter().map(crate::bits::boolean).collect::<Vec<_>>();
-    bits.reverse();
-    Ok(bits)
-}
-
-/// The integer the bits stand for (most significant first), mod p (free).
-pub fn from_bits_be(bits: &[Bit]) -> FpVar<F> {
-    let le: Vec<Bit> = bits.iter().rev().cloned().collect();
-    pack(&le)
-}
-
-/// Native helper for tests: the bits of `bytes`, most significant first.
-pub fn bytes_to_bits(bytes: &[u8]) -> Vec<bool> {
-    bytes.iter().flat_map(|b| (0..8).rev().map(move |i| b >> i & 1 == 1)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use ark_relations::gr1cs::{ConstraintSystem, OptimizationGoal};
@@ -184,6 +156,14 @@ mod tests {
     use sha2::Digest;
 
     use super::*;
+    use ark_ff::Field;
+
+    use crate::bits::from_bits_be;
+
+    /// The bits of `bytes`, most significant first.
+    fn bytes_to_bits(bytes: &[u8]) -> Vec<bool> {
+        bytes.iter().flat_map(|b| (0..8).rev().map(move |i| b >> i & 1 == 1)).collect()
+    }
 
     fn digest_in_circuit(msg: &[u8]) -> (Vec<u8>, usize, bool) {
         let cs = ConstraintSystem::<F>::new_ref();

@@ -8,11 +8,11 @@ use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 
 use crate::{
-    bits::{boolean, from_bits, to_bits, witness},
+    bits::{boolean, from_bits, to_bits, to_bits_be, witness},
     curve::PointVar,
     path::PathVar,
     poseidon::{hash2, hash4},
-    sha256::{Bit, constant_bit, to_bits_be},
+    sha256::{Bit, constant_bit},
 };
 
 /// Bits of a balance: every balance stays below 2¹²⁸.
