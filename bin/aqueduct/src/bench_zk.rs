@@ -29,6 +29,13 @@ pub struct ZkBench {
     /// transfers each, landed on L1 in rollup mode): proving time, peak memory, L1 gas.
     #[arg(long, value_delimiter = ',')]
     sizes: Vec<usize>,
+    /// Seconds of sustained load in each mode through the operator's pipeline (0: skip): proven
+    /// transfers/s, submission → verified latency, L1 gas with batched verification.
+    #[arg(long, default_value_t = 60)]
+    duration: u64,
+    /// Most proofs one L1 transaction verifies in the sustained run (a batched pairing check).
+    #[arg(long, default_value_t = 4)]
+    aggregate: usize,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -43,6 +50,8 @@ pub async fn run(b: ZkBench) -> eyre::Result<()> {
         users: b.users,
         keys_dir: b.keys_dir,
         sizes: b.sizes,
+        duration: b.duration,
+        aggregate: b.aggregate,
     };
     let figures = aqueduct_bench::bench_zk(o).await?;
     if let Some(path) = &b.json {

@@ -122,6 +122,7 @@ contract ZkRollup {
     error PriorityMismatch(uint256 index, uint64 request);
     error NoBlockToVerify();
     error BlockMismatch();
+    error BadBatch();
     error InvalidProof();
     error NotField();
     error AmountTooLarge();
@@ -335,9 +336,43 @@ contract ZkRollup {
     function proveBlock(uint256[8] calldata proof, Committed calldata b, OnchainOp[] calldata ops) external live {
         uint256 n = totalVerified + 1;
         if (n > totalCommitted) revert NoBlockToVerify();
-        if (keccak256(abi.encode(b, keccak256(abi.encode(ops)))) != blocks[n]) revert BlockMismatch();
+        _checkCommitted(n, b, ops);
         if (!verifier.verify(proof, b.commitment)) revert InvalidProof();
+        _execute(n, b, ops);
         totalVerified = n;
+    }
+
+    /// @notice Verifies the next `bs.length` committed blocks with one batched pairing check
+    ///         (`Groth16Verifier.verifyBatch`: one pairing a block plus three, instead of four a
+    ///         block) and executes them in order. All or none: one bad proof reverts the batch.
+    function proveBlocks(uint256[8][] calldata proofs, Committed[] calldata bs, OnchainOp[][] calldata ops)
+        external
+        live
+    {
+        uint256 k = bs.length;
+        if (k == 0 || proofs.length != k || ops.length != k) revert BadBatch();
+        uint256 first = totalVerified + 1;
+        if (first + k - 1 > totalCommitted) revert NoBlockToVerify();
+        uint256[] memory inputs = new uint256[](k);
+        for (uint256 i = 0; i < k; i++) {
+            _checkCommitted(first + i, bs[i], ops[i]);
+            inputs[i] = bs[i].commitment;
+        }
+        if (!verifier.verifyBatch(proofs, inputs)) revert InvalidProof();
+        for (uint256 i = 0; i < k; i++) {
+            _execute(first + i, bs[i], ops[i]);
+        }
+        totalVerified = first + k - 1;
+    }
+
+    function _checkCommitted(uint256 n, Committed calldata b, OnchainOp[] calldata ops) internal view {
+        if (keccak256(abi.encode(b, keccak256(abi.encode(ops)))) != blocks[n]) revert BlockMismatch();
+    }
+
+    /// @dev A verified block's effects: its root, the requests it served, its payouts. The
+    ///      block's commitment slot is cleared (its gas refund pays part of the verification).
+    function _execute(uint256 n, Committed calldata b, OnchainOp[] calldata ops) internal {
+        delete blocks[n];
         stateRoot = b.newRoot;
         firstPriority += b.priorityOps;
         emit BlockVerified(n, b.newRoot);

@@ -109,6 +109,111 @@ contract ZkRollupTest is Test {
         assertEq(address(rollup).balance, 250, "what stays locked");
     }
 
+    function _commitBoth() internal {
+        _requests(rollup);
+        vm.prank(OPERATOR);
+        rollup.commitBlock(F.ROOT1, F.PUBDATA1, F.ops1());
+        vm.prank(A);
+        rollup.requestFullExit(0);
+        vm.prank(OPERATOR);
+        rollup.commitBlock(F.ROOT2, F.PUBDATA2, F.ops2());
+    }
+
+    function _batch(uint256[8] memory p1, uint256[8] memory p2)
+        internal
+        pure
+        returns (uint256[8][] memory proofs, ZkRollup.Committed[] memory bs, ZkRollup.OnchainOp[][] memory ops)
+    {
+        proofs = new uint256[8][](2);
+        (proofs[0], proofs[1]) = (p1, p2);
+        bs = new ZkRollup.Committed[](2);
+        (bs[0], bs[1]) = (F.committed1(), F.committed2());
+        ops = new ZkRollup.OnchainOp[][](2);
+        (ops[0], ops[1]) = (F.ops1(), F.ops2());
+    }
+
+    /// Two blocks verified by one batched pairing check pay what two proveBlock calls pay.
+    function test_proveBlocksVerifiesABatchWithOnePairingCheck() public {
+        _commitBoth();
+        uint256 a0 = A.balance;
+        uint256 b0 = B.balance;
+        (uint256[8][] memory proofs, ZkRollup.Committed[] memory bs, ZkRollup.OnchainOp[][] memory ops) =
+            _batch(F.proof1(), F.proof2());
+        rollup.proveBlocks(proofs, bs, ops);
+        assertEq(rollup.totalVerified(), 2, "both verified");
+        assertEq(rollup.stateRoot(), F.ROOT2, "root 2");
+        assertEq(rollup.firstPriority(), 5, "requests served");
+        assertEq(B.balance - b0, 100, "withdrawal paid");
+        assertEq(A.balance - a0, 700, "full exit paid");
+        assertEq(address(rollup).balance, 250, "what stays locked");
+        assertEq(rollup.blocks(1), bytes32(0), "commitment slot cleared");
+    }
+
+    function test_proveBlocksRefusesABatchWithOneBadProof() public {
+        _commitBoth();
+        (uint256[8][] memory proofs, ZkRollup.Committed[] memory bs, ZkRollup.OnchainOp[][] memory ops) =
+            _batch(F.proof2(), F.proof1());
+        vm.expectRevert(ZkRollup.InvalidProof.selector);
+        rollup.proveBlocks(proofs, bs, ops);
+        uint256[8] memory bad = F.proof2();
+        bad[7] ^= 1;
+        (proofs, bs, ops) = _batch(F.proof1(), bad);
+        vm.expectRevert(ZkRollup.InvalidProof.selector);
+        rollup.proveBlocks(proofs, bs, ops);
+        // The same proof twice (for both inputs) does not pass either.
+        (proofs, bs, ops) = _batch(F.proof1(), F.proof1());
+        vm.expectRevert(ZkRollup.InvalidProof.selector);
+        rollup.proveBlocks(proofs, bs, ops);
+        // A batch must match what was committed, and not run past it.
+        (proofs, bs, ops) = _batch(F.proof1(), F.proof2());
+        (bs[0], bs[1]) = (bs[1], bs[0]);
+        vm.expectRevert(ZkRollup.BlockMismatch.selector);
+        rollup.proveBlocks(proofs, bs, ops);
+        vm.expectRevert(ZkRollup.BadBatch.selector);
+        rollup.proveBlocks(new uint256[8][](0), new ZkRollup.Committed[](0), new ZkRollup.OnchainOp[][](0));
+        assertEq(rollup.totalVerified(), 0, "nothing verified");
+        // Block 1 alone, then a batch of one more than is committed.
+        rollup.proveBlock(F.proof1(), F.committed1(), F.ops1());
+        (proofs, bs, ops) = _batch(F.proof2(), F.proof2());
+        vm.expectRevert(ZkRollup.NoBlockToVerify.selector);
+        rollup.proveBlocks(proofs, bs, ops);
+        assertEq(rollup.totalVerified(), 1, "block 1 only");
+    }
+
+    function test_verifyBatchAcceptsOnlyValidProofsForTheirInputs() public view {
+        uint256[8][] memory proofs = new uint256[8][](2);
+        (proofs[0], proofs[1]) = (F.proof1(), F.proof2());
+        uint256[] memory inputs = new uint256[](2);
+        (inputs[0], inputs[1]) = (F.COMMITMENT1, F.COMMITMENT2);
+        uint256 g = gasleft();
+        assertTrue(verifier.verifyBatch(proofs, inputs), "both");
+        uint256 batch = g - gasleft();
+        g = gasleft();
+        assertTrue(verifier.verify(F.proof1(), F.COMMITMENT1) && verifier.verify(F.proof2(), F.COMMITMENT2), "each");
+        uint256 single = g - gasleft();
+        // Five pairings instead of eight: a second proof adds one pairing and two scalar
+        // multiplications (about 46k gas), not a whole check (about 190k).
+        assertTrue(batch + 100_000 < single, "a batch of two costs less than two checks");
+        (inputs[0], inputs[1]) = (F.COMMITMENT2, F.COMMITMENT1);
+        assertTrue(!verifier.verifyBatch(proofs, inputs), "inputs swapped");
+        (inputs[0], inputs[1]) = (F.COMMITMENT1, F.COMMITMENT2 + 1);
+        assertTrue(!verifier.verifyBatch(proofs, inputs), "one input changed");
+        assertTrue(!verifier.verifyBatch(proofs, new uint256[](1)), "lengths differ");
+        uint256[8][] memory one = new uint256[8][](1);
+        one[0] = F.proof1();
+        uint256[] memory in1 = new uint256[](1);
+        in1[0] = F.COMMITMENT1;
+        assertTrue(verifier.verifyBatch(one, in1), "a batch of one");
+    }
+
+    function testFuzz_randomBatchesNeverVerify(uint256[8] memory p, uint256 input) public view {
+        uint256[8][] memory proofs = new uint256[8][](2);
+        (proofs[0], proofs[1]) = (F.proof1(), p);
+        uint256[] memory inputs = new uint256[](2);
+        (inputs[0], inputs[1]) = (F.COMMITMENT1, input);
+        assertTrue(!verifier.verifyBatch(proofs, inputs), "a random proof beside a valid one");
+    }
+
     function test_badProofsWrongRootsAndForeignOpsAreRejected() public {
         _requests(rollup);
         vm.prank(address(0xBAD));

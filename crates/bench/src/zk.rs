@@ -16,8 +16,8 @@ use aqueduct_eth::{L1Client, L1Error};
 use aqueduct_l1::{Devnet, L1Config};
 use aqueduct_zk_circuit::{CircuitParams, Prover, ProverError, evm};
 use aqueduct_zk_node::{
-    BlockReport, DacClient, DacError, DacMember, DataAvailability, Operator, OperatorError, SubmitError,
-    ZkDeployParams, deploy_zk, field_to_u256, load_prover,
+    BlockReport, DacClient, DacError, DacMember, DataAvailability, Operator, OperatorError, Pipeline, PipelineConfig,
+    SubmitError, ZkDeployParams, deploy_zk, field_to_u256, load_prover,
 };
 use aqueduct_zk_protocol::{Amount32, OpKind, SecretKey, TreeShape, UnsignedTx};
 use serde_json::json;
@@ -42,6 +42,33 @@ pub struct ZkBenchOptions {
     /// Further block sizes to measure (a key each, one block of transfers landed on L1 in
     /// rollup mode): proving time and peak memory against L1 gas per transfer.
     pub sizes: Vec<usize>,
+    /// Seconds of sustained load in each mode through the operator's pipeline (0: none).
+    pub duration: u64,
+    /// Most proofs one L1 transaction verifies in the sustained run.
+    pub aggregate: usize,
+}
+
+/// The operator's pipeline under a sustained load: transfers offered at a steady rate for a
+/// fixed time, blocks proven one after another and landed `aggregate` at a time.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Sustained {
+    pub seconds: f64,
+    pub offered_per_second: f64,
+    pub transfers: usize,
+    pub blocks: usize,
+    /// L1 transactions that verified them.
+    pub verifications: usize,
+    /// Transfers verified on L1 a second, from the first submission to the last verification.
+    pub proven_per_second: f64,
+    /// The same in 20-second windows of the load (decay shows there).
+    pub windows: Vec<f64>,
+    /// From a transfer's submission to its block's verification on L1.
+    pub latency_p50: f64,
+    pub latency_p99: f64,
+    pub latency_max: f64,
+    pub commit_gas_per_transfer: f64,
+    pub verify_gas_per_transfer: f64,
+    pub prove_cpu_seconds_per_transfer: f64,
 }
 
 /// One block size of the sweep.
@@ -99,7 +126,7 @@ async fn measure_size(
     let keygen_seconds = started.elapsed().as_secs_f64();
     let keygen_peak_gib = peak_memory_gib();
     reset_peak_memory();
-    let one = ZkBenchOptions { slots, blocks: 1, users: 2, sizes: vec![], ..b.clone() };
+    let one = ZkBenchOptions { slots, blocks: 1, users: 2, sizes: vec![], duration: 0, ..b.clone() };
     let m = run_mode(l1, signers, &prover, &one, DataAvailability::Rollup, vec![], store).await?;
     let prove_peak_gib = peak_memory_gib();
     let r = m.blocks.first().ok_or(ZkBenchError::Missing("block"))?;
@@ -160,6 +187,9 @@ struct ModeResult {
     blocks: Vec<BlockReport>,
     withdraw_seconds: f64,
     withdraw_block: BlockReport,
+    sustained: Option<Sustained>,
+    /// The blocks the sustained run landed, in order.
+    sustained_blocks: Vec<BlockReport>,
 }
 
 /// The rollup's `sol!` instance on `l1`'s connection.
@@ -242,7 +272,145 @@ async fn run_mode(
     if paid != U256::from(ETH / 10) {
         return Err(ZkBenchError::WrongPayout { paid, want: U256::from(ETH / 10) });
     }
-    Ok(ModeResult { verifier: dep.verifier, blocks, withdraw_seconds, withdraw_block })
+    let sustained = if b.duration > 0 {
+        // Offered at what one block at a time proves (the sequential blocks above): the pipeline
+        // keeps up only if overlapping proving with L1 gains what it should.
+        let prove: f64 = blocks.iter().map(|r| r.prove_seconds).sum::<f64>() / blocks.len().max(1) as f64;
+        let rate = params.slots as f64 / prove.max(0.1);
+        let keys: Vec<SecretKey> = users.iter().map(|(_, k)| k.clone()).collect();
+        let (s, landed) = sustained(op, &keys, &indices, b, rate).await?;
+        (Some(s), landed)
+    } else {
+        (None, vec![])
+    };
+    let (sustained, sustained_blocks) = sustained;
+    Ok(ModeResult { verifier: dep.verifier, blocks, withdraw_seconds, withdraw_block, sustained, sustained_blocks })
+}
+
+/// Runs `op`'s pipeline while transfers are offered at `rate` a second for `b.duration`
+/// seconds, then until every one is verified on L1.
+async fn sustained(
+    op: Operator,
+    keys: &[SecretKey],
+    indices: &[u32],
+    b: &ZkBenchOptions,
+    rate: f64,
+) -> Result<(Sustained, Vec<BlockReport>), ZkBenchError> {
+    use aqueduct_service::{CancellationToken, Halt};
+    use std::collections::HashMap;
+    use std::time::Duration;
+    let params = op.settler().prover().params;
+    let op = Arc::new(tokio::sync::Mutex::new(op));
+    // A block closes when full or after the time the load takes to fill one; a proven block
+    // waits up to two such times for further proofs to share its verification.
+    let fill = Duration::from_secs_f64(params.slots as f64 / rate);
+    let config =
+        PipelineConfig { depth: b.aggregate + 1, aggregate: b.aggregate, block_time: fill, max_wait: fill * 2 };
+    let (tx, mut reports) = tokio::sync::mpsc::unbounded_channel();
+    let (cancel, halt) = (CancellationToken::new(), Halt::new());
+    let pipeline = Pipeline::new(op.clone(), config).await.with_reports(tx);
+    let task = tokio::spawn(aqueduct_service::run(pipeline, Duration::from_millis(100), cancel.clone(), halt.clone()));
+    eprintln!(
+        "  sustained: {rate:.2} transfers/s offered for {} s, up to {} proofs a verification",
+        b.duration, b.aggregate
+    );
+    let started = Instant::now();
+    let mut submitted: HashMap<u64, Instant> = HashMap::new();
+    let mut landed: Vec<(Instant, BlockReport)> = Vec::new();
+    let mut next = 0usize;
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let take = |landed: &mut Vec<(Instant, BlockReport)>, reports: &mut tokio::sync::mpsc::UnboundedReceiver<_>| {
+        while let Ok(r) = reports.try_recv() {
+            landed.push((Instant::now(), r));
+        }
+    };
+    while started.elapsed().as_secs() < b.duration {
+        let i = next % keys.len();
+        let (from, to) = (indices[i], indices[(i + 1) % indices.len()]);
+        let amount = Amount32::pack(10u128.pow(15) * (1 + (next % 8) as u128)).expect("exact");
+        {
+            let mut o = op.lock().await;
+            let nonce = o.next_nonce(from);
+            let seq = o.submit(
+                UnsignedTx { kind: OpKind::Transfer, from, to, token: 0, amount, nonce }.sign(params.domain, &keys[i]),
+            )?;
+            submitted.insert(seq, Instant::now());
+        }
+        next += 1;
+        take(&mut landed, &mut reports);
+        if let Some(why) = halt.why() {
+            return Err(ZkBenchError::Options(format!("the operator stopped: {why}")));
+        }
+        let due = started + interval.mul_f64(next as f64);
+        tokio::time::sleep_until(due.into()).await;
+    }
+    // Drain: every submitted transfer verified on L1.
+    let total = submitted.len();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while landed.iter().map(|(_, r)| r.seqs.len()).sum::<usize>() < total {
+        if let Some(why) = halt.why() {
+            return Err(ZkBenchError::Options(format!("the operator stopped: {why}")));
+        }
+        if Instant::now() > deadline {
+            return Err(ZkBenchError::Missing("verification of every sustained transfer within 10 minutes"));
+        }
+        match tokio::time::timeout(Duration::from_secs(1), reports.recv()).await {
+            Ok(Some(r)) => landed.push((Instant::now(), r)),
+            Ok(None) => return Err(ZkBenchError::Missing("block report")),
+            Err(_) => {}
+        }
+    }
+    cancel.cancel();
+    let _ = task.await;
+    let end = landed.last().map(|(t, _)| *t).unwrap_or(started);
+    let seconds = (end - started).as_secs_f64();
+    let mut latencies: Vec<f64> = landed
+        .iter()
+        .flat_map(|(t, r)| r.seqs.iter().filter_map(|s| submitted.get(s)).map(move |at| (*t - *at).as_secs_f64()))
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let window = 20.0;
+    let windows = (0..(seconds / window).ceil() as usize)
+        .map(|w| {
+            let (lo, hi) = (w as f64 * window, (w + 1) as f64 * window);
+            let n: usize = landed
+                .iter()
+                .filter(|(t, _)| (lo..hi).contains(&(*t - started).as_secs_f64()))
+                .map(|(_, r)| r.transfers)
+                .sum();
+            n as f64 / window.min(seconds - lo)
+        })
+        .collect();
+    let transfers: usize = landed.iter().map(|(_, r)| r.transfers).sum();
+    let t = transfers.max(1) as f64;
+    let mut txs: Vec<_> = landed.iter().map(|(_, r)| r.l1_block).collect();
+    txs.dedup();
+    let s = Sustained {
+        seconds,
+        offered_per_second: rate,
+        transfers,
+        blocks: landed.len(),
+        verifications: txs.len(),
+        proven_per_second: transfers as f64 / seconds.max(1e-9),
+        windows,
+        latency_p50: pct(0.5),
+        latency_p99: pct(0.99),
+        latency_max: latencies.last().copied().unwrap_or(0.0),
+        commit_gas_per_transfer: landed.iter().map(|(_, r)| r.commit_gas).sum::<u64>() as f64 / t,
+        verify_gas_per_transfer: landed.iter().map(|(_, r)| r.verify_gas).sum::<u64>() as f64 / t,
+        prove_cpu_seconds_per_transfer: landed.iter().map(|(_, r)| r.prove_cpu_seconds).sum::<f64>() / t,
+    };
+    eprintln!(
+        "  sustained: {} transfers in {} blocks, {} L1 verifications, {:.2} proven/s, latency p50 {:.1} s p99 {:.1} s",
+        s.transfers, s.blocks, s.verifications, s.proven_per_second, s.latency_p50, s.latency_p99
+    );
+    Ok((s, landed.into_iter().map(|(_, r)| r).collect()))
 }
 
 /// Runs the ZK bench; prints its table and returns its figures (JSON).
@@ -350,6 +518,56 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
         "no challenge window (optimistic: 7 days)",
     );
     row("key generation or load (s)", format!("{keys_seconds:.1}"), "cached after the first run");
+    // A batch's verification gas less one proof alone's, per further proof (the largest batch).
+    let marginal = |m: &ModeResult| -> Option<(usize, f64)> {
+        m.sustained.as_ref()?;
+        let mut by_tx: Vec<(u64, u64, usize)> = Vec::new();
+        for r in m.sustained_blocks.iter() {
+            match by_tx.last_mut() {
+                Some((tx, gas, k)) if *tx == r.l1_block => {
+                    *gas += r.verify_gas;
+                    *k += 1;
+                }
+                _ => by_tx.push((r.l1_block, r.verify_gas, 1)),
+            }
+        }
+        let single = m.blocks.iter().map(|r| r.verify_gas).max()? as f64;
+        let (_, gas, k) = by_tx.into_iter().filter(|(_, _, k)| *k > 1).max_by_key(|(_, _, k)| *k)?;
+        Some((k, (gas as f64 - single) / (k - 1) as f64))
+    };
+    let mut further = None;
+    for (name, m) in [("rollup", &rollup), ("validium", &validium)] {
+        let Some(s) = &m.sustained else { continue };
+        println!(
+            "\nSustained load, {name} ({:.0} s offered at {:.2} transfers/s, up to {} proofs an L1 verification)",
+            b.duration as f64, s.offered_per_second, b.aggregate
+        );
+        row("proven transfers/s (first submission → last verification)", format!("{:.2}", s.proven_per_second), "");
+        let windows: Vec<String> = s.windows.iter().map(|w| format!("{w:.2}")).collect();
+        row("  per 20 s window", windows.join(" "), "decay shows here");
+        row("transfers, blocks, L1 verifications", format!("{} / {} / {}", s.transfers, s.blocks, s.verifications), "");
+        row(
+            "submitted → verified on L1, p50 / p99 / max (s)",
+            format!("{:.1} / {:.1} / {:.1}", s.latency_p50, s.latency_p99, s.latency_max),
+            "",
+        );
+        row(
+            "L1 gas per transfer (commitment + verification)",
+            format!("{:.0}", s.commit_gas_per_transfer + s.verify_gas_per_transfer),
+            &format!("{:.0} + {:.0}", s.commit_gas_per_transfer, s.verify_gas_per_transfer),
+        );
+        row("proving CPU-seconds per transfer", format!("{:.2}", s.prove_cpu_seconds_per_transfer), "≤ 1.0");
+        if let Some((k, g)) = marginal(m) {
+            row(
+                "verification gas a further proof in a batch",
+                format!("{g:.0}"),
+                &format!("measured on a batch of {k}"),
+            );
+            if name == "rollup" {
+                further = Some(g);
+            }
+        }
+    }
     if !sweep.is_empty() {
         println!("\nBlock sizes (rollup mode, one block of transfers each; peak = this process's resident memory)");
         println!(
@@ -366,6 +584,7 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
             "commit/tx",
             "verify/tx"
         );
+        let k = b.aggregate.max(1) as f64;
         for r in &sweep {
             println!(
                 "  {:>6} {:>8} {:>11} {:>9.1} {:>9.2} {:>9.1} {:>11.2} {:>9.2} {:>10.0} {:>10.0} {:>10.0}",
@@ -382,6 +601,24 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
                 r.verify_gas_per_transfer
             );
         }
+        if let Some(g) = further {
+            // Derived, not measured at these sizes: the size's measured commitment per transfer
+            // plus its proof's check shared with k - 1 further proofs at the measured marginal.
+            println!(
+                "  with {k:.0} proofs an L1 verification (derived from the measured marginal {g:.0} gas a further proof):"
+            );
+            for r in &sweep {
+                let t = r.slots as f64;
+                let verify = (r.verify_gas as f64 + (k - 1.0) * g) / (k * t);
+                println!(
+                    "  {:>6} slots: {:>7.0} gas/tx ({:.0} commitment + {:.0} verification)",
+                    r.slots,
+                    r.commit_gas_per_transfer + verify,
+                    r.commit_gas_per_transfer,
+                    verify
+                );
+            }
+        }
     }
     let j = json!({
             "slots": b.slots, "account_levels": b.account_levels, "balance_levels": b.balance_levels,
@@ -396,6 +633,8 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
             "onchain_slots": params.onchain_slots, "sizes": sweep,
             "withdrawal_block_prove_seconds": rollup.withdraw_block.prove_seconds,
             "validium_withdrawal_seconds": validium.withdraw_seconds,
+            "sustained_rollup": rollup.sustained, "sustained_validium": validium.sustained,
+            "aggregate": b.aggregate, "verify_gas_per_further_proof": further,
     });
     Ok(j)
 }

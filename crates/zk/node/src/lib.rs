@@ -3,6 +3,7 @@
 pub mod dac;
 mod deploy;
 mod operator;
+mod pipeline;
 mod reconstruct;
 mod rpc;
 mod stack;
@@ -14,7 +15,10 @@ pub use operator::{
     BlockReport, DataAvailability, Operator, OperatorError, Prepared, Settled, Settler, SubmitError, priority_op,
     process_cpu_seconds, to_sol,
 };
+pub use pipeline::{Pipeline, PipelineConfig};
 pub use reconstruct::{ExitProof, ReconstructError, Reconstructed, exit_call, reconstruct};
-pub use rpc::{AccountRef, Submitted, ZkAccount, ZkApiClient, ZkConfig, ZkService, ZkStatus, serve_rpc, zk_client};
+pub use rpc::{
+    AccountRef, Submitted, ZkAccount, ZkApiClient, ZkConfig, ZkService, ZkStatus, serve_rpc, serve_rpc_with, zk_client,
+};
 pub use stack::{ZkSpec, ZkStackError, ZkStackOptions, load_prover, start_zk_stack};
 pub use store::{BlockRecord, StoreError, ZkStore};

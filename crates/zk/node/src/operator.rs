@@ -6,7 +6,9 @@
 //! as in flight (on disk when the operator has a store); [`Settler::settle`] proves it and lands
 //! it on L1, skipping what L1 already has, so it can be retried after any failure or crash;
 //! [`Operator::finish`] writes its effects once L1 has verified it. Only the first and last need
-//! the operator; proving and L1 round trips run beside new submissions.
+//! the operator; proving and L1 round trips run beside new submissions. Several blocks may be in
+//! flight at once ([`Operator::prepare_next`]): the [`crate::Pipeline`] proves one while earlier
+//! ones land, and verifies several with one batched pairing check.
 
 use std::{collections::VecDeque, path::Path, sync::Arc, time::Instant};
 
@@ -95,6 +97,8 @@ pub struct BlockReport {
     pub verify_gas: u64,
     pub pubdata_bytes: usize,
     pub l1_block: u64,
+    /// The mempool entries (submission numbers) it carried.
+    pub seqs: Vec<u64>,
 }
 
 /// A block applied to the state and not yet verified on L1.
@@ -106,6 +110,22 @@ pub struct Prepared {
     pub skipped: Vec<(usize, OpError)>,
     seqs: Vec<u64>,
     priority: u64,
+    /// What the store gets once L1 verifies it: the tree nodes and accounts as this block left
+    /// them (taken when it was applied, since later blocks may be applied before it lands).
+    effects: Arc<Effects>,
+}
+
+#[derive(Default)]
+struct Effects {
+    nodes: Vec<((u8, u64), Option<F>)>,
+    accounts: Vec<(u32, Option<Account>)>,
+}
+
+impl Prepared {
+    /// The submission numbers of the transactions it carries.
+    pub fn seqs(&self) -> &[u64] {
+        &self.seqs
+    }
 }
 
 /// What landing a block on L1 gave.
@@ -133,7 +153,8 @@ pub struct Operator {
     /// Blocks verified on L1.
     blocks: u64,
     served: u64,
-    inflight: Option<Prepared>,
+    /// Blocks applied to the state and not yet verified on L1, oldest first.
+    inflight: VecDeque<Prepared>,
 }
 
 impl Operator {
@@ -152,7 +173,7 @@ impl Operator {
             next_seq: 0,
             blocks: 0,
             served: 0,
-            inflight: None,
+            inflight: VecDeque::new(),
         }
     }
 
@@ -176,8 +197,8 @@ impl Operator {
         op.next_request = loaded.served;
         op.next_seq = loaded.next_seq;
         op.mempool = loaded.mempool.into_iter().collect();
-        if let Some(inf) = loaded.inflight {
-            // Redo the block exactly: the same operations against the same state.
+        for inf in loaded.inflight {
+            // Redo the blocks exactly: the same operations against the same state, in order.
             let params = op.settler.prover.params;
             let (witness, skipped) = op.state.apply_block(&inf.ops, params.slots, params.onchain_slots);
             if !skipped.is_empty() {
@@ -185,15 +206,18 @@ impl Operator {
             }
             op.mempool.retain(|(s, _)| !inf.seqs.contains(s));
             op.next_request += inf.priority;
-            op.inflight = Some(Prepared {
+            let effects = op.take_effects(&witness);
+            op.inflight.push_back(Prepared {
                 number: inf.number,
                 ops: inf.ops,
                 witness,
                 skipped,
                 seqs: inf.seqs,
                 priority: inf.priority,
+                effects,
             });
-        } else {
+        }
+        if op.inflight.is_empty() {
             // Without a block in flight, the store is L1's last verified state.
             let verified = op.settler.read(ZkRollup::totalVerifiedCall {}).await?;
             let l1_root = op.settler.read(ZkRollup::stateRootCall {}).await?;
@@ -206,7 +230,7 @@ impl Operator {
             }
         }
         op.store = Some(store);
-        info!(target: "zk::operator", blocks = op.blocks, mempool = op.mempool.len(), inflight = op.inflight.is_some(), "operator reopened");
+        info!(target: "zk::operator", blocks = op.blocks, mempool = op.mempool.len(), inflight = op.inflight.len(), "operator reopened");
         Ok(op)
     }
 
@@ -238,9 +262,19 @@ impl Operator {
         })
     }
 
-    /// Requests and transactions waiting, and a block in flight.
+    /// Requests and transactions waiting, and blocks in flight.
     pub fn pending(&self) -> usize {
-        self.queue.len() + self.mempool.len() + usize::from(self.inflight.is_some())
+        self.queue.len() + self.mempool.len() + self.inflight.len()
+    }
+
+    /// Requests and transactions waiting for a block (not counting blocks in flight).
+    pub fn waiting(&self) -> usize {
+        self.queue.len() + self.mempool.len()
+    }
+
+    /// Blocks applied and not yet verified on L1, oldest first.
+    pub fn inflight(&self) -> &VecDeque<Prepared> {
+        &self.inflight
     }
 
     /// The nonce the next transaction of `account` must carry (counting those waiting).
@@ -321,12 +355,18 @@ impl Operator {
         Ok(seq)
     }
 
-    /// The block to settle next: the one in flight, or a new one from what waits (priority
+    /// The block to settle next: the oldest in flight, or a new one from what waits (priority
     /// requests first, in queue order). `None` when nothing waits.
     pub fn prepare(&mut self) -> Result<Option<Prepared>, OperatorError> {
-        if let Some(p) = &self.inflight {
+        if let Some(p) = self.inflight.front() {
             return Ok(Some(p.clone()));
         }
+        self.prepare_next()
+    }
+
+    /// A new block from what waits, applied after the blocks already in flight. `None` when
+    /// nothing waits.
+    pub fn prepare_next(&mut self) -> Result<Option<Prepared>, OperatorError> {
         let params = self.settler.prover.params;
         let (slots, onchain_slots) = (params.slots, params.onchain_slots);
         let mut ops: Vec<Op> = Vec::with_capacity(slots);
@@ -388,7 +428,9 @@ impl Operator {
         let kept: Vec<Op> =
             ops.into_iter().enumerate().filter(|(i, _)| !skipped.iter().any(|(j, _)| j == i)).map(|(_, o)| o).collect();
         let seqs: Vec<u64> = seqs.into_iter().filter(|s| !dropped.contains(s)).collect();
-        let p = Prepared { number: self.blocks + 1, ops: kept, witness, skipped, seqs, priority: priority as u64 };
+        let number = self.blocks + self.inflight.len() as u64 + 1;
+        let effects = self.take_effects(&witness);
+        let p = Prepared { number, ops: kept, witness, skipped, seqs, priority: priority as u64, effects };
         if let Some(s) = &self.store {
             let inf = Inflight { number: p.number, ops: p.ops.clone(), seqs: p.seqs.clone(), priority: p.priority };
             if let Err(e) = s.put_inflight(&inf) {
@@ -397,12 +439,28 @@ impl Operator {
                 return Err(e.into());
             }
         }
-        self.inflight = Some(p.clone());
+        self.inflight.push_back(p.clone());
         Ok(Some(p))
     }
 
-    /// Writes a block L1 has verified.
+    /// The tree nodes and accounts a block just applied changed, as it left them.
+    fn take_effects(&mut self, w: &BlockWitness) -> Arc<Effects> {
+        let mut touched: Vec<u32> = w.slots.iter().flat_map(|s| [s.chunk.a, s.chunk.b]).collect();
+        touched.sort();
+        touched.dedup();
+        let accounts = touched.into_iter().map(|i| (i, self.state.account(i).cloned())).collect();
+        Arc::new(Effects { nodes: self.state.tree_mut().take_dirty(), accounts })
+    }
+
+    /// Writes a block L1 has verified: the oldest in flight.
     pub fn finish(&mut self, p: Prepared, settled: &Settled) -> Result<BlockReport, OperatorError> {
+        if self.inflight.front().map(|f| f.number) != Some(p.number) {
+            return Err(OperatorError::Diverged(format!(
+                "block {} finished out of order (oldest in flight: {:?})",
+                p.number,
+                self.inflight.front().map(|f| f.number)
+            )));
+        }
         let w = &p.witness;
         let transfers = w.slots.iter().filter(|s| s.chunk.kind == OpKind::Transfer as u8).count();
         let data = pubdata(&w.chunks());
@@ -421,17 +479,12 @@ impl Operator {
         };
         let served = self.served + p.priority;
         if let Some(s) = &self.store {
-            let mut touched: Vec<u32> = w.slots.iter().flat_map(|s| [s.chunk.a, s.chunk.b]).collect();
-            touched.sort();
-            touched.dedup();
-            let accounts: Vec<(u32, Option<Account>)> =
-                touched.into_iter().map(|i| (i, self.state.account(i).cloned())).collect();
-            let nodes = self.state.tree_mut().take_dirty();
-            s.put_block(BlockWrite { record: &record, nodes, accounts, seqs: &p.seqs, served })?;
+            let e = &p.effects;
+            s.put_block(BlockWrite { record: &record, nodes: &e.nodes, accounts: &e.accounts, seqs: &p.seqs, served })?;
         }
         self.blocks = p.number;
         self.served = served;
-        self.inflight = None;
+        self.inflight.pop_front();
         info!(target: "zk::operator", block = p.number, ops = p.ops.len(), transfers, prove_seconds = settled.prove_seconds, "block verified on L1");
         Ok(BlockReport {
             number: p.number,
@@ -444,6 +497,7 @@ impl Operator {
             verify_gas: settled.verify_gas,
             pubdata_bytes: data.len(),
             l1_block: settled.l1_block,
+            seqs: p.seqs,
         })
     }
 
@@ -576,6 +630,34 @@ impl Settler {
         let rollup = ZkRollup::new(self.rollup, self.l1.provider());
         let tx = rollup.proveBlock(proof, committed(p), ops).gas(3_000_000).into_transaction_request();
         self.send("proveBlock", tx).await
+    }
+
+    /// Sends the proofs of `ps` (consecutive committed blocks, the first the next to verify) in
+    /// one `proveBlocks` call: one batched pairing check for them all (`proveBlock` for one).
+    pub async fn verify_batch(
+        &self,
+        ps: &[Prepared],
+        proofs: Vec<[U256; 8]>,
+    ) -> Result<(B256, u64, u64), OperatorError> {
+        if let ([p], [proof]) = (ps, proofs.as_slice()) {
+            return self.verify(p, *proof).await;
+        }
+        let rollup = ZkRollup::new(self.rollup, self.l1.provider());
+        let bs = ps.iter().map(committed).collect();
+        let ops = ps.iter().map(|p| p.witness.onchain.iter().map(to_sol).collect()).collect();
+        let gas = 1_000_000 + 400_000 * ps.len() as u64;
+        let tx = rollup.proveBlocks(proofs, bs, ops).gas(gas).into_transaction_request();
+        self.send("proveBlocks", tx).await
+    }
+
+    /// Blocks L1 has committed.
+    pub async fn total_committed(&self) -> Result<u64, L1Error> {
+        Ok(self.read(ZkRollup::totalCommittedCall {}).await?.saturating_to())
+    }
+
+    /// Blocks L1 has verified.
+    pub async fn total_verified(&self) -> Result<u64, L1Error> {
+        Ok(self.read(ZkRollup::totalVerifiedCall {}).await?.saturating_to())
     }
 
     /// Simulates (a refusal comes back by name), sends and waits for a call to the rollup.

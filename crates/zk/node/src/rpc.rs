@@ -23,12 +23,12 @@ use jsonrpsee::{
 };
 use serde::{Deserialize, Serialize};
 use tokio::{sync::Mutex, task::JoinHandle};
-use tracing::{info, warn};
 
-use aqueduct_service::{CancellationToken, Classify, Halt, NextAction, Progress, Service};
+use aqueduct_service::{CancellationToken, Halt};
 
 use crate::{
-    operator::{Operator, OperatorError, SubmitError},
+    operator::{Operator, SubmitError},
+    pipeline::{Pipeline, PipelineConfig},
     store::BlockRecord,
 };
 
@@ -235,8 +235,18 @@ impl ZkService {
 }
 
 /// Runs `operator`: settles a block whenever something waits (priority requests first), polling
-/// L1 every `poll`; serves JSON-RPC on `addr`.
+/// L1 every `poll`; serves JSON-RPC on `addr`. The settlement loop is the default [`Pipeline`].
 pub async fn serve_rpc(operator: Operator, addr: SocketAddr, poll: Duration) -> Result<ZkService, std::io::Error> {
+    serve_rpc_with(operator, addr, poll, PipelineConfig::default()).await
+}
+
+/// [`serve_rpc`] with a given pipeline.
+pub async fn serve_rpc_with(
+    operator: Operator,
+    addr: SocketAddr,
+    poll: Duration,
+    pipeline: PipelineConfig,
+) -> Result<ZkService, std::io::Error> {
     let config = {
         let settler = operator.settler();
         let p = settler.prover().params;
@@ -266,8 +276,8 @@ pub async fn serve_rpc(operator: Operator, addr: SocketAddr, poll: Duration) -> 
     let server = server.start(module);
     let cancel = CancellationToken::new();
     let task = {
-        let (settle, cancel, halt, server) =
-            (Settle { operator: operator.clone() }, cancel.clone(), halt.clone(), server.clone());
+        let settle = Pipeline::new(operator.clone(), pipeline).await;
+        let (cancel, halt, server) = (cancel.clone(), halt.clone(), server.clone());
         tokio::spawn(async move {
             aqueduct_service::run(settle, poll, cancel, halt.clone()).await;
             // Stopped by a critical error (here or in a submission): no client reads a state the
@@ -282,37 +292,3 @@ pub async fn serve_rpc(operator: Operator, addr: SocketAddr, poll: Duration) -> 
 
 /// Largest request the operator's JSON-RPC reads (jsonrpsee's default).
 const MAX_REQUEST_BYTES: u32 = 10 * 1024 * 1024;
-
-/// The settlement loop as a service: each step reads L1's priority queue, then builds, proves and
-/// lands the next block when something waits. A failed store write stops it (the block stays in
-/// flight on L1's side and a restart finishes it); L1 and committee trouble is retried.
-struct Settle {
-    operator: Arc<Mutex<Operator>>,
-}
-
-impl Service for Settle {
-    type Error = OperatorError;
-
-    fn name(&self) -> &'static str {
-        "zk operator"
-    }
-
-    async fn step(&mut self) -> Result<Progress, OperatorError> {
-        let (prepared, settler) = {
-            let mut op = self.operator.lock().await;
-            if let Err(e) = op.sync().await {
-                if e.next_action() == NextAction::Stop {
-                    return Err(e);
-                }
-                warn!(target: "zk::operator", error = %e, "reading L1's priority queue");
-            }
-            (op.prepare()?, op.settler())
-        };
-        let Some(p) = prepared else { return Ok(Progress::Idle) };
-        let number = p.number;
-        let settled = settler.settle(&p).await?;
-        self.operator.lock().await.finish(p, &settled)?;
-        info!(target: "zk::operator", block = number, "block verified on L1 and stored");
-        Ok(Progress::Busy)
-    }
-}

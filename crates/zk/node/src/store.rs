@@ -55,14 +55,15 @@ pub struct Loaded {
     pub served: u64,
     pub next_seq: u64,
     pub mempool: Vec<(u64, SignedTx)>,
-    pub inflight: Option<Inflight>,
+    /// Blocks in flight, in order.
+    pub inflight: Vec<Inflight>,
 }
 
 /// What a verified block changes on disk, all in one transaction.
 pub struct BlockWrite<'a> {
     pub record: &'a BlockRecord,
-    pub nodes: Vec<((u8, u64), Option<F>)>,
-    pub accounts: Vec<(u32, Option<Account>)>,
+    pub nodes: &'a [((u8, u64), Option<F>)],
+    pub accounts: &'a [(u32, Option<Account>)],
     pub seqs: &'a [u64],
     pub served: u64,
 }
@@ -140,10 +141,11 @@ impl ZkStore {
             let (k, v) = e?;
             mempool.push((k.value(), serde_json::from_slice(v.value()).map_err(|e| corrupt("mempool", e))?));
         }
-        let inflight = match tx.open_table(INFLIGHT)?.get(blocks + 1)? {
-            Some(v) => Some(serde_json::from_slice(v.value()).map_err(|e| corrupt("inflight", e))?),
-            None => None,
-        };
+        let mut inflight = Vec::new();
+        let table = tx.open_table(INFLIGHT)?;
+        while let Some(v) = table.get(blocks + 1 + inflight.len() as u64)? {
+            inflight.push(serde_json::from_slice(v.value()).map_err(|e| corrupt("inflight", e))?);
+        }
         Ok(Loaded { state, blocks, served, next_seq, mempool, inflight })
     }
 
@@ -189,14 +191,14 @@ impl ZkStore {
         let w = self.begin("block")?;
         {
             let mut nodes = w.open_table(NODES)?;
-            for (k, v) in &b.nodes {
+            for (k, v) in b.nodes {
                 match v {
                     Some(f) => nodes.insert(*k, aqueduct_zk_circuit::evm::word(f).as_slice())?,
                     None => nodes.remove(*k)?,
                 };
             }
             let mut accounts = w.open_table(ACCOUNTS)?;
-            for (i, a) in &b.accounts {
+            for (i, a) in b.accounts {
                 match a {
                     Some(a) => accounts.insert(*i, json(a).as_slice())?,
                     None => accounts.remove(*i)?,

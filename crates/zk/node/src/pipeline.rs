@@ -1,0 +1,265 @@
+//! The operator's settlement loop, pipelined: blocks are applied ahead of L1 (up to `depth`),
+//! committed as soon as they are applied, proven one after another on a blocking thread while
+//! earlier blocks land, and verified on L1 several at a time with one batched pairing check
+//! (`ZkRollup.proveBlocks`, up to `aggregate` proofs a transaction).
+//!
+//! A block is closed when it is full, or when what waits has waited `block_time` and the prover
+//! has nothing else to do: under load blocks fill, and a quiet operator still closes small ones.
+//! Everything this loop holds in memory (proofs made, the proof being made) can be lost: the
+//! blocks in flight are on disk and L1 says what it already has, so a restart proves again what
+//! was not yet verified.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use alloy::primitives::{B256, U256};
+use aqueduct_service::{Classify, NextAction, Progress, Service};
+use aqueduct_zk_circuit::{Bn254, Proof, ProverError, evm};
+use tokio::{
+    sync::{Mutex, mpsc},
+    task::JoinHandle,
+    time::Instant,
+};
+use tracing::{info, warn};
+
+use crate::{BlockReport, Operator, OperatorError, Prepared, Settled, Settler, process_cpu_seconds};
+
+/// How the pipeline runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PipelineConfig {
+    /// Most blocks applied and not yet verified on L1 (1: one block at a time, as an operator
+    /// without a pipeline). More than `aggregate` keeps the prover busy while a batch lands.
+    pub depth: usize,
+    /// Most proofs one L1 transaction verifies.
+    pub aggregate: usize,
+    /// How long transactions wait for more to fill their block while the prover is idle.
+    pub block_time: Duration,
+    /// How long a proven block waits for further proofs to share its L1 verification while the
+    /// prover is idle (a proof being made is always waited for, up to `aggregate`). Zero lands
+    /// at once: the lowest latency; longer, fewer and larger batches: less L1 gas a transfer.
+    pub max_wait: Duration,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self { depth: 5, aggregate: 4, block_time: Duration::ZERO, max_wait: Duration::ZERO }
+    }
+}
+
+/// What a finished proof task left.
+struct Proven {
+    proof: Proof<Bn254>,
+    at: Instant,
+    seconds: f64,
+    cpu_seconds: f64,
+}
+
+struct Proving {
+    number: u64,
+    started: Instant,
+    cpu: f64,
+    handle: JoinHandle<Result<Proof<Bn254>, ProverError>>,
+}
+
+/// The settlement loop as a [`Service`].
+pub struct Pipeline {
+    operator: Arc<Mutex<Operator>>,
+    settler: Settler,
+    config: PipelineConfig,
+    /// When the oldest transaction still waiting for a block was first seen.
+    waiting_since: Option<Instant>,
+    proving: Option<Proving>,
+    proven: BTreeMap<u64, Proven>,
+    /// Commit transactions sent for blocks in flight, and their gas.
+    commits: BTreeMap<u64, (B256, u64)>,
+    reports: Option<mpsc::UnboundedSender<BlockReport>>,
+}
+
+impl Pipeline {
+    pub async fn new(operator: Arc<Mutex<Operator>>, config: PipelineConfig) -> Self {
+        let settler = operator.lock().await.settler();
+        let config = PipelineConfig { depth: config.depth.max(1), aggregate: config.aggregate.max(1), ..config };
+        Self {
+            operator,
+            settler,
+            config,
+            waiting_since: None,
+            proving: None,
+            proven: BTreeMap::new(),
+            commits: BTreeMap::new(),
+            reports: None,
+        }
+    }
+
+    /// Sends a report of every block once L1 has verified it and it is stored.
+    pub fn with_reports(mut self, tx: mpsc::UnboundedSender<BlockReport>) -> Self {
+        self.reports = Some(tx);
+        self
+    }
+
+    /// Applies new blocks while fewer than `depth` are in flight and one should close; returns
+    /// what is in flight and whether a block was made.
+    async fn prepare(&mut self) -> Result<(Vec<Prepared>, bool), OperatorError> {
+        let mut op = self.operator.lock().await;
+        if let Err(e) = op.sync().await {
+            if e.next_action() == NextAction::Stop {
+                return Err(e);
+            }
+            warn!(target: "zk::operator", error = %e, "reading L1's priority queue");
+        }
+        let slots = self.settler.prover().params.slots;
+        let proving = self.proving.as_ref().map(|p| p.number);
+        let mut unproven =
+            op.inflight().iter().filter(|p| Some(p.number) != proving && !self.proven.contains_key(&p.number)).count();
+        let mut made = false;
+        while op.inflight().len() < self.config.depth {
+            let waiting = op.waiting();
+            if waiting == 0 {
+                self.waiting_since = None;
+                break;
+            }
+            let since = *self.waiting_since.get_or_insert_with(Instant::now);
+            let idle = unproven == 0 && proving.is_none();
+            if waiting < slots && !(idle && since.elapsed() >= self.config.block_time) {
+                break;
+            }
+            match op.prepare_next()? {
+                Some(_) => {
+                    made = true;
+                    unproven += 1;
+                    self.waiting_since = None;
+                }
+                None => break,
+            }
+        }
+        Ok((op.inflight().iter().cloned().collect(), made))
+    }
+
+    fn start_proving(&mut self, p: &Prepared) {
+        let prover = self.settler.prover().clone();
+        let witness = p.witness.clone();
+        let handle = tokio::task::spawn_blocking(move || prover.prove(&witness));
+        self.proving = Some(Proving { number: p.number, started: Instant::now(), cpu: process_cpu_seconds(), handle });
+    }
+
+    /// Takes the running proof's result when it is done (waiting up to `wait` for it).
+    async fn collect(&mut self, wait: Duration) -> Result<bool, OperatorError> {
+        let Some(task) = self.proving.as_mut() else { return Ok(false) };
+        if !task.handle.is_finished() && wait.is_zero() {
+            return Ok(false);
+        }
+        let Ok(joined) = tokio::time::timeout(wait, &mut task.handle).await else { return Ok(false) };
+        let task = self.proving.take().expect("a task is running");
+        let proof = joined.map_err(|e| ProverError::Task(Box::new(e)))??;
+        let seconds = task.started.elapsed().as_secs_f64();
+        let cpu_seconds = process_cpu_seconds() - task.cpu;
+        info!(target: "zk::operator", block = task.number, seconds = format!("{seconds:.1}"), "block proven");
+        self.proven.insert(task.number, Proven { proof, at: Instant::now(), seconds, cpu_seconds });
+        Ok(true)
+    }
+
+    /// Verifies the proven blocks that come next on L1 when there are `aggregate` of them, or
+    /// when no proof is being made and the oldest has waited `max_wait`; stores and reports
+    /// them.
+    async fn land(&mut self, inflight: &[Prepared], verified: u64) -> Result<bool, OperatorError> {
+        let ready: Vec<&Prepared> = inflight
+            .iter()
+            .filter(|p| p.number > verified)
+            .take(self.config.aggregate)
+            .take_while(|p| self.proven.contains_key(&p.number))
+            .collect();
+        let Some(first) = ready.first() else { return Ok(false) };
+        if ready.len() < self.config.aggregate
+            && (self.proving.is_some() || self.proven[&first.number].at.elapsed() < self.config.max_wait)
+        {
+            return Ok(false);
+        }
+        let blocks: Vec<Prepared> = ready.into_iter().cloned().collect();
+        let proofs = blocks.iter().map(|p| evm::proof_words(&self.proven[&p.number].proof).map(U256::from_be_bytes));
+        let (tx, gas, l1_block) = self.settler.verify_batch(&blocks, proofs.collect()).await?;
+        let k = blocks.len() as u64;
+        info!(target: "zk::operator", first = blocks[0].number, blocks = k, gas, "blocks verified on L1");
+        let mut op = self.operator.lock().await;
+        for p in blocks {
+            let proven = self.proven.remove(&p.number).expect("proven above");
+            let (commit_tx, commit_gas) = self.commits.remove(&p.number).unwrap_or_default();
+            let settled = Settled {
+                commit_tx,
+                verify_tx: tx,
+                commit_gas,
+                // Each block's share of the batch's verification.
+                verify_gas: gas / k,
+                l1_block,
+                prove_seconds: proven.seconds,
+                prove_cpu_seconds: proven.cpu_seconds,
+            };
+            let report = op.finish(p, &settled)?;
+            if let Some(r) = &self.reports {
+                let _ = r.send(report);
+            }
+        }
+        Ok(true)
+    }
+}
+
+impl Service for Pipeline {
+    type Error = OperatorError;
+
+    fn name(&self) -> &'static str {
+        "zk operator"
+    }
+
+    async fn step(&mut self) -> Result<Progress, OperatorError> {
+        // A finished proof first: a prover left idle lets a partly filled block close now.
+        let mut busy = self.collect(Duration::ZERO).await?;
+        let (inflight, made) = self.prepare().await?;
+        busy |= made;
+        if inflight.is_empty() {
+            return Ok(if busy { Progress::Busy } else { Progress::Idle });
+        }
+        // Commit what L1 lacks, oldest first (committing needs no proof).
+        let committed = self.settler.total_committed().await?;
+        for p in inflight.iter().filter(|p| p.number > committed) {
+            let c = self.settler.commit(p).await?;
+            self.commits.insert(p.number, c);
+            busy = true;
+        }
+        let verified = self.settler.total_verified().await?;
+        self.proven.retain(|n, _| *n > verified);
+        // Blocks L1 verified before they were stored (a crash, a failed write): store them now.
+        let done: Vec<&Prepared> = inflight.iter().filter(|p| p.number <= verified).collect();
+        if !done.is_empty() {
+            let mut op = self.operator.lock().await;
+            for p in done {
+                let (commit_tx, commit_gas) = self.commits.remove(&p.number).unwrap_or_default();
+                let report = op.finish(p.clone(), &Settled { commit_tx, commit_gas, ..Default::default() })?;
+                info!(target: "zk::operator", block = p.number, "block verified on L1 before a restart; stored");
+                if let Some(r) = &self.reports {
+                    let _ = r.send(report);
+                }
+            }
+            return Ok(Progress::Busy);
+        }
+        if self.proving.is_none()
+            && let Some(p) = inflight.iter().find(|p| p.number > verified && !self.proven.contains_key(&p.number))
+        {
+            self.start_proving(p);
+            busy = true;
+        }
+        busy |= self.land(&inflight, verified).await?;
+        if !busy {
+            // Nothing to do but wait for the prover (or for work): wait for it here, briefly, so
+            // its proof lands without a poll interval's delay.
+            busy = self.collect(Duration::from_millis(250)).await?;
+        }
+        Ok(if busy { Progress::Busy } else { Progress::Idle })
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        // A proof being made is made again after a restart.
+        if let Some(p) = self.proving.take() {
+            p.handle.abort();
+        }
+    }
+}

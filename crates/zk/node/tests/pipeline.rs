@@ -1,0 +1,156 @@
+//! Issue 18 (items 3 and 4): the operator's pipeline keeps several blocks in flight, proves one
+//! while earlier ones land, and verifies several with one batched pairing check
+//! (`ZkRollup.proveBlocks`); a restart with several blocks committed and not yet verified
+//! finishes them all from disk and L1, and loses nothing.
+
+#[allow(dead_code)] // each test binary uses part of what they share
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::{providers::Provider, sol_types::SolCall};
+use aqueduct_contracts::zk::ZkRollup;
+use aqueduct_eth::L1Client;
+use aqueduct_service::{CancellationToken, Halt};
+use aqueduct_testkit::eventually as until;
+use aqueduct_zk_circuit::{CircuitParams, Prover};
+use aqueduct_zk_node::{
+    BlockReport, DataAvailability, Operator, Pipeline, PipelineConfig, ZkDeployParams, deploy_zk, field_to_u256,
+};
+use aqueduct_zk_protocol::{Amount32, OpKind, SecretKey, TreeShape, UnsignedTx};
+use common::{devnet, send};
+use tokio::sync::{Mutex, mpsc};
+
+const ETH: u128 = 1_000_000_000_000_000_000;
+const PARAMS: CircuitParams =
+    CircuitParams { shape: TreeShape { account_levels: 2, balance_levels: 1 }, slots: 4, onchain_slots: 4, domain: 7 };
+
+/// Runs a pipeline over `op` until cancelled; block reports come out of the receiver.
+fn run(
+    op: Arc<Mutex<Operator>>,
+    config: PipelineConfig,
+) -> (CancellationToken, Halt, tokio::task::JoinHandle<()>, mpsc::UnboundedReceiver<BlockReport>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (cancel, halt) = (CancellationToken::new(), Halt::new());
+    let task = {
+        let (cancel, halt) = (cancel.clone(), halt.clone());
+        tokio::spawn(async move {
+            let p = Pipeline::new(op, config).await.with_reports(tx);
+            aqueduct_service::run(p, Duration::from_millis(50), cancel, halt).await;
+        })
+    };
+    (cancel, halt, task, rx)
+}
+
+async fn next_report(rx: &mut mpsc::UnboundedReceiver<BlockReport>) -> BlockReport {
+    tokio::time::timeout(Duration::from_secs(300), rx.recv()).await.expect("a block within 5 minutes").unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pipeline_lands_several_blocks_with_one_check_and_a_restart_finishes_those_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let devnet = devnet(dir.path()).await;
+    let s = devnet.signers.clone();
+    let (operator_key, alice, bob) = (s[0].clone(), s[1].clone(), s[2].clone());
+    let l1 = L1Client::new(&devnet.url()).unwrap();
+    let prover = Arc::new(Prover::setup(PARAMS).unwrap());
+    let params = ZkDeployParams {
+        circuit: PARAMS,
+        operator: operator_key.address(),
+        priority_expiry: 3_600,
+        committee: vec![],
+        threshold: 0,
+    };
+    let rollup = deploy_zk(&l1, &operator_key, prover.vk(), &params).await.unwrap().rollup;
+    let ka = SecretKey::from_seed([0xa; 32]);
+    send(&l1, &alice, rollup, ETH, ZkRollup::depositETHCall { to: alice.address() }.abi_encode()).await;
+    send(&l1, &bob, rollup, ETH, ZkRollup::depositETHCall { to: bob.address() }.abi_encode()).await;
+    let key = ZkRollup::changeKeyCall { pubkeyHash: field_to_u256(&ka.public().hash()) };
+    send(&l1, &alice, rollup, 0, key.abi_encode()).await;
+    let store = dir.path().join("operator.redb");
+    let open = async || {
+        let op =
+            Operator::open(l1.clone(), operator_key.clone(), rollup, prover.clone(), DataAvailability::Rollup, &store);
+        Arc::new(Mutex::new(op.await.unwrap()))
+    };
+    let verified = async || -> u64 { l1.read(rollup, ZkRollup::totalVerifiedCall {}).await.unwrap().saturating_to() };
+    let committed = async || -> u64 { l1.read(rollup, ZkRollup::totalCommittedCall {}).await.unwrap().saturating_to() };
+
+    // The deposits' block, then nine transfers and a withdrawal: three blocks of four slots,
+    // which a pipeline aggregating three verifies with one proveBlocks.
+    let op = open().await;
+    let config =
+        PipelineConfig { depth: 4, aggregate: 3, block_time: Duration::from_secs(1), max_wait: Duration::ZERO };
+    let (cancel, halt, task, mut rx) = run(op.clone(), config);
+    let first = next_report(&mut rx).await;
+    assert_eq!((first.number, first.ops), (1, 3));
+    let (a, b) = (1u32, 2u32);
+    let unit = 10u128.pow(15);
+    {
+        let mut o = op.lock().await;
+        for nonce in 0..9 {
+            let amount = Amount32::pack(unit).unwrap();
+            let t = UnsignedTx { kind: OpKind::Transfer, from: a, to: b, token: 0, amount, nonce };
+            o.submit(t.sign(7, &ka)).unwrap();
+        }
+        let amount = Amount32::pack(ETH / 10).unwrap();
+        let w = UnsignedTx { kind: OpKind::Withdraw, from: a, to: a, token: 0, amount, nonce: 9 };
+        o.submit(w.sign(7, &ka)).unwrap();
+    }
+    let alice_l1 = l1.provider().get_balance(alice.address()).await.unwrap();
+    let reports = [next_report(&mut rx).await, next_report(&mut rx).await, next_report(&mut rx).await];
+    assert_eq!(reports.iter().map(|r| r.number).collect::<Vec<_>>(), [2, 3, 4]);
+    assert_eq!(reports.iter().map(|r| r.seqs.len()).sum::<usize>(), 10, "every transaction, once");
+    let tx = reports[0].l1_block;
+    assert!(reports.iter().all(|r| r.l1_block == tx), "one L1 transaction verified the three: {reports:?}");
+    assert!(reports.iter().all(|r| r.verify_gas == reports[0].verify_gas), "each block bears a third");
+    let paid = l1.provider().get_balance(alice.address()).await.unwrap() - alice_l1;
+    assert_eq!(paid, alloy::primitives::U256::from(ETH / 10), "the withdrawal is paid with the batch");
+    assert_eq!(verified().await, 4);
+    assert!(!halt.is_halted(), "{:?}", halt.why());
+
+    // Stopped with two blocks committed and not yet verified (a crash mid-proof): a restart
+    // proves and lands both, and the store ends where L1 does.
+    cancel.cancel();
+    task.await.unwrap();
+    let config = PipelineConfig { depth: 2, aggregate: 2, ..Default::default() };
+    let (cancel, halt, task, _rx) = run(op.clone(), config);
+    {
+        let mut o = op.lock().await;
+        for nonce in 10..18 {
+            let amount = Amount32::pack(unit).unwrap();
+            o.submit(UnsignedTx { kind: OpKind::Transfer, from: a, to: b, token: 0, amount, nonce }.sign(7, &ka))
+                .unwrap();
+        }
+    }
+    until("two blocks committed and not verified", 120, || async { committed().await == verified().await + 2 }).await;
+    cancel.cancel();
+    task.abort();
+    let _ = task.await;
+    assert!(!halt.is_halted(), "{:?}", halt.why());
+    drop(op);
+    let op = open().await;
+    let in_flight = op.lock().await.inflight().len();
+    assert!(in_flight >= 1, "blocks in flight come back from disk");
+    let (cancel, halt, task, mut rx) = run(op.clone(), config);
+    let mut last = 0;
+    while last < 6 {
+        last = next_report(&mut rx).await.number;
+    }
+    assert_eq!((verified().await, committed().await), (6, 6), "nothing landed twice");
+    let o = op.lock().await;
+    assert_eq!(o.blocks(), 6);
+    assert_eq!(o.pending(), 0);
+    let root = l1.read(rollup, ZkRollup::stateRootCall {}).await.unwrap();
+    assert_eq!(root, field_to_u256(&o.state().root()), "the operator's state is L1's");
+    assert_eq!(o.state().account(b).unwrap().balance(0), ETH + 17 * unit);
+    drop(o);
+    assert!(!halt.is_halted(), "{:?}", halt.why());
+    cancel.cancel();
+    task.await.unwrap();
+    // What was stored is L1's state: reopening checks the stored root against L1's.
+    drop(op);
+    let op = open().await;
+    assert_eq!(op.lock().await.blocks(), 6);
+    devnet.stop().await;
+}
