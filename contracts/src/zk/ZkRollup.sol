@@ -265,6 +265,26 @@ contract ZkRollup {
         _commit(newRoot, sha256(pubdata), ops);
     }
 
+    /// @notice A rollup block as `commitBlocks` takes it.
+    struct BlockData {
+        uint256 newRoot;
+        bytes pubdata;
+        OnchainOp[] ops;
+    }
+
+    /// @notice Commits the next `bs.length` blocks of a rollup in one transaction (each as
+    ///         `commitBlock` would): the transaction's base cost and the counters' writes are paid
+    ///         once for them all.
+    function commitBlocks(BlockData[] calldata bs) external onlyOperator live {
+        if (validium) revert WrongMode();
+        if (bs.length == 0) revert BadBatch();
+        for (uint256 i = 0; i < bs.length; i++) {
+            BlockData calldata b = bs[i];
+            if (b.pubdata.length != slots * CHUNK) revert BadPubdata(b.pubdata.length, slots * CHUNK);
+            _commit(b.newRoot, sha256(b.pubdata), b.ops);
+        }
+    }
+
     /// @notice Commits the next block of a validium: the pubdata stays with the committee, whose
     ///         members sign `dacDigest(number, dataHash)`; signatures sorted by signer, distinct, at
     ///         least `threshold` of them valid.

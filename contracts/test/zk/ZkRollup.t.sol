@@ -149,6 +149,33 @@ contract ZkRollupTest is Test {
         assertEq(rollup.blocks(1), bytes32(0), "commitment slot cleared");
     }
 
+    /// Two blocks committed in one transaction are the two commitBlock calls' blocks: the same
+    /// commitments, proven the same way; a bad block in the batch reverts it whole.
+    function test_commitBlocksCommitsABatchAsSingleCommitsWould() public {
+        _requests(rollup);
+        vm.prank(A);
+        rollup.requestFullExit(0);
+        ZkRollup.BlockData[] memory bs = new ZkRollup.BlockData[](2);
+        bs[0] = ZkRollup.BlockData(F.ROOT1, F.PUBDATA1, F.ops1());
+        bs[1] = ZkRollup.BlockData(F.ROOT2, hex"00", F.ops2());
+        vm.prank(OPERATOR);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.BadPubdata.selector, 1, 48));
+        rollup.commitBlocks(bs);
+        assertEq(rollup.totalCommitted(), 0, "nothing committed");
+        bs[1].pubdata = F.PUBDATA2;
+        vm.prank(address(0xBAD));
+        vm.expectRevert(ZkRollup.NotOperator.selector);
+        rollup.commitBlocks(bs);
+        vm.prank(OPERATOR);
+        rollup.commitBlocks(bs);
+        assertEq(rollup.totalCommitted(), 2, "both committed");
+        (uint256[8][] memory proofs, ZkRollup.Committed[] memory cs, ZkRollup.OnchainOp[][] memory ops) =
+            _batch(F.proof1(), F.proof2());
+        rollup.proveBlocks(proofs, cs, ops);
+        assertEq(rollup.stateRoot(), F.ROOT2, "root 2");
+        assertEq(address(rollup).balance, 250, "what stays locked");
+    }
+
     function test_proveBlocksRefusesABatchWithOneBadProof() public {
         _commitBoth();
         (uint256[8][] memory proofs, ZkRollup.Committed[] memory bs, ZkRollup.OnchainOp[][] memory ops) =

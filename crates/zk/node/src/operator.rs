@@ -624,6 +624,31 @@ impl Settler {
         Ok((tx, gas))
     }
 
+    /// Commits `ps` (consecutive blocks, the first the next L1 lacks): a rollup's in one
+    /// `commitBlocks` call, a validium's one by one. Returns each block's share of the gas.
+    pub async fn commit_batch(&self, ps: &[Prepared]) -> Result<Vec<(B256, u64)>, OperatorError> {
+        if ps.len() < 2 || self.validium() {
+            let mut out = Vec::with_capacity(ps.len());
+            for p in ps {
+                out.push(self.commit(p).await?);
+            }
+            return Ok(out);
+        }
+        let blocks = ps
+            .iter()
+            .map(|p| ZkRollup::BlockData {
+                newRoot: field_to_u256(&p.witness.new_root),
+                pubdata: Bytes::from(pubdata(&p.witness.chunks())),
+                ops: p.witness.onchain.iter().map(to_sol).collect(),
+            })
+            .collect();
+        let rollup = ZkRollup::new(self.rollup, self.l1.provider());
+        let gas = 1_000_000 + 500_000 * ps.len() as u64;
+        let tx = rollup.commitBlocks(blocks).gas(gas).into_transaction_request();
+        let (tx, gas, _) = self.send("commitBlocks", tx).await?;
+        Ok(vec![(tx, gas / ps.len() as u64); ps.len()])
+    }
+
     /// Sends `proof` for `p` (which L1 must have committed). Returns the tx, its gas and block.
     pub async fn verify(&self, p: &Prepared, proof: [U256; 8]) -> Result<(B256, u64, u64), OperatorError> {
         let ops: Vec<ZkRollup::OnchainOp> = p.witness.onchain.iter().map(to_sol).collect();

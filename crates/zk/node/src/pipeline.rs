@@ -1,7 +1,9 @@
 //! The operator's settlement loop, pipelined: blocks are applied ahead of L1 (up to `depth`),
-//! committed as soon as they are applied, proven one after another on a blocking thread while
-//! earlier blocks land, and verified on L1 several at a time with one batched pairing check
-//! (`ZkRollup.proveBlocks`, up to `aggregate` proofs a transaction).
+//! proven one after another on a blocking thread while earlier blocks land, and landed several
+//! at a time: committed together (`ZkRollup.commitBlocks`, a rollup's; a validium's one by one)
+//! and verified with one batched pairing check (`ZkRollup.proveBlocks`), up to `aggregate` a
+//! batch. Committing as late as that costs no safety: exodus drops blocks committed and not
+//! verified, so only verification moves a user's funds or L1's queue.
 //!
 //! A block is closed when it is full, or when what waits has waited `block_time` and the prover
 //! has nothing else to do: under load blocks fill, and a quiet operator still closes small ones.
@@ -69,7 +71,7 @@ pub struct Pipeline {
     waiting_since: Option<Instant>,
     proving: Option<Proving>,
     proven: BTreeMap<u64, Proven>,
-    /// Commit transactions sent for blocks in flight, and their gas.
+    /// Commit transactions sent for blocks in flight, and each block's share of their gas.
     commits: BTreeMap<u64, (B256, u64)>,
     reports: Option<mpsc::UnboundedSender<BlockReport>>,
 }
@@ -174,6 +176,15 @@ impl Pipeline {
             return Ok(false);
         }
         let blocks: Vec<Prepared> = ready.into_iter().cloned().collect();
+        // Commit those L1 lacks (after a restart some may be committed already).
+        let committed = self.settler.total_committed().await?;
+        let uncommitted: Vec<Prepared> = blocks.iter().filter(|p| p.number > committed).cloned().collect();
+        if !uncommitted.is_empty() {
+            let sent = self.settler.commit_batch(&uncommitted).await?;
+            for (p, c) in uncommitted.iter().zip(sent) {
+                self.commits.insert(p.number, c);
+            }
+        }
         let proofs = blocks.iter().map(|p| evm::proof_words(&self.proven[&p.number].proof).map(U256::from_be_bytes));
         let (tx, gas, l1_block) = self.settler.verify_batch(&blocks, proofs.collect()).await?;
         let k = blocks.len() as u64;
@@ -215,13 +226,6 @@ impl Service for Pipeline {
         busy |= made;
         if inflight.is_empty() {
             return Ok(if busy { Progress::Busy } else { Progress::Idle });
-        }
-        // Commit what L1 lacks, oldest first (committing needs no proof).
-        let committed = self.settler.total_committed().await?;
-        for p in inflight.iter().filter(|p| p.number > committed) {
-            let c = self.settler.commit(p).await?;
-            self.commits.insert(p.number, c);
-            busy = true;
         }
         let verified = self.settler.total_verified().await?;
         self.proven.retain(|n, _| *n > verified);

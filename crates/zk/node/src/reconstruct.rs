@@ -69,21 +69,24 @@ pub async fn reconstruct(
         .to_block(l1.head().await?);
     let logs = l1.provider().get_logs(&filter).await.map_err(L1Error::Rpc)?;
     // The last commit of each number (exodus drops unverified commits; none come after it).
-    let mut commits: Vec<Option<(B256, ZkRollup::BlockCommitted)>> = vec![None; verified as usize];
+    // With the block's place in its transaction (`commitBlocks` commits several in order).
+    let mut commits: Vec<Option<(B256, usize, ZkRollup::BlockCommitted)>> = vec![None; verified as usize];
+    let mut first_in: std::collections::HashMap<B256, u64> = Default::default();
     for log in logs {
         let Some(tx) = log.transaction_hash else { continue };
         let Ok(ev) = log.log_decode::<ZkRollup::BlockCommitted>() else { continue };
         let ev = ev.inner.data;
         let n: u64 = ev.number.saturating_to();
+        let first = *first_in.entry(tx).or_insert(n);
         if (1..=verified).contains(&n) {
-            commits[n as usize - 1] = Some((tx, ev));
+            commits[n as usize - 1] = Some((tx, (n - first) as usize, ev));
         }
     }
     let mut out = Reconstructed { state: ZkState::new(shape, domain), blocks: 0, verified, withheld: None, l1_root };
     for (i, c) in commits.into_iter().enumerate() {
         let number = i as u64 + 1;
         let fail = |why: String| ReconstructError::Block { number, why };
-        let (tx, ev) = c.ok_or_else(|| fail("no BlockCommitted event on L1".into()))?;
+        let (tx, at, ev) = c.ok_or_else(|| fail("no BlockCommitted event on L1".into()))?;
         let t = l1
             .provider()
             .get_transaction_by_hash(tx)
@@ -93,6 +96,9 @@ pub async fn reconstruct(
         let input = t.inner.input();
         let (root, chunks, ops) = if let Ok(c) = ZkRollup::commitBlockCall::abi_decode(input) {
             (c.newRoot, chunks_from_pubdata(&c.pubdata).map_err(fail)?, c.ops)
+        } else if let Ok(c) = ZkRollup::commitBlocksCall::abi_decode(input) {
+            let b = c.bs.into_iter().nth(at).ok_or_else(|| fail(format!("transaction {tx} commits no block {at}")))?;
+            (b.newRoot, chunks_from_pubdata(&b.pubdata).map_err(fail)?, b.ops)
         } else if let Ok(c) = ZkRollup::commitBlockValidiumCall::abi_decode(input) {
             match fetch(committee, &c.dataHash).await {
                 Some(data) => (c.newRoot, chunks_from_pubdata(&data).map_err(fail)?, c.ops),

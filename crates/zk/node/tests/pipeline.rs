@@ -1,6 +1,6 @@
 //! Issue 18 (items 3 and 4): the operator's pipeline keeps several blocks in flight, proves one
 //! while earlier ones land, and verifies several with one batched pairing check
-//! (`ZkRollup.proveBlocks`); a restart with several blocks committed and not yet verified
+//! (`ZkRollup.proveBlocks`) after committing them together (`commitBlocks`); a restart with several blocks committed and not yet verified
 //! finishes them all from disk and L1, and loses nothing.
 
 #[allow(dead_code)] // each test binary uses part of what they share
@@ -16,6 +16,7 @@ use aqueduct_testkit::eventually as until;
 use aqueduct_zk_circuit::{CircuitParams, Prover};
 use aqueduct_zk_node::{
     BlockReport, DataAvailability, Operator, Pipeline, PipelineConfig, ZkDeployParams, deploy_zk, field_to_u256,
+    reconstruct,
 };
 use aqueduct_zk_protocol::{Amount32, OpKind, SecretKey, TreeShape, UnsignedTx};
 use common::{devnet, send};
@@ -104,13 +105,14 @@ async fn the_pipeline_lands_several_blocks_with_one_check_and_a_restart_finishes
     let tx = reports[0].l1_block;
     assert!(reports.iter().all(|r| r.l1_block == tx), "one L1 transaction verified the three: {reports:?}");
     assert!(reports.iter().all(|r| r.verify_gas == reports[0].verify_gas), "each block bears a third");
+    assert!(reports.iter().all(|r| r.commit_gas == reports[0].commit_gas), "one commitBlocks for the three");
     let paid = l1.provider().get_balance(alice.address()).await.unwrap() - alice_l1;
     assert_eq!(paid, alloy::primitives::U256::from(ETH / 10), "the withdrawal is paid with the batch");
     assert_eq!(verified().await, 4);
     assert!(!halt.is_halted(), "{:?}", halt.why());
 
-    // Stopped with two blocks committed and not yet verified (a crash mid-proof): a restart
-    // proves and lands both, and the store ends where L1 does.
+    // Stopped with two blocks committed and not yet verified (a crash while landing): a restart
+    // proves and lands both without committing them again, and the store ends where L1 does.
     cancel.cancel();
     task.await.unwrap();
     let config = PipelineConfig { depth: 2, aggregate: 2, ..Default::default() };
@@ -123,11 +125,19 @@ async fn the_pipeline_lands_several_blocks_with_one_check_and_a_restart_finishes
                 .unwrap();
         }
     }
-    until("two blocks committed and not verified", 120, || async { committed().await == verified().await + 2 }).await;
+    until("two blocks in flight", 60, || async { op.lock().await.inflight().len() == 2 }).await;
     cancel.cancel();
     task.abort();
     let _ = task.await;
     assert!(!halt.is_halted(), "{:?}", halt.why());
+    assert_eq!(verified().await, 4, "stopped before landing");
+    // The crash comes between landing's two transactions: both blocks committed, neither proven.
+    let (settler, blocks) = {
+        let o = op.lock().await;
+        (o.settler(), o.inflight().iter().cloned().collect::<Vec<_>>())
+    };
+    settler.commit_batch(&blocks).await.unwrap();
+    assert_eq!(committed().await, 6);
     drop(op);
     let op = open().await;
     let in_flight = op.lock().await.inflight().len();
@@ -152,5 +162,10 @@ async fn the_pipeline_lands_several_blocks_with_one_check_and_a_restart_finishes
     drop(op);
     let op = open().await;
     assert_eq!(op.lock().await.blocks(), 6);
+    // Blocks committed together (commitBlocks) rebuild from L1 alone like single commits.
+    let r = reconstruct(&l1, rollup, PARAMS.shape, PARAMS.domain, &[]).await.unwrap();
+    assert_eq!(r.blocks, 6);
+    assert!(r.complete(), "the rebuilt root is L1's");
+    assert_eq!(r.state.root(), op.lock().await.state().root());
     devnet.stop().await;
 }
