@@ -11,8 +11,8 @@ use aqueduct_contracts::zk::ZkRollup;
 use aqueduct_eth::{L1Client, L1Error};
 use aqueduct_zk_circuit::{CircuitParams, Prover};
 use aqueduct_zk_node::{
-    AccountRef, DacClient, DacMember, DataAvailability, Operator, ZkAccount, ZkApiClient, ZkDeployParams, deploy_zk,
-    exit_call, field_to_u256, reconstruct, serve_rpc, zk_client,
+    AccountRef, DacClient, DacMember, DataAvailability, Operator, PipelineConfig, ZkAccount, ZkApiClient,
+    ZkDeployParams, deploy_zk, exit_call, field_to_u256, reconstruct, serve_rpc_with, zk_client,
 };
 use aqueduct_zk_protocol::{Amount32, OpKind, SecretKey, TreeShape, UnsignedTx};
 use clap::{Args, Subcommand};
@@ -179,6 +179,16 @@ pub struct OperatorArgs {
     /// Committee members' JSON-RPC URLs (validium).
     #[arg(long = "dac", value_delimiter = ',')]
     dac: Vec<String>,
+    /// Most proofs one L1 transaction verifies (a batched pairing check, `proveBlocks`).
+    #[arg(long, env = "AQUEDUCT_ZK_AGGREGATE", default_value_t = 4)]
+    aggregate: usize,
+    /// Milliseconds a proven block waits for further proofs to share its verification while the
+    /// prover is idle (0: land at once; longer: less L1 gas a transfer, later payouts).
+    #[arg(long, env = "AQUEDUCT_ZK_MAX_WAIT_MS", default_value_t = 0)]
+    max_wait_ms: u64,
+    /// Milliseconds transactions wait for more to fill their block while the prover is idle.
+    #[arg(long, env = "AQUEDUCT_ZK_BLOCK_TIME_MS", default_value_t = 0)]
+    block_time_ms: u64,
 }
 
 #[derive(Args, Debug)]
@@ -430,7 +440,13 @@ pub async fn run(args: ZkArgs) -> eyre::Result<()> {
                 DataAvailability::Rollup
             };
             let op = Operator::open(l1, o.key, o.rollup, prover, da, &o.store).await?;
-            let svc = serve_rpc(op, o.addr, Duration::from_millis(500)).await?;
+            let pipeline = PipelineConfig {
+                depth: o.aggregate.max(1) + 1,
+                aggregate: o.aggregate.max(1),
+                block_time: Duration::from_millis(o.block_time_ms),
+                max_wait: Duration::from_millis(o.max_wait_ms),
+            };
+            let svc = serve_rpc_with(op, o.addr, Duration::from_millis(500), pipeline).await?;
             println!("ZK operator for {} on http://{}", o.rollup, svc.rpc_addr);
             let outcome = crate::devnet::until_stopped(vec![svc.halt.clone()]).await;
             svc.stop().await;

@@ -60,6 +60,9 @@ pub struct Sustained {
     pub verifications: usize,
     /// Transfers verified on L1 a second, from the first submission to the last verification.
     pub proven_per_second: f64,
+    /// The same once the pipeline is full: transfers after the first verification over the time
+    /// from it to the last (None with one verification).
+    pub steady_per_second: Option<f64>,
     /// The same in 20-second windows of the load (decay shows there).
     pub windows: Vec<f64>,
     /// From a transfer's submission to its block's verification on L1.
@@ -87,6 +90,8 @@ pub struct SizeRow {
     pub gas_per_transfer: f64,
     pub commit_gas_per_transfer: f64,
     pub verify_gas_per_transfer: f64,
+    pub validium_commit_gas_per_transfer: f64,
+    pub validium_verify_gas_per_transfer: f64,
 }
 
 /// Resets this process's peak resident memory (Linux `clear_refs`; nothing elsewhere).
@@ -105,17 +110,40 @@ fn peak_memory_gib() -> f64 {
     kib / (1024.0 * 1024.0)
 }
 
-/// Measures blocks of `slots`: the key (generated or loaded), then, in rollup mode on `l1`, two
-/// users' deposits and key changes, one block of transfers and a withdrawal, each proven and
-/// landed; the transfers' block gives the figures.
+/// Three committee members over JSON-RPC (2 must sign) for the validium `signers[0]` deploys
+/// next (its address is known before deployment: the operator's nonce + 2).
+async fn start_committee(
+    l1: &L1Client,
+    signers: &[PrivateKeySigner],
+    chain_id: u64,
+    dir: &std::path::Path,
+) -> Result<(DataAvailability, Vec<Address>, Vec<jsonrpsee::server::ServerHandle>), ZkBenchError> {
+    let member_keys: Vec<PrivateKeySigner> = signers[7..10].to_vec();
+    let validium_at = signers[0].address().create(l1.nonce(signers[0].address()).await? + 2);
+    std::fs::create_dir_all(dir)?;
+    let (mut clients, mut handles) = (Vec::new(), Vec::new());
+    for (i, k) in member_keys.iter().enumerate() {
+        let m = Arc::new(DacMember::open(k.clone(), chain_id, validium_at, &dir.join(format!("dac{i}.redb")))?);
+        let (addr, handle) = m.serve(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        clients.push(DacClient::new(format!("http://{addr}")));
+        handles.push(handle);
+    }
+    let da = DataAvailability::Validium { committee: clients, threshold: 2 };
+    Ok((da, member_keys.iter().map(|k| k.address()).collect(), handles))
+}
+
+/// Measures blocks of `slots`: the key (generated or loaded), then, in rollup and in validium
+/// mode on `l1`, two users' deposits and key changes, one block of transfers and a withdrawal,
+/// each proven and landed; the transfers' blocks give the figures.
 async fn measure_size(
     l1: &L1Client,
     signers: &[PrivateKeySigner],
     b: &ZkBenchOptions,
     chain_id: u64,
     slots: usize,
-    store: PathBuf,
-) -> Result<SizeRow, ZkBenchError> {
+    dir: &std::path::Path,
+) -> Result<(SizeRow, Vec<jsonrpsee::server::ServerHandle>), ZkBenchError> {
+    std::fs::create_dir_all(dir)?;
     let shape = TreeShape { account_levels: b.account_levels, balance_levels: b.balance_levels };
     let params = CircuitParams::new(shape, slots, chain_id);
     let constraints = tokio::task::spawn_blocking(move || params.constraints()).await?;
@@ -127,11 +155,15 @@ async fn measure_size(
     let keygen_peak_gib = peak_memory_gib();
     reset_peak_memory();
     let one = ZkBenchOptions { slots, blocks: 1, users: 2, sizes: vec![], duration: 0, ..b.clone() };
-    let m = run_mode(l1, signers, &prover, &one, DataAvailability::Rollup, vec![], store).await?;
+    let m = run_mode(l1, signers, &prover, &one, DataAvailability::Rollup, vec![], dir.join("r.redb")).await?;
     let prove_peak_gib = peak_memory_gib();
     let r = m.blocks.first().ok_or(ZkBenchError::Missing("block"))?;
     let t = r.transfers.max(1) as f64;
-    Ok(SizeRow {
+    let (da, committee, handles) = start_committee(l1, signers, chain_id, &dir.join("dac")).await?;
+    let v = run_mode(l1, signers, &prover, &one, da, committee, dir.join("v.redb")).await?;
+    let vr = v.blocks.first().ok_or(ZkBenchError::Missing("block"))?;
+    let vt = vr.transfers.max(1) as f64;
+    let row = SizeRow {
         slots,
         onchain_slots: params.onchain_slots,
         constraints,
@@ -145,7 +177,10 @@ async fn measure_size(
         gas_per_transfer: (r.commit_gas + r.verify_gas) as f64 / t,
         commit_gas_per_transfer: r.commit_gas as f64 / t,
         verify_gas_per_transfer: r.verify_gas as f64 / t,
-    })
+        validium_commit_gas_per_transfer: vr.commit_gas as f64 / vt,
+        validium_verify_gas_per_transfer: vr.verify_gas as f64 / vt,
+    };
+    Ok((row, handles))
 }
 
 /// What went wrong running the ZK bench.
@@ -391,7 +426,16 @@ async fn sustained(
     let t = transfers.max(1) as f64;
     let mut txs: Vec<_> = landed.iter().map(|(_, r)| r.l1_block).collect();
     txs.dedup();
+    let steady = {
+        let first = landed.first().map(|(t, r)| (*t, r.l1_block));
+        first.and_then(|(t0, tx0)| {
+            let after: Vec<&(Instant, BlockReport)> = landed.iter().filter(|(_, r)| r.l1_block != tx0).collect();
+            let span = (after.last()?.0 - t0).as_secs_f64();
+            Some(after.iter().map(|(_, r)| r.transfers).sum::<usize>() as f64 / span.max(1e-9))
+        })
+    };
     let s = Sustained {
+        steady_per_second: steady,
         seconds,
         offered_per_second: rate,
         transfers,
@@ -448,26 +492,17 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
         run_mode(&l1, &signers, &prover, &b, DataAvailability::Rollup, vec![], dir.path().join("r.redb")).await?;
 
     eprintln!("validium mode (3 committee members over JSON-RPC, 2 must sign):");
-    let mut members = Vec::new();
-    let mut clients = Vec::new();
-    let member_keys: Vec<PrivateKeySigner> = signers[7..10].to_vec();
-    // The validium's address is known before deployment: the operator's nonce + 2.
-    let validium_at = signers[0].address().create(l1.nonce(signers[0].address()).await? + 2);
-    for (i, k) in member_keys.iter().enumerate() {
-        let m = Arc::new(DacMember::open(k.clone(), chain_id, validium_at, &dir.path().join(format!("dac{i}.redb")))?);
-        let (addr, handle) = m.serve(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-        clients.push(DacClient::new(format!("http://{addr}")));
-        members.push(handle);
-    }
-    let da = DataAvailability::Validium { committee: clients, threshold: 2 };
-    let committee = member_keys.iter().map(|k| k.address()).collect();
+    let (da, committee, mut members) = start_committee(&l1, &signers, chain_id, &dir.path().join("dac")).await?;
     let validium = run_mode(&l1, &signers, &prover, &b, da, committee, dir.path().join("v.redb")).await?;
 
     // The pairing check alone.
     let (verifier_gas, proof_bytes) = verify_only_gas(&l1, &prover, rollup.verifier).await?;
     let mut sweep = Vec::new();
     for (i, slots) in b.sizes.iter().enumerate() {
-        sweep.push(measure_size(&l1, &signers, &b, chain_id, *slots, dir.path().join(format!("s{i}.redb"))).await?);
+        let (row, handles) =
+            measure_size(&l1, &signers, &b, chain_id, *slots, &dir.path().join(format!("s{i}"))).await?;
+        sweep.push(row);
+        members.extend(handles);
     }
     for h in members {
         let _ = h.stop();
@@ -543,6 +578,8 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
             b.duration as f64, s.offered_per_second, b.aggregate
         );
         row("proven transfers/s (first submission → last verification)", format!("{:.2}", s.proven_per_second), "");
+        let steady = s.steady_per_second.map_or("—".into(), |v| format!("{v:.2}"));
+        row("proven transfers/s once full (first → last verification)", steady, "");
         let windows: Vec<String> = s.windows.iter().map(|w| format!("{w:.2}")).collect();
         row("  per 20 s window", windows.join(" "), "decay shows here");
         row("transfers, blocks, L1 verifications", format!("{} / {} / {}", s.transfers, s.blocks, s.verifications), "");
@@ -571,7 +608,7 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
     if !sweep.is_empty() {
         println!("\nBlock sizes (rollup mode, one block of transfers each; peak = this process's resident memory)");
         println!(
-            "  {:>6} {:>8} {:>11} {:>9} {:>9} {:>9} {:>11} {:>9} {:>10} {:>10} {:>10}",
+            "  {:>6} {:>8} {:>11} {:>9} {:>9} {:>9} {:>11} {:>9} {:>10} {:>10} {:>10} {:>11}",
             "slots",
             "onchain",
             "constraints",
@@ -582,12 +619,13 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
             "prove GiB",
             "gas/tx",
             "commit/tx",
-            "verify/tx"
+            "verify/tx",
+            "validium/tx"
         );
         let k = b.aggregate.max(1) as f64;
         for r in &sweep {
             println!(
-                "  {:>6} {:>8} {:>11} {:>9.1} {:>9.2} {:>9.1} {:>11.2} {:>9.2} {:>10.0} {:>10.0} {:>10.0}",
+                "  {:>6} {:>8} {:>11} {:>9.1} {:>9.2} {:>9.1} {:>11.2} {:>9.2} {:>10.0} {:>10.0} {:>10.0} {:>11}",
                 r.slots,
                 r.onchain_slots,
                 r.constraints,
@@ -598,7 +636,13 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
                 r.prove_peak_gib,
                 r.gas_per_transfer,
                 r.commit_gas_per_transfer,
-                r.verify_gas_per_transfer
+                r.verify_gas_per_transfer,
+                format!(
+                    "{:.0} ({:.0}+{:.0})",
+                    r.validium_commit_gas_per_transfer + r.validium_verify_gas_per_transfer,
+                    r.validium_commit_gas_per_transfer,
+                    r.validium_verify_gas_per_transfer
+                )
             );
         }
         if let Some(g) = further {
@@ -610,12 +654,16 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
             for r in &sweep {
                 let t = r.slots as f64;
                 let verify = (r.verify_gas as f64 + (k - 1.0) * g) / (k * t);
+                let vverify = (r.validium_verify_gas_per_transfer * t + (k - 1.0) * g) / (k * t);
                 println!(
-                    "  {:>6} slots: {:>7.0} gas/tx ({:.0} commitment + {:.0} verification)",
+                    "  {:>6} slots: rollup {:>6.0} gas/tx ({:.0} commitment + {:.0} verification), validium {:>6.0} ({:.0} + {:.0})",
                     r.slots,
                     r.commit_gas_per_transfer + verify,
                     r.commit_gas_per_transfer,
-                    verify
+                    verify,
+                    r.validium_commit_gas_per_transfer + vverify,
+                    r.validium_commit_gas_per_transfer,
+                    vverify
                 );
             }
         }
