@@ -533,7 +533,7 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
     let row = |k: &str, v: String, goal: &str| println!("  {k:<44} {v:>14}  {goal}");
     row("constraints per transfer slot", format!("{per_transfer}"), "≤ 30,000 (Hermez ~54k, Loopring ~130k)");
     row("constraints per slot, whole block", format!("{}", constraints / b.slots), "with the on-chain slots' records");
-    row("proving CPU-seconds per transfer", format!("{r_cpu:.2}"), "≤ 2.0");
+    row("proving CPU-seconds per transfer", format!("{r_cpu:.2}"), "≤ 1.0");
     row("proving wall seconds per transfer", format!("{r_wall:.2}"), "");
     row("proof size (EVM calldata words)", format!("{proof_bytes} B"), "Groth16: 2 G1 + 1 G2");
     row("L1 gas: pairing check (Groth16Verifier)", format!("{verifier_gas}"), "");
@@ -606,7 +606,9 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
         }
     }
     if !sweep.is_empty() {
-        println!("\nBlock sizes (rollup mode, one block of transfers each; peak = this process's resident memory)");
+        println!(
+            "\nBlock sizes (one block of transfers each in rollup and in validium mode; prove figures: the rollup's; peak = this process's resident memory)"
+        );
         println!(
             "  {:>6} {:>8} {:>11} {:>9} {:>9} {:>9} {:>11} {:>9} {:>10} {:>10} {:>10} {:>11}",
             "slots",

@@ -16,7 +16,7 @@ pub use operator::{
     process_cpu_seconds, to_sol,
 };
 pub use pipeline::{Pipeline, PipelineConfig};
-pub use reconstruct::{ExitProof, ReconstructError, Reconstructed, exit_call, reconstruct};
+pub use reconstruct::{ExitProof, OnchainOpError, ReconstructError, Reconstructed, exit_call, reconstruct};
 pub use rpc::{
     AccountRef, Submitted, ZkAccount, ZkApiClient, ZkConfig, ZkService, ZkStatus, serve_rpc, serve_rpc_with, zk_client,
 };

@@ -12,7 +12,7 @@ use alloy::{
 };
 use aqueduct_contracts::zk::ZkRollup;
 use aqueduct_eth::{L1Client, L1Error};
-use aqueduct_zk_protocol::{OnchainOp, OpError, OpKind, TreeShape, ZkState, chunks_from_pubdata, fe};
+use aqueduct_zk_protocol::{OnchainOp, OpError, OpKind, PubdataLength, TreeShape, ZkState, chunks_from_pubdata, fe};
 use tracing::warn;
 
 use crate::{dac::DacClient, deploy::field_to_u256};
@@ -21,12 +21,33 @@ use crate::{dac::DacClient, deploy::field_to_u256};
 pub enum ReconstructError {
     #[error(transparent)]
     L1(#[from] L1Error),
-    #[error("block {number}: {why}")]
-    Block { number: u64, why: String },
+    #[error("block {number}: no BlockCommitted event on L1")]
+    NoCommit { number: u64 },
+    #[error("block {number}: its commit transaction {tx} is not on L1")]
+    NoTransaction { number: u64, tx: B256 },
+    #[error("block {number}: transaction {tx} is not a direct commitBlock, commitBlocks or commitBlockValidium call")]
+    NotACommit { number: u64, tx: B256 },
+    #[error("block {number}: transaction {tx} commits no block at place {at}")]
+    NotInBatch { number: u64, tx: B256, at: usize },
+    #[error("block {number}: {source}")]
+    Pubdata { number: u64, source: PubdataLength },
+    #[error("block {number}: the commit call and its event disagree on the root")]
+    RootDisagrees { number: u64 },
+    #[error("block {number}: {source}")]
+    Op { number: u64, source: OnchainOpError },
     #[error("block {number} does not replay: {source}")]
     Replay { number: u64, source: OpError },
     #[error("block {number}: replaying gives root {got}, L1 committed {expected}")]
     RootMismatch { number: u64, got: String, expected: String },
+}
+
+/// An on-chain operation in a commit call that names no operation of this rollup.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OnchainOpError {
+    #[error("on-chain operation of unknown kind {0}")]
+    Kind(u8),
+    #[error("on-chain operation value outside the field")]
+    Value,
 }
 
 /// The state rebuilt from L1.
@@ -85,35 +106,39 @@ pub async fn reconstruct(
     let mut out = Reconstructed { state: ZkState::new(shape, domain), blocks: 0, verified, withheld: None, l1_root };
     for (i, c) in commits.into_iter().enumerate() {
         let number = i as u64 + 1;
-        let fail = |why: String| ReconstructError::Block { number, why };
-        let (tx, at, ev) = c.ok_or_else(|| fail("no BlockCommitted event on L1".into()))?;
+        let pubdata_err = |source| ReconstructError::Pubdata { number, source };
+        let (tx, at, ev) = c.ok_or(ReconstructError::NoCommit { number })?;
         let t = l1
             .provider()
             .get_transaction_by_hash(tx)
             .await
             .map_err(L1Error::Rpc)?
-            .ok_or_else(|| fail(format!("commit transaction {tx} not found")))?;
+            .ok_or(ReconstructError::NoTransaction { number, tx })?;
         let input = t.inner.input();
         let (root, chunks, ops) = if let Ok(c) = ZkRollup::commitBlockCall::abi_decode(input) {
-            (c.newRoot, chunks_from_pubdata(&c.pubdata).map_err(fail)?, c.ops)
+            (c.newRoot, chunks_from_pubdata(&c.pubdata).map_err(pubdata_err)?, c.ops)
         } else if let Ok(c) = ZkRollup::commitBlocksCall::abi_decode(input) {
-            let b = c.bs.into_iter().nth(at).ok_or_else(|| fail(format!("transaction {tx} commits no block {at}")))?;
-            (b.newRoot, chunks_from_pubdata(&b.pubdata).map_err(fail)?, b.ops)
+            let b = c.bs.into_iter().nth(at).ok_or(ReconstructError::NotInBatch { number, tx, at })?;
+            (b.newRoot, chunks_from_pubdata(&b.pubdata).map_err(pubdata_err)?, b.ops)
         } else if let Ok(c) = ZkRollup::commitBlockValidiumCall::abi_decode(input) {
             match fetch(committee, &c.dataHash).await {
-                Some(data) => (c.newRoot, chunks_from_pubdata(&data).map_err(fail)?, c.ops),
+                Some(data) => (c.newRoot, chunks_from_pubdata(&data).map_err(pubdata_err)?, c.ops),
                 None => {
                     out.withheld = Some(number);
                     break;
                 }
             }
         } else {
-            return Err(fail(format!("transaction {tx} is not a direct commitBlock call")));
+            return Err(ReconstructError::NotACommit { number, tx });
         };
         if root != ev.newRoot {
-            return Err(fail("the call and its event disagree on the root".into()));
+            return Err(ReconstructError::RootDisagrees { number });
         }
-        let ops = ops.iter().map(from_sol).collect::<Result<Vec<_>, _>>().map_err(fail)?;
+        let ops = ops
+            .iter()
+            .map(from_sol)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| ReconstructError::Op { number, source })?;
         let got =
             out.state.replay_block(&chunks, &ops).map_err(|source| ReconstructError::Replay { number, source })?;
         if field_to_u256(&got) != root {
@@ -138,10 +163,9 @@ async fn fetch(committee: &[DacClient], hash: &B256) -> Option<Vec<u8>> {
     None
 }
 
-fn from_sol(op: &ZkRollup::OnchainOp) -> Result<OnchainOp, String> {
-    let kind = OpKind::from_u8(op.kind).ok_or_else(|| format!("on-chain operation of kind {}", op.kind))?;
-    let value = aqueduct_zk_protocol::field_from_be(&op.value.to_be_bytes::<32>())
-        .ok_or_else(|| "on-chain value outside the field".to_string())?;
+fn from_sol(op: &ZkRollup::OnchainOp) -> Result<OnchainOp, OnchainOpError> {
+    let kind = OpKind::from_u8(op.kind).ok_or(OnchainOpError::Kind(op.kind))?;
+    let value = aqueduct_zk_protocol::field_from_be(&op.value.to_be_bytes::<32>()).ok_or(OnchainOpError::Value)?;
     Ok(OnchainOp { kind, account: op.account, token: op.token, address: op.addr, value, slot: op.slot })
 }
 

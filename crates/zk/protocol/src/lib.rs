@@ -14,8 +14,8 @@ pub use account::{Account, TreeShape, address_to_field, empty_leaf, leaf};
 pub use commitment::{BlockCommitment, INPUT_BITS, RECORD_BYTES, data_hash, records};
 pub use eddsa::{PubkeyBytes, PublicKey, SecretKey, Signature, SignatureBytes, challenge, field_from_be};
 pub use op::{
-    Amount32, CHUNK_BYTES, Chunk, OnchainOp, Op, OpKind, PriorityOp, SignedTx, chunks_from_pubdata, field_to_u128,
-    pubdata, tx_message,
+    Amount32, CHUNK_BYTES, Chunk, OnchainOp, Op, OpKind, PriorityOp, PubdataLength, SignedTx, chunks_from_pubdata,
+    field_to_u128, pubdata, tx_message,
 };
 pub use poseidon::{Poseidon, hash2, hash4};
 pub use state::{

@@ -162,9 +162,16 @@ pub fn pubdata(chunks: &[Chunk]) -> Vec<u8> {
     chunks.iter().flat_map(|c| c.to_bytes()).collect()
 }
 
-pub fn chunks_from_pubdata(data: &[u8]) -> Result<Vec<Chunk>, String> {
+/// Pubdata that does not split into whole chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("pubdata of {len} bytes is not a whole number of {CHUNK_BYTES}-byte chunks")]
+pub struct PubdataLength {
+    pub len: usize,
+}
+
+pub fn chunks_from_pubdata(data: &[u8]) -> Result<Vec<Chunk>, PubdataLength> {
     if !data.len().is_multiple_of(CHUNK_BYTES) {
-        return Err(format!("pubdata of {} bytes is not a whole number of {CHUNK_BYTES}-byte chunks", data.len()));
+        return Err(PubdataLength { len: data.len() });
     }
     Ok(data.chunks_exact(CHUNK_BYTES).map(|c| Chunk::from_bytes(c.try_into().expect("exact"))).collect())
 }
