@@ -22,7 +22,7 @@ use alloy::{
 };
 use aqueduct_contracts::zk::ZkRollup;
 use aqueduct_eth::{L1Client, L1Error};
-use aqueduct_zk_circuit::{Prover, ProverError, evm};
+use aqueduct_zk_circuit::{Bn254, Proof, Prover, ProverError, evm};
 use aqueduct_zk_protocol::{
     Account, Amount32, BlockWitness, F, OnchainOp, Op, OpError, OpKind, PriorityOp, SignedTx, ZkState, pubdata,
 };
@@ -106,7 +106,8 @@ pub struct BlockReport {
 pub struct Prepared {
     pub number: u64,
     pub ops: Vec<Op>,
-    pub witness: BlockWitness,
+    /// Shared: the pipeline hands blocks in flight around every step, and the prover a copy.
+    pub witness: Arc<BlockWitness>,
     pub skipped: Vec<(usize, OpError)>,
     seqs: Vec<u64>,
     priority: u64,
@@ -119,13 +120,6 @@ pub struct Prepared {
 struct Effects {
     nodes: Vec<((u8, u64), Option<F>)>,
     accounts: Vec<(u32, Option<Account>)>,
-}
-
-impl Prepared {
-    /// The submission numbers of the transactions it carries.
-    pub fn seqs(&self) -> &[u64] {
-        &self.seqs
-    }
 }
 
 /// What landing a block on L1 gave.
@@ -210,7 +204,7 @@ impl Operator {
             op.inflight.push_back(Prepared {
                 number: inf.number,
                 ops: inf.ops,
-                witness,
+                witness: Arc::new(witness),
                 skipped,
                 seqs: inf.seqs,
                 priority: inf.priority,
@@ -430,6 +424,7 @@ impl Operator {
         let seqs: Vec<u64> = seqs.into_iter().filter(|s| !dropped.contains(s)).collect();
         let number = self.blocks + self.inflight.len() as u64 + 1;
         let effects = self.take_effects(&witness);
+        let witness = Arc::new(witness);
         let p = Prepared { number, ops: kept, witness, skipped, seqs, priority: priority as u64, effects };
         if let Some(s) = &self.store {
             let inf = Inflight { number: p.number, ops: p.ops.clone(), seqs: p.seqs.clone(), priority: p.priority };
@@ -578,13 +573,14 @@ impl Settler {
         Ok(out)
     }
 
-    pub async fn prove(
-        &self,
-        p: &Prepared,
-    ) -> Result<aqueduct_zk_circuit::Proof<aqueduct_zk_circuit::Bn254>, ProverError> {
-        let prover = self.prover.clone();
-        let witness = p.witness.clone();
-        tokio::task::spawn_blocking(move || prover.prove(&witness)).await.map_err(|e| ProverError::Task(Box::new(e)))?
+    pub async fn prove(&self, p: &Prepared) -> Result<Proof<Bn254>, ProverError> {
+        self.spawn_prove(p).await.map_err(|e| ProverError::Task(Box::new(e)))?
+    }
+
+    /// Proves `p` on a blocking thread (the prover uses every core).
+    pub fn spawn_prove(&self, p: &Prepared) -> tokio::task::JoinHandle<Result<Proof<Bn254>, ProverError>> {
+        let (prover, witness) = (self.prover.clone(), p.witness.clone());
+        tokio::task::spawn_blocking(move || prover.prove(&witness))
     }
 
     /// Commits `p` with its pubdata (rollup) or its committee's signatures (validium).

@@ -137,10 +137,18 @@ impl Pipeline {
     }
 
     fn start_proving(&mut self, p: &Prepared) {
-        let prover = self.settler.prover().clone();
-        let witness = p.witness.clone();
-        let handle = tokio::task::spawn_blocking(move || prover.prove(&witness));
-        self.proving = Some(Proving { number: p.number, started: Instant::now(), cpu: process_cpu_seconds(), handle });
+        let (cpu, handle) = (process_cpu_seconds(), self.settler.spawn_prove(p));
+        self.proving = Some(Proving { number: p.number, started: Instant::now(), cpu, handle });
+    }
+
+    /// Stores a block L1 has verified (with its commit, when this loop sent it) and reports it.
+    fn store(&mut self, op: &mut Operator, p: Prepared, settled: Settled) -> Result<(), OperatorError> {
+        let (commit_tx, commit_gas) = self.commits.remove(&p.number).unwrap_or_default();
+        let report = op.finish(p, &Settled { commit_tx, commit_gas, ..settled })?;
+        if let Some(r) = &self.reports {
+            let _ = r.send(report);
+        }
+        Ok(())
     }
 
     /// Takes the running proof's result when it is done (waiting up to `wait` for it).
@@ -189,24 +197,20 @@ impl Pipeline {
         let (tx, gas, l1_block) = self.settler.verify_batch(&blocks, proofs.collect()).await?;
         let k = blocks.len() as u64;
         info!(target: "zk::operator", first = blocks[0].number, blocks = k, gas, "blocks verified on L1");
-        let mut op = self.operator.lock().await;
+        let operator = self.operator.clone();
+        let mut op = operator.lock().await;
         for p in blocks {
             let proven = self.proven.remove(&p.number).expect("proven above");
-            let (commit_tx, commit_gas) = self.commits.remove(&p.number).unwrap_or_default();
             let settled = Settled {
-                commit_tx,
                 verify_tx: tx,
-                commit_gas,
                 // Each block's share of the batch's verification.
                 verify_gas: gas / k,
                 l1_block,
                 prove_seconds: proven.seconds,
                 prove_cpu_seconds: proven.cpu_seconds,
+                ..Default::default()
             };
-            let report = op.finish(p, &settled)?;
-            if let Some(r) = &self.reports {
-                let _ = r.send(report);
-            }
+            self.store(&mut op, p, settled)?;
         }
         Ok(true)
     }
@@ -232,14 +236,11 @@ impl Service for Pipeline {
         // Blocks L1 verified before they were stored (a crash, a failed write): store them now.
         let done: Vec<&Prepared> = inflight.iter().filter(|p| p.number <= verified).collect();
         if !done.is_empty() {
-            let mut op = self.operator.lock().await;
+            let operator = self.operator.clone();
+            let mut op = operator.lock().await;
             for p in done {
-                let (commit_tx, commit_gas) = self.commits.remove(&p.number).unwrap_or_default();
-                let report = op.finish(p.clone(), &Settled { commit_tx, commit_gas, ..Default::default() })?;
-                info!(target: "zk::operator", block = p.number, "block verified on L1 before a restart; stored");
-                if let Some(r) = &self.reports {
-                    let _ = r.send(report);
-                }
+                info!(target: "zk::operator", block = p.number, "block verified on L1 before it was stored; storing");
+                self.store(&mut op, p.clone(), Settled::default())?;
             }
             return Ok(Progress::Busy);
         }
@@ -256,14 +257,5 @@ impl Service for Pipeline {
             busy = self.collect(Duration::from_millis(250)).await?;
         }
         Ok(if busy { Progress::Busy } else { Progress::Idle })
-    }
-}
-
-impl Drop for Pipeline {
-    fn drop(&mut self) {
-        // A proof being made is made again after a restart.
-        if let Some(p) = self.proving.take() {
-            p.handle.abort();
-        }
     }
 }

@@ -9,17 +9,16 @@ mod common;
 
 use std::time::Duration;
 
-use alloy::{primitives::Address, sol_types::SolCall};
+use alloy::primitives::Address;
 use aqueduct_contracts::zk::ZkRollup;
 use aqueduct_eth::L1Client;
 use aqueduct_testkit::eventually as until;
 use aqueduct_zk_circuit::{CircuitParams, Prover};
 use aqueduct_zk_node::{
-    AccountRef, DataAvailability, Operator, ZkAccount, ZkApiClient, ZkDeployParams, ZkService, deploy_zk,
-    field_to_u256, serve_rpc, zk_client,
+    AccountRef, DataAvailability, Operator, ZkAccount, ZkApiClient, ZkService, serve_rpc, zk_client,
 };
 use aqueduct_zk_protocol::{Amount32, OpKind, SecretKey, TreeShape, UnsignedTx};
-use common::{devnet, send};
+use common::{devnet, rollup_with_two_users};
 use jsonrpsee::http_client::HttpClient;
 
 const ETH: u128 = 1_000_000_000_000_000_000;
@@ -38,19 +37,8 @@ async fn a_failed_store_write_stops_the_operator_and_a_restart_loses_nothing_ack
     let (operator_key, alice, bob) = (s[0].clone(), s[1].clone(), s[2].clone());
     let l1 = L1Client::new(&devnet.url()).unwrap();
     let prover = std::sync::Arc::new(Prover::setup(PARAMS).unwrap());
-    let params = ZkDeployParams {
-        circuit: PARAMS,
-        operator: operator_key.address(),
-        priority_expiry: 3_600,
-        committee: vec![],
-        threshold: 0,
-    };
-    let rollup = deploy_zk(&l1, &operator_key, prover.vk(), &params).await.unwrap().rollup;
     let ka = SecretKey::from_seed([0xa; 32]);
-    send(&l1, &alice, rollup, ETH, ZkRollup::depositETHCall { to: alice.address() }.abi_encode()).await;
-    send(&l1, &bob, rollup, ETH, ZkRollup::depositETHCall { to: bob.address() }.abi_encode()).await;
-    let key = ZkRollup::changeKeyCall { pubkeyHash: field_to_u256(&ka.public().hash()) };
-    send(&l1, &alice, rollup, 0, key.abi_encode()).await;
+    let rollup = rollup_with_two_users(&l1, &operator_key, &prover, PARAMS, &alice, &bob, &ka).await;
 
     let store = dir.path().join("operator.redb");
     let start = async || -> ZkService {

@@ -8,18 +8,15 @@ mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use alloy::{providers::Provider, sol_types::SolCall};
+use alloy::providers::Provider;
 use aqueduct_contracts::zk::ZkRollup;
 use aqueduct_eth::L1Client;
 use aqueduct_service::{CancellationToken, Halt};
 use aqueduct_testkit::eventually as until;
 use aqueduct_zk_circuit::{CircuitParams, Prover};
-use aqueduct_zk_node::{
-    BlockReport, DataAvailability, Operator, Pipeline, PipelineConfig, ZkDeployParams, deploy_zk, field_to_u256,
-    reconstruct,
-};
+use aqueduct_zk_node::{BlockReport, DataAvailability, Operator, Pipeline, PipelineConfig, field_to_u256, reconstruct};
 use aqueduct_zk_protocol::{Amount32, OpKind, SecretKey, TreeShape, UnsignedTx};
-use common::{devnet, send};
+use common::{devnet, rollup_with_two_users};
 use tokio::sync::{Mutex, mpsc};
 
 const ETH: u128 = 1_000_000_000_000_000_000;
@@ -55,19 +52,8 @@ async fn the_pipeline_lands_several_blocks_with_one_check_and_a_restart_finishes
     let (operator_key, alice, bob) = (s[0].clone(), s[1].clone(), s[2].clone());
     let l1 = L1Client::new(&devnet.url()).unwrap();
     let prover = Arc::new(Prover::setup(PARAMS).unwrap());
-    let params = ZkDeployParams {
-        circuit: PARAMS,
-        operator: operator_key.address(),
-        priority_expiry: 3_600,
-        committee: vec![],
-        threshold: 0,
-    };
-    let rollup = deploy_zk(&l1, &operator_key, prover.vk(), &params).await.unwrap().rollup;
     let ka = SecretKey::from_seed([0xa; 32]);
-    send(&l1, &alice, rollup, ETH, ZkRollup::depositETHCall { to: alice.address() }.abi_encode()).await;
-    send(&l1, &bob, rollup, ETH, ZkRollup::depositETHCall { to: bob.address() }.abi_encode()).await;
-    let key = ZkRollup::changeKeyCall { pubkeyHash: field_to_u256(&ka.public().hash()) };
-    send(&l1, &alice, rollup, 0, key.abi_encode()).await;
+    let rollup = rollup_with_two_users(&l1, &operator_key, &prover, PARAMS, &alice, &bob, &ka).await;
     let store = dir.path().join("operator.redb");
     let open = async || {
         let op =
@@ -104,8 +90,15 @@ async fn the_pipeline_lands_several_blocks_with_one_check_and_a_restart_finishes
     assert_eq!(reports.iter().map(|r| r.seqs.len()).sum::<usize>(), 10, "every transaction, once");
     let tx = reports[0].l1_block;
     assert!(reports.iter().all(|r| r.l1_block == tx), "one L1 transaction verified the three: {reports:?}");
-    assert!(reports.iter().all(|r| r.verify_gas == reports[0].verify_gas), "each block bears a third");
-    assert!(reports.iter().all(|r| r.commit_gas == reports[0].commit_gas), "one commitBlocks for the three");
+    // What the store recorded for each block: one verification and one commit for the three,
+    // other than block 1's.
+    let records: Vec<_> = {
+        let o = op.lock().await;
+        (1..=4).map(|n| o.block(n).unwrap().expect("a stored block")).collect()
+    };
+    assert!(records[1..].iter().all(|r| r.verify_tx == records[1].verify_tx), "one proveBlocks for the three");
+    assert!(records[1..].iter().all(|r| r.commit_tx == records[1].commit_tx), "one commitBlocks for the three");
+    assert_ne!(records[0].commit_tx, records[1].commit_tx, "block 1 was committed on its own");
     let paid = l1.provider().get_balance(alice.address()).await.unwrap() - alice_l1;
     assert_eq!(paid, alloy::primitives::U256::from(ETH / 10), "the withdrawal is paid with the batch");
     assert_eq!(verified().await, 4);

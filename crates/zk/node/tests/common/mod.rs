@@ -31,3 +31,33 @@ pub async fn advance(l1: &L1Client, secs: u64) {
 pub async fn devnet(dir: &std::path::Path) -> Devnet {
     aqueduct_testkit::embedded_l1(dir, false).await
 }
+
+/// A ZK rollup for `circuit` deployed by `operator` with `prover`'s key, then three priority
+/// requests: 1 ETH deposited for each of `alice` and `bob`, and `alice`'s L2 key set to `ka`.
+#[allow(dead_code)] // faults.rs and pipeline.rs use it
+pub async fn rollup_with_two_users(
+    l1: &L1Client,
+    operator: &PrivateKeySigner,
+    prover: &aqueduct_zk_circuit::Prover,
+    circuit: aqueduct_zk_circuit::CircuitParams,
+    alice: &PrivateKeySigner,
+    bob: &PrivateKeySigner,
+    ka: &aqueduct_zk_protocol::SecretKey,
+) -> Address {
+    use alloy::sol_types::SolCall;
+    use aqueduct_contracts::zk::ZkRollup;
+    const ETH: u128 = 1_000_000_000_000_000_000;
+    let params = aqueduct_zk_node::ZkDeployParams {
+        circuit,
+        operator: operator.address(),
+        priority_expiry: 3_600,
+        committee: vec![],
+        threshold: 0,
+    };
+    let rollup = aqueduct_zk_node::deploy_zk(l1, operator, prover.vk(), &params).await.unwrap().rollup;
+    send(l1, alice, rollup, ETH, ZkRollup::depositETHCall { to: alice.address() }.abi_encode()).await;
+    send(l1, bob, rollup, ETH, ZkRollup::depositETHCall { to: bob.address() }.abi_encode()).await;
+    let key = ZkRollup::changeKeyCall { pubkeyHash: aqueduct_zk_node::field_to_u256(&ka.public().hash()) };
+    send(l1, alice, rollup, 0, key.abi_encode()).await;
+    rollup
+}
