@@ -34,6 +34,12 @@ contract ZkRollup {
     /// Bytes of an on-chain record: kind, account (3), token, address (20), value (32).
     uint256 internal constant RECORD = 57;
     uint256 internal constant INPUT_MASK = (1 << 253) - 1;
+    /// BLS12-381's scalar field (a blob's elements) and the generator of the blob's 4096-point
+    /// domain, `7^((BLS_R - 1) / 4096)` (EIP-4844).
+    uint256 internal constant BLS_R = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001;
+    uint256 internal constant OMEGA = 0x564c0a11a0f704f4fc3e8acfe0f8245f0ad1347b378fbf96e206da11a5d36306;
+    uint256 internal constant LOG_BLOB_ELEMENTS = 12;
+    address internal constant POINT_EVALUATION = address(0x0a);
     /// Gas given to an ETH recipient; a recipient that needs more is credited instead.
     uint256 internal constant PAY_GAS = 30_000;
 
@@ -71,6 +77,9 @@ contract ZkRollup {
     uint64 public immutable domain;
     uint256 public immutable slots;
     uint256 public immutable onchainSlots;
+    /// @notice log₂ of the blob elements a block's lane takes (its pubdata's 31-byte elements,
+    ///         rounded up to a power of two).
+    uint256 public immutable laneLog;
     uint256 public immutable accountLevels;
     uint256 public immutable balanceLevels;
     uint64 public immutable priorityExpiry;
@@ -123,6 +132,8 @@ contract ZkRollup {
     error NoBlockToVerify();
     error BlockMismatch();
     error BadBatch();
+    error NoBlob();
+    error BadBlob();
     error InvalidProof();
     error NotField();
     error AmountTooLarge();
@@ -175,6 +186,12 @@ contract ZkRollup {
         onchainSlots = shape[3];
         // Records hold 3-byte accounts and 1-byte tokens.
         if (shape[1] > 12 || shape[2] > 4 || shape[3] == 0 || shape[3] > shape[0]) revert BadShape();
+        // A block's pubdata in 31-byte blob elements, rounded up to a power of two (one blob).
+        uint256 elements = (shape[0] * CHUNK + 30) / 31;
+        uint256 log;
+        while (1 << log < elements) log++;
+        if (log > LOG_BLOB_ELEMENTS) revert BadShape();
+        laneLog = log;
         priorityExpiry = priorityExpiry_;
         validium = committee.length > 0;
         if (validium && (threshold_ == 0 || threshold_ > committee.length)) revert BadCommittee();
@@ -262,7 +279,7 @@ contract ZkRollup {
     function commitBlock(uint256 newRoot, bytes calldata pubdata, OnchainOp[] calldata ops) external onlyOperator live {
         if (validium) revert WrongMode();
         if (pubdata.length != slots * CHUNK) revert BadPubdata(pubdata.length, slots * CHUNK);
-        _commit(newRoot, sha256(pubdata), ops);
+        _commit(newRoot, sha256(pubdata), ops, 0, 0);
     }
 
     /// @notice A rollup block as `commitBlocks` takes it.
@@ -281,7 +298,73 @@ contract ZkRollup {
         for (uint256 i = 0; i < bs.length; i++) {
             BlockData calldata b = bs[i];
             if (b.pubdata.length != slots * CHUNK) revert BadPubdata(b.pubdata.length, slots * CHUNK);
-            _commit(b.newRoot, sha256(b.pubdata), b.ops);
+            _commit(b.newRoot, sha256(b.pubdata), b.ops, 0, 0);
+        }
+    }
+
+    /// @notice A rollup block whose pubdata is in the transaction's blob, as `commitBlocksBlob`
+    ///         takes it: its data hash (SHA-256 of its pubdata, which its proof binds) and `y`,
+    ///         its lane's polynomial at the point L1 gives it.
+    struct BlobBlock {
+        uint256 newRoot;
+        bytes32 dataHash;
+        uint256 y;
+        OnchainOp[] ops;
+    }
+
+    /// @notice Commits the next `bs.length` blocks of a rollup whose pubdata is in this
+    ///         transaction's first blob, block `i` in lane `i` (`2^laneLog` elements from element
+    ///         `i·2^laneLog`, 31 bytes an element, zeros after). L1 draws
+    ///         `z = SHA-256(versioned hash ‖ data hashes) mod BLS_R` once both are fixed, gives
+    ///         block `i` the point `z / c_i` (`c_i` the root of unity that shifts lane 0's points
+    ///         onto lane `i`'s) in its proof's public input, and checks with the point-evaluation
+    ///         precompile that the blob's polynomial at `z` is the sum of the blocks' `y`: a blob
+    ///         holding anything else passes with probability below 2⁻²⁴⁰.
+    /// @param kzg the blob's KZG commitment (48 bytes) and its proof at `z` (48 bytes)
+    function commitBlocksBlob(BlobBlock[] calldata bs, bytes calldata kzg) external onlyOperator live {
+        if (validium) revert WrongMode();
+        uint256 k = bs.length;
+        if (k == 0 || k > 1 << (LOG_BLOB_ELEMENTS - laneLog) || kzg.length != 96) revert BadBatch();
+        bytes32 vh = blobhash(0);
+        if (vh == 0) revert NoBlob();
+        bytes memory seed = new bytes(32 * (k + 1));
+        assembly {
+            mstore(add(seed, 32), vh)
+        }
+        for (uint256 i = 0; i < k; i++) {
+            bytes32 h = bs[i].dataHash;
+            assembly {
+                mstore(add(seed, add(64, mul(i, 32))), h)
+            }
+        }
+        uint256 z = uint256(sha256(seed)) % BLS_R;
+        if (z == 0) revert BadBlob();
+        uint256 y;
+        for (uint256 i = 0; i < k; i++) {
+            BlobBlock calldata b = bs[i];
+            if (b.y >= BLS_R) revert BadBlob();
+            y = addmod(y, b.y, BLS_R);
+            _commit(b.newRoot, b.dataHash, b.ops, mulmod(z, _laneShiftInverse(i), BLS_R), b.y);
+        }
+        // The precompile costs 50,000 and takes all it is given when it refuses.
+        (bool ok, bytes memory out) = POINT_EVALUATION.staticcall{gas: 50_000}(abi.encodePacked(vh, z, y, kzg));
+        if (!ok || out.length != 64) revert BadBlob();
+    }
+
+    /// @dev `c_lane⁻¹ = ω^(4096 − brp(lane))`, `brp` reversing the lane's `12 − laneLog` bits.
+    function _laneShiftInverse(uint256 lane) internal view returns (uint256 r) {
+        uint256 bits = LOG_BLOB_ELEMENTS - laneLog;
+        uint256 rev;
+        for (uint256 j = 0; j < bits; j++) {
+            rev = (rev << 1) | ((lane >> j) & 1);
+        }
+        uint256 e = (4096 - rev) % 4096;
+        uint256 base = OMEGA;
+        r = 1;
+        while (e > 0) {
+            if (e & 1 == 1) r = mulmod(r, base, BLS_R);
+            base = mulmod(base, base, BLS_R);
+            e >>= 1;
         }
     }
 
@@ -304,7 +387,7 @@ contract ZkRollup {
             valid++;
         }
         if (valid < threshold) revert NotEnoughSignatures(valid, threshold);
-        _commit(newRoot, dataHash, ops);
+        _commit(newRoot, dataHash, ops, 0, 0);
     }
 
     /// @notice What committee members sign for block `number` of this validium.
@@ -312,7 +395,8 @@ contract ZkRollup {
         return keccak256(abi.encode("aqueduct-dac", block.chainid, address(this), number, dataHash));
     }
 
-    function _commit(uint256 newRoot, bytes32 dataHash, OnchainOp[] calldata ops) internal {
+    /// @dev `z` and `y`: the block's blob point and its lane's value there (zero outside a blob).
+    function _commit(uint256 newRoot, bytes32 dataHash, OnchainOp[] calldata ops, uint256 z, uint256 y) internal {
         if (newRoot >= R) revert NotField();
         uint64 next = nextPriorityToCommit;
         bytes memory records = new bytes(onchainSlots * RECORD);
@@ -341,7 +425,7 @@ contract ZkRollup {
             }
         }
         uint256 commitment =
-            uint256(sha256(abi.encodePacked(lastCommittedRoot, newRoot, dataHash, records))) & INPUT_MASK;
+            uint256(sha256(abi.encodePacked(lastCommittedRoot, newRoot, dataHash, z, y, records))) & INPUT_MASK;
         uint256 n = ++totalCommitted;
         uint64 count = next - nextPriorityToCommit;
         blocks[n] = keccak256(abi.encode(Committed(commitment, newRoot, count), keccak256(abi.encode(ops))));

@@ -176,6 +176,102 @@ contract ZkRollupTest is Test {
         assertEq(address(rollup).balance, 250, "what stays locked");
     }
 
+    function _blobBlocks() internal pure returns (ZkRollup.BlobBlock[] memory bs) {
+        bs = new ZkRollup.BlobBlock[](2);
+        bs[0] = ZkRollup.BlobBlock(F.ROOT1, F.DATA_HASH1, F.BLOB_Y1, F.ops1());
+        bs[1] = ZkRollup.BlobBlock(F.ROOT2, F.DATA_HASH2, F.BLOB_Y2, F.ops2());
+    }
+
+    function _blobHash() internal {
+        bytes32[] memory hashes = new bytes32[](1);
+        hashes[0] = F.BLOB_HASH;
+        vm.blobhashes(hashes);
+    }
+
+    /// Two blocks whose pubdata is one blob (lanes 0 and 1, the blob built and KZG-proven by the
+    /// Rust prover with c-kzg): L1 draws the point, gives each block its lane's point, checks
+    /// the blob's value there with the point-evaluation precompile, and the proofs made at
+    /// those points verify; the blocks pay out as calldata blocks do.
+    function test_blobBlocksCommitWithThePointEvaluationAndProve() public {
+        _requests(rollup);
+        vm.prank(A);
+        rollup.requestFullExit(0);
+        _blobHash();
+        vm.recordLogs();
+        vm.prank(OPERATOR);
+        uint256 g = gasleft();
+        rollup.commitBlocksBlob(_blobBlocks(), F.BLOB_KZG);
+        g -= gasleft();
+        assertTrue(g < 250_000, "commit gas of two blob blocks");
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        (,,uint256 c1,) = abi.decode(logs[logs.length - 2].data, (uint256, bytes32, uint256, uint64));
+        (,,uint256 c2,) = abi.decode(logs[logs.length - 1].data, (uint256, bytes32, uint256, uint64));
+        assertEq(c1, F.BLOB_COMMITMENT1, "lane 0's commitment");
+        assertEq(c2, F.BLOB_COMMITMENT2, "lane 1's commitment");
+        assertEq(addmod(F.BLOB_Y1, F.BLOB_Y2, 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001), F.BLOB_Y, "lanes sum");
+        ZkRollup.Committed[] memory cs = new ZkRollup.Committed[](2);
+        cs[0] = ZkRollup.Committed(F.BLOB_COMMITMENT1, F.ROOT1, 4);
+        cs[1] = ZkRollup.Committed(F.BLOB_COMMITMENT2, F.ROOT2, 1);
+        (uint256[8][] memory proofs,, ZkRollup.OnchainOp[][] memory ops) = _batch(F.blobProof1(), F.blobProof2());
+        // The calldata-mode proofs do not verify for blob blocks.
+        (uint256[8][] memory calldataProofs,,) = _batch(F.proof1(), F.proof2());
+        vm.expectRevert(ZkRollup.InvalidProof.selector);
+        rollup.proveBlocks(calldataProofs, cs, ops);
+        uint256 b0 = B.balance;
+        rollup.proveBlocks(proofs, cs, ops);
+        assertEq(rollup.stateRoot(), F.ROOT2, "root 2");
+        assertEq(B.balance - b0, 100, "withdrawal paid");
+        assertEq(address(rollup).balance, 250, "what stays locked");
+    }
+
+    /// A blob that is not the blocks' data, a y that is not their value, blocks in other lanes,
+    /// no blob at all: refused before anything is committed.
+    function test_blobBlocksAreRefusedUnlessTheBlobIsTheirData() public {
+        _requests(rollup);
+        vm.prank(A);
+        rollup.requestFullExit(0);
+        ZkRollup.BlobBlock[] memory bs = _blobBlocks();
+        vm.prank(OPERATOR);
+        vm.expectRevert(ZkRollup.NoBlob.selector);
+        rollup.commitBlocksBlob(bs, F.BLOB_KZG);
+        _blobHash();
+        bs[1].y = addmod(bs[1].y, 1, 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001);
+        vm.prank(OPERATOR);
+        vm.expectRevert(ZkRollup.BadBlob.selector);
+        rollup.commitBlocksBlob(bs, F.BLOB_KZG);
+        // Another data hash draws another point: the KZG proof is for the blob at F's point only.
+        bs = _blobBlocks();
+        bs[0].dataHash = F.DATA_HASH2;
+        vm.prank(OPERATOR);
+        vm.expectRevert(ZkRollup.BadBlob.selector);
+        rollup.commitBlocksBlob(bs, F.BLOB_KZG);
+        // A KZG proof with one bit flipped.
+        bytes memory kzg = F.BLOB_KZG;
+        kzg[95] ^= 0x01;
+        vm.prank(OPERATOR);
+        vm.expectRevert(ZkRollup.BadBlob.selector);
+        rollup.commitBlocksBlob(_blobBlocks(), kzg);
+        assertEq(rollup.totalCommitted(), 0, "nothing committed");
+        // The lanes' values swapped: the blob's value is the same sum, so L1 commits them, but
+        // each block's commitment now holds the other lane's value: no proof verifies.
+        bs = _blobBlocks();
+        (bs[0].y, bs[1].y) = (bs[1].y, bs[0].y);
+        vm.recordLogs();
+        vm.prank(OPERATOR);
+        rollup.commitBlocksBlob(bs, F.BLOB_KZG);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        (,, uint256 c1,) = abi.decode(logs[0].data, (uint256, bytes32, uint256, uint64));
+        (,, uint256 c2,) = abi.decode(logs[1].data, (uint256, bytes32, uint256, uint64));
+        assertTrue(c1 != F.BLOB_COMMITMENT1 && c2 != F.BLOB_COMMITMENT2, "other commitments");
+        (uint256[8][] memory proofs,, ZkRollup.OnchainOp[][] memory ops) = _batch(F.blobProof1(), F.blobProof2());
+        ZkRollup.Committed[] memory cs = new ZkRollup.Committed[](2);
+        cs[0] = ZkRollup.Committed(c1, F.ROOT1, 4);
+        cs[1] = ZkRollup.Committed(c2, F.ROOT2, 1);
+        vm.expectRevert(ZkRollup.InvalidProof.selector);
+        rollup.proveBlocks(proofs, cs, ops);
+        assertEq(rollup.stateRoot(), F.GENESIS, "nothing verified");
+    }
+
     function test_proveBlocksRefusesABatchWithOneBadProof() public {
         _commitBoth();
         (uint256[8][] memory proofs, ZkRollup.Committed[] memory bs, ZkRollup.OnchainOp[][] memory ops) =
@@ -293,7 +389,8 @@ contract ZkRollupTest is Test {
                 records[uint256(ops[i].slot) * 57 + j] = r[j];
             }
         }
-        c.commitment = uint256(sha256(abi.encodePacked(F.GENESIS, root, sha256(data), records))) & ((1 << 253) - 1);
+        c.commitment =
+            uint256(sha256(abi.encodePacked(F.GENESIS, root, sha256(data), uint256(0), uint256(0), records))) & ((1 << 253) - 1);
         c.newRoot = root;
         return c;
     }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod bits;
+mod blob;
 mod block;
 mod curve;
 pub mod evm;

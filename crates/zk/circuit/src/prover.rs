@@ -19,7 +19,7 @@ use tracing::info;
 use crate::BlockCircuit;
 
 /// Bumped whenever the constraints change: cached keys of another version are not used.
-pub const CIRCUIT_VERSION: u32 = 2;
+pub const CIRCUIT_VERSION: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProverError {

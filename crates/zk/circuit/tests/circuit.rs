@@ -172,6 +172,21 @@ fn a_proof_verifies_for_its_block_only() {
     for v in variants {
         assert!(!prover.verify(v.public_input(), &proof), "{v:?}");
     }
+    // The same block in a blob lane proven at z: its proof binds z and y, not the zeros of a
+    // calldata block nor another point or value.
+    let z = aqueduct_zk_protocol::BlobFr::from(0xb10b_u64);
+    let blob = BlockWitness { blob_z: z, ..w.clone() };
+    let c = blob.commitment();
+    assert_ne!(c.y, aqueduct_zk_protocol::BlobFr::from(0u64));
+    let blob_proof = prover.prove(&blob).unwrap();
+    assert!(prover.verify(c.public_input(), &blob_proof));
+    assert!(!prover.verify(input, &blob_proof));
+    assert!(!prover.verify(c.public_input(), &proof));
+    let shifted = BlockCommitment::in_blob(w.old_root, w.new_root, &data, &w.onchain, SLOTS, z + z);
+    let lying = BlockCommitment { y: c.y + aqueduct_zk_protocol::BlobFr::from(1u64), ..c.clone() };
+    for v in [shifted, lying] {
+        assert!(!prover.verify(v.public_input(), &blob_proof), "{v:?}");
+    }
     // An unprovable block is refused before proving.
     let (_, t) = transfer_block();
     let mut bad = t.clone();

@@ -134,6 +134,7 @@ fn generate() -> String {
     out.push_str(&block_sol(1, &b1, &evm::proof_words(&p1)));
     out.push_str(&block_sol(2, &b2, &evm::proof_words(&p2)));
     out.push_str(&exits);
+    out.push_str(&blob_sol(&prover, &b1, &b2, &mut rng));
     writeln!(
         out,
         "    uint256 internal constant HASH4_1234 = {};",
@@ -142,6 +143,50 @@ fn generate() -> String {
     .unwrap();
     out.push_str("}\n");
     out
+}
+
+/// Blocks 1 and 2 again, in lanes 0 and 1 of one blob: what `commitBlocksBlob` takes (the
+/// versioned hash, the KZG commitment and proof at L1's point, each block's y) and their proofs.
+fn blob_sol(prover: &Prover, b1: &BlockWitness, b2: &BlockWitness, rng: &mut StdRng) -> String {
+    use alloy::eips::eip4844::{c_kzg, env_settings::EnvKzgSettings, kzg_to_versioned_hash};
+    use aqueduct_zk_protocol::blob;
+    let lanes = vec![pubdata(&b1.chunks()), pubdata(&b2.chunks())];
+    let k = blob::lane_elements(lanes[0].len());
+    let settings = EnvKzgSettings::Default.get();
+    let kb = c_kzg::Blob::from_bytes(&blob::blob(&lanes, k)).unwrap();
+    let commitment = settings.blob_to_kzg_commitment(&kb).unwrap();
+    let vh = kzg_to_versioned_hash(commitment.as_slice());
+    let z = blob::challenge(vh, &[b1.commitment().data_hash, b2.commitment().data_hash]);
+    let (kzg_proof, y) = settings.compute_kzg_proof(&kb, &c_kzg::Bytes32::new(blob::to_bytes(&z))).unwrap();
+    let mut s = String::new();
+    writeln!(s, "    bytes32 internal constant BLOB_HASH = {vh};").unwrap();
+    writeln!(
+        s,
+        "    bytes internal constant BLOB_KZG = hex\"{}{}\";",
+        hex::encode(commitment.as_slice()),
+        hex::encode(kzg_proof.to_bytes().as_slice())
+    )
+    .unwrap();
+    writeln!(s, "    uint256 internal constant BLOB_Y = 0x{};", hex::encode(y.as_slice())).unwrap();
+    let mut sum = aqueduct_zk_protocol::BlobFr::from(0u64);
+    for (lane, b) in [b1, b2].into_iter().enumerate() {
+        let w = BlockWitness { blob_z: blob::lane_point(z, lane, k), ..b.clone() };
+        let c = w.commitment();
+        sum += c.y;
+        let proof = prover.prove_with(&w, rng).unwrap();
+        assert!(prover.verify(c.public_input(), &proof));
+        let n = lane + 1;
+        writeln!(s, "    uint256 internal constant BLOB_Y{n} = 0x{};", hex::encode(blob::to_bytes(&c.y))).unwrap();
+        writeln!(s, "    uint256 internal constant BLOB_COMMITMENT{n} = {};", self::w(&c.public_input())).unwrap();
+        writeln!(
+            s,
+            "    function blobProof{n}() internal pure returns (uint256[8] memory) {{\n        return {};\n    }}",
+            words(&evm::proof_words(&proof))
+        )
+        .unwrap();
+    }
+    assert_eq!(blob::to_bytes(&sum), *y, "the lanes sum to the blob's value at z");
+    s
 }
 
 #[test]

@@ -1,17 +1,19 @@
 //! The one public input of a block proof (D7), built from what L1 can hash for a few gas a word:
-//! `SHA-256(old root ‖ new root ‖ data hash ‖ on-chain records)` cut to its low 253 bits (so it
+//! `SHA-256(old root ‖ new root ‖ data hash ‖ z ‖ y ‖ on-chain records)` cut to its low 253 bits (so it
 //! is a field element), where the data hash is `SHA-256(pubdata)` — L1 computes it from the
 //! calldata in a rollup; a validium's committee signs it — and the records are one fixed-size
 //! record per slot that may hold an on-chain operation (zero where a slot holds none). L1 rebuilds
 //! the records from the operations it is given, each at its slot, so an operation left out, added
 //! or moved changes the commitment and the proof does not verify. No Poseidon over user data on
-//! L1: the circuit pays for SHA-256 instead (`aqueduct-zk-circuit`).
+//! L1: the circuit pays for SHA-256 instead (`aqueduct-zk-circuit`). `z` and `y` bind a block
+//! whose pubdata is in a blob (`y` is its lane's polynomial at `z`, see [`crate::blob`]); both
+//! are zero for a block whose pubdata is calldata or with a committee.
 
 use alloy_primitives::B256;
-use ark_ff::PrimeField;
+use ark_ff::{PrimeField, Zero};
 use sha2::{Digest, Sha256};
 
-use crate::{F, OnchainOp};
+use crate::{BlobFr, F, OnchainOp};
 
 /// Bytes of one on-chain record: `kind ‖ account (3) ‖ token ‖ address (20) ‖ value (32)`.
 pub const RECORD_BYTES: usize = 57;
@@ -55,20 +57,38 @@ pub struct BlockCommitment {
     pub old_root: F,
     pub new_root: F,
     pub data_hash: B256,
+    /// The blob point (zero outside a blob) and the block's evaluation there.
+    pub z: BlobFr,
+    pub y: BlobFr,
     pub records: Vec<u8>,
 }
 
 impl BlockCommitment {
     pub fn new(old_root: F, new_root: F, pubdata: &[u8], ops: &[OnchainOp], onchain_slots: usize) -> Self {
-        Self { old_root, new_root, data_hash: data_hash(pubdata), records: records(ops, onchain_slots) }
+        Self::in_blob(old_root, new_root, pubdata, ops, onchain_slots, BlobFr::zero())
+    }
+
+    /// A block whose pubdata sits in a blob lane proven at `z` (zero: not in a blob).
+    pub fn in_blob(
+        old_root: F,
+        new_root: F,
+        pubdata: &[u8],
+        ops: &[OnchainOp],
+        onchain_slots: usize,
+        z: BlobFr,
+    ) -> Self {
+        let y = crate::blob::block_evaluation(pubdata, z);
+        Self { old_root, new_root, data_hash: data_hash(pubdata), z, y, records: records(ops, onchain_slots) }
     }
 
     /// The bytes hashed: what L1 passes to its SHA-256 precompile.
     pub fn preimage(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(96 + self.records.len());
+        let mut out = Vec::with_capacity(160 + self.records.len());
         out.extend_from_slice(&crate::fe::to_bytes(&self.old_root));
         out.extend_from_slice(&crate::fe::to_bytes(&self.new_root));
         out.extend_from_slice(self.data_hash.as_slice());
+        out.extend_from_slice(&crate::blob::to_bytes(&self.z));
+        out.extend_from_slice(&crate::blob::to_bytes(&self.y));
         out.extend_from_slice(&self.records);
         out
     }
@@ -117,6 +137,7 @@ mod tests {
             BlockCommitment::new(F::from(1u64), F::from(2u64), &[8; 24], &ops, 4),
             BlockCommitment::new(F::from(1u64), F::from(2u64), &[7; 24], &moved, 4),
             BlockCommitment::new(F::from(1u64), F::from(2u64), &[7; 24], &[], 4),
+            BlockCommitment::in_blob(F::from(1u64), F::from(2u64), &[7; 24], &ops, 4, BlobFr::from(9u64)),
         ];
         for v in variants {
             assert_ne!(v.public_input(), input);

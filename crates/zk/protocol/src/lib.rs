@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod account;
+pub mod blob;
 mod commitment;
 mod eddsa;
 pub mod fe;
@@ -11,6 +12,7 @@ mod state;
 mod tree;
 
 pub use account::{Account, TreeShape, address_to_field, empty_leaf, leaf};
+pub use blob::BlobFr;
 pub use commitment::{BlockCommitment, INPUT_BITS, RECORD_BYTES, data_hash, records};
 pub use eddsa::{PubkeyBytes, PublicKey, SecretKey, Signature, SignatureBytes, challenge, field_from_be};
 pub use op::{

@@ -92,6 +92,8 @@ pub struct BlockWitness {
     /// Slots (the first ones) that may hold an on-chain operation; each has a record in the
     /// commitment.
     pub onchain_slots: usize,
+    /// The point its blob lane is proven at (zero: its pubdata is not in a blob).
+    pub blob_z: crate::BlobFr,
 }
 
 impl BlockWitness {
@@ -100,7 +102,14 @@ impl BlockWitness {
     }
 
     pub fn commitment(&self) -> BlockCommitment {
-        BlockCommitment::new(self.old_root, self.new_root, &pubdata(&self.chunks()), &self.onchain, self.onchain_slots)
+        BlockCommitment::in_blob(
+            self.old_root,
+            self.new_root,
+            &pubdata(&self.chunks()),
+            &self.onchain,
+            self.onchain_slots,
+            self.blob_z,
+        )
     }
 }
 
@@ -198,6 +207,7 @@ impl ZkState {
             slots: out,
             onchain,
             onchain_slots,
+            blob_z: <crate::BlobFr as ark_ff::Zero>::zero(),
         };
         (w, skipped)
     }
