@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use aqueduct_bench::ZkBenchOptions;
+use aqueduct_zk_node::ZkDataMode;
 use clap::Args;
 
 #[derive(Args, Debug)]
@@ -36,6 +37,10 @@ pub struct ZkBench {
     /// Most proofs one L1 transaction verifies in the sustained run (a batched pairing check).
     #[arg(long, default_value_t = 4)]
     aggregate: usize,
+    /// Where the rollup's pubdata goes in the sustained run: calldata, blob (one blob a group of
+    /// `--aggregate` blocks) or auto (whichever costs less at the L1's prices).
+    #[arg(long, default_value = "auto")]
+    data: ZkDataMode,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -52,6 +57,7 @@ pub async fn run(b: ZkBench) -> eyre::Result<()> {
         sizes: b.sizes,
         duration: b.duration,
         aggregate: b.aggregate,
+        data: b.data,
     };
     let figures = aqueduct_bench::bench_zk(o).await?;
     if let Some(path) = &b.json {

@@ -189,6 +189,11 @@ pub struct OperatorArgs {
     /// Milliseconds transactions wait for more to fill their block while the prover is idle.
     #[arg(long, env = "AQUEDUCT_ZK_BLOCK_TIME_MS", default_value_t = 0)]
     block_time_ms: u64,
+    /// Where a rollup's pubdata goes: calldata, blob (one blob a group of up to `--aggregate`
+    /// blocks, bound to their proofs by a point evaluation) or auto (whichever costs less at
+    /// L1's prices when a group closes).
+    #[arg(long, env = "AQUEDUCT_ZK_DATA", default_value = "auto")]
+    data: aqueduct_zk_node::ZkDataMode,
 }
 
 #[derive(Args, Debug)]
@@ -445,6 +450,7 @@ pub async fn run(args: ZkArgs) -> eyre::Result<()> {
                 aggregate: o.aggregate.max(1),
                 block_time: Duration::from_millis(o.block_time_ms),
                 max_wait: Duration::from_millis(o.max_wait_ms),
+                data: o.data,
             };
             let svc = serve_rpc_with(op, o.addr, Duration::from_millis(500), pipeline).await?;
             println!("ZK operator for {} on http://{}", o.rollup, svc.rpc_addr);

@@ -9,6 +9,8 @@ mod runner;
 mod state_root;
 mod workload;
 mod zk;
+mod zk_commit;
+mod zk_sizes;
 
 pub use anvil::{Anvil, AnvilError};
 pub use channel::{ChannelBenchError, ChannelBenchOptions, bench_channel};

@@ -17,12 +17,14 @@ use aqueduct_l1::{Devnet, L1Config};
 use aqueduct_zk_circuit::{CircuitParams, Prover, ProverError, evm};
 use aqueduct_zk_node::{
     BlockReport, DacClient, DacError, DacMember, DataAvailability, Operator, OperatorError, Pipeline, PipelineConfig,
-    SubmitError, ZkDeployParams, deploy_zk, field_to_u256, load_prover,
+    SubmitError, ZkDataMode, ZkDeployParams, ZkDeployment, deploy_zk, field_to_u256, load_prover,
 };
 use aqueduct_zk_protocol::{Amount32, OpKind, SecretKey, TreeShape, UnsignedTx};
 use serde_json::json;
 
-const ETH: u128 = 1_000_000_000_000_000_000;
+use crate::{zk_commit::commit_shares, zk_sizes::measure_size};
+
+pub(crate) const ETH: u128 = 1_000_000_000_000_000_000;
 
 /// What the ZK bench runs.
 #[derive(Clone, Debug)]
@@ -44,8 +46,10 @@ pub struct ZkBenchOptions {
     pub sizes: Vec<usize>,
     /// Seconds of sustained load in each mode through the operator's pipeline (0: none).
     pub duration: u64,
-    /// Most proofs one L1 transaction verifies in the sustained run.
+    /// Most proofs one L1 transaction verifies in the sustained run (and blocks a blob carries).
     pub aggregate: usize,
+    /// Where the rollup's pubdata goes in the sustained run.
+    pub data: ZkDataMode,
 }
 
 /// The operator's pipeline under a sustained load: transfers offered at a steady rate for a
@@ -71,48 +75,14 @@ pub struct Sustained {
     pub latency_max: f64,
     pub commit_gas_per_transfer: f64,
     pub verify_gas_per_transfer: f64,
+    /// Blob gas bought per transfer (zero in calldata).
+    pub blob_gas_per_transfer: f64,
     pub prove_cpu_seconds_per_transfer: f64,
-}
-
-/// One block size of the sweep.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct SizeRow {
-    pub slots: usize,
-    pub onchain_slots: usize,
-    pub constraints: usize,
-    pub keygen_seconds: f64,
-    pub keygen_peak_gib: f64,
-    pub prove_seconds: f64,
-    pub prove_cpu_seconds_per_transfer: f64,
-    pub prove_peak_gib: f64,
-    pub commit_gas: u64,
-    pub verify_gas: u64,
-    pub gas_per_transfer: f64,
-    pub commit_gas_per_transfer: f64,
-    pub verify_gas_per_transfer: f64,
-    pub validium_commit_gas_per_transfer: f64,
-    pub validium_verify_gas_per_transfer: f64,
-}
-
-/// Resets this process's peak resident memory (Linux `clear_refs`; nothing elsewhere).
-fn reset_peak_memory() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// This process's peak resident memory since the last reset, in GiB (`VmHWM`; zero elsewhere).
-fn peak_memory_gib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .unwrap_or(0.0);
-    kib / (1024.0 * 1024.0)
 }
 
 /// Three committee members over JSON-RPC (2 must sign) for the validium `signers[0]` deploys
 /// next (its address is known before deployment: the operator's nonce + 2).
-async fn start_committee(
+pub(crate) async fn start_committee(
     l1: &L1Client,
     signers: &[PrivateKeySigner],
     chain_id: u64,
@@ -130,57 +100,6 @@ async fn start_committee(
     }
     let da = DataAvailability::Validium { committee: clients, threshold: 2 };
     Ok((da, member_keys.iter().map(|k| k.address()).collect(), handles))
-}
-
-/// Measures blocks of `slots`: the key (generated or loaded), then, in rollup and in validium
-/// mode on `l1`, two users' deposits and key changes, one block of transfers and a withdrawal,
-/// each proven and landed; the transfers' blocks give the figures.
-async fn measure_size(
-    l1: &L1Client,
-    signers: &[PrivateKeySigner],
-    b: &ZkBenchOptions,
-    chain_id: u64,
-    slots: usize,
-    dir: &std::path::Path,
-) -> Result<(SizeRow, Vec<jsonrpsee::server::ServerHandle>), ZkBenchError> {
-    std::fs::create_dir_all(dir)?;
-    let shape = TreeShape { account_levels: b.account_levels, balance_levels: b.balance_levels };
-    let params = CircuitParams::new(shape, slots, chain_id);
-    let constraints = tokio::task::spawn_blocking(move || params.constraints()).await?;
-    eprintln!("size {slots}: {constraints} constraints ({} on-chain slots)", params.onchain_slots);
-    reset_peak_memory();
-    let started = Instant::now();
-    let prover = load_prover(b.keys_dir.clone(), params).await?;
-    let keygen_seconds = started.elapsed().as_secs_f64();
-    let keygen_peak_gib = peak_memory_gib();
-    reset_peak_memory();
-    let one = ZkBenchOptions { slots, blocks: 1, users: 2, sizes: vec![], duration: 0, ..b.clone() };
-    let m = run_mode(l1, signers, &prover, &one, DataAvailability::Rollup, vec![], dir.join("r.redb")).await?;
-    let prove_peak_gib = peak_memory_gib();
-    let r = m.blocks.first().ok_or(ZkBenchError::Missing("block"))?;
-    let t = r.transfers.max(1) as f64;
-    let (da, committee, handles) = start_committee(l1, signers, chain_id, &dir.join("dac")).await?;
-    let v = run_mode(l1, signers, &prover, &one, da, committee, dir.join("v.redb")).await?;
-    let vr = v.blocks.first().ok_or(ZkBenchError::Missing("block"))?;
-    let vt = vr.transfers.max(1) as f64;
-    let row = SizeRow {
-        slots,
-        onchain_slots: params.onchain_slots,
-        constraints,
-        keygen_seconds,
-        keygen_peak_gib,
-        prove_seconds: r.prove_seconds,
-        prove_cpu_seconds_per_transfer: r.prove_cpu_seconds / t,
-        prove_peak_gib,
-        commit_gas: r.commit_gas,
-        verify_gas: r.verify_gas,
-        gas_per_transfer: (r.commit_gas + r.verify_gas) as f64 / t,
-        commit_gas_per_transfer: r.commit_gas as f64 / t,
-        verify_gas_per_transfer: r.verify_gas as f64 / t,
-        validium_commit_gas_per_transfer: vr.commit_gas as f64 / vt,
-        validium_verify_gas_per_transfer: vr.verify_gas as f64 / vt,
-    };
-    Ok((row, handles))
 }
 
 /// What went wrong running the ZK bench.
@@ -216,10 +135,10 @@ pub enum ZkBenchError {
     Io(#[from] std::io::Error),
 }
 
-struct ModeResult {
+pub(crate) struct ModeResult {
     /// The deployment's Groth16 verifier.
     verifier: Address,
-    blocks: Vec<BlockReport>,
+    pub(crate) blocks: Vec<BlockReport>,
     withdraw_seconds: f64,
     withdraw_block: BlockReport,
     sustained: Option<Sustained>,
@@ -232,7 +151,44 @@ fn rollup_at(l1: &L1Client, at: Address) -> ZkRollup::ZkRollupInstance<&DynProvi
     ZkRollup::new(at, l1.provider())
 }
 
-async fn run_mode(
+/// A fresh deployment on `l1` and `users` users who each deposited 1 ETH and set their L2 key
+/// on L1 (the operator has not yet served those requests).
+pub(crate) async fn deploy_with_users(
+    l1: &L1Client,
+    signers: &[PrivateKeySigner],
+    prover: &Arc<Prover>,
+    users: usize,
+    committee: Vec<Address>,
+) -> Result<(ZkDeployment, Vec<(PrivateKeySigner, SecretKey)>), ZkBenchError> {
+    let operator_key = &signers[0];
+    let threshold = if committee.is_empty() { 0 } else { 2 };
+    let dep = deploy_zk(
+        l1,
+        operator_key,
+        prover.vk(),
+        &ZkDeployParams {
+            circuit: prover.params,
+            operator: operator_key.address(),
+            priority_expiry: 86_400,
+            committee,
+            threshold,
+        },
+    )
+    .await?;
+    let users: Vec<(PrivateKeySigner, SecretKey)> = (0..users)
+        .map(|i| (signers[1 + i % (signers.len() - 1)].clone(), SecretKey::from_seed([i as u8 + 1; 32])))
+        .collect();
+    let rollup = rollup_at(l1, dep.rollup);
+    for (l1_key, zk_key) in &users {
+        let deposit = rollup.depositETH(l1_key.address()).value(U256::from(ETH)).gas(3_000_000);
+        l1.transact(l1_key, deposit.into_transaction_request()).await?;
+        let change = rollup.changeKey(field_to_u256(&zk_key.public().hash())).gas(3_000_000);
+        l1.transact(l1_key, change.into_transaction_request()).await?;
+    }
+    Ok((dep, users))
+}
+
+pub(crate) async fn run_mode(
     l1: &L1Client,
     signers: &[PrivateKeySigner],
     prover: &Arc<Prover>,
@@ -243,30 +199,7 @@ async fn run_mode(
 ) -> Result<ModeResult, ZkBenchError> {
     let params = prover.params;
     let operator_key = &signers[0];
-    let threshold = if committee.is_empty() { 0 } else { 2 };
-    let dep = deploy_zk(
-        l1,
-        operator_key,
-        prover.vk(),
-        &ZkDeployParams {
-            circuit: params,
-            operator: operator_key.address(),
-            priority_expiry: 86_400,
-            committee,
-            threshold,
-        },
-    )
-    .await?;
-    let users: Vec<(PrivateKeySigner, SecretKey)> = (0..b.users)
-        .map(|i| (signers[1 + i % (signers.len() - 1)].clone(), SecretKey::from_seed([i as u8 + 1; 32])))
-        .collect();
-    let rollup = rollup_at(l1, dep.rollup);
-    for (l1_key, zk_key) in &users {
-        let deposit = rollup.depositETH(l1_key.address()).value(U256::from(ETH)).gas(3_000_000);
-        l1.transact(l1_key, deposit.into_transaction_request()).await?;
-        let change = rollup.changeKey(field_to_u256(&zk_key.public().hash())).gas(3_000_000);
-        l1.transact(l1_key, change.into_transaction_request()).await?;
-    }
+    let (dep, users) = deploy_with_users(l1, signers, prover, b.users, committee).await?;
     let mut op = Operator::open(l1.clone(), operator_key.clone(), dep.rollup, prover.clone(), da, &store).await?;
     op.sync().await?;
     while op.pending() > 0 {
@@ -339,8 +272,13 @@ async fn sustained(
     // A block closes when full or after the time the load takes to fill one; a proven block
     // waits up to two such times for further proofs to share its verification.
     let fill = Duration::from_secs_f64(params.slots as f64 / rate);
-    let config =
-        PipelineConfig { depth: b.aggregate + 1, aggregate: b.aggregate, block_time: fill, max_wait: fill * 2 };
+    let config = PipelineConfig {
+        depth: b.aggregate + 1,
+        aggregate: b.aggregate,
+        block_time: fill,
+        max_wait: fill * 2,
+        data: b.data,
+    };
     let (tx, mut reports) = tokio::sync::mpsc::unbounded_channel();
     let (cancel, halt) = (CancellationToken::new(), Halt::new());
     let pipeline = Pipeline::new(op.clone(), config).await.with_reports(tx);
@@ -447,6 +385,7 @@ async fn sustained(
         latency_p99: pct(0.99),
         latency_max: latencies.last().copied().unwrap_or(0.0),
         commit_gas_per_transfer: landed.iter().map(|(_, r)| r.commit_gas).sum::<u64>() as f64 / t,
+        blob_gas_per_transfer: landed.iter().map(|(_, r)| r.blob_gas).sum::<u64>() as f64 / t,
         verify_gas_per_transfer: landed.iter().map(|(_, r)| r.verify_gas).sum::<u64>() as f64 / t,
         prove_cpu_seconds_per_transfer: landed.iter().map(|(_, r)| r.prove_cpu_seconds).sum::<f64>() / t,
     };
@@ -497,6 +436,8 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
 
     // The pairing check alone.
     let (verifier_gas, proof_bytes) = verify_only_gas(&l1, &prover, rollup.verifier).await?;
+    eprintln!("commitment of {} blocks in one transaction, calldata and blob:", b.aggregate.max(1));
+    let batch = commit_shares(&l1, &signers, &prover, b.aggregate.max(1), dir.path()).await?;
     let mut sweep = Vec::new();
     for (i, slots) in b.sizes.iter().enumerate() {
         let (row, handles) =
@@ -546,6 +487,21 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
     row("  of which commitment (validium)", format!("{v_commit:.0}"), "committee signatures, SHA-256, storage");
     row("  of which verification (validium)", format!("{v_verify_share:.0}"), "");
     row("validium proveBlock gas", format!("{v_verify}"), "");
+    let k = batch.blocks;
+    row(
+        &format!("commitment per transfer, {k} blocks a commit"),
+        format!("{:.0}", batch.calldata_gas_per_transfer),
+        "commitBlocks, calldata (measured)",
+    );
+    row(
+        &format!("  the same in one blob ({k} lanes)"),
+        format!("{:.0}", batch.blob_gas_per_transfer),
+        &format!(
+            "commitBlocksBlob + {:.0} blob gas/tx, blob {:.1}% full",
+            batch.blob_blob_gas_per_transfer,
+            100.0 * batch.blob_bytes as f64 / 126_976.0
+        ),
+    );
     row("validium proving CPU-s per transfer", format!("{v_cpu:.2}"), "");
     row(
         "withdrawal: submitted → paid on L1 (s)",
@@ -593,6 +549,7 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
             format!("{:.0}", s.commit_gas_per_transfer + s.verify_gas_per_transfer),
             &format!("{:.0} + {:.0}", s.commit_gas_per_transfer, s.verify_gas_per_transfer),
         );
+        row("blob gas per transfer", format!("{:.0}", s.blob_gas_per_transfer), &format!("--data {:?}", b.data));
         row("proving CPU-seconds per transfer", format!("{:.2}", s.prove_cpu_seconds_per_transfer), "≤ 1.0");
         if let Some((k, g)) = marginal(m) {
             row(
@@ -605,71 +562,7 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
             }
         }
     }
-    if !sweep.is_empty() {
-        println!(
-            "\nBlock sizes (one block of transfers each in rollup and in validium mode; prove figures: the rollup's; peak = this process's resident memory)"
-        );
-        println!(
-            "  {:>6} {:>8} {:>11} {:>9} {:>9} {:>9} {:>11} {:>9} {:>10} {:>10} {:>10} {:>11}",
-            "slots",
-            "onchain",
-            "constraints",
-            "keygen s",
-            "keygen GiB",
-            "prove s",
-            "CPU-s/tx",
-            "prove GiB",
-            "gas/tx",
-            "commit/tx",
-            "verify/tx",
-            "validium/tx"
-        );
-        let k = b.aggregate.max(1) as f64;
-        for r in &sweep {
-            println!(
-                "  {:>6} {:>8} {:>11} {:>9.1} {:>9.2} {:>9.1} {:>11.2} {:>9.2} {:>10.0} {:>10.0} {:>10.0} {:>11}",
-                r.slots,
-                r.onchain_slots,
-                r.constraints,
-                r.keygen_seconds,
-                r.keygen_peak_gib,
-                r.prove_seconds,
-                r.prove_cpu_seconds_per_transfer,
-                r.prove_peak_gib,
-                r.gas_per_transfer,
-                r.commit_gas_per_transfer,
-                r.verify_gas_per_transfer,
-                format!(
-                    "{:.0} ({:.0}+{:.0})",
-                    r.validium_commit_gas_per_transfer + r.validium_verify_gas_per_transfer,
-                    r.validium_commit_gas_per_transfer,
-                    r.validium_verify_gas_per_transfer
-                )
-            );
-        }
-        if let Some(g) = further {
-            // Derived, not measured at these sizes: the size's measured commitment per transfer
-            // plus its proof's check shared with k - 1 further proofs at the measured marginal.
-            println!(
-                "  with {k:.0} proofs an L1 verification (derived from the measured marginal {g:.0} gas a further proof):"
-            );
-            for r in &sweep {
-                let t = r.slots as f64;
-                let verify = (r.verify_gas as f64 + (k - 1.0) * g) / (k * t);
-                let vverify = (r.validium_verify_gas_per_transfer * t + (k - 1.0) * g) / (k * t);
-                println!(
-                    "  {:>6} slots: rollup {:>6.0} gas/tx ({:.0} commitment + {:.0} verification), validium {:>6.0} ({:.0} + {:.0})",
-                    r.slots,
-                    r.commit_gas_per_transfer + verify,
-                    r.commit_gas_per_transfer,
-                    verify,
-                    r.validium_commit_gas_per_transfer + vverify,
-                    r.validium_commit_gas_per_transfer,
-                    vverify
-                );
-            }
-        }
-    }
+    crate::zk_sizes::print_sweep(&sweep, b.aggregate, further);
     let j = json!({
             "slots": b.slots, "account_levels": b.account_levels, "balance_levels": b.balance_levels,
             "constraints": constraints, "constraints_per_slot": constraints / b.slots,
@@ -685,6 +578,7 @@ pub async fn bench_zk(b: ZkBenchOptions) -> Result<serde_json::Value, ZkBenchErr
             "validium_withdrawal_seconds": validium.withdraw_seconds,
             "sustained_rollup": rollup.sustained, "sustained_validium": validium.sustained,
             "aggregate": b.aggregate, "verify_gas_per_further_proof": further,
+            "commit_batch": batch, "data": format!("{:?}", b.data),
     });
     Ok(j)
 }

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod blob;
 pub mod dac;
 mod deploy;
 mod operator;
@@ -9,6 +10,7 @@ mod rpc;
 mod stack;
 mod store;
 
+pub use blob::{BlobGroup, BlobPlan, ZkDataMode, blob_cheaper, plan as blob_plan, point_proof};
 pub use dac::{DacClient, DacError, DacMember};
 pub use deploy::{ZkDeployError, ZkDeployParams, ZkDeployment, deploy_zk, field_to_u256, genesis_root};
 pub use operator::{

@@ -30,6 +30,7 @@ use ark_ff::PrimeField;
 use tracing::{info, warn};
 
 use crate::{
+    blob::BlobGroup,
     dac::{DacClient, DacError, sort_signatures},
     deploy::field_to_u256,
     store::{BlockRecord, BlockWrite, Inflight, StoreError, ZkStore},
@@ -54,6 +55,9 @@ pub enum OperatorError {
     UndecodableRequest { after: u64, source: alloy::sol_types::Error },
     #[error("the stored state does not match L1: {0}")]
     Diverged(String),
+    /// c-kzg refused a blob (a bug: blobs are built canonical).
+    #[error("KZG: {0}")]
+    Kzg(alloy::eips::eip4844::c_kzg::Error),
 }
 
 impl aqueduct_service::Classify for OperatorError {
@@ -68,7 +72,8 @@ impl aqueduct_service::Classify for OperatorError {
             | Self::Diverged(_)
             | Self::BadRequest { .. }
             | Self::UndecodableRequest { .. }
-            | Self::Prover(_) => NextAction::Stop,
+            | Self::Prover(_)
+            | Self::Kzg(_) => NextAction::Stop,
         }
     }
 }
@@ -94,6 +99,8 @@ pub struct BlockReport {
     /// CPU time of the whole process while proving (all cores).
     pub prove_cpu_seconds: f64,
     pub commit_gas: u64,
+    /// The block's share of its blob's blob gas (zero for calldata).
+    pub blob_gas: u64,
     pub verify_gas: u64,
     pub pubdata_bytes: usize,
     pub l1_block: u64,
@@ -109,11 +116,27 @@ pub struct Prepared {
     /// Shared: the pipeline hands blocks in flight around every step, and the prover a copy.
     pub witness: Arc<BlockWitness>,
     pub skipped: Vec<(usize, OpError)>,
+    /// The blob it shares with its neighbours, once placed in one (its witness then carries its
+    /// lane's point).
+    pub blob: Option<BlobGroup>,
     seqs: Vec<u64>,
     priority: u64,
     /// What the store gets once L1 verifies it: the tree nodes and accounts as this block left
     /// them (taken when it was applied, since later blocks may be applied before it lands).
     effects: Arc<Effects>,
+}
+
+impl Prepared {
+    /// What the store keeps of it while it is in flight.
+    pub(crate) fn inflight_record(&self) -> Inflight {
+        Inflight {
+            number: self.number,
+            ops: self.ops.clone(),
+            seqs: self.seqs.clone(),
+            priority: self.priority,
+            blob: self.blob,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -128,6 +151,8 @@ pub struct Settled {
     pub commit_tx: B256,
     pub verify_tx: B256,
     pub commit_gas: u64,
+    /// The block's share of its blob's blob gas (zero for calldata).
+    pub blob_gas: u64,
     pub verify_gas: u64,
     pub l1_block: u64,
     pub prove_seconds: f64,
@@ -191,6 +216,7 @@ impl Operator {
         op.next_request = loaded.served;
         op.next_seq = loaded.next_seq;
         op.mempool = loaded.mempool.into_iter().collect();
+        let mut groups = Vec::new();
         for inf in loaded.inflight {
             // Redo the blocks exactly: the same operations against the same state, in order.
             let params = op.settler.prover.params;
@@ -206,10 +232,16 @@ impl Operator {
                 ops: inf.ops,
                 witness: Arc::new(witness),
                 skipped,
+                blob: None,
                 seqs: inf.seqs,
                 priority: inf.priority,
                 effects,
             });
+            groups.extend(inf.blob);
+        }
+        groups.dedup();
+        for g in groups {
+            op.apply_group(g)?;
         }
         if op.inflight.is_empty() {
             // Without a block in flight, the store is L1's last verified state.
@@ -267,6 +299,10 @@ impl Operator {
     }
 
     /// Blocks applied and not yet verified on L1, oldest first.
+    pub(crate) fn inflight_mut(&mut self) -> &mut VecDeque<Prepared> {
+        &mut self.inflight
+    }
+
     pub fn inflight(&self) -> &VecDeque<Prepared> {
         &self.inflight
     }
@@ -425,14 +461,13 @@ impl Operator {
         let number = self.blocks + self.inflight.len() as u64 + 1;
         let effects = self.take_effects(&witness);
         let witness = Arc::new(witness);
-        let p = Prepared { number, ops: kept, witness, skipped, seqs, priority: priority as u64, effects };
-        if let Some(s) = &self.store {
-            let inf = Inflight { number: p.number, ops: p.ops.clone(), seqs: p.seqs.clone(), priority: p.priority };
-            if let Err(e) = s.put_inflight(&inf) {
-                self.state = before;
-                requeue(self, p.ops, &p.seqs);
-                return Err(e.into());
-            }
+        let p = Prepared { number, ops: kept, witness, skipped, blob: None, seqs, priority: priority as u64, effects };
+        if let Some(s) = &self.store
+            && let Err(e) = s.put_inflight(&p.inflight_record())
+        {
+            self.state = before;
+            requeue(self, p.ops, &p.seqs);
+            return Err(e.into());
         }
         self.inflight.push_back(p.clone());
         Ok(Some(p))
@@ -489,6 +524,7 @@ impl Operator {
             prove_seconds: settled.prove_seconds,
             prove_cpu_seconds: settled.prove_cpu_seconds,
             commit_gas: settled.commit_gas,
+            blob_gas: settled.blob_gas,
             verify_gas: settled.verify_gas,
             pubdata_bytes: data.len(),
             l1_block: settled.l1_block,
@@ -541,6 +577,10 @@ impl Settler {
 
     pub fn prover(&self) -> &Arc<Prover> {
         &self.prover
+    }
+
+    pub fn rollup(&self) -> Address {
+        self.rollup
     }
 
     /// Whether blocks go to L1 with committee signatures instead of pubdata.
@@ -639,7 +679,7 @@ impl Settler {
             })
             .collect();
         let rollup = ZkRollup::new(self.rollup, self.l1.provider());
-        let gas = 1_000_000 + 500_000 * ps.len() as u64;
+        let gas = commit_gas_limit(ps.len());
         let tx = rollup.commitBlocks(blocks).gas(gas).into_transaction_request();
         let (tx, gas, _) = self.send("commitBlocks", tx).await?;
         Ok(vec![(tx, gas / ps.len() as u64); ps.len()])
@@ -682,7 +722,11 @@ impl Settler {
     }
 
     /// Simulates (a refusal comes back by name), sends and waits for a call to the rollup.
-    async fn send(&self, what: &'static str, tx: TransactionRequest) -> Result<(B256, u64, u64), OperatorError> {
+    pub(crate) async fn send(
+        &self,
+        what: &'static str,
+        tx: TransactionRequest,
+    ) -> Result<(B256, u64, u64), OperatorError> {
         self.l1.simulate_request(self.signer.address(), tx.clone()).await?;
         let hash = self.l1.send_request(&self.signer, tx).await?;
         let r = match self.l1.wait(hash).await {
@@ -692,6 +736,12 @@ impl Settler {
         };
         Ok((hash, r.gas_used, r.block_number.unwrap_or_default()))
     }
+}
+
+/// Gas limit of a transaction committing `blocks` blocks: ample for a block's calldata, records
+/// and storage, and within an L1 block for a full blob's 64 blocks.
+pub(crate) fn commit_gas_limit(blocks: usize) -> u64 {
+    (400_000 + 250_000 * blocks as u64).min(25_000_000)
 }
 
 /// User plus system CPU time of this process so far, in seconds (Linux; zero elsewhere).

@@ -7,11 +7,19 @@
 //!
 //! A block is closed when it is full, or when what waits has waited `block_time` and the prover
 //! has nothing else to do: under load blocks fill, and a quiet operator still closes small ones.
+//! A rollup's pubdata goes in calldata or, a group of blocks at a time, in one blob
+//! ([`ZkDataMode`]): a group is closed (and, in a blob, its points fixed) before its blocks are
+//! proven, when it has `aggregate` blocks or the prover would otherwise idle, and it lands whole.
+//!
 //! Everything this loop holds in memory (proofs made, the proof being made) can be lost: the
 //! blocks in flight are on disk and L1 says what it already has, so a restart proves again what
 //! was not yet verified.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use alloy::primitives::{B256, U256};
 use aqueduct_service::{Classify, NextAction, Progress, Service};
@@ -23,7 +31,10 @@ use tokio::{
 };
 use tracing::{info, warn};
 
-use crate::{BlockReport, Operator, OperatorError, Prepared, Settled, Settler, process_cpu_seconds};
+use crate::{
+    BlockReport, Operator, OperatorError, Prepared, Settled, Settler, ZkDataMode, blob::blob_cheaper,
+    process_cpu_seconds,
+};
 
 /// How the pipeline runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,11 +50,27 @@ pub struct PipelineConfig {
     /// prover is idle (a proof being made is always waited for, up to `aggregate`). Zero lands
     /// at once: the lowest latency; longer, fewer and larger batches: less L1 gas a transfer.
     pub max_wait: Duration,
+    /// Where a rollup's pubdata goes (a validium's goes to its committee).
+    pub data: ZkDataMode,
 }
 
 impl Default for PipelineConfig {
     fn default() -> Self {
-        Self { depth: 5, aggregate: 4, block_time: Duration::ZERO, max_wait: Duration::ZERO }
+        Self {
+            depth: 5,
+            aggregate: 4,
+            block_time: Duration::ZERO,
+            max_wait: Duration::ZERO,
+            data: ZkDataMode::default(),
+        }
+    }
+}
+
+impl PipelineConfig {
+    /// Most blocks in flight: with groups fixed before proving, room for one group to fill while
+    /// the one before it is proven and lands.
+    fn most_inflight(&self) -> usize {
+        if self.data == ZkDataMode::Calldata { self.depth } else { self.depth.max(2 * self.aggregate) }
     }
 }
 
@@ -71,6 +98,9 @@ pub struct Pipeline {
     waiting_since: Option<Instant>,
     proving: Option<Proving>,
     proven: BTreeMap<u64, Proven>,
+    /// Blocks whose pubdata goes in calldata (a block in a blob says so itself): only blocks
+    /// placed one way or the other are proven.
+    calldata: BTreeSet<u64>,
     /// Commit transactions sent for blocks in flight, and each block's share of their gas.
     commits: BTreeMap<u64, (B256, u64)>,
     reports: Option<mpsc::UnboundedSender<BlockReport>>,
@@ -87,6 +117,7 @@ impl Pipeline {
             waiting_since: None,
             proving: None,
             proven: BTreeMap::new(),
+            calldata: BTreeSet::new(),
             commits: BTreeMap::new(),
             reports: None,
         }
@@ -113,7 +144,7 @@ impl Pipeline {
         let mut unproven =
             op.inflight().iter().filter(|p| Some(p.number) != proving && !self.proven.contains_key(&p.number)).count();
         let mut made = false;
-        while op.inflight().len() < self.config.depth {
+        while op.inflight().len() < self.config.most_inflight() {
             let waiting = op.waiting();
             if waiting == 0 {
                 self.waiting_since = None;
@@ -133,7 +164,54 @@ impl Pipeline {
                 None => break,
             }
         }
+        drop(op);
+        self.place().await?;
+        let op = self.operator.lock().await;
         Ok((op.inflight().iter().cloned().collect(), made))
+    }
+
+    fn placed(&self, p: &Prepared) -> bool {
+        p.blob.is_some() || self.calldata.contains(&p.number)
+    }
+
+    /// Closes the next group of blocks not yet placed — when it has `aggregate` blocks, or when
+    /// the prover has nothing placed to work on — and places it in calldata or in one blob.
+    async fn place(&mut self) -> Result<(), OperatorError> {
+        let validium = self.settler.validium();
+        let mut op = self.operator.lock().await;
+        let open: Vec<Prepared> = op.inflight().iter().filter(|p| !self.placed(p)).cloned().collect();
+        if open.is_empty() {
+            return Ok(());
+        }
+        if validium || self.config.data == ZkDataMode::Calldata {
+            self.calldata.extend(open.iter().map(|p| p.number));
+            return Ok(());
+        }
+        let data_len = aqueduct_zk_protocol::pubdata(&open[0].witness.chunks()).len();
+        let size = self.config.aggregate.min(aqueduct_zk_protocol::blob::max_lanes(data_len));
+        let unproven = op.inflight().iter().any(|p| self.placed(p) && !self.proven.contains_key(&p.number));
+        if open.len() < size && (self.proving.is_some() || unproven) {
+            return Ok(());
+        }
+        // A block L1 already committed (before a restart) stays as it was committed.
+        let committed = self.settler.total_committed().await?;
+        let group: Vec<&Prepared> = open.iter().take(size).collect();
+        if group.iter().any(|p| p.number <= committed) {
+            self.calldata.extend(group.iter().filter(|p| p.number <= committed).map(|p| p.number));
+            return Ok(());
+        }
+        let data: Vec<u8> = group.iter().flat_map(|p| aqueduct_zk_protocol::pubdata(&p.witness.chunks())).collect();
+        let use_blob = match self.config.data {
+            ZkDataMode::Blob => true,
+            _ => blob_cheaper(&data, self.settler.l1().fees().await?),
+        };
+        if use_blob {
+            op.place_in_blob(group[0].number, group.len() as u16)?;
+        } else {
+            self.calldata.extend(group.iter().map(|p| p.number));
+        }
+        info!(target: "zk::operator", first = group[0].number, blocks = group.len(), blob = use_blob, "blocks placed");
+        Ok(())
     }
 
     fn start_proving(&mut self, p: &Prepared) {
@@ -171,24 +249,47 @@ impl Pipeline {
     /// when no proof is being made and the oldest has waited `max_wait`; stores and reports
     /// them.
     async fn land(&mut self, inflight: &[Prepared], verified: u64) -> Result<bool, OperatorError> {
-        let ready: Vec<&Prepared> = inflight
-            .iter()
-            .filter(|p| p.number > verified)
-            .take(self.config.aggregate)
-            .take_while(|p| self.proven.contains_key(&p.number))
-            .collect();
-        let Some(first) = ready.first() else { return Ok(false) };
-        if ready.len() < self.config.aggregate
-            && (self.proving.is_some() || self.proven[&first.number].at.elapsed() < self.config.max_wait)
-        {
-            return Ok(false);
-        }
+        let next: Vec<&Prepared> = inflight.iter().filter(|p| p.number > verified).collect();
+        let Some(first) = next.first() else { return Ok(false) };
+        let ready: Vec<&Prepared> = match first.blob {
+            // A blob group lands whole, once all of it is proven.
+            Some(g) => {
+                let group: Vec<&Prepared> = next.iter().copied().take_while(|p| p.blob == Some(g)).collect();
+                if group.len() != g.lanes as usize || !group.iter().all(|p| self.proven.contains_key(&p.number)) {
+                    return Ok(false);
+                }
+                group
+            }
+            None => {
+                let ready: Vec<&Prepared> = next
+                    .iter()
+                    .copied()
+                    .take(self.config.aggregate)
+                    .take_while(|p| p.blob.is_none() && self.proven.contains_key(&p.number))
+                    .collect();
+                let Some(first) = ready.first() else { return Ok(false) };
+                let more_coming = self.proving.is_some()
+                    || next.get(ready.len()).is_some_and(|p| p.blob.is_none() && !self.placed(p));
+                if ready.len() < self.config.aggregate
+                    && (more_coming || self.proven[&first.number].at.elapsed() < self.config.max_wait)
+                {
+                    return Ok(false);
+                }
+                ready
+            }
+        };
         let blocks: Vec<Prepared> = ready.into_iter().cloned().collect();
-        // Commit those L1 lacks (after a restart some may be committed already).
+        let blob_gas = blocks[0].blob.map_or(0, |g| 131_072 / g.lanes as u64);
+        // Commit those L1 lacks (after a restart some may be committed already; a blob group is
+        // committed all at once).
         let committed = self.settler.total_committed().await?;
         let uncommitted: Vec<Prepared> = blocks.iter().filter(|p| p.number > committed).cloned().collect();
         if !uncommitted.is_empty() {
-            let sent = self.settler.commit_batch(&uncommitted).await?;
+            let sent = if blocks[0].blob.is_some() {
+                self.settler.commit_blob(&uncommitted).await?
+            } else {
+                self.settler.commit_batch(&uncommitted).await?
+            };
             for (p, c) in uncommitted.iter().zip(sent) {
                 self.commits.insert(p.number, c);
             }
@@ -205,6 +306,7 @@ impl Pipeline {
                 verify_tx: tx,
                 // Each block's share of the batch's verification.
                 verify_gas: gas / k,
+                blob_gas,
                 l1_block,
                 prove_seconds: proven.seconds,
                 prove_cpu_seconds: proven.cpu_seconds,
@@ -233,6 +335,7 @@ impl Service for Pipeline {
         }
         let verified = self.settler.total_verified().await?;
         self.proven.retain(|n, _| *n > verified);
+        self.calldata.retain(|n| *n > verified);
         // Blocks L1 verified before they were stored (a crash, a failed write): store them now.
         let done: Vec<&Prepared> = inflight.iter().filter(|p| p.number <= verified).collect();
         if !done.is_empty() {
@@ -245,7 +348,8 @@ impl Service for Pipeline {
             return Ok(Progress::Busy);
         }
         if self.proving.is_none()
-            && let Some(p) = inflight.iter().find(|p| p.number > verified && !self.proven.contains_key(&p.number))
+            && let Some(p) =
+                inflight.iter().find(|p| p.number > verified && self.placed(p) && !self.proven.contains_key(&p.number))
         {
             self.start_proving(p);
             busy = true;

@@ -1,6 +1,7 @@
 //! Rebuilding the rollup's state from L1 alone: every verified block's commit transaction holds
-//! its new root, its on-chain operations and (rollup) its pubdata or (validium) its data hash,
-//! whose data only the committee has. Replaying them gives the state, and from it the Merkle
+//! its new root, its on-chain operations and (rollup) its pubdata, in calldata or in the
+//! transaction's blob (its lane of it), or (validium) its data hash, whose data only the
+//! committee has. Replaying them gives the state, and from it the Merkle
 //! proofs users need to exit in exodus mode.
 
 use alloy::{
@@ -12,7 +13,9 @@ use alloy::{
 };
 use aqueduct_contracts::zk::ZkRollup;
 use aqueduct_eth::{L1Client, L1Error};
-use aqueduct_zk_protocol::{OnchainOp, OpError, OpKind, PubdataLength, TreeShape, ZkState, chunks_from_pubdata, fe};
+use aqueduct_zk_protocol::{
+    OnchainOp, OpError, OpKind, PubdataLength, TreeShape, ZkState, blob, chunks_from_pubdata, fe,
+};
 use tracing::warn;
 
 use crate::{dac::DacClient, deploy::field_to_u256};
@@ -25,7 +28,11 @@ pub enum ReconstructError {
     NoCommit { number: u64 },
     #[error("block {number}: its commit transaction {tx} is not on L1")]
     NoTransaction { number: u64, tx: B256 },
-    #[error("block {number}: transaction {tx} is not a direct commitBlock, commitBlocks or commitBlockValidium call")]
+    #[error("block {number}: its blob lane does not hash to the data hash L1 committed")]
+    BlobMismatch { number: u64 },
+    #[error(
+        "block {number}: transaction {tx} is not a direct commitBlock, commitBlocks, commitBlocksBlob or commitBlockValidium call"
+    )]
     NotACommit { number: u64, tx: B256 },
     #[error("block {number}: transaction {tx} commits no block at place {at}")]
     NotInBatch { number: u64, tx: B256, at: usize },
@@ -59,7 +66,7 @@ pub struct Reconstructed {
     /// Blocks L1 has verified.
     pub verified: u64,
     /// The first verified block whose data nobody served (validium with a withholding
-    /// committee): the state stops before it.
+    /// committee, or a blob past its retention): the state stops before it.
     pub withheld: Option<u64>,
     /// L1's verified root.
     pub l1_root: U256,
@@ -82,6 +89,10 @@ pub async fn reconstruct(
     committee: &[DacClient],
 ) -> Result<Reconstructed, ReconstructError> {
     let verified: u64 = l1.read(rollup, ZkRollup::totalVerifiedCall {}).await?.saturating_to();
+    let slots: usize = l1.read(rollup, ZkRollup::slotsCall {}).await?.saturating_to();
+    let data_len = slots * aqueduct_zk_protocol::CHUNK_BYTES;
+    // The lanes of each blob commit read so far (several blocks share one).
+    let mut blobs: std::collections::HashMap<B256, Option<Vec<Vec<u8>>>> = Default::default();
     let l1_root = l1.read(rollup, ZkRollup::stateRootCall {}).await?;
     let filter = Filter::new()
         .address(rollup)
@@ -120,6 +131,27 @@ pub async fn reconstruct(
         } else if let Ok(c) = ZkRollup::commitBlocksCall::abi_decode(input) {
             let b = c.bs.into_iter().nth(at).ok_or(ReconstructError::NotInBatch { number, tx, at })?;
             (b.newRoot, chunks_from_pubdata(&b.pubdata).map_err(pubdata_err)?, b.ops)
+        } else if let Ok(c) = ZkRollup::commitBlocksBlobCall::abi_decode(input) {
+            let lanes = c.bs.len();
+            let b = c.bs.into_iter().nth(at).ok_or(ReconstructError::NotInBatch { number, tx, at })?;
+            if let std::collections::hash_map::Entry::Vacant(e) = blobs.entry(tx) {
+                let hashes = t.inner.blob_versioned_hashes().unwrap_or_default().to_vec();
+                let got = match hashes.first() {
+                    Some(_) => l1.blobs(&hashes[..1]).await?,
+                    None => None,
+                };
+                let k = blob::lane_elements(data_len);
+                e.insert(got.and_then(|b| blob::lanes_from_blob(b[0].as_slice(), lanes, k, data_len)));
+            }
+            let Some(data) = blobs[&tx].as_ref().map(|l| l[at].clone()) else {
+                // Nobody serves the blob (pruned after its retention window): stop before it.
+                out.withheld = Some(number);
+                break;
+            };
+            if aqueduct_zk_protocol::data_hash(&data) != b.dataHash {
+                return Err(ReconstructError::BlobMismatch { number });
+            }
+            (b.newRoot, chunks_from_pubdata(&data).map_err(pubdata_err)?, b.ops)
         } else if let Ok(c) = ZkRollup::commitBlockValidiumCall::abi_decode(input) {
             match fetch(committee, &c.dataHash).await {
                 Some(data) => (c.newRoot, chunks_from_pubdata(&data).map_err(pubdata_err)?, c.ops),

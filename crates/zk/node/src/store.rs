@@ -45,6 +45,9 @@ pub struct Inflight {
     pub seqs: Vec<u64>,
     /// Priority requests it serves.
     pub priority: u64,
+    /// The blob it shares, once placed in one.
+    #[serde(default)]
+    pub blob: Option<crate::blob::BlobGroup>,
 }
 
 /// What the operator reopens with.
