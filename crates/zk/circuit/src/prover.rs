@@ -9,9 +9,13 @@ use std::{
 use aqueduct_zk_protocol::{BlockWitness, F, Op, TreeShape, ZkState};
 use ark_bn254::Bn254;
 use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey};
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisError, SynthesisMode};
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, Matrix, OptimizationGoal, R1CS_PREDICATE_LABEL, SynthesisError,
+    SynthesisMode,
+};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, SerializationError, Validate};
 use ark_snark::SNARK;
+use ark_std::UniformRand;
 use ark_std::rand::{SeedableRng, rngs::StdRng};
 use rand::RngCore;
 use tracing::info;
@@ -104,6 +108,30 @@ pub struct Prover {
     pub setup_time: Option<Duration>,
     /// How long the last proof took, in milliseconds (the progress bar's estimate; 0: none yet).
     last_proof_ms: std::sync::atomic::AtomicU64,
+    /// The circuit's constraint matrices, built once (on the first proof) so that each proof
+    /// synthesizes the witness only: no constraint is stored and no linear combination inlined
+    /// while proving (the single-threaded half of proving time and most of its memory).
+    matrices: std::sync::OnceLock<Matrices>,
+}
+
+/// The R1CS matrices `A`, `B`, `C` of the block circuit and their dimensions.
+struct Matrices {
+    abc: Vec<Matrix<F>>,
+    num_inputs: usize,
+    num_constraints: usize,
+}
+
+impl Matrices {
+    fn of(params: &CircuitParams) -> Result<Self, ProverError> {
+        let cs = ConstraintSystem::<F>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Setup);
+        BlockCircuit { witness: params.blank() }.generate_constraints(cs.clone())?;
+        cs.finalize();
+        let (num_inputs, num_constraints) = (cs.num_instance_variables(), cs.num_constraints());
+        let abc = cs.to_matrices()?.remove(R1CS_PREDICATE_LABEL).ok_or(SynthesisError::PredicateNotFound)?;
+        Ok(Self { abc, num_inputs, num_constraints })
+    }
 }
 
 fn fresh_rng() -> StdRng {
@@ -124,7 +152,14 @@ impl Prover {
         let started = Instant::now();
         let (pk, vk) = Groth16::<Bn254>::circuit_specific_setup(BlockCircuit { witness: params.blank() }, rng)?;
         let pvk = Groth16::<Bn254>::process_vk(&vk)?;
-        Ok(Self { params, pk, pvk, setup_time: Some(started.elapsed()), last_proof_ms: Default::default() })
+        Ok(Self {
+            params,
+            pk,
+            pvk,
+            setup_time: Some(started.elapsed()),
+            last_proof_ms: Default::default(),
+            matrices: Default::default(),
+        })
     }
 
     /// The cached keys in `dir`, or fresh ones written there.
@@ -142,7 +177,14 @@ impl Prover {
                 .map_err(|source| ProverError::Corrupt { path: path.clone(), source })?;
             let pvk = Groth16::<Bn254>::process_vk(&pk.vk)?;
             info!(target: "zk::prover", path = %path.display(), "proving key loaded from the cache");
-            return Ok(Self { params, pk, pvk, setup_time: None, last_proof_ms: Default::default() });
+            return Ok(Self {
+                params,
+                pk,
+                pvk,
+                setup_time: None,
+                last_proof_ms: Default::default(),
+                matrices: Default::default(),
+            });
         }
         info!(target: "zk::prover", constraints = params.constraints(), "generating proving and verifying keys (once)");
         let p = Self::setup(params)?;
@@ -228,7 +270,7 @@ impl Prover {
                 }
             })
         });
-        let proof = Groth16::<Bn254>::prove(&self.pk, BlockCircuit { witness: w.clone() }, rng);
+        let proof = self.prove_from_matrices(w, rng);
         done.store(true, Ordering::Relaxed);
         if let Some(t) = ticker {
             let _ = t.join();
@@ -242,6 +284,35 @@ impl Prover {
             return Err(ProverError::NotVerifying);
         }
         Ok(proof)
+    }
+
+    /// Groth16 over the cached matrices: the witness synthesized alone, then the QAP and the
+    /// multi-scalar multiplications (both parallel).
+    fn prove_from_matrices(&self, w: &BlockWitness, rng: &mut StdRng) -> Result<Proof<Bn254>, ProverError> {
+        let m = match self.matrices.get() {
+            Some(m) => m,
+            None => {
+                let built = Matrices::of(&self.params)?;
+                self.matrices.get_or_init(|| built)
+            }
+        };
+        let cs = ConstraintSystem::<F>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Prove { construct_matrices: false, generate_lc_assignments: false });
+        BlockCircuit { witness: w.clone() }.generate_constraints(cs.clone())?;
+        let mut full = cs.instance_assignment()?;
+        full.extend(cs.witness_assignment()?);
+        drop(cs);
+        let (r, s) = (F::rand(rng), F::rand(rng));
+        Ok(Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+            &self.pk,
+            r,
+            s,
+            &m.abc,
+            m.num_inputs,
+            m.num_constraints,
+            &full,
+        )?)
     }
 
     pub fn verify(&self, public_input: F, proof: &Proof<Bn254>) -> bool {
