@@ -40,7 +40,7 @@ pub async fn commit_shares(
 ) -> Result<CommitShares, ZkBenchError> {
     let mut out = CommitShares { blocks, ..Default::default() };
     for blob in [false, true] {
-        let (dep, users) = deploy_with_users(l1, signers, prover, 4, vec![]).await?;
+        let (dep, users) = deploy_with_users(l1, signers, prover, 2, vec![]).await?;
         let store = dir.join(if blob { "commit-blob.redb" } else { "commit-calldata.redb" });
         let mut op = Operator::open(
             l1.clone(),
@@ -53,8 +53,12 @@ pub async fn commit_shares(
         .await?;
         op.sync().await?;
         let settler = op.settler();
-        let deposits = op.prepare_next()?.ok_or(ZkBenchError::Missing("deposits block"))?;
-        settler.commit_batch(&[deposits]).await?;
+        // The deposits' and key changes' blocks, committed (not proven: committing needs no proof).
+        while op.waiting() > 0 {
+            op.prepare_next()?.ok_or(ZkBenchError::Missing("deposits block"))?;
+        }
+        let before: Vec<Prepared> = op.inflight().iter().cloned().collect();
+        settler.commit_batch(&before).await?;
         let idx: Vec<u32> = users
             .iter()
             .map(|(k, _)| op.state().index_of(k.address()).ok_or(ZkBenchError::Missing("account")))
@@ -72,10 +76,11 @@ pub async fn commit_shares(
         for _ in 0..blocks {
             op.prepare_next()?.ok_or(ZkBenchError::Missing("block"))?;
         }
+        let first = before.len() as u64 + 1;
         if blob {
-            op.place_in_blob(2, blocks as u16)?;
+            op.place_in_blob(first, blocks as u16)?;
         }
-        let batch: Vec<Prepared> = op.inflight().iter().skip(1).cloned().collect();
+        let batch: Vec<Prepared> = op.inflight().iter().skip(before.len()).cloned().collect();
         let transfers: usize = batch.iter().map(|p| p.witness.slots.len()).sum();
         let sent = if blob { settler.commit_blob(&batch).await? } else { settler.commit_batch(&batch).await? };
         let gas: u64 = sent.iter().map(|(_, g)| g).sum();

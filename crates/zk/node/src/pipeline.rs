@@ -101,6 +101,8 @@ pub struct Pipeline {
     /// Blocks whose pubdata goes in calldata (a block in a blob says so itself): only blocks
     /// placed one way or the other are proven.
     calldata: BTreeSet<u64>,
+    /// Since when the oldest block not yet placed has waited.
+    open_since: Option<Instant>,
     /// Commit transactions sent for blocks in flight, and each block's share of their gas.
     commits: BTreeMap<u64, (B256, u64)>,
     reports: Option<mpsc::UnboundedSender<BlockReport>>,
@@ -118,6 +120,7 @@ impl Pipeline {
             proving: None,
             proven: BTreeMap::new(),
             calldata: BTreeSet::new(),
+            open_since: None,
             commits: BTreeMap::new(),
             reports: None,
         }
@@ -181,8 +184,10 @@ impl Pipeline {
         let mut op = self.operator.lock().await;
         let open: Vec<Prepared> = op.inflight().iter().filter(|p| !self.placed(p)).cloned().collect();
         if open.is_empty() {
+            self.open_since = None;
             return Ok(());
         }
+        let since = *self.open_since.get_or_insert_with(Instant::now);
         if validium || self.config.data == ZkDataMode::Calldata {
             self.calldata.extend(open.iter().map(|p| p.number));
             return Ok(());
@@ -190,9 +195,11 @@ impl Pipeline {
         let data_len = aqueduct_zk_protocol::pubdata(&open[0].witness.chunks()).len();
         let size = self.config.aggregate.min(aqueduct_zk_protocol::blob::max_lanes(data_len));
         let unproven = op.inflight().iter().any(|p| self.placed(p) && !self.proven.contains_key(&p.number));
-        if open.len() < size && (self.proving.is_some() || unproven) {
+        let idle = self.proving.is_none() && !unproven;
+        if open.len() < size && !(idle && since.elapsed() >= self.config.max_wait) {
             return Ok(());
         }
+        self.open_since = None;
         // A block L1 already committed (before a restart) stays as it was committed.
         let committed = self.settler.total_committed().await?;
         let group: Vec<&Prepared> = open.iter().take(size).collect();
