@@ -64,16 +64,16 @@ pub async fn commit_shares(
             .map(|(k, _)| op.state().index_of(k.address()).ok_or(ZkBenchError::Missing("account")))
             .collect::<Result<_, _>>()?;
         let (slots, domain) = (prover.params.slots, prover.params.domain);
-        for n in 0..blocks * slots {
-            let i = n % users.len();
-            let (from, to) = (idx[i], idx[(i + 1) % idx.len()]);
-            let amount = Amount32::pack(10u128.pow(15) * (1 + (n % 8) as u128)).expect("exact");
-            let nonce = op.next_nonce(from);
-            op.submit(
-                UnsignedTx { kind: OpKind::Transfer, from, to, token: 0, amount, nonce }.sign(domain, &users[i].1),
-            )?;
-        }
-        for _ in 0..blocks {
+        // A block's worth of transfers at a time (the operator takes at most 128 waiting a sender).
+        for blk in 0..blocks {
+            for n in blk * slots..(blk + 1) * slots {
+                let i = n % users.len();
+                let (from, to) = (idx[i], idx[(i + 1) % idx.len()]);
+                let amount = Amount32::pack(10u128.pow(15) * (1 + (n % 8) as u128)).expect("exact");
+                let nonce = op.next_nonce(from);
+                let tx = UnsignedTx { kind: OpKind::Transfer, from, to, token: 0, amount, nonce };
+                op.submit(tx.sign(domain, &users[i].1))?;
+            }
             op.prepare_next()?.ok_or(ZkBenchError::Missing("block"))?;
         }
         let first = before.len() as u64 + 1;
