@@ -286,16 +286,27 @@ impl Prover {
         Ok(proof)
     }
 
-    /// Groth16 over the cached matrices: the witness synthesized alone, then the QAP and the
-    /// multi-scalar multiplications (both parallel).
-    fn prove_from_matrices(&self, w: &BlockWitness, rng: &mut StdRng) -> Result<Proof<Bn254>, ProverError> {
-        let m = match self.matrices.get() {
+    /// Builds the constraint matrices now (otherwise the first proof does): a one-time cost of a
+    /// full synthesis with its linear combinations inlined.
+    pub fn build_matrices(&self) -> Result<(), ProverError> {
+        self.matrices()?;
+        Ok(())
+    }
+
+    fn matrices(&self) -> Result<&Matrices, ProverError> {
+        Ok(match self.matrices.get() {
             Some(m) => m,
             None => {
                 let built = Matrices::of(&self.params)?;
                 self.matrices.get_or_init(|| built)
             }
-        };
+        })
+    }
+
+    /// Groth16 over the cached matrices: the witness synthesized alone, then the QAP and the
+    /// multi-scalar multiplications (both parallel).
+    fn prove_from_matrices(&self, w: &BlockWitness, rng: &mut StdRng) -> Result<Proof<Bn254>, ProverError> {
+        let m = self.matrices()?;
         let cs = ConstraintSystem::<F>::new_ref();
         cs.set_optimization_goal(OptimizationGoal::Constraints);
         cs.set_mode(SynthesisMode::Prove { construct_matrices: false, generate_lc_assignments: false });

@@ -11,8 +11,10 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use alloy::providers::Provider;
+use aqueduct_bench::Anvil;
 use aqueduct_contracts::zk::ZkRollup;
 use aqueduct_eth::L1Client;
+use aqueduct_l1::dev_signers;
 use aqueduct_service::{CancellationToken, Halt};
 use aqueduct_testkit::eventually as until;
 use aqueduct_zk_circuit::{CircuitParams, Prover};
@@ -174,17 +176,30 @@ async fn the_pipeline_lands_several_blocks_with_one_check_and_a_restart_finishes
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocks_in_one_blob_land_whole_survive_a_restart_and_rebuild_from_the_blob() {
-    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).try_init();
-    use alloy::consensus::Transaction as _;
     let dir = tempfile::tempdir().unwrap();
     let devnet = devnet(dir.path()).await;
-    let s = devnet.signers.clone();
+    blob_scenario(&devnet.url(), &devnet.signers, dir.path()).await;
+    devnet.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "long scenario (over a minute): scripts/test.sh and CI run it (cargo test -- --include-ignored)"]
+async fn blocks_in_one_blob_on_anvil() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let anvil = Anvil::spawn(port, 31337, 30_000_000, None).await.expect("anvil (scripts/tools.sh installs it)");
+    blob_scenario(&anvil.url, &dev_signers(10).unwrap(), dir.path()).await;
+}
+
+async fn blob_scenario(url: &str, s: &[alloy::signers::local::PrivateKeySigner], dir: &std::path::Path) {
+    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).try_init();
+    use alloy::consensus::Transaction as _;
     let (operator_key, alice, bob) = (s[0].clone(), s[1].clone(), s[2].clone());
-    let l1 = L1Client::new(&devnet.url()).unwrap();
+    let l1 = L1Client::new(url).unwrap();
     let prover = Arc::new(Prover::setup(PARAMS).unwrap());
     let ka = SecretKey::from_seed([0xa; 32]);
     let rollup = rollup_with_two_users(&l1, &operator_key, &prover, PARAMS, &alice, &bob, &ka).await;
-    let store = dir.path().join("operator.redb");
+    let store = dir.join("operator.redb");
     let open = async || {
         let op =
             Operator::open(l1.clone(), operator_key.clone(), rollup, prover.clone(), DataAvailability::Rollup, &store);
@@ -274,5 +289,4 @@ async fn blocks_in_one_blob_land_whole_survive_a_restart_and_rebuild_from_the_bl
     assert_eq!(r.state.root(), o.state().root());
     assert_eq!(o.state().account(b).unwrap().balance(0), ETH + 19 * unit);
     drop(o);
-    devnet.stop().await;
 }
