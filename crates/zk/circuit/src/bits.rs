@@ -51,6 +51,18 @@ pub fn boolean(b: &Boolean<F>) -> FpVar<F> {
     FpVar::from(b.clone())
 }
 
+/// The bits of `bytes` (most significant first) as witnesses.
+pub fn bytes_witness(
+    cs: &ark_relations::gr1cs::ConstraintSystemRef<F>,
+    bytes: &[u8],
+) -> Result<Vec<FpVar<F>>, SynthesisError> {
+    bytes
+        .iter()
+        .flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1 == 1))
+        .map(|bit| Boolean::new_witness(cs.clone(), || Ok(bit)).map(FpVar::from))
+        .collect()
+}
+
 /// A witness field element.
 pub fn witness(cs: &ark_relations::gr1cs::ConstraintSystemRef<F>, v: F) -> Result<FpVar<F>, SynthesisError> {
     FpVar::new_witness(cs.clone(), || Ok(v))

@@ -107,11 +107,7 @@ mod tests {
     use super::*;
 
     fn bits_of(cs: &ConstraintSystemRef<F>, bytes: &[u8]) -> Vec<FpVar<F>> {
-        bytes
-            .iter()
-            .flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1 == 1))
-            .map(|b| FpVar::from(Boolean::new_witness(cs.clone(), || Ok(b)).unwrap()))
-            .collect()
+        crate::bits::bytes_witness(cs, bytes).unwrap()
     }
 
     fn satisfied(data: &[u8], z: BlobFr, y: BlobFr) -> (bool, usize) {

@@ -8,7 +8,7 @@ use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 
 use crate::{
-    bits::{from_bits_be, to_bits_be, witness},
+    bits::{bytes_witness, from_bits_be, to_bits_be, witness},
     sha256::sha256,
     slot::slot,
 };
@@ -46,13 +46,4 @@ impl ConstraintSynthesizer<F> for BlockCircuit {
         let digest = sha256(&preimage)?;
         from_bits_be(&digest[256 - INPUT_BITS..]).enforce_equal(&input)
     }
-}
-
-/// The bits of `bytes` (most significant first) as witnesses.
-fn bytes_witness(cs: &ConstraintSystemRef<F>, bytes: &[u8]) -> Result<Vec<FpVar<F>>, SynthesisError> {
-    bytes
-        .iter()
-        .flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1 == 1))
-        .map(|bit| Boolean::new_witness(cs.clone(), || Ok(bit)).map(FpVar::from))
-        .collect()
 }

@@ -181,8 +181,12 @@ impl Pipeline {
     /// the prover has nothing placed to work on — and places it in calldata or in one blob.
     async fn place(&mut self) -> Result<(), OperatorError> {
         let validium = self.settler.validium();
-        let mut op = self.operator.lock().await;
-        let open: Vec<Prepared> = op.inflight().iter().filter(|p| !self.placed(p)).cloned().collect();
+        let (open, unproven) = {
+            let op = self.operator.lock().await;
+            let open: Vec<Prepared> = op.inflight().iter().filter(|p| !self.placed(p)).cloned().collect();
+            let unproven = op.inflight().iter().any(|p| self.placed(p) && !self.proven.contains_key(&p.number));
+            (open, unproven)
+        };
         if open.is_empty() {
             self.open_since = None;
             return Ok(());
@@ -194,13 +198,14 @@ impl Pipeline {
         }
         let data_len = aqueduct_zk_protocol::pubdata(&open[0].witness.chunks()).len();
         let size = self.config.aggregate.min(aqueduct_zk_protocol::blob::max_lanes(data_len));
-        let unproven = op.inflight().iter().any(|p| self.placed(p) && !self.proven.contains_key(&p.number));
         let idle = self.proving.is_none() && !unproven;
         if open.len() < size && !(idle && since.elapsed() >= self.config.max_wait) {
             return Ok(());
         }
         self.open_since = None;
-        // A block L1 already committed (before a restart) stays as it was committed.
+        // L1 is read without holding the operator (submissions go on); only this loop changes
+        // the blocks in flight. A block L1 already committed (before a restart) stays as it
+        // was committed.
         let committed = self.settler.total_committed().await?;
         let group: Vec<&Prepared> = open.iter().take(size).collect();
         if group.iter().any(|p| p.number <= committed) {
@@ -213,7 +218,7 @@ impl Pipeline {
             _ => blob_cheaper(&data, self.settler.l1().fees().await?),
         };
         if use_blob {
-            op.place_in_blob(group[0].number, group.len() as u16)?;
+            self.operator.lock().await.place_in_blob(group[0].number, group.len() as u16)?;
         } else {
             self.calldata.extend(group.iter().map(|p| p.number));
         }

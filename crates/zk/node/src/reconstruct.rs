@@ -135,9 +135,8 @@ pub async fn reconstruct(
             let lanes = c.bs.len();
             let b = c.bs.into_iter().nth(at).ok_or(ReconstructError::NotInBatch { number, tx, at })?;
             if let std::collections::hash_map::Entry::Vacant(e) = blobs.entry(tx) {
-                let hashes = t.inner.blob_versioned_hashes().unwrap_or_default().to_vec();
-                let got = match hashes.first() {
-                    Some(_) => l1.blobs(&hashes[..1]).await?,
+                let got = match t.inner.blob_versioned_hashes().and_then(<[B256]>::first) {
+                    Some(h) => l1.blobs(&[*h]).await?,
                     None => None,
                 };
                 let k = blob::lane_elements(data_len);
