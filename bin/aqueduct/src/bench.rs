@@ -203,6 +203,7 @@ async fn one(b: &L1Bench, target: Target) -> eyre::Result<BenchReport> {
         concurrency: b.concurrency,
         progress: true,
         stall_timeout: stall,
+        plan: None,
     };
     if let Some(url) = &b.url {
         return Ok(aqueduct_bench::run(opts("external", url.clone())).await?);

@@ -6,6 +6,7 @@ mod bench_channel;
 mod bench_zk;
 mod bridge;
 mod channel;
+mod compare;
 mod devnet;
 mod node;
 mod progress;
@@ -51,6 +52,11 @@ enum Command {
     /// Attacks: each family's trust assumption attacked for real, outcomes and costs reported.
     #[command(subcommand)]
     Attack(attack::AttackCommand),
+    /// One seeded workload on every family (L1, optimistic rollup in calldata and blobs, ZK
+    /// rollup, validium, payment channels): throughput, latency to funds, L1 bytes, gas and
+    /// blob gas per transfer, cost at L1 prices, whom each trusts; a table, JSON and an HTML
+    /// report.
+    Compare(compare::CompareArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -88,6 +94,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
             Command::Channel(args) => channel::run(args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
             Command::Attack(cmd) => attack::run(cmd).await,
+            Command::Compare(args) => compare::run(args).await,
         }
     })
 }

@@ -3,6 +3,8 @@
 mod anvil;
 mod channel;
 mod client;
+mod compare;
+mod plan;
 mod report;
 mod rollup;
 mod runner;
@@ -15,6 +17,11 @@ mod zk_sizes;
 pub use anvil::{Anvil, AnvilError};
 pub use channel::{ChannelBenchError, ChannelBenchOptions, bench_channel};
 pub use client::{RpcClient, RpcError};
+pub use compare::{
+    AttackCell, Claim, CompareError, CompareOptions, CompareReport, Family, FamilyId, L1Prices, Row, Trust, Verdict,
+    compare, family, presets,
+};
+pub use plan::{Plan, PlannedTransfer};
 pub use report::{BenchReport, print_table};
 pub use rollup::{
     CompressorRow, FeeComparison, L1Cost, ModeReport, ReplayReport, RollupBenchOptions, RollupBenchReport,

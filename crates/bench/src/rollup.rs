@@ -139,19 +139,19 @@ fn hex_u128(v: &Value) -> u128 {
     v.as_str().and_then(|s| u128::from_str_radix(s.trim_start_matches("0x"), 16).ok()).unwrap_or(0)
 }
 
-struct Stack {
+pub(crate) struct Stack {
     _dir: tempfile::TempDir,
-    devnet: Devnet,
-    l1: L1Client,
+    pub(crate) devnet: Devnet,
+    pub(crate) l1: L1Client,
     cfg: RollupConfig,
     funded: Vec<Address>,
-    rollup: Rollup,
-    chain: Arc<Chain>,
+    pub(crate) rollup: Rollup,
+    pub(crate) chain: Arc<Chain>,
     stats: Arc<Mutex<Vec<PostStats>>>,
-    url: String,
+    pub(crate) url: String,
 }
 
-async fn start(o: &RollupBenchOptions, mode: DataMode) -> Result<Stack, BenchError> {
+pub(crate) async fn start(o: &RollupBenchOptions, mode: DataMode) -> Result<Stack, BenchError> {
     let dir = tempfile::tempdir()?;
     let l1_cfg = L1Config {
         block_time: o.l1_block_time,
@@ -194,8 +194,15 @@ async fn start(o: &RollupBenchOptions, mode: DataMode) -> Result<Stack, BenchErr
     Ok(Stack { _dir: dir, devnet, l1, cfg, funded, rollup, chain, stats, url })
 }
 
+impl Stack {
+    /// The batcher's posts from the `from`-th on.
+    pub(crate) fn posts_since(&self, from: usize) -> Vec<PostStats> {
+        self.stats.lock()[from..].to_vec()
+    }
+}
+
 /// Waits until the batcher's posts cover L2 block `upto` and are mined; returns how many posts exist.
-async fn posted_through(stack: &Stack, upto: u64) -> Result<usize, BenchError> {
+pub(crate) async fn posted_through(stack: &Stack, upto: u64) -> Result<usize, BenchError> {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let (covered, last_txs, n) = {
@@ -219,7 +226,7 @@ async fn posted_through(stack: &Stack, upto: u64) -> Result<usize, BenchError> {
     }
 }
 
-async fn l1_cost(stack: &Stack, posts: &[PostStats]) -> Result<L1Cost, BenchError> {
+pub(crate) async fn l1_cost(stack: &Stack, posts: &[PostStats]) -> Result<L1Cost, BenchError> {
     let mut c = L1Cost { posts: posts.len(), ..Default::default() };
     for p in posts {
         c.l2_transactions += p.transactions;
@@ -245,7 +252,7 @@ async fn l1_cost(stack: &Stack, posts: &[PostStats]) -> Result<L1Cost, BenchErro
 }
 
 /// Mean L2 fee of the user transactions in L2 blocks `from..=to`, against the same gas on L1.
-async fn fees(stack: &Stack, from: u64, to: u64, cost: &L1Cost) -> Result<FeeComparison, BenchError> {
+pub(crate) async fn fees(stack: &Stack, from: u64, to: u64, cost: &L1Cost) -> Result<FeeComparison, BenchError> {
     let client = RpcClient::new(&stack.url);
     let mut f = FeeComparison::default();
     let (mut l2, mut l1) = (0f64, 0f64);
@@ -298,6 +305,7 @@ fn run_opts(
         concurrency: o.concurrency,
         progress: o.progress,
         stall_timeout: Duration::from_secs(120),
+        plan: None,
     })
 }
 
@@ -350,7 +358,7 @@ async fn one_mode(o: &RollupBenchOptions, mode: DataMode) -> Result<(ModeReport,
         let run = crate::run(run_opts(o, "L2", name, &stack.url, erc20)?).await?;
         let last = stack.chain.head().number();
         posted_through(&stack, last).await?;
-        let posts: Vec<PostStats> = stack.stats.lock()[posts_before..].to_vec();
+        let posts = stack.posts_since(posts_before);
         let l1 = l1_cost(&stack, &posts).await?;
         let fees = fees(&stack, first, last, &l1).await?;
         for b in stack.chain.blocks(first, last) {

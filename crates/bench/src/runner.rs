@@ -21,6 +21,7 @@ use std::sync::Mutex;
 
 use crate::{
     client::{RpcClient, RpcError},
+    plan::Plan,
     report::{BenchReport, percentile},
     workload::{ERC20_TRANSFER_GAS, ETH_TRANSFER_GAS, Workload, WorkloadSpec, sign},
 };
@@ -73,6 +74,9 @@ pub struct RunOptions {
     pub progress: bool,
     /// Give up after this long without a new inclusion.
     pub stall_timeout: Duration,
+    /// Send this plan's transfers instead of the spec's random workload (the spec still gives
+    /// the fees).
+    pub plan: Option<Arc<Plan>>,
 }
 
 /// What the block watcher saw of each transaction.
@@ -244,13 +248,21 @@ pub async fn run(opts: RunOptions) -> Result<BenchReport, BenchError> {
     }
 
     // Setup 2: fund every sender with ETH for its gas and with tokens.
-    let workload = Workload::generate(&spec, token);
+    let workload = match &opts.plan {
+        Some(plan) => Workload::from_plan(plan, &spec, token),
+        None => Workload::generate(&spec, token),
+    };
     let mut funding = Vec::new();
-    for (s, txs) in workload.senders.iter().zip(&workload.txs) {
+    for (i, (s, txs)) in workload.senders.iter().zip(&workload.txs).enumerate() {
         let gas: u64 = txs.iter().map(|t| if t.2 { ERC20_TRANSFER_GAS } else { ETH_TRANSFER_GAS }).sum();
-        let eth = U256::from(gas) * U256::from(spec.max_fee_per_gas) + U256::from(txs.len() as u64 * 1_000_000 + 1);
+        // What the sender sends: the plan's amounts, or the random workload's (under 10^6 wei).
+        let (sends, tokens) = match &opts.plan {
+            Some(plan) => plan.outflow(i),
+            None => (txs.len() as u128 * 1_000_000, 1_000_000_000),
+        };
+        let eth = U256::from(gas) * U256::from(spec.max_fee_per_gas) + U256::from(sends + 1);
         funding.push(setup_tx(TxKind::Call(s.address()), eth, Bytes::new(), ETH_TRANSFER_GAS));
-        let call = AqueductToken::transferCall { to: s.address(), value: U256::from(1_000_000_000u64) };
+        let call = AqueductToken::transferCall { to: s.address(), value: U256::from(tokens.max(1)) };
         funding.push(setup_tx(TxKind::Call(token), U256::ZERO, call.abi_encode().into(), ERC20_TRANSFER_GAS));
     }
     let (_, seen, ..) = send_and_wait(&client, vec![funding.clone()], 1, None, opts.stall_timeout).await?;

@@ -12,6 +12,8 @@ use aqueduct_contracts::AqueductToken;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
+use crate::plan::Plan;
+
 /// What share of the transfers are ERC-20 transfers.
 #[derive(Clone, Copy, Debug)]
 pub struct TxKindMix {
@@ -89,6 +91,38 @@ impl Workload {
             };
             let env = sign(&senders[s], &mut tx);
             txs[s].push((env.encoded_2718().into(), *env.tx_hash(), erc20));
+        }
+        Self { senders, txs }
+    }
+
+    /// The plan's transfers as signed EVM transactions: user `i` is [`Plan::signer`]`(i)`, ERC-20
+    /// transfers call `token`. Deterministic for a plan.
+    pub fn from_plan(plan: &Plan, spec: &WorkloadSpec, token: Address) -> Self {
+        let senders: Vec<PrivateKeySigner> = (0..plan.users).map(|i| plan.signer(i)).collect();
+        let mut txs: Vec<Vec<_>> = vec![Vec::new(); plan.users];
+        for t in &plan.transfers {
+            let nonce = txs[t.from].len() as u64;
+            let to = senders[t.to].address();
+            let value = U256::from(t.amount());
+            let (target, value, input, gas_limit) = if t.erc20 {
+                let data = AqueductToken::transferCall { to, value }.abi_encode();
+                (token, U256::ZERO, data.into(), ERC20_TRANSFER_GAS)
+            } else {
+                (to, value, Bytes::new(), ETH_TRANSFER_GAS)
+            };
+            let mut tx = TxEip1559 {
+                chain_id: spec.chain_id,
+                nonce,
+                gas_limit,
+                max_fee_per_gas: spec.max_fee_per_gas,
+                max_priority_fee_per_gas: spec.max_priority_fee_per_gas,
+                to: TxKind::Call(target),
+                value,
+                input,
+                access_list: Default::default(),
+            };
+            let env = sign(&senders[t.from], &mut tx);
+            txs[t.from].push((env.encoded_2718().into(), *env.tx_hash(), t.erc20));
         }
         Self { senders, txs }
     }

@@ -506,6 +506,8 @@ impl Operator {
             verify_gas: settled.verify_gas,
             l1_block: settled.l1_block,
             prove_seconds: settled.prove_seconds,
+            prove_cpu_seconds: settled.prove_cpu_seconds,
+            blob_gas: settled.blob_gas,
         };
         let served = self.served + p.priority;
         if let Some(s) = &self.store {

@@ -34,6 +34,13 @@ pub struct BlockRecord {
     pub verify_gas: u64,
     pub l1_block: u64,
     pub prove_seconds: f64,
+    /// CPU time the proof took (all threads), seconds.
+    #[serde(default)]
+    pub prove_cpu_seconds: f64,
+    /// Blob gas of the blob the block's pubdata went in (its share when blocks share one); 0 in
+    /// calldata.
+    #[serde(default)]
+    pub blob_gas: u64,
 }
 
 /// A block being settled: what it applies, so a restart can redo it exactly.
