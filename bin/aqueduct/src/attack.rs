@@ -12,6 +12,29 @@ pub enum AttackCommand {
     /// of the real L2 state, an invented withdrawal), malicious challengers dispute honest ones,
     /// silent players run out of clock; every game is played to its end on the embedded L1.
     Fraud(FraudArgs),
+    /// Every family's trust assumption, once each, on its own embedded L1: optimistic (a wrong
+    /// output root against one honest challenger; a censoring sequencer against L1's forced
+    /// queue), ZK (a false state root; the operator stops: exodus), validium (the committee
+    /// withholds: balances frozen), channels (a stale close answered by the online victim, by
+    /// its watchtower, or by no one). Exits non-zero when an outcome is not what the design
+    /// promises — including the losses validium and channels allow, which are reported.
+    All(AllArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AllArgs {
+    /// Seed of the fraud scenario.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Families to attack (optimistic, zk, validium, channels), comma-separated; default all.
+    #[arg(long, value_delimiter = ',', value_parser = ["optimistic", "zk", "validium", "channels"])]
+    families: Vec<String>,
+    /// Print the matrix (always printed unless --json alone is given).
+    #[arg(long)]
+    report: bool,
+    /// Write the outcomes as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -54,7 +77,26 @@ pub struct FraudArgs {
 pub async fn run(cmd: AttackCommand) -> eyre::Result<()> {
     match cmd {
         AttackCommand::Fraud(a) => fraud(a).await,
+        AttackCommand::All(a) => all(a).await,
     }
+}
+
+async fn all(a: AllArgs) -> eyre::Result<()> {
+    let report = aqueduct_attack::run_all(&aqueduct_attack::SuiteOptions { seed: a.seed, families: a.families })
+        .await
+        .wrap_err("the attack suite")?;
+    if a.report || a.json.is_none() {
+        println!("{}", report.table());
+    }
+    if let Some(path) = a.json {
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+            .wrap_err_with(|| format!("writing {}", path.display()))?;
+        eprintln!("outcomes written to {}", path.display());
+    }
+    if !report.all_held {
+        eyre::bail!("an outcome is not what its design promises: see the matrix");
+    }
+    Ok(())
 }
 
 async fn fraud(a: FraudArgs) -> eyre::Result<()> {

@@ -55,6 +55,12 @@ pub struct CompareArgs {
     /// Write the JSON here (default: beside the HTML).
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also write each chart as its own SVG file in this directory (cost.svg, throughput.svg, …).
+    #[arg(long)]
+    charts: Option<PathBuf>,
+    /// Render a saved run (its JSON) instead of running anything.
+    #[arg(long)]
+    from_json: Option<PathBuf>,
     /// The attack suite's outcomes (`aqueduct attack all --json FILE`) for the report's attack
     /// matrix.
     #[arg(long)]
@@ -131,18 +137,40 @@ pub async fn run(a: CompareArgs) -> eyre::Result<()> {
         }
         None => Vec::new(),
     };
-    let mut report = aqueduct_bench::compare(&o).await.wrap_err("the comparison")?;
-    report.attacks = attacks;
-    report.command = std::env::args().collect::<Vec<_>>().join(" ");
-    report.commit = commit();
-    report.machine = machine();
+    let report = match &a.from_json {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).wrap_err_with(|| format!("reading {}", path.display()))?;
+            let mut r: aqueduct_bench::CompareReport = serde_json::from_str(&text)
+                .wrap_err_with(|| format!("{} is not `aqueduct compare` JSON", path.display()))?;
+            if !attacks.is_empty() {
+                r.attacks = attacks;
+            }
+            r
+        }
+        None => {
+            let mut r = aqueduct_bench::compare(&o).await.wrap_err("the comparison")?;
+            r.attacks = attacks;
+            r.command = std::env::args().collect::<Vec<_>>().join(" ");
+            r.commit = commit();
+            r.machine = machine();
+            r
+        }
+    };
     println!("{}", report.table());
     let json = a.json.clone().or_else(|| a.html.as_ref().map(|h| h.with_extension("json")));
     if let Some(path) = &a.html {
         std::fs::write(path, report.html()).wrap_err_with(|| format!("writing {}", path.display()))?;
         eprintln!("report written to {}", path.display());
     }
-    if let Some(path) = json {
+    if let Some(dir) = &a.charts {
+        std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
+        for (name, svg) in report.charts() {
+            let path = dir.join(format!("{name}.svg"));
+            std::fs::write(&path, svg).wrap_err_with(|| format!("writing {}", path.display()))?;
+        }
+        eprintln!("charts written to {}", dir.display());
+    }
+    if let Some(path) = json.filter(|_| a.from_json.is_none()) {
         std::fs::write(&path, serde_json::to_string_pretty(&report)?)
             .wrap_err_with(|| format!("writing {}", path.display()))?;
         eprintln!("figures written to {}", path.display());

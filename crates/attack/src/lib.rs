@@ -1,15 +1,18 @@
 //! The attack suite (`aqueduct attack …`): each family's trust assumption attacked for real on
-//! the embedded L1, the outcome checked on L1 and its cost reported. Today: fraud against the
-//! optimistic rollup (wrong output roots, false challenges, stalling players).
+//! the embedded L1, the outcome checked on L1 and its cost reported: fraud against the
+//! optimistic rollup in depth (wrong output roots, false challenges, stalling players), and one
+//! matrix over every family (`attack all`, [`run_all`]).
 
 mod corruption;
 mod fraud;
 mod report;
+mod suite;
 mod world;
 
 pub use corruption::{Corruption, Lie, false_belief, make_lie};
 pub use fraud::{FraudOptions, run_fraud};
 pub use report::{FraudReport, GameRecord, ScenarioSummary, WithdrawalChecks};
+pub use suite::{Outcome, Promise, SuiteOptions, SuiteReport, run_all};
 pub use world::{RollupWorld, WorldOptions};
 
 use aqueduct_chain::ChainError;

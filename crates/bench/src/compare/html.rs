@@ -64,33 +64,9 @@ pub fn render(r: &CompareReport) -> String {
     s.push_str("</table><p class=\"muted\">Per transfer. Soft: from sending to the family's first promise (receipt, acknowledgement, countersignature). Funds: until the money is the recipient's on L1. L1 cost: the measured L1 gas and blob gas at the prices above.</p>");
 
     // Charts.
-    let label = |f: &super::Row| f.label.clone();
-    let cost: Vec<(String, f64)> = r.rows.iter().map(|x| (label(x), r.cost_usd(x))).collect();
-    s.push_str(&bars(&format!("L1 cost per transfer, USD at {} prices (log scale)", r.prices.name), &cost, true, usd));
-    let tps: Vec<(String, f64)> = r.rows.iter().map(|x| (label(x), x.transfers_per_sec)).collect();
-    s.push_str(&bars("Throughput, transfers/s (log scale)", &tps, true, |v| format!("{v:.1}/s")));
-    let tracks: Vec<Track> = r
-        .rows
-        .iter()
-        .map(|x| {
-            let mut stages = vec![("soft", x.soft_p50_ms / 1000.0)];
-            if let Some(l) = x.l1_p50_s {
-                stages.push(("on L1", l));
-            }
-            if let Some(f) = x.funds_s {
-                stages.push(("funds (here)", f));
-            }
-            stages.push(("funds (mainnet)", x.funds_mainnet_s));
-            Track { label: label(x), stages }
-        })
-        .collect();
-    s.push_str(&timeline("From sending to money on L1 (p50, log time)", &tracks));
-    let gas: Vec<(String, f64)> = r.rows.iter().map(|x| (label(x), x.l1_gas_per_transfer)).collect();
-    s.push_str(&bars("L1 gas per transfer (log scale)", &gas, true, |v| format!("{v:.0}")));
-    let bytes: Vec<(String, f64)> = r.rows.iter().map(|x| (label(x), x.l1_bytes_per_transfer)).collect();
-    s.push_str(&bars("L1 bytes per transfer (log scale)", &bytes, true, |v| format!("{v:.1} B")));
-    let blob: Vec<(String, f64)> = r.rows.iter().map(|x| (label(x), x.blob_gas_per_transfer)).collect();
-    s.push_str(&bars("Blob gas per transfer", &blob, false, |v| format!("{v:.1}")));
+    for (_, svg) in charts(r) {
+        s.push_str(&svg);
+    }
 
     // Trust.
     s.push_str("<h2>Whom you trust</h2><table id=\"trust\"><tr><th>family</th><th class=\"left\">who must behave</th><th class=\"left\">if they don't</th><th class=\"left\">funds on mainnet settings</th></tr>");
@@ -156,6 +132,39 @@ pub fn render(r: &CompareReport) -> String {
         r.wall_s
     );
     s
+}
+
+/// The report's charts, each a standalone SVG with a file-friendly name.
+pub fn charts(r: &CompareReport) -> Vec<(&'static str, String)> {
+    let label = |f: &super::Row| f.label.clone();
+    let cost: Vec<(String, f64)> = r.rows.iter().map(|x| (label(x), r.cost_usd(x))).collect();
+    let tps: Vec<(String, f64)> = r.rows.iter().map(|x| (label(x), x.transfers_per_sec)).collect();
+    let tracks: Vec<Track> = r
+        .rows
+        .iter()
+        .map(|x| {
+            let mut stages = vec![("soft", x.soft_p50_ms / 1000.0)];
+            if let Some(l) = x.l1_p50_s {
+                stages.push(("on L1", l));
+            }
+            if let Some(f) = x.funds_s {
+                stages.push(("funds (here)", f));
+            }
+            stages.push(("funds (mainnet)", x.funds_mainnet_s));
+            Track { label: label(x), stages }
+        })
+        .collect();
+    let gas: Vec<(String, f64)> = r.rows.iter().map(|x| (label(x), x.l1_gas_per_transfer)).collect();
+    let bytes: Vec<(String, f64)> = r.rows.iter().map(|x| (label(x), x.l1_bytes_per_transfer)).collect();
+    let blob: Vec<(String, f64)> = r.rows.iter().map(|x| (label(x), x.blob_gas_per_transfer)).collect();
+    vec![
+        ("cost", bars(&format!("L1 cost per transfer, USD at {} prices (log scale)", r.prices.name), &cost, true, usd)),
+        ("throughput", bars("Throughput, transfers/s (log scale)", &tps, true, |v| format!("{v:.1}/s"))),
+        ("time-to-funds", timeline("From sending to money on L1 (p50, log time)", &tracks)),
+        ("l1-gas", bars("L1 gas per transfer (log scale)", &gas, true, |v| format!("{v:.0}"))),
+        ("l1-bytes", bars("L1 bytes per transfer (log scale)", &bytes, true, |v| format!("{v:.1} B"))),
+        ("blob-gas", bars("Blob gas per transfer", &blob, false, |v| format!("{v:.1}"))),
+    ]
 }
 
 #[cfg(test)]

@@ -347,6 +347,11 @@ impl CompareReport {
     pub fn html(&self) -> String {
         html::render(self)
     }
+
+    /// Each of the report's charts as a standalone SVG: (name, SVG).
+    pub fn charts(&self) -> Vec<(&'static str, String)> {
+        html::charts(self)
+    }
 }
 
 /// Seconds as a human reads them: ms, s, min, h, d.

@@ -1,0 +1,34 @@
+//! `attack all` end to end: every family's scenario played once on its own embedded L1, each
+//! outcome what its design promises — no loss where it promises safety, exactly the allowed
+//! loss where its trust assumption is broken on purpose.
+
+use aqueduct_attack::{Promise, SuiteOptions, run_all};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "every family's attacks, ~3 min; scripts/test.sh and CI run it (cargo test -- --include-ignored)"]
+async fn every_family_keeps_its_promise() {
+    let report = run_all(&SuiteOptions { seed: 3, families: vec![] }).await.unwrap();
+    println!("{}", report.table());
+    let attacks: Vec<(&str, &str)> = report.outcomes.iter().map(|o| (o.family, o.attack)).collect();
+    assert_eq!(attacks.len(), 8, "{attacks:?}");
+    for o in &report.outcomes {
+        assert!(o.held, "{o:#?}");
+        match o.promise {
+            Promise::NoLoss => assert_eq!(o.honest_loss_wei, 0, "{o:#?}"),
+            Promise::LossAllowed => assert!(o.honest_loss_wei > 0, "the broken assumption costs: {o:#?}"),
+        }
+    }
+    let find = |attack: &str| report.outcomes.iter().find(|o| o.attack.contains(attack)).unwrap();
+    // The validium freezes both users' 2 ETH; the offline channel user loses exactly the 0.2 ETH
+    // the stale state took back, and the cheater gains it.
+    assert_eq!(find("committee withholds").honest_loss_wei, 2_000_000_000_000_000_000);
+    let no_tower = find("no tower");
+    assert_eq!(
+        (no_tower.honest_loss_wei, no_tower.attacker_gain_wei),
+        (200_000_000_000_000_000, 200_000_000_000_000_000)
+    );
+    assert!(find("false state root").happened.contains("InvalidProof"));
+    assert!(find("censors").happened.contains("left the transfer out"));
+    assert!(report.all_held);
+    assert!(report.table().contains("every outcome is what its design promises"));
+}
