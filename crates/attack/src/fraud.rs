@@ -139,8 +139,15 @@ pub async fn run_fraud(o: FraudOptions) -> Result<FraudReport, AttackError> {
     // An honest user bridges ETH in (the portal holds what withdrawals pay) and starts a
     // withdrawal on L2 right away; it must be paid exactly when its window closes.
     let portal = world.cfg.portal;
+    let nonce_before = world.sequencer.next_nonce(players.user.address());
     let dep = deposit_eth(&world.l1, &players.user, portal, players.user.address(), U256::from(20 * ETH)).await?;
     world.l1.wait(dep).await.map_err(|source| AttackError::L1During { what: "the user's deposit".into(), source })?;
+    // A deposit takes the sender's next L2 nonce (as OP's do) once the sequencer includes it: a
+    // withdrawal signed before that would carry a nonce the deposit then uses.
+    crate::world::wait_for("the user's deposit on L2", 240, || async {
+        Ok(world.sequencer.next_nonce(players.user.address()) > nonce_before)
+    })
+    .await?;
     let withdrawal_tx = world.send_l2(&players.user, &withdraw_eth_call(players.user.address(), U256::from(ETH)))?;
     // It is proven at the end against the verifier's chain: it must be derived before the games
     // (whose L1 time jumps leave the L2 behind L1 and its later blocks to default ones).
@@ -206,6 +213,13 @@ pub async fn run_fraud(o: FraudOptions) -> Result<FraudReport, AttackError> {
     }
     bar.finish_and_clear();
 
+    // The honest withdrawal is proven against an honest output: one must cover its block (a
+    // short run's outputs may all lie before it).
+    let withdrawal_block = world.verifier.transaction(&withdrawal_tx).map_or(0, |(b, _)| b.number());
+    if withdrawal_block > agreed {
+        world.derived(withdrawal_block).await?;
+        g.post_honest(withdrawal_block).await?;
+    }
     let withdrawals = g.withdrawals(withdrawal_tx, &invented).await?;
     let summary = FraudReport::summarize(&games);
     let failures = FraudReport::failures(&games, &withdrawals, restart.as_deref());

@@ -49,7 +49,7 @@ pub fn bars(title: &str, items: &[(String, f64)], log: bool, fmt: impl Fn(f64) -
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{h}" viewBox="0 0 {WIDTH} {h}" role="img"><title>{t}</title><text x="0" y="18" font-weight="bold">{t}</text>"#,
+        r#"<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{h}" viewBox="0 0 {WIDTH} {h}" role="img" font-family="system-ui, sans-serif" style="background:#fff"><title>{t}</title><text x="0" y="18" font-weight="bold">{t}</text>"#,
         t = esc(title)
     );
     if log && !positive.is_empty() {
@@ -98,7 +98,7 @@ pub fn timeline(title: &str, tracks: &[Track]) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{h}" viewBox="0 0 {WIDTH} {h}" role="img"><title>{t}</title><text x="0" y="18" font-weight="bold">{t}</text>"#,
+        r#"<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{h}" viewBox="0 0 {WIDTH} {h}" role="img" font-family="system-ui, sans-serif" style="background:#fff"><title>{t}</title><text x="0" y="18" font-weight="bold">{t}</text>"#,
         t = esc(title)
     );
     for (secs, l) in
