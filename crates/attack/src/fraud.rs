@@ -143,7 +143,8 @@ pub async fn run_fraud(o: FraudOptions) -> Result<FraudReport, AttackError> {
     let dep = deposit_eth(&world.l1, &players.user, portal, players.user.address(), U256::from(20 * ETH)).await?;
     world.l1.wait(dep).await.map_err(|source| AttackError::L1During { what: "the user's deposit".into(), source })?;
     // A deposit takes the sender's next L2 nonce (as OP's do) once the sequencer includes it: a
-    // withdrawal signed before that would carry a nonce the deposit then uses.
+    // withdrawal signed before that would carry a nonce the deposit then uses. (The user sends
+    // nothing else, so its next nonce moves only with the deposit.)
     crate::world::wait_for("the user's deposit on L2", 240, || async {
         Ok(world.sequencer.next_nonce(players.user.address()) > nonce_before)
     })

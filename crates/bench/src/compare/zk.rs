@@ -104,9 +104,12 @@ async fn onboard(
 }
 
 /// Waits until the operator shows every user's account with its key set and both deposits in,
-/// and nothing pending.
+/// nothing pending, and L1 has verified every request (so no setup block is counted with the
+/// transfers).
 async fn await_accounts(
     client: &jsonrpsee::http_client::HttpClient,
+    l1: &L1Client,
+    rollup: Address,
     plan: &Plan,
     token_id: u8,
 ) -> Result<Vec<(u32, u32)>, ZkBenchError> {
@@ -128,7 +131,12 @@ async fn await_accounts(
         }
         let status = client.status().await.map_err(rpc_err)?;
         if ready.len() == plan.users && status.pending == 0 {
-            return Ok(ready);
+            let served = l1.read(rollup, ZkRollup::firstPriorityCall {}).await?;
+            let requested = l1.read(rollup, ZkRollup::totalPriorityCall {}).await?;
+            let verified: u64 = l1.read(rollup, ZkRollup::totalVerifiedCall {}).await?.saturating_to();
+            if served == requested && status.blocks == verified {
+                return Ok(ready);
+            }
         }
         if Instant::now() > deadline {
             return Err(missing("every user's deposits and key within 15 minutes"));
@@ -202,7 +210,7 @@ impl Zk {
         let svc = serve_rpc_with(op, free_addr()?, Duration::from_millis(100), pipeline).await?;
         let url = format!("http://{}", svc.rpc_addr);
         let client = zk_client(&url).map_err(rpc_err)?;
-        let accounts = await_accounts(&client, plan, token_id).await?;
+        let accounts = await_accounts(&client, &l1, dep.rollup, plan, token_id).await?;
         let blocks_before = client.status().await.map_err(rpc_err)?.blocks;
         let domain = params.domain;
 
