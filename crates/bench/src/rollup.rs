@@ -127,8 +127,7 @@ fn mode_name(m: DataMode) -> &'static str {
 }
 
 fn free_addr() -> Result<SocketAddr, BenchError> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?)
+    Ok(crate::compare::free_addr()?)
 }
 
 fn setup_err(why: impl Into<String>) -> BenchError {

@@ -19,7 +19,7 @@ use aqueduct_contracts::channel::ChannelAdjudicator as Adj;
 use aqueduct_eth::L1Client;
 use aqueduct_l1::{Devnet, L1Config};
 
-use super::{Outcome, Promise};
+use super::{Outcome, Promise, advance, failed};
 use crate::AttackError;
 
 const ETH: u128 = 1_000_000_000_000_000_000;
@@ -45,10 +45,6 @@ impl Answer {
             Self::Nobody => "channels: stale close, victim offline, no tower",
         }
     }
-}
-
-fn failed(what: &str, e: impl std::fmt::Display) -> AttackError {
-    AttackError::Failed(format!("{what}: {e}"))
 }
 
 async fn node(
@@ -81,23 +77,9 @@ async fn settled(l1: &L1Client, adj: Address, id: U256) -> Result<Option<(u128, 
     }))
 }
 
-async fn advance(l1: &L1Client, secs: u64) -> Result<(), AttackError> {
-    let p = l1.provider();
-    let _: serde_json::Value =
-        p.raw_request("evm_increaseTime".into(), (secs,)).await.map_err(|e| failed("moving L1 time", e))?;
-    let _: serde_json::Value = p.raw_request("evm_mine".into(), ()).await.map_err(|e| failed("mining", e))?;
-    Ok(())
-}
-
+/// Polls a condition on the nodes' own state (no I/O) until it holds.
 async fn until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) -> Result<(), AttackError> {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        if Instant::now() > deadline {
-            return Err(AttackError::Timeout { what: what.into(), secs });
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(())
+    crate::world::wait_for(what, secs, || std::future::ready(Ok(cond()))).await
 }
 
 /// A (the cheater) pays B, then closes with the state from before most of those payments.

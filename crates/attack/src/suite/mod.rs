@@ -100,6 +100,21 @@ impl SuiteReport {
     }
 }
 
+/// A step of a scenario that failed, with its cause.
+fn failed(what: &str, e: impl std::fmt::Display) -> AttackError {
+    AttackError::Failed(format!("{what}: {e}"))
+}
+
+/// Moves the L1 clock forward by `secs` and mines a block there.
+async fn advance(l1: &aqueduct_eth::L1Client, secs: u64) -> Result<(), AttackError> {
+    use alloy::providers::Provider;
+    let p = l1.provider();
+    let _: serde_json::Value =
+        p.raw_request("evm_increaseTime".into(), (secs,)).await.map_err(|e| failed("moving L1 time", e))?;
+    let _: serde_json::Value = p.raw_request("evm_mine".into(), ()).await.map_err(|e| failed("mining", e))?;
+    Ok(())
+}
+
 fn wanted(o: &SuiteOptions, family: &str) -> bool {
     o.families.is_empty() || o.families.iter().any(|f| f == family)
 }

@@ -18,7 +18,7 @@ use aqueduct_zk_node::{
 };
 use aqueduct_zk_protocol::{Amount32, F, OpKind, SecretKey, TreeShape, UnsignedTx};
 
-use super::{Outcome, Promise};
+use super::{Outcome, Promise, advance, failed};
 use crate::{AttackError, world::ETH};
 
 /// A small circuit: the attacks are about L1's rules, not block size.
@@ -26,10 +26,6 @@ const SHAPE: TreeShape = TreeShape { account_levels: 2, balance_levels: 1 };
 const PARAMS: CircuitParams = CircuitParams { shape: SHAPE, slots: 4, onchain_slots: 4, domain: 9 };
 /// Seconds a priority request may wait before exodus may start.
 const EXPIRY: u64 = 600;
-
-fn failed(what: &str, e: impl std::fmt::Display) -> AttackError {
-    AttackError::Failed(format!("{what}: {e}"))
-}
 
 async fn send(
     l1: &L1Client,
@@ -50,15 +46,6 @@ async fn refused(l1: &L1Client, who: &PrivateKeySigner, to: Address, input: Vec<
         Err(e) => Err(e.into()),
         Ok(()) => Ok(false),
     }
-}
-
-async fn advance(l1: &L1Client, secs: u64) -> Result<(), AttackError> {
-    use alloy::providers::Provider;
-    let p = l1.provider();
-    let _: serde_json::Value =
-        p.raw_request("evm_increaseTime".into(), (secs,)).await.map_err(|e| failed("moving L1 time", e))?;
-    let _: serde_json::Value = p.raw_request("evm_mine".into(), ()).await.map_err(|e| failed("mining", e))?;
-    Ok(())
 }
 
 /// A rollup (or a validium with a 2-of-3 committee serving JSON-RPC) with Alice and Bob, each

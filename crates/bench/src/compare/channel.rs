@@ -18,10 +18,10 @@ use aqueduct_channel_node::{
     Adjudicator, Amount, ChannelApiClient, Lifecycle, Node, NodeConfig, SyncMode, control_client, rpc::serve_control,
 };
 use aqueduct_eth::{L1Client, L1Error};
-use aqueduct_l1::{Devnet, L1Config};
 use futures::future::{BoxFuture, try_join_all};
 
-use super::{CompareError, CompareOptions, Family, FamilyId, Row, Trust, free_addr, pct};
+use super::{CompareError, CompareOptions, Family, FamilyId, Row, Trust, free_addr, start_l1};
+use crate::report::percentile;
 use crate::{ChannelBenchError, plan::Plan};
 
 pub(super) struct Channels;
@@ -58,13 +58,7 @@ async fn l1_usage(l1: &L1Client, from: u64, to: u64) -> Result<(u64, u64, u64, u
 
 async fn measure(plan: &Arc<Plan>, o: &CompareOptions) -> Result<Row, ChannelBenchError> {
     let dir = tempfile::tempdir()?;
-    let cfg = L1Config {
-        block_time: o.l1_block_time,
-        data_dir: dir.path().join("l1"),
-        rpc_addr: free_addr()?,
-        ..Default::default()
-    };
-    let devnet = Devnet::start(cfg, true).await?;
+    let devnet = start_l1::<ChannelBenchError>(o, dir.path()).await?;
     let l1 = L1Client::new(&devnet.url())?;
     let signers = devnet.signers.clone();
     let adj = Adjudicator::deploy(&l1, &signers[0]).await?;
@@ -184,15 +178,15 @@ async fn measure(plan: &Arc<Plan>, o: &CompareOptions) -> Result<Row, ChannelBen
     let mut soft: Vec<f64> = results.iter().map(|r| r.0).collect();
     soft.sort_by(f64::total_cmp);
     let fees: u128 = results.iter().map(|r| r.1).sum();
-    let soft_p50 = pct(&soft, 0.5);
-    let close_p50 = pct(&close_s, 0.5);
+    let soft_p50 = percentile(&soft, 50.0);
+    let close_p50 = percentile(&close_s, 50.0);
     Ok(Row {
         family: FamilyId::Channels,
         label: "payment channels".into(),
         transfers: results.len(),
         transfers_per_sec: results.len() as f64 / seconds.max(1e-9),
         soft_p50_ms: soft_p50,
-        soft_p99_ms: pct(&soft, 0.99),
+        soft_p99_ms: percentile(&soft, 99.0),
         l1_p50_s: None,
         funds_s: Some(soft_p50 / 1000.0 + close_p50),
         funds_mainnet_s: soft_p50 / 1000.0 + 12.0,
@@ -227,10 +221,6 @@ async fn measure(plan: &Arc<Plan>, o: &CompareOptions) -> Result<Row, ChannelBen
 }
 
 impl Family for Channels {
-    fn id(&self) -> FamilyId {
-        FamilyId::Channels
-    }
-
     fn run<'a>(&'a self, plan: &'a Arc<Plan>, o: &'a CompareOptions) -> BoxFuture<'a, Result<Row, CompareError>> {
         Box::pin(async move {
             measure(plan, o).await.map_err(|source| CompareError::Channel { family: "channels", source })

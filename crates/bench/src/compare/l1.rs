@@ -5,9 +5,8 @@ use std::{sync::Arc, time::Duration};
 
 use futures::future::BoxFuture;
 
-use super::{CompareError, CompareOptions, Family, FamilyId, Row, Trust, free_addr};
+use super::{CompareError, CompareOptions, Family, FamilyId, Row, Trust, start_l1};
 use crate::{BenchError, RunOptions, TxKindMix, Workload, WorkloadSpec, plan::Plan};
-use aqueduct_l1::{Devnet, L1Config};
 
 pub(super) struct L1;
 
@@ -56,13 +55,7 @@ pub(super) fn run_options(
 
 async fn run(plan: &Arc<Plan>, o: &CompareOptions) -> Result<Row, BenchError> {
     let dir = tempfile::tempdir()?;
-    let cfg = L1Config {
-        block_time: o.l1_block_time,
-        data_dir: dir.path().join("l1"),
-        rpc_addr: free_addr()?,
-        ..Default::default()
-    };
-    let devnet = Devnet::start(cfg, true).await?;
+    let devnet = start_l1::<BenchError>(o, dir.path()).await?;
     let funder = devnet.signers[0].clone();
     let report = crate::run(run_options(plan, o, "L1", devnet.url(), funder)).await?;
     let l1 = aqueduct_eth::L1Client::new(&devnet.url())?;
@@ -111,10 +104,6 @@ async fn run(plan: &Arc<Plan>, o: &CompareOptions) -> Result<Row, BenchError> {
 }
 
 impl Family for L1 {
-    fn id(&self) -> FamilyId {
-        FamilyId::L1
-    }
-
     fn run<'a>(&'a self, plan: &'a Arc<Plan>, o: &'a CompareOptions) -> BoxFuture<'a, Result<Row, CompareError>> {
         Box::pin(async move { run(plan, o).await.map_err(|source| CompareError::Bench { family: "l1", source }) })
     }

@@ -78,7 +78,6 @@ pub fn family(id: FamilyId) -> Box<dyn Family> {
 
 /// One family of the comparison.
 pub trait Family: Send + Sync {
-    fn id(&self) -> FamilyId;
     /// Starts the family on a fresh embedded L1, sends `plan`'s transfers through its user
     /// interface, waits until they are final where the family has an L1 step, and reports.
     fn run<'a>(&'a self, plan: &'a Arc<Plan>, o: &'a CompareOptions) -> BoxFuture<'a, Result<Row, CompareError>>;
@@ -382,18 +381,25 @@ pub fn usd(x: f64) -> String {
     }
 }
 
+/// A fresh embedded L1 for one family's run: blocks every `o.l1_block_time` seconds, its data
+/// in `dir/l1`, JSON-RPC on a free loopback port.
+pub(crate) async fn start_l1<E>(o: &CompareOptions, dir: &std::path::Path) -> Result<aqueduct_l1::Devnet, E>
+where
+    E: From<aqueduct_l1::DevnetError> + From<std::io::Error>,
+{
+    let cfg = aqueduct_l1::L1Config {
+        block_time: o.l1_block_time,
+        data_dir: dir.join("l1"),
+        rpc_addr: free_addr()?,
+        ..Default::default()
+    };
+    Ok(aqueduct_l1::Devnet::start(cfg, true).await?)
+}
+
 /// A free port on loopback.
 pub(crate) fn free_addr() -> std::io::Result<std::net::SocketAddr> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
     l.local_addr()
-}
-
-/// p-th percentile (0..=1) of sorted values.
-pub(crate) fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 #[cfg(test)]
@@ -411,6 +417,5 @@ mod tests {
         assert_eq!(human_s(5_400.0), "90.0 min");
         assert_eq!(usd(0.945), "$0.945");
         assert_eq!(usd(0.0012), "$1.20e-3");
-        assert_eq!(pct(&[1.0, 2.0, 3.0], 0.5), 2.0);
     }
 }

@@ -91,10 +91,6 @@ impl Optimistic {
 }
 
 impl Family for Optimistic {
-    fn id(&self) -> FamilyId {
-        Optimistic::id(self)
-    }
-
     fn run<'a>(&'a self, plan: &'a Arc<Plan>, o: &'a CompareOptions) -> BoxFuture<'a, Result<Row, CompareError>> {
         Box::pin(async move {
             self.measure(plan, o).await.map_err(|source| CompareError::Bench { family: self.id().name(), source })

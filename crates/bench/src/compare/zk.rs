@@ -17,7 +17,6 @@ use alloy::{
 };
 use aqueduct_contracts::{AqueductToken, zk::ZkRollup};
 use aqueduct_eth::{L1Client, L1Error};
-use aqueduct_l1::{Devnet, L1Config};
 use aqueduct_zk_circuit::CircuitParams;
 use aqueduct_zk_node::{
     AccountRef, DataAvailability, Operator, PipelineConfig, ZkApiClient, ZkDataMode, ZkDeployParams, deploy_zk,
@@ -26,7 +25,8 @@ use aqueduct_zk_node::{
 use aqueduct_zk_protocol::{Amount32, OpKind, SecretKey, TreeShape, UnsignedTx};
 use futures::future::{BoxFuture, try_join_all};
 
-use super::{CompareError, CompareOptions, Family, FamilyId, Row, Trust, free_addr, pct};
+use super::{CompareError, CompareOptions, Family, FamilyId, Row, Trust, free_addr, start_l1};
+use crate::report::percentile;
 use crate::{ZkBenchError, plan::Plan, zk::start_committee};
 
 pub(super) struct Zk {
@@ -152,13 +152,7 @@ impl Zk {
 
     async fn measure(&self, plan: &Arc<Plan>, o: &CompareOptions) -> Result<Row, ZkBenchError> {
         let dir = tempfile::tempdir()?;
-        let cfg = L1Config {
-            block_time: o.l1_block_time,
-            data_dir: dir.path().join("l1"),
-            rpc_addr: free_addr()?,
-            ..Default::default()
-        };
-        let devnet = Devnet::start(cfg, true).await?;
+        let devnet = start_l1::<ZkBenchError>(o, dir.path()).await?;
         let l1 = L1Client::new(&devnet.url())?;
         let signers = devnet.signers.clone();
         let chain_id = l1.chain_id().await?;
@@ -310,15 +304,15 @@ impl Zk {
         let n = transfers.max(1) as f64;
         let cpu: f64 = records.iter().map(|r| r.prove_cpu_seconds).sum();
         let seconds = (done - started).as_secs_f64();
-        let l1_p50 = pct(&to_l1, 0.5);
+        let l1_p50 = percentile(&to_l1, 50.0);
         let label = if self.validium { "validium" } else { "ZK rollup" };
         Ok(Row {
             family: self.id(),
             label: label.into(),
             transfers,
             transfers_per_sec: transfers as f64 / seconds.max(1e-9),
-            soft_p50_ms: pct(&soft, 0.5),
-            soft_p99_ms: pct(&soft, 0.99),
+            soft_p50_ms: percentile(&soft, 50.0),
+            soft_p99_ms: percentile(&soft, 99.0),
             l1_p50_s: Some(l1_p50),
             funds_s: Some(l1_p50),
             funds_mainnet_s: l1_p50,
@@ -362,10 +356,6 @@ impl Zk {
 }
 
 impl Family for Zk {
-    fn id(&self) -> FamilyId {
-        Zk::id(self)
-    }
-
     fn run<'a>(&'a self, plan: &'a Arc<Plan>, o: &'a CompareOptions) -> BoxFuture<'a, Result<Row, CompareError>> {
         Box::pin(async move {
             self.measure(plan, o).await.map_err(|source| CompareError::Zk { family: self.id().name(), source })
