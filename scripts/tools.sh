@@ -2,7 +2,8 @@
 # Installs Aqueduct's pinned Ethereum tools into .tools/ (ignored by git):
 # forge, cast and anvil from their npm packages, and solc-js behind a native-looking `solc`
 # shim so that `forge build/test --use .tools/bin/solc --offline` works without downloads; viem
-# (npm) and web3.py (a Python venv in .tools/py) for the client-compatibility suite (compat/).
+# (npm) and web3.py (a Python venv in .tools/py) for the client-compatibility suite (compat/);
+# Debian's chromium for the dashboard's browser test.
 # Idempotent: re-running with the same pins does nothing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,6 +17,12 @@ stamp="foundry=$FOUNDRY_VERSION solc=$SOLC_VERSION shim=2 viem=$VIEM_VERSION web
 
 # compat/viem.mjs imports viem from here (ES modules resolve from the script's own directory).
 ln -sfn "$tools/node_modules" "$root/compat/node_modules"
+
+# The dashboard's browser test drives Debian's headless Chromium.
+if ! command -v chromium >/dev/null; then
+  echo "tools.sh: installing chromium (Debian) for the dashboard's browser test" >&2
+  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+fi
 
 if [ -f "$tools/stamp" ] && [ "$(cat "$tools/stamp")" = "$stamp" ] && [ -x "$tools/bin/forge" ]; then
   exit 0

@@ -110,6 +110,20 @@ pub struct DevnetArgs {
     /// [default: 60].
     #[arg(long, env = "AQUEDUCT_CHALLENGE_WINDOW")]
     challenge_window: Option<u64>,
+    /// The live dashboard's address (a web page: heads, batches, outputs, ZK blocks).
+    #[arg(long, env = "AQUEDUCT_DASHBOARD_ADDR", default_value = "127.0.0.1:8080")]
+    dashboard_addr: SocketAddr,
+    /// Do not serve the dashboard.
+    #[arg(long)]
+    no_dashboard: bool,
+    /// A payment-channel node's control JSON-RPC for the dashboard to show (its channels,
+    /// updates a second, closes on L1); repeat for more nodes.
+    #[arg(long = "dashboard-channel-node", env = "AQUEDUCT_DASHBOARD_CHANNEL_NODES", value_delimiter = ',')]
+    dashboard_channel_nodes: Vec<String>,
+    /// A validium committee member's JSON-RPC (`aqueduct zk dac`) for the dashboard to show;
+    /// repeat for more members.
+    #[arg(long = "dashboard-dac", env = "AQUEDUCT_DASHBOARD_DAC", value_delimiter = ',')]
+    dashboard_dac: Vec<String>,
     /// Where batches go: auto (cheaper of the two), calldata or blobs [default: auto].
     #[arg(long, env = "AQUEDUCT_DATA_MODE", value_parser = parse_mode)]
     data_mode: Option<DataMode>,
@@ -341,6 +355,9 @@ fn check_addresses(s: &Settings, args: &DevnetArgs) -> eyre::Result<()> {
     if !args.no_rollup && !args.no_zk {
         wanted.push(("the ZK operator (--zk-addr)", args.zk_addr));
     }
+    if !args.no_dashboard {
+        wanted.push(("the dashboard (--dashboard-addr)", args.dashboard_addr));
+    }
     for (what, addr) in wanted {
         if addr.port() != 0 && std::net::TcpListener::bind(addr).is_err() {
             bail!("{addr} is in use: choose another address for {what}");
@@ -384,9 +401,14 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     }
     let l1_chains: Vec<_> = devnet.iter().map(|d| d.chain.halt()).collect();
     if args.no_rollup {
+        let dashboard =
+            start_dashboard(&args, aqueduct_dashboard::Sources { l1: l1_url.clone(), ..Default::default() }).await?;
         println!("\nPress Ctrl-C to stop.");
         let outcome = until_stopped(l1_chains).await;
         eprintln!("stopping…");
+        if let Some(d) = dashboard {
+            d.stop().await;
+        }
         if let Some(d) = devnet {
             d.stop().await;
         }
@@ -404,7 +426,7 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
                 Ok(z) => Some(z),
                 Err(e) => {
                     if let Some(r) = rollup {
-                        r.stop().await;
+                        r.0.stop().await;
                     }
                     return Err(e);
                 }
@@ -415,6 +437,31 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     let (rollup, zk) = match started.await {
         Ok(r) => r,
         Err(e) => {
+            if let Some(d) = devnet {
+                d.stop().await;
+            }
+            return Err(e);
+        }
+    };
+    let http = |a: Option<SocketAddr>| a.map(|a| format!("http://{a}"));
+    let sources = aqueduct_dashboard::Sources {
+        l1: l1_url.clone(),
+        sequencer: rollup.as_ref().and_then(|r| http(r.0.sequencer_rpc)),
+        verifier: rollup.as_ref().and_then(|r| http(r.0.verifier_rpc)),
+        rollup: rollup.as_ref().map(|r| r.1),
+        zk: zk.as_ref().map(|z| format!("http://{}", z.rpc_addr)),
+        ..Default::default()
+    };
+    let rollup = rollup.map(|r| r.0);
+    let dashboard = match start_dashboard(&args, sources).await {
+        Ok(d) => d,
+        Err(e) => {
+            if let Some(z) = zk {
+                z.stop().await;
+            }
+            if let Some(r) = rollup {
+                r.stop().await;
+            }
             if let Some(d) = devnet {
                 d.stop().await;
             }
@@ -432,6 +479,9 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     }
     let outcome = until_stopped(halts).await;
     eprintln!("stopping…");
+    if let Some(d) = dashboard {
+        d.stop().await;
+    }
     if let Some(z) = zk {
         z.stop().await;
     }
@@ -442,6 +492,26 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
         d.stop().await;
     }
     outcome
+}
+
+/// Serves the dashboard unless `--no-dashboard`.
+async fn start_dashboard(
+    args: &DevnetArgs,
+    sources: aqueduct_dashboard::Sources,
+) -> eyre::Result<Option<aqueduct_dashboard::Dashboard>> {
+    if args.no_dashboard {
+        return Ok(None);
+    }
+    let sources = aqueduct_dashboard::Sources {
+        committee: args.dashboard_dac.clone(),
+        channel_nodes: args.dashboard_channel_nodes.clone(),
+        ..sources
+    };
+    let d = aqueduct_dashboard::serve(args.dashboard_addr, sources, Duration::from_secs(1))
+        .await
+        .wrap_err_with(|| format!("serving the dashboard on {}", args.dashboard_addr))?;
+    println!("\nDashboard  http://{}", d.addr);
+    Ok(Some(d))
 }
 
 fn print_l1(devnet: &Devnet, config: &L1Config) {
@@ -605,7 +675,7 @@ async fn start_rollup(
     l1_url: &str,
     deployer: &PrivateKeySigner,
     signers: &[PrivateKeySigner],
-) -> eyre::Result<Rollup> {
+) -> eyre::Result<(Rollup, aqueduct_dashboard::RollupAddrs)> {
     let l1 = L1Client::new(l1_url)?;
     let (spec, deposited) = spec_for(s, &l1, deployer, signers).await?;
     let r = &s.rollup;
@@ -644,7 +714,17 @@ async fn start_rollup(
         step.done();
     }
     print_rollup(&spec, &rollup, s, signers);
-    Ok(rollup)
+    let c = &spec.rollup;
+    Ok((
+        rollup,
+        aqueduct_dashboard::RollupAddrs {
+            oracle: c.oracle,
+            inbox: c.inbox,
+            batcher: c.batcher,
+            portal: c.portal,
+            dispute_game: c.dispute_game,
+        },
+    ))
 }
 
 fn print_rollup(spec: &RollupSpec, rollup: &Rollup, s: &Settings, signers: &[PrivateKeySigner]) {

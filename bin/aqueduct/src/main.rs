@@ -33,8 +33,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the devnet: the embedded L1 (JSON-RPC on 127.0.0.1:8545) and the optimistic rollup
-    /// (sequencer on 127.0.0.1:9545, verifier on 127.0.0.1:9547), contracts deployed.
-    Devnet(devnet::DevnetArgs),
+    /// (sequencer on 127.0.0.1:9545, verifier on 127.0.0.1:9547), the ZK rollup (127.0.0.1:9546),
+    /// contracts deployed, and the live dashboard (http://127.0.0.1:8080).
+    Devnet(Box<devnet::DevnetArgs>),
     /// Run one rollup service (sequencer, verifier or challenger) as its own process against an
     /// L1 URL.
     Node(Box<node::NodeArgs>),
@@ -87,7 +88,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
         match cli.command {
-            Command::Devnet(args) => devnet::run(args).await,
+            Command::Devnet(args) => devnet::run(*args).await,
             Command::Node(args) => node::run(*args).await,
             Command::Bridge(args) => bridge::run(args).await,
             Command::Zk(args) => zk::run(args).await,

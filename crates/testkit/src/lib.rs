@@ -12,6 +12,8 @@ use std::{
 };
 
 use alloy::primitives::U256;
+pub mod browser;
+
 pub use aqueduct_l1::{DEV_MNEMONIC, Devnet, L1Config, dev_signers};
 use jsonrpsee::{
     core::{

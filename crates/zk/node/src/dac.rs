@@ -277,6 +277,11 @@ impl DacClient {
         Ok(d.to_vec())
     }
 
+    /// The member's address, how many blocks it keeps and whether it withholds.
+    pub async fn status(&self) -> Result<DacStatus, DacError> {
+        DacApiClient::status(self.rpc()?).await.map_err(|e| self.fail(e))
+    }
+
     pub async fn set_withholding(&self, on: bool) -> Result<(), DacError> {
         DacApiClient::set_withholding(self.rpc()?, on).await.map(|_| ()).map_err(|e| self.fail(e))
     }

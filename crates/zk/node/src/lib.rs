@@ -11,7 +11,7 @@ mod stack;
 mod store;
 
 pub use blob::{BlobGroup, BlobPlan, ZkDataMode, blob_cheaper, plan as blob_plan, point_proof};
-pub use dac::{DacClient, DacError, DacMember};
+pub use dac::{DacClient, DacError, DacMember, DacStatus};
 pub use deploy::{ZkDeployError, ZkDeployParams, ZkDeployment, deploy_zk, field_to_u256, genesis_root};
 pub use operator::{
     BlockReport, DataAvailability, Operator, OperatorError, Prepared, Settled, Settler, SubmitError, priority_op,
