@@ -93,6 +93,10 @@ pub async fn embedded_l1(dir: &Path, execute: bool) -> Devnet {
     Devnet::start(cfg, true).await.expect("the embedded L1 starts")
 }
 
+/// Test devnets run side by side: each one's dashboard takes a free port unless the test names
+/// one with `--dashboard-addr` (a flag overrides the environment).
+const DASHBOARD_ENV: (&str, &str) = ("AQUEDUCT_DASHBOARD_ADDR", "127.0.0.1:0");
+
 /// A child process, killed (SIGKILL) when dropped.
 pub struct Proc {
     pub child: Child,
@@ -106,6 +110,7 @@ impl Proc {
         let child = Command::new(bin)
             .args(args)
             .env("RUST_BACKTRACE", "0")
+            .env(DASHBOARD_ENV.0, DASHBOARD_ENV.1)
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .stdin(Stdio::null())
@@ -149,7 +154,13 @@ impl Drop for Proc {
 
 /// Runs a command and returns its trimmed stdout; fails the test on a non-zero exit.
 pub fn run_bin(bin: &Path, args: &[&str], cwd: &Path) -> String {
-    let out = Command::new(bin).args(args).env("RUST_BACKTRACE", "0").current_dir(cwd).output().unwrap();
+    let out = Command::new(bin)
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .env(DASHBOARD_ENV.0, DASHBOARD_ENV.1)
+        .current_dir(cwd)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{} {args:?} failed:\n{}\n{}",
@@ -162,7 +173,13 @@ pub fn run_bin(bin: &Path, args: &[&str], cwd: &Path) -> String {
 
 /// Runs a command that may fail: (success, stdout, stderr).
 pub fn try_run(bin: &Path, args: &[&str], cwd: &Path) -> (bool, String, String) {
-    let out = Command::new(bin).args(args).env("RUST_BACKTRACE", "0").current_dir(cwd).output().unwrap();
+    let out = Command::new(bin)
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .env(DASHBOARD_ENV.0, DASHBOARD_ENV.1)
+        .current_dir(cwd)
+        .output()
+        .unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).trim().to_string(),
