@@ -181,3 +181,18 @@ pub mod channel {
     }
     pub use adjudicator::ChannelAdjudicator;
 }
+
+/// The plasma chain's root contract (contracts/src/plasma): blocks, deposits, standard and
+/// in-flight exits, challenges, the exit queues.
+pub mod plasma {
+    /// Blocks, deposits, exit games and their priority queues.
+    #[allow(clippy::too_many_arguments)]
+    pub mod chain {
+        bindings!(
+            #[derive(Debug, PartialEq, Eq)]
+            PlasmaChain,
+            "artifacts/PlasmaChain.json"
+        );
+    }
+    pub use chain::PlasmaChain;
+}
