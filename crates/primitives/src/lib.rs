@@ -3,7 +3,9 @@
 mod account;
 mod action;
 mod ids;
+mod signer;
 
 pub use account::{EMPTY_CODE_HASH, StateAccount};
 pub use action::{Classify, NextAction};
 pub use ids::{ForcedIndex, IdError, L1BlockNumber, L2BlockNumber};
+pub use signer::{Signature, Signer};

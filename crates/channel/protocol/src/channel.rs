@@ -16,10 +16,9 @@ use std::collections::VecDeque;
 use alloy_primitives::{Address, B256, U256};
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    signer::{Signature, Signer},
-    state::{ChannelState, Domain, Htlc, MAX_AMOUNT, MAX_HTLCS, Side, SignedState, close_digest, lock_hash},
-};
+use aqueduct_primitives::{Signature, Signer};
+
+use crate::state::{ChannelState, Domain, Htlc, MAX_AMOUNT, MAX_HTLCS, Side, SignedState, close_digest, lock_hash};
 
 /// The next hop of a multi-hop payment, as the previous hop tells it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

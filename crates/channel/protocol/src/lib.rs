@@ -16,15 +16,14 @@
 pub mod channel;
 pub mod manager;
 pub mod route;
-pub mod signer;
 pub mod state;
 pub mod watch;
 pub mod wire;
 
+pub use aqueduct_primitives::{Signature, Signer};
 pub use channel::{Ack, Change, Channel, ChannelError, CloseSig, FailReason, Hop, Proposal, Received, Reject, Update};
 pub use manager::{ChannelRecord, L1Task, Lifecycle, Manager, Outbox, PaymentError, Record, Waiter};
 pub use route::{Edge, Graph, RouteError};
-pub use signer::{Signature, Signer};
 pub use state::{ChannelState, Domain, Htlc, MAX_AMOUNT, MAX_HTLCS, Side, SignedState, close_digest, lock_hash};
 pub use watch::{OnchainChannel, WatchAction, watch};
 pub use wire::{FeePolicy, Hello, Message, WireError};

@@ -3,7 +3,7 @@
 use alloy_primitives::{Address, B256, U256, keccak256};
 use serde::{Deserialize, Serialize};
 
-use crate::signer::Signature;
+use aqueduct_primitives::Signature;
 
 /// Largest amount the adjudicator stores (`uint96`).
 pub const MAX_AMOUNT: u128 = (1u128 << 96) - 1;

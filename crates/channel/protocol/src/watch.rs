@@ -109,7 +109,7 @@ pub fn must_close(
 mod tests {
     use super::*;
     use crate::{
-        signer::Signature,
+        Signature,
         state::{Htlc, lock_hash},
     };
     use alloy_primitives::U256;

@@ -26,8 +26,8 @@
 use alloy_primitives::{Address, B256, U256, keccak256};
 
 use crate::{
+    Signature,
     channel::{Ack, Change, CloseSig, FailReason, Hop, Reject, Update},
-    signer::Signature,
     state::{ChannelState, Htlc, MAX_AMOUNT, MAX_HTLCS, SignedState},
 };
 
