@@ -55,6 +55,10 @@ contract PlasmaChainTest is PlasmaHelper {
         n = chain.processExits(address(0), max);
     }
 
+    function test_the_contract_fits_eip170() public view {
+        assertTrue(address(chain).code.length <= 24_576, "over the 24 KiB code size limit");
+    }
+
     function test_deposit_exit_is_paid_after_the_period_with_the_bond_less_the_bounty() public {
         (uint256 pos, bytes memory txBytes, bytes32[] memory proof) = _depositETH(alice, 1 ether);
         assertEq(pos, 1 * 1_000_000_000, "first deposit block is 1");

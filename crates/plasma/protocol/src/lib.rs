@@ -6,6 +6,7 @@
 mod ledger;
 mod tree;
 mod tx;
+mod watch;
 
 pub use ledger::{Ledger, LedgerError, Utxo};
 pub use tree::{BlockTree, DEPTH, MAX_TXS, verify_inclusion};
@@ -13,3 +14,4 @@ pub use tx::{
     BLOCK_INTERVAL, Domain, MAX_INPUTS, MAX_OUTPUTS, Output, Payment, Position, PositionError, SignedTx, TxError,
     output_id,
 };
+pub use watch::{Alarm, Challenge, ExitPlan, Included, WatchState};
