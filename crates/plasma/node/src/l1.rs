@@ -6,7 +6,7 @@ use alloy::{
     providers::{DynProvider, Provider},
     rpc::types::{Filter, TransactionReceipt},
     signers::local::PrivateKeySigner,
-    sol_types::{SolEvent, SolInterface},
+    sol_types::{SolCall, SolEvent, SolInterface},
 };
 use aqueduct_contracts::{AqueductToken, plasma::PlasmaChain as Chain};
 use aqueduct_eth::{L1Client, L1Error};
@@ -336,6 +336,28 @@ impl PlasmaL1 {
             });
         }
         Ok(out)
+    }
+
+    /// In-flight exits started in L1 blocks `from..=to`: each exit's id and the signed
+    /// transaction, read from the starting call's data.
+    pub async fn in_flight_exits(&self, from: u64, to: u64) -> Result<Vec<(u64, SignedTx)>, L1Error> {
+        let f = self.filter(Chain::InFlightExitStarted::SIGNATURE_HASH, from, to);
+        let mut out = Vec::new();
+        for log in self.l1.provider().get_logs(&f).await? {
+            let Ok(e) = log.log_decode::<Chain::InFlightExitStarted>() else { continue };
+            let Some(hash) = log.transaction_hash else { continue };
+            let Some(tx) = self.l1.provider().get_transaction_by_hash(hash).await? else { continue };
+            use alloy::consensus::Transaction as _;
+            let Ok(call) = Chain::startInFlightExitCall::abi_decode(tx.input()) else { continue };
+            let Ok(signed) = SignedTx::decode(&call.txBytes, &call.sigs) else { continue };
+            out.push((e.inner.data.exitId.saturating_to(), signed));
+        }
+        Ok(out)
+    }
+
+    /// The L1 clock: the head block's timestamp.
+    pub async fn now(&self) -> Result<u64, L1Error> {
+        Ok(self.l1.header(self.l1.head().await?).await?.timestamp)
     }
 
     fn filter(&self, sig: B256, from: u64, to: u64) -> Filter {

@@ -7,6 +7,7 @@ mod l1;
 mod operator;
 mod rpc;
 mod store;
+mod watcher;
 
 pub use error::PlasmaError;
 pub use l1::{DepositEvent, ExitEvent, InputInfo, PlasmaL1, PlasmaParams, Sent, deploy_plasma};
@@ -16,3 +17,4 @@ pub use rpc::{
     plasma_client, serve_operator,
 };
 pub use store::{BlockRecord, DepositRecord, PlasmaStore, StoreError};
+pub use watcher::{WatchReport, Watcher, WatcherConfig};

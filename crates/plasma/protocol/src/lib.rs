@@ -14,4 +14,4 @@ pub use tx::{
     BLOCK_INTERVAL, Domain, MAX_INPUTS, MAX_OUTPUTS, Output, Payment, Position, PositionError, SignedTx, TxError,
     output_id,
 };
-pub use watch::{Alarm, Challenge, ExitPlan, Included, WatchState};
+pub use watch::{Alarm, Challenge, ExitPlan, InFlightPlan, Included, WatchState};

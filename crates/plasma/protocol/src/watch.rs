@@ -57,6 +57,16 @@ pub enum Challenge {
     InvalidSpend { exit_id: u64, exit_tx: SignedTx, input: usize, creating: Included },
 }
 
+/// An in-flight exit the user should start: its transaction, the inclusions of its inputs'
+/// creating transactions, and which inputs and outputs the user owns (to piggyback).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlightPlan {
+    pub tx: SignedTx,
+    pub inputs: Vec<Included>,
+    pub own_inputs: Vec<usize>,
+    pub own_outputs: Vec<usize>,
+}
+
 /// A block the watcher has verified: its transactions (to prove inclusions).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Verified {
@@ -75,6 +85,8 @@ pub struct WatchState {
     /// Which transaction (block, index) spent each output.
     spent_by: HashMap<Position, (u64, usize)>,
     alarm: Option<Alarm>,
+    /// The user's payments not yet seen in a verified block.
+    in_flight: Vec<SignedTx>,
 }
 
 impl WatchState {
@@ -86,6 +98,7 @@ impl WatchState {
             invalid: None,
             spent_by: HashMap::new(),
             alarm: None,
+            in_flight: Vec::new(),
         }
     }
 
@@ -136,6 +149,8 @@ impl WatchState {
             }
         }
         self.ledger = next;
+        let hashes: std::collections::HashSet<B256> = txs.iter().map(|t| t.tx.hash()).collect();
+        self.in_flight.retain(|t| !hashes.contains(&t.tx.hash()));
         self.blocks.insert(block, Verified { txs });
         None
     }
@@ -157,15 +172,60 @@ impl WatchState {
         })
     }
 
-    /// The standard exits `owner` should start: every output it holds in the last good state.
+    /// Remembers a payment the user sent, until a verified block holds it.
+    pub fn track(&mut self, tx: SignedTx) {
+        if !self.in_flight.iter().any(|t| t.tx.hash() == tx.tx.hash()) {
+            self.in_flight.push(tx);
+        }
+    }
+
+    pub fn in_flight(&self) -> &[SignedTx] {
+        &self.in_flight
+    }
+
+    /// The standard exits `owner` should start: every output it holds in the last good state,
+    /// except those its payments in flight spend (they leave through in-flight exits).
     pub fn exits_for(&self, owner: Address) -> Vec<ExitPlan> {
+        let spending: std::collections::HashSet<Position> =
+            self.in_flight.iter().flat_map(|t| t.tx.inputs.iter().copied()).collect();
         self.ledger
             .owned_by(owner)
+            .filter(|u| !spending.contains(&u.position))
             .filter_map(|u| {
                 let creating = self.inclusion(u.position.block(), u.position.tx_index() as usize)?;
                 Some(ExitPlan { utxo: *u, creating })
             })
             .collect()
+    }
+
+    /// The in-flight exits `owner` should start: each of its payments in flight whose inputs
+    /// the watcher saw created.
+    pub fn in_flight_exits_for(&self, owner: Address) -> Vec<InFlightPlan> {
+        self.in_flight
+            .iter()
+            .filter_map(|t| {
+                let inputs =
+                    t.tx.inputs
+                        .iter()
+                        .map(|p| self.inclusion(p.block(), p.tx_index() as usize))
+                        .collect::<Option<Vec<_>>>()?;
+                let own_inputs =
+                    t.tx.inputs
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, p)| {
+                            inputs[*i].tx.tx.outputs.get(p.output() as usize).is_some_and(|o| o.owner == owner)
+                        })
+                        .map(|(i, _)| i)
+                        .collect();
+                Some(InFlightPlan { tx: t.clone(), inputs, own_inputs, own_outputs: self.own_outputs(owner, t) })
+            })
+            .collect()
+    }
+
+    /// Which outputs of `tx` `owner` holds (to piggyback on someone else's in-flight exit).
+    pub fn own_outputs(&self, owner: Address, tx: &SignedTx) -> Vec<usize> {
+        tx.tx.outputs.iter().enumerate().filter(|(_, o)| o.owner == owner).map(|(i, _)| i).collect()
     }
 
     /// Whether a standard exit of output `position` must be challenged, and with what.
@@ -258,6 +318,33 @@ mod tests {
         }
         assert!(matches!(w.challenge_for(8, d1), Some(Challenge::Spent { exit_id: 8, input: 0, .. })));
         assert_eq!(w.challenge_for(9, Position::new(1000, 0, 0).unwrap()), None, "b's honest output");
+    }
+
+    #[test]
+    fn payments_in_flight_leave_by_in_flight_exits_and_the_rest_by_standard_exits() {
+        let (a, b) = (signer(1), signer(2));
+        let mut w = WatchState::new(domain());
+        w.on_deposit(1, a.address(), Address::ZERO, U256::from(100)).unwrap();
+        w.on_deposit(2, a.address(), Address::ZERO, U256::from(7)).unwrap();
+        let d1 = Position::new(1, 0, 0).unwrap();
+        let sent = pay(&a, d1, b.address(), 100);
+        w.track(sent.clone());
+        assert!(w.on_block(1000, B256::repeat_byte(5), None).is_some(), "withheld");
+        let ifes = w.in_flight_exits_for(a.address());
+        assert_eq!(ifes.len(), 1);
+        assert_eq!((ifes[0].own_inputs.clone(), ifes[0].own_outputs.clone()), (vec![0], vec![]));
+        assert_eq!(ifes[0].inputs[0].position, d1);
+        let exits = w.exits_for(a.address());
+        assert_eq!(exits.len(), 1, "only the deposit the payment does not spend");
+        assert_eq!(exits[0].utxo.position, Position::new(2, 0, 0).unwrap());
+        assert_eq!(w.own_outputs(b.address(), &sent), vec![0], "b piggybacks its output");
+        // Once a verified block holds a tracked payment, it is no longer in flight.
+        let mut w = WatchState::new(domain());
+        w.on_deposit(1, a.address(), Address::ZERO, U256::from(100)).unwrap();
+        w.track(sent.clone());
+        let block = vec![sent];
+        w.on_block(1000, root(&block), Some(block));
+        assert!(w.in_flight().is_empty());
     }
 
     #[test]
