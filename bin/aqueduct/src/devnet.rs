@@ -79,6 +79,15 @@ pub struct DevnetArgs {
     /// Leave out the ZK rollup.
     #[arg(long)]
     no_zk: bool,
+    /// Leave out the plasma chain.
+    #[arg(long)]
+    no_plasma: bool,
+    /// The plasma operator's JSON-RPC.
+    #[arg(long, env = "AQUEDUCT_PLASMA_ADDR", default_value = "127.0.0.1:9548")]
+    plasma_addr: SocketAddr,
+    /// Seconds a plasma exit waits at least (used when first deployed) [default: 60].
+    #[arg(long, env = "AQUEDUCT_PLASMA_EXIT_PERIOD", default_value_t = 60)]
+    plasma_exit_period: u64,
     /// The ZK operator's JSON-RPC.
     #[arg(long, env = "AQUEDUCT_ZK_ADDR", default_value = "127.0.0.1:9546")]
     zk_addr: SocketAddr,
@@ -358,6 +367,9 @@ fn check_addresses(s: &Settings, args: &DevnetArgs) -> eyre::Result<()> {
     if !args.no_dashboard {
         wanted.push(("the dashboard (--dashboard-addr)", args.dashboard_addr));
     }
+    if !args.no_rollup && !args.no_plasma {
+        wanted.push(("the plasma operator (--plasma-addr)", args.plasma_addr));
+    }
     for (what, addr) in wanted {
         if addr.port() != 0 && std::net::TcpListener::bind(addr).is_err() {
             bail!("{addr} is in use: choose another address for {what}");
@@ -381,6 +393,10 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
             if p.exists() {
                 std::fs::remove_file(&p).wrap_err_with(|| format!("removing {}", p.display()))?;
             }
+        }
+        if plasma_dir(&s).exists() {
+            let d = plasma_dir(&s);
+            std::fs::remove_dir_all(&d).wrap_err_with(|| format!("removing {}", d.display()))?;
         }
     }
     let (devnet, l1_url, signers) = match &args.l1_rpc {
@@ -432,9 +448,33 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
                 }
             },
         };
-        Ok::<_, eyre::Report>((rollup, zk))
+        let plasma = match args.no_plasma {
+            true => None,
+            false => match crate::plasma::start_devnet_plasma(
+                plasma_dir(&s),
+                args.plasma_addr,
+                args.plasma_exit_period,
+                &l1_url,
+                &deployer,
+                &signers[5],
+            )
+            .await
+            {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    if let Some(z) = zk {
+                        z.stop().await;
+                    }
+                    if let Some(r) = rollup {
+                        r.0.stop().await;
+                    }
+                    return Err(e);
+                }
+            },
+        };
+        Ok::<_, eyre::Report>((rollup, zk, plasma))
     };
-    let (rollup, zk) = match started.await {
+    let (rollup, zk, plasma) = match started.await {
         Ok(r) => r,
         Err(e) => {
             if let Some(d) = devnet {
@@ -456,6 +496,9 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     let dashboard = match start_dashboard(&args, sources).await {
         Ok(d) => d,
         Err(e) => {
+            if let Some(p) = plasma {
+                p.stop().await;
+            }
             if let Some(z) = zk {
                 z.stop().await;
             }
@@ -477,10 +520,16 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     if let Some(z) = &zk {
         halts.push(z.halt.clone());
     }
+    if let Some(p) = &plasma {
+        halts.push(p.halt.clone());
+    }
     let outcome = until_stopped(halts).await;
     eprintln!("stopping…");
     if let Some(d) = dashboard {
         d.stop().await;
+    }
+    if let Some(p) = plasma {
+        p.stop().await;
     }
     if let Some(z) = zk {
         z.stop().await;
@@ -492,6 +541,11 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
         d.stop().await;
     }
     outcome
+}
+
+/// Where the devnet keeps its plasma chain (beside `rollup/` and `zk/`).
+fn plasma_dir(s: &Settings) -> PathBuf {
+    s.rollup_dir.parent().unwrap_or(Path::new(".")).join("plasma")
 }
 
 /// Serves the dashboard unless `--no-dashboard`.

@@ -9,6 +9,7 @@ mod channel;
 mod compare;
 mod devnet;
 mod node;
+mod plasma;
 mod progress;
 mod zk;
 
@@ -47,6 +48,9 @@ enum Command {
     /// Payment channels: a party's node, deposits, payments (direct or multi-hop), closes,
     /// status; the watchtower; the adjudicator's deployment.
     Channel(channel::ChannelArgs),
+    /// Plasma (MoreVP): the operator, a user's watcher, deposits, payments, exits, challenges,
+    /// processing, status; the contract's deployment.
+    Plasma(Box<plasma::PlasmaArgs>),
     /// Benchmarks: the same workload on Aqueduct and, where comparable, on anvil.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -93,6 +97,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
             Command::Bridge(args) => bridge::run(args).await,
             Command::Zk(args) => zk::run(args).await,
             Command::Channel(args) => channel::run(args).await,
+            Command::Plasma(args) => plasma::run(*args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
             Command::Attack(cmd) => attack::run(cmd).await,
             Command::Compare(args) => compare::run(args).await,

@@ -6,7 +6,9 @@ mod error;
 mod l1;
 mod operator;
 mod rpc;
+mod stack;
 mod store;
+mod wallet;
 mod watcher;
 
 pub use error::PlasmaError;
@@ -16,5 +18,7 @@ pub use rpc::{
     Accepted, BlockLoop, BlockView, InclusionView, PlasmaApiClient, PlasmaApiServer, PlasmaService, TxBytes,
     plasma_client, serve_operator,
 };
+pub use stack::{PlasmaSpec, PlasmaStackError, PlasmaStackOptions, start_plasma_stack};
 pub use store::{BlockRecord, DepositRecord, PlasmaStore, StoreError};
+pub use wallet::Wallet;
 pub use watcher::{WatchReport, Watcher, WatcherConfig};

@@ -76,6 +76,8 @@ pub struct Watcher {
     piggybacked: HashSet<(u64, usize)>,
     challenged: HashSet<u64>,
     tokens: HashSet<Address>,
+    /// The user's wallet directory: payments it sent, tracked until a verified block holds them.
+    wallet: Option<std::path::PathBuf>,
 }
 
 impl Watcher {
@@ -98,7 +100,14 @@ impl Watcher {
             piggybacked: HashSet::new(),
             challenged: HashSet::new(),
             tokens: HashSet::new(),
+            wallet: None,
         })
+    }
+
+    /// Tracks the payments kept in `dir` (what `Wallet::transfer` writes).
+    pub fn with_wallet(mut self, dir: std::path::PathBuf) -> Self {
+        self.wallet = Some(dir);
+        self
     }
 
     /// The watcher's knowledge (to track the user's payments in flight).
@@ -268,6 +277,13 @@ impl Service for Watcher {
     }
 
     async fn step(&mut self) -> Result<Progress, PlasmaError> {
+        if let Some(dir) = &self.wallet {
+            let sent = crate::wallet::Wallet::sent(dir);
+            let mut st = self.state.lock().await;
+            for tx in sent {
+                st.track(tx);
+            }
+        }
         self.scan().await?;
         self.verify().await?;
         let alarmed = self.state.lock().await.alarm().is_some();

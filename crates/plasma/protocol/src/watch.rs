@@ -87,6 +87,8 @@ pub struct WatchState {
     alarm: Option<Alarm>,
     /// The user's payments not yet seen in a verified block.
     in_flight: Vec<SignedTx>,
+    /// Every transaction a verified block holds, by hash.
+    included: std::collections::HashSet<B256>,
 }
 
 impl WatchState {
@@ -99,6 +101,7 @@ impl WatchState {
             spent_by: HashMap::new(),
             alarm: None,
             in_flight: Vec::new(),
+            included: std::collections::HashSet::new(),
         }
     }
 
@@ -149,8 +152,8 @@ impl WatchState {
             }
         }
         self.ledger = next;
-        let hashes: std::collections::HashSet<B256> = txs.iter().map(|t| t.tx.hash()).collect();
-        self.in_flight.retain(|t| !hashes.contains(&t.tx.hash()));
+        self.included.extend(txs.iter().map(|t| t.tx.hash()));
+        self.in_flight.retain(|t| !self.included.contains(&t.tx.hash()));
         self.blocks.insert(block, Verified { txs });
         None
     }
@@ -174,7 +177,8 @@ impl WatchState {
 
     /// Remembers a payment the user sent, until a verified block holds it.
     pub fn track(&mut self, tx: SignedTx) {
-        if !self.in_flight.iter().any(|t| t.tx.hash() == tx.tx.hash()) {
+        let h = tx.tx.hash();
+        if !self.included.contains(&h) && !self.in_flight.iter().any(|t| t.tx.hash() == h) {
             self.in_flight.push(tx);
         }
     }
@@ -343,8 +347,10 @@ mod tests {
         w.on_deposit(1, a.address(), Address::ZERO, U256::from(100)).unwrap();
         w.track(sent.clone());
         let block = vec![sent];
-        w.on_block(1000, root(&block), Some(block));
+        w.on_block(1000, root(&block), Some(block.clone()));
         assert!(w.in_flight().is_empty());
+        w.track(block[0].clone());
+        assert!(w.in_flight().is_empty(), "a payment already included is not tracked again");
     }
 
     #[test]
