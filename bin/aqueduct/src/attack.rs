@@ -19,6 +19,24 @@ pub enum AttackCommand {
     /// its watchtower, or by no one). Exits non-zero when an outcome is not what the design
     /// promises — including the losses validium and channels allow, which are reported.
     All(AllArgs),
+    /// Plasma: the operator includes a theft (watchers exit, the thief's exit is challenged), the
+    /// operator withholds a block with a payment in flight (in-flight exit and piggybacks), and a
+    /// mass exit of --users users measured against L1 block space. Same matrix and JSON as
+    /// `attack all`; exits non-zero when an honest user loses.
+    Plasma(PlasmaAttackArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PlasmaAttackArgs {
+    /// Users in the mass exit.
+    #[arg(long, default_value_t = 1000)]
+    users: usize,
+    /// Print the matrix (always printed unless --json alone is given).
+    #[arg(long)]
+    report: bool,
+    /// Write the outcomes (and the mass exit's figures) as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -26,9 +44,12 @@ pub struct AllArgs {
     /// Seed of the fraud scenario.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Families to attack (optimistic, zk, validium, channels), comma-separated; default all.
-    #[arg(long, value_delimiter = ',', value_parser = ["optimistic", "zk", "validium", "channels"])]
+    /// Families to attack (optimistic, zk, validium, channels, plasma), comma-separated; default all.
+    #[arg(long, value_delimiter = ',', value_parser = ["optimistic", "zk", "validium", "channels", "plasma"])]
     families: Vec<String>,
+    /// Users in plasma's mass exit.
+    #[arg(long, default_value_t = 1000)]
+    mass_exit_users: usize,
     /// Print the matrix (always printed unless --json alone is given).
     #[arg(long)]
     report: bool,
@@ -77,18 +98,29 @@ pub struct FraudArgs {
 pub async fn run(cmd: AttackCommand) -> eyre::Result<()> {
     match cmd {
         AttackCommand::Fraud(a) => fraud(a).await,
-        AttackCommand::All(a) => all(a).await,
+        AttackCommand::All(a) => {
+            let o = aqueduct_attack::SuiteOptions {
+                seed: a.seed,
+                families: a.families,
+                mass_exit_users: a.mass_exit_users,
+            };
+            suite(o, a.report, a.json).await
+        }
+        AttackCommand::Plasma(a) => {
+            let o =
+                aqueduct_attack::SuiteOptions { seed: 1, families: vec!["plasma".into()], mass_exit_users: a.users };
+            suite(o, a.report, a.json).await
+        }
     }
 }
 
-async fn all(a: AllArgs) -> eyre::Result<()> {
-    let report = aqueduct_attack::run_all(&aqueduct_attack::SuiteOptions { seed: a.seed, families: a.families })
-        .await
-        .wrap_err("the attack suite")?;
-    if a.report || a.json.is_none() {
+async fn suite(o: aqueduct_attack::SuiteOptions, report_flag: bool, json: Option<PathBuf>) -> eyre::Result<()> {
+    let report = aqueduct_attack::run_all(&o).await.wrap_err("the attack suite")?;
+    let a = (report_flag, json);
+    if a.0 || a.1.is_none() {
         println!("{}", report.table());
     }
-    if let Some(path) = a.json {
+    if let Some(path) = a.1 {
         std::fs::write(&path, serde_json::to_string_pretty(&report)?)
             .wrap_err_with(|| format!("writing {}", path.display()))?;
         eprintln!("outcomes written to {}", path.display());

@@ -5,12 +5,12 @@
 use aqueduct_attack::{Promise, SuiteOptions, run_all};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "every family's attacks, ~3 min; scripts/test.sh and CI run it (cargo test -- --include-ignored)"]
+#[ignore = "every family's attacks, ~4 min; scripts/test.sh and CI run it (cargo test -- --include-ignored)"]
 async fn every_family_keeps_its_promise() {
-    let report = run_all(&SuiteOptions { seed: 3, families: vec![] }).await.unwrap();
+    let report = run_all(&SuiteOptions { seed: 3, families: vec![], mass_exit_users: 100 }).await.unwrap();
     println!("{}", report.table());
     let attacks: Vec<(&str, &str)> = report.outcomes.iter().map(|o| (o.family, o.attack)).collect();
-    assert_eq!(attacks.len(), 8, "{attacks:?}");
+    assert_eq!(attacks.len(), 11, "{attacks:?}");
     for o in &report.outcomes {
         assert!(o.held, "{o:#?}");
         match o.promise {
@@ -29,6 +29,10 @@ async fn every_family_keeps_its_promise() {
     );
     assert!(find("false state root").happened.contains("InvalidProof"));
     assert!(find("censors").happened.contains("left the transfer out"));
+    let m = report.mass_exit.expect("plasma's mass exit measured");
+    assert_eq!(m.users, 100);
+    assert!(m.start_gas_per_exit > 50_000 && m.process_gas_per_exit > 10_000, "{m:?}");
+    assert!(find("theft").happened.contains("was challenged"));
     assert!(report.all_held);
     assert!(report.table().contains("every outcome is what its design promises"));
 }

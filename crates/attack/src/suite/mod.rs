@@ -6,7 +6,10 @@
 
 mod channels;
 mod optimistic;
+mod plasma;
 mod zk;
+
+pub use plasma::MassExit;
 
 use std::time::Instant;
 
@@ -49,13 +52,18 @@ pub struct Outcome {
 #[derive(Clone, Debug)]
 pub struct SuiteOptions {
     pub seed: u64,
-    /// Families to attack (optimistic, zk, validium, channels); empty: all.
+    /// Families to attack (optimistic, zk, validium, channels, plasma); empty: all.
     pub families: Vec<String>,
+    /// Users in plasma's mass exit.
+    pub mass_exit_users: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct SuiteReport {
     pub outcomes: Vec<Outcome>,
+    /// Plasma's mass exit, measured (when plasma was attacked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mass_exit: Option<MassExit>,
     /// Every outcome is what its design promises.
     pub all_held: bool,
 }
@@ -153,6 +161,19 @@ pub async fn run_all(o: &SuiteOptions) -> Result<SuiteReport, AttackError> {
             play(&mut outcomes, who.name(), channels::stale_close(who)).await?;
         }
     }
+    let mut mass_exit = None;
+    if wanted(o, "plasma") {
+        play(&mut outcomes, "plasma: the operator includes a theft", plasma::theft()).await?;
+        play(&mut outcomes, "plasma: the operator withholds a block", plasma::withholding()).await?;
+        let mut m = None;
+        play(&mut outcomes, "plasma: mass exit", async {
+            let (out, figures) = plasma::mass_exit(o.mass_exit_users).await?;
+            m = Some(figures);
+            Ok(out)
+        })
+        .await?;
+        mass_exit = m;
+    }
     let all_held = outcomes.iter().all(|x| x.held);
-    Ok(SuiteReport { outcomes, all_held })
+    Ok(SuiteReport { outcomes, mass_exit, all_held })
 }

@@ -138,6 +138,11 @@ impl PlasmaL1 {
         Ok(self.l1.read(self.contract, Chain::nextChildBlockCall {}).await?.saturating_to())
     }
 
+    /// The next deposit block's offset after the last child block (1..999).
+    pub async fn deposit_offset(&self) -> Result<u64, L1Error> {
+        Ok(self.l1.read(self.contract, Chain::nextDepositOffsetCall {}).await?.saturating_to())
+    }
+
     /// The root L1 holds for block `n` (zero: none).
     pub async fn root(&self, n: u64) -> Result<B256, L1Error> {
         Ok(self.l1.read(self.contract, Chain::blocksCall(U256::from(n))).await?.root)

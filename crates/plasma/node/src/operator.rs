@@ -172,13 +172,14 @@ impl Operator {
     }
 
     /// Builds the next child block from the payments waiting (and the theft, in that mode) and
-    /// writes it; the caller sends its root to L1. `None` when nothing waits.
-    pub fn build(&mut self, next_child: u64) -> Result<Option<BlockRecord>, PlasmaError> {
+    /// writes it; the caller sends its root to L1. `None` when nothing waits, unless `empty`
+    /// (an empty block frees the deposit numbers between two child blocks).
+    pub fn build(&mut self, next_child: u64, empty: bool) -> Result<Option<BlockRecord>, PlasmaError> {
         if self.blocks.contains_key(&next_child) {
             // Built before a crash and not on L1 yet: the same block again.
             return Ok(self.blocks.get(&next_child).cloned());
         }
-        if self.pending.is_empty() && !self.config.steal {
+        if self.pending.is_empty() && !self.config.steal && !empty {
             return Ok(None);
         }
         let n = self.pending.len().min(self.config.max_block_txs);
@@ -190,7 +191,7 @@ impl Operator {
             txs.push(theft);
             self.config.steal = false;
         }
-        if txs.is_empty() {
+        if txs.is_empty() && !empty {
             return Ok(None);
         }
         let root = BlockTree::new(txs.iter().map(SignedTx::leaf).collect()).root();

@@ -158,6 +158,9 @@ impl PlasmaApiServer for PlasmaRpc {
     }
 }
 
+/// Deposit numbers used since the last child block that make the operator submit an empty one.
+const DEPOSITS_BEFORE_EMPTY_BLOCK: u64 = 800;
+
 /// The block loop: deposits, roots still to land, and a new block every interval.
 pub struct BlockLoop {
     operator: Arc<Mutex<Operator>>,
@@ -226,7 +229,10 @@ impl Service for BlockLoop {
         self.last_seal = tokio::time::Instant::now();
         let l1 = self.operator.lock().await.l1.clone();
         let next = l1.next_child_block().await?;
-        let built = self.operator.lock().await.build(next)?;
+        // Deposits take the numbers between two child blocks (999 at most): an empty block
+        // before they run out keeps deposits open.
+        let crowded = l1.deposit_offset().await? >= DEPOSITS_BEFORE_EMPTY_BLOCK;
+        let built = self.operator.lock().await.build(next, crowded)?;
         if built.is_some() {
             self.land().await?;
         }
