@@ -48,16 +48,17 @@ contract PlasmaChain {
         uint64 timestamp;
     }
 
+    /// A standard exit, packed in five slots.
     struct StandardExit {
         address owner;
-        address token;
-        uint256 amount;
-        uint256 position;
-        bytes32 outputId;
-        bytes32 txHash;
-        bytes32 sigsHash;
-        uint256 bond;
+        uint64 position;
         Status status;
+        address token;
+        uint96 bond;
+        uint256 amount;
+        bytes32 outputId;
+        /// keccak256(keccak256(tx) ‖ keccak256(sigs)): what an invalid-spend challenge must show.
+        bytes32 dataHash;
     }
 
     /// What an in-flight exit's start proved about one input (checked again at piggyback).
@@ -147,7 +148,6 @@ contract PlasmaChain {
     mapping(address => uint256) public paidOut;
 
     uint256 public exitCount;
-    mapping(uint256 => Kind) public kindOf;
     mapping(uint256 => StandardExit) internal standardExits;
     mapping(uint256 => InFlightExit) internal inFlightExits;
     mapping(uint256 => mapping(uint256 => Item)) internal items;
@@ -372,27 +372,37 @@ contract PlasmaChain {
         bytes32[] calldata proof
     ) external payable returns (uint256 exitId) {
         if (msg.value != standardExitBond) revert WrongValue(msg.value, standardExitBond);
+        if (position > type(uint64).max) revert NoSuchOutput(position);
         (PlasmaTx.Output memory out, bytes32 id, uint64 when) = _exitingOutput(position, txBytes, sigs, proof);
         if (msg.sender != out.owner) revert NotOwner(msg.sender, out.owner);
         if (finalized[id]) revert AlreadyFinalized(id);
         uint256 live = standardExitOf[id];
         if (live != 0 && standardExits[live].status == Status.Waiting) revert ExitExists(id, live);
         exitId = ++exitCount;
-        kindOf[exitId] = Kind.Standard;
         standardExits[exitId] = StandardExit({
             owner: out.owner,
+            position: uint64(position),
+            status: Status.Waiting,
             token: out.token,
+            bond: uint96(msg.value),
             amount: out.amount,
-            position: position,
             outputId: id,
-            txHash: keccak256(txBytes),
-            sigsHash: keccak256(sigs),
-            bond: msg.value,
-            status: Status.Waiting
+            dataHash: _dataHash(txBytes, sigs)
         });
         standardExitOf[id] = exitId;
         queues[out.token].push(_priority(when, position, exitId));
         emit ExitStarted(exitId, out.owner, position, out.token, out.amount);
+    }
+
+    function _dataHash(bytes calldata txBytes, bytes calldata sigs) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(keccak256(txBytes), keccak256(sigs)));
+    }
+
+    /// @notice Which kind of exit `exitId` is (None: no such exit).
+    function kindOf(uint256 exitId) public view returns (Kind) {
+        if (standardExits[exitId].owner != address(0)) return Kind.Standard;
+        if (inFlightExits[exitId].txHash != bytes32(0)) return Kind.InFlight;
+        return Kind.None;
     }
 
     /// @notice Output `position` of the included `txBytes`, its identity and when it may exit.
@@ -427,7 +437,7 @@ contract PlasmaChain {
     ///         owner, shown by `creating`, the included transaction that created the input.
     function challengeInvalidSpend(uint256 exitId, Spend calldata exitTx, Inclusion calldata creating) external {
         StandardExit storage e = _liveStandard(exitId);
-        if (keccak256(exitTx.txBytes) != e.txHash || keccak256(exitTx.sigs) != e.sigsHash) revert DataMismatch();
+        if (_dataHash(exitTx.txBytes, exitTx.sigs) != e.dataHash) revert DataMismatch();
         PlasmaTx.Transaction memory t = _decode(exitTx.txBytes);
         if (exitTx.input >= t.inputs.length) revert NotASpend(exitTx.input);
         uint256 pos = t.inputs[exitTx.input];
@@ -442,8 +452,8 @@ contract PlasmaChain {
     }
 
     function _liveStandard(uint256 exitId) internal view returns (StandardExit storage e) {
-        if (kindOf[exitId] != Kind.Standard) revert NoSuchExit(exitId);
         e = standardExits[exitId];
+        if (e.owner == address(0)) revert NoSuchExit(exitId);
         if (e.status != Status.Waiting) revert ExitNotLive(exitId);
     }
 
@@ -479,7 +489,6 @@ contract PlasmaChain {
         (InputInfo[] memory info, uint256 youngest, uint64 youngestTime) = _inputInfo(t, sigs, inputs);
         address[] memory tokens = _checkValue(info, t.outputs);
         exitId = ++exitCount;
-        kindOf[exitId] = Kind.InFlight;
         uint64 when = _exitableAt(youngestTime, false);
         InFlightExit storage e = inFlightExits[exitId];
         e.txHash = txHash;
@@ -555,8 +564,8 @@ contract PlasmaChain {
     }
 
     function _liveInFlight(uint256 exitId) internal view returns (InFlightExit storage e) {
-        if (kindOf[exitId] != Kind.InFlight) revert NoSuchExit(exitId);
         e = inFlightExits[exitId];
+        if (e.txHash == bytes32(0)) revert NoSuchExit(exitId);
         if (e.status != Status.Waiting) revert ExitNotLive(exitId);
     }
 
@@ -725,7 +734,7 @@ contract PlasmaChain {
             q.pop();
             done++;
             uint256 exitId = uint64(p);
-            bounty += kindOf[exitId] == Kind.Standard ? _processStandard(exitId) : _processInFlight(exitId, token);
+            bounty += standardExits[exitId].owner != address(0) ? _processStandard(exitId) : _processInFlight(exitId, token);
         }
         _payBond(msg.sender, bounty);
     }
@@ -734,15 +743,23 @@ contract PlasmaChain {
         StandardExit storage e = standardExits[exitId];
         if (e.status != Status.Waiting) return 0;
         e.status = Status.Processed;
+        (address owner, address token) = (e.owner, e.token);
         uint256 paid;
         if (!finalized[e.outputId]) {
             finalized[e.outputId] = true;
-            paid = _payOut(e.token, e.owner, e.amount);
+            paid = _take(token, e.amount);
         }
         bounty = processBounty;
-        _payBond(e.owner, e.bond - bounty);
+        uint256 back = e.bond - bounty;
         e.bond = 0;
-        emit ExitProcessed(exitId, e.token, paid);
+        if (token == address(0)) {
+            // One transfer for the output and the bond.
+            _pay(address(0), owner, paid + back);
+        } else {
+            _pay(token, owner, paid);
+            _payBond(owner, back);
+        }
+        emit ExitProcessed(exitId, token, paid);
     }
 
     function _processInFlight(uint256 exitId, address token) internal returns (uint256 bounty) {
@@ -759,7 +776,9 @@ contract PlasmaChain {
             bool pays = (slot >= 4) == canonical;
             if (pays && !finalized[it.outputId]) {
                 finalized[it.outputId] = true;
-                paid += _payOut(token, it.owner, it.amount);
+                uint256 p = _take(token, it.amount);
+                paid += p;
+                _pay(token, it.owner, p);
             }
             _payBond(it.owner, piggybackBond);
         }
@@ -774,13 +793,13 @@ contract PlasmaChain {
 
     // ------------------------------------------------------------------ payouts
 
-    /// Pays `amount` of `token` from the deposits, never more than what is left of them.
-    function _payOut(address token, address to, uint256 amount) internal returns (uint256 paid) {
+    /// Takes up to `amount` of `token` from the deposits, never more than what is left of them;
+    /// the caller pays it out.
+    function _take(address token, uint256 amount) internal returns (uint256 paid) {
         uint256 left = funds[token];
         paid = amount < left ? amount : left;
         funds[token] = left - paid;
         paidOut[token] += paid;
-        _pay(token, to, paid);
     }
 
     function _payBond(address to, uint256 amount) internal {
