@@ -25,6 +25,10 @@ pub enum BenchCommand {
     /// pipelined), p50/p99 latency, L1 gas to open, close cooperatively and dispute, L1
     /// transactions per 10,000 payments.
     Channel(crate::bench_channel::ChannelBench),
+    /// Plasma: payments/s through the operator's JSON-RPC under a sustained load, L1 gas per
+    /// root and per payment, the gas to start, challenge and process an exit, and mass exits
+    /// measured against L1 block space.
+    Plasma(crate::bench_plasma::PlasmaBench),
 }
 
 #[derive(Args, Debug)]
@@ -129,6 +133,7 @@ pub async fn run(cmd: BenchCommand) -> eyre::Result<()> {
         BenchCommand::L1(b) => l1(b).await,
         BenchCommand::Zk(b) => crate::bench_zk::run(b).await,
         BenchCommand::Channel(b) => crate::bench_channel::run(b).await,
+        BenchCommand::Plasma(b) => crate::bench_plasma::run(b).await,
         BenchCommand::Rollup(b) => {
             let opts = aqueduct_bench::RollupBenchOptions {
                 txs: b.txs,

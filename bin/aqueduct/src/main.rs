@@ -3,6 +3,7 @@
 mod attack;
 mod bench;
 mod bench_channel;
+mod bench_plasma;
 mod bench_zk;
 mod bridge;
 mod channel;

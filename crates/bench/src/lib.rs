@@ -5,6 +5,7 @@ mod channel;
 mod client;
 mod compare;
 mod plan;
+mod plasma;
 mod report;
 mod rollup;
 mod runner;
@@ -22,6 +23,7 @@ pub use compare::{
     compare, family, presets,
 };
 pub use plan::{Plan, PlannedTransfer};
+pub use plasma::{BlockCost, PlasmaBenchError, PlasmaBenchOptions, PlasmaBenchReport, Round, bench_plasma};
 pub use report::{BenchReport, print_table};
 pub use rollup::{
     CompressorRow, FeeComparison, L1Cost, ModeReport, ReplayReport, RollupBenchOptions, RollupBenchReport,

@@ -9,7 +9,7 @@ mod optimistic;
 mod plasma;
 mod zk;
 
-pub use plasma::MassExit;
+pub use plasma::{MassExit, mass_exit as plasma_mass_exit};
 
 use std::time::Instant;
 
