@@ -69,17 +69,22 @@ pub enum PlasmaCommand {
     },
     /// Deposit ETH (or an ERC-20 with --token) into the plasma chain.
     Deposit {
+        /// Amount in ether (or whole tokens, 18 decimals).
         #[arg(long, value_parser = crate::ether_arg)]
         amount: String,
+        /// An L1 ERC-20 instead of ETH (approved, then deposited).
         #[arg(long)]
         token: Option<Address>,
     },
     /// Pay `--to` from your outputs (change comes back to you).
     Transfer {
+        /// The recipient's address.
         #[arg(long)]
         to: Address,
+        /// Amount in ether (or whole tokens, 18 decimals).
         #[arg(long, value_parser = crate::ether_arg)]
         amount: String,
+        /// The ERC-20 to pay in instead of ETH.
         #[arg(long)]
         token: Option<Address>,
         /// Wait until a block holds it and print its position.
@@ -94,18 +99,22 @@ pub enum PlasmaCommand {
         /// The output's position (block × 10^9 + tx × 10^4 + output).
         #[arg(long, conflicts_with = "all")]
         position: Option<u64>,
+        /// Exit every output you hold.
         #[arg(long)]
         all: bool,
     },
     /// Challenge an exit if the chain refutes it (a spend of its output, or an unsigned input).
     Challenge {
+        /// The standard exit's id (from its ExitStarted event or `status`).
         #[arg(long)]
         exit: u64,
     },
     /// Pay the exits that are due, for the bounty.
     Process {
+        /// The token whose queue to process [default: ETH].
         #[arg(long)]
         token: Option<Address>,
+        /// Most exits paid in this call.
         #[arg(long, default_value_t = 20)]
         max: u64,
     },

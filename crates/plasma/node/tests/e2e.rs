@@ -1,4 +1,4 @@
-//! The plasma chain end to end on the embedded L1: 50 users deposit, make 1,000 payments through
+//! The plasma chain end to end, on the embedded L1 and on anvil: 50 users deposit, make 1,000 payments through
 //! the operator's JSON-RPC, the blocks' roots land on L1 and every watcher-side replay of them is
 //! valid; a standard exit is paid after the exit period; an exit of a spent output is challenged
 //! (its bond taken) from what a watcher knows; a second exit of the same output is refused; the
@@ -42,15 +42,29 @@ fn key(i: u32) -> (PrivateKeySigner, Signer) {
 async fn deposits_a_thousand_payments_exits_and_challenges_on_the_embedded_l1() {
     let dir = tempfile::tempdir().unwrap();
     let devnet = embedded_l1(dir.path(), false).await;
-    let l1 = L1Client::new(&devnet.url()).unwrap();
+    scenario(&devnet.url(), dir.path()).await;
+    devnet.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deposits_a_thousand_payments_exits_and_challenges_on_anvil() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let anvil = aqueduct_bench::Anvil::spawn(port, 31337, 30_000_000, None)
+        .await
+        .expect("anvil (scripts/tools.sh installs it)");
+    scenario(&anvil.url, dir.path()).await;
+}
+
+async fn scenario(url: &str, dir: &std::path::Path) {
+    let l1 = L1Client::new(url).unwrap();
     let signers = aqueduct_l1::dev_signers(4).unwrap();
     let (deployer, operator_key) = (&signers[0], &signers[1]);
     let params = PlasmaParams::devnet(operator_key.address(), PERIOD);
     let contract = deploy_plasma(&l1, deployer, &params).await.unwrap();
     let config = OperatorConfig { max_block_txs: 400, ..Default::default() };
-    let op = Operator::open(l1.clone(), operator_key.clone(), contract, config.clone(), &dir.path().join("op.redb"))
-        .await
-        .unwrap();
+    let op =
+        Operator::open(l1.clone(), operator_key.clone(), contract, config.clone(), &dir.join("op.redb")).await.unwrap();
     let svc = serve_operator(op, "127.0.0.1:0".parse().unwrap(), Duration::from_millis(300), Duration::from_millis(50))
         .await
         .unwrap();
@@ -184,11 +198,27 @@ async fn deposits_a_thousand_payments_exits_and_challenges_on_the_embedded_l1() 
 
     // The operator restarts from its store with the same state.
     let status = rpc.status().await.unwrap();
+    drop(rpc);
     svc.stop().await;
-    let op =
-        Operator::open(l1.clone(), operator_key.clone(), contract, config, &dir.path().join("op.redb")).await.unwrap();
+    // The server lets go of the store once its last connection closes.
+    let mut reopened = None;
+    for _ in 0..50 {
+        match Operator::open(l1.clone(), operator_key.clone(), contract, config.clone(), &dir.join("op.redb")).await {
+            Ok(op) => {
+                reopened = Some(op);
+                break;
+            }
+            Err(e)
+                if e.to_string().contains("DatabaseAlreadyOpen")
+                    || format!("{e:?}").contains("DatabaseAlreadyOpen") =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("reopening the operator: {e}"),
+        }
+    }
+    let op = reopened.expect("the store reopens within 5 s");
     let st = op.status();
     assert_eq!((st.blocks, st.deposits, st.utxos, st.pending), (status.blocks, status.deposits, status.utxos, 0));
     drop(op);
-    devnet.stop().await;
 }
