@@ -79,8 +79,9 @@ pub struct DevnetArgs {
     /// Leave out the ZK rollup.
     #[arg(long)]
     no_zk: bool,
-    /// Leave out the plasma chain.
-    #[arg(long)]
+    /// Leave out the plasma chain (`--no-plasma=false` keeps it where the environment says
+    /// otherwise).
+    #[arg(long, env = "AQUEDUCT_NO_PLASMA", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     no_plasma: bool,
     /// The plasma operator's JSON-RPC.
     #[arg(long, env = "AQUEDUCT_PLASMA_ADDR", default_value = "127.0.0.1:9548")]
@@ -490,6 +491,7 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
         verifier: rollup.as_ref().and_then(|r| http(r.0.verifier_rpc)),
         rollup: rollup.as_ref().map(|r| r.1),
         zk: zk.as_ref().map(|z| format!("http://{}", z.rpc_addr)),
+        plasma: plasma.as_ref().map(|p| format!("http://{}", p.rpc_addr)),
         ..Default::default()
     };
     let rollup = rollup.map(|r| r.0);

@@ -231,12 +231,29 @@ pub async fn run(args: PlasmaArgs) -> eyre::Result<()> {
         }
         PlasmaCommand::Deposit { amount, token } => {
             let (block, sent) = chain.deposit(token_or_eth(*token), crate::ether_amount(amount)?).await?;
+            let position = Position::new(block, 0, 0)?;
             println!(
                 "deposited in block {block}: your output is at position {} (L1 tx {}, {} gas)",
-                Position::new(block, 0, 0)?.0,
-                sent.tx,
-                sent.gas
+                position.0, sent.tx, sent.gas
             );
+            // The operator reads deposits from L1: wait until it holds this one, so a transfer
+            // right after finds it.
+            let rpc = plasma_client(&args.rpc)?;
+            let me = args.key.address();
+            let mut seen = false;
+            for _ in 0..300 {
+                if rpc.get_utxos(me).await.is_ok_and(|u| u.iter().any(|u| u.position == position)) {
+                    seen = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            if !seen {
+                eprintln!(
+                    "the operator at {} has not seen the deposit after 30 s (it will once it reads L1)",
+                    args.rpc
+                );
+            }
         }
         PlasmaCommand::Transfer { to, amount, token, wait, wallet: w } => {
             let wallet = wallet(Some(wallet_dir(&args, w)))?;
@@ -245,7 +262,7 @@ pub async fn run(args: PlasmaArgs) -> eyre::Result<()> {
             println!("sent {hash}");
             if *wait {
                 let pos = wait_for(&wallet, hash).await?;
-                println!("included in block {} at position {} (output 0)", pos.block(), pos.0);
+                println!("included in block {} (its root on L1) at position {} (output 0)", pos.block(), pos.0);
             }
         }
         PlasmaCommand::Exit { position, all } => {
@@ -303,14 +320,17 @@ pub async fn run(args: PlasmaArgs) -> eyre::Result<()> {
     Ok(())
 }
 
+/// Waits until payment `hash` is in a block whose root L1 holds.
 async fn wait_for(wallet: &Wallet, hash: B256) -> eyre::Result<Position> {
     for _ in 0..600 {
-        if let Some(p) = wallet.position_of(hash).await? {
+        if let Some(p) = wallet.position_of(hash).await?
+            && wallet.chain.root(p.block()).await? != B256::ZERO
+        {
             return Ok(p);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(eyre!("{hash} was not included within a minute"))
+    Err(eyre!("{hash} was not in a block on L1 within a minute"))
 }
 
 /// Starts the devnet's plasma chain (`aqueduct_plasma_node::start_plasma_stack`) and says where it is.

@@ -54,7 +54,7 @@ async fn cli(args: Vec<String>) -> String {
 async fn the_dashboard_shows_what_json_rpc_reports_live_in_a_browser() {
     let dir = tempfile::tempdir().unwrap();
     let (l1, l2, ver, zk, dash) = (free_port(), free_port(), free_port(), free_port(), free_port());
-    let (dac, node_a, node_b) = (free_port(), free_port(), free_port());
+    let (dac, node_a, node_b, plasma_port) = (free_port(), free_port(), free_port(), free_port());
     let args = [
         "devnet".to_string(),
         "--block-time".into(),
@@ -81,6 +81,9 @@ async fn the_dashboard_shows_what_json_rpc_reports_live_in_a_browser() {
         format!("http://127.0.0.1:{dac}"),
         "--dashboard-channel-node".into(),
         format!("http://127.0.0.1:{node_a},http://127.0.0.1:{node_b}"),
+        "--no-plasma=false".into(),
+        "--plasma-addr".into(),
+        format!("127.0.0.1:{plasma_port}"),
     ];
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let _devnet = aqueduct_proc(&args, &dir.path().join("devnet.log"));
@@ -302,6 +305,46 @@ async fn the_dashboard_shows_what_json_rpc_reports_live_in_a_browser() {
     )
     .await;
     assert_eq!(num(&b.eval("document.getElementById('ch-open').textContent").await), 1);
+    // Plasma: a deposit and a payment on the page as the operator reports them, and an exit
+    // among the pending withdrawals with its time left.
+    let plasma_url = format!("http://127.0.0.1:{plasma_port}");
+    let data_dir = dir.path().display().to_string();
+    let plasma = |key: &str, rest: &[&str]| {
+        let mut a = vec![
+            "plasma".to_string(),
+            "--l1-rpc".into(),
+            l1_url.clone(),
+            "--rpc".into(),
+            plasma_url.clone(),
+            "--data-dir".into(),
+            data_dir.clone(),
+            "--key".into(),
+            key.into(),
+        ];
+        a.extend(rest.iter().map(|s| s.to_string()));
+        cli(a)
+    };
+    plasma(KEY6, &["deposit", "--amount", "1"]).await;
+    let out = plasma(KEY6, &["transfer", "--to", ADDR7, "--amount", "0.4", "--wait"]).await;
+    assert!(out.contains("included in block 1000"), "{out}");
+    let out = plasma(KEY7, &["exit", "--all"]).await;
+    assert!(out.contains("exit 1 started"), "{out}");
+    let status = AsyncRpc::new(&plasma_url).call("plasma_status", json!([])).await.unwrap();
+    b.until(
+        "the plasma exit among the pending withdrawals",
+        30,
+        "[...document.querySelectorAll('#withdrawals tbody tr')].some(r => r.cells[0].textContent === 'plasma' && r.cells[2].textContent === '400000000000000000' && r.cells[4].textContent.endsWith(' s'))",
+    )
+    .await;
+    assert_eq!(
+        num(&b.eval("document.getElementById('pl-blocks').textContent").await),
+        status["blocks"].as_u64().unwrap()
+    );
+    assert_eq!(
+        num(&b.eval("document.getElementById('pl-deposits').textContent").await),
+        status["deposits"].as_u64().unwrap()
+    );
+    assert_eq!(num(&b.eval("document.getElementById('pl-exits').textContent").await), 1);
     assert_eq!(b.eval("document.getElementById('errors').textContent").await, json!(""), "every component answers");
 
     let shot = b.screenshot(&dir.path().join("dashboard.png")).await;

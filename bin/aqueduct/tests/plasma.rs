@@ -27,6 +27,7 @@ fn deposit_transfer_exit_and_process_through_the_cli() {
             "--no-optimistic",
             "--no-zk",
             "--no-dashboard",
+            "--no-plasma=false",
             "--block-time",
             "0",
             "--port",

@@ -164,7 +164,9 @@ contract PlasmaChain {
     event DepositCreated(
         address indexed owner, uint256 indexed blockNumber, address indexed token, uint256 amount, bytes txBytes
     );
-    event ExitStarted(uint256 indexed exitId, address indexed owner, uint256 position, address token, uint256 amount);
+    event ExitStarted(
+        uint256 indexed exitId, address indexed owner, uint256 position, address token, uint256 amount, uint64 exitableAt
+    );
     event ExitChallenged(uint256 indexed exitId, address indexed challenger, bool invalidSpend);
     event InFlightExitStarted(uint256 indexed exitId, bytes32 indexed txHash, address starter, uint64 exitableAt);
     event Piggybacked(uint256 indexed exitId, uint256 slot, address owner);
@@ -391,7 +393,7 @@ contract PlasmaChain {
         });
         standardExitOf[id] = exitId;
         queues[out.token].push(_priority(when, position, exitId));
-        emit ExitStarted(exitId, out.owner, position, out.token, out.amount);
+        emit ExitStarted(exitId, out.owner, position, out.token, out.amount, when);
     }
 
     function _dataHash(bytes calldata txBytes, bytes calldata sigs) internal pure returns (bytes32) {

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::{
     channels::{Channels, ChannelsView},
     optimistic::{L2View, Optimistic, RollupAddrs},
+    plasma::{Plasma, PlasmaView},
     zk::{MemberView, ZkView},
 };
 
@@ -28,6 +29,8 @@ pub struct Sources {
     pub committee: Vec<String>,
     /// Payment-channel nodes' control JSON-RPC.
     pub channel_nodes: Vec<String>,
+    /// The plasma operator's JSON-RPC.
+    pub plasma: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -43,9 +46,10 @@ pub struct ChainView {
 /// Money on its way out of a family, not yet paid on L1.
 #[derive(Clone, Debug, Serialize)]
 pub struct WithdrawalView {
-    /// `optimistic` or `channel`.
+    /// `optimistic`, `channel` or `plasma`.
     pub family: &'static str,
-    /// The L2 transaction that started it (optimistic) or the channel id (channel).
+    /// The L2 transaction that started it (optimistic), the channel id (channel) or the exit id
+    /// (plasma).
     pub id: B256,
     pub amount_wei: String,
     pub state: String,
@@ -63,6 +67,7 @@ pub struct Snapshot {
     pub zk: Option<ZkView>,
     pub committee: Vec<MemberView>,
     pub channels: Option<ChannelsView>,
+    pub plasma: Option<PlasmaView>,
     pub withdrawals: Vec<WithdrawalView>,
     /// Components that did not answer this time, and why.
     pub errors: Vec<String>,
@@ -76,6 +81,7 @@ pub struct Poller {
     zk: Option<jsonrpsee::http_client::HttpClient>,
     committee: Vec<DacClient>,
     channels: Channels,
+    plasma: Option<Plasma>,
     heads: VecDeque<(Instant, u64, u64)>,
 }
 
@@ -89,6 +95,7 @@ impl Poller {
             zk: sources.zk.as_deref().and_then(|u| zk_client(u).ok()),
             committee: sources.committee.iter().map(DacClient::new).collect(),
             channels: Channels::new(&sources.channel_nodes),
+            plasma: sources.plasma.as_deref().and_then(Plasma::new),
             heads: VecDeque::new(),
         })
     }
@@ -123,6 +130,15 @@ impl Poller {
             let (v, w) = self.channels.poll(&self.l1, s.l1.time).await;
             s.channels = Some(v);
             s.withdrawals.extend(w);
+        }
+        if let Some(p) = &mut self.plasma {
+            match p.poll(&self.l1, s.l1.time).await {
+                Ok((v, w)) => {
+                    s.plasma = Some(v);
+                    s.withdrawals.extend(w);
+                }
+                Err(e) => s.errors.push(format!("plasma operator: {e}")),
+            }
         }
         let l2_head = s.l2.as_ref().map_or(0, |v| v.head);
         let now = Instant::now();

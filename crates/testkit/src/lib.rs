@@ -94,8 +94,11 @@ pub async fn embedded_l1(dir: &Path, execute: bool) -> Devnet {
 }
 
 /// Test devnets run side by side: each one's dashboard takes a free port unless the test names
-/// one with `--dashboard-addr` (a flag overrides the environment).
+/// one with `--dashboard-addr`, and the plasma chain is left out unless the test asks for it
+/// with `--no-plasma=false` (its deployment would race the test's own transactions from the
+/// deployer's account; a flag overrides the environment).
 const DASHBOARD_ENV: (&str, &str) = ("AQUEDUCT_DASHBOARD_ADDR", "127.0.0.1:0");
+const PLASMA_ENV: (&str, &str) = ("AQUEDUCT_NO_PLASMA", "true");
 
 /// A child process, killed (SIGKILL) when dropped.
 pub struct Proc {
@@ -111,6 +114,7 @@ impl Proc {
             .args(args)
             .env("RUST_BACKTRACE", "0")
             .env(DASHBOARD_ENV.0, DASHBOARD_ENV.1)
+            .env(PLASMA_ENV.0, PLASMA_ENV.1)
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .stdin(Stdio::null())
@@ -158,6 +162,7 @@ pub fn run_bin(bin: &Path, args: &[&str], cwd: &Path) -> String {
         .args(args)
         .env("RUST_BACKTRACE", "0")
         .env(DASHBOARD_ENV.0, DASHBOARD_ENV.1)
+        .env(PLASMA_ENV.0, PLASMA_ENV.1)
         .current_dir(cwd)
         .output()
         .unwrap();
@@ -177,6 +182,7 @@ pub fn try_run(bin: &Path, args: &[&str], cwd: &Path) -> (bool, String, String) 
         .args(args)
         .env("RUST_BACKTRACE", "0")
         .env(DASHBOARD_ENV.0, DASHBOARD_ENV.1)
+        .env(PLASMA_ENV.0, PLASMA_ENV.1)
         .current_dir(cwd)
         .output()
         .unwrap();

@@ -98,6 +98,8 @@ pub struct ExitEvent {
     pub position: u64,
     pub token: Address,
     pub amount: U256,
+    /// When the exit may be paid (L1 time).
+    pub exitable_at: u64,
 }
 
 /// Calls to one plasma contract with one key.
@@ -338,6 +340,7 @@ impl PlasmaL1 {
                 position: e.position.saturating_to(),
                 token: e.token,
                 amount: e.amount,
+                exitable_at: e.exitableAt,
             });
         }
         Ok(out)

@@ -109,6 +109,12 @@ impl Wallet {
             .decode()
             .map_err(|e| op_err(url, e))?;
         let root = self.chain.root(position.block()).await?;
+        if root == B256::ZERO {
+            return Err(op_err(
+                url,
+                format!("block {}'s root is not on L1 yet: try again once it lands", position.block()),
+            ));
+        }
         let leaf = inc.tx.leaf();
         let index = position.tx_index() as usize;
         let ok = if position.is_deposit() {
