@@ -42,10 +42,12 @@ fn f(r: &Value, k: &str) -> f64 {
 fn every_family_on_one_workload() {
     let dir = tempfile::tempdir().unwrap();
     let (out, j) = compare(dir.path(), &["--transfers", "16", "--seed", "5"]);
-    for family in ["L1", "optimistic (calldata)", "optimistic (blobs)", "ZK rollup", "validium", "payment channels"] {
+    for family in
+        ["L1", "optimistic (calldata)", "optimistic (blobs)", "ZK rollup", "validium", "payment channels", "plasma"]
+    {
         assert!(out.contains(family), "{family} missing from the table:\n{out}");
     }
-    assert_eq!(j["rows"].as_array().unwrap().len(), 6);
+    assert_eq!(j["rows"].as_array().unwrap().len(), 7);
     for r in j["rows"].as_array().unwrap() {
         assert_eq!(r["transfers"], 16, "{r}");
         assert!(f(r, "transfers_per_sec") > 0.0 && f(r, "l1_gas_per_transfer") > 0.0, "{r}");
@@ -65,13 +67,17 @@ fn every_family_on_one_workload() {
     let ch = row(&j, "channels");
     assert_eq!(ch["l1_txs_during_transfers"], 0, "{ch}");
     assert!(ch["l1_p50_s"].is_null());
+    // Plasma: only roots on L1, far less gas a transfer than L1 itself.
+    let pl = row(&j, "plasma");
+    assert!(pl["l1_txs_during_transfers"].as_u64().unwrap() >= 1, "{pl}");
+    assert!(f(pl, "l1_gas_per_transfer") * 5.0 < f(l1, "l1_gas_per_transfer"), "{pl}");
     // Every claim has the families it needs.
     assert!(!out.contains("[not measured]"), "{out}");
     // The report: one table row per family, every chart drawn, no network.
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
-    assert_eq!(html.matches("<tr data-family=").count(), 6);
+    assert_eq!(html.matches("<tr data-family=").count(), 7);
     assert_eq!(html.matches("<svg").count(), 6);
-    assert_eq!(html.matches("class=\"bar\"").count(), 5 * 6);
+    assert_eq!(html.matches("class=\"bar\"").count(), 5 * 7);
     assert!(!html.contains("<script") && !html.contains("https://"));
     assert!(html.contains("compare --users 4"), "the command is in the report");
 }

@@ -11,6 +11,7 @@ mod claims;
 mod html;
 mod l1;
 mod optimistic;
+mod plasma;
 mod prices;
 mod svg;
 mod zk;
@@ -36,11 +37,19 @@ pub enum FamilyId {
     ZkRollup,
     Validium,
     Channels,
+    Plasma,
 }
 
 impl FamilyId {
-    pub const ALL: [Self; 6] =
-        [Self::L1, Self::OptimisticCalldata, Self::OptimisticBlobs, Self::ZkRollup, Self::Validium, Self::Channels];
+    pub const ALL: [Self; 7] = [
+        Self::L1,
+        Self::OptimisticCalldata,
+        Self::OptimisticBlobs,
+        Self::ZkRollup,
+        Self::Validium,
+        Self::Channels,
+        Self::Plasma,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -50,6 +59,7 @@ impl FamilyId {
             Self::ZkRollup => "zk-rollup",
             Self::Validium => "validium",
             Self::Channels => "channels",
+            Self::Plasma => "plasma",
         }
     }
 }
@@ -73,6 +83,7 @@ pub fn family(id: FamilyId) -> Box<dyn Family> {
         FamilyId::ZkRollup => Box::new(zk::Zk { validium: false }),
         FamilyId::Validium => Box::new(zk::Zk { validium: true }),
         FamilyId::Channels => Box::new(channel::Channels),
+        FamilyId::Plasma => Box::new(plasma::Plasma),
     }
 }
 
@@ -163,6 +174,8 @@ pub enum CompareError {
     Zk { family: &'static str, source: ZkBenchError },
     #[error("{family}: {source}")]
     Channel { family: &'static str, source: ChannelBenchError },
+    #[error("{family}: {source}")]
+    Plasma { family: &'static str, source: crate::PlasmaBenchError },
 }
 
 /// One cell of the attack matrix, as `aqueduct attack all --json` writes it (read with
@@ -411,7 +424,7 @@ mod tests {
         for f in FamilyId::ALL {
             assert_eq!(f.name().parse::<FamilyId>(), Ok(f));
         }
-        assert!("plasma".parse::<FamilyId>().unwrap_err().contains("zk-rollup"));
+        assert!("sidechain".parse::<FamilyId>().unwrap_err().contains("plasma"));
         assert_eq!(human_s(0.012), "12 ms");
         assert_eq!(human_s(604_800.0), "7.0 d");
         assert_eq!(human_s(5_400.0), "90.0 min");
