@@ -114,13 +114,12 @@ pub async fn run(cmd: AttackCommand) -> eyre::Result<()> {
     }
 }
 
-async fn suite(o: aqueduct_attack::SuiteOptions, report_flag: bool, json: Option<PathBuf>) -> eyre::Result<()> {
+async fn suite(o: aqueduct_attack::SuiteOptions, print: bool, json: Option<PathBuf>) -> eyre::Result<()> {
     let report = aqueduct_attack::run_all(&o).await.wrap_err("the attack suite")?;
-    let a = (report_flag, json);
-    if a.0 || a.1.is_none() {
+    if print || json.is_none() {
         println!("{}", report.table());
     }
-    if let Some(path) = a.1 {
+    if let Some(path) = json {
         std::fs::write(&path, serde_json::to_string_pretty(&report)?)
             .wrap_err_with(|| format!("writing {}", path.display()))?;
         eprintln!("outcomes written to {}", path.display());

@@ -118,38 +118,54 @@ struct User {
     signer: Signer,
 }
 
-/// Waits until every payment in `hashes` is in a block; returns where (output 0) by hash.
-async fn positions(
-    rpc: &jsonrpsee::http_client::HttpClient,
-    hashes: &[B256],
-) -> Result<HashMap<B256, Position>, PlasmaBenchError> {
+/// Waits until nothing waits at the operator and every built block's root is on L1.
+pub(crate) async fn settled(rpc: &jsonrpsee::http_client::HttpClient) -> Result<(), PlasmaBenchError> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let st = rpc.status().await?;
         if st.pending == 0 && st.unsubmitted == 0 {
-            break;
+            return Ok(());
         }
         if Instant::now() > deadline {
             return Err(PlasmaBenchError::Stalled(format!("{} payments still waiting after 120 s", st.pending)));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let want: std::collections::HashSet<B256> = hashes.iter().copied().collect();
-    let mut out = HashMap::new();
+}
+
+/// Where each payment of the child blocks after `after` is (its output 0), by hash.
+pub(crate) async fn positions_after(
+    rpc: &jsonrpsee::http_client::HttpClient,
+    after: u64,
+) -> Result<HashMap<B256, Position>, PlasmaBenchError> {
     let last = rpc.status().await?.last_block;
-    let mut n = last;
-    while out.len() < want.len() && n >= 1000 {
+    let mut out = HashMap::new();
+    let mut n = after + 1000;
+    while n <= last {
         if let Some(b) = rpc.get_block(n).await? {
             for (i, t) in b.txs.iter().enumerate() {
-                let h = alloy::primitives::keccak256(&t.tx);
-                if want.contains(&h) {
-                    out.insert(h, Position::new(n, i as u64, 0).map_err(|e| PlasmaBenchError::Stalled(e.to_string()))?);
-                }
+                let p = Position::new(n, i as u64, 0).map_err(|e| PlasmaBenchError::Stalled(e.to_string()))?;
+                out.insert(alloy::primitives::keccak256(&t.tx), p);
             }
         }
-        n -= 1000;
+        n += 1000;
     }
     Ok(out)
+}
+
+/// Waits until every payment in `hashes` is in a block whose root is on L1; returns where
+/// (output 0) by hash. `after` is the last child block before they were sent.
+async fn positions(
+    rpc: &jsonrpsee::http_client::HttpClient,
+    after: u64,
+    hashes: &[B256],
+) -> Result<HashMap<B256, Position>, PlasmaBenchError> {
+    settled(rpc).await?;
+    let all = positions_after(rpc, after).await?;
+    hashes
+        .iter()
+        .map(|h| all.get(h).map(|p| (*h, *p)).ok_or_else(|| PlasmaBenchError::Stalled(format!("{h} in no block"))))
+        .collect()
 }
 
 /// Sends `txs` with `concurrency` in flight; every one must be accepted.
@@ -237,9 +253,10 @@ pub async fn bench_plasma(o: PlasmaBenchOptions) -> Result<PlasmaBenchReport, Pl
     for r in 0..o.fanout {
         let round = sign_round(&domain, &users, &outputs, true, &mut rng);
         let txs: Vec<SignedTx> = round.iter().map(|(t, _)| t.clone()).collect();
+        let after = rpc.status().await?.last_block;
         send_all(&rpc, &txs, o.concurrency).await?;
         let hashes: Vec<B256> = txs.iter().map(|t| t.tx.hash()).collect();
-        let at = positions(&rpc, &hashes).await?;
+        let at = positions(&rpc, after, &hashes).await?;
         let mut next = Vec::new();
         for ((t, owner), h) in round.iter().zip(&hashes) {
             let p = at[h];
@@ -263,10 +280,11 @@ pub async fn bench_plasma(o: PlasmaBenchOptions) -> Result<PlasmaBenchReport, Pl
         sign_time += t_sign.elapsed();
         signed += round.len();
         let txs: Vec<SignedTx> = round.iter().map(|(t, _)| t.clone()).collect();
+        let after = rpc.status().await?.last_block;
         let t = Instant::now();
         send_all(&rpc, &txs, o.concurrency).await?;
         let hashes: Vec<B256> = txs.iter().map(|t| t.tx.hash()).collect();
-        let at = positions(&rpc, &hashes).await?;
+        let at = positions(&rpc, after, &hashes).await?;
         let secs = t.elapsed().as_secs_f64();
         inclusions.push((start.elapsed().as_secs_f64(), txs.len()));
         rounds.push(Round { payments: txs.len(), seconds: secs, per_sec: txs.len() as f64 / secs });
@@ -363,8 +381,9 @@ async fn exit_costs(
         outputs: vec![Output { owner: keys[0].0.address(), token: Address::ZERO, amount: U256::from(ETH) }],
     }
     .sign(&domain, &[&keys[1].1]);
+    let after = rpc.status().await?.last_block;
     rpc.send_transaction(spend.tx.encode(), spend.sig_bytes()).await?;
-    positions(rpc, &[spend.tx.hash()]).await?;
+    positions(rpc, after, &[spend.tx.hash()]).await?;
     let mut w = WatchState::new(domain);
     let head = l1.head().await?;
     for d in chain.deposits(0, head).await? {

@@ -100,6 +100,13 @@ pub async fn embedded_l1(dir: &Path, execute: bool) -> Devnet {
 const DASHBOARD_ENV: (&str, &str) = ("AQUEDUCT_DASHBOARD_ADDR", "127.0.0.1:0");
 const PLASMA_ENV: (&str, &str) = ("AQUEDUCT_NO_PLASMA", "true");
 
+/// `bin args…` in `cwd` with the test environment (no backtraces, the devnet settings above).
+fn command(bin: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(bin);
+    c.args(args).env("RUST_BACKTRACE", "0").env(DASHBOARD_ENV.0, DASHBOARD_ENV.1).env(PLASMA_ENV.0, PLASMA_ENV.1);
+    c
+}
+
 /// A child process, killed (SIGKILL) when dropped.
 pub struct Proc {
     pub child: Child,
@@ -110,11 +117,7 @@ impl Proc {
     /// Starts `bin args…` with its output in `log` (a file, so a failing test can show it).
     pub fn spawn(bin: &Path, args: &[&str], log: &Path) -> Self {
         let out = std::fs::File::create(log).unwrap();
-        let child = Command::new(bin)
-            .args(args)
-            .env("RUST_BACKTRACE", "0")
-            .env(DASHBOARD_ENV.0, DASHBOARD_ENV.1)
-            .env(PLASMA_ENV.0, PLASMA_ENV.1)
+        let child = command(bin, args)
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .stdin(Stdio::null())
@@ -158,14 +161,7 @@ impl Drop for Proc {
 
 /// Runs a command and returns its trimmed stdout; fails the test on a non-zero exit.
 pub fn run_bin(bin: &Path, args: &[&str], cwd: &Path) -> String {
-    let out = Command::new(bin)
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .env(DASHBOARD_ENV.0, DASHBOARD_ENV.1)
-        .env(PLASMA_ENV.0, PLASMA_ENV.1)
-        .current_dir(cwd)
-        .output()
-        .unwrap();
+    let out = command(bin, args).current_dir(cwd).output().unwrap();
     assert!(
         out.status.success(),
         "{} {args:?} failed:\n{}\n{}",
@@ -178,14 +174,7 @@ pub fn run_bin(bin: &Path, args: &[&str], cwd: &Path) -> String {
 
 /// Runs a command that may fail: (success, stdout, stderr).
 pub fn try_run(bin: &Path, args: &[&str], cwd: &Path) -> (bool, String, String) {
-    let out = Command::new(bin)
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .env(DASHBOARD_ENV.0, DASHBOARD_ENV.1)
-        .env(PLASMA_ENV.0, PLASMA_ENV.1)
-        .current_dir(cwd)
-        .output()
-        .unwrap();
+    let out = command(bin, args).current_dir(cwd).output().unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).trim().to_string(),

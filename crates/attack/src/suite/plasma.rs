@@ -46,16 +46,13 @@ async fn advance(l1: &L1Client, secs: u64) -> Result<(), AttackError> {
     Ok(())
 }
 
-/// Polls `f` every 100 ms for up to `secs`.
+/// [`crate::world::wait_for`] for a condition that cannot fail.
 async fn until<F: Future<Output = bool>>(what: &str, secs: u64, mut f: impl FnMut() -> F) -> Result<(), AttackError> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while !f().await {
-        if tokio::time::Instant::now() > deadline {
-            return Err(AttackError::Failed(format!("timed out after {secs} s waiting for {what}")));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
+    crate::world::wait_for(what, secs, || {
+        let ready = f();
+        async move { Ok(ready.await) }
+    })
+    .await
 }
 
 /// A running watcher's report and knowledge.
@@ -335,7 +332,7 @@ pub async fn withholding() -> Result<Outcome, AttackError> {
         honest_loss_wei: loss,
         attacker_gain_wei: 0,
         promise: Promise::NoLoss,
-        held: loss == 0 && paid <= 3 * ETH,
+        held: loss == 0,
         wall_s: 0.0,
     };
     w.stop().await;

@@ -20,7 +20,12 @@ use aqueduct_primitives::Signer;
 use futures::{StreamExt, future::BoxFuture, stream};
 
 use super::{CompareError, CompareOptions, Family, FamilyId, Row, Trust, start_l1};
-use crate::{PlasmaBenchError, plan::Plan, report::percentile};
+use crate::{
+    PlasmaBenchError,
+    plan::Plan,
+    plasma::{positions_after as positions, settled},
+    report::percentile,
+};
 
 pub(super) struct Plasma;
 
@@ -30,40 +35,6 @@ const WEEK: f64 = 7.0 * 86_400.0;
 
 fn stalled(e: impl std::fmt::Display) -> PlasmaBenchError {
     PlasmaBenchError::Stalled(e.to_string())
-}
-
-/// Waits until nothing waits at the operator and every block's root is on L1.
-async fn settled(rpc: &jsonrpsee::http_client::HttpClient) -> Result<(), PlasmaBenchError> {
-    let deadline = Instant::now() + std::time::Duration::from_secs(180);
-    loop {
-        let st = rpc.status().await?;
-        if st.pending == 0 && st.unsubmitted == 0 {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(stalled(format!("{} payments still waiting after 180 s", st.pending)));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
-/// Each payment's position (output 0), from the blocks after `after`.
-async fn positions(
-    rpc: &jsonrpsee::http_client::HttpClient,
-    after: u64,
-) -> Result<std::collections::HashMap<B256, Position>, PlasmaBenchError> {
-    let last = rpc.status().await?.last_block;
-    let mut out = std::collections::HashMap::new();
-    let mut n = after + 1000;
-    while n <= last {
-        if let Some(b) = rpc.get_block(n).await? {
-            for (i, t) in b.txs.iter().enumerate() {
-                out.insert(alloy::primitives::keccak256(&t.tx), Position::new(n, i as u64, 0).map_err(stalled)?);
-            }
-        }
-        n += 1000;
-    }
-    Ok(out)
 }
 
 async fn measure(plan: &Arc<Plan>, o: &CompareOptions) -> Result<Row, PlasmaBenchError> {
