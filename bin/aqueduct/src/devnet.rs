@@ -418,131 +418,111 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     }
     let l1_chains: Vec<_> = devnet.iter().map(|d| d.chain.halt()).collect();
     if args.no_rollup {
-        let dashboard =
-            start_dashboard(&args, aqueduct_dashboard::Sources { l1: l1_url.clone(), ..Default::default() }).await?;
+        let mut run = Running { devnet, ..Default::default() };
+        match start_dashboard(&args, aqueduct_dashboard::Sources { l1: l1_url.clone(), ..Default::default() }).await {
+            Ok(d) => run.dashboard = d,
+            Err(e) => return run.fail(e).await,
+        }
         println!("\nPress Ctrl-C to stop.");
         let outcome = until_stopped(l1_chains).await;
         eprintln!("stopping…");
-        if let Some(d) = dashboard {
-            d.stop().await;
-        }
-        if let Some(d) = devnet {
-            d.stop().await;
-        }
+        run.stop().await;
         return outcome;
     }
     let deployer = args.deployer_key.clone().unwrap_or_else(|| signers[0].clone());
-    let started = async {
-        let rollup = match args.no_optimistic {
-            true => None,
-            false => Some(start_rollup(&s, &args, &l1_url, &deployer, &signers).await?),
-        };
-        let zk = match args.no_zk {
-            true => None,
-            false => match crate::zk::start_devnet_zk(&s, args.zk_addr, &l1_url, &deployer, &signers[4]).await {
-                Ok(z) => Some(z),
-                Err(e) => {
-                    if let Some(r) = rollup {
-                        r.0.stop().await;
-                    }
-                    return Err(e);
-                }
-            },
-        };
-        let plasma = match args.no_plasma {
-            true => None,
-            false => match crate::plasma::start_devnet_plasma(
-                plasma_dir(&s),
-                args.plasma_addr,
-                args.plasma_exit_period,
-                &l1_url,
-                &deployer,
-                &signers[5],
-            )
-            .await
-            {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    if let Some(z) = zk {
-                        z.stop().await;
-                    }
-                    if let Some(r) = rollup {
-                        r.0.stop().await;
-                    }
-                    return Err(e);
-                }
-            },
-        };
-        Ok::<_, eyre::Report>((rollup, zk, plasma))
-    };
-    let (rollup, zk, plasma) = match started.await {
-        Ok(r) => r,
-        Err(e) => {
-            if let Some(d) = devnet {
-                d.stop().await;
-            }
-            return Err(e);
+    let mut run = Running { devnet, ..Default::default() };
+    // Each part starts after the ones before it; a part that fails stops those already running.
+    if !args.no_optimistic {
+        match start_rollup(&s, &args, &l1_url, &deployer, &signers).await {
+            Ok((r, addrs)) => (run.rollup, run.rollup_addrs) = (Some(r), Some(addrs)),
+            Err(e) => return run.fail(e).await,
         }
-    };
+    }
+    if !args.no_zk {
+        match crate::zk::start_devnet_zk(&s, args.zk_addr, &l1_url, &deployer, &signers[4]).await {
+            Ok(z) => run.zk = Some(z),
+            Err(e) => return run.fail(e).await,
+        }
+    }
+    if !args.no_plasma {
+        let dir = plasma_dir(&s);
+        let started = crate::plasma::start_devnet_plasma(
+            dir,
+            args.plasma_addr,
+            args.plasma_exit_period,
+            &l1_url,
+            &deployer,
+            &signers[5],
+        )
+        .await;
+        match started {
+            Ok(p) => run.plasma = Some(p),
+            Err(e) => return run.fail(e).await,
+        }
+    }
     let http = |a: Option<SocketAddr>| a.map(|a| format!("http://{a}"));
     let sources = aqueduct_dashboard::Sources {
         l1: l1_url.clone(),
-        sequencer: rollup.as_ref().and_then(|r| http(r.0.sequencer_rpc)),
-        verifier: rollup.as_ref().and_then(|r| http(r.0.verifier_rpc)),
-        rollup: rollup.as_ref().map(|r| r.1),
-        zk: zk.as_ref().map(|z| format!("http://{}", z.rpc_addr)),
-        plasma: plasma.as_ref().map(|p| format!("http://{}", p.rpc_addr)),
+        sequencer: run.rollup.as_ref().and_then(|r| http(r.sequencer_rpc)),
+        verifier: run.rollup.as_ref().and_then(|r| http(r.verifier_rpc)),
+        rollup: run.rollup_addrs,
+        zk: run.zk.as_ref().map(|z| format!("http://{}", z.rpc_addr)),
+        plasma: run.plasma.as_ref().map(|p| format!("http://{}", p.rpc_addr)),
         ..Default::default()
     };
-    let rollup = rollup.map(|r| r.0);
-    let dashboard = match start_dashboard(&args, sources).await {
-        Ok(d) => d,
-        Err(e) => {
-            if let Some(p) = plasma {
-                p.stop().await;
-            }
-            if let Some(z) = zk {
-                z.stop().await;
-            }
-            if let Some(r) = rollup {
-                r.stop().await;
-            }
-            if let Some(d) = devnet {
-                d.stop().await;
-            }
-            return Err(e);
-        }
-    };
+    match start_dashboard(&args, sources).await {
+        Ok(d) => run.dashboard = d,
+        Err(e) => return run.fail(e).await,
+    }
     println!("\nPress Ctrl-C to stop.");
     let mut halts = l1_chains;
-    if let Some(r) = &rollup {
+    if let Some(r) = &run.rollup {
         halts.extend(r.sequencer.iter().chain(&r.verifier).map(|c| c.halt()));
         halts.push(r.halt.clone());
     }
-    if let Some(z) = &zk {
-        halts.push(z.halt.clone());
-    }
-    if let Some(p) = &plasma {
-        halts.push(p.halt.clone());
-    }
+    halts.extend(run.zk.iter().map(|z| z.halt.clone()));
+    halts.extend(run.plasma.iter().map(|p| p.halt.clone()));
     let outcome = until_stopped(halts).await;
     eprintln!("stopping…");
-    if let Some(d) = dashboard {
-        d.stop().await;
-    }
-    if let Some(p) = plasma {
-        p.stop().await;
-    }
-    if let Some(z) = zk {
-        z.stop().await;
-    }
-    if let Some(r) = rollup {
-        r.stop().await;
-    }
-    if let Some(d) = devnet {
-        d.stop().await;
-    }
+    run.stop().await;
     outcome
+}
+
+/// What the devnet runs, stopped in reverse order of starting.
+#[derive(Default)]
+struct Running {
+    devnet: Option<Devnet>,
+    rollup: Option<Rollup>,
+    rollup_addrs: Option<aqueduct_dashboard::RollupAddrs>,
+    zk: Option<aqueduct_zk_node::ZkService>,
+    plasma: Option<aqueduct_plasma_node::PlasmaService>,
+    dashboard: Option<aqueduct_dashboard::Dashboard>,
+}
+
+impl Running {
+    async fn stop(self) {
+        if let Some(d) = self.dashboard {
+            d.stop().await;
+        }
+        if let Some(p) = self.plasma {
+            p.stop().await;
+        }
+        if let Some(z) = self.zk {
+            z.stop().await;
+        }
+        if let Some(r) = self.rollup {
+            r.stop().await;
+        }
+        if let Some(d) = self.devnet {
+            d.stop().await;
+        }
+    }
+
+    /// Stops what runs and returns `e`.
+    async fn fail(self, e: eyre::Report) -> eyre::Result<()> {
+        self.stop().await;
+        Err(e)
+    }
 }
 
 /// Where the devnet keeps its plasma chain (beside `rollup/` and `zk/`).
