@@ -105,6 +105,24 @@ pub fn module(chain: Arc<Chain>, signers: Vec<PrivateKeySigner>, config: RpcConf
     m
 }
 
+/// Serves a service's own JSON-RPC `module` on `addr` the way the chains serve theirs: browsers
+/// on any origin may call it (CORS), requests over `max_body` bytes are refused and malformed ids
+/// get -32600. Returns the handle and the bound address.
+pub async fn serve_module<Ctx: Send + Sync + 'static>(
+    addr: SocketAddr,
+    module: jsonrpsee::RpcModule<Ctx>,
+    max_body: u32,
+) -> std::io::Result<(ServerHandle, SocketAddr)> {
+    let middleware = tower::ServiceBuilder::new().layer(cors_any_origin()).layer(GuardLayer { max_body });
+    let server = Server::builder()
+        .set_config(ServerConfig::builder().max_request_body_size(max_body).build())
+        .set_http_middleware(middleware)
+        .build(addr)
+        .await?;
+    let bound = server.local_addr()?;
+    Ok((server.start(module), bound))
+}
+
 /// CORS for a devnet, as anvil answers: preflights answered, any origin may call (browser dapps
 /// served from elsewhere). Every Aqueduct JSON-RPC a browser may reach uses it.
 pub fn cors_any_origin() -> tower_http::cors::CorsLayer {

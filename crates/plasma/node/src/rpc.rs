@@ -19,7 +19,7 @@ use jsonrpsee::{
     core::{RpcResult, async_trait},
     http_client::{HttpClient, HttpClientBuilder},
     proc_macros::rpc,
-    server::{Server, ServerHandle},
+    server::ServerHandle,
     types::ErrorObjectOwned,
 };
 use serde::{Deserialize, Serialize};
@@ -275,16 +275,7 @@ pub async fn serve_operator(
     let operator = Arc::new(Mutex::new(operator));
     let halt = Halt::new();
     let module = PlasmaRpc { operator: operator.clone() }.into_rpc();
-    let middleware = tower::ServiceBuilder::new()
-        .layer(aqueduct_chain::rpc::cors_any_origin())
-        .layer(aqueduct_chain::rpc::GuardLayer { max_body: MAX_REQUEST_BYTES });
-    let server = Server::builder()
-        .set_config(jsonrpsee::server::ServerConfig::builder().max_request_body_size(MAX_REQUEST_BYTES).build())
-        .set_http_middleware(middleware)
-        .build(addr)
-        .await?;
-    let rpc_addr = server.local_addr()?;
-    let server = server.start(module);
+    let (server, rpc_addr) = aqueduct_chain::rpc::serve_module(addr, module, MAX_REQUEST_BYTES).await?;
     let cancel = CancellationToken::new();
     let task = {
         let blocks = BlockLoop::new(operator.clone(), interval);

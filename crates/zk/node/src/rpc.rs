@@ -18,7 +18,7 @@ use jsonrpsee::{
     core::{RpcResult, async_trait},
     http_client::{HttpClient, HttpClientBuilder},
     proc_macros::rpc,
-    server::{Server, ServerHandle},
+    server::ServerHandle,
     types::ErrorObjectOwned,
 };
 use serde::{Deserialize, Serialize};
@@ -262,18 +262,7 @@ pub async fn serve_rpc_with(
     let operator = Arc::new(Mutex::new(operator));
     let halt = Halt::new();
     let module = ZkRpc { operator: operator.clone(), config, halt: halt.clone() }.into_rpc();
-    // As the chains' JSON-RPC: browsers on any origin may call it (CORS), and requests with
-    // malformed ids get -32600 instead of a `null` body.
-    let middleware = tower::ServiceBuilder::new()
-        .layer(aqueduct_chain::rpc::cors_any_origin())
-        .layer(aqueduct_chain::rpc::GuardLayer { max_body: MAX_REQUEST_BYTES });
-    let server = Server::builder()
-        .set_config(jsonrpsee::server::ServerConfig::builder().max_request_body_size(MAX_REQUEST_BYTES).build())
-        .set_http_middleware(middleware)
-        .build(addr)
-        .await?;
-    let rpc_addr = server.local_addr()?;
-    let server = server.start(module);
+    let (server, rpc_addr) = aqueduct_chain::rpc::serve_module(addr, module, MAX_REQUEST_BYTES).await?;
     let cancel = CancellationToken::new();
     let task = {
         let settle = Pipeline::new(operator.clone(), pipeline).await;
