@@ -196,3 +196,33 @@ pub mod plasma {
     }
     pub use chain::PlasmaChain;
 }
+
+/// The sidechain's contracts (contracts/src/sidechain): the L1 bridge that holds the validator
+/// set and accepts checkpoints, and the bridge in the sidechain's genesis.
+pub mod sidechain {
+    /// L1: validators and stake, checkpoints signed by more than 2/3, locks and withdrawals.
+    pub mod bridge {
+        bindings!(
+            #[derive(Debug, PartialEq, Eq)]
+            SidechainBridge,
+            "artifacts/SidechainBridge.json"
+        );
+    }
+    /// Sidechain: mints L1 deposits, burns withdrawals (in genesis at `CHILD_BRIDGE`).
+    pub mod child {
+        bindings!(
+            #[derive(Debug, PartialEq, Eq)]
+            ChildBridge,
+            "artifacts/ChildBridge.json"
+        );
+    }
+    pub use bridge::SidechainBridge;
+    pub use child::ChildBridge;
+
+    /// Where the sidechain's genesis puts `ChildBridge`.
+    pub const CHILD_BRIDGE: alloy::primitives::Address =
+        alloy::primitives::address!("5100000000000000000000000000000000000001");
+    /// Sender of the validators' deposit transactions (`ChildBridge.SYSTEM`).
+    pub const SYSTEM: alloy::primitives::Address =
+        alloy::primitives::address!("51000000000000000000000000000000000000FF");
+}
