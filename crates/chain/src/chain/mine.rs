@@ -151,3 +151,60 @@ impl Chain {
         Ok(block)
     }
 }
+
+impl Chain {
+    /// Pool transactions a proposer would put in the next block now (a consensus leader that
+    /// builds a block before it is executed): best tip first, each sender in nonce order from
+    /// its state nonce, at most `max_gas` of gas limits and `max_count` of them, leaving out
+    /// `exclude` (those already in proposed blocks not yet executed) without skipping their
+    /// senders' later nonces.
+    pub fn pending_for_block(&self, max_gas: u64, max_count: usize, exclude: &HashSet<B256>) -> Vec<ChainTx> {
+        let inner = self.inner.lock();
+        let parent = inner.blocks.last().expect("genesis");
+        let base_fee = self.rules.next_base_fee(
+            parent.header.gas_used,
+            parent.header.gas_limit,
+            parent.header.base_fee_per_gas.unwrap_or_default(),
+        );
+        let mut best =
+            inner.pool.best(base_fee, |a| inner.state.account(a).ok().flatten().map(|a| a.nonce).unwrap_or(0));
+        let (mut gas, mut out) = (0u64, Vec::new());
+        while out.len() < max_count
+            && let Some(tx) = best.next_tx()
+        {
+            if exclude.contains(&tx.hash) {
+                continue;
+            }
+            let limit = tx.envelope.gas_limit();
+            if gas.saturating_add(limit) > max_gas {
+                best.skip_sender(&tx.sender);
+                continue;
+            }
+            gas += limit;
+            out.push(tx);
+        }
+        out
+    }
+
+    /// Pool transactions not in `seen`, EIP-2718 encoded, each added to `seen` (at most `max`):
+    /// what a validator passes on to its peers.
+    pub fn pool_unseen(&self, seen: &mut HashSet<B256>, max: usize) -> Vec<Bytes> {
+        use alloy::eips::eip2718::Encodable2718;
+        let inner = self.inner.lock();
+        let mut out = Vec::new();
+        for tx in inner.pool.all() {
+            if out.len() >= max {
+                break;
+            }
+            if seen.insert(tx.hash) {
+                out.push(tx.envelope.encoded_2718().into());
+            }
+        }
+        out
+    }
+
+    /// Whether the pool holds `hash`.
+    pub fn in_pool(&self, hash: &B256) -> bool {
+        self.inner.lock().pool.get(hash).is_some()
+    }
+}

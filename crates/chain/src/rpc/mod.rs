@@ -138,6 +138,17 @@ pub async fn serve(
     signers: Vec<PrivateKeySigner>,
     config: RpcConfig,
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    serve_extended(chain, signers, config, jsonrpsee::Methods::new()).await
+}
+
+/// [`serve`] with a service's own methods on the same port (a sidechain validator's
+/// `sidechain_*` next to its Ethereum JSON-RPC). A name the chain already serves is refused.
+pub async fn serve_extended(
+    chain: Arc<Chain>,
+    signers: Vec<PrivateKeySigner>,
+    config: RpcConfig,
+    extra: jsonrpsee::Methods,
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
     let server_config = ServerConfig::builder()
         .max_request_body_size(config.max_request_bytes)
         .max_response_body_size(config.max_response_bytes)
@@ -151,7 +162,9 @@ pub async fn serve(
     let server = Server::builder().set_config(server_config).set_http_middleware(guard).build(config.addr).await?;
     let addr = server.local_addr()?;
     let stopped = chain.stopped();
-    let handle = server.start(module(chain, signers, config));
+    let mut methods = module(chain, signers, config);
+    methods.merge(extra).map_err(std::io::Error::other)?;
+    let handle = server.start(methods);
     // A chain that stopped (its store failed) serves nothing more: no client may read state that
     // no stored block holds, and a health check sees the port close.
     let h = handle.clone();

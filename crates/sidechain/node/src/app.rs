@@ -1,0 +1,695 @@
+//! The application actor: builds and checks bodies for consensus, sends and fetches them,
+//! executes finalized bodies with the chain engine, passes transactions between pools, and
+//! signs and gathers checkpoints.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use alloy::primitives::{B256, Bytes, keccak256};
+use aqueduct_chain::{BlockAttributes, Chain, ChainTx};
+use aqueduct_sidechain_protocol::{Body, MAX_DEPOSITS, MAX_TXS};
+use commonware_p2p::{Receiver, Recipients, Sender};
+use commonware_runtime::Clock;
+use commonware_utils::channel::oneshot;
+use futures::{StreamExt, channel::mpsc};
+use tracing::{debug, info, warn};
+
+use crate::{
+    NodeError,
+    checkpoints::Checkpointer,
+    consensus::{Ctx, Digest, Message, PublicKey, from_digest, to_digest},
+    shared::Shared,
+    spec::SidechainSpec,
+    store::SideStore,
+    wire::{FetchMessage, decode_txs, encode_txs},
+};
+
+/// How long a verify waits for a body, its parent or an L1 deposit before it votes no.
+const VERIFY_PATIENCE: Duration = Duration::from_secs(3);
+/// How often a missing body is asked for again.
+const FETCH_RETRY: Duration = Duration::from_millis(500);
+/// The actor's tick: retries, transaction gossip, waiting work.
+const TICK: Duration = Duration::from_millis(20);
+/// Most transactions passed on in one gossip message.
+const GOSSIP_BATCH: usize = 2_000;
+
+/// A body whose ancestry is known back to genesis.
+#[derive(Clone, Debug)]
+struct Known {
+    height: u64,
+    timestamp_ms: u64,
+    parent: B256,
+    /// The next L1 deposit nonce after this body.
+    next_deposit: u64,
+    txs: Vec<B256>,
+}
+
+/// One p2p channel's two ends.
+pub struct Channel<S, R> {
+    pub sender: S,
+    pub receiver: R,
+}
+
+/// The application's own channels.
+pub struct AppNet<S, R> {
+    pub bodies: Channel<S, R>,
+    pub fetch: Channel<S, R>,
+    pub checkpoints: Channel<S, R>,
+    pub txs: Channel<S, R>,
+}
+
+struct Waiting {
+    context: Ctx,
+    payload: B256,
+    response: oneshot::Sender<bool>,
+    deadline: SystemTime,
+}
+
+struct Proposing {
+    context: Ctx,
+    response: oneshot::Sender<Digest>,
+    deadline: SystemTime,
+}
+
+pub struct App<E: Clock> {
+    context: E,
+    spec: SidechainSpec,
+    chain: Arc<Chain>,
+    store: Arc<SideStore>,
+    shared: Arc<Shared>,
+    checkpointer: Checkpointer,
+    genesis: B256,
+    known: HashMap<B256, Known>,
+    /// Bodies whose parent is not known yet, by digest.
+    orphans: HashMap<B256, Body>,
+    /// Bodies asked for, and when last.
+    wanted: HashMap<B256, SystemTime>,
+    waiting: Vec<Waiting>,
+    proposing: Vec<Proposing>,
+    /// Highest finalized body, and the executed head.
+    finalized: B256,
+    executed: B256,
+    gossiped: HashSet<B256>,
+    last_prune: SystemTime,
+}
+
+impl<E: Clock> App<E> {
+    /// Reopens the application from its chain and store.
+    pub fn new(
+        context: E,
+        spec: SidechainSpec,
+        chain: Arc<Chain>,
+        store: Arc<SideStore>,
+        shared: Arc<Shared>,
+        checkpointer: Checkpointer,
+    ) -> Result<Self, NodeError> {
+        let genesis = chain.block(aqueduct_chain::BlockRef::Number(0)).expect("genesis").hash;
+        let mut known = HashMap::new();
+        known.insert(
+            genesis,
+            Known {
+                height: 0,
+                timestamp_ms: spec.genesis_time * 1000,
+                parent: B256::ZERO,
+                next_deposit: 0,
+                txs: Vec::new(),
+            },
+        );
+        let head = chain.head().header.number;
+        let mut executed = genesis;
+        // Executed bodies are known (their digests by height, their bodies in the store).
+        for h in 1..=head {
+            let d = store.executed(h)?.ok_or_else(|| {
+                NodeError::Config(format!("the chain has block {h} but the store does not say which body it ran"))
+            })?;
+            let (body, next) = store.body(&d)?.ok_or_else(|| {
+                NodeError::Config(format!("body {d} of executed block {h} is missing from the store"))
+            })?;
+            known.insert(d, known_of(&body, next));
+            executed = d;
+        }
+        let now = context.current();
+        Ok(Self {
+            context,
+            spec,
+            chain,
+            store,
+            shared,
+            checkpointer,
+            genesis,
+            known,
+            orphans: HashMap::new(),
+            wanted: HashMap::new(),
+            waiting: Vec::new(),
+            proposing: Vec::new(),
+            finalized: executed,
+            executed,
+            gossiped: HashSet::new(),
+            last_prune: now,
+        })
+    }
+
+    pub fn genesis(&self) -> B256 {
+        self.genesis
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.context.current().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+    }
+
+    /// Runs until consensus' mailbox closes.
+    pub async fn run<S, R>(mut self, mut mailbox: mpsc::UnboundedReceiver<Message>, mut net: AppNet<S, R>)
+    where
+        S: Sender<PublicKey = PublicKey>,
+        R: Receiver<PublicKey = PublicKey>,
+    {
+        loop {
+            let tick = self.context.sleep(TICK);
+            let step = tokio::select! {
+                biased;
+                m = mailbox.next() => match m {
+                    Some(m) => self.on_message(m, &mut net),
+                    None => return,
+                },
+                r = net.bodies.receiver.recv() => match r {
+                    Ok((from, bytes)) => self.on_body(&from, bytes.as_ref(), &mut net),
+                    Err(_) => return,
+                },
+                r = net.fetch.receiver.recv() => match r {
+                    Ok((from, bytes)) => self.on_fetch(from, bytes.as_ref(), &mut net),
+                    Err(_) => return,
+                },
+                r = net.checkpoints.receiver.recv() => match r {
+                    Ok((from, bytes)) => { self.checkpointer.on_signature(&from, bytes.as_ref()); Ok(()) }
+                    Err(_) => return,
+                },
+                r = net.txs.receiver.recv() => match r {
+                    Ok((_, bytes)) => { self.on_txs(bytes.as_ref()); Ok(()) }
+                    Err(_) => return,
+                },
+                _ = tick => self.on_tick(&mut net),
+            };
+            if let Err(e) = step {
+                // A store or chain that cannot write: votes and blocks would not be durable.
+                self.shared.fail(format!("sidechain validator stopped: {e}"));
+                return;
+            }
+        }
+    }
+
+    fn on_message<S, R>(&mut self, m: Message, net: &mut AppNet<S, R>) -> Result<(), NodeError>
+    where
+        S: Sender<PublicKey = PublicKey>,
+        R: Receiver<PublicKey = PublicKey>,
+    {
+        match m {
+            Message::Propose { context, response } => {
+                let deadline = self.context.current() + VERIFY_PATIENCE;
+                self.proposing.push(Proposing { context, response, deadline });
+                self.try_propose(net)?;
+            }
+            Message::Verify { context, payload, response } => {
+                let deadline = self.context.current() + VERIFY_PATIENCE;
+                let payload = from_digest(&payload);
+                self.waiting.push(Waiting { context, payload, response, deadline });
+                self.try_verify(net)?;
+            }
+            Message::Broadcast { payload, to } => {
+                let d = from_digest(&payload);
+                if let Some((body, _)) = self.store.body(&d)? {
+                    let to = match to {
+                        None => Recipients::All,
+                        Some(v) => Recipients::Some(v),
+                    };
+                    net.bodies.sender.send(to, body.encode(), true);
+                }
+            }
+            Message::Finalized { view, payload } => {
+                let d = from_digest(&payload);
+                let height = self.known.get(&d).map(|k| k.height);
+                debug!(target: "sidechain", view, digest = %d, ?height, "finalized");
+                self.shared.note_finalized(view);
+                let ahead = match (height, self.known.get(&self.finalized)) {
+                    (Some(h), Some(f)) => h > f.height,
+                    _ => true,
+                };
+                if ahead {
+                    self.finalized = d;
+                }
+                if !self.known.contains_key(&d) && !self.orphans.contains_key(&d) {
+                    self.want(d, net);
+                }
+                self.execute()?;
+            }
+            Message::Evidence { view, what } => {
+                warn!(target: "sidechain", view, %what, "Byzantine evidence from consensus");
+                let seq = self.shared.add_evidence(format!("view {view}: {what}"));
+                self.store.put_evidence(seq, &format!("view {view}: {what}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ proposing
+
+    /// Builds bodies for proposals whose parent is known (asking for it otherwise).
+    fn try_propose<S, R>(&mut self, net: &mut AppNet<S, R>) -> Result<(), NodeError>
+    where
+        S: Sender<PublicKey = PublicKey>,
+        R: Receiver<PublicKey = PublicKey>,
+    {
+        let now = self.context.current();
+        let mut keep = Vec::new();
+        for p in std::mem::take(&mut self.proposing) {
+            if p.response.is_closed() || now > p.deadline {
+                continue;
+            }
+            let parent = from_digest(&p.context.parent.1);
+            let Some(pk) = self.known.get(&parent).cloned() else {
+                self.want(parent, net);
+                keep.push(p);
+                continue;
+            };
+            // Blocks follow each other by the block time.
+            let earliest = pk.timestamp_ms + self.spec.block_time_ms;
+            if self.now_ms() < earliest {
+                keep.push(p);
+                continue;
+            }
+            let body = self.build_body(&p.context, parent, &pk);
+            let digest = body.digest();
+            let next = pk.next_deposit + body.deposits.len() as u64;
+            // Durable before consensus signs for it.
+            self.store.put_body(&digest, next, &body)?;
+            self.known.insert(digest, known_of(&body, next));
+            info!(target: "sidechain", height = body.height, view = body.view, txs = body.txs.len(), deposits = body.deposits.len(), %digest, "proposed");
+            let _ = p.response.send(to_digest(digest));
+        }
+        self.proposing = keep;
+        Ok(())
+    }
+
+    fn build_body(&self, context: &Ctx, parent: B256, pk: &Known) -> Body {
+        // Transactions already in bodies above the executed head are left out.
+        let mut in_flight = HashSet::new();
+        let mut cur = parent;
+        while cur != self.executed {
+            let Some(k) = self.known.get(&cur) else { break };
+            in_flight.extend(k.txs.iter().copied());
+            cur = k.parent;
+        }
+        let txs: Vec<Bytes> =
+            self.chain.pending_for_block(self.spec.gas_limit, MAX_TXS, &in_flight).iter().map(encode_tx).collect();
+        let deposits = self.shared.deposits_from(pk.next_deposit, MAX_DEPOSITS);
+        Body {
+            parent,
+            height: pk.height + 1,
+            view: context.round.view().get(),
+            timestamp_ms: self.now_ms().max(pk.timestamp_ms + 1),
+            deposits,
+            txs,
+        }
+    }
+
+    // ------------------------------------------------------------------ verifying
+
+    fn try_verify<S, R>(&mut self, net: &mut AppNet<S, R>) -> Result<(), NodeError>
+    where
+        S: Sender<PublicKey = PublicKey>,
+        R: Receiver<PublicKey = PublicKey>,
+    {
+        let now = self.context.current();
+        let mut keep = Vec::new();
+        for w in std::mem::take(&mut self.waiting) {
+            if w.response.is_closed() {
+                continue;
+            }
+            let late = now > w.deadline;
+            match self.check(&w.context, w.payload)? {
+                Verdict::Valid => {
+                    let _ = w.response.send(true);
+                }
+                Verdict::Invalid(why) => {
+                    warn!(target: "sidechain", view = w.context.round.view().get(), payload = %w.payload, %why, "refused a proposal");
+                    let _ = w.response.send(false);
+                }
+                Verdict::Wait(why) if late => {
+                    warn!(target: "sidechain", view = w.context.round.view().get(), payload = %w.payload, %why, "gave up on a proposal");
+                    let _ = w.response.send(false);
+                }
+                Verdict::Wait(_) => {
+                    if !self.known.contains_key(&w.payload) && !self.orphans.contains_key(&w.payload) {
+                        // Normally the proposer's broadcast brings it; ask when it does not.
+                        if self.wanted.get(&w.payload).is_none_or(|t| now > *t + FETCH_RETRY) {
+                            self.want(w.payload, net);
+                        }
+                    }
+                    keep.push(w);
+                }
+            }
+        }
+        self.waiting = keep;
+        Ok(())
+    }
+
+    /// Whether the body `payload` may be notarized in `context`.
+    fn check(&mut self, context: &Ctx, payload: B256) -> Result<Verdict, NodeError> {
+        let parent = from_digest(&context.parent.1);
+        let Some(pk) = self.known.get(&parent).cloned() else {
+            return Ok(Verdict::Wait(format!("parent {parent} not known yet")));
+        };
+        let body = match self.known.get(&payload) {
+            Some(_) => match self.store.body(&payload)? {
+                Some((b, _)) => b,
+                None => return Ok(Verdict::Invalid("known body missing from the store".into())),
+            },
+            None => match self.orphans.get(&payload) {
+                Some(b) => b.clone(),
+                None => return Ok(Verdict::Wait("body not received yet".into())),
+            },
+        };
+        if body.parent != parent {
+            return Ok(Verdict::Invalid(format!("body's parent {} is not the proposal's {parent}", body.parent)));
+        }
+        if body.view != context.round.view().get() {
+            return Ok(Verdict::Invalid(format!("body's view {} is not {}", body.view, context.round.view().get())));
+        }
+        if body.height != pk.height + 1 {
+            return Ok(Verdict::Invalid(format!("height {} after parent {}", body.height, pk.height)));
+        }
+        if body.timestamp_ms <= pk.timestamp_ms || body.timestamp_ms > self.now_ms() + 2_000 {
+            return Ok(Verdict::Invalid(format!(
+                "timestamp {} ms (parent {}, now {})",
+                body.timestamp_ms,
+                pk.timestamp_ms,
+                self.now_ms()
+            )));
+        }
+        if let Some(first) = body.deposits.first()
+            && first.nonce != pk.next_deposit
+        {
+            return Ok(Verdict::Invalid(format!("deposits start at {} not {}", first.nonce, pk.next_deposit)));
+        }
+        for d in &body.deposits {
+            match self.shared.deposit(d.nonce) {
+                Some(seen) if seen == *d => {}
+                Some(seen) => return Ok(Verdict::Invalid(format!("deposit {} is not L1's: {seen:?}", d.nonce))),
+                None => return Ok(Verdict::Wait(format!("L1 deposit {} not seen yet", d.nonce))),
+            }
+        }
+        for (i, raw) in body.txs.iter().enumerate() {
+            if let Err(e) = Chain::decode_raw_tx_for(self.chain.rules(), raw) {
+                return Ok(Verdict::Invalid(format!("transaction {i}: {e}")));
+            }
+        }
+        let next = pk.next_deposit + body.deposits.len() as u64;
+        // Durable before the vote.
+        self.store.put_body(&payload, next, &body)?;
+        self.orphans.remove(&payload);
+        self.known.insert(payload, known_of(&body, next));
+        Ok(Verdict::Valid)
+    }
+
+    // ------------------------------------------------------------------ bodies on the wire
+
+    fn on_body<S, R>(&mut self, from: &PublicKey, bytes: &[u8], net: &mut AppNet<S, R>) -> Result<(), NodeError>
+    where
+        S: Sender<PublicKey = PublicKey>,
+        R: Receiver<PublicKey = PublicKey>,
+    {
+        match Body::decode(bytes) {
+            Ok(body) => self.receive(body, net)?,
+            Err(e) => warn!(target: "sidechain", peer = %from, error = %e, "refused a body"),
+        }
+        self.try_verify(net)
+    }
+
+    /// A body from a peer: kept (unconnected until its parent is known) if anyone waits for it.
+    fn receive<S, R>(&mut self, body: Body, net: &mut AppNet<S, R>) -> Result<(), NodeError>
+    where
+        S: Sender<PublicKey = PublicKey>,
+        R: Receiver<PublicKey = PublicKey>,
+    {
+        let digest = body.digest();
+        if self.known.contains_key(&digest) {
+            return Ok(());
+        }
+        let was_wanted = self.wanted.remove(&digest).is_some();
+        // A fetched body is part of a finalized chain: connect it and its descendants.
+        if was_wanted && let Some(pk) = self.known.get(&body.parent).cloned() {
+            if body.height != pk.height + 1 {
+                warn!(target: "sidechain", %digest, "fetched body has the wrong height");
+                return Ok(());
+            }
+            self.connect(digest, body, &pk)?;
+            return self.execute();
+        }
+        if !self.known.contains_key(&body.parent) && was_wanted {
+            self.want(body.parent, net);
+        }
+        if self.orphans.len() < 10_000 {
+            self.orphans.insert(digest, body);
+        }
+        Ok(())
+    }
+
+    /// Connects a body of a finalized chain and any orphan that follows it.
+    fn connect(&mut self, digest: B256, body: Body, parent: &Known) -> Result<(), NodeError> {
+        let next = parent.next_deposit + body.deposits.len() as u64;
+        self.store.put_body(&digest, next, &body)?;
+        let k = known_of(&body, next);
+        self.known.insert(digest, k.clone());
+        let children: Vec<B256> = self.orphans.iter().filter(|(_, b)| b.parent == digest).map(|(d, _)| *d).collect();
+        for c in children {
+            if let Some(b) = self.orphans.remove(&c)
+                && b.height == k.height + 1
+            {
+                self.connect(c, b, &k)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn want<S, R>(&mut self, digest: B256, net: &mut AppNet<S, R>)
+    where
+        S: Sender<PublicKey = PublicKey>,
+        R: Receiver<PublicKey = PublicKey>,
+    {
+        if let Some(b) = self.orphans.get(&digest).cloned() {
+            // Held already but not connected: what is missing is further back.
+            self.wanted.insert(digest, self.context.current());
+            if !self.known.contains_key(&b.parent) {
+                self.want(b.parent, net);
+            }
+            return;
+        }
+        self.wanted.insert(digest, self.context.current());
+        net.fetch.sender.send(Recipients::All, FetchMessage::Request(digest).encode(), false);
+    }
+
+    fn on_fetch<S, R>(&mut self, from: PublicKey, bytes: &[u8], net: &mut AppNet<S, R>) -> Result<(), NodeError>
+    where
+        S: Sender<PublicKey = PublicKey>,
+        R: Receiver<PublicKey = PublicKey>,
+    {
+        match FetchMessage::decode(bytes) {
+            Ok(FetchMessage::Request(d)) => {
+                if self.known.contains_key(&d)
+                    && let Some((body, _)) = self.store.body(&d)?
+                {
+                    let reply = FetchMessage::Response(body.encode().into()).encode();
+                    net.fetch.sender.send(Recipients::One(from), reply, false);
+                }
+            }
+            Ok(FetchMessage::Response(bytes)) => match Body::decode(&bytes) {
+                Ok(body) => {
+                    let d = body.digest();
+                    if self.wanted.contains_key(&d) {
+                        if let Some(b) = self.orphans.remove(&d) {
+                            self.wanted.insert(d, self.context.current());
+                            self.receive(b, net)?;
+                        } else {
+                            self.receive(body, net)?;
+                        }
+                        // A fetched ancestor may let held orphans connect.
+                        self.connect_orphans()?;
+                        self.execute()?;
+                        self.try_verify(net)?;
+                    }
+                }
+                Err(e) => warn!(target: "sidechain", peer = %from, error = %e, "refused a fetched body"),
+            },
+            Err(e) => warn!(target: "sidechain", peer = %from, error = %e, "refused a fetch message"),
+        }
+        Ok(())
+    }
+
+    /// Orphans on the finalized chain whose parent became known.
+    fn connect_orphans(&mut self) -> Result<(), NodeError> {
+        loop {
+            let ready: Vec<(B256, Known)> = self
+                .orphans
+                .iter()
+                .filter_map(|(d, b)| self.known.get(&b.parent).map(|k| (*d, k.clone())))
+                .filter(|(d, _)| self.on_finalized_path(*d))
+                .collect();
+            if ready.is_empty() {
+                return Ok(());
+            }
+            for (d, pk) in ready {
+                if let Some(b) = self.orphans.remove(&d)
+                    && b.height == pk.height + 1
+                {
+                    self.connect(d, b, &pk)?;
+                }
+            }
+        }
+    }
+
+    /// Whether `d` is the finalized body or one of its held ancestors.
+    fn on_finalized_path(&self, d: B256) -> bool {
+        let mut cur = self.finalized;
+        for _ in 0..100_000 {
+            if cur == d {
+                return true;
+            }
+            match self.orphans.get(&cur) {
+                Some(b) => cur = b.parent,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    // ------------------------------------------------------------------ executing
+
+    /// Executes finalized bodies in order from the executed head (fetching what is missing).
+    fn execute(&mut self) -> Result<(), NodeError> {
+        if self.finalized == self.executed || !self.known.contains_key(&self.finalized) {
+            return Ok(());
+        }
+        let mut path = Vec::new();
+        let mut cur = self.finalized;
+        while cur != self.executed {
+            let Some(k) = self.known.get(&cur) else { return Ok(()) };
+            if k.height == 0 {
+                // Finality on a branch that does not hold our executed head cannot happen with
+                // fewer than 1/3 faulty validators: stop rather than fork.
+                self.shared
+                    .fail(format!("finalized body {} does not extend executed body {}", self.finalized, self.executed));
+                return Ok(());
+            }
+            path.push(cur);
+            cur = k.parent;
+        }
+        for d in path.into_iter().rev() {
+            let (body, _) = self.store.body(&d)?.ok_or_else(|| NodeError::Config(format!("body {d} vanished")))?;
+            self.execute_body(d, &body)?;
+        }
+        Ok(())
+    }
+
+    fn execute_body(&mut self, digest: B256, body: &Body) -> Result<(), NodeError> {
+        let txs: Vec<ChainTx> =
+            body.txs.iter().filter_map(|raw| Chain::decode_raw_tx_for(self.chain.rules(), raw).ok()).collect();
+        self.store.put_executed(body.height, &digest)?;
+        let block = self.chain.build_block(BlockAttributes {
+            timestamp: Some(body.timestamp_secs()),
+            prevrandao: Some(digest),
+            deposits: body.deposit_txs(),
+            transactions: txs,
+            from_pool: false,
+            extra_data: Bytes::copy_from_slice(&digest[..16]),
+            ..Default::default()
+        })?;
+        if block.header.number != body.height {
+            return Err(NodeError::Config(format!(
+                "executed body of height {} as block {}: the chain and the store disagree",
+                body.height, block.header.number
+            )));
+        }
+        for tx in &block.txs {
+            self.gossiped.remove(&tx.hash);
+        }
+        self.executed = digest;
+        self.shared.note_executed(&block, body.txs.len());
+        if let Some(k) = self.known.get(&digest) {
+            self.shared.set_deposits_minted(k.next_deposit);
+        }
+        debug!(target: "sidechain", height = body.height, hash = %block.hash, txs = block.txs.len(), "executed");
+        self.checkpointer.after_block(&self.chain, &block)?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ transactions, ticks
+
+    fn on_txs(&mut self, bytes: &[u8]) {
+        let Ok(raws) = decode_txs(bytes) else { return };
+        for raw in raws {
+            // Marked first, so that it is not passed on again.
+            self.gossiped.insert(keccak256(&raw));
+            let _ = self.chain.send_raw(&raw);
+        }
+    }
+
+    fn on_tick<S, R>(&mut self, net: &mut AppNet<S, R>) -> Result<(), NodeError>
+    where
+        S: Sender<PublicKey = PublicKey>,
+        R: Receiver<PublicKey = PublicKey>,
+    {
+        self.try_propose(net)?;
+        self.try_verify(net)?;
+        let now = self.context.current();
+        let stale: Vec<B256> = self.wanted.iter().filter(|(_, t)| now > **t + FETCH_RETRY).map(|(d, _)| *d).collect();
+        for d in stale {
+            self.want(d, net);
+        }
+        let fresh = self.chain.pool_unseen(&mut self.gossiped, GOSSIP_BATCH);
+        if !fresh.is_empty() {
+            net.txs.sender.send(Recipients::All, encode_txs(&fresh), false);
+        }
+        if now > self.last_prune + Duration::from_secs(10) {
+            self.last_prune = now;
+            let chain = self.chain.clone();
+            self.gossiped.retain(|h| chain.in_pool(h));
+            self.prune_known();
+        }
+        for msg in self.checkpointer.outgoing(now) {
+            net.checkpoints.sender.send(Recipients::All, msg, false);
+        }
+        Ok(())
+    }
+
+    /// Forgets bodies far below the executed head (they stay in the store).
+    fn prune_known(&mut self) {
+        let Some(head) = self.known.get(&self.executed).map(|k| k.height) else { return };
+        let keep_from = head.saturating_sub(1_000);
+        let executed = self.executed;
+        self.known.retain(|d, k| k.height >= keep_from || *d == executed);
+        self.orphans.retain(|_, b| b.height + 1_000 >= head);
+    }
+}
+
+enum Verdict {
+    Valid,
+    Invalid(String),
+    Wait(String),
+}
+
+fn known_of(body: &Body, next_deposit: u64) -> Known {
+    Known {
+        height: body.height,
+        timestamp_ms: body.timestamp_ms,
+        parent: body.parent,
+        next_deposit,
+        txs: body.txs.iter().map(keccak256).collect(),
+    }
+}
+
+fn encode_tx(tx: &ChainTx) -> Bytes {
+    use alloy::eips::eip2718::Encodable2718;
+    tx.envelope.encoded_2718().into()
+}

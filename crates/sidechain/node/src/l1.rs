@@ -1,0 +1,197 @@
+//! `SidechainBridge` on L1 through alloy's provider stack: deployment, deposits and the events
+//! validators mint from, the validator set, checkpoints and withdrawals.
+
+use alloy::{
+    primitives::{Address, B256, U256},
+    providers::{DynProvider, Provider},
+    rpc::types::{Filter, TransactionReceipt},
+    signers::local::PrivateKeySigner,
+    sol_types::{SolEvent, SolInterface},
+};
+use aqueduct_contracts::{AqueductToken, sidechain::SidechainBridge as Bridge};
+use aqueduct_eth::{L1Client, L1Error};
+use aqueduct_sidechain_protocol::{L1Deposit, Quorum, SignedCheckpoint, Withdrawal};
+use serde::{Deserialize, Serialize};
+
+/// Why L1 refused a bridge call, by the contract's error name when it gave one.
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    #[error("the bridge refused: {0}")]
+    Refused(String),
+    #[error(transparent)]
+    L1(#[from] L1Error),
+}
+
+fn refusal(e: L1Error) -> BridgeError {
+    if let L1Error::WouldRevert { data } = &e
+        && let Ok(err) = Bridge::SidechainBridgeErrors::abi_decode(data)
+    {
+        return BridgeError::Refused(format!("{err:?}"));
+    }
+    e.into()
+}
+
+/// One L1 transaction's outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sent {
+    pub tx: B256,
+    pub gas: u64,
+    pub l1_block: u64,
+}
+
+fn sent(r: &TransactionReceipt) -> Sent {
+    Sent { tx: r.transaction_hash, gas: r.gas_used, l1_block: r.block_number.unwrap_or(0) }
+}
+
+/// Deploys the bridge with the first validator set (equal stake each).
+pub async fn deploy_bridge(
+    l1: &L1Client,
+    deployer: &PrivateKeySigner,
+    sidechain_id: u64,
+    validators: &[Address],
+) -> Result<(Address, u64), L1Error> {
+    let mut sorted = validators.to_vec();
+    sorted.sort();
+    let stakes = vec![U256::from(10u64.pow(18)); sorted.len()];
+    let tx = Bridge::deploy_builder(l1.provider(), sidechain_id, U256::from(10u64.pow(18)), sorted, stakes)
+        .gas(4_000_000)
+        .into_transaction_request();
+    let hash = l1.send_request(deployer, tx).await?;
+    let r = l1.wait(hash).await?;
+    let addr = r.contract_address.ok_or(L1Error::NoAddress(hash))?;
+    Ok((addr, r.block_number.unwrap_or(0)))
+}
+
+/// Calls to one bridge.
+#[derive(Clone, Debug)]
+pub struct BridgeL1 {
+    pub l1: L1Client,
+    pub bridge: Address,
+}
+
+impl BridgeL1 {
+    pub fn new(l1: L1Client, bridge: Address) -> Self {
+        Self { l1, bridge }
+    }
+
+    fn contract(&self) -> Bridge::SidechainBridgeInstance<&DynProvider> {
+        Bridge::new(self.bridge, self.l1.provider())
+    }
+
+    /// Deposits in L1 blocks `from..=to`.
+    pub async fn deposits(&self, from: u64, to: u64) -> Result<Vec<L1Deposit>, L1Error> {
+        let f = Filter::new()
+            .address(self.bridge)
+            .event_signature(Bridge::Deposited::SIGNATURE_HASH)
+            .from_block(from)
+            .to_block(to);
+        let mut out = Vec::new();
+        for log in self.l1.provider().get_logs(&f).await? {
+            let block = log.block_number.unwrap_or(0);
+            let Ok(e) = log.log_decode::<Bridge::Deposited>() else { continue };
+            let e = e.inner.data;
+            out.push(L1Deposit {
+                nonce: e.nonce,
+                l1_block: block,
+                depositor: e.depositor,
+                recipient: e.recipient,
+                token: e.token,
+                amount: e.amount,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The validator set and its stake as the bridge holds it now.
+    pub async fn quorum(&self) -> Result<Quorum, L1Error> {
+        let r = self.l1.read(self.bridge, Bridge::validatorsCall {}).await?;
+        Ok(Quorum { validators: r.list.into_iter().zip(r.stakes).collect() })
+    }
+
+    pub async fn checkpoint_count(&self) -> Result<u64, L1Error> {
+        self.l1.read(self.bridge, Bridge::checkpointCountCall {}).await
+    }
+
+    pub async fn withdrawals_root(&self, number: u64) -> Result<B256, L1Error> {
+        self.l1.read(self.bridge, Bridge::withdrawalsRootsCall(U256::from(number))).await
+    }
+
+    pub async fn is_withdrawn(&self, nonce: u64) -> Result<bool, L1Error> {
+        self.l1.read(self.bridge, Bridge::isWithdrawnCall { nonce }).await
+    }
+
+    pub async fn funds(&self, token: Address) -> Result<U256, L1Error> {
+        self.l1.read(self.bridge, Bridge::fundsCall(token)).await
+    }
+
+    async fn send(
+        &self,
+        signer: &PrivateKeySigner,
+        tx: alloy::rpc::types::TransactionRequest,
+    ) -> Result<TransactionReceipt, BridgeError> {
+        self.l1.transact(signer, tx).await.map_err(refusal)
+    }
+
+    pub async fn submit_checkpoint(
+        &self,
+        signer: &PrivateKeySigner,
+        cp: &SignedCheckpoint,
+    ) -> Result<Sent, BridgeError> {
+        let gas = 120_000 + 20_000 * cp.signatures.len() as u64;
+        let tx =
+            self.contract().submitCheckpoint(cp.checkpoint.to_abi(), cp.packed()).gas(gas).into_transaction_request();
+        Ok(sent(&self.send(signer, tx).await?))
+    }
+
+    /// Locks `amount` of `token` (zero: ETH; an ERC-20 is approved first) for `recipient`.
+    /// Returns the deposit's nonce.
+    pub async fn deposit(
+        &self,
+        signer: &PrivateKeySigner,
+        token: Address,
+        recipient: Address,
+        amount: U256,
+    ) -> Result<(u64, Sent), BridgeError> {
+        let r = if token == Address::ZERO {
+            self.send(
+                signer,
+                self.contract().depositETH(recipient).value(amount).gas(120_000).into_transaction_request(),
+            )
+            .await?
+        } else {
+            let erc20 = AqueductToken::new(token, self.l1.provider());
+            self.send(signer, erc20.approve(self.bridge, amount).gas(100_000).into_transaction_request()).await?;
+            self.send(
+                signer,
+                self.contract().depositERC20(token, recipient, amount).gas(150_000).into_transaction_request(),
+            )
+            .await?
+        };
+        let nonce = r
+            .inner
+            .logs()
+            .iter()
+            .find_map(|l| Bridge::Deposited::decode_log_data(l.data()).ok())
+            .ok_or(L1Error::MissingEvent { tx: r.transaction_hash, event: "Deposited" })?
+            .nonce;
+        Ok((nonce, sent(&r)))
+    }
+
+    /// Pays withdrawal `w`, leaf `index` of checkpoint `number`.
+    pub async fn withdraw(
+        &self,
+        signer: &PrivateKeySigner,
+        number: u64,
+        w: &Withdrawal,
+        index: u64,
+        proof: Vec<B256>,
+    ) -> Result<Sent, BridgeError> {
+        let tx = self
+            .contract()
+            .withdraw(U256::from(number), w.to_abi(), U256::from(index), proof)
+            .gas(200_000)
+            .into_transaction_request();
+        Ok(sent(&self.send(signer, tx).await?))
+    }
+}

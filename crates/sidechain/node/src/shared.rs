@@ -1,0 +1,144 @@
+//! What the consensus thread and the validator's services (L1 watcher, checkpoint submitter,
+//! JSON-RPC) share: L1 deposits seen, the validator set's stake, progress, checkpoints,
+//! evidence, and the reason it stopped.
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::B256;
+use aqueduct_chain::SealedBlock;
+use aqueduct_service::CancellationToken;
+use aqueduct_sidechain_protocol::{L1Deposit, Quorum, SignedCheckpoint};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+/// A validator's progress, as `sidechain_status` reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    /// Highest view consensus finalized.
+    pub finalized_view: u64,
+    /// Executed (finalized) height and its EVM block hash.
+    pub height: u64,
+    pub block_hash: B256,
+    pub state_root: B256,
+    /// Transactions executed since start.
+    pub txs: u64,
+    /// Deposits minted (the next L1 deposit nonce).
+    pub deposits_minted: u64,
+}
+
+#[derive(Default)]
+pub struct Shared {
+    deposits: Mutex<BTreeMap<u64, L1Deposit>>,
+    quorum: Mutex<Quorum>,
+    progress: Mutex<Progress>,
+    checkpoints: Mutex<BTreeMap<u64, SignedCheckpoint>>,
+    l1_checkpoints: Mutex<u64>,
+    evidence: Mutex<Vec<String>>,
+    failure: Mutex<Option<String>>,
+    pub stop: CancellationToken,
+}
+
+impl Shared {
+    pub fn new(quorum: Quorum) -> Self {
+        Self { quorum: Mutex::new(quorum), ..Default::default() }
+    }
+
+    // L1 deposits (the watcher adds confirmed ones; proposers and verifiers read them).
+    pub fn add_deposit(&self, d: L1Deposit) {
+        self.deposits.lock().insert(d.nonce, d);
+    }
+
+    pub fn deposit(&self, nonce: u64) -> Option<L1Deposit> {
+        self.deposits.lock().get(&nonce).cloned()
+    }
+
+    /// Consecutive deposits from `nonce`, at most `max`.
+    pub fn deposits_from(&self, nonce: u64, max: usize) -> Vec<L1Deposit> {
+        let d = self.deposits.lock();
+        let mut out = Vec::new();
+        let mut n = nonce;
+        while out.len() < max
+            && let Some(x) = d.get(&n)
+        {
+            out.push(x.clone());
+            n += 1;
+        }
+        out
+    }
+
+    pub fn deposits_seen(&self) -> u64 {
+        self.deposits.lock().keys().next_back().map(|n| n + 1).unwrap_or(0)
+    }
+
+    pub fn quorum(&self) -> Quorum {
+        self.quorum.lock().clone()
+    }
+
+    pub fn set_quorum(&self, q: Quorum) {
+        *self.quorum.lock() = q;
+    }
+
+    pub fn note_finalized(&self, view: u64) {
+        let mut p = self.progress.lock();
+        p.finalized_view = p.finalized_view.max(view);
+    }
+
+    pub fn note_executed(&self, block: &SealedBlock, txs: usize) {
+        let mut p = self.progress.lock();
+        p.height = block.header.number;
+        p.block_hash = block.hash;
+        p.state_root = block.header.state_root;
+        p.txs += txs as u64;
+    }
+
+    pub fn set_deposits_minted(&self, n: u64) {
+        self.progress.lock().deposits_minted = n;
+    }
+
+    pub fn progress(&self) -> Progress {
+        self.progress.lock().clone()
+    }
+
+    pub fn put_checkpoint(&self, cp: SignedCheckpoint) {
+        self.checkpoints.lock().insert(cp.checkpoint.number, cp);
+    }
+
+    pub fn checkpoint(&self, n: u64) -> Option<SignedCheckpoint> {
+        self.checkpoints.lock().get(&n).cloned()
+    }
+
+    pub fn last_checkpoint(&self) -> Option<SignedCheckpoint> {
+        self.checkpoints.lock().values().next_back().cloned()
+    }
+
+    pub fn set_l1_checkpoints(&self, n: u64) {
+        *self.l1_checkpoints.lock() = n;
+    }
+
+    pub fn l1_checkpoints(&self) -> u64 {
+        *self.l1_checkpoints.lock()
+    }
+
+    /// Records Byzantine evidence; returns its sequence number.
+    pub fn add_evidence(&self, what: String) -> u64 {
+        let mut e = self.evidence.lock();
+        e.push(what);
+        e.len() as u64 - 1
+    }
+
+    pub fn evidence(&self) -> Vec<String> {
+        self.evidence.lock().clone()
+    }
+
+    /// Stops the validator with a reason (the first one wins).
+    pub fn fail(&self, why: String) {
+        tracing::error!(target: "sidechain", %why, "stopping");
+        self.failure.lock().get_or_insert(why);
+        self.stop.cancel();
+    }
+
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().clone()
+    }
+}

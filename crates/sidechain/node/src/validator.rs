@@ -1,0 +1,292 @@
+//! A validator process: its chain and store, consensus on commonware's tokio runtime (in a
+//! thread of its own) over authenticated TCP to the other validators, its JSON-RPC, and its L1
+//! duties — reading deposits, following the validator set, posting checkpoints.
+
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use alloy::{
+    primitives::{B256, U256},
+    signers::local::PrivateKeySigner,
+};
+use aqueduct_chain::{Chain, rpc::RpcConfig};
+use aqueduct_eth::L1Client;
+use aqueduct_service::CancellationToken;
+use aqueduct_sidechain_protocol::Quorum;
+use commonware_cryptography::ChaCha20Poly1305;
+use commonware_p2p::{AddressableManager, authenticated::lookup};
+use commonware_runtime::{Quota, Runner, Supervisor as _};
+use commonware_stream::{
+    cups::{self, Cups},
+    sake::{self, Sake},
+};
+use commonware_utils::{NZU32, NZUsize, ordered::Map};
+use jsonrpsee::server::ServerHandle;
+use tracing::{info, warn};
+
+use crate::{
+    NodeError,
+    app::{AppNet, Channel},
+    consensus::{CH_BODIES, CH_CERTIFICATES, CH_CHECKPOINTS, CH_FETCH, CH_RESOLVER, CH_TXS, CH_VOTES, PublicKey},
+    engine::{self, Channels, Timing},
+    l1::BridgeL1,
+    rpc::{SidechainApiServer, SidechainRpc},
+    shared::Shared,
+    spec::{SidechainSpec, ValidatorKeys},
+    store::SideStore,
+};
+
+/// What one validator process runs with.
+#[derive(Clone, Debug)]
+pub struct ValidatorOptions {
+    pub spec: SidechainSpec,
+    /// The validator's secp256k1 secret (its consensus key derives from it).
+    pub secret: B256,
+    pub data_dir: PathBuf,
+    /// Ethereum JSON-RPC of this validator (the spec's `rpc` names it for others).
+    pub rpc_addr: SocketAddr,
+    pub l1_rpc: String,
+    /// Post checkpoints to L1 (paying gas from the validator's key).
+    pub submit_checkpoints: bool,
+}
+
+/// A running validator.
+pub struct Validator {
+    pub index: usize,
+    pub rpc_addr: SocketAddr,
+    pub chain: Arc<Chain>,
+    pub shared: Arc<Shared>,
+    rpc: ServerHandle,
+    consensus: Option<std::thread::JoinHandle<()>>,
+    l1_task: tokio::task::JoinHandle<()>,
+}
+
+impl Validator {
+    /// Stops everything and waits for the consensus thread.
+    pub async fn stop(mut self) {
+        self.shared.stop.cancel();
+        let _ = self.rpc.stop();
+        self.l1_task.abort();
+        if let Some(t) = self.consensus.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+    }
+
+    /// Resolves when the validator stops, with the reason if it failed.
+    pub async fn stopped(&self) -> Option<String> {
+        self.shared.stop.cancelled().await;
+        self.shared.failure()
+    }
+}
+
+/// Starts a validator.
+pub async fn start_validator(opts: ValidatorOptions) -> Result<Validator, NodeError> {
+    let spec = opts.spec.clone();
+    spec.check()?;
+    let keys = ValidatorKeys::from_secret(&opts.secret)?;
+    let me = keys.signer.address();
+    let index =
+        spec.index_of(me).ok_or_else(|| NodeError::Config(format!("{me} is not a validator of this sidechain")))?;
+    if spec.validators[index].consensus_key != keys.consensus_key_hex() {
+        return Err(NodeError::Config(
+            "the spec's consensus key for this validator is not the one its secret derives".into(),
+        ));
+    }
+    std::fs::create_dir_all(&opts.data_dir)?;
+    let chain = Chain::open(spec.chain_config(&opts.data_dir))?;
+    let store = Arc::new(SideStore::open(&opts.data_dir.join("sidechain.redb"))?);
+    // Until L1 answers, the spec's validators with equal stake.
+    let quorum = Quorum { validators: spec.validators.iter().map(|v| (v.signer, U256::from(10u64.pow(18)))).collect() };
+    let shared = Arc::new(Shared::new(quorum));
+
+    let api = SidechainRpc { spec: spec.clone(), index, signer: me, chain: chain.clone(), shared: shared.clone() };
+    let config = RpcConfig { addr: opts.rpc_addr, ..Default::default() };
+    let (rpc_addr, rpc) =
+        aqueduct_chain::rpc::serve_extended(chain.clone(), Vec::new(), config, api.into_rpc().into()).await?;
+
+    let consensus = spawn_consensus(&spec, &keys, index, &opts.data_dir, chain.clone(), store, shared.clone())?;
+    let l1 = L1Client::new(&opts.l1_rpc).map_err(|e| NodeError::L1(e.to_string()))?;
+    let signer = PrivateKeySigner::from_bytes(&opts.secret).map_err(|e| NodeError::Config(e.to_string()))?;
+    let l1_task = tokio::spawn(l1_duties(
+        spec.clone(),
+        index,
+        BridgeL1::new(l1, spec.bridge),
+        signer,
+        opts.submit_checkpoints,
+        shared.clone(),
+    ));
+    info!(target: "sidechain", index, %me, rpc = %rpc_addr, p2p = %spec.validators[index].p2p, "validator started");
+    Ok(Validator { index, rpc_addr, chain, shared, rpc, consensus: Some(consensus), l1_task })
+}
+
+/// Runs consensus on commonware's tokio runtime in a thread of its own, until `shared.stop`.
+fn spawn_consensus(
+    spec: &SidechainSpec,
+    keys: &ValidatorKeys,
+    index: usize,
+    data_dir: &std::path::Path,
+    chain: Arc<Chain>,
+    store: Arc<SideStore>,
+    shared: Arc<Shared>,
+) -> Result<std::thread::JoinHandle<()>, NodeError> {
+    let peers: Vec<(PublicKey, SocketAddr)> =
+        spec.consensus_keys()?.into_iter().zip(spec.validators.iter().map(|v| v.p2p)).collect();
+    let listen = spec.validators[index].p2p;
+    let storage = data_dir.join("consensus");
+    let (spec, keys) = (spec.clone(), keys.clone());
+    let thread = std::thread::Builder::new().name("sidechain-consensus".into()).spawn(move || {
+        let cfg = commonware_runtime::tokio::Config::new().with_storage_directory(storage);
+        let runner = commonware_runtime::tokio::Runner::new(cfg);
+        runner.start(async move |context| {
+            let namespace = crate::consensus::namespace(spec.chain_id);
+            let handshake = Cups::<_, ChaCha20Poly1305>::new(
+                Sake {
+                    signer: keys.consensus.clone(),
+                    synchrony_bound: Duration::from_secs(5),
+                    max_handshake_age: Duration::from_secs(10),
+                    version: sake::Version::V1,
+                },
+                cups::Version::V1,
+            );
+            let p2p = lookup::Config::local(
+                handshake,
+                &[namespace.as_slice(), b"_P2P"].concat(),
+                listen,
+                NZUsize!(peers.len().max(1)),
+                8 * 1024 * 1024,
+                NZUsize!(4_096),
+            );
+            let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
+            let map: Map<PublicKey, commonware_p2p::Address> = match peers
+                .iter()
+                .map(|(k, a)| (k.clone(), commonware_p2p::Address::from(*a)))
+                .collect::<Vec<_>>()
+                .try_into()
+            {
+                Ok(m) => m,
+                Err(_) => {
+                    shared.fail("consensus keys are not distinct".into());
+                    return;
+                }
+            };
+            let _ = oracle.track(0, map);
+            let rate = Quota::per_second(NZU32!(10_000));
+            let mut reg = |ch| {
+                let (s, r) = network.register(ch, rate);
+                (s, r)
+            };
+            let votes = reg(CH_VOTES);
+            let certificates = reg(CH_CERTIFICATES);
+            let resolver = reg(CH_RESOLVER);
+            let ch = |(sender, receiver)| Channel { sender, receiver };
+            let app = AppNet {
+                bodies: ch(reg(CH_BODIES)),
+                fetch: ch(reg(CH_FETCH)),
+                checkpoints: ch(reg(CH_CHECKPOINTS)),
+                txs: ch(reg(CH_TXS)),
+            };
+            network.start();
+            let channels = Channels { votes, certificates, resolver, app };
+            if let Err(e) = engine::start(
+                context.child("sidechain"),
+                &spec,
+                &keys,
+                chain,
+                store,
+                shared.clone(),
+                oracle,
+                channels,
+                Timing::default(),
+            ) {
+                shared.fail(e.to_string());
+                return;
+            }
+            shared.stop.cancelled().await;
+        });
+    })?;
+    Ok(thread)
+}
+
+/// L1 duties: deposits (after confirmations) for the proposers, the validator set from the
+/// bridge, and checkpoints posted once more than 2/3 signed (the checkpoint's turn-holder
+/// first, anyone after a grace period).
+async fn l1_duties(
+    spec: SidechainSpec,
+    index: usize,
+    bridge: BridgeL1,
+    signer: PrivateKeySigner,
+    submit: bool,
+    shared: Arc<Shared>,
+) {
+    let stop: CancellationToken = shared.stop.clone();
+    let mut cursor = spec.deployed_at;
+    let mut quorum_seen: Option<(u64, Instant)> = None;
+    let n = spec.validators.len() as u64;
+    loop {
+        if let Err(e) =
+            l1_round(&spec, index, n, &bridge, &signer, submit, &shared, &mut cursor, &mut quorum_seen).await
+        {
+            warn!(target: "sidechain", error = %e, "L1 duty failed; retrying");
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn l1_round(
+    spec: &SidechainSpec,
+    index: usize,
+    n: u64,
+    bridge: &BridgeL1,
+    signer: &PrivateKeySigner,
+    submit: bool,
+    shared: &Shared,
+    cursor: &mut u64,
+    quorum_seen: &mut Option<(u64, Instant)>,
+) -> Result<(), crate::l1::BridgeError> {
+    let head = bridge.l1.head().await?;
+    let safe = head.saturating_sub(spec.l1_confirmations);
+    while *cursor <= safe {
+        let to = safe.min(*cursor + 5_000);
+        for d in bridge.deposits(*cursor, to).await? {
+            shared.add_deposit(d);
+        }
+        *cursor = to + 1;
+    }
+    shared.set_quorum(bridge.quorum().await?);
+    let on_l1 = bridge.checkpoint_count().await?;
+    shared.set_l1_checkpoints(on_l1);
+    if !submit {
+        return Ok(());
+    }
+    let Some(cp) = shared.checkpoint(on_l1) else { return Ok(()) };
+    let quorum = shared.quorum();
+    if !quorum.reached(cp.signed_stake(&quorum)) {
+        return Ok(());
+    }
+    let since = match quorum_seen {
+        Some((num, t)) if *num == on_l1 => *t,
+        _ => {
+            *quorum_seen = Some((on_l1, Instant::now()));
+            Instant::now()
+        }
+    };
+    let my_turn = on_l1 % n == index as u64;
+    if my_turn || since.elapsed() > Duration::from_secs(6) {
+        match bridge.submit_checkpoint(signer, &cp).await {
+            Ok(s) => {
+                info!(target: "sidechain", number = cp.checkpoint.number, gas = s.gas, signatures = cp.signatures.len(), "checkpoint on L1");
+                shared.set_l1_checkpoints(on_l1 + 1);
+            }
+            Err(e) => warn!(target: "sidechain", number = cp.checkpoint.number, error = %e, "checkpoint not posted"),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! Four validators in one process on commonware's deterministic runtime and simulated network
+//! (D9): blocks finalize, an L1 deposit is minted, transfers sent to one validator are executed
+//! by all, every validator holds the same block at every height, and each checkpoint gathers
+//! every validator's signature. The same seed replays the same run.
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::{
+    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
+    eips::eip2718::Encodable2718,
+    network::TxSignerSync,
+    primitives::{Address, B256, TxKind, U256},
+    signers::local::PrivateKeySigner,
+};
+use aqueduct_chain::{BlockRef, Chain};
+use aqueduct_sidechain_node::{
+    AppNet, Channel, Shared, SideStore, SidechainSpec, ValidatorInfo, ValidatorKeys,
+    consensus::{CH_BODIES, CH_CERTIFICATES, CH_CHECKPOINTS, CH_FETCH, CH_RESOLVER, CH_TXS, CH_VOTES},
+    engine::{self, Channels, Timing},
+};
+use aqueduct_sidechain_protocol::{L1Deposit, Quorum};
+use commonware_p2p::simulated::{self, Link};
+use commonware_runtime::{Clock, Quota, Runner, Supervisor, deterministic};
+use commonware_utils::{NZU32, NZUsize};
+
+const N: usize = 4;
+const GENESIS_TIME: u64 = 1_700_000_000;
+const ETH: u128 = 1_000_000_000_000_000_000;
+
+fn spec(keys: &[ValidatorKeys]) -> SidechainSpec {
+    SidechainSpec {
+        chain_id: 7777,
+        l1_chain_id: 31337,
+        bridge: Address::repeat_byte(0xb1),
+        deployed_at: 0,
+        l1_confirmations: 0,
+        checkpoint_interval: 4,
+        block_time_ms: 1_000,
+        gas_limit: 30_000_000,
+        genesis_time: GENESIS_TIME,
+        validators: keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| ValidatorInfo {
+                signer: k.signer.address(),
+                consensus_key: k.consensus_key_hex(),
+                p2p: format!("127.0.0.1:{}", 30_000 + i).parse().unwrap(),
+                rpc: String::new(),
+            })
+            .collect(),
+    }
+}
+
+fn transfer(user: &PrivateKeySigner, nonce: u64, to: Address) -> Vec<u8> {
+    let mut tx = TxEip1559 {
+        chain_id: 7777,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 100_000_000_000,
+        max_priority_fee_per_gas: 1,
+        to: TxKind::Call(to),
+        value: U256::from(1_000),
+        ..Default::default()
+    };
+    let sig = user.sign_transaction_sync(&mut tx).unwrap();
+    TxEnvelope::from(tx.into_signed(sig)).encoded_2718()
+}
+
+/// What a run leaves: each validator's block hashes from height 1, its shared state and chain.
+struct Run {
+    hashes: Vec<Vec<B256>>,
+    shareds: Vec<Arc<Shared>>,
+    chains: Vec<Arc<Chain>>,
+    bob: Address,
+}
+
+/// Runs the network for `secs` simulated seconds after the transfers.
+fn run(seed: u64, secs: u64) -> Run {
+    let keys: Vec<ValidatorKeys> =
+        (0..N).map(|i| ValidatorKeys::from_secret(&ValidatorKeys::dev_secret(i)).unwrap()).collect();
+    let spec = spec(&keys);
+    let dirs: Vec<tempfile::TempDir> = (0..N).map(|_| tempfile::tempdir().unwrap()).collect();
+    let chains: Vec<Arc<Chain>> = dirs.iter().map(|d| Chain::open(spec.chain_config(d.path())).unwrap()).collect();
+    let stores: Vec<Arc<SideStore>> =
+        dirs.iter().map(|d| Arc::new(SideStore::open(&d.path().join("sidechain.redb")).unwrap())).collect();
+    let quorum = Quorum { validators: keys.iter().map(|k| (k.signer.address(), U256::from(1))).collect() };
+    let shareds: Vec<Arc<Shared>> = (0..N).map(|_| Arc::new(Shared::new(quorum.clone()))).collect();
+    let user = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x42)).unwrap();
+    let bob = Address::repeat_byte(0xb0);
+    // The same L1 deposit, as every validator's L1 watcher would have seen it.
+    for s in &shareds {
+        s.add_deposit(L1Deposit {
+            nonce: 0,
+            l1_block: 1,
+            depositor: user.address(),
+            recipient: user.address(),
+            token: Address::ZERO,
+            amount: U256::from(100 * ETH),
+        });
+    }
+
+    let start = std::time::UNIX_EPOCH + Duration::from_secs(GENESIS_TIME);
+    let executor = deterministic::Runner::new(deterministic::Config::default().with_seed(seed).with_start_time(start));
+    let (c2, s2, u2) = (chains.clone(), shareds.clone(), user.clone());
+    let hashes = executor.start(|context| async move {
+        let peers: Vec<_> = keys
+            .iter()
+            .map(|k| {
+                use commonware_cryptography::Signer as _;
+                k.consensus.public_key()
+            })
+            .collect();
+        let cfg = simulated::Config {
+            max_size: 8 * 1024 * 1024,
+            max_peers_per_set: NZUsize!(N),
+            disconnect_on_block: true,
+            tracked_peer_sets: NZUsize!(1),
+        };
+        let (network, oracle) = simulated::Network::new_with_peers(context.child("network"), cfg, peers.clone()).await;
+        network.start();
+        for a in &peers {
+            for b in &peers {
+                if a != b {
+                    let link = Link {
+                        latency: Duration::from_millis(10),
+                        jitter: Duration::from_millis(2),
+                        success_rate: 1.0.try_into().unwrap(),
+                    };
+                    oracle.add_link(a.clone(), b.clone(), link).await.unwrap();
+                }
+            }
+        }
+        let quota = Quota::per_second(NZU32!(100_000));
+        for i in 0..N {
+            let control = oracle.control(peers[i].clone());
+            let mut reg = Vec::new();
+            for ch in [CH_VOTES, CH_CERTIFICATES, CH_RESOLVER, CH_BODIES, CH_FETCH, CH_CHECKPOINTS, CH_TXS] {
+                reg.push(control.register(ch, quota).await.unwrap());
+            }
+            let mut it = reg.into_iter();
+            let mut next = || it.next().unwrap();
+            let (votes, certificates, resolver) = (next(), next(), next());
+            let mut ch = || {
+                let (sender, receiver) = next();
+                Channel { sender, receiver }
+            };
+            let app = AppNet { bodies: ch(), fetch: ch(), checkpoints: ch(), txs: ch() };
+            engine::start(
+                context.child("validator").with_attribute("index", i),
+                &spec,
+                &keys[i],
+                c2[i].clone(),
+                stores[i].clone(),
+                s2[i].clone(),
+                control,
+                Channels { votes, certificates, resolver, app },
+                Timing::default(),
+            )
+            .unwrap();
+        }
+        // Let the deposit land, then send transfers to validator 1 only.
+        context.sleep(Duration::from_secs(5)).await;
+        for n in 0..20 {
+            c2[1].send_raw(&transfer(&u2, n, bob)).unwrap();
+        }
+        context.sleep(Duration::from_secs(secs)).await;
+        let _ = &dirs;
+        c2.iter()
+            .map(|c| (1..=c.head().header.number).map(|n| c.block(BlockRef::Number(n)).unwrap().hash).collect())
+            .collect::<Vec<Vec<B256>>>()
+    });
+    Run { hashes, shareds, chains, bob }
+}
+
+#[test]
+fn four_validators_finalize_the_same_blocks() {
+    let Run { hashes, shareds, chains, bob } = run(7, 20);
+    let least = hashes.iter().map(|h| h.len()).min().unwrap();
+    assert!(least >= 12, "every validator executed blocks: {:?}", hashes.iter().map(|h| h.len()).collect::<Vec<_>>());
+    for h in &hashes[1..] {
+        assert_eq!(&h[..least], &hashes[0][..least], "same block at every height");
+    }
+    for c in &chains {
+        let bal = c.account(bob, BlockRef::Latest).unwrap().map(|a| a.balance).unwrap_or_default();
+        assert_eq!(bal, U256::from(20 * 1_000), "all 20 transfers executed everywhere");
+    }
+    for s in &shareds {
+        let p = s.progress();
+        assert_eq!(p.deposits_minted, 1, "the L1 deposit was minted");
+        let cp = s.checkpoint(0).expect("checkpoint 0 signed");
+        assert_eq!((cp.checkpoint.start_block, cp.checkpoint.end_block), (1, 4));
+        assert_eq!(cp.signatures.len(), N, "every validator's signature gathered");
+        assert!(s.evidence().is_empty(), "no Byzantine evidence among honest validators");
+    }
+    // The same seed replays the same chain.
+    let again = run(7, 20);
+    assert_eq!(again.hashes[0][..least], hashes[0][..least]);
+}
