@@ -12,6 +12,7 @@ mod devnet;
 mod node;
 mod plasma;
 mod progress;
+mod sidechain;
 mod zk;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +53,9 @@ enum Command {
     /// Plasma (MoreVP): the operator, a user's watcher, deposits, payments, exits, challenges,
     /// processing, status; the contract's deployment.
     Plasma(Box<plasma::PlasmaArgs>),
+    /// A sidechain with its own BFT validators (commonware simplex): a validator process, the
+    /// bridge's deployment, deposits (lock, mint), withdrawals (burn, checkpoint, pay), status.
+    Sidechain(Box<sidechain::SidechainArgs>),
     /// Benchmarks: the same workload on Aqueduct and, where comparable, on anvil.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -99,6 +103,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
             Command::Zk(args) => zk::run(args).await,
             Command::Channel(args) => channel::run(args).await,
             Command::Plasma(args) => plasma::run(*args).await,
+            Command::Sidechain(args) => sidechain::run(*args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
             Command::Attack(cmd) => attack::run(cmd).await,
             Command::Compare(args) => compare::run(args).await,
@@ -128,6 +133,12 @@ pub fn ether_amount(s: &str) -> eyre::Result<alloy::primitives::U256> {
         eyre::bail!("amount must be above zero");
     }
     Ok(v)
+}
+
+/// Wei as ether, without trailing zeros ("1.5", "10").
+pub fn format_ether(v: alloy::primitives::U256) -> String {
+    let s = alloy::primitives::utils::format_ether(v);
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
 }
 
 /// `--amount` as given, once [`ether_amount`] accepts it (so a bad amount is refused before

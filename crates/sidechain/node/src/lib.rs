@@ -17,6 +17,7 @@
 mod app;
 mod checkpoints;
 pub mod consensus;
+mod deploy;
 pub mod engine;
 mod error;
 pub mod l1;
@@ -29,6 +30,7 @@ pub mod wire;
 
 pub use app::{AppNet, Channel};
 pub use checkpoints::{checkpoint_at, withdrawals_in};
+pub use deploy::{Layout, deploy_sidechain};
 pub use error::NodeError;
 pub use shared::{Progress, Shared};
 pub use spec::{FEE_VAULT, SidechainSpec, ValidatorInfo, ValidatorKeys, consensus_key};

@@ -2,21 +2,22 @@
 
 use alloy::{
     primitives::{Address, B256, Bytes, U256},
-    sol,
     sol_types::{Eip712Domain, SolStruct},
 };
 use aqueduct_primitives::{Signature, Signer};
 use serde::{Deserialize, Serialize};
 
-sol! {
-    /// As `SidechainBridge.Checkpoint` (and its EIP-712 type).
-    struct Checkpoint712 {
+mod typed {
+    alloy::sol! {
+    /// As `SidechainBridge.Checkpoint` (its EIP-712 type name included).
+    struct Checkpoint {
         uint64 number;
         uint64 startBlock;
         uint64 endBlock;
         bytes32 blockHash;
         bytes32 stateRoot;
         bytes32 withdrawalsRoot;
+    }
     }
 }
 
@@ -36,8 +37,8 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    fn typed(&self) -> Checkpoint712 {
-        Checkpoint712 {
+    fn typed(&self) -> typed::Checkpoint {
+        typed::Checkpoint {
             number: self.number,
             startBlock: self.start_block,
             endBlock: self.end_block,
@@ -194,6 +195,21 @@ mod tests {
 
     fn signers(n: u8) -> Vec<Signer> {
         (1..=n).map(|i| Signer::from_bytes(&B256::repeat_byte(i)).unwrap()).collect()
+    }
+
+    /// The EIP-712 type is the contract's `CHECKPOINT_TYPEHASH`.
+    #[test]
+    fn type_hash_is_the_contracts() {
+        let ty = "Checkpoint(uint64 number,uint64 startBlock,uint64 endBlock,bytes32 blockHash,bytes32 stateRoot,bytes32 withdrawalsRoot)";
+        let cp = Checkpoint {
+            number: 0,
+            start_block: 1,
+            end_block: 2,
+            block_hash: B256::ZERO,
+            state_root: B256::ZERO,
+            withdrawals_root: B256::ZERO,
+        };
+        assert_eq!(cp.typed().eip712_type_hash(), alloy::primitives::keccak256(ty));
     }
 
     #[test]

@@ -1,0 +1,293 @@
+//! `aqueduct sidechain`: an EVM sidechain with its own BFT validators (commonware simplex).
+//! `deploy` puts the bridge on L1 and writes the spec, `validator` runs one validator process
+//! (JSON-RPC on 127.0.0.1:9550 + i); the other commands are a user's: deposit (lock on L1, minted
+//! on the sidechain), withdraw (burn, then paid on L1 against a checkpoint), status.
+
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use alloy::{
+    primitives::{Address, B256, U256},
+    signers::local::PrivateKeySigner,
+};
+use aqueduct_contracts::sidechain::{CHILD_BRIDGE, ChildBridge};
+use aqueduct_eth::L1Client;
+use aqueduct_sidechain_node::{
+    Layout, SidechainSpec, ValidatorKeys, ValidatorOptions, deploy_sidechain,
+    l1::BridgeL1,
+    rpc::{SidechainApiClient, sidechain_client},
+    start_validator,
+};
+use clap::{Args, Subcommand};
+use eyre::{WrapErr, bail, eyre};
+
+const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+#[derive(Args)]
+pub struct SidechainArgs {
+    /// The L1's JSON-RPC URL.
+    #[arg(long, env = "AQUEDUCT_L1_RPC", default_value = "http://127.0.0.1:8545", global = true)]
+    l1_rpc: String,
+    /// A validator's JSON-RPC (Ethereum and sidechain_*).
+    #[arg(long, env = "AQUEDUCT_SIDECHAIN_RPC", default_value = "http://127.0.0.1:9550", global = true)]
+    rpc: String,
+    /// The sidechain's spec [default: <data-dir>/sidechain/sidechain.json].
+    #[arg(long, env = "AQUEDUCT_SIDECHAIN_SPEC", global = true)]
+    spec: Option<PathBuf>,
+    /// The devnet's data directory.
+    #[arg(long, env = "AQUEDUCT_DATA_DIR", default_value = ".aqueduct", global = true)]
+    data_dir: PathBuf,
+    /// The user's key, on L1 and the sidechain [default: dev account 0].
+    #[arg(long, env = "AQUEDUCT_KEY", hide_env_values = true, value_parser = crate::l1_key, default_value = DEV_KEY, hide_default_value = true, global = true)]
+    key: PrivateKeySigner,
+    #[command(subcommand)]
+    command: SidechainCommand,
+}
+
+#[derive(Subcommand)]
+pub enum SidechainCommand {
+    /// Deploy the bridge on L1 with dev validators (the --key deploys it and funds their
+    /// checkpoint gas) and write the spec every validator starts from.
+    Deploy {
+        /// How many validators.
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// The sidechain's chain id.
+        #[arg(long, default_value_t = 909)]
+        chain_id: u64,
+        /// Validator i serves JSON-RPC on this port + i.
+        #[arg(long, default_value_t = 9550)]
+        rpc_base: u16,
+        /// Validator i's consensus listens on this port + i.
+        #[arg(long, default_value_t = 9560)]
+        p2p_base: u16,
+        /// Blocks per checkpoint.
+        #[arg(long, default_value_t = 8)]
+        checkpoint_interval: u64,
+        /// Least milliseconds between blocks.
+        #[arg(long, default_value_t = 1000)]
+        block_time_ms: u64,
+        /// L1 blocks a deposit waits before it is minted.
+        #[arg(long, default_value_t = 1)]
+        confirmations: u64,
+    },
+    /// Run one validator process.
+    Validator {
+        /// A dev validator by index (its key derives from it).
+        #[arg(long, conflicts_with = "validator_key")]
+        dev_index: Option<usize>,
+        /// The validator's secp256k1 secret (its consensus key derives from it).
+        #[arg(long, env = "AQUEDUCT_VALIDATOR_KEY", hide_env_values = true)]
+        validator_key: Option<B256>,
+        /// Where this validator keeps its chain [default: <data-dir>/sidechain/validator-<i>].
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// JSON-RPC listen address [default: the spec's for this validator].
+        #[arg(long)]
+        addr: Option<SocketAddr>,
+        /// Do not post checkpoints to L1 (sign and share them only).
+        #[arg(long)]
+        no_submit: bool,
+    },
+    /// Lock ETH (or an L1 ERC-20 with --token) on L1 and wait until it is minted on the sidechain.
+    Deposit {
+        /// Amount in ether (or whole tokens, 18 decimals).
+        #[arg(long, value_parser = crate::ether_arg)]
+        amount: String,
+        /// An L1 ERC-20 instead of ETH (approved, then locked).
+        #[arg(long)]
+        token: Option<Address>,
+        /// Who receives it on the sidechain [default: you].
+        #[arg(long)]
+        to: Option<Address>,
+        /// Return once L1 holds the deposit.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Burn on the sidechain and take it on L1 once its checkpoint is there.
+    Withdraw {
+        /// Amount in ether (or whole tokens, 18 decimals).
+        #[arg(long, value_parser = crate::ether_arg)]
+        amount: String,
+        /// A child token (on the sidechain) instead of ETH.
+        #[arg(long)]
+        token: Option<Address>,
+        /// Who is paid on L1 [default: you].
+        #[arg(long)]
+        to: Option<Address>,
+        /// Seconds to wait for the checkpoint.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// The validator's progress, checkpoints and evidence, and the bridge's funds on L1.
+    Status,
+}
+
+fn spec_path(args: &SidechainArgs) -> PathBuf {
+    args.spec.clone().unwrap_or_else(|| args.data_dir.join("sidechain/sidechain.json"))
+}
+
+fn load_spec(args: &SidechainArgs) -> eyre::Result<SidechainSpec> {
+    let p = spec_path(args);
+    SidechainSpec::load(&p)
+        .wrap_err_with(|| format!("no sidechain spec at {} (is the devnet running, or pass --spec)", p.display()))
+}
+
+pub async fn run(args: SidechainArgs) -> eyre::Result<()> {
+    match &args.command {
+        SidechainCommand::Deploy {
+            validators,
+            chain_id,
+            rpc_base,
+            p2p_base,
+            checkpoint_interval,
+            block_time_ms,
+            confirmations,
+        } => {
+            let l1 = L1Client::new(&args.l1_rpc)?;
+            let mut layout = Layout::dev(*validators, *rpc_base, *p2p_base);
+            layout.chain_id = *chain_id;
+            layout.checkpoint_interval = *checkpoint_interval;
+            layout.block_time_ms = *block_time_ms;
+            layout.l1_confirmations = *confirmations;
+            let spec = deploy_sidechain(&l1, &args.key, &layout).await.wrap_err("deploying the sidechain bridge")?;
+            let path = spec_path(&args);
+            if let Some(d) = path.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            spec.save(&path)?;
+            println!("sidechain {} bridge {} on L1; spec {}", spec.chain_id, spec.bridge, path.display());
+            for (i, v) in spec.validators.iter().enumerate() {
+                println!("  validator {i}: signer {} rpc {} p2p {}", v.signer, v.rpc, v.p2p);
+            }
+        }
+        SidechainCommand::Validator { dev_index, validator_key, store, addr, no_submit } => {
+            let spec = load_spec(&args)?;
+            let secret = match (dev_index, validator_key) {
+                (Some(i), None) => ValidatorKeys::dev_secret(*i),
+                (None, Some(k)) => *k,
+                _ => bail!("name the validator: --dev-index I or --validator-key HEX"),
+            };
+            let me = ValidatorKeys::from_secret(&secret)?.signer.address();
+            let index = spec.index_of(me).ok_or_else(|| eyre!("{me} is not one of this sidechain's validators"))?;
+            let rpc_addr = match addr {
+                Some(a) => *a,
+                None => spec.validators[index]
+                    .rpc
+                    .trim_start_matches("http://")
+                    .parse()
+                    .wrap_err("the spec's rpc address")?,
+            };
+            let data_dir = store.clone().unwrap_or_else(|| args.data_dir.join(format!("sidechain/validator-{index}")));
+            let v = start_validator(ValidatorOptions {
+                spec,
+                secret,
+                data_dir,
+                rpc_addr,
+                l1_rpc: args.l1_rpc.clone(),
+                submit_checkpoints: !no_submit,
+            })
+            .await?;
+            println!("sidechain validator {index} ({me}) on http://{}", v.rpc_addr);
+            let failed = tokio::select! {
+                _ = tokio::signal::ctrl_c() => None,
+                why = v.stopped() => why,
+            };
+            v.stop().await;
+            if let Some(why) = failed {
+                return Err(eyre!(why));
+            }
+        }
+        SidechainCommand::Deposit { amount, token, to, no_wait } => {
+            let spec = load_spec(&args)?;
+            let bridge = BridgeL1::new(L1Client::new(&args.l1_rpc)?, spec.bridge);
+            let amount = crate::ether_amount(amount)?;
+            let to = to.unwrap_or(args.key.address());
+            let started = Instant::now();
+            let (nonce, sent) = bridge.deposit(&args.key, token.unwrap_or(Address::ZERO), to, amount).await?;
+            println!("deposit {nonce} locked on L1 in {} (block {}, {} gas)", sent.tx, sent.l1_block, sent.gas);
+            if !no_wait {
+                let rpc = sidechain_client(&args.rpc)?;
+                wait_for(Duration::from_secs(300), || async {
+                    Ok(rpc.status().await?.progress.deposits_minted > nonce)
+                })
+                .await
+                .wrap_err("waiting for the validators to mint the deposit")?;
+                println!("minted on the sidechain after {:.1} s", started.elapsed().as_secs_f64());
+            }
+        }
+        SidechainCommand::Withdraw { amount, token, to, timeout } => {
+            let spec = load_spec(&args)?;
+            let amount = crate::ether_amount(amount)?;
+            let to = to.unwrap_or(args.key.address());
+            let side = L1Client::new(&args.rpc)?;
+            let child = ChildBridge::new(CHILD_BRIDGE, side.provider());
+            let tx = match token {
+                None => child.withdraw(to).value(amount).gas(100_000).into_transaction_request(),
+                Some(t) => child.withdrawToken(*t, to, amount).gas(150_000).into_transaction_request(),
+            };
+            let started = Instant::now();
+            let r = side.transact(&args.key, tx).await.wrap_err("burning on the sidechain")?;
+            println!("burned on the sidechain in {} (block {})", r.transaction_hash, r.block_number.unwrap_or(0));
+            let rpc = sidechain_client(&args.rpc)?;
+            let end = Instant::now() + Duration::from_secs(*timeout);
+            let p = loop {
+                if let Ok(Some(p)) = rpc.withdrawal_proof(r.transaction_hash).await
+                    && p.on_l1
+                {
+                    break p;
+                }
+                if Instant::now() > end {
+                    bail!("the withdrawal's checkpoint is not on L1 after {timeout} s");
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            };
+            println!("checkpoint {} on L1 after {:.1} s", p.checkpoint, started.elapsed().as_secs_f64());
+            let bridge = BridgeL1::new(L1Client::new(&args.l1_rpc)?, spec.bridge);
+            let sent = bridge.withdraw(&args.key, p.checkpoint, &p.withdrawal, p.index, p.proof).await?;
+            println!(
+                "paid {} to {} on L1 in {} ({} gas), {:.1} s after the burn",
+                crate::format_ether(p.withdrawal.amount),
+                p.withdrawal.recipient,
+                sent.tx,
+                sent.gas,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        SidechainCommand::Status => {
+            let rpc = sidechain_client(&args.rpc)?;
+            let s = rpc.status().await.wrap_err_with(|| format!("asking {} for its status", args.rpc))?;
+            println!("{}", serde_json::to_string_pretty(&s)?);
+            if let Ok(spec) = load_spec(&args) {
+                let bridge = BridgeL1::new(L1Client::new(&args.l1_rpc)?, spec.bridge);
+                let funds: U256 = bridge.funds(Address::ZERO).await?;
+                println!("bridge {} holds {} ETH locked", spec.bridge, crate::format_ether(funds));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Polls `check` every 250 ms until it holds or `timeout` passes.
+async fn wait_for<F, Fut>(timeout: Duration, mut check: F) -> eyre::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = eyre::Result<bool>>,
+{
+    let end = Instant::now() + timeout;
+    loop {
+        match check().await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) if Instant::now() > end => return Err(e),
+            Err(_) => {}
+        }
+        if Instant::now() > end {
+            bail!("not done after {} s", timeout.as_secs());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
