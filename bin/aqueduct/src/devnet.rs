@@ -83,6 +83,19 @@ pub struct DevnetArgs {
     /// otherwise).
     #[arg(long, env = "AQUEDUCT_NO_PLASMA", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     no_plasma: bool,
+    /// Leave out the sidechain (`--no-sidechain=false` keeps it where the environment says
+    /// otherwise).
+    #[arg(long, env = "AQUEDUCT_NO_SIDECHAIN", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    no_sidechain: bool,
+    /// Sidechain validators (processes) when first deployed.
+    #[arg(long, default_value_t = 4)]
+    sidechain_validators: usize,
+    /// Sidechain validator i serves JSON-RPC on this port + i.
+    #[arg(long, default_value_t = 9550)]
+    sidechain_rpc_base: u16,
+    /// Sidechain validator i's consensus listens on this port + i.
+    #[arg(long, default_value_t = 9560)]
+    sidechain_p2p_base: u16,
     /// The plasma operator's JSON-RPC.
     #[arg(long, env = "AQUEDUCT_PLASMA_ADDR", default_value = "127.0.0.1:9548")]
     plasma_addr: SocketAddr,
@@ -371,6 +384,14 @@ fn check_addresses(s: &Settings, args: &DevnetArgs) -> eyre::Result<()> {
     if !args.no_rollup && !args.no_plasma {
         wanted.push(("the plasma operator (--plasma-addr)", args.plasma_addr));
     }
+    if !args.no_rollup && !args.no_sidechain {
+        for i in 0..args.sidechain_validators as u16 {
+            let rpc = SocketAddr::from(([127, 0, 0, 1], args.sidechain_rpc_base + i));
+            let p2p = SocketAddr::from(([127, 0, 0, 1], args.sidechain_p2p_base + i));
+            wanted.push(("a sidechain validator (--sidechain-rpc-base)", rpc));
+            wanted.push(("a sidechain validator (--sidechain-p2p-base)", p2p));
+        }
+    }
     for (what, addr) in wanted {
         if addr.port() != 0 && std::net::TcpListener::bind(addr).is_err() {
             bail!("{addr} is in use: choose another address for {what}");
@@ -394,6 +415,10 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
             if p.exists() {
                 std::fs::remove_file(&p).wrap_err_with(|| format!("removing {}", p.display()))?;
             }
+        }
+        let side = s.rollup_dir.parent().unwrap_or(Path::new(".")).join("sidechain");
+        if side.exists() {
+            std::fs::remove_dir_all(&side).wrap_err_with(|| format!("removing {}", side.display()))?;
         }
         if plasma_dir(&s).exists() {
             let d = plasma_dir(&s);
@@ -460,6 +485,22 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
             Err(e) => return run.fail(e).await,
         }
     }
+    if !args.no_sidechain {
+        let root = s.rollup_dir.parent().unwrap_or(Path::new("."));
+        let started = crate::sidechain::start_devnet_sidechain(
+            root,
+            &l1_url,
+            &deployer,
+            args.sidechain_validators,
+            args.sidechain_rpc_base,
+            args.sidechain_p2p_base,
+        )
+        .await;
+        match started {
+            Ok(sc) => run.sidechain = Some(sc),
+            Err(e) => return run.fail(e).await,
+        }
+    }
     let http = |a: Option<SocketAddr>| a.map(|a| format!("http://{a}"));
     let sources = aqueduct_dashboard::Sources {
         l1: l1_url.clone(),
@@ -482,6 +523,7 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     }
     halts.extend(run.zk.iter().map(|z| z.halt.clone()));
     halts.extend(run.plasma.iter().map(|p| p.halt.clone()));
+    halts.extend(run.sidechain.iter().map(|p| p.halt.clone()));
     let outcome = until_stopped(halts).await;
     eprintln!("stopping…");
     run.stop().await;
@@ -496,6 +538,7 @@ struct Running {
     rollup_addrs: Option<aqueduct_dashboard::RollupAddrs>,
     zk: Option<aqueduct_zk_node::ZkService>,
     plasma: Option<aqueduct_plasma_node::PlasmaService>,
+    sidechain: Option<crate::sidechain::DevnetSidechain>,
     dashboard: Option<aqueduct_dashboard::Dashboard>,
 }
 
@@ -503,6 +546,9 @@ impl Running {
     async fn stop(self) {
         if let Some(d) = self.dashboard {
             d.stop().await;
+        }
+        if let Some(c) = self.sidechain {
+            c.stop().await;
         }
         if let Some(p) = self.plasma {
             p.stop().await;

@@ -91,6 +91,9 @@ pub enum SidechainCommand {
         /// Do not post checkpoints to L1 (sign and share them only).
         #[arg(long)]
         no_submit: bool,
+        /// Exit when the process with this id does (a devnet's child).
+        #[arg(long)]
+        exit_with: Option<u32>,
     },
     /// Lock ETH (or an L1 ERC-20 with --token) on L1 and wait until it is minted on the sidechain.
     Deposit {
@@ -164,7 +167,7 @@ pub async fn run(args: SidechainArgs) -> eyre::Result<()> {
                 println!("  validator {i}: signer {} rpc {} p2p {}", v.signer, v.rpc, v.p2p);
             }
         }
-        SidechainCommand::Validator { dev_index, validator_key, store, addr, no_submit } => {
+        SidechainCommand::Validator { dev_index, validator_key, store, addr, no_submit, exit_with } => {
             let spec = load_spec(&args)?;
             let secret = match (dev_index, validator_key) {
                 (Some(i), None) => ValidatorKeys::dev_secret(*i),
@@ -192,8 +195,19 @@ pub async fn run(args: SidechainArgs) -> eyre::Result<()> {
             })
             .await?;
             println!("sidechain validator {index} ({me}) on http://{}", v.rpc_addr);
+            let parent_gone = async {
+                match exit_with {
+                    Some(pid) => {
+                        while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                    }
+                    None => std::future::pending().await,
+                }
+            };
             let failed = tokio::select! {
                 _ = tokio::signal::ctrl_c() => None,
+                _ = parent_gone => None,
                 why = v.stopped() => why,
             };
             v.stop().await;
@@ -290,4 +304,127 @@ where
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// The devnet's sidechain: its validators as child processes of the devnet.
+pub struct DevnetSidechain {
+    children: Vec<tokio::process::Child>,
+    pub halt: aqueduct_service::Halt,
+    watch: tokio::task::JoinHandle<()>,
+}
+
+impl DevnetSidechain {
+    /// Stops the validators (Ctrl-C each, then waits).
+    pub async fn stop(mut self) {
+        self.watch.abort();
+        for c in &mut self.children {
+            if let Some(pid) = c.id() {
+                let _ = tokio::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().await;
+            }
+        }
+        for c in &mut self.children {
+            if tokio::time::timeout(Duration::from_secs(10), c.wait()).await.is_err() {
+                let _ = c.kill().await;
+            }
+        }
+    }
+}
+
+/// Deploys the sidechain's bridge once (kept in `<root>/sidechain/sidechain.json`) and runs
+/// `validators` validator processes, each exiting with the devnet.
+pub async fn start_devnet_sidechain(
+    root: &std::path::Path,
+    l1_url: &str,
+    deployer: &PrivateKeySigner,
+    validators: usize,
+    rpc_base: u16,
+    p2p_base: u16,
+) -> eyre::Result<DevnetSidechain> {
+    let dir = root.join("sidechain");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("sidechain.json");
+    let l1 = L1Client::new(l1_url)?;
+    let reuse = match SidechainSpec::load(&path) {
+        Ok(s) => {
+            use alloy::providers::Provider;
+            let code = l1.provider().get_code_at(s.bridge).await.unwrap_or_default();
+            (!code.is_empty() && s.validators.len() == validators).then_some(s)
+        }
+        Err(_) => None,
+    };
+    let spec = match reuse {
+        Some(s) => s,
+        None => {
+            // A new bridge means a new chain: the validators' old chains go.
+            for i in 0..validators.max(16) {
+                let _ = std::fs::remove_dir_all(dir.join(format!("validator-{i}")));
+            }
+            let layout = Layout::dev(validators, rpc_base, p2p_base);
+            let s = deploy_sidechain(&l1, deployer, &layout).await.wrap_err("deploying the sidechain bridge")?;
+            s.save(&path)?;
+            s
+        }
+    };
+    let exe = std::env::current_exe()?;
+    let parent = std::process::id().to_string();
+    let mut children = Vec::new();
+    for i in 0..validators {
+        let log = std::fs::File::create(dir.join(format!("validator-{i}.log")))?;
+        let child = tokio::process::Command::new(&exe)
+            .args(["sidechain", "--l1-rpc", l1_url, "--data-dir"])
+            .arg(root)
+            .args(["validator", "--dev-index", &i.to_string(), "--exit-with", &parent])
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .wrap_err("starting a sidechain validator")?;
+        children.push(child);
+    }
+    for (i, v) in spec.validators.iter().enumerate() {
+        let rpc = sidechain_client(&v.rpc)?;
+        let end = Instant::now() + Duration::from_secs(60);
+        while rpc.status().await.is_err() {
+            if Instant::now() > end {
+                bail!(
+                    "sidechain validator {i} did not answer on {} (see {})",
+                    v.rpc,
+                    dir.join(format!("validator-{i}.log")).display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let halt = aqueduct_service::Halt::new();
+    let pids: Vec<Option<u32>> = children.iter().map(|c| c.id()).collect();
+    let h = halt.clone();
+    let watch = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            for (i, pid) in pids.iter().enumerate() {
+                if let Some(pid) = pid
+                    && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+                {
+                    h.halt(format!(
+                        "sidechain validator {i} exited (see its log under the data directory's sidechain/)"
+                    ));
+                    return;
+                }
+            }
+        }
+    });
+    println!(
+        "\nSidechain (chain id {}, {} validators, commonware simplex, checkpoints every {} blocks)",
+        spec.chain_id, validators, spec.checkpoint_interval
+    );
+    for (i, v) in spec.validators.iter().enumerate() {
+        println!(
+            "  validator {i} JSON-RPC  {}  (eth_*, sidechain_status, sidechain_checkpoint, sidechain_withdrawalProof)",
+            v.rpc
+        );
+    }
+    println!("  L1 bridge           {}", spec.bridge);
+    println!("  try                 aqueduct sidechain deposit --amount 1; aqueduct sidechain status");
+    Ok(DevnetSidechain { children, halt, watch })
 }

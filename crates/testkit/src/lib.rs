@@ -99,11 +99,16 @@ pub async fn embedded_l1(dir: &Path, execute: bool) -> Devnet {
 /// deployer's account; a flag overrides the environment).
 const DASHBOARD_ENV: (&str, &str) = ("AQUEDUCT_DASHBOARD_ADDR", "127.0.0.1:0");
 const PLASMA_ENV: (&str, &str) = ("AQUEDUCT_NO_PLASMA", "true");
+const SIDECHAIN_ENV: (&str, &str) = ("AQUEDUCT_NO_SIDECHAIN", "true");
 
 /// `bin args…` in `cwd` with the test environment (no backtraces, the devnet settings above).
 fn command(bin: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(bin);
-    c.args(args).env("RUST_BACKTRACE", "0").env(DASHBOARD_ENV.0, DASHBOARD_ENV.1).env(PLASMA_ENV.0, PLASMA_ENV.1);
+    c.args(args)
+        .env("RUST_BACKTRACE", "0")
+        .env(DASHBOARD_ENV.0, DASHBOARD_ENV.1)
+        .env(PLASMA_ENV.0, PLASMA_ENV.1)
+        .env(SIDECHAIN_ENV.0, SIDECHAIN_ENV.1);
     c
 }
 

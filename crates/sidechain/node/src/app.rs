@@ -94,6 +94,8 @@ pub struct App<E: Clock> {
     executed: B256,
     gossiped: HashSet<B256>,
     last_prune: SystemTime,
+    /// A body on the finalized chain this validator lacks (asked for on the next tick).
+    missing: Option<B256>,
 }
 
 impl<E: Clock> App<E> {
@@ -131,6 +133,8 @@ impl<E: Clock> App<E> {
             known.insert(d, known_of(&body, next));
             executed = d;
         }
+        shared.note_executed(&chain.head(), 0);
+        shared.set_deposits_minted(known.get(&executed).map(|k| k.next_deposit).unwrap_or(0));
         let now = context.current();
         Ok(Self {
             context,
@@ -149,6 +153,7 @@ impl<E: Clock> App<E> {
             executed,
             gossiped: HashSet::new(),
             last_prune: now,
+            missing: None,
         })
     }
 
@@ -421,55 +426,28 @@ impl<E: Clock> App<E> {
         R: Receiver<PublicKey = PublicKey>,
     {
         match Body::decode(bytes) {
-            Ok(body) => self.receive(body, net)?,
+            Ok(body) => self.receive(body),
             Err(e) => warn!(target: "sidechain", peer = %from, error = %e, "refused a body"),
         }
         self.try_verify(net)
     }
 
-    /// A body from a peer: kept (unconnected until its parent is known) if anyone waits for it.
-    fn receive<S, R>(&mut self, body: Body, net: &mut AppNet<S, R>) -> Result<(), NodeError>
-    where
-        S: Sender<PublicKey = PublicKey>,
-        R: Receiver<PublicKey = PublicKey>,
-    {
+    /// A body from a peer: held until a verify checks it or finality takes it in.
+    fn receive(&mut self, body: Body) {
         let digest = body.digest();
         if self.known.contains_key(&digest) {
-            return Ok(());
-        }
-        let was_wanted = self.wanted.remove(&digest).is_some();
-        // A fetched body is part of a finalized chain: connect it and its descendants.
-        if was_wanted && let Some(pk) = self.known.get(&body.parent).cloned() {
-            if body.height != pk.height + 1 {
-                warn!(target: "sidechain", %digest, "fetched body has the wrong height");
-                return Ok(());
-            }
-            self.connect(digest, body, &pk)?;
-            return self.execute();
-        }
-        if !self.known.contains_key(&body.parent) && was_wanted {
-            self.want(body.parent, net);
+            return;
         }
         if self.orphans.len() < 10_000 {
             self.orphans.insert(digest, body);
         }
-        Ok(())
     }
 
-    /// Connects a body of a finalized chain and any orphan that follows it.
+    /// Takes in a body of the finalized chain whose parent is known.
     fn connect(&mut self, digest: B256, body: Body, parent: &Known) -> Result<(), NodeError> {
         let next = parent.next_deposit + body.deposits.len() as u64;
         self.store.put_body(&digest, next, &body)?;
-        let k = known_of(&body, next);
-        self.known.insert(digest, k.clone());
-        let children: Vec<B256> = self.orphans.iter().filter(|(_, b)| b.parent == digest).map(|(d, _)| *d).collect();
-        for c in children {
-            if let Some(b) = self.orphans.remove(&c)
-                && b.height == k.height + 1
-            {
-                self.connect(c, b, &k)?;
-            }
-        }
+        self.known.insert(digest, known_of(&body, next));
         Ok(())
     }
 
@@ -478,16 +456,12 @@ impl<E: Clock> App<E> {
         S: Sender<PublicKey = PublicKey>,
         R: Receiver<PublicKey = PublicKey>,
     {
-        if let Some(b) = self.orphans.get(&digest).cloned() {
-            // Held already but not connected: what is missing is further back.
-            self.wanted.insert(digest, self.context.current());
-            if !self.known.contains_key(&b.parent) {
-                self.want(b.parent, net);
-            }
+        if self.orphans.contains_key(&digest) || self.known.contains_key(&digest) {
             return;
         }
         self.wanted.insert(digest, self.context.current());
-        net.fetch.sender.send(Recipients::All, FetchMessage::Request(digest).encode(), false);
+        let to = net.fetch.sender.send(Recipients::All, FetchMessage::Request(digest).encode(), false);
+        debug!(target: "sidechain", %digest, peers = to.len(), "asking for a body");
     }
 
     fn on_fetch<S, R>(&mut self, from: PublicKey, bytes: &[u8], net: &mut AppNet<S, R>) -> Result<(), NodeError>
@@ -497,6 +471,7 @@ impl<E: Clock> App<E> {
     {
         match FetchMessage::decode(bytes) {
             Ok(FetchMessage::Request(d)) => {
+                debug!(target: "sidechain", peer = %from, digest = %d, known = self.known.contains_key(&d), "asked for a body");
                 if self.known.contains_key(&d)
                     && let Some((body, _)) = self.store.body(&d)?
                 {
@@ -507,15 +482,10 @@ impl<E: Clock> App<E> {
             Ok(FetchMessage::Response(bytes)) => match Body::decode(&bytes) {
                 Ok(body) => {
                     let d = body.digest();
-                    if self.wanted.contains_key(&d) {
-                        if let Some(b) = self.orphans.remove(&d) {
-                            self.wanted.insert(d, self.context.current());
-                            self.receive(b, net)?;
-                        } else {
-                            self.receive(body, net)?;
-                        }
-                        // A fetched ancestor may let held orphans connect.
-                        self.connect_orphans()?;
+                    debug!(target: "sidechain", peer = %from, digest = %d, height = body.height, wanted = self.wanted.contains_key(&d), "fetched a body");
+                    if self.wanted.remove(&d).is_some() {
+                        self.receive(body);
+                        // Finality takes it in (or asks for what is still missing below it).
                         self.execute()?;
                         self.try_verify(net)?;
                     }
@@ -527,54 +497,47 @@ impl<E: Clock> App<E> {
         Ok(())
     }
 
-    /// Orphans on the finalized chain whose parent became known.
-    fn connect_orphans(&mut self) -> Result<(), NodeError> {
-        loop {
-            let ready: Vec<(B256, Known)> = self
-                .orphans
-                .iter()
-                .filter_map(|(d, b)| self.known.get(&b.parent).map(|k| (*d, k.clone())))
-                .filter(|(d, _)| self.on_finalized_path(*d))
-                .collect();
-            if ready.is_empty() {
-                return Ok(());
-            }
-            for (d, pk) in ready {
-                if let Some(b) = self.orphans.remove(&d)
-                    && b.height == pk.height + 1
-                {
-                    self.connect(d, b, &pk)?;
-                }
-            }
-        }
-    }
-
-    /// Whether `d` is the finalized body or one of its held ancestors.
-    fn on_finalized_path(&self, d: B256) -> bool {
-        let mut cur = self.finalized;
-        for _ in 0..100_000 {
-            if cur == d {
-                return true;
-            }
-            match self.orphans.get(&cur) {
-                Some(b) => cur = b.parent,
-                None => return false,
-            }
-        }
-        false
-    }
-
     // ------------------------------------------------------------------ executing
 
     /// Executes finalized bodies in order from the executed head (fetching what is missing).
     fn execute(&mut self) -> Result<(), NodeError> {
-        if self.finalized == self.executed || !self.known.contains_key(&self.finalized) {
+        if self.finalized == self.executed {
             return Ok(());
+        }
+        // Bodies held but not yet taken in (not verified here: this validator was away or slow)
+        // join once finality reaches them and their ancestry is known.
+        let mut held = Vec::new();
+        let mut cur = self.finalized;
+        while !self.known.contains_key(&cur) {
+            match self.orphans.get(&cur) {
+                Some(b) => {
+                    held.push(cur);
+                    cur = b.parent;
+                }
+                None => {
+                    self.missing = Some(cur);
+                    return Ok(());
+                }
+            }
+        }
+        for d in held.into_iter().rev() {
+            let body = self.orphans.remove(&d).expect("held");
+            let parent = self.known.get(&body.parent).cloned().expect("walked");
+            if body.height != parent.height + 1 {
+                self.shared.fail(format!("finalized body {d} has height {} after {}", body.height, parent.height));
+                return Ok(());
+            }
+            self.connect(d, body, &parent)?;
         }
         let mut path = Vec::new();
         let mut cur = self.finalized;
         while cur != self.executed {
-            let Some(k) = self.known.get(&cur) else { return Ok(()) };
+            let Some(k) = self.known.get(&cur) else {
+                // A finalized ancestor this validator never received (it was away, or slow to
+                // verify): fetch it; execution goes on when it arrives.
+                self.missing = Some(cur);
+                return Ok(());
+            };
             if k.height == 0 {
                 // Finality on a branch that does not hold our executed head cannot happen with
                 // fewer than 1/3 faulty validators: stop rather than fork.
@@ -643,6 +606,12 @@ impl<E: Clock> App<E> {
         self.try_propose(net)?;
         self.try_verify(net)?;
         let now = self.context.current();
+        if let Some(m) = self.missing.take()
+            && !self.known.contains_key(&m)
+            && !self.wanted.contains_key(&m)
+        {
+            self.want(m, net);
+        }
         let stale: Vec<B256> = self.wanted.iter().filter(|(_, t)| now > **t + FETCH_RETRY).map(|(d, _)| *d).collect();
         for d in stale {
             self.want(d, net);

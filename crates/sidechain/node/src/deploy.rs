@@ -57,10 +57,14 @@ pub async fn deploy_sidechain(
     let keys: Vec<ValidatorKeys> = layout.secrets.iter().map(ValidatorKeys::from_secret).collect::<Result<_, _>>()?;
     let signers: Vec<_> = keys.iter().map(|k| k.signer.address()).collect();
     let l1_err = |e: aqueduct_eth::L1Error| NodeError::L1(e.to_string());
-    let (bridge, deployed_at) = deploy_bridge(l1, deployer, layout.chain_id, &signers).await.map_err(l1_err)?;
+    // The validators' checkpoint gas is sent alongside the deployment (one L1 block, not five).
+    let mut sent = Vec::new();
     for a in &signers {
         let tx = TransactionRequest::default().to(*a).value(layout.fund).gas_limit(21_000);
-        let h = l1.send_request(deployer, tx).await.map_err(l1_err)?;
+        sent.push(l1.send_request(deployer, tx).await.map_err(l1_err)?);
+    }
+    let (bridge, deployed_at) = deploy_bridge(l1, deployer, layout.chain_id, &signers).await.map_err(l1_err)?;
+    for h in sent {
         l1.wait(h).await.map_err(l1_err)?;
     }
     let genesis_time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
