@@ -24,6 +24,25 @@ pub enum AttackCommand {
     /// mass exit of --users users measured against L1 block space. Same matrix and JSON as
     /// `attack all`; exits non-zero when an honest user loses.
     Plasma(PlasmaAttackArgs),
+    /// Collusion: 3 of 4 sidechain validators sign a checkpoint with a forged withdrawals root
+    /// and drain the bridge (the attack succeeds: the sidechain's trust model); the same forged
+    /// root against the optimistic rollup (the fault-proof game deletes it) and the ZK rollup
+    /// (the verifier refuses it). One matrix, three rows; exits non-zero when an outcome is not
+    /// what its design promises.
+    Collusion(CollusionArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CollusionArgs {
+    /// Seed of the optimistic rollup's fraud scenario.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print the matrix (always printed unless --json alone is given).
+    #[arg(long)]
+    report: bool,
+    /// Write the outcomes as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -44,8 +63,9 @@ pub struct AllArgs {
     /// Seed of the fraud scenario.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Families to attack (optimistic, zk, validium, channels, plasma), comma-separated; default all.
-    #[arg(long, value_delimiter = ',', value_parser = ["optimistic", "zk", "validium", "channels", "plasma"])]
+    /// Families to attack (optimistic, zk, validium, channels, plasma, sidechain), comma-separated;
+    /// default all.
+    #[arg(long, value_delimiter = ',', value_parser = ["optimistic", "zk", "validium", "channels", "plasma", "sidechain"])]
     families: Vec<String>,
     /// Users in plasma's mass exit.
     #[arg(long, default_value_t = 1000)]
@@ -111,11 +131,19 @@ pub async fn run(cmd: AttackCommand) -> eyre::Result<()> {
                 aqueduct_attack::SuiteOptions { seed: 1, families: vec!["plasma".into()], mass_exit_users: a.users };
             suite(o, a.report, a.json).await
         }
+        AttackCommand::Collusion(a) => {
+            let report = aqueduct_attack::run_collusion(a.seed).await.wrap_err("the collusion attacks")?;
+            show(report, a.report, a.json)
+        }
     }
 }
 
 async fn suite(o: aqueduct_attack::SuiteOptions, print: bool, json: Option<PathBuf>) -> eyre::Result<()> {
     let report = aqueduct_attack::run_all(&o).await.wrap_err("the attack suite")?;
+    show(report, print, json)
+}
+
+fn show(report: aqueduct_attack::SuiteReport, print: bool, json: Option<PathBuf>) -> eyre::Result<()> {
     if print || json.is_none() {
         println!("{}", report.table());
     }

@@ -29,6 +29,10 @@ pub enum BenchCommand {
     /// root and per payment, the gas to start, challenge and process an exit, and mass exits
     /// measured against L1 block space.
     Plasma(crate::bench_plasma::PlasmaBench),
+    /// Sidechain: transfers/s through the validators' JSON-RPC under a sustained load (and
+    /// anvil's under the same load), send-to-final latency, a checkpoint's L1 gas at 4, 10 and
+    /// 30 validators, deposit and withdrawal times.
+    Sidechain(crate::bench_sidechain::SidechainBench),
 }
 
 #[derive(Args, Debug)]
@@ -134,6 +138,7 @@ pub async fn run(cmd: BenchCommand) -> eyre::Result<()> {
         BenchCommand::Zk(b) => crate::bench_zk::run(b).await,
         BenchCommand::Channel(b) => crate::bench_channel::run(b).await,
         BenchCommand::Plasma(b) => crate::bench_plasma::run(b).await,
+        BenchCommand::Sidechain(b) => crate::bench_sidechain::run(b).await,
         BenchCommand::Rollup(b) => {
             let opts = aqueduct_bench::RollupBenchOptions {
                 txs: b.txs,

@@ -12,7 +12,7 @@ mod world;
 pub use corruption::{Corruption, Lie, false_belief, make_lie};
 pub use fraud::{FraudOptions, run_fraud};
 pub use report::{FraudReport, GameRecord, ScenarioSummary, WithdrawalChecks};
-pub use suite::{MassExit, Outcome, Promise, SuiteOptions, SuiteReport, plasma_mass_exit, run_all};
+pub use suite::{MassExit, Outcome, Promise, SuiteOptions, SuiteReport, plasma_mass_exit, run_all, run_collusion};
 pub use world::{RollupWorld, WorldOptions};
 
 use aqueduct_chain::ChainError;

@@ -10,7 +10,7 @@ async fn every_family_keeps_its_promise() {
     let report = run_all(&SuiteOptions { seed: 3, families: vec![], mass_exit_users: 100 }).await.unwrap();
     println!("{}", report.table());
     let attacks: Vec<(&str, &str)> = report.outcomes.iter().map(|o| (o.family, o.attack)).collect();
-    assert_eq!(attacks.len(), 11, "{attacks:?}");
+    assert_eq!(attacks.len(), 12, "{attacks:?}");
     for o in &report.outcomes {
         assert!(o.held, "{o:#?}");
         match o.promise {
@@ -33,6 +33,11 @@ async fn every_family_keeps_its_promise() {
     assert_eq!(m.users, 100);
     assert!(m.start_gas_per_exit > 50_000 && m.process_gas_per_exit > 10_000, "{m:?}");
     assert!(find("theft").happened.contains("was challenged"));
+    // Three of four sidechain validators drain the bridge (30 ETH locked by three users); the
+    // honest user's later withdrawal is refused and the honest validator reports the forgery.
+    let c = find("forged root");
+    assert_eq!((c.honest_loss_wei, c.attacker_gain_wei), (30_000_000_000_000_000_000, 30_000_000_000_000_000_000));
+    assert!(c.happened.contains("InsufficientFunds") && c.happened.contains("validator reported"), "{c:#?}");
     assert!(report.all_held);
     assert!(report.table().contains("every outcome is what its design promises"));
 }

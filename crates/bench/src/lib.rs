@@ -9,6 +9,7 @@ mod plasma;
 mod report;
 mod rollup;
 mod runner;
+mod sidechain;
 mod state_root;
 mod workload;
 mod zk;
@@ -30,6 +31,9 @@ pub use rollup::{
     WorkloadResult, bench_rollup, compare_compressors, print_rollup,
 };
 pub use runner::{BenchError, RunOptions, run};
+pub use sidechain::{
+    CheckpointGas, LoadFigures, SidechainBenchError, SidechainBenchOptions, SidechainBenchReport, bench_sidechain,
+};
 pub use state_root::{StateRootReport, bench_state_root};
 pub use workload::{TxKindMix, Workload, WorkloadSpec};
 pub use zk::{ZkBenchError, ZkBenchOptions, bench_zk};

@@ -7,6 +7,7 @@
 mod channels;
 mod optimistic;
 mod plasma;
+mod sidechain;
 mod zk;
 
 pub use plasma::{MassExit, mass_exit as plasma_mass_exit};
@@ -174,6 +175,21 @@ pub async fn run_all(o: &SuiteOptions) -> Result<SuiteReport, AttackError> {
         .await?;
         mass_exit = m;
     }
+    if wanted(o, "sidechain") {
+        play(&mut outcomes, "sidechain: 3 of 4 validators collude", sidechain::collusion()).await?;
+    }
     let all_held = outcomes.iter().all(|x| x.held);
     Ok(SuiteReport { outcomes, mass_exit, all_held })
+}
+
+/// The same forged root against three families: a sidechain whose 2/3 collude (the bridge is
+/// drained — its trust model), an optimistic rollup (the fault-proof game deletes the output),
+/// a ZK rollup (the verifier refuses the root).
+pub async fn run_collusion(seed: u64) -> Result<SuiteReport, AttackError> {
+    let mut outcomes = Vec::new();
+    play(&mut outcomes, "sidechain: 3 of 4 validators collude", sidechain::collusion()).await?;
+    play(&mut outcomes, "optimistic: wrong output root", optimistic::wrong_output(seed)).await?;
+    play(&mut outcomes, "zk: a root without a valid proof", zk::invalid_proof()).await?;
+    let all_held = outcomes.iter().all(|x| x.held);
+    Ok(SuiteReport { outcomes, mass_exit: None, all_held })
 }

@@ -113,6 +113,11 @@ impl BridgeL1 {
         self.l1.read(self.bridge, Bridge::checkpointCountCall {}).await
     }
 
+    /// `keccak256(abi.encode(checkpoint))` of checkpoint `number` as L1 accepted it.
+    pub async fn checkpoint_hash(&self, number: u64) -> Result<B256, L1Error> {
+        self.l1.read(self.bridge, Bridge::checkpointHashesCall(U256::from(number))).await
+    }
+
     pub async fn withdrawals_root(&self, number: u64) -> Result<B256, L1Error> {
         self.l1.read(self.bridge, Bridge::withdrawalsRootsCall(U256::from(number))).await
     }

@@ -225,11 +225,15 @@ async fn l1_duties(
     let stop: CancellationToken = shared.stop.clone();
     let mut cursor = spec.deployed_at;
     let mut quorum_seen: Option<(u64, Instant)> = None;
+    let mut audited = 0u64;
     let n = spec.validators.len() as u64;
     loop {
-        if let Err(e) =
-            l1_round(&spec, index, n, &bridge, &signer, submit, &shared, &mut cursor, &mut quorum_seen).await
-        {
+        let mut round =
+            l1_round(&spec, index, n, &bridge, &signer, submit, &shared, &mut cursor, &mut quorum_seen).await;
+        if round.is_ok() {
+            round = audit(&bridge, &shared, &mut audited).await;
+        }
+        if let Err(e) = round {
             warn!(target: "sidechain", error = %e, "L1 duty failed; retrying");
         }
         tokio::select! {
@@ -237,6 +241,30 @@ async fn l1_duties(
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
         }
     }
+}
+
+/// Compares each checkpoint L1 accepted with this validator's own for the same number: one that
+/// differs (signed by a colluding 2/3 with a forged root) is reported as evidence — the honest
+/// validators see it, but the bridge already took it.
+async fn audit(bridge: &BridgeL1, shared: &Shared, audited: &mut u64) -> Result<(), crate::l1::BridgeError> {
+    use alloy::sol_types::SolValue;
+    let on_l1 = shared.l1_checkpoints();
+    while *audited < on_l1 {
+        let n = *audited;
+        let Some(ours) = shared.checkpoint(n) else { break };
+        let theirs = bridge.checkpoint_hash(n).await?;
+        let mine = alloy::primitives::keccak256(ours.checkpoint.to_abi().abi_encode());
+        if theirs != mine {
+            let what = format!(
+                "checkpoint {n} on L1 is not this chain's (L1 holds {theirs}, this chain's is {mine}: blocks {}..={}, withdrawals root {}): signed by validators holding more than 2/3 of the stake",
+                ours.checkpoint.start_block, ours.checkpoint.end_block, ours.checkpoint.withdrawals_root
+            );
+            warn!(target: "sidechain", %what, "forged checkpoint on L1");
+            shared.add_evidence(what);
+        }
+        *audited += 1;
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
