@@ -122,8 +122,9 @@ impl<E: Clock> App<E> {
         );
         let head = chain.head().header.number;
         let mut executed = genesis;
-        // Executed bodies are known (their digests by height, their bodies in the store).
-        for h in 1..=head {
+        // The last executed bodies are known (their digests by height, their bodies in the
+        // store); older ones are never a proposal's parent again.
+        for h in head.saturating_sub(1_000).max(1)..=head {
             let d = store.executed(h)?.ok_or_else(|| {
                 NodeError::Config(format!("the chain has block {h} but the store does not say which body it ran"))
             })?;
@@ -529,6 +530,7 @@ impl<E: Clock> App<E> {
             }
             self.connect(d, body, &parent)?;
         }
+        let executed_height = self.known.get(&self.executed).map(|k| k.height).unwrap_or(0);
         let mut path = Vec::new();
         let mut cur = self.finalized;
         while cur != self.executed {
@@ -538,7 +540,7 @@ impl<E: Clock> App<E> {
                 self.missing = Some(cur);
                 return Ok(());
             };
-            if k.height == 0 {
+            if k.height <= executed_height {
                 // Finality on a branch that does not hold our executed head cannot happen with
                 // fewer than 1/3 faulty validators: stop rather than fork.
                 self.shared

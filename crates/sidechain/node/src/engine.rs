@@ -89,7 +89,8 @@ where
         automaton: mailbox.clone(),
         relay: mailbox.clone(),
         reporter: mailbox,
-        track_historical_votes: false,
+        // Every vote kept until its round is pruned, so conflicting votes are always reported.
+        track_historical_votes: true,
         strategy: Sequential,
         // One partition per validator (in-process tests share one storage).
         partition: format!("sidechain-{}-{}", spec.chain_id, spec.index_of(keys.signer.address()).unwrap_or(0)),

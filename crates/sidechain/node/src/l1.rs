@@ -54,8 +54,10 @@ pub async fn deploy_bridge(
     let mut sorted = validators.to_vec();
     sorted.sort();
     let stakes = vec![U256::from(10u64.pow(18)); sorted.len()];
+    // The code (~13 KB) and two new slots a validator.
+    let gas = 3_500_000 + 60_000 * sorted.len() as u64;
     let tx = Bridge::deploy_builder(l1.provider(), sidechain_id, U256::from(10u64.pow(18)), sorted, stakes)
-        .gas(4_000_000)
+        .gas(gas)
         .into_transaction_request();
     let hash = l1.send_request(deployer, tx).await?;
     let r = l1.wait(hash).await?;

@@ -74,8 +74,10 @@ struct Run {
     bob: Address,
 }
 
-/// Runs the network for `secs` simulated seconds after the transfers.
-fn run(seed: u64, secs: u64) -> Run {
+/// Runs the network for `secs` simulated seconds after the transfers; with `byzantine`,
+/// validator 3 is simplex's own conflicter mock (it signs a second, conflicting notarize and
+/// finalize vote for every one it sees) instead of an honest validator.
+fn run(seed: u64, secs: u64, byzantine: bool) -> Run {
     let keys: Vec<ValidatorKeys> =
         (0..N).map(|i| ValidatorKeys::from_secret(&ValidatorKeys::dev_secret(i)).unwrap()).collect();
     let spec = spec(&keys);
@@ -133,6 +135,20 @@ fn run(seed: u64, secs: u64) -> Run {
         let quota = Quota::per_second(NZU32!(100_000));
         for i in 0..N {
             let control = oracle.control(peers[i].clone());
+            if byzantine && i == N - 1 {
+                use commonware_consensus::simplex::mocks::conflicter::{Config, Conflicter};
+                let participants = commonware_utils::ordered::Set::try_from(peers.clone()).unwrap();
+                let scheme = aqueduct_sidechain_node::consensus::Scheme::signer(
+                    &aqueduct_sidechain_node::consensus::namespace(spec.chain_id),
+                    participants,
+                    keys[i].consensus.clone(),
+                )
+                .unwrap();
+                let votes = control.register(CH_VOTES, quota).await.unwrap();
+                Conflicter::<_, _, commonware_cryptography::Sha256>::new(context.child("byzantine"), Config { scheme })
+                    .start(votes);
+                continue;
+            }
             let mut reg = Vec::new();
             for ch in [CH_VOTES, CH_CERTIFICATES, CH_RESOLVER, CH_BODIES, CH_FETCH, CH_CHECKPOINTS, CH_TXS] {
                 reg.push(control.register(ch, quota).await.unwrap());
@@ -174,7 +190,7 @@ fn run(seed: u64, secs: u64) -> Run {
 
 #[test]
 fn four_validators_finalize_the_same_blocks() {
-    let Run { hashes, shareds, chains, bob } = run(7, 20);
+    let Run { hashes, shareds, chains, bob } = run(7, 20, false);
     let least = hashes.iter().map(|h| h.len()).min().unwrap();
     assert!(least >= 12, "every validator executed blocks: {:?}", hashes.iter().map(|h| h.len()).collect::<Vec<_>>());
     for h in &hashes[1..] {
@@ -193,6 +209,23 @@ fn four_validators_finalize_the_same_blocks() {
         assert!(s.evidence().is_empty(), "no Byzantine evidence among honest validators");
     }
     // The same seed replays the same chain.
-    let again = run(7, 20);
+    let again = run(7, 20, false);
     assert_eq!(again.hashes[0][..least], hashes[0][..least]);
+}
+
+/// A validator that votes for two blocks in one view is reported by every honest validator
+/// (simplex's conflicting-vote evidence), and the three honest ones (> 2/3) keep finalizing.
+#[test]
+fn a_double_voting_validator_is_reported_and_the_chain_goes_on() {
+    let Run { hashes, shareds, .. } = run(11, 15, true);
+    let honest = &hashes[..N - 1];
+    let least = honest.iter().map(|h| h.len()).min().unwrap();
+    assert!(least >= 10, "the honest validators finalized: {:?}", honest.iter().map(|h| h.len()).collect::<Vec<_>>());
+    for h in &honest[1..] {
+        assert_eq!(&h[..least], &honest[0][..least]);
+    }
+    for s in &shareds[..N - 1] {
+        let ev = s.evidence();
+        assert!(ev.iter().any(|e| e.contains("conflicting notarize votes")), "evidence: {ev:?}");
+    }
 }
