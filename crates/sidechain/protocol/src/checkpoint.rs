@@ -7,20 +7,6 @@ use alloy::{
 use aqueduct_primitives::{Signature, Signer};
 use serde::{Deserialize, Serialize};
 
-mod typed {
-    alloy::sol! {
-    /// As `SidechainBridge.Checkpoint` (its EIP-712 type name included).
-    struct Checkpoint {
-        uint64 number;
-        uint64 startBlock;
-        uint64 endBlock;
-        bytes32 blockHash;
-        bytes32 stateRoot;
-        bytes32 withdrawalsRoot;
-    }
-    }
-}
-
 /// A range of sidechain blocks as L1 records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -37,20 +23,10 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    fn typed(&self) -> typed::Checkpoint {
-        typed::Checkpoint {
-            number: self.number,
-            startBlock: self.start_block,
-            endBlock: self.end_block,
-            blockHash: self.block_hash,
-            stateRoot: self.state_root,
-            withdrawalsRoot: self.withdrawals_root,
-        }
-    }
-
     /// What each validator signs, as `SidechainBridge.checkpointDigest`.
     pub fn digest(&self, domain: &Domain) -> B256 {
-        self.typed().eip712_signing_hash(&domain.eip712())
+        // The contract's own struct (its name is the EIP-712 type's).
+        self.to_abi().eip712_signing_hash(&domain.eip712())
     }
 
     /// The ABI struct the bridge's `submitCheckpoint` takes.
@@ -209,7 +185,7 @@ mod tests {
             state_root: B256::ZERO,
             withdrawals_root: B256::ZERO,
         };
-        assert_eq!(cp.typed().eip712_type_hash(), alloy::primitives::keccak256(ty));
+        assert_eq!(cp.to_abi().eip712_type_hash(), alloy::primitives::keccak256(ty));
     }
 
     #[test]

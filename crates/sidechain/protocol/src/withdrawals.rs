@@ -5,6 +5,7 @@ use alloy::{
     primitives::{Address, B256, U256, keccak256},
     sol_types::SolValue,
 };
+use aqueduct_primitives::{MerkleTree, verify_merkle};
 use serde::{Deserialize, Serialize};
 
 pub const WITHDRAWAL_DEPTH: usize = 20;
@@ -36,36 +37,14 @@ impl Withdrawal {
     }
 }
 
-fn node(l: &B256, r: &B256) -> B256 {
-    let mut pre = [0u8; 64];
-    pre[..32].copy_from_slice(l.as_slice());
-    pre[32..].copy_from_slice(r.as_slice());
-    keccak256(pre)
-}
-
-/// Every level of a checkpoint's withdrawals tree.
+/// A checkpoint's withdrawals tree (the shared fixed-depth keccak tree at depth 20).
 #[derive(Clone, Debug)]
-pub struct WithdrawalTree {
-    levels: Vec<Vec<B256>>,
-    zeros: [B256; WITHDRAWAL_DEPTH + 1],
-}
+pub struct WithdrawalTree(MerkleTree);
 
 impl WithdrawalTree {
     /// The tree over `leaves` in order (at most 2^20; more is refused as `None`).
     pub fn new(leaves: Vec<B256>) -> Option<Self> {
-        if leaves.len() > 1 << WITHDRAWAL_DEPTH {
-            return None;
-        }
-        let mut zeros = [B256::ZERO; WITHDRAWAL_DEPTH + 1];
-        for d in 0..WITHDRAWAL_DEPTH {
-            zeros[d + 1] = node(&zeros[d], &zeros[d]);
-        }
-        let mut levels = vec![leaves];
-        for d in 0..WITHDRAWAL_DEPTH {
-            let up = levels[d].chunks(2).map(|c| node(&c[0], c.get(1).unwrap_or(&zeros[d]))).collect();
-            levels.push(up);
-        }
-        Some(Self { levels, zeros })
+        MerkleTree::new(WITHDRAWAL_DEPTH, leaves).map(Self)
     }
 
     pub fn of(withdrawals: &[Withdrawal]) -> Option<Self> {
@@ -73,43 +52,26 @@ impl WithdrawalTree {
     }
 
     pub fn root(&self) -> B256 {
-        self.levels[WITHDRAWAL_DEPTH].first().copied().unwrap_or(self.zeros[WITHDRAWAL_DEPTH])
+        self.0.root()
     }
 
     pub fn len(&self) -> usize {
-        self.levels[0].len()
+        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.levels[0].is_empty()
+        self.0.is_empty()
     }
 
     /// Sibling path of leaf `index`.
     pub fn proof(&self, index: usize) -> Option<Vec<B256>> {
-        if index >= self.len() {
-            return None;
-        }
-        Some(
-            (0..WITHDRAWAL_DEPTH)
-                .map(|d| {
-                    let sib = (index >> d) ^ 1;
-                    self.levels[d].get(sib).copied().unwrap_or(self.zeros[d])
-                })
-                .collect(),
-        )
+        self.0.proof(index)
     }
 }
 
 /// Whether `proof` puts `leaf` at `index` under `root` (the contract's check).
 pub fn verify_withdrawal(root: B256, leaf: B256, index: u64, proof: &[B256]) -> bool {
-    if proof.len() != WITHDRAWAL_DEPTH || index >> WITHDRAWAL_DEPTH != 0 {
-        return false;
-    }
-    let mut h = leaf;
-    for (d, sib) in proof.iter().enumerate() {
-        h = if (index >> d) & 1 == 0 { node(&h, sib) } else { node(sib, &h) };
-    }
-    h == root
+    verify_merkle(WITHDRAWAL_DEPTH, leaf, index, root, proof)
 }
 
 #[cfg(test)]
