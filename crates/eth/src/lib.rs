@@ -322,6 +322,30 @@ impl L1Client {
     }
 }
 
+/// One mined L1 transaction, as a service reports it: hash, gas used, block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Sent {
+    pub tx: B256,
+    pub gas: u64,
+    pub l1_block: u64,
+}
+
+impl From<&TransactionReceipt> for Sent {
+    fn from(r: &TransactionReceipt) -> Self {
+        Self { tx: r.transaction_hash, gas: r.gas_used, l1_block: r.block_number.unwrap_or(0) }
+    }
+}
+
+impl L1Error {
+    /// The contract's custom error when L1 refused a call with one of `E`'s.
+    pub fn revert_as<E: alloy::sol_types::SolInterface>(&self) -> Option<E> {
+        match self {
+            Self::WouldRevert { data } => E::abi_decode(data).ok(),
+            _ => None,
+        }
+    }
+}
+
 /// What services read of an L1 block header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BlockHeader {

@@ -6,9 +6,10 @@ use alloy::{
     providers::{DynProvider, Provider},
     rpc::types::{Filter, TransactionReceipt},
     signers::local::PrivateKeySigner,
-    sol_types::{SolCall, SolEvent, SolInterface},
+    sol_types::{SolCall, SolEvent},
 };
 use aqueduct_contracts::{AqueductToken, plasma::PlasmaChain as Chain};
+pub use aqueduct_eth::Sent;
 use aqueduct_eth::{L1Client, L1Error};
 use aqueduct_plasma_protocol::{Challenge, Domain, ExitPlan, Included, SignedTx};
 
@@ -16,9 +17,7 @@ use crate::error::PlasmaError;
 
 /// The contract's custom error by name, when L1 refused a call with one.
 fn refusal(e: L1Error) -> PlasmaError {
-    if let L1Error::WouldRevert { data } = &e
-        && let Ok(err) = Chain::PlasmaChainErrors::abi_decode(data)
-    {
+    if let Some(err) = e.revert_as::<Chain::PlasmaChainErrors>() {
         return PlasmaError::Refusal(format!("{err:?}"));
     }
     e.into()
@@ -49,18 +48,6 @@ impl PlasmaParams {
             process_bounty: U256::from(5) * milli,
         }
     }
-}
-
-/// One L1 transaction's outcome.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Sent {
-    pub tx: B256,
-    pub gas: u64,
-    pub l1_block: u64,
-}
-
-fn sent(r: &TransactionReceipt) -> Sent {
-    Sent { tx: r.transaction_hash, gas: r.gas_used, l1_block: r.block_number.unwrap_or(0) }
 }
 
 /// Deploys the contract from `deployer`.
@@ -156,7 +143,7 @@ impl PlasmaL1 {
     }
 
     pub async fn submit_block(&self, root: B256) -> Result<Sent, PlasmaError> {
-        Ok(sent(&self.send(self.chain().submitBlock(root).gas(150_000).into_transaction_request()).await?))
+        Ok(Sent::from(&self.send(self.chain().submitBlock(root).gas(150_000).into_transaction_request()).await?))
     }
 
     /// Deposits `amount` of `token` (zero: ETH; an ERC-20 is approved first). Returns the
@@ -176,7 +163,7 @@ impl PlasmaL1 {
             .find_map(|l| Chain::DepositCreated::decode_log_data(l.data()).ok())
             .ok_or(L1Error::MissingEvent { tx: r.transaction_hash, event: "DepositCreated" })?
             .blockNumber;
-        Ok((block.saturating_to(), sent(&r)))
+        Ok((block.saturating_to(), Sent::from(&r)))
     }
 
     /// Starts the standard exit `plan` describes; returns the exit id.
@@ -196,7 +183,7 @@ impl PlasmaL1 {
             .find_map(|l| Chain::ExitStarted::decode_log_data(l.data()).ok())
             .ok_or(L1Error::MissingEvent { tx: r.transaction_hash, event: "ExitStarted" })?
             .exitId;
-        Ok((id.saturating_to(), sent(&r)))
+        Ok((id.saturating_to(), Sent::from(&r)))
     }
 
     pub async fn challenge(&self, c: &Challenge) -> Result<Sent, PlasmaError> {
@@ -216,7 +203,7 @@ impl PlasmaL1 {
                 .gas(400_000)
                 .into_transaction_request(),
         };
-        Ok(sent(&self.send(tx).await?))
+        Ok(Sent::from(&self.send(tx).await?))
     }
 
     /// Starts an in-flight exit of `tx` whose inputs' creating transactions are `inputs`.
@@ -240,7 +227,7 @@ impl PlasmaL1 {
             .find_map(|l| Chain::InFlightExitStarted::decode_log_data(l.data()).ok())
             .ok_or(L1Error::MissingEvent { tx: r.transaction_hash, event: "InFlightExitStarted" })?
             .exitId;
-        Ok((id.saturating_to(), sent(&r)))
+        Ok((id.saturating_to(), Sent::from(&r)))
     }
 
     /// Piggybacks output `output` of the in-flight `tx`.
@@ -257,7 +244,7 @@ impl PlasmaL1 {
             .value(bond)
             .gas(300_000)
             .into_transaction_request();
-        Ok(sent(&self.send(call).await?))
+        Ok(Sent::from(&self.send(call).await?))
     }
 
     /// Piggybacks input `input` of an in-flight exit whose inputs are `inputs` (as its start
@@ -275,14 +262,14 @@ impl PlasmaL1 {
             .value(bond)
             .gas(300_000)
             .into_transaction_request();
-        Ok(sent(&self.send(call).await?))
+        Ok(Sent::from(&self.send(call).await?))
     }
 
     /// Pays up to `n` due exits of `token`.
     pub async fn process(&self, token: Address, n: u64) -> Result<Sent, PlasmaError> {
         let call =
             self.chain().processExits(token, U256::from(n)).gas(200_000 + 150_000 * n).into_transaction_request();
-        Ok(sent(&self.send(call).await?))
+        Ok(Sent::from(&self.send(call).await?))
     }
 
     /// The next exit of `token`'s queue: (exitable at, position, exit id), or `None` when empty.

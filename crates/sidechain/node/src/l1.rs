@@ -6,12 +6,12 @@ use alloy::{
     providers::{DynProvider, Provider},
     rpc::types::{Filter, TransactionReceipt},
     signers::local::PrivateKeySigner,
-    sol_types::{SolEvent, SolInterface},
+    sol_types::SolEvent,
 };
 use aqueduct_contracts::{AqueductToken, sidechain::SidechainBridge as Bridge};
+pub use aqueduct_eth::Sent;
 use aqueduct_eth::{L1Client, L1Error};
 use aqueduct_sidechain_protocol::{L1Deposit, Quorum, SignedCheckpoint, Withdrawal};
-use serde::{Deserialize, Serialize};
 
 /// Why L1 refused a bridge call, by the contract's error name when it gave one.
 #[derive(Debug, thiserror::Error)]
@@ -23,25 +23,10 @@ pub enum BridgeError {
 }
 
 fn refusal(e: L1Error) -> BridgeError {
-    if let L1Error::WouldRevert { data } = &e
-        && let Ok(err) = Bridge::SidechainBridgeErrors::abi_decode(data)
-    {
+    if let Some(err) = e.revert_as::<Bridge::SidechainBridgeErrors>() {
         return BridgeError::Refused(format!("{err:?}"));
     }
     e.into()
-}
-
-/// One L1 transaction's outcome.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Sent {
-    pub tx: B256,
-    pub gas: u64,
-    pub l1_block: u64,
-}
-
-fn sent(r: &TransactionReceipt) -> Sent {
-    Sent { tx: r.transaction_hash, gas: r.gas_used, l1_block: r.block_number.unwrap_or(0) }
 }
 
 /// Deploys the bridge with the first validator set (equal stake each).
@@ -148,7 +133,7 @@ impl BridgeL1 {
         let gas = 120_000 + 20_000 * cp.signatures.len() as u64;
         let tx =
             self.contract().submitCheckpoint(cp.checkpoint.to_abi(), cp.packed()).gas(gas).into_transaction_request();
-        Ok(sent(&self.send(signer, tx).await?))
+        Ok(Sent::from(&self.send(signer, tx).await?))
     }
 
     /// Locks `amount` of `token` (zero: ETH; an ERC-20 is approved first) for `recipient`.
@@ -182,7 +167,7 @@ impl BridgeL1 {
             .find_map(|l| Bridge::Deposited::decode_log_data(l.data()).ok())
             .ok_or(L1Error::MissingEvent { tx: r.transaction_hash, event: "Deposited" })?
             .nonce;
-        Ok((nonce, sent(&r)))
+        Ok((nonce, Sent::from(&r)))
     }
 
     /// Pays withdrawal `w`, leaf `index` of checkpoint `number`.
@@ -199,6 +184,6 @@ impl BridgeL1 {
             .withdraw(U256::from(number), w.to_abi(), U256::from(index), proof)
             .gas(200_000)
             .into_transaction_request();
-        Ok(sent(&self.send(signer, tx).await?))
+        Ok(Sent::from(&self.send(signer, tx).await?))
     }
 }
