@@ -96,6 +96,9 @@ pub struct App<E: Clock> {
     last_prune: SystemTime,
     /// A body on the finalized chain this validator lacks (asked for on the next tick).
     missing: Option<B256>,
+    /// Transactions of bodies checked or built here and not yet executed, decoded (signatures
+    /// recovered) once: execution takes them instead of recovering every sender again.
+    decoded: HashMap<B256, Vec<ChainTx>>,
 }
 
 impl<E: Clock> App<E> {
@@ -155,6 +158,7 @@ impl<E: Clock> App<E> {
             gossiped: HashSet::new(),
             last_prune: now,
             missing: None,
+            decoded: HashMap::new(),
         })
     }
 
@@ -285,8 +289,9 @@ impl<E: Clock> App<E> {
                 keep.push(p);
                 continue;
             }
-            let body = self.build_body(&p.context, parent, &pk);
+            let (body, txs) = self.build_body(&p.context, parent, &pk);
             let digest = body.digest();
+            self.decoded.insert(digest, txs);
             let next = pk.next_deposit + body.deposits.len() as u64;
             // Durable before consensus signs for it.
             self.store.put_body(&digest, next, &body)?;
@@ -298,7 +303,7 @@ impl<E: Clock> App<E> {
         Ok(())
     }
 
-    fn build_body(&self, context: &Ctx, parent: B256, pk: &Known) -> Body {
+    fn build_body(&self, context: &Ctx, parent: B256, pk: &Known) -> (Body, Vec<ChainTx>) {
         // Transactions already in bodies above the executed head are left out.
         let mut in_flight = HashSet::new();
         let mut cur = parent;
@@ -307,17 +312,17 @@ impl<E: Clock> App<E> {
             in_flight.extend(k.txs.iter().copied());
             cur = k.parent;
         }
-        let txs: Vec<Bytes> =
-            self.chain.pending_for_block(self.spec.gas_limit, MAX_TXS, &in_flight).iter().map(encode_tx).collect();
+        let picked = self.chain.pending_for_block(self.spec.gas_limit, MAX_TXS, &in_flight);
         let deposits = self.shared.deposits_from(pk.next_deposit, MAX_DEPOSITS);
-        Body {
+        let body = Body {
             parent,
             height: pk.height + 1,
             view: context.round.view().get(),
             timestamp_ms: self.now_ms().max(pk.timestamp_ms + 1),
             deposits,
-            txs,
-        }
+            txs: picked.iter().map(encode_tx).collect(),
+        };
+        (body, picked)
     }
 
     // ------------------------------------------------------------------ verifying
@@ -406,14 +411,17 @@ impl<E: Clock> App<E> {
                 None => return Ok(Verdict::Wait(format!("L1 deposit {} not seen yet", d.nonce))),
             }
         }
+        let mut txs = Vec::with_capacity(body.txs.len());
         for (i, raw) in body.txs.iter().enumerate() {
-            if let Err(e) = Chain::decode_raw_tx_for(self.chain.rules(), raw) {
-                return Ok(Verdict::Invalid(format!("transaction {i}: {e}")));
+            match Chain::decode_raw_tx_for(self.chain.rules(), raw) {
+                Ok(tx) => txs.push(tx),
+                Err(e) => return Ok(Verdict::Invalid(format!("transaction {i}: {e}"))),
             }
         }
         let next = pk.next_deposit + body.deposits.len() as u64;
         // Durable before the vote.
         self.store.put_body(&payload, next, &body)?;
+        self.decoded.insert(payload, txs);
         self.orphans.remove(&payload);
         self.known.insert(payload, known_of(&body, next));
         Ok(Verdict::Valid)
@@ -558,8 +566,11 @@ impl<E: Clock> App<E> {
     }
 
     fn execute_body(&mut self, digest: B256, body: &Body) -> Result<(), NodeError> {
-        let txs: Vec<ChainTx> =
-            body.txs.iter().filter_map(|raw| Chain::decode_raw_tx_for(self.chain.rules(), raw).ok()).collect();
+        // Fetched bodies were never decoded here; the others were, once.
+        let txs = match self.decoded.remove(&digest) {
+            Some(txs) => txs,
+            None => body.txs.iter().filter_map(|raw| Chain::decode_raw_tx_for(self.chain.rules(), raw).ok()).collect(),
+        };
         self.store.put_executed(body.height, &digest)?;
         let block = self.chain.build_block(BlockAttributes {
             timestamp: Some(body.timestamp_secs()),
@@ -641,6 +652,9 @@ impl<E: Clock> App<E> {
         let executed = self.executed;
         self.known.retain(|d, k| k.height >= keep_from || *d == executed);
         self.orphans.retain(|_, b| b.height + 1_000 >= head);
+        // Bodies of abandoned views never execute: their decoded transactions go.
+        let known = &self.known;
+        self.decoded.retain(|d, _| known.get(d).is_some_and(|k| k.height > head));
     }
 }
 
