@@ -83,19 +83,8 @@ pub struct DevnetArgs {
     /// otherwise).
     #[arg(long, env = "AQUEDUCT_NO_PLASMA", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     no_plasma: bool,
-    /// Leave out the sidechain (`--no-sidechain=false` keeps it where the environment says
-    /// otherwise).
-    #[arg(long, env = "AQUEDUCT_NO_SIDECHAIN", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
-    no_sidechain: bool,
-    /// Sidechain validators (processes) when first deployed.
-    #[arg(long, default_value_t = 4)]
-    sidechain_validators: usize,
-    /// Sidechain validator i serves JSON-RPC on this port + i.
-    #[arg(long, default_value_t = 9550)]
-    sidechain_rpc_base: u16,
-    /// Sidechain validator i's consensus listens on this port + i.
-    #[arg(long, default_value_t = 9560)]
-    sidechain_p2p_base: u16,
+    #[command(flatten)]
+    sidechain: crate::sidechain::DevnetSidechainArgs,
     /// The plasma operator's JSON-RPC.
     #[arg(long, env = "AQUEDUCT_PLASMA_ADDR", default_value = "127.0.0.1:9548")]
     plasma_addr: SocketAddr,
@@ -384,13 +373,8 @@ fn check_addresses(s: &Settings, args: &DevnetArgs) -> eyre::Result<()> {
     if !args.no_rollup && !args.no_plasma {
         wanted.push(("the plasma operator (--plasma-addr)", args.plasma_addr));
     }
-    if !args.no_rollup && !args.no_sidechain {
-        for i in 0..args.sidechain_validators as u16 {
-            let rpc = SocketAddr::from(([127, 0, 0, 1], args.sidechain_rpc_base + i));
-            let p2p = SocketAddr::from(([127, 0, 0, 1], args.sidechain_p2p_base + i));
-            wanted.push(("a sidechain validator (--sidechain-rpc-base)", rpc));
-            wanted.push(("a sidechain validator (--sidechain-p2p-base)", p2p));
-        }
+    if !args.no_rollup && !args.sidechain.no_sidechain {
+        wanted.extend(args.sidechain.addresses());
     }
     for (what, addr) in wanted {
         if addr.port() != 0 && std::net::TcpListener::bind(addr).is_err() {
@@ -485,18 +469,9 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
             Err(e) => return run.fail(e).await,
         }
     }
-    if !args.no_sidechain {
+    if !args.sidechain.no_sidechain {
         let root = s.rollup_dir.parent().unwrap_or(Path::new("."));
-        let started = crate::sidechain::start_devnet_sidechain(
-            root,
-            &l1_url,
-            &deployer,
-            args.sidechain_validators,
-            args.sidechain_rpc_base,
-            args.sidechain_p2p_base,
-        )
-        .await;
-        match started {
+        match crate::sidechain::start_devnet_sidechain(root, &l1_url, &deployer, &args.sidechain).await {
             Ok(sc) => run.sidechain = Some(sc),
             Err(e) => return run.fail(e).await,
         }

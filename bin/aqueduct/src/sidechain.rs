@@ -306,6 +306,39 @@ where
     }
 }
 
+/// The devnet's sidechain flags.
+#[derive(Args, Debug)]
+pub struct DevnetSidechainArgs {
+    /// Leave out the sidechain (`--no-sidechain=false` keeps it where the environment says
+    /// otherwise).
+    #[arg(long, env = "AQUEDUCT_NO_SIDECHAIN", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_sidechain: bool,
+    /// Sidechain validators (processes) when first deployed.
+    #[arg(long, default_value_t = 4)]
+    pub sidechain_validators: usize,
+    /// Sidechain validator i serves JSON-RPC on this port + i.
+    #[arg(long, default_value_t = 9550)]
+    pub sidechain_rpc_base: u16,
+    /// Sidechain validator i's consensus listens on this port + i.
+    #[arg(long, default_value_t = 9560)]
+    pub sidechain_p2p_base: u16,
+}
+
+impl DevnetSidechainArgs {
+    /// Every address the validators will listen on, for the devnet's check before it starts.
+    pub fn addresses(&self) -> Vec<(&'static str, SocketAddr)> {
+        (0..self.sidechain_validators as u16)
+            .flat_map(|i| {
+                let at = |port: u16| SocketAddr::from(([127, 0, 0, 1], port + i));
+                [
+                    ("a sidechain validator (--sidechain-rpc-base)", at(self.sidechain_rpc_base)),
+                    ("a sidechain validator (--sidechain-p2p-base)", at(self.sidechain_p2p_base)),
+                ]
+            })
+            .collect()
+    }
+}
+
 /// The devnet's sidechain: its validators as child processes of the devnet.
 pub struct DevnetSidechain {
     children: Vec<tokio::process::Child>,
@@ -336,10 +369,10 @@ pub async fn start_devnet_sidechain(
     root: &std::path::Path,
     l1_url: &str,
     deployer: &PrivateKeySigner,
-    validators: usize,
-    rpc_base: u16,
-    p2p_base: u16,
+    args: &DevnetSidechainArgs,
 ) -> eyre::Result<DevnetSidechain> {
+    let (validators, rpc_base, p2p_base) =
+        (args.sidechain_validators, args.sidechain_rpc_base, args.sidechain_p2p_base);
     let dir = root.join("sidechain");
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("sidechain.json");
