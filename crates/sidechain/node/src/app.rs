@@ -256,8 +256,8 @@ impl<E: Clock> App<E> {
             }
             Message::Evidence { view, what } => {
                 warn!(target: "sidechain", view, %what, "Byzantine evidence from consensus");
-                let seq = self.shared.add_evidence(format!("view {view}: {what}"));
-                self.store.put_evidence(seq, &format!("view {view}: {what}"))?;
+                let what = format!("view {view}: {what}");
+                self.store.put_evidence(self.shared.add_evidence(what.clone()), &what)?;
             }
         }
         Ok(())
