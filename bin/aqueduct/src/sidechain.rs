@@ -11,6 +11,7 @@ use std::{
 
 use alloy::{
     primitives::{Address, B256, U256},
+    providers::Provider,
     signers::local::PrivateKeySigner,
 };
 use aqueduct_contracts::sidechain::{CHILD_BRIDGE, ChildBridge};
@@ -45,6 +46,27 @@ pub struct SidechainArgs {
     key: PrivateKeySigner,
     #[command(subcommand)]
     command: SidechainCommand,
+}
+
+/// Which validator: a dev one by index or a secret.
+#[derive(Args)]
+pub struct ValidatorKeyArgs {
+    /// A dev validator by index (its key derives from it).
+    #[arg(long, conflicts_with = "validator_key")]
+    dev_index: Option<usize>,
+    /// The validator's secp256k1 secret (its consensus key derives from it).
+    #[arg(long, env = "AQUEDUCT_VALIDATOR_KEY", hide_env_values = true)]
+    validator_key: Option<B256>,
+}
+
+impl ValidatorKeyArgs {
+    fn secret(&self) -> eyre::Result<B256> {
+        match (self.dev_index, self.validator_key) {
+            (Some(i), None) => Ok(ValidatorKeys::dev_secret(i)),
+            (None, Some(k)) => Ok(k),
+            _ => bail!("name the validator: --dev-index I or --validator-key HEX"),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -88,12 +110,37 @@ pub enum SidechainCommand {
         /// JSON-RPC listen address [default: the spec's for this validator].
         #[arg(long)]
         addr: Option<SocketAddr>,
+        /// Consensus p2p listen address, for a validator that joins through L1 (`sidechain
+        /// join`) [default: the spec's for this validator].
+        #[arg(long)]
+        p2p: Option<SocketAddr>,
         /// Do not post checkpoints to L1 (sign and share them only).
         #[arg(long)]
         no_submit: bool,
         /// Exit when the process with this id does (a devnet's child).
         #[arg(long)]
         exit_with: Option<u32>,
+    },
+    /// Ask L1 to add a validator at the next checkpoint: bond its stake and announce its
+    /// consensus key and addresses (the --key tops up the validator's L1 balance if needed).
+    /// Start it with `sidechain validator --p2p ADDR --addr ADDR` before or after.
+    Join {
+        #[command(flatten)]
+        who: ValidatorKeyArgs,
+        /// Where its consensus p2p listens.
+        #[arg(long)]
+        p2p: SocketAddr,
+        /// Its Ethereum JSON-RPC address.
+        #[arg(long)]
+        addr: SocketAddr,
+        /// Stake bonded, in ether.
+        #[arg(long, value_parser = crate::ether_arg, default_value = "1")]
+        stake: String,
+    },
+    /// Ask L1 to remove a validator at the next checkpoint (its bond is returned then).
+    Leave {
+        #[command(flatten)]
+        who: ValidatorKeyArgs,
     },
     /// Lock ETH (or an L1 ERC-20 with --token) on L1 and wait until it is minted on the sidechain.
     Deposit {
@@ -167,24 +214,20 @@ pub async fn run(args: SidechainArgs) -> eyre::Result<()> {
                 println!("  validator {i}: signer {} rpc {} p2p {}", v.signer, v.rpc, v.p2p);
             }
         }
-        SidechainCommand::Validator { dev_index, validator_key, store, addr, no_submit, exit_with } => {
+        SidechainCommand::Validator { dev_index, validator_key, store, addr, p2p, no_submit, exit_with } => {
             let spec = load_spec(&args)?;
-            let secret = match (dev_index, validator_key) {
-                (Some(i), None) => ValidatorKeys::dev_secret(*i),
-                (None, Some(k)) => *k,
-                _ => bail!("name the validator: --dev-index I or --validator-key HEX"),
-            };
+            let secret = ValidatorKeyArgs { dev_index: *dev_index, validator_key: *validator_key }.secret()?;
             let me = ValidatorKeys::from_secret(&secret)?.signer.address();
-            let index = spec.index_of(me).ok_or_else(|| eyre!("{me} is not one of this sidechain's validators"))?;
-            let rpc_addr = match addr {
-                Some(a) => *a,
-                None => spec.validators[index]
-                    .rpc
-                    .trim_start_matches("http://")
-                    .parse()
-                    .wrap_err("the spec's rpc address")?,
+            let index = spec.index_of(me);
+            let rpc_addr = match (addr, index) {
+                (Some(a), _) => *a,
+                (None, Some(i)) => {
+                    spec.validators[i].rpc.trim_start_matches("http://").parse().wrap_err("the spec's rpc address")?
+                }
+                (None, None) => bail!("{me} is not in the spec (it joins through L1): give --addr and --p2p"),
             };
-            let data_dir = store.clone().unwrap_or_else(|| args.data_dir.join(format!("sidechain/validator-{index}")));
+            let name = index.map(|i| i.to_string()).unwrap_or_else(|| me.to_string());
+            let data_dir = store.clone().unwrap_or_else(|| args.data_dir.join(format!("sidechain/validator-{name}")));
             let v = start_validator(ValidatorOptions {
                 spec,
                 secret,
@@ -192,9 +235,10 @@ pub async fn run(args: SidechainArgs) -> eyre::Result<()> {
                 rpc_addr,
                 l1_rpc: args.l1_rpc.clone(),
                 submit_checkpoints: !no_submit,
+                p2p_addr: *p2p,
             })
             .await?;
-            println!("sidechain validator {index} ({me}) on http://{}", v.rpc_addr);
+            println!("sidechain validator {name} ({me}) on http://{}", v.rpc_addr);
             let parent_gone = async {
                 match exit_with {
                     Some(pid) => {
@@ -214,6 +258,45 @@ pub async fn run(args: SidechainArgs) -> eyre::Result<()> {
             if let Some(why) = failed {
                 return Err(eyre!(why));
             }
+        }
+        SidechainCommand::Join { who, p2p, addr, stake } => {
+            let spec = load_spec(&args)?;
+            let keys = ValidatorKeys::from_secret(&who.secret()?)?;
+            let me = keys.signer.address();
+            let l1 = L1Client::new(&args.l1_rpc)?;
+            let stake = crate::ether_amount(stake)?;
+            let signer = PrivateKeySigner::from_bytes(&who.secret()?)?;
+            // The bond and the gas come from the validator's own L1 account.
+            let need = stake + U256::from(10u64.pow(17));
+            let have = l1.provider().get_balance(me).await?;
+            if have < need {
+                let tx = alloy::rpc::types::TransactionRequest::default().to(me).value(need - have).gas_limit(21_000);
+                l1.transact(&args.key, tx).await.wrap_err("funding the validator on L1")?;
+            }
+            let info = aqueduct_sidechain_node::ValidatorInfo {
+                signer: me,
+                consensus_key: keys.consensus_key_hex(),
+                p2p: *p2p,
+                rpc: format!("http://{addr}"),
+            };
+            let sent = BridgeL1::new(l1, spec.bridge).request_join(&signer, stake, &info).await?;
+            println!(
+                "{me} asked to join with {} ETH in {} (block {}): it joins the set when the next checkpoint is accepted, and orders blocks from the checkpoint boundary after",
+                crate::format_ether(stake),
+                sent.tx,
+                sent.l1_block
+            );
+        }
+        SidechainCommand::Leave { who } => {
+            let spec = load_spec(&args)?;
+            let signer = PrivateKeySigner::from_bytes(&who.secret()?)?;
+            let sent = BridgeL1::new(L1Client::new(&args.l1_rpc)?, spec.bridge).request_leave(&signer).await?;
+            println!(
+                "{} asked to leave in {} (block {}): it leaves the set when the next checkpoint is accepted",
+                signer.address(),
+                sent.tx,
+                sent.l1_block
+            );
         }
         SidechainCommand::Deposit { amount, token, to, no_wait } => {
             let spec = load_spec(&args)?;
@@ -379,7 +462,6 @@ pub async fn start_devnet_sidechain(
     let l1 = L1Client::new(l1_url)?;
     let reuse = match SidechainSpec::load(&path) {
         Ok(s) => {
-            use alloy::providers::Provider;
             let code = l1.provider().get_code_at(s.bridge).await.unwrap_or_default();
             (!code.is_empty() && s.validators.len() == validators).then_some(s)
         }

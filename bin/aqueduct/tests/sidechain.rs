@@ -4,7 +4,9 @@
 //! deployed with `forge create`; a withdrawal paid on L1 after its checkpoint. On the embedded
 //! L1 also the faults: one validator killed (kill -9) — the chain goes on; restarted — it catches
 //! up and holds the same hash at every height; two killed — no finality; one back — it resumes,
-//! with no fork.
+//! with no fork. Then the validator set changing through L1: a fifth validator joins (it
+//! catches up as a follower, and orders blocks from the checkpoint boundary after L1 applied
+//! the change), one leaves — each shown by how many validators finality then needs.
 
 mod common;
 
@@ -32,6 +34,7 @@ struct Side {
     dir: tempfile::TempDir,
     l1: String,
     rpc_base: u16,
+    p2p_base: u16,
     validators: Vec<Option<Proc>>,
 }
 
@@ -55,14 +58,25 @@ impl Side {
     }
 
     fn start(&mut self, i: usize) {
+        self.start_with(i, &[]);
+    }
+
+    fn start_with(&mut self, i: usize, extra: &[&str]) {
         let data = self.dir.path().display().to_string();
         let log = self.dir.path().join(format!("validator-{i}.log"));
-        let p = aqueduct_proc(
-            &["sidechain", "--l1-rpc", &self.l1, "--data-dir", &data, "validator", "--dev-index", &i.to_string()],
-            &log,
-        );
+        let index = i.to_string();
+        let mut a = vec!["sidechain", "--l1-rpc", &self.l1, "--data-dir", &data, "validator", "--dev-index", &index];
+        a.extend_from_slice(extra);
+        let p = aqueduct_proc(&a, &log);
+        if self.validators.len() <= i {
+            self.validators.resize_with(i + 1, || None);
+        }
         self.validators[i] = Some(p);
         wait_port(self.rpc_base + i as u16, 60, "a sidechain validator");
+    }
+
+    fn status(&self, i: usize) -> serde_json::Value {
+        Rpc::at(&self.url(i)).call("sidechain_status", json!([]))
     }
 
     fn kill(&mut self, i: usize) {
@@ -78,7 +92,7 @@ impl Drop for Side {
     /// A failing test shows the end of each validator's log.
     fn drop(&mut self) {
         if std::thread::panicking() {
-            for i in 0..4 {
+            for i in 0..self.validators.len() {
                 let log =
                     std::fs::read_to_string(self.dir.path().join(format!("validator-{i}.log"))).unwrap_or_default();
                 let tail: Vec<&str> = log.lines().rev().take(15).collect();
@@ -90,7 +104,7 @@ impl Drop for Side {
 
 fn start_sidechain(l1: &str, dir: tempfile::TempDir) -> Side {
     let (rpc_base, p2p_base) = (free_port_block(), free_port_block());
-    let mut side = Side { dir, l1: l1.to_string(), rpc_base, validators: (0..4).map(|_| None).collect() };
+    let mut side = Side { dir, l1: l1.to_string(), rpc_base, p2p_base, validators: (0..4).map(|_| None).collect() };
     let out = side.ok(&[
         "deploy",
         "--rpc-base",
@@ -107,11 +121,11 @@ fn start_sidechain(l1: &str, dir: tempfile::TempDir) -> Side {
     side
 }
 
-/// Four consecutive free ports (validators take base + i).
+/// Five consecutive free ports (validators take base + i; the fifth joins later).
 fn free_port_block() -> u16 {
     loop {
         let p = free_port();
-        if p < 60_000 && (1..4).all(|i| std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
+        if p < 60_000 && (1..5).all(|i| std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
             return p;
         }
     }
@@ -275,4 +289,54 @@ fn four_validator_processes_on_anvil() {
     let side = start_sidechain(&format!("http://127.0.0.1:{port}"), dir);
     user_flow(&side);
     same_chain(&side, &[0, 1, 2, 3]);
+}
+
+#[test]
+#[ignore = "five validator processes and anvil, ~1.5 min; CI runs it (cargo test -- --include-ignored)"]
+fn validators_join_and_leave_through_l1() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _anvil =
+        Proc::spawn(&tool("anvil"), &["--port", &port.to_string(), "--block-time", "1"], &dir.path().join("anvil.log"));
+    wait_port(port, 30, "anvil");
+    let mut side = start_sidechain(&format!("http://127.0.0.1:{port}"), dir);
+    until("blocks", 60, || (side.head(0) >= 2).then_some(()));
+
+    // A fifth validator asks L1 to join, and starts following the chain.
+    let p2p = format!("127.0.0.1:{}", side.p2p_base + 4);
+    let rpc = format!("127.0.0.1:{}", side.rpc_base + 4);
+    let out = side.ok(&["join", "--dev-index", "4", "--p2p", &p2p, "--addr", &rpc]);
+    assert!(out.contains("asked to join"), "{out}");
+    side.start_with(4, &["--p2p", &p2p, "--addr", &rpc]);
+    // The next checkpoint applies it on L1; the chain ends epoch 0 at the checkpoint boundary
+    // after, and the joiner is a member of epoch 1.
+    until("the joiner orders blocks in epoch 1", 90, || {
+        let s = side.status(4);
+        (s["epoch"] == json!(1) && s["member"] == json!(true)).then_some(())
+    });
+    for i in 0..4 {
+        until("every validator in epoch 1", 30, || (side.status(i)["epoch"] == json!(1)).then_some(()));
+    }
+    assert_eq!(side.status(0)["validators"], json!(5), "L1's set");
+    // With five, finality needs four: one original killed, it goes on only with the joiner's votes.
+    side.kill(3);
+    let h = side.head(0);
+    until("finality with the joiner's votes", 30, || (side.head(0) >= h + 4).then_some(()));
+    let agreed = same_chain(&side, &[0, 1, 2, 4]);
+    assert!(agreed >= h + 3, "the joiner holds the same chain (agreed up to {agreed})");
+
+    // The killed validator leaves through L1. The checkpoint that applies it needs more than
+    // 2/3 of five: the joiner's signature is one of the four.
+    let out = side.ok(&["leave", "--dev-index", "3"]);
+    assert!(out.contains("asked to leave"), "{out}");
+    until("epoch 2 without validator 3", 90, || (side.status(0)["epoch"] == json!(2)).then_some(()));
+    assert_eq!(side.status(0)["validators"], json!(4), "L1's set");
+    // Four left: finality needs three, so it survives a second validator killed (with five it
+    // would have halted at three of five).
+    side.kill(2);
+    let h = side.head(0);
+    until("finality with three of the four", 30, || (side.head(0) >= h + 4).then_some(()));
+    same_chain(&side, &[0, 1, 4]);
+    let ev = Rpc::at(&side.url(0)).call("sidechain_evidence", json!([]));
+    assert_eq!(ev, json!([]), "no Byzantine evidence among honest validators");
 }

@@ -93,7 +93,9 @@ contract SidechainBridge {
         uint256 signedStake
     );
     event Withdrawn(uint64 indexed nonce, address indexed recipient, address token, uint256 amount, bool paid);
-    event ValidatorJoinRequested(address indexed validator, uint256 stake);
+    /// A candidate's consensus key (ed25519) and where its consensus p2p and JSON-RPC listen:
+    /// the validators add it as a peer, and to consensus when the set changes.
+    event ValidatorJoinRequested(address indexed validator, uint256 stake, bytes32 consensusKey, string p2p, string rpc);
     event ValidatorLeaveRequested(address indexed validator);
     event ValidatorSetChanged(uint64 indexed epoch, uint64 atCheckpoint, address[] validators, uint256[] stakes);
 
@@ -289,14 +291,15 @@ contract SidechainBridge {
         }
     }
 
-    /// @notice Bonds `msg.value` to join the set at the next checkpoint.
-    function requestJoin() external payable {
+    /// @notice Bonds `msg.value` to join the set at the next checkpoint, with the candidate's
+    ///         consensus key and its p2p and JSON-RPC addresses (announced, not checked).
+    function requestJoin(bytes32 consensusKey, string calldata p2p, string calldata rpc) external payable {
         if (stakeOf[msg.sender] != 0 || pendingStake[msg.sender] != 0) revert AlreadyValidator(msg.sender);
         if (msg.value < minStake || msg.value == 0) revert StakeTooLow(msg.value, minStake);
         pendingStake[msg.sender] = msg.value;
         bonded[msg.sender] += msg.value;
         pendingJoins.push(msg.sender);
-        emit ValidatorJoinRequested(msg.sender, msg.value);
+        emit ValidatorJoinRequested(msg.sender, msg.value, consensusKey, p2p, rpc);
     }
 
     /// @notice Leaves the set at the next checkpoint; a bonded stake is returned then.

@@ -123,7 +123,12 @@ contract SidechainBridgeTest is SidechainHelper {
         address nv = vm.addr(newKey);
         vm.deal(nv, 2 ether);
         vm.prank(nv);
-        bridge.requestJoin{value: 1 ether}();
+        // The candidate's consensus key and addresses reach the validators through the log.
+        vm.expectEmit(true, false, false, true);
+        emit SidechainBridge.ValidatorJoinRequested(
+            nv, 1 ether, bytes32(uint256(7)), "127.0.0.1:9564", "http://127.0.0.1:9554"
+        );
+        bridge.requestJoin{value: 1 ether}(bytes32(uint256(7)), "127.0.0.1:9564", "http://127.0.0.1:9554");
         assertEq(bridge.stakeOf(nv), 0, "not yet");
         address gone = vals[0];
         vm.prank(gone);

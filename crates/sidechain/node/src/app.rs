@@ -10,7 +10,7 @@ use std::{
 
 use alloy::primitives::{B256, Bytes, keccak256};
 use aqueduct_chain::{BlockAttributes, Chain, ChainTx};
-use aqueduct_sidechain_protocol::{Body, MAX_DEPOSITS, MAX_TXS};
+use aqueduct_sidechain_protocol::{Body, MAX_DEPOSITS, MAX_TXS, SetChange};
 use commonware_p2p::{Receiver, Recipients, Sender};
 use commonware_runtime::Clock;
 use commonware_utils::channel::oneshot;
@@ -23,7 +23,7 @@ use crate::{
     consensus::{Ctx, Digest, Message, PublicKey, from_digest, to_digest},
     shared::Shared,
     spec::SidechainSpec,
-    store::SideStore,
+    store::{EpochStart, SideStore},
     wire::{FetchMessage, decode_txs, encode_txs},
 };
 
@@ -35,6 +35,11 @@ const FETCH_RETRY: Duration = Duration::from_millis(500);
 const TICK: Duration = Duration::from_millis(20);
 /// Most transactions passed on in one gossip message.
 const GOSSIP_BATCH: usize = 2_000;
+/// How often a validator asks its peers how far they have executed (to catch up after being
+/// away, or to follow the chain before it joins the set).
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+
+mod catchup;
 
 /// A body whose ancestry is known back to genesis.
 #[derive(Clone, Debug)]
@@ -44,6 +49,8 @@ struct Known {
     parent: B256,
     /// The next L1 deposit nonce after this body.
     next_deposit: u64,
+    /// The consensus epoch that orders this body's children.
+    epoch: u64,
     txs: Vec<B256>,
 }
 
@@ -81,7 +88,6 @@ pub struct App<E: Clock> {
     store: Arc<SideStore>,
     shared: Arc<Shared>,
     checkpointer: Checkpointer,
-    genesis: B256,
     known: HashMap<B256, Known>,
     /// Bodies whose parent is not known yet, by digest.
     orphans: HashMap<B256, Body>,
@@ -99,6 +105,14 @@ pub struct App<E: Clock> {
     /// Transactions of bodies checked or built here and not yet executed, decoded (signatures
     /// recovered) once: execution takes them instead of recovering every sender again.
     decoded: HashMap<B256, Vec<ChainTx>>,
+    /// Where the executed chain's current epoch started, and its validators.
+    epoch: EpochStart,
+    /// Where each epoch start goes (the engine supervisor starts that epoch's consensus).
+    epochs: mpsc::UnboundedSender<EpochStart>,
+    /// Catching up: peers' executed heights, and which digest each reported at a height.
+    tips: HashMap<PublicKey, u64>,
+    reported: HashMap<(u64, B256), HashSet<PublicKey>>,
+    last_sync: SystemTime,
 }
 
 impl<E: Clock> App<E> {
@@ -110,6 +124,7 @@ impl<E: Clock> App<E> {
         store: Arc<SideStore>,
         shared: Arc<Shared>,
         checkpointer: Checkpointer,
+        epochs: mpsc::UnboundedSender<EpochStart>,
     ) -> Result<Self, NodeError> {
         let genesis = chain.block(aqueduct_chain::BlockRef::Number(0)).expect("genesis").hash;
         let mut known = HashMap::new();
@@ -120,9 +135,11 @@ impl<E: Clock> App<E> {
                 timestamp_ms: spec.genesis_time * 1000,
                 parent: B256::ZERO,
                 next_deposit: 0,
+                epoch: 0,
                 txs: Vec::new(),
             },
         );
+        let mut starts = store.epochs()?;
         let head = chain.head().header.number;
         let mut executed = genesis;
         // The last executed bodies are known (their digests by height, their bodies in the
@@ -134,9 +151,23 @@ impl<E: Clock> App<E> {
             let (body, next) = store.body(&d)?.ok_or_else(|| {
                 NodeError::Config(format!("body {d} of executed block {h} is missing from the store"))
             })?;
-            known.insert(d, known_of(&body, next));
+            // A crash between executing an epoch's last body and recording the epoch.
+            if let Some(c) = body.set_change.first()
+                && starts.last().is_none_or(|s| s.change.epoch < c.epoch)
+            {
+                let start = EpochStart { floor: d, height: h, change: c.clone() };
+                store.put_epoch(&start)?;
+                starts.push(start);
+            }
+            let epoch = starts.iter().rev().find(|s| s.height <= h).map(|s| s.change.epoch).unwrap_or(0);
+            known.insert(d, known_of(&body, next, epoch));
             executed = d;
         }
+        let epoch = starts.pop().unwrap_or_else(|| EpochStart {
+            floor: genesis,
+            height: 0,
+            change: SetChange { epoch: 0, at_checkpoint: 0, validators: spec.genesis_validators() },
+        });
         shared.note_executed(&chain.head(), 0);
         shared.set_deposits_minted(known.get(&executed).map(|k| k.next_deposit).unwrap_or(0));
         let now = context.current();
@@ -147,7 +178,6 @@ impl<E: Clock> App<E> {
             store,
             shared,
             checkpointer,
-            genesis,
             known,
             orphans: HashMap::new(),
             wanted: HashMap::new(),
@@ -159,11 +189,17 @@ impl<E: Clock> App<E> {
             last_prune: now,
             missing: None,
             decoded: HashMap::new(),
+            epoch,
+            epochs,
+            tips: HashMap::new(),
+            reported: HashMap::new(),
+            last_sync: now,
         })
     }
 
-    pub fn genesis(&self) -> B256 {
-        self.genesis
+    /// Where the executed chain's current epoch starts.
+    pub fn epoch(&self) -> EpochStart {
+        self.epoch.clone()
     }
 
     fn now_ms(&self) -> u64 {
@@ -283,6 +319,10 @@ impl<E: Clock> App<E> {
                 keep.push(p);
                 continue;
             };
+            if p.context.round.epoch().get() != pk.epoch {
+                // The parent ended that epoch (or belongs to another): no proposal.
+                continue;
+            }
             // Blocks follow each other by the block time.
             let earliest = pk.timestamp_ms + self.spec.block_time_ms;
             if self.now_ms() < earliest {
@@ -295,7 +335,7 @@ impl<E: Clock> App<E> {
             let next = pk.next_deposit + body.deposits.len() as u64;
             // Durable before consensus signs for it.
             self.store.put_body(&digest, next, &body)?;
-            self.known.insert(digest, known_of(&body, next));
+            self.known.insert(digest, known_of(&body, next, epoch_after(&body, pk.epoch)));
             info!(target: "sidechain", height = body.height, view = body.view, txs = body.txs.len(), deposits = body.deposits.len(), %digest, "proposed");
             let _ = p.response.send(to_digest(digest));
         }
@@ -314,13 +354,20 @@ impl<E: Clock> App<E> {
         }
         let picked = self.chain.pending_for_block(self.spec.gas_limit, MAX_TXS, &in_flight);
         let deposits = self.shared.deposits_from(pk.next_deposit, MAX_DEPOSITS);
+        let height = pk.height + 1;
+        // A set change L1 applied ends the epoch at the next checkpoint boundary.
+        let set_change = match self.shared.set_change(pk.epoch + 1) {
+            Some(c) if height.is_multiple_of(self.spec.checkpoint_interval) => vec![c],
+            _ => vec![],
+        };
         let body = Body {
             parent,
-            height: pk.height + 1,
+            height,
             view: context.round.view().get(),
             timestamp_ms: self.now_ms().max(pk.timestamp_ms + 1),
             deposits,
             txs: picked.iter().map(encode_tx).collect(),
+            set_change,
         };
         (body, picked)
     }
@@ -385,6 +432,13 @@ impl<E: Clock> App<E> {
         if body.parent != parent {
             return Ok(Verdict::Invalid(format!("body's parent {} is not the proposal's {parent}", body.parent)));
         }
+        if context.round.epoch().get() != pk.epoch {
+            return Ok(Verdict::Invalid(format!(
+                "proposal in epoch {} but its parent's children belong to epoch {}",
+                context.round.epoch().get(),
+                pk.epoch
+            )));
+        }
         if body.view != context.round.view().get() {
             return Ok(Verdict::Invalid(format!("body's view {} is not {}", body.view, context.round.view().get())));
         }
@@ -411,6 +465,22 @@ impl<E: Clock> App<E> {
                 None => return Ok(Verdict::Wait(format!("L1 deposit {} not seen yet", d.nonce))),
             }
         }
+        if let Some(c) = body.set_change.first() {
+            if c.epoch != pk.epoch + 1 || !body.height.is_multiple_of(self.spec.checkpoint_interval) {
+                return Ok(Verdict::Invalid(format!(
+                    "set change for epoch {} at height {} (expected epoch {} at a multiple of {})",
+                    c.epoch,
+                    body.height,
+                    pk.epoch + 1,
+                    self.spec.checkpoint_interval
+                )));
+            }
+            match self.shared.set_change(c.epoch) {
+                Some(seen) if seen == *c => {}
+                Some(seen) => return Ok(Verdict::Invalid(format!("set change {c:?} is not L1's: {seen:?}"))),
+                None => return Ok(Verdict::Wait(format!("L1 set change for epoch {} not seen yet", c.epoch))),
+            }
+        }
         let mut txs = Vec::with_capacity(body.txs.len());
         for (i, raw) in body.txs.iter().enumerate() {
             match Chain::decode_raw_tx_for(self.chain.rules(), raw) {
@@ -423,7 +493,7 @@ impl<E: Clock> App<E> {
         self.store.put_body(&payload, next, &body)?;
         self.decoded.insert(payload, txs);
         self.orphans.remove(&payload);
-        self.known.insert(payload, known_of(&body, next));
+        self.known.insert(payload, known_of(&body, next, epoch_after(&body, pk.epoch)));
         Ok(Verdict::Valid)
     }
 
@@ -456,7 +526,7 @@ impl<E: Clock> App<E> {
     fn connect(&mut self, digest: B256, body: Body, parent: &Known) -> Result<(), NodeError> {
         let next = parent.next_deposit + body.deposits.len() as u64;
         self.store.put_body(&digest, next, &body)?;
-        self.known.insert(digest, known_of(&body, next));
+        self.known.insert(digest, known_of(&body, next, epoch_after(&body, parent.epoch)));
         Ok(())
     }
 
@@ -494,13 +564,32 @@ impl<E: Clock> App<E> {
                     debug!(target: "sidechain", peer = %from, digest = %d, height = body.height, wanted = self.wanted.contains_key(&d), "fetched a body");
                     if self.wanted.remove(&d).is_some() {
                         self.receive(body);
-                        // Finality takes it in (or asks for what is still missing below it).
+                        // Finality takes it in (or asks at once for what is still missing
+                        // below it: catching up walks back one body per round trip).
                         self.execute()?;
+                        if let Some(m) = self.missing.take() {
+                            self.want(m, net);
+                        }
                         self.try_verify(net)?;
                     }
                 }
                 Err(e) => warn!(target: "sidechain", peer = %from, error = %e, "refused a fetched body"),
             },
+            Ok(FetchMessage::Tip) => {
+                let height = self.known.get(&self.executed).map(|k| k.height).unwrap_or(0);
+                net.fetch.sender.send(Recipients::One(from), FetchMessage::TipIs(height).encode(), false);
+            }
+            Ok(FetchMessage::TipIs(h)) => {
+                self.tips.insert(from, h);
+            }
+            Ok(FetchMessage::At(h)) => {
+                if let Some(d) = self.store.executed(h)?
+                    && self.known.get(&self.executed).is_some_and(|k| k.height >= h)
+                {
+                    net.fetch.sender.send(Recipients::One(from), FetchMessage::AtIs(h, d).encode(), false);
+                }
+            }
+            Ok(FetchMessage::AtIs(h, d)) => self.on_reported(from, h, d)?,
             Err(e) => warn!(target: "sidechain", peer = %from, error = %e, "refused a fetch message"),
         }
         Ok(())
@@ -597,6 +686,15 @@ impl<E: Clock> App<E> {
         }
         debug!(target: "sidechain", height = body.height, hash = %block.hash, txs = block.txs.len(), "executed");
         self.checkpointer.after_block(&self.chain, &block)?;
+        if let Some(c) = body.set_change.first() {
+            let start = EpochStart { floor: digest, height: body.height, change: c.clone() };
+            self.store.put_epoch(&start)?;
+            info!(target: "sidechain", epoch = c.epoch, height = body.height, validators = c.validators.len(), "epoch ends: the new validator set orders the next block");
+            self.epoch = start.clone();
+            self.tips.clear();
+            self.reported.clear();
+            let _ = self.epochs.unbounded_send(start);
+        }
         Ok(())
     }
 
@@ -628,6 +726,10 @@ impl<E: Clock> App<E> {
         let stale: Vec<B256> = self.wanted.iter().filter(|(_, t)| now > **t + FETCH_RETRY).map(|(d, _)| *d).collect();
         for d in stale {
             self.want(d, net);
+        }
+        if now > self.last_sync + SYNC_EVERY {
+            self.last_sync = now;
+            self.sync(net);
         }
         let fresh = self.chain.pool_unseen(&mut self.gossiped, GOSSIP_BATCH);
         if !fresh.is_empty() {
@@ -664,12 +766,18 @@ enum Verdict {
     Wait(String),
 }
 
-fn known_of(body: &Body, next_deposit: u64) -> Known {
+/// The epoch ordering a body's children: the next one if it carries the set change.
+fn epoch_after(body: &Body, parent_epoch: u64) -> u64 {
+    body.set_change.first().map(|c| c.epoch).unwrap_or(parent_epoch)
+}
+
+fn known_of(body: &Body, next_deposit: u64, epoch: u64) -> Known {
     Known {
         height: body.height,
         timestamp_ms: body.timestamp_ms,
         parent: body.parent,
         next_deposit,
+        epoch,
         txs: body.txs.iter().map(keccak256).collect(),
     }
 }

@@ -1,6 +1,8 @@
-//! Starts simplex and the application on any commonware runtime and network: the real tokio
+//! Starts the application and simplex on any commonware runtime and network: the real tokio
 //! runtime with authenticated TCP between processes ([`crate::validator`]), or the
-//! deterministic runtime with a simulated network in tests.
+//! deterministic runtime with a simulated network in tests. Consensus runs in epochs: each
+//! validator-set change L1 applied ends one at a checkpoint boundary of the chain, and the next
+//! epoch's simplex (its own set, its own subchannels and journal) starts from that body.
 
 use std::{num::NonZeroUsize, sync::Arc, time::Duration};
 
@@ -8,21 +10,26 @@ use commonware_consensus::{
     simplex::{self, SkipBudget, SkipPolicy, elector::RoundRobin},
     types::{Epoch, ViewDelta},
 };
-use commonware_cryptography::{Sha256, ed25519};
-use commonware_p2p::{Blocker, Receiver, Sender};
+use commonware_cryptography::Sha256;
+use commonware_p2p::{
+    Blocker, Receiver, Sender,
+    utils::mux::{MuxHandle, Muxer},
+};
 use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_utils::{NZU16, NZUsize, ordered::Set};
+use futures::{StreamExt, channel::mpsc};
 use rand_core::CryptoRng;
+use tracing::info;
 
 use crate::{
     NodeError,
     app::{App, AppNet},
     checkpoints::Checkpointer,
-    consensus::{Mailbox, PublicKey, Scheme, namespace, to_digest},
+    consensus::{Digest, Mailbox, PublicKey, Scheme, namespace, to_digest},
     shared::Shared,
     spec::{SidechainSpec, ValidatorKeys},
-    store::SideStore,
+    store::{EpochStart, SideStore},
 };
 
 /// Consensus' timeouts: a leader has 2 s to propose (blocks come every second), a view 3 s.
@@ -54,7 +61,8 @@ pub struct Channels<S, R> {
     pub app: AppNet<S, R>,
 }
 
-/// Starts one validator's consensus engine and application on `context`.
+/// Starts one validator's application and, for each consensus epoch the executed chain reaches,
+/// simplex with that epoch's validator set (when this validator is one of them).
 #[allow(clippy::too_many_arguments)]
 pub fn start<E, B, S, R>(
     context: E,
@@ -73,45 +81,126 @@ where
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
 {
-    let participants: Set<ed25519::PublicKey> = Set::try_from(spec.consensus_keys()?)
-        .map_err(|_| NodeError::Config("consensus keys are not distinct".into()))?;
-    let scheme = Scheme::signer(&namespace(spec.chain_id), participants, keys.consensus.clone())
-        .ok_or_else(|| NodeError::Config("this validator's consensus key is not in the spec".into()))?;
     let checkpointer =
         Checkpointer::new(spec.checkpoint_interval, spec.domain(), keys.signer.clone(), store.clone(), shared.clone())?;
-    let app = App::new(context.child("app"), spec.clone(), chain, store, shared, checkpointer)?;
-    let genesis = app.genesis();
+    let (epochs, starts) = mpsc::unbounded();
+    let app = App::new(context.child("app"), spec.clone(), chain, store, shared.clone(), checkpointer, epochs.clone())?;
+    epochs.unbounded_send(app.epoch()).expect("receiver held");
     let (mailbox, inbox) = Mailbox::new();
-    let cfg = simplex::Config {
-        scheme,
-        elector: RoundRobin::<Sha256>::default(),
-        blocker,
-        automaton: mailbox.clone(),
-        relay: mailbox.clone(),
-        reporter: mailbox,
-        // Every vote kept until its round is pruned, so conflicting votes are always reported.
-        track_historical_votes: true,
-        strategy: Sequential,
-        // One partition per validator (in-process tests share one storage).
-        partition: format!("sidechain-{}-{}", spec.chain_id, spec.index_of(keys.signer.address()).unwrap_or(0)),
-        mailbox_size: NZUsize!(1024),
-        epoch: Epoch::zero(),
-        floor: simplex::Floor::Genesis(to_digest(genesis)),
-        replay_buffer: NZUsize!(1024 * 1024),
-        write_buffer: NZUsize!(1024 * 1024),
-        page_cache: CacheRef::new(NZU16!(16_384), NonZeroUsize::new(256).expect("non-zero")),
-        leader_timeout: timing.leader_timeout,
-        certification_timeout: timing.certification_timeout,
-        timeout_retry: timing.timeout_retry,
-        view_retention: ViewDelta::new(64),
-        skip: SkipPolicy::Enabled { timeout: timing.skip_timeout, budget: SkipBudget::Participants },
-        fetch_timeout: commonware_utils::NonZeroDuration::new(timing.fetch_timeout).expect("non-zero"),
-        fetch_retry_delay: Duration::from_millis(200),
-        forward: simplex::ForwardPolicy::SilentVoters,
-    };
-    let engine = simplex::Engine::new(context.child("engine"), cfg);
     let Channels { votes, certificates, resolver, app: net } = channels;
+    // Each epoch's consensus talks on subchannels of its own: simplex blocks a peer that sends it
+    // another epoch's message.
+    let mux = |name: &'static str, (s, r): (S, R)| {
+        let (muxer, handle) = Muxer::new(context.child(name), s, r);
+        muxer.start();
+        handle
+    };
+    let muxes = [mux("votes_mux", votes), mux("certificates_mux", certificates), mux("resolver_mux", resolver)];
+    let supervisor = Supervisor { spec: spec.clone(), keys: keys.clone(), shared, blocker, mailbox, muxes, timing };
+    context.child("epochs").spawn(move |context| supervisor.run(context, starts));
     context.child("app_loop").spawn(move |_| app.run(inbox, net));
-    engine.start(votes, certificates, resolver);
     Ok(())
+}
+
+/// Runs simplex for the current epoch: stops the last epoch's engine and starts the next one's
+/// when the application reports that the executed chain entered it.
+struct Supervisor<B, S: Sender> {
+    spec: SidechainSpec,
+    keys: ValidatorKeys,
+    shared: Arc<Shared>,
+    blocker: B,
+    mailbox: Mailbox,
+    muxes: [MuxHandle<S>; 3],
+    timing: Timing,
+}
+
+impl<B, S> Supervisor<B, S>
+where
+    B: Blocker<PublicKey = PublicKey>,
+    S: Sender<PublicKey = PublicKey>,
+{
+    async fn run<E>(mut self, context: E, mut starts: mpsc::UnboundedReceiver<EpochStart>)
+    where
+        E: Clock + CryptoRng + Spawner + Storage + Metrics,
+    {
+        let mut running: Option<commonware_runtime::Handle<()>> = None;
+        while let Some(start) = starts.next().await {
+            if let Some(h) = running.take() {
+                h.abort();
+            }
+            let epoch = start.change.epoch;
+            // The set's consensus keys come from the spec and from L1's join requests.
+            let members = loop {
+                if let Some(m) = self.shared.members(&start.change.validators) {
+                    break m;
+                }
+                context.sleep(Duration::from_millis(200)).await;
+            };
+            let keys: Result<Vec<PublicKey>, NodeError> =
+                members.iter().map(|v| crate::spec::consensus_key(&v.consensus_key)).collect();
+            let Ok(Ok(participants)) = keys.map(Set::try_from) else {
+                self.shared.fail(format!("epoch {epoch}: the validators' consensus keys are unusable or repeated"));
+                return;
+            };
+            let Some(scheme) =
+                Scheme::signer(&namespace(self.spec.chain_id), participants, self.keys.consensus.clone())
+            else {
+                info!(target: "sidechain", epoch, "not in this epoch's validator set: following the chain");
+                self.shared.note_epoch(epoch, false);
+                continue;
+            };
+            let mut channels = Vec::with_capacity(3);
+            for m in &mut self.muxes {
+                match m.register(epoch).await {
+                    Ok(c) => channels.push(c),
+                    Err(e) => {
+                        self.shared.fail(format!("epoch {epoch}: consensus channels: {e}"));
+                        return;
+                    }
+                }
+            }
+            let [votes, certificates, resolver]: [_; 3] = channels.try_into().ok().expect("three channels");
+            let cfg = self.config(scheme, epoch, start.floor);
+            let engine = simplex::Engine::new(context.child("engine"), cfg);
+            info!(target: "sidechain", epoch, from_height = start.height + 1, validators = start.change.validators.len(), "consensus epoch starts");
+            self.shared.note_epoch(epoch, true);
+            running = Some(engine.start(votes, certificates, resolver));
+        }
+    }
+
+    fn config(
+        &self,
+        scheme: Scheme,
+        epoch: u64,
+        floor: alloy::primitives::B256,
+    ) -> simplex::Config<Scheme, RoundRobin<Sha256>, B, Digest, Mailbox, Mailbox, Mailbox, Sequential> {
+        let t = &self.timing;
+        simplex::Config {
+            scheme,
+            elector: RoundRobin::<Sha256>::default(),
+            blocker: self.blocker.clone(),
+            automaton: self.mailbox.clone(),
+            relay: self.mailbox.clone(),
+            reporter: self.mailbox.clone(),
+            // Every vote kept until its round is pruned, so conflicting votes are always reported.
+            track_historical_votes: true,
+            strategy: Sequential,
+            // One partition per validator (in-process tests share one storage) and epoch.
+            partition: format!("sidechain-{}-{}-{epoch}", self.spec.chain_id, self.keys.signer.address()),
+            mailbox_size: NZUsize!(1024),
+            epoch: Epoch::new(epoch),
+            floor: simplex::Floor::Genesis(to_digest(floor)),
+            replay_buffer: NZUsize!(1024 * 1024),
+            write_buffer: NZUsize!(1024 * 1024),
+            page_cache: CacheRef::new(NZU16!(16_384), NonZeroUsize::new(256).expect("non-zero")),
+            leader_timeout: t.leader_timeout,
+            certification_timeout: t.certification_timeout,
+            timeout_retry: t.timeout_retry,
+            view_retention: ViewDelta::new(64),
+            skip: SkipPolicy::Enabled { timeout: t.skip_timeout, budget: SkipBudget::Participants },
+            fetch_timeout: commonware_utils::NonZeroDuration::new(t.fetch_timeout).expect("non-zero"),
+            fetch_retry_delay: Duration::from_millis(200),
+            forward: simplex::ForwardPolicy::SilentVoters,
+        }
+    }
 }

@@ -11,7 +11,16 @@ use alloy::{
 use aqueduct_contracts::{AqueductToken, sidechain::SidechainBridge as Bridge};
 pub use aqueduct_eth::Sent;
 use aqueduct_eth::{L1Client, L1Error};
-use aqueduct_sidechain_protocol::{L1Deposit, Quorum, SignedCheckpoint, Withdrawal};
+use aqueduct_sidechain_protocol::{L1Deposit, Quorum, SetChange, SignedCheckpoint, Withdrawal};
+
+use crate::spec::ValidatorInfo;
+
+/// A validator-set event on L1: a candidate announced itself, or a checkpoint applied changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SetEvent {
+    Candidate(ValidatorInfo),
+    Changed(SetChange),
+}
 
 /// Why L1 refused a bridge call, by the contract's error name when it gave one.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +99,70 @@ impl BridgeL1 {
         Ok(out)
     }
 
+    /// Join requests and applied set changes in L1 blocks `from..=to`, in L1 order. A join
+    /// request whose addresses do not parse is skipped (its candidate cannot be reached).
+    pub async fn set_events(&self, from: u64, to: u64) -> Result<Vec<SetEvent>, L1Error> {
+        let f = Filter::new()
+            .address(self.bridge)
+            .event_signature(vec![
+                Bridge::ValidatorJoinRequested::SIGNATURE_HASH,
+                Bridge::ValidatorSetChanged::SIGNATURE_HASH,
+            ])
+            .from_block(from)
+            .to_block(to);
+        let mut out = Vec::new();
+        for log in self.l1.provider().get_logs(&f).await? {
+            if let Ok(e) = log.log_decode::<Bridge::ValidatorJoinRequested>() {
+                let e = e.inner.data;
+                let key = alloy::primitives::hex::encode(e.consensusKey);
+                match (e.p2p.parse(), crate::spec::consensus_key(&key)) {
+                    (Ok(p2p), Ok(_)) => out.push(SetEvent::Candidate(ValidatorInfo {
+                        signer: e.validator,
+                        consensus_key: key,
+                        p2p,
+                        rpc: e.rpc,
+                    })),
+                    _ => {
+                        tracing::warn!(target: "sidechain", validator = %e.validator, p2p = %e.p2p, "join request with an unusable key or address")
+                    }
+                }
+            } else if let Ok(e) = log.log_decode::<Bridge::ValidatorSetChanged>() {
+                let e = e.inner.data;
+                out.push(SetEvent::Changed(SetChange {
+                    epoch: e.epoch,
+                    at_checkpoint: e.atCheckpoint,
+                    validators: e.validators,
+                }));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Bonds `stake` for `signer` to join at the next checkpoint, announcing its consensus key
+    /// and addresses.
+    pub async fn request_join(
+        &self,
+        signer: &PrivateKeySigner,
+        stake: U256,
+        info: &ValidatorInfo,
+    ) -> Result<Sent, BridgeError> {
+        let key = crate::spec::consensus_key(&info.consensus_key).map_err(|e| BridgeError::Refused(e.to_string()))?;
+        let key = B256::from_slice(commonware_codec::Encode::encode(&key).as_ref());
+        let tx = self
+            .contract()
+            .requestJoin(key, info.p2p.to_string(), info.rpc.clone())
+            .value(stake)
+            .gas(200_000)
+            .into_transaction_request();
+        Ok(Sent::from(&self.send(signer, tx).await?))
+    }
+
+    /// Leaves the set at the next checkpoint.
+    pub async fn request_leave(&self, signer: &PrivateKeySigner) -> Result<Sent, BridgeError> {
+        let tx = self.contract().requestLeave().gas(100_000).into_transaction_request();
+        Ok(Sent::from(&self.send(signer, tx).await?))
+    }
+
     /// The validator set and its stake as the bridge holds it now.
     pub async fn quorum(&self) -> Result<Quorum, L1Error> {
         let r = self.l1.read(self.bridge, Bridge::validatorsCall {}).await?;
@@ -130,7 +203,9 @@ impl BridgeL1 {
         signer: &PrivateKeySigner,
         cp: &SignedCheckpoint,
     ) -> Result<Sent, BridgeError> {
-        let gas = 120_000 + 20_000 * cp.signatures.len() as u64;
+        // Room for applying pending set changes in the same call (the list rebuilt, bonds
+        // returned): unused gas is not paid.
+        let gas = 520_000 + 20_000 * cp.signatures.len() as u64;
         let tx =
             self.contract().submitCheckpoint(cp.checkpoint.to_abi(), cp.packed()).gas(gas).into_transaction_request();
         Ok(Sent::from(&self.send(signer, tx).await?))

@@ -64,6 +64,7 @@ pub async fn start_local_sidechain(
                 rpc_addr,
                 l1_rpc: l1_url.to_string(),
                 submit_checkpoints: true,
+                p2p_addr: None,
             })
             .await?,
         );

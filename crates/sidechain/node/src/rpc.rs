@@ -36,8 +36,10 @@ use crate::{
 #[serde(rename_all = "camelCase")]
 pub struct Status {
     pub chain_id: u64,
-    pub validator: usize,
+    /// Its place in the spec (none for a validator that joined through L1).
+    pub validator: Option<usize>,
     pub signer: Address,
+    /// Validators in L1's current set.
     pub validators: usize,
     #[serde(flatten)]
     pub progress: Progress,
@@ -83,7 +85,7 @@ pub fn sidechain_client(url: &str) -> Result<HttpClient, jsonrpsee::core::client
 
 pub struct SidechainRpc {
     pub spec: SidechainSpec,
-    pub index: usize,
+    pub index: Option<usize>,
     pub signer: Address,
     pub chain: Arc<Chain>,
     pub shared: Arc<Shared>,
@@ -101,7 +103,7 @@ impl SidechainApiServer for SidechainRpc {
             chain_id: self.spec.chain_id,
             validator: self.index,
             signer: self.signer,
-            validators: self.spec.validators.len(),
+            validators: self.shared.quorum().validators.len(),
             progress: self.shared.progress(),
             deposits_seen: self.shared.deposits_seen(),
             last_checkpoint: last.as_ref().map(|c| c.checkpoint.number),

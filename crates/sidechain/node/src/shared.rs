@@ -4,12 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use alloy::primitives::B256;
+use alloy::primitives::{Address, B256};
 use aqueduct_chain::SealedBlock;
 use aqueduct_service::CancellationToken;
-use aqueduct_sidechain_protocol::{L1Deposit, Quorum, SignedCheckpoint};
+use aqueduct_sidechain_protocol::{L1Deposit, Quorum, SetChange, SignedCheckpoint};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
+
+use crate::spec::ValidatorInfo;
 
 /// A validator's progress, as `sidechain_status` reports it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +27,10 @@ pub struct Progress {
     pub txs: u64,
     /// Deposits minted (the next L1 deposit nonce).
     pub deposits_minted: u64,
+    /// The consensus epoch (validator set) ordering the next block, and whether this validator
+    /// is one of its members (or only follows the chain).
+    pub epoch: u64,
+    pub member: bool,
 }
 
 #[derive(Default)]
@@ -34,14 +40,53 @@ pub struct Shared {
     progress: Mutex<Progress>,
     checkpoints: Mutex<BTreeMap<u64, SignedCheckpoint>>,
     l1_checkpoints: Mutex<u64>,
+    /// Every validator and candidate known: the spec's, then L1's join requests.
+    directory: Mutex<BTreeMap<Address, ValidatorInfo>>,
+    /// Validator-set changes L1 applied (confirmed), by epoch.
+    set_changes: Mutex<BTreeMap<u64, SetChange>>,
     evidence: Mutex<Vec<String>>,
     failure: Mutex<Option<String>>,
     pub stop: CancellationToken,
 }
 
 impl Shared {
-    pub fn new(quorum: Quorum) -> Self {
-        Self { quorum: Mutex::new(quorum), ..Default::default() }
+    pub fn new(quorum: Quorum, validators: &[ValidatorInfo]) -> Self {
+        let directory = validators.iter().map(|v| (v.signer, v.clone())).collect();
+        Self { quorum: Mutex::new(quorum), directory: Mutex::new(directory), ..Default::default() }
+    }
+
+    // The directory of validators and candidates (consensus keys and addresses), and the set
+    // changes L1 applied: the L1 watcher adds them; consensus and the peer list read them.
+    pub fn add_candidate(&self, v: ValidatorInfo) {
+        self.directory.lock().insert(v.signer, v);
+    }
+
+    pub fn directory(&self) -> Vec<ValidatorInfo> {
+        self.directory.lock().values().cloned().collect()
+    }
+
+    /// The members of `addresses` whose keys are known, in that order; `None` until all are.
+    pub fn members(&self, addresses: &[Address]) -> Option<Vec<ValidatorInfo>> {
+        let d = self.directory.lock();
+        addresses.iter().map(|a| d.get(a).cloned()).collect()
+    }
+
+    pub fn add_set_change(&self, c: SetChange) {
+        self.set_changes.lock().insert(c.epoch, c);
+    }
+
+    pub fn set_change(&self, epoch: u64) -> Option<SetChange> {
+        self.set_changes.lock().get(&epoch).cloned()
+    }
+
+    pub fn note_epoch(&self, epoch: u64, member: bool) {
+        let mut p = self.progress.lock();
+        if p.epoch != epoch {
+            // Views start again in each epoch.
+            p.finalized_view = 0;
+        }
+        p.epoch = epoch;
+        p.member = member;
     }
 
     // L1 deposits (the watcher adds confirmed ones; proposers and verifiers read them).

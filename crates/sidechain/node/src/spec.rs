@@ -150,6 +150,13 @@ impl SidechainSpec {
         self.validators.iter().map(|v| consensus_key(&v.consensus_key)).collect()
     }
 
+    /// The first validator set (epoch 0), ascending as L1 holds it.
+    pub fn genesis_validators(&self) -> Vec<Address> {
+        let mut v: Vec<Address> = self.validators.iter().map(|v| v.signer).collect();
+        v.sort();
+        v
+    }
+
     /// This validator's index in the spec, by its checkpoint signer.
     pub fn index_of(&self, signer: Address) -> Option<usize> {
         self.validators.iter().position(|v| v.signer == signer)

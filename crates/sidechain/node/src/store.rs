@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use alloy::primitives::B256;
-use aqueduct_sidechain_protocol::{Body, SignedCheckpoint};
+use aqueduct_sidechain_protocol::{Body, SetChange, SignedCheckpoint};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 pub use aqueduct_chain::StoreError;
@@ -16,6 +16,17 @@ const BODIES: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("bodi
 const EXECUTED: TableDefinition<'_, u64, &[u8; 32]> = TableDefinition::new("executed");
 const CHECKPOINTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("checkpoints");
 const EVIDENCE: TableDefinition<'_, u64, &str> = TableDefinition::new("evidence");
+/// epoch → the body that started it (JSON of [`EpochStart`]), written when that body executes.
+const EPOCHS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("epochs");
+
+/// Where a consensus epoch starts: the executed body that carried its set change (its children
+/// are the epoch's first proposals), at `height`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EpochStart {
+    pub floor: B256,
+    pub height: u64,
+    pub change: SetChange,
+}
 
 fn corrupt(table: &'static str, why: impl ToString) -> StoreError {
     StoreError::Corrupt { table, why: why.to_string() }
@@ -33,6 +44,7 @@ impl SideStore {
         tx.open_table(EXECUTED)?;
         tx.open_table(CHECKPOINTS)?;
         tx.open_table(EVIDENCE)?;
+        tx.open_table(EPOCHS)?;
         tx.commit()?;
         Ok(Self { db })
     }
@@ -98,6 +110,25 @@ impl SideStore {
         for e in r.open_table(CHECKPOINTS)?.iter()? {
             let (_, v) = e?;
             out.push(serde_json::from_slice(v.value()).map_err(|e| corrupt("checkpoints", e))?);
+        }
+        Ok(out)
+    }
+
+    pub fn put_epoch(&self, start: &EpochStart) -> Result<(), StoreError> {
+        let w = self.begin()?;
+        let v = serde_json::to_vec(start).expect("plain data serializes");
+        w.open_table(EPOCHS)?.insert(start.change.epoch, v.as_slice())?;
+        w.commit()?;
+        Ok(())
+    }
+
+    /// Every epoch after the first, in order.
+    pub fn epochs(&self) -> Result<Vec<EpochStart>, StoreError> {
+        let r = self.db.begin_read()?;
+        let mut out = Vec::new();
+        for e in r.open_table(EPOCHS)?.iter()? {
+            let (_, v) = e?;
+            out.push(serde_json::from_slice(v.value()).map_err(|e| corrupt("epochs", e))?);
         }
         Ok(out)
     }

@@ -19,7 +19,7 @@ use aqueduct_service::CancellationToken;
 use aqueduct_sidechain_protocol::Quorum;
 use commonware_cryptography::ChaCha20Poly1305;
 use commonware_p2p::{AddressableManager, authenticated::lookup};
-use commonware_runtime::{Quota, Runner, Supervisor as _};
+use commonware_runtime::{Clock, Quota, Runner, Spawner, Supervisor as _};
 use commonware_stream::{
     cups::{self, Cups},
     sake::{self, Sake},
@@ -33,12 +33,17 @@ use crate::{
     app::{AppNet, Channel},
     consensus::{CH_BODIES, CH_CERTIFICATES, CH_CHECKPOINTS, CH_FETCH, CH_RESOLVER, CH_TXS, CH_VOTES, PublicKey},
     engine::{self, Channels, Timing},
-    l1::BridgeL1,
+    l1::{BridgeL1, SetEvent},
     rpc::{SidechainApiServer, SidechainRpc},
     shared::Shared,
     spec::{SidechainSpec, ValidatorKeys},
     store::SideStore,
 };
+
+/// Most validators and candidates one validator keeps p2p connections to. The network sizes
+/// every channel's inbound queue by it (peers × peer sets kept × backlog), so it is not the
+/// protocol's `MAX_VALIDATORS`: a larger network raises it with its memory.
+const MAX_PEERS: usize = 32;
 
 /// What one validator process runs with.
 #[derive(Clone, Debug)]
@@ -52,11 +57,15 @@ pub struct ValidatorOptions {
     pub l1_rpc: String,
     /// Post checkpoints to L1 (paying gas from the validator's key).
     pub submit_checkpoints: bool,
+    /// Where consensus p2p listens, for a validator the spec does not list (one that joins
+    /// through L1); the spec's address otherwise.
+    pub p2p_addr: Option<SocketAddr>,
 }
 
 /// A running validator.
 pub struct Validator {
-    pub index: usize,
+    /// Its place in the spec (none for a validator that joined through L1).
+    pub index: Option<usize>,
     pub rpc_addr: SocketAddr,
     pub chain: Arc<Chain>,
     pub shared: Arc<Shared>,
@@ -89,37 +98,44 @@ pub async fn start_validator(opts: ValidatorOptions) -> Result<Validator, NodeEr
     spec.check()?;
     let keys = ValidatorKeys::from_secret(&opts.secret)?;
     let me = keys.signer.address();
-    let index =
-        spec.index_of(me).ok_or_else(|| NodeError::Config(format!("{me} is not a validator of this sidechain")))?;
-    if spec.validators[index].consensus_key != keys.consensus_key_hex() {
-        return Err(NodeError::Config(
-            "the spec's consensus key for this validator is not the one its secret derives".into(),
-        ));
-    }
+    let index = spec.index_of(me);
+    let p2p = match (index, opts.p2p_addr) {
+        (Some(i), _) if spec.validators[i].consensus_key != keys.consensus_key_hex() => {
+            return Err(NodeError::Config(
+                "the spec's consensus key for this validator is not the one its secret derives".into(),
+            ));
+        }
+        (Some(i), None) => spec.validators[i].p2p,
+        (_, Some(a)) => a,
+        (None, None) => {
+            return Err(NodeError::Config(format!(
+                "{me} is not in the spec: give the p2p address it announced when it asked L1 to join"
+            )));
+        }
+    };
     std::fs::create_dir_all(&opts.data_dir)?;
     let chain = Chain::open(spec.chain_config(&opts.data_dir))?;
     let store = Arc::new(SideStore::open(&opts.data_dir.join("sidechain.redb"))?);
     // Until L1 answers, the spec's validators with equal stake.
     let quorum = Quorum { validators: spec.validators.iter().map(|v| (v.signer, U256::from(10u64.pow(18)))).collect() };
-    let shared = Arc::new(Shared::new(quorum));
+    let shared = Arc::new(Shared::new(quorum, &spec.validators));
 
     let api = SidechainRpc { spec: spec.clone(), index, signer: me, chain: chain.clone(), shared: shared.clone() };
     let config = RpcConfig { addr: opts.rpc_addr, ..Default::default() };
     let (rpc_addr, rpc) =
         aqueduct_chain::rpc::serve_extended(chain.clone(), Vec::new(), config, api.into_rpc().into()).await?;
 
-    let consensus = spawn_consensus(&spec, &keys, index, &opts.data_dir, chain.clone(), store, shared.clone())?;
+    let consensus = spawn_consensus(&spec, &keys, p2p, &opts.data_dir, chain.clone(), store, shared.clone())?;
     let l1 = L1Client::new(&opts.l1_rpc).map_err(|e| NodeError::L1(e.to_string()))?;
     let signer = PrivateKeySigner::from_bytes(&opts.secret).map_err(|e| NodeError::Config(e.to_string()))?;
     let l1_task = tokio::spawn(l1_duties(
         spec.clone(),
-        index,
         BridgeL1::new(l1, spec.bridge),
         signer,
         opts.submit_checkpoints,
         shared.clone(),
     ));
-    info!(target: "sidechain", index, %me, rpc = %rpc_addr, p2p = %spec.validators[index].p2p, "validator started");
+    info!(target: "sidechain", ?index, %me, rpc = %rpc_addr, %p2p, "validator started");
     Ok(Validator { index, rpc_addr, chain, shared, rpc, consensus: Some(consensus), l1_task })
 }
 
@@ -127,15 +143,12 @@ pub async fn start_validator(opts: ValidatorOptions) -> Result<Validator, NodeEr
 fn spawn_consensus(
     spec: &SidechainSpec,
     keys: &ValidatorKeys,
-    index: usize,
+    listen: SocketAddr,
     data_dir: &std::path::Path,
     chain: Arc<Chain>,
     store: Arc<SideStore>,
     shared: Arc<Shared>,
 ) -> Result<std::thread::JoinHandle<()>, NodeError> {
-    let peers: Vec<(PublicKey, SocketAddr)> =
-        spec.consensus_keys()?.into_iter().zip(spec.validators.iter().map(|v| v.p2p)).collect();
-    let listen = spec.validators[index].p2p;
     let storage = data_dir.join("consensus");
     let (spec, keys) = (spec.clone(), keys.clone());
     let thread = std::thread::Builder::new().name("sidechain-consensus".into()).spawn(move || {
@@ -156,24 +169,15 @@ fn spawn_consensus(
                 handshake,
                 &[namespace.as_slice(), b"_P2P"].concat(),
                 listen,
-                NZUsize!(peers.len().max(1)),
+                NZUsize!(MAX_PEERS),
                 8 * 1024 * 1024,
-                NZUsize!(4_096),
+                NZUsize!(1_024),
             );
-            let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
-            let map: Map<PublicKey, commonware_p2p::Address> = match peers
-                .iter()
-                .map(|(k, a)| (k.clone(), commonware_p2p::Address::from(*a)))
-                .collect::<Vec<_>>()
-                .try_into()
-            {
-                Ok(m) => m,
-                Err(_) => {
-                    shared.fail("consensus keys are not distinct".into());
-                    return;
-                }
-            };
-            let _ = oracle.track(0, map);
+            let (mut network, oracle) = lookup::Network::new(context.child("network"), p2p);
+            context.child("peers").spawn({
+                let (shared, oracle) = (shared.clone(), oracle.clone());
+                move |context| track_peers(context, oracle, shared)
+            });
             let rate = Quota::per_second(NZU32!(10_000));
             let mut reg = |ch| {
                 let (s, r) = network.register(ch, rate);
@@ -211,25 +215,47 @@ fn spawn_consensus(
     Ok(thread)
 }
 
+/// Keeps the p2p network's peer list to every validator and candidate known (the spec's, then
+/// those that asked L1 to join): a new peer set each time one is added.
+async fn track_peers<E: Clock>(context: E, mut oracle: lookup::Oracle<PublicKey>, shared: Arc<Shared>) {
+    let mut tracked = 0usize;
+    let mut id = 0u64;
+    loop {
+        let dir = shared.directory();
+        if dir.len() != tracked {
+            let peers: Vec<(PublicKey, commonware_p2p::Address)> = dir
+                .iter()
+                .filter_map(|v| {
+                    crate::spec::consensus_key(&v.consensus_key).ok().map(|k| (k, commonware_p2p::Address::from(v.p2p)))
+                })
+                .take(MAX_PEERS)
+                .collect();
+            match Map::try_from(peers) {
+                Ok(map) => {
+                    let _ = oracle.track(id, map);
+                    id += 1;
+                }
+                Err(_) => warn!(target: "sidechain", "two validators announced one consensus key; peers not updated"),
+            }
+            tracked = dir.len();
+        }
+        tokio::select! {
+            _ = shared.stop.cancelled() => return,
+            _ = context.sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}
+
 /// L1 duties: deposits (after confirmations) for the proposers, the validator set from the
 /// bridge, and checkpoints posted once more than 2/3 signed (the checkpoint's turn-holder
 /// first, anyone after a grace period).
-async fn l1_duties(
-    spec: SidechainSpec,
-    index: usize,
-    bridge: BridgeL1,
-    signer: PrivateKeySigner,
-    submit: bool,
-    shared: Arc<Shared>,
-) {
+async fn l1_duties(spec: SidechainSpec, bridge: BridgeL1, signer: PrivateKeySigner, submit: bool, shared: Arc<Shared>) {
     let stop: CancellationToken = shared.stop.clone();
     let mut cursor = spec.deployed_at;
     let mut quorum_seen: Option<(u64, Instant)> = None;
     let mut audited = 0u64;
-    let n = spec.validators.len() as u64;
     loop {
-        let mut round =
-            l1_round(&spec, index, n, &bridge, &signer, submit, &shared, &mut cursor, &mut quorum_seen).await;
+        let mut round = l1_round(&spec, &bridge, &signer, submit, &shared, &mut cursor, &mut quorum_seen).await;
         if round.is_ok() {
             round = audit(&bridge, &shared, &mut audited).await;
         }
@@ -267,11 +293,8 @@ async fn audit(bridge: &BridgeL1, shared: &Shared, audited: &mut u64) -> Result<
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn l1_round(
     spec: &SidechainSpec,
-    index: usize,
-    n: u64,
     bridge: &BridgeL1,
     signer: &PrivateKeySigner,
     submit: bool,
@@ -286,6 +309,20 @@ async fn l1_round(
         for d in bridge.deposits(*cursor, to).await? {
             shared.add_deposit(d);
         }
+        for e in bridge.set_events(*cursor, to).await? {
+            match e {
+                SetEvent::Candidate(v) => {
+                    info!(target: "sidechain", validator = %v.signer, p2p = %v.p2p, "a validator asked to join");
+                    shared.add_candidate(v);
+                }
+                // The constructor's event names the spec's set (epoch 0).
+                SetEvent::Changed(c) if c.epoch == 0 => {}
+                SetEvent::Changed(c) => {
+                    info!(target: "sidechain", epoch = c.epoch, at_checkpoint = c.at_checkpoint, validators = c.validators.len(), "L1 changed the validator set");
+                    shared.add_set_change(c);
+                }
+            }
+        }
         *cursor = to + 1;
     }
     shared.set_quorum(bridge.quorum().await?);
@@ -294,8 +331,10 @@ async fn l1_round(
     if !submit {
         return Ok(());
     }
-    let Some(cp) = shared.checkpoint(on_l1) else { return Ok(()) };
+    let Some(mut cp) = shared.checkpoint(on_l1) else { return Ok(()) };
     let quorum = shared.quorum();
+    // Signatures of validators that left since they signed do not count (L1 refuses them).
+    cp.signatures.retain(|(a, _)| quorum.stake_of(a) > U256::ZERO);
     if !quorum.reached(cp.signed_stake(&quorum)) {
         return Ok(());
     }
@@ -306,7 +345,9 @@ async fn l1_round(
             Instant::now()
         }
     };
-    let my_turn = on_l1 % n == index as u64;
+    // Turns go round L1's current set.
+    let n = quorum.validators.len().max(1) as u64;
+    let my_turn = quorum.validators.iter().position(|(a, _)| *a == signer.address()) == Some((on_l1 % n) as usize);
     if my_turn || since.elapsed() > Duration::from_secs(6) {
         match bridge.submit_checkpoint(signer, &cp).await {
             Ok(s) => {

@@ -20,11 +20,17 @@ pub enum WireError {
     TooMany(usize),
 }
 
-/// Asking a peer for a body, and its answer.
+/// Asking a peer for a body, and its answer; asking how far a peer has executed, and which
+/// body it executed at a height (how a validator that was away or is joining learns the
+/// finalized chain: a digest more than a third of the set report is on it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FetchMessage {
     Request(B256),
     Response(Bytes),
+    Tip,
+    TipIs(u64),
+    At(u64),
+    AtIs(u64, B256),
 }
 
 impl FetchMessage {
@@ -32,6 +38,10 @@ impl FetchMessage {
         match self {
             Self::Request(d) => [&[0u8][..], d.as_slice()].concat(),
             Self::Response(b) => [&[1u8][..], b.as_ref()].concat(),
+            Self::Tip => vec![2],
+            Self::TipIs(h) => [&[3u8][..], &h.to_be_bytes()].concat(),
+            Self::At(h) => [&[4u8][..], &h.to_be_bytes()].concat(),
+            Self::AtIs(h, d) => [&[5u8][..], &h.to_be_bytes(), d.as_slice()].concat(),
         }
     }
 
@@ -42,6 +52,13 @@ impl FetchMessage {
             0 => Err(WireError::Length(rest.len())),
             1 if rest.len() <= MAX_BODY_BYTES => Ok(Self::Response(Bytes::copy_from_slice(rest))),
             1 => Err(WireError::Length(rest.len())),
+            2 if rest.is_empty() => Ok(Self::Tip),
+            3 if rest.len() == 8 => Ok(Self::TipIs(u64::from_be_bytes(rest.try_into().expect("8")))),
+            4 if rest.len() == 8 => Ok(Self::At(u64::from_be_bytes(rest.try_into().expect("8")))),
+            5 if rest.len() == 40 => {
+                Ok(Self::AtIs(u64::from_be_bytes(rest[..8].try_into().expect("8")), B256::from_slice(&rest[8..])))
+            }
+            2..=5 => Err(WireError::Length(rest.len())),
             t => Err(WireError::Tag(t)),
         }
     }
@@ -121,7 +138,18 @@ mod tests {
             encode_txs(&[Bytes::from_static(&[2, 1, 2]), Bytes::from_static(&[2, 3])]),
             FetchMessage::Request(B256::repeat_byte(4)).encode(),
             FetchMessage::Response(Bytes::from_static(&[0xc0])).encode(),
+            FetchMessage::TipIs(77).encode(),
+            FetchMessage::AtIs(64, B256::repeat_byte(5)).encode(),
         ];
+        for m in [
+            FetchMessage::Tip,
+            FetchMessage::TipIs(9),
+            FetchMessage::At(u64::MAX),
+            FetchMessage::AtIs(3, B256::repeat_byte(8)),
+        ] {
+            assert_eq!(FetchMessage::decode(&m.encode()).unwrap(), m);
+        }
+        assert_eq!(FetchMessage::decode(&[4, 1, 2]), Err(WireError::Length(2)));
         assert_eq!(decode_checkpoint_sig(&samples[0]).unwrap(), (cp, Signature([7; 65])));
         assert_eq!(decode_txs(&samples[1]).unwrap().len(), 2);
         let mut rng = Lcg(0x5eed);

@@ -1,7 +1,8 @@
 //! Four validators in one process on commonware's deterministic runtime and simulated network
 //! (D9): blocks finalize, an L1 deposit is minted, transfers sent to one validator are executed
 //! by all, every validator holds the same block at every height, and each checkpoint gathers
-//! every validator's signature. The same seed replays the same run.
+//! every validator's signature. The same seed replays the same run. A fifth validator joins
+//! and a first one leaves when L1's set changes (consensus epochs), every chain the same.
 
 use std::{sync::Arc, time::Duration};
 
@@ -18,7 +19,7 @@ use aqueduct_sidechain_node::{
     consensus::{CH_BODIES, CH_CERTIFICATES, CH_CHECKPOINTS, CH_FETCH, CH_RESOLVER, CH_TXS, CH_VOTES},
     engine::{self, Channels, Timing},
 };
-use aqueduct_sidechain_protocol::{L1Deposit, Quorum};
+use aqueduct_sidechain_protocol::{L1Deposit, Quorum, SetChange};
 use commonware_p2p::simulated::{self, Link};
 use commonware_runtime::{Clock, Quota, Runner, Supervisor, deterministic};
 use commonware_utils::{NZU32, NZUsize};
@@ -71,6 +72,7 @@ struct Run {
     hashes: Vec<Vec<B256>>,
     shareds: Vec<Arc<Shared>>,
     chains: Vec<Arc<Chain>>,
+    stores: Vec<Arc<SideStore>>,
     bob: Address,
 }
 
@@ -78,15 +80,34 @@ struct Run {
 /// validator 3 is simplex's own conflicter mock (it signs a second, conflicting notarize and
 /// finalize vote for every one it sees) instead of an honest validator.
 fn run(seed: u64, secs: u64, byzantine: bool) -> Run {
+    run_with(seed, secs, byzantine, false)
+}
+
+/// With `reconfigure`, a fifth validator runs as a candidate from the start (L1 announced it);
+/// after the transfers L1's set becomes all five (epoch 1), later the first one leaves (epoch 2).
+fn run_with(seed: u64, secs: u64, byzantine: bool, reconfigure: bool) -> Run {
+    let total = if reconfigure { N + 1 } else { N };
     let keys: Vec<ValidatorKeys> =
-        (0..N).map(|i| ValidatorKeys::from_secret(&ValidatorKeys::dev_secret(i)).unwrap()).collect();
-    let spec = spec(&keys);
-    let dirs: Vec<tempfile::TempDir> = (0..N).map(|_| tempfile::tempdir().unwrap()).collect();
+        (0..total).map(|i| ValidatorKeys::from_secret(&ValidatorKeys::dev_secret(i)).unwrap()).collect();
+    let spec = spec(&keys[..N]);
+    let dirs: Vec<tempfile::TempDir> = (0..total).map(|_| tempfile::tempdir().unwrap()).collect();
     let chains: Vec<Arc<Chain>> = dirs.iter().map(|d| Chain::open(spec.chain_config(d.path())).unwrap()).collect();
     let stores: Vec<Arc<SideStore>> =
         dirs.iter().map(|d| Arc::new(SideStore::open(&d.path().join("sidechain.redb")).unwrap())).collect();
     let quorum = Quorum { validators: keys.iter().map(|k| (k.signer.address(), U256::from(1))).collect() };
-    let shareds: Vec<Arc<Shared>> = (0..N).map(|_| Arc::new(Shared::new(quorum.clone()))).collect();
+    let shareds: Vec<Arc<Shared>> =
+        (0..total).map(|_| Arc::new(Shared::new(quorum.clone(), &spec.validators))).collect();
+    let candidate = ValidatorInfo {
+        signer: keys[total - 1].signer.address(),
+        consensus_key: keys[total - 1].consensus_key_hex(),
+        p2p: "127.0.0.1:30004".parse().unwrap(),
+        rpc: String::new(),
+    };
+    if reconfigure {
+        for s in &shareds {
+            s.add_candidate(candidate.clone());
+        }
+    }
     let user = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x42)).unwrap();
     let bob = Address::repeat_byte(0xb0);
     // The same L1 deposit, as every validator's L1 watcher would have seen it.
@@ -103,7 +124,7 @@ fn run(seed: u64, secs: u64, byzantine: bool) -> Run {
 
     let start = std::time::UNIX_EPOCH + Duration::from_secs(GENESIS_TIME);
     let executor = deterministic::Runner::new(deterministic::Config::default().with_seed(seed).with_start_time(start));
-    let (c2, s2, u2) = (chains.clone(), shareds.clone(), user.clone());
+    let (c2, s2, u2, stores2) = (chains.clone(), shareds.clone(), user.clone(), stores.clone());
     let hashes = executor.start(|context| async move {
         let peers: Vec<_> = keys
             .iter()
@@ -114,7 +135,7 @@ fn run(seed: u64, secs: u64, byzantine: bool) -> Run {
             .collect();
         let cfg = simulated::Config {
             max_size: 8 * 1024 * 1024,
-            max_peers_per_set: NZUsize!(N),
+            max_peers_per_set: NZUsize!(N + 1),
             disconnect_on_block: true,
             tracked_peer_sets: NZUsize!(1),
         };
@@ -133,7 +154,7 @@ fn run(seed: u64, secs: u64, byzantine: bool) -> Run {
             }
         }
         let quota = Quota::per_second(NZU32!(100_000));
-        for i in 0..N {
+        for i in 0..total {
             let control = oracle.control(peers[i].clone());
             if byzantine && i == N - 1 {
                 use commonware_consensus::simplex::mocks::conflicter::{Config, Conflicter};
@@ -144,7 +165,11 @@ fn run(seed: u64, secs: u64, byzantine: bool) -> Run {
                     keys[i].consensus.clone(),
                 )
                 .unwrap();
-                let votes = control.register(CH_VOTES, quota).await.unwrap();
+                // Consensus messages travel on the epoch's subchannel (epoch 0 here).
+                let (s, r) = control.register(CH_VOTES, quota).await.unwrap();
+                let (muxer, mut mux) = commonware_p2p::utils::mux::Muxer::new(context.child("byzantine_mux"), s, r);
+                muxer.start();
+                let votes = mux.register(0).await.unwrap();
                 Conflicter::<_, _, commonware_cryptography::Sha256>::new(context.child("byzantine"), Config { scheme })
                     .start(votes);
                 continue;
@@ -166,7 +191,7 @@ fn run(seed: u64, secs: u64, byzantine: bool) -> Run {
                 &spec,
                 &keys[i],
                 c2[i].clone(),
-                stores[i].clone(),
+                stores2[i].clone(),
                 s2[i].clone(),
                 control,
                 Channels { votes, certificates, resolver, app },
@@ -179,18 +204,34 @@ fn run(seed: u64, secs: u64, byzantine: bool) -> Run {
         for n in 0..20 {
             c2[1].send_raw(&transfer(&u2, n, bob)).unwrap();
         }
+        if reconfigure {
+            // L1 applied the join: every validator's watcher sees the change.
+            context.sleep(Duration::from_secs(3)).await;
+            let mut all: Vec<Address> = keys.iter().map(|k| k.signer.address()).collect();
+            all.sort();
+            for s in &s2 {
+                s.add_set_change(SetChange { epoch: 1, at_checkpoint: 1, validators: all.clone() });
+            }
+            context.sleep(Duration::from_secs(12)).await;
+            // Then validator 0 leaves.
+            let gone = keys[0].signer.address();
+            let rest: Vec<Address> = all.iter().copied().filter(|a| *a != gone).collect();
+            for s in &s2 {
+                s.add_set_change(SetChange { epoch: 2, at_checkpoint: 4, validators: rest.clone() });
+            }
+        }
         context.sleep(Duration::from_secs(secs)).await;
         let _ = &dirs;
         c2.iter()
             .map(|c| (1..=c.head().header.number).map(|n| c.block(BlockRef::Number(n)).unwrap().hash).collect())
             .collect::<Vec<Vec<B256>>>()
     });
-    Run { hashes, shareds, chains, bob }
+    Run { hashes, shareds, chains, stores, bob }
 }
 
 #[test]
 fn four_validators_finalize_the_same_blocks() {
-    let Run { hashes, shareds, chains, bob } = run(7, 20, false);
+    let Run { hashes, shareds, chains, bob, .. } = run(7, 20, false);
     let least = hashes.iter().map(|h| h.len()).min().unwrap();
     assert!(least >= 12, "every validator executed blocks: {:?}", hashes.iter().map(|h| h.len()).collect::<Vec<_>>());
     for h in &hashes[1..] {
@@ -227,5 +268,34 @@ fn a_double_voting_validator_is_reported_and_the_chain_goes_on() {
     for s in &shareds[..N - 1] {
         let ev = s.evidence();
         assert!(ev.iter().any(|e| e.contains("conflicting notarize votes")), "evidence: {ev:?}");
+    }
+}
+
+/// L1's set changes twice: a fifth validator (a candidate that followed the chain from the
+/// start) joins, then the first leaves. Each change ends a consensus epoch at a checkpoint
+/// boundary; the joiner then runs consensus (its engine finalizes views), the leaver only follows,
+/// and all five hold the same block at every height.
+#[test]
+fn validators_join_and_leave_at_checkpoint_boundaries() {
+    let Run { hashes, shareds, stores, .. } = run_with(5, 20, false, true);
+    let least = hashes.iter().map(|h| h.len()).min().unwrap();
+    assert!(least >= 25, "every validator executed blocks: {:?}", hashes.iter().map(|h| h.len()).collect::<Vec<_>>());
+    for h in &hashes[1..] {
+        assert_eq!(&h[..least], &hashes[0][..least], "same block at every height");
+    }
+    for (i, s) in shareds.iter().enumerate() {
+        let p = s.progress();
+        assert_eq!(p.epoch, 2, "validator {i} reached epoch 2");
+        assert_eq!(p.member, i != 0, "validator {i}: only the leaver is not a member");
+        if i != 0 {
+            assert!(p.finalized_view > 0, "validator {i}'s epoch-2 consensus finalized views");
+        }
+        assert!(s.evidence().is_empty(), "no evidence: {:?}", s.evidence());
+    }
+    for st in &stores {
+        let starts = st.epochs().unwrap();
+        assert_eq!(starts.iter().map(|e| e.change.epoch).collect::<Vec<_>>(), vec![1, 2]);
+        assert!(starts.iter().all(|e| e.height % 4 == 0), "epochs end at checkpoint boundaries: {starts:?}");
+        assert_eq!(starts, stores[0].epochs().unwrap(), "every validator ended the epochs at the same bodies");
     }
 }

@@ -9,6 +9,8 @@ use aqueduct_contracts::sidechain::{CHILD_BRIDGE, ChildBridge, SYSTEM};
 use aqueduct_evm::DepositTx;
 use serde::{Deserialize, Serialize};
 
+use crate::SetChange;
+
 /// Largest encoded body a validator accepts (a 30M-gas block of 21k-gas transfers is ~160 KB).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// Most transactions in one body.
@@ -71,6 +73,10 @@ pub enum BodyError {
     TooManyTxs(usize),
     #[error("body has {0} deposits, over {MAX_DEPOSITS}")]
     TooManyDeposits(usize),
+    #[error("body carries {0} validator-set changes (at most one)")]
+    TooManySetChanges(usize),
+    #[error("body's validator-set change for epoch {0} is empty, too large or not ascending")]
+    BadSetChange(u64),
     #[error("body's deposits are not consecutive from {expected} (found {found})")]
     DepositOrder { expected: u64, found: u64 },
 }
@@ -90,6 +96,8 @@ pub struct Body {
     /// EIP-2718 encoded signed transactions, executed in order (invalid ones skipped, the same on
     /// every validator).
     pub txs: Vec<Bytes>,
+    /// The validator-set change that ends this body's epoch (none, or one).
+    pub set_change: Vec<SetChange>,
 }
 
 impl Body {
@@ -125,6 +133,14 @@ impl Body {
         }
         if self.deposits.len() > MAX_DEPOSITS {
             return Err(BodyError::TooManyDeposits(self.deposits.len()));
+        }
+        if self.set_change.len() > 1 {
+            return Err(BodyError::TooManySetChanges(self.set_change.len()));
+        }
+        if let Some(c) = self.set_change.first()
+            && !c.well_formed()
+        {
+            return Err(BodyError::BadSetChange(c.epoch));
         }
         for w in self.deposits.windows(2) {
             if w[1].nonce != w[0].nonce + 1 {
@@ -168,6 +184,15 @@ mod tests {
                 })
                 .collect(),
             txs: txs.into_iter().map(Bytes::from).collect(),
+            set_change: if deposits % 2 == 1 {
+                vec![SetChange {
+                    epoch: 1,
+                    at_checkpoint: 4,
+                    validators: vec![Address::repeat_byte(1), Address::repeat_byte(5)],
+                }]
+            } else {
+                vec![]
+            },
         }
     }
 
@@ -221,6 +246,14 @@ mod tests {
         let mut enc = body(vec![], 0).encode();
         enc.push(0);
         assert_eq!(Body::decode(&enc), Err(BodyError::Trailing(1)));
+        let mut b = body(vec![], 1);
+        b.set_change[0].validators.reverse();
+        assert_eq!(Body::decode(&b.encode()), Err(BodyError::BadSetChange(1)));
+        b.set_change[0].validators.clear();
+        assert_eq!(Body::decode(&b.encode()), Err(BodyError::BadSetChange(1)));
+        let mut b = body(vec![], 1);
+        b.set_change.push(b.set_change[0].clone());
+        assert_eq!(Body::decode(&b.encode()), Err(BodyError::TooManySetChanges(2)));
     }
 
     #[test]
