@@ -43,7 +43,7 @@ use crate::{
 /// Most validators and candidates one validator keeps p2p connections to. The network sizes
 /// every channel's inbound queue by it (peers × peer sets kept × backlog), so it is not the
 /// protocol's `MAX_VALIDATORS`: a larger network raises it with its memory.
-const MAX_PEERS: usize = 32;
+const MAX_PEERS: usize = 16;
 
 /// What one validator process runs with.
 #[derive(Clone, Debug)]
