@@ -28,7 +28,7 @@ use aqueduct_sidechain_node::{
     rpc::{SidechainApiClient, sidechain_client},
     start_local_sidechain,
 };
-use aqueduct_sidechain_protocol::{Checkpoint, SignedCheckpoint};
+use aqueduct_sidechain_protocol::{BlsKey, Checkpoint, SignedCheckpoint, bls_aggregate};
 use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::json;
@@ -85,12 +85,15 @@ pub struct LoadFigures {
     pub most_in_a_block: usize,
 }
 
-/// A checkpoint's L1 gas with `validators` in the set and `signatures` signing.
+/// A checkpoint's L1 gas with `validators` in the set and `signatures` signing: one secp256k1
+/// signature each over EIP-712 (`SidechainBridge`, what the sidechain uses), and one aggregate
+/// BLS12-381 signature of as many (`BlsCheckpoints`, EIP-2537's precompiles).
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckpointGas {
     pub validators: usize,
     pub signatures: usize,
     pub gas: u64,
+    pub bls_gas: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -287,7 +290,29 @@ async fn checkpoint_gas(
         signed.add(&domain, &quorum, cp.sign(&domain, k)).map_err(|e| failed("a signature", e))?;
     }
     let sent = b.submit_checkpoint(deployer, &signed).await.map_err(|e| failed("a checkpoint", e))?;
-    Ok(CheckpointGas { validators: n, signatures: signed.signatures.len(), gas: sent.gas })
+    let signatures = signed.signatures.len();
+    let bls_gas = bls_checkpoint_gas(l1, deployer, n, signatures, &cp).await?;
+    Ok(CheckpointGas { validators: n, signatures, gas: sent.gas, bls_gas })
+}
+
+/// The same checkpoint through `BlsCheckpoints`: `n` BLS keys, the first `signers` aggregated.
+async fn bls_checkpoint_gas(
+    l1: &L1Client,
+    deployer: &PrivateKeySigner,
+    n: usize,
+    signers: usize,
+    cp: &Checkpoint,
+) -> Result<u64, SidechainBenchError> {
+    use aqueduct_sidechain_node::l1::bls;
+    let keys: Vec<BlsKey> = (0..n).map(|i| BlsKey::from_seed(&ValidatorKeys::dev_secret(2_000 + i))).collect();
+    let pks: Vec<[u8; 128]> = keys.iter().map(|k| k.public_key()).collect();
+    let at = bls::deploy(l1, deployer, &pks).await.map_err(|e| failed("the BLS checkpoint contract", e))?;
+    let m = bls::message(l1, at, cp).await.map_err(|e| failed("the BLS message", e))?;
+    let sig = bls_aggregate(&keys[..signers].iter().map(|k| k.sign(&m)).collect::<Vec<_>>())
+        .ok_or_else(|| failed("aggregating", "no signature"))?;
+    let bits = (0..signers).fold(U256::ZERO, |acc, i| acc | (U256::from(1) << i));
+    let sent = bls::submit(l1, deployer, at, cp, &pks, bits, &sig).await.map_err(|e| failed("a BLS checkpoint", e))?;
+    Ok(sent.gas)
 }
 
 pub async fn bench_sidechain(o: SidechainBenchOptions) -> Result<SidechainBenchReport, SidechainBenchError> {

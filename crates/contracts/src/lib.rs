@@ -216,6 +216,16 @@ pub mod sidechain {
             "artifacts/ChildBridge.json"
         );
     }
+    /// L1: checkpoints accepted with one aggregate BLS12-381 signature (EIP-2537), the variant
+    /// measured beside the bridge's secp256k1 signatures.
+    pub mod bls {
+        bindings!(
+            #[derive(Debug, PartialEq, Eq)]
+            BlsCheckpoints,
+            "artifacts/BlsCheckpoints.json"
+        );
+    }
+    pub use bls::BlsCheckpoints;
     pub use bridge::SidechainBridge;
     pub use child::ChildBridge;
 

@@ -262,3 +262,66 @@ impl BridgeL1 {
         Ok(Sent::from(&self.send(signer, tx).await?))
     }
 }
+
+/// The aggregate-BLS checkpoint variant (`BlsCheckpoints`), deployed and called to measure its
+/// gas beside the bridge's per-signer secp256k1 checkpoints.
+pub mod bls {
+    use alloy::primitives::{Address, B256, Bytes, U256};
+    use aqueduct_contracts::sidechain::{BlsCheckpoints, bls::BlsCheckpoints::Checkpoint as BlsCheckpoint};
+    use aqueduct_eth::{L1Client, L1Error, Sent};
+    use aqueduct_sidechain_protocol::Checkpoint;
+
+    use super::BridgeError;
+
+    fn abi(c: &Checkpoint) -> BlsCheckpoint {
+        BlsCheckpoint {
+            number: c.number,
+            startBlock: c.start_block,
+            endBlock: c.end_block,
+            blockHash: c.block_hash,
+            stateRoot: c.state_root,
+            withdrawalsRoot: c.withdrawals_root,
+        }
+    }
+
+    /// Deploys it for validators with these public keys (EIP-2537 G1, in index order).
+    pub async fn deploy(
+        l1: &L1Client,
+        deployer: &alloy::signers::local::PrivateKeySigner,
+        keys: &[[u8; 128]],
+    ) -> Result<Address, L1Error> {
+        let tx = BlsCheckpoints::deploy_builder(l1.provider(), Bytes::from(keys.concat()))
+            .gas(2_500_000)
+            .into_transaction_request();
+        let hash = l1.send_request(deployer, tx).await?;
+        let r = l1.wait(hash).await?;
+        r.contract_address.ok_or(L1Error::NoAddress(hash))
+    }
+
+    /// What the validators sign for checkpoint `c`.
+    pub async fn message(l1: &L1Client, at: Address, c: &Checkpoint) -> Result<B256, L1Error> {
+        l1.read(at, BlsCheckpoints::messageCall { c: abi(c) }).await
+    }
+
+    /// Submits `c` with the aggregate `signature` of the validators in `signers` (bit i: key i).
+    pub async fn submit(
+        l1: &L1Client,
+        sender: &alloy::signers::local::PrivateKeySigner,
+        at: Address,
+        c: &Checkpoint,
+        keys: &[[u8; 128]],
+        signers: U256,
+        signature: &[u8; 256],
+    ) -> Result<Sent, BridgeError> {
+        let tx = BlsCheckpoints::new(at, l1.provider())
+            .submitCheckpoint(abi(c), Bytes::from(keys.concat()), signers, Bytes::copy_from_slice(signature))
+            .gas(1_500_000)
+            .into_transaction_request();
+        let r =
+            l1.transact(sender, tx).await.map_err(|e| match e.revert_as::<BlsCheckpoints::BlsCheckpointsErrors>() {
+                Some(err) => BridgeError::Refused(format!("{err:?}")),
+                None => e.into(),
+            })?;
+        Ok(Sent::from(&r))
+    }
+}

@@ -10,11 +10,13 @@
 //!   withdrawals root, signed by validators over the EIP-712 digest `SidechainBridge` checks.
 //! - [`WithdrawalTree`]: the depth-20 keccak tree of a checkpoint's withdrawals and its proofs.
 
+mod bls;
 mod body;
 mod checkpoint;
 mod set_change;
 mod withdrawals;
 
+pub use bls::{BLS_DST, BlsKey, aggregate as bls_aggregate};
 pub use body::{Body, BodyError, L1Deposit, MAX_BODY_BYTES, MAX_DEPOSITS, MAX_TXS};
 pub use checkpoint::{Checkpoint, CheckpointError, Domain, Quorum, SignedCheckpoint};
 pub use set_change::{MAX_VALIDATORS, SetChange};
