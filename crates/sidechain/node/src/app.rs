@@ -155,7 +155,8 @@ impl<E: Clock> App<E> {
             if let Some(c) = body.set_change.first()
                 && starts.last().is_none_or(|s| s.change.epoch < c.epoch)
             {
-                let start = EpochStart { floor: d, height: h, change: c.clone() };
+                let members = shared.members(&c.validators);
+                let start = EpochStart { floor: d, height: h, change: c.clone(), members };
                 store.put_epoch(&start)?;
                 starts.push(start);
             }
@@ -167,6 +168,7 @@ impl<E: Clock> App<E> {
             floor: genesis,
             height: 0,
             change: SetChange { epoch: 0, at_checkpoint: 0, validators: spec.genesis_validators() },
+            members: spec.validators.clone(),
         });
         shared.note_executed(&chain.head(), 0);
         shared.set_deposits_minted(known.get(&executed).map(|k| k.next_deposit).unwrap_or(0));
@@ -649,6 +651,14 @@ impl<E: Clock> App<E> {
         }
         for d in path.into_iter().rev() {
             let (body, _) = self.store.body(&d)?.ok_or_else(|| NodeError::Config(format!("body {d} vanished")))?;
+            // An epoch's end waits until this validator's own L1 watcher saw the change (and so
+            // every join request before it): the next set's members are read from them.
+            if let Some(c) = body.set_change.first()
+                && self.shared.set_change(c.epoch).as_ref() != Some(c)
+            {
+                debug!(target: "sidechain", epoch = c.epoch, "waiting for L1's set change before ending the epoch");
+                return Ok(());
+            }
             self.execute_body(d, &body)?;
         }
         Ok(())
@@ -687,7 +697,8 @@ impl<E: Clock> App<E> {
         debug!(target: "sidechain", height = body.height, hash = %block.hash, txs = block.txs.len(), "executed");
         self.checkpointer.after_block(&self.chain, &block)?;
         if let Some(c) = body.set_change.first() {
-            let start = EpochStart { floor: digest, height: body.height, change: c.clone() };
+            let members = self.shared.members(&c.validators);
+            let start = EpochStart { floor: digest, height: body.height, change: c.clone(), members };
             self.store.put_epoch(&start)?;
             info!(target: "sidechain", epoch = c.epoch, height = body.height, validators = c.validators.len(), "epoch ends: the new validator set orders the next block");
             self.epoch = start.clone();
@@ -714,6 +725,8 @@ impl<E: Clock> App<E> {
         S: Sender<PublicKey = PublicKey>,
         R: Receiver<PublicKey = PublicKey>,
     {
+        // Execution that waited (for L1's view of a set change) goes on.
+        self.execute()?;
         self.try_propose(net)?;
         self.try_verify(net)?;
         let now = self.context.current();

@@ -129,15 +129,9 @@ where
                 h.abort();
             }
             let epoch = start.change.epoch;
-            // The set's consensus keys come from the spec and from L1's join requests.
-            let members = loop {
-                if let Some(m) = self.shared.members(&start.change.validators) {
-                    break m;
-                }
-                context.sleep(Duration::from_millis(200)).await;
-            };
+            // The set's consensus keys: the spec's, then those L1's join requests announced.
             let keys: Result<Vec<PublicKey>, NodeError> =
-                members.iter().map(|v| crate::spec::consensus_key(&v.consensus_key)).collect();
+                start.members.iter().map(|v| crate::spec::consensus_key(&v.consensus_key)).collect();
             let Ok(Ok(participants)) = keys.map(Set::try_from) else {
                 self.shared.fail(format!("epoch {epoch}: the validators' consensus keys are unusable or repeated"));
                 return;

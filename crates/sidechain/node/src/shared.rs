@@ -57,18 +57,28 @@ impl Shared {
 
     // The directory of validators and candidates (consensus keys and addresses), and the set
     // changes L1 applied: the L1 watcher adds them; consensus and the peer list read them.
-    pub fn add_candidate(&self, v: ValidatorInfo) {
-        self.directory.lock().insert(v.signer, v);
+    /// Adds (or updates) a candidate; refused when another validator already announced its
+    /// consensus key (a copied key could not sign, and two members with one key would leave
+    /// consensus without a valid set). Every validator reads L1 in the same order, so all refuse
+    /// the same announcements.
+    pub fn add_candidate(&self, v: ValidatorInfo) -> bool {
+        let mut d = self.directory.lock();
+        if d.values().any(|o| o.signer != v.signer && o.consensus_key == v.consensus_key) {
+            return false;
+        }
+        d.insert(v.signer, v);
+        true
     }
 
     pub fn directory(&self) -> Vec<ValidatorInfo> {
         self.directory.lock().values().cloned().collect()
     }
 
-    /// The members of `addresses` whose keys are known, in that order; `None` until all are.
-    pub fn members(&self, addresses: &[Address]) -> Option<Vec<ValidatorInfo>> {
+    /// The members of `addresses` whose consensus keys L1 announced (an address whose
+    /// announcement was refused takes no part in consensus), in that order.
+    pub fn members(&self, addresses: &[Address]) -> Vec<ValidatorInfo> {
         let d = self.directory.lock();
-        addresses.iter().map(|a| d.get(a).cloned()).collect()
+        addresses.iter().filter_map(|a| d.get(a).cloned()).collect()
     }
 
     pub fn add_set_change(&self, c: SetChange) {
@@ -185,5 +195,31 @@ impl Shared {
 
     pub fn failure(&self) -> Option<String> {
         self.failure.lock().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(signer: u8, key: u8) -> ValidatorInfo {
+        ValidatorInfo {
+            signer: Address::repeat_byte(signer),
+            consensus_key: alloy::primitives::hex::encode([key; 32]),
+            p2p: "127.0.0.1:1".parse().unwrap(),
+            rpc: String::new(),
+        }
+    }
+
+    /// A join request that copies another validator's consensus key is refused; the rest take
+    /// part, in the set's order, and an unannounced address is left out.
+    #[test]
+    fn copied_consensus_keys_are_refused() {
+        let s = Shared::new(Quorum::default(), &[info(1, 1), info(2, 2)]);
+        assert!(!s.add_candidate(info(3, 1)), "validator 1's key");
+        assert!(s.add_candidate(info(3, 3)));
+        assert!(s.add_candidate(info(3, 4)), "a candidate may announce itself again with a new key");
+        let m = s.members(&[Address::repeat_byte(3), Address::repeat_byte(9), Address::repeat_byte(1)]);
+        assert_eq!(m, vec![info(3, 4), info(1, 1)]);
     }
 }

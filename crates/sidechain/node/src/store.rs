@@ -26,6 +26,9 @@ pub struct EpochStart {
     pub floor: B256,
     pub height: u64,
     pub change: SetChange,
+    /// The set's members as L1 announced them (consensus keys, addresses), fixed when the epoch
+    /// starts: the participants of its consensus.
+    pub members: Vec<crate::spec::ValidatorInfo>,
 }
 
 fn corrupt(table: &'static str, why: impl ToString) -> StoreError {

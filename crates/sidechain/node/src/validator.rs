@@ -312,8 +312,12 @@ async fn l1_round(
         for e in bridge.set_events(*cursor, to).await? {
             match e {
                 SetEvent::Candidate(v) => {
-                    info!(target: "sidechain", validator = %v.signer, p2p = %v.p2p, "a validator asked to join");
-                    shared.add_candidate(v);
+                    let (who, p2p) = (v.signer, v.p2p);
+                    if shared.add_candidate(v) {
+                        info!(target: "sidechain", validator = %who, %p2p, "a validator asked to join");
+                    } else {
+                        warn!(target: "sidechain", validator = %who, "a join request announced another validator's consensus key: it takes no part in consensus");
+                    }
                 }
                 // The constructor's event names the spec's set (epoch 0).
                 SetEvent::Changed(c) if c.epoch == 0 => {}

@@ -17,10 +17,7 @@ const SYNC_STEP: u64 = 512;
 impl<E: Clock> App<E> {
     /// The current epoch's validators' consensus keys (empty until L1 named them all).
     pub(super) fn members(&self) -> Vec<PublicKey> {
-        self.shared
-            .members(&self.epoch.change.validators)
-            .and_then(|m| m.iter().map(|v| crate::spec::consensus_key(&v.consensus_key).ok()).collect())
-            .unwrap_or_default()
+        self.epoch.members.iter().filter_map(|v| crate::spec::consensus_key(&v.consensus_key).ok()).collect()
     }
 
     /// Asks how far peers have executed; when more than a third of the set (so at least one
