@@ -14,10 +14,12 @@ pub use aqueduct_chain::StoreError;
 const BODIES: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("bodies");
 /// height → digest of the body executed there.
 const EXECUTED: TableDefinition<'_, u64, &[u8; 32]> = TableDefinition::new("executed");
-const CHECKPOINTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("checkpoints");
+/// Tables of JSON records by number.
+type JsonTable = TableDefinition<'static, u64, &'static [u8]>;
+const CHECKPOINTS: JsonTable = TableDefinition::new("checkpoints");
 const EVIDENCE: TableDefinition<'_, u64, &str> = TableDefinition::new("evidence");
 /// epoch → the body that started it (JSON of [`EpochStart`]), written when that body executes.
-const EPOCHS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("epochs");
+const EPOCHS: JsonTable = TableDefinition::new("epochs");
 
 /// Where a consensus epoch starts: the executed body that carried its set change (its children
 /// are the epoch's first proposals), at `height`.
@@ -99,41 +101,45 @@ impl SideStore {
         Ok(r.open_table(EXECUTED)?.get(height)?.map(|v| B256::from(*v.value())))
     }
 
-    pub fn put_checkpoint(&self, cp: &SignedCheckpoint) -> Result<(), StoreError> {
+    /// A record as JSON under `key` (durable on return).
+    fn put_json<T: serde::Serialize>(&self, table: JsonTable, key: u64, value: &T) -> Result<(), StoreError> {
         let w = self.begin()?;
-        let v = serde_json::to_vec(cp).expect("plain data serializes");
-        w.open_table(CHECKPOINTS)?.insert(cp.checkpoint.number, v.as_slice())?;
+        let v = serde_json::to_vec(value).expect("plain data serializes");
+        w.open_table(table)?.insert(key, v.as_slice())?;
         w.commit()?;
         Ok(())
     }
 
-    pub fn checkpoints(&self) -> Result<Vec<SignedCheckpoint>, StoreError> {
+    /// Every record of a JSON table, in key order.
+    fn all_json<T: serde::de::DeserializeOwned>(
+        &self,
+        table: JsonTable,
+        name: &'static str,
+    ) -> Result<Vec<T>, StoreError> {
         let r = self.db.begin_read()?;
         let mut out = Vec::new();
-        for e in r.open_table(CHECKPOINTS)?.iter()? {
+        for e in r.open_table(table)?.iter()? {
             let (_, v) = e?;
-            out.push(serde_json::from_slice(v.value()).map_err(|e| corrupt("checkpoints", e))?);
+            out.push(serde_json::from_slice(v.value()).map_err(|e| corrupt(name, e))?);
         }
         Ok(out)
     }
 
+    pub fn put_checkpoint(&self, cp: &SignedCheckpoint) -> Result<(), StoreError> {
+        self.put_json(CHECKPOINTS, cp.checkpoint.number, cp)
+    }
+
+    pub fn checkpoints(&self) -> Result<Vec<SignedCheckpoint>, StoreError> {
+        self.all_json(CHECKPOINTS, "checkpoints")
+    }
+
     pub fn put_epoch(&self, start: &EpochStart) -> Result<(), StoreError> {
-        let w = self.begin()?;
-        let v = serde_json::to_vec(start).expect("plain data serializes");
-        w.open_table(EPOCHS)?.insert(start.change.epoch, v.as_slice())?;
-        w.commit()?;
-        Ok(())
+        self.put_json(EPOCHS, start.change.epoch, start)
     }
 
     /// Every epoch after the first, in order.
     pub fn epochs(&self) -> Result<Vec<EpochStart>, StoreError> {
-        let r = self.db.begin_read()?;
-        let mut out = Vec::new();
-        for e in r.open_table(EPOCHS)?.iter()? {
-            let (_, v) = e?;
-            out.push(serde_json::from_slice(v.value()).map_err(|e| corrupt("epochs", e))?);
-        }
-        Ok(out)
+        self.all_json(EPOCHS, "epochs")
     }
 
     pub fn put_evidence(&self, seq: u64, what: &str) -> Result<(), StoreError> {
