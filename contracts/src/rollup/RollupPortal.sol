@@ -31,6 +31,9 @@ contract RollupPortal {
 
     OutputOracle public immutable oracle;
 
+    /// @notice The L2 sender of the withdrawal being finalized, during its call (zero otherwise):
+    /// how an L1 contract learns which L2 contract sent it a message (OP's `l2Sender`).
+    address public l2Sender;
     /// @notice ERC-20 balances held for L2, per L1 token.
     mapping(address => uint256) public locked;
     mapping(bytes32 => ProvenWithdrawal) public provenWithdrawals;
@@ -139,7 +142,9 @@ contract RollupPortal {
         } else {
             // Leave the caller enough gas to finish after the call (EIP-150 keeps 1/64 back).
             if (gasleft() < (w.gasLimit * 64) / 63 + 40_000) revert InsufficientGas(w.gasLimit);
+            l2Sender = w.sender;
             (bool ok,) = w.target.call{value: w.value, gas: w.gasLimit}(w.data);
+            l2Sender = address(0);
             if (!ok) revert WithdrawalCallFailed(w.target);
         }
     }

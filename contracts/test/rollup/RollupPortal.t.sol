@@ -16,6 +16,15 @@ contract Receiver {
     }
 }
 
+/// Records which L2 contract the portal says sent the message it delivers.
+contract SenderProbe {
+    address public seen;
+
+    function probe() external payable {
+        seen = RollupPortal(payable(msg.sender)).l2Sender();
+    }
+}
+
 contract RollupPortalTest is Test {
     OutputOracle oracle;
     RollupPortal portal;
@@ -160,6 +169,20 @@ contract RollupPortalTest is Test {
         assertTrue(portal.finalizedWithdrawals(h), "marked");
         vm.expectRevert(abi.encodeWithSelector(RollupPortal.AlreadyFinalized.selector, h));
         portal.finalizeWithdrawal(w);
+    }
+
+    function test_l2_sender_is_set_only_during_the_call() public {
+        fund(1 ether);
+        SenderProbe probe = new SenderProbe();
+        RollupLib.WithdrawalTransaction memory w = RollupLib.WithdrawalTransaction(
+            0, address(0x5B0C), address(probe), 1 ether, 100_000, abi.encodeCall(SenderProbe.probe, ())
+        );
+        proveOne(w);
+        vm.warp(block.timestamp + WINDOW);
+        assertEq(portal.l2Sender(), address(0), "zero before");
+        portal.finalizeWithdrawal(w);
+        assertEq(probe.seen(), address(0x5B0C), "the L2 sender during the call");
+        assertEq(portal.l2Sender(), address(0), "zero after");
     }
 
     function test_finalize_unproven_reverts() public {
