@@ -236,3 +236,27 @@ pub mod sidechain {
     pub const SYSTEM: alloy::primitives::Address =
         alloy::primitives::address!("51000000000000000000000000000000000000FF");
 }
+
+/// The fast bridge (contracts/src/bridge, after Across v3): the spoke on the rollup, the hub on
+/// L1. Each module has its own copy of `BridgeLib`'s types; `aqueduct-bridge-protocol` converts.
+pub mod bridge {
+    /// L2: deposits and their tree, sent to the hub through the canonical bridge.
+    pub mod spoke {
+        bindings!(
+            #[derive(Debug, PartialEq, Eq)]
+            SpokePool,
+            "artifacts/SpokePool.json"
+        );
+    }
+    /// L1: fills, deliveries, refund bundles, disputes, execution.
+    #[allow(clippy::too_many_arguments)]
+    pub mod hub {
+        bindings!(
+            #[derive(Debug, PartialEq, Eq)]
+            HubPool,
+            "artifacts/HubPool.json"
+        );
+    }
+    pub use hub::HubPool;
+    pub use spoke::SpokePool;
+}
