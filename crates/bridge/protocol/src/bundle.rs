@@ -46,7 +46,12 @@ pub fn expected(d: &RelayData, fill: FillState, proposed_at: u64) -> Option<Entr
 
 /// The honest bundle over `deposits` (those after the last covered one, delivered, in id order)
 /// at time `now`: one entry per deposit up to the first that is not settled, at most `max`.
-pub fn next_bundle(deposits: &[RelayData], fill_of: impl Fn(&RelayData) -> FillState, now: u64, max: usize) -> Vec<Entry> {
+pub fn next_bundle(
+    deposits: &[RelayData],
+    fill_of: impl Fn(&RelayData) -> FillState,
+    now: u64,
+    max: usize,
+) -> Vec<Entry> {
     deposits.iter().take(max).map_while(|d| expected(d, fill_of(d), now)).collect()
 }
 

@@ -4,8 +4,8 @@ use alloy::{
     primitives::{B256, keccak256},
     sol_types::SolValue,
 };
-use aqueduct_contracts::bridge::spoke::BridgeLib as Spoke;
 pub use aqueduct_contracts::bridge::hub::BridgeLib::{Entry, RelayData};
+use aqueduct_contracts::bridge::spoke::BridgeLib as Spoke;
 
 /// `keccak256(abi.encode(d))`: the deposit's leaf in the spoke's tree and the key of its fill.
 pub fn relay_hash(d: &RelayData) -> B256 {
