@@ -85,6 +85,8 @@ pub struct DevnetArgs {
     no_plasma: bool,
     #[command(flatten)]
     sidechain: crate::sidechain::DevnetSidechainArgs,
+    #[command(flatten)]
+    fastbridge: crate::fastbridge::DevnetFastBridgeArgs,
     /// The plasma operator's JSON-RPC.
     #[arg(long, env = "AQUEDUCT_PLASMA_ADDR", default_value = "127.0.0.1:9548")]
     plasma_addr: SocketAddr,
@@ -442,9 +444,34 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     let mut run = Running { devnet, ..Default::default() };
     // Each part starts after the ones before it; a part that fails stops those already running.
     if !args.no_optimistic {
-        match start_rollup(&s, &args, &l1_url, &deployer, &signers).await {
-            Ok((r, addrs)) => (run.rollup, run.rollup_addrs) = (Some(r), Some(addrs)),
+        let spec = match start_rollup(&s, &args, &l1_url, &deployer, &signers).await {
+            Ok((r, addrs, spec)) => {
+                (run.rollup, run.rollup_addrs) = (Some(r), Some(addrs));
+                spec
+            }
             Err(e) => return run.fail(e).await,
+        };
+        if !args.fastbridge.no_fastbridge {
+            let root = s.rollup_dir.parent().unwrap_or(Path::new("."));
+            let r = run.rollup.as_ref();
+            let url = |a: Option<SocketAddr>, or: SocketAddr| format!("http://{}", a.unwrap_or(or));
+            let l2 = url(r.and_then(|r| r.sequencer_rpc), args.l2_addr);
+            let ver = url(r.and_then(|r| r.verifier_rpc), args.verifier_addr);
+            let started = crate::fastbridge::start_devnet_fastbridge(
+                root,
+                &l1_url,
+                &l2,
+                &ver,
+                &spec,
+                &deployer,
+                &signers[8],
+                &args.fastbridge,
+            )
+            .await;
+            match started {
+                Ok(f) => run.fastbridge = Some(f),
+                Err(e) => return run.fail(e).await,
+            }
         }
     }
     if !args.no_zk {
@@ -499,6 +526,7 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     halts.extend(run.zk.iter().map(|z| z.halt.clone()));
     halts.extend(run.plasma.iter().map(|p| p.halt.clone()));
     halts.extend(run.sidechain.iter().map(|p| p.halt.clone()));
+    halts.extend(run.fastbridge.iter().map(|f| f.halt.clone()));
     let outcome = until_stopped(halts).await;
     eprintln!("stopping…");
     run.stop().await;
@@ -514,6 +542,7 @@ struct Running {
     zk: Option<aqueduct_zk_node::ZkService>,
     plasma: Option<aqueduct_plasma_node::PlasmaService>,
     sidechain: Option<crate::sidechain::DevnetSidechain>,
+    fastbridge: Option<crate::fastbridge::DevnetFastBridge>,
     dashboard: Option<aqueduct_dashboard::Dashboard>,
 }
 
@@ -524,6 +553,9 @@ impl Running {
         }
         if let Some(c) = self.sidechain {
             c.stop().await;
+        }
+        if let Some(f) = self.fastbridge {
+            f.stop().await;
         }
         if let Some(p) = self.plasma {
             p.stop().await;
@@ -732,7 +764,7 @@ async fn start_rollup(
     l1_url: &str,
     deployer: &PrivateKeySigner,
     signers: &[PrivateKeySigner],
-) -> eyre::Result<(Rollup, aqueduct_dashboard::RollupAddrs)> {
+) -> eyre::Result<(Rollup, aqueduct_dashboard::RollupAddrs, RollupSpec)> {
     let l1 = L1Client::new(l1_url)?;
     let (spec, deposited) = spec_for(s, &l1, deployer, signers).await?;
     let r = &s.rollup;
@@ -772,16 +804,14 @@ async fn start_rollup(
     }
     print_rollup(&spec, &rollup, s, signers);
     let c = &spec.rollup;
-    Ok((
-        rollup,
-        aqueduct_dashboard::RollupAddrs {
-            oracle: c.oracle,
-            inbox: c.inbox,
-            batcher: c.batcher,
-            portal: c.portal,
-            dispute_game: c.dispute_game,
-        },
-    ))
+    let addrs = aqueduct_dashboard::RollupAddrs {
+        oracle: c.oracle,
+        inbox: c.inbox,
+        batcher: c.batcher,
+        portal: c.portal,
+        dispute_game: c.dispute_game,
+    };
+    Ok((rollup, addrs, spec))
 }
 
 fn print_rollup(spec: &RollupSpec, rollup: &Rollup, s: &Settings, signers: &[PrivateKeySigner]) {

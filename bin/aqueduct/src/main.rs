@@ -10,6 +10,7 @@ mod bridge;
 mod channel;
 mod compare;
 mod devnet;
+mod fastbridge;
 mod node;
 mod plasma;
 mod progress;
@@ -57,6 +58,9 @@ enum Command {
     /// A sidechain with its own BFT validators (commonware simplex): a validator process, the
     /// bridge's deployment, deposits (lock, mint), withdrawals (burn, checkpoint, pay), status.
     Sidechain(Box<sidechain::SidechainArgs>),
+    /// The fast bridge (after Across): rollup -> L1 in seconds through a relayer, who is repaid
+    /// after the challenge window; its relayer process, deposits, quotes, status, deployment.
+    Fastbridge(Box<fastbridge::FastBridgeArgs>),
     /// Benchmarks: the same workload on Aqueduct and, where comparable, on anvil.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -105,6 +109,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
             Command::Channel(args) => channel::run(args).await,
             Command::Plasma(args) => plasma::run(*args).await,
             Command::Sidechain(args) => sidechain::run(*args).await,
+            Command::Fastbridge(args) => fastbridge::run(*args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
             Command::Attack(cmd) => attack::run(cmd).await,
             Command::Compare(args) => compare::run(args).await,

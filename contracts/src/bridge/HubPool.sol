@@ -53,12 +53,11 @@ contract HubPool {
     uint64 public constant REFUND_GAS = 21_000;
 
     IPortal public immutable portal;
+    /// @notice The `SpokePool` on the rollup (its address is known before it is deployed).
+    address public immutable spoke;
     uint64 public immutable originChainId;
     uint256 public immutable bond;
     uint64 public immutable liveness;
-    address public immutable deployer;
-    /// @notice The `SpokePool` on the rollup (set once: it is deployed after this hub).
-    address public spoke;
 
     mapping(bytes32 => Fill) public fills;
 
@@ -92,8 +91,6 @@ contract HubPool {
         uint256 indexed bundleId, uint64 indexed depositId, BridgeLib.Outcome outcome, address payee, uint256 amount
     );
 
-    error AlreadySet();
-    error NotDeployer();
     error NotSpoke(address sender, address l2Sender);
     error WrongChain(uint64 origin, uint64 destination);
     error DeadlinePassed(uint32 fillDeadline);
@@ -118,19 +115,12 @@ contract HubPool {
     error InsufficientDelivered(uint256 paid, uint256 delivered);
     error BondAlreadyReturned(uint256 bundleId);
 
-    constructor(IPortal portal_, uint64 originChainId_, uint256 bond_, uint64 liveness_) {
+    constructor(IPortal portal_, address spoke_, uint64 originChainId_, uint256 bond_, uint64 liveness_) {
         portal = portal_;
+        spoke = spoke_;
         originChainId = originChainId_;
         bond = bond_;
         liveness = liveness_;
-        deployer = msg.sender;
-    }
-
-    /// @notice Names the spoke on the rollup, once (only the deployer).
-    function setSpoke(address spoke_) external {
-        if (msg.sender != deployer) revert NotDeployer();
-        if (spoke != address(0)) revert AlreadySet();
-        spoke = spoke_;
     }
 
     // ---------------------------------------------------------------- fills (destination: here)
@@ -178,7 +168,7 @@ contract HubPool {
     /// counts; the root only when it covers more deposits.
     function receiveDeposits(uint64 count, bytes32 depositRoot) external payable {
         address from = msg.sender == address(portal) ? portal.l2Sender() : address(0);
-        if (from != spoke || spoke == address(0)) revert NotSpoke(msg.sender, from);
+        if (from != spoke) revert NotSpoke(msg.sender, from);
         delivered += msg.value;
         if (count > deliveredCount) {
             deliveredCount = count;

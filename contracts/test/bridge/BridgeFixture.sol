@@ -49,9 +49,24 @@ abstract contract BridgeFixture is Test {
         vm.etch(RollupLib.MESSAGE_PASSER, address(new L2ToL1MessagePasser()).code);
         vm.warp(1_000_000);
         portal = new TestPortal();
-        hub = new HubPool(portal, uint64(block.chainid), BOND, LIVENESS);
-        spoke = new SpokePool(address(hub), uint64(block.chainid), 3600);
-        hub.setSpoke(address(spoke));
+        // The spoke's address is known before it exists (CREATE2 here, the deployer's nonce on
+        // the rollup in deploy.rs), so each side names the other at construction.
+        bytes32 salt = keccak256("spoke");
+        address hubAt = _createAddress(3); // after the message passer (1) and the portal (2)
+        bytes memory init =
+            abi.encodePacked(type(SpokePool).creationCode, abi.encode(hubAt, uint64(block.chainid), uint32(3600)));
+        address spokeAt = address(
+            uint160(uint256(keccak256(abi.encodePacked(bytes1(0xff), address(this), salt, keccak256(init)))))
+        );
+        hub = new HubPool(portal, spokeAt, uint64(block.chainid), BOND, LIVENESS);
+        spoke = new SpokePool{salt: salt}(hubAt, uint64(block.chainid), 3600);
+        require(address(hub) == hubAt && address(spoke) == spokeAt, "addresses");
+    }
+
+    /// The address of this contract's creation with nonce `n` (a contract's nonce starts at 1).
+    function _createAddress(uint8 n) internal view returns (address) {
+        require(n > 0 && n < 0x80, "nonce beyond the short RLP form");
+        return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xd6), bytes1(0x94), address(this), bytes1(n))))));
     }
 
     function deposit(uint256 input, uint256 output, uint32 window) internal returns (BridgeLib.RelayData memory d) {

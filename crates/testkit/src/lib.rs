@@ -94,12 +94,14 @@ pub async fn embedded_l1(dir: &Path, execute: bool) -> Devnet {
 }
 
 /// Test devnets run side by side: each one's dashboard takes a free port unless the test names
-/// one with `--dashboard-addr`, and the plasma chain is left out unless the test asks for it
-/// with `--no-plasma=false` (its deployment would race the test's own transactions from the
-/// deployer's account; a flag overrides the environment).
+/// one with `--dashboard-addr`, and the plasma chain, the sidechain and the fast bridge are left
+/// out unless the test asks for them (`--no-plasma=false`, …: their deployments would race the
+/// test's own transactions from the deployer's account, and cost every test their start-up; a
+/// flag overrides the environment).
 const DASHBOARD_ENV: (&str, &str) = ("AQUEDUCT_DASHBOARD_ADDR", "127.0.0.1:0");
 const PLASMA_ENV: (&str, &str) = ("AQUEDUCT_NO_PLASMA", "true");
 const SIDECHAIN_ENV: (&str, &str) = ("AQUEDUCT_NO_SIDECHAIN", "true");
+const FASTBRIDGE_ENV: (&str, &str) = ("AQUEDUCT_NO_FASTBRIDGE", "true");
 
 /// `bin args…` in `cwd` with the test environment (no backtraces, the devnet settings above).
 fn command(bin: &Path, args: &[&str]) -> Command {
@@ -108,7 +110,8 @@ fn command(bin: &Path, args: &[&str]) -> Command {
         .env("RUST_BACKTRACE", "0")
         .env(DASHBOARD_ENV.0, DASHBOARD_ENV.1)
         .env(PLASMA_ENV.0, PLASMA_ENV.1)
-        .env(SIDECHAIN_ENV.0, SIDECHAIN_ENV.1);
+        .env(SIDECHAIN_ENV.0, SIDECHAIN_ENV.1)
+        .env(FASTBRIDGE_ENV.0, FASTBRIDGE_ENV.1);
     c
 }
 

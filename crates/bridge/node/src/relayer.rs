@@ -57,6 +57,18 @@ impl RelayerConfig {
             max_bundle: 64,
         }
     }
+
+    /// The fee model at the destination's gas price `gas_price`, for the window from a fill to
+    /// its repayment under `spec` (challenge window, liveness, and the wait before bridging).
+    pub fn fee_model(&self, spec: &BridgeSpec, gas_price: u128) -> FeeModel {
+        FeeModel {
+            fill_gas: self.fill_gas,
+            repay_gas: self.repay_gas,
+            gas_price,
+            window_secs: spec.challenge_window + spec.liveness + self.bridge_after.as_secs(),
+            curve: self.curve,
+        }
+    }
 }
 
 /// What the relayer has done, for status and benches.
@@ -141,13 +153,7 @@ impl Relayer {
 
     /// The fee model at L1's gas price now, for the window from a fill to its repayment.
     pub fn fee_model(&self, gas_price: u128) -> FeeModel {
-        FeeModel {
-            fill_gas: self.cfg.fill_gas,
-            repay_gas: self.cfg.repay_gas,
-            gas_price,
-            window_secs: self.spec.challenge_window + self.spec.liveness + self.cfg.bridge_after.as_secs(),
-            curve: self.cfg.curve,
-        }
+        self.cfg.fee_model(&self.spec, gas_price)
     }
 
     /// Reads new deposits and deliveries on L2, and new proposals and delivered roots on L1.
