@@ -30,6 +30,22 @@ pub enum AttackCommand {
     /// (the verifier refuses it). One matrix, three rows; exits non-zero when an outcome is not
     /// what its design promises.
     Collusion(CollusionArgs),
+    /// The fast bridge: a relayer "fills" a deposit with the wrong recipient and proposes a
+    /// refund bundle repaying itself; a proposer redirects an honest relayer's repayment to
+    /// itself. One watcher disputes both by proof (each loses its bond); the honest bundle
+    /// repays the relayer and refunds the unfilled deposit on the rollup. Same matrix and JSON
+    /// as `attack all`; exits non-zero when an honest party loses.
+    Bridge(BridgeAttackArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BridgeAttackArgs {
+    /// Print the matrix (always printed unless --json alone is given).
+    #[arg(long)]
+    report: bool,
+    /// Write the outcomes as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -133,6 +149,12 @@ pub async fn run(cmd: AttackCommand) -> eyre::Result<()> {
         }
         AttackCommand::Collusion(a) => {
             let report = aqueduct_attack::run_collusion(a.seed).await.wrap_err("the collusion attacks")?;
+            show(report, a.report, a.json)
+        }
+        AttackCommand::Bridge(a) => {
+            let (report, figures) = aqueduct_attack::run_bridge().await.wrap_err("the fast bridge attacks")?;
+            let gas: Vec<String> = figures.watcher.disputes.iter().map(|d| d.2.to_string()).collect();
+            eprintln!("filled {:.1} s after the deposit; dispute gas {}", figures.fill_seconds, gas.join(", "));
             show(report, a.report, a.json)
         }
     }

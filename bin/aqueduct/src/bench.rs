@@ -33,6 +33,11 @@ pub enum BenchCommand {
     /// anvil's under the same load), send-to-final latency, a checkpoint's L1 gas at 4, 10 and
     /// 30 validators, deposit and withdrawal times.
     Sidechain(crate::bench_sidechain::SidechainBench),
+    /// Bridges: rollup -> L1 through the fast bridge's relayer and through the canonical bridge,
+    /// in real time: time to funds and fee per route and amount, the relayer's repayment, the
+    /// L1 gas of a fill, a refund bundle, an execution and the delivery, and the fee model at
+    /// mainnet settings beside Across's and Hop's figures.
+    Bridge(crate::bench_bridge::BridgeBench),
 }
 
 #[derive(Args, Debug)]
@@ -139,6 +144,7 @@ pub async fn run(cmd: BenchCommand) -> eyre::Result<()> {
         BenchCommand::Channel(b) => crate::bench_channel::run(b).await,
         BenchCommand::Plasma(b) => crate::bench_plasma::run(b).await,
         BenchCommand::Sidechain(b) => crate::bench_sidechain::run(b).await,
+        BenchCommand::Bridge(b) => crate::bench_bridge::run(b).await,
         BenchCommand::Rollup(b) => {
             let opts = aqueduct_bench::RollupBenchOptions {
                 txs: b.txs,

@@ -94,6 +94,7 @@ pub enum FastBridgeCommand {
     },
     /// What a relayer charges to move an amount, term by term.
     Quote {
+        /// Amount in ether.
         #[arg(long, value_parser = crate::ether_arg)]
         amount: String,
     },
@@ -162,7 +163,7 @@ pub async fn run(args: FastBridgeArgs) -> eyre::Result<()> {
 /// What the default relayer charges for `input` at L1's gas price now.
 async fn quote(spec: &BridgeSpec, l1: &L1Client, input: U256) -> eyre::Result<Quote> {
     let fees = l1.fees().await.wrap_err("reading L1's gas price")?;
-    let model = RelayerConfig::new(PrivateKeySigner::random()).fee_model(spec, fees.base_fee + fees.tip);
+    let model = RelayerConfig::new(PrivateKeySigner::random()).quote_model(spec, fees);
     Ok(model.quote(input, QUOTE_UTILISATION_PPM))
 }
 
@@ -338,6 +339,7 @@ impl DevnetFastBridge {
 }
 
 /// Deploys the fast bridge (or finds it from an earlier run) and starts the devnet's relayer.
+#[allow(clippy::too_many_arguments)] // the devnet's URLs, keys and flags
 pub async fn start_devnet_fastbridge(
     root: &Path,
     l1_url: &str,

@@ -2,6 +2,7 @@
 
 mod attack;
 mod bench;
+mod bench_bridge;
 mod bench_channel;
 mod bench_plasma;
 mod bench_sidechain;

@@ -84,7 +84,7 @@ fn reach(g: &BTreeMap<String, BTreeSet<String>>, c: &str) -> BTreeSet<String> {
 /// runtime, whatever the services beside them enable (issue 15, acceptance).
 #[test]
 fn protocol_cores_reach_no_storage_rpc_or_runtime() {
-    const CORES: [&str; 7] = [
+    const CORES: [&str; 8] = [
         "aqueduct-primitives",
         "aqueduct-trie",
         "aqueduct-evm",
@@ -92,6 +92,7 @@ fn protocol_cores_reach_no_storage_rpc_or_runtime() {
         "aqueduct-rollup-protocol",
         "aqueduct-zk-protocol",
         "aqueduct-channel-protocol",
+        "aqueduct-bridge-protocol",
     ];
     const IO: [&str; 6] = ["tokio", "redb", "jsonrpsee", "reqwest", "hyper", "mio"];
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -131,7 +132,13 @@ fn the_l1_the_cores_and_each_family_depend_on_no_other_familys_node() {
         assert!(others.is_empty(), "{node} depends on {others:?}");
         assert!(reach(&g, &node).contains("aqueduct-eth"), "{node} reaches L1 through aqueduct-eth");
     }
-    for core in ["aqueduct-evm", "aqueduct-rollup-protocol", "aqueduct-zk-protocol", "aqueduct-channel-protocol"] {
+    for core in [
+        "aqueduct-evm",
+        "aqueduct-rollup-protocol",
+        "aqueduct-zk-protocol",
+        "aqueduct-channel-protocol",
+        "aqueduct-bridge-protocol",
+    ] {
         let bad: Vec<String> =
             reach(&g, core).into_iter().filter(|c| c.ends_with("-node") || c == "aqueduct-chain").collect();
         assert!(bad.is_empty(), "{core} depends on {bad:?}");

@@ -68,6 +68,9 @@ impl World {
             "--challenge-window",
             "6",
             "--no-zk",
+            "--no-fastbridge=false",
+            "--fastbridge-liveness",
+            "5",
         ]
         .map(str::to_string)
         .to_vec()
@@ -78,7 +81,18 @@ impl World {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let p = aqueduct_proc(&args, &self.dir.path().join(log));
         wait_port(self.l2_port, 120, "the rollup's sequencer");
+        // The fast bridge deploys from account 0 after the sequencer is up: wait for all of it.
+        until("the devnet to be up", 120, || self.log(log).contains("Press Ctrl-C").then_some(()));
         p
+    }
+
+    fn fastbridge(&self, key: &str, cmd: &[&str]) -> (bool, String, String) {
+        let l2 = format!("http://127.0.0.1:{}", self.l2_port);
+        let mut args = vec!["fastbridge", "--l1-rpc", &self.l1_url, "--l2-rpc", &l2, "--key", key];
+        let data = self.dir.path().join("rollup");
+        args.extend_from_slice(&["--data-dir", data.to_str().unwrap()]);
+        args.extend_from_slice(cmd);
+        try_run(&aqueduct(), &args, &repo())
     }
 
     /// The rollup's L1 portal, from its spec.
@@ -177,6 +191,14 @@ fn journey(kind: L1Kind) {
     let ten = U256::from(10u128 * 10u128.pow(18));
     until("the deposit on L2", 60, || (l2.balance(beef) == ten).then_some(()));
     until("the deposit on the verifier", 90, || (ver.balance(beef) == ten).then_some(()));
+
+    // The fast bridge: 1 ETH from the rollup to L1 through the devnet's relayer, paid in seconds
+    // (the canonical withdrawal below waits out the challenge window).
+    let (ok, out, err) = w.fastbridge(KEY5, &["deposit", "--amount", "1", "--to", beef]);
+    assert!(ok && out.contains("paid") && out.contains("on L1"), "fast deposit: {out}\n{err}");
+    assert!(out.contains("destination gas") && out.contains("capital"), "the quote term by term: {out}");
+    let fee = U256::from(10u128.pow(18)) - l1.balance(beef);
+    assert!(fee > U256::ZERO && fee < U256::from(10u128.pow(16)), "paid on L1 less a fee under 1 %: {fee}");
 
     // forge create on L2, then cast send and cast call.
     let l2_url = format!("http://127.0.0.1:{}", w.l2_port);
@@ -322,6 +344,14 @@ fn journey(kind: L1Kind) {
     assert_eq!(balance_of(&l1_token, addr5, &l1r), "940000000000000000000 [9.4e20]", "40 tokens back on L1");
     let (ok, _, err) = w.bridge(KEY5, &["finalize", "--tx", &txs[1]]);
     assert!(!ok && err.contains("AlreadyFinalized"), "{err}");
+    // The relayer was repaid through the canonical bridge after the window and the bundle's
+    // liveness, across the sequencer's kill -9 (the devnet and its relayer restarted).
+    until("the relayer's repayment", 120, || {
+        let (_, out, _) = w.fastbridge(KEY5, &["status", "--deposit", "0"]);
+        out.contains("settled       yes").then_some(())
+    });
+    let (ok, out, err) = w.fastbridge(KEY5, &["status"]);
+    assert!(ok && out.contains("1 delivered, 1 in bundles"), "{out}\n{err}");
     // Batches went to L1 both ways over the run (blobs once transfers filled them).
     let posts = w.log("rollup.log") + &w.log("rollup2.log");
     assert!(posts.contains("blobs=true") && posts.contains("blobs=false"), "calldata and blob posts:\n{posts}");

@@ -1,7 +1,8 @@
 //! The attack suite (`aqueduct attack …`): each family's trust assumption attacked for real on
 //! the embedded L1, the outcome checked on L1 and its cost reported: fraud against the
 //! optimistic rollup in depth (wrong output roots, false challenges, stalling players), and one
-//! matrix over every family (`attack all`, [`run_all`]).
+//! matrix over every family (`attack all`, [`run_all`]), and the fast bridge's thieves against a
+//! watcher ([`run_bridge`]).
 
 mod corruption;
 mod fraud;
@@ -12,7 +13,10 @@ mod world;
 pub use corruption::{Corruption, Lie, false_belief, make_lie};
 pub use fraud::{FraudOptions, run_fraud};
 pub use report::{FraudReport, GameRecord, ScenarioSummary, WithdrawalChecks};
-pub use suite::{MassExit, Outcome, Promise, SuiteOptions, SuiteReport, plasma_mass_exit, run_all, run_collusion};
+pub use suite::{
+    BridgeFigures, MassExit, Outcome, Promise, SuiteOptions, SuiteReport, plasma_mass_exit, run_all, run_bridge,
+    run_collusion,
+};
 pub use world::{RollupWorld, WorldOptions};
 
 use aqueduct_chain::ChainError;

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod anvil;
+mod bridge;
 mod channel;
 mod client;
 mod compare;
@@ -17,6 +18,10 @@ mod zk_commit;
 mod zk_sizes;
 
 pub use anvil::{Anvil, AnvilError};
+pub use bridge::{
+    BRIDGE_L2_CHAIN, BridgeBenchError, BridgeBenchOptions, BridgeBenchReport, BridgeWorld, BridgeWorldOptions,
+    MainnetQuote, RouteRun, bench_bridge,
+};
 pub use channel::{ChannelBenchError, ChannelBenchOptions, bench_channel};
 pub use client::{RpcClient, RpcError};
 pub use compare::{

@@ -247,6 +247,14 @@ impl L1Client {
         Ok(C::abi_decode_returns(&ret)?)
     }
 
+    /// Reads a contract with `eth_call` at the latest block: what is mined, not what a node's
+    /// pending block holds (anvil answers `read` from its pending block).
+    pub async fn read_latest<C: SolCall>(&self, to: Address, call: C) -> Result<C::Return, L1Error> {
+        let tx = alloy::rpc::types::TransactionRequest::default().to(to).input(call.abi_encode().into());
+        let ret = self.provider.call(tx).block(alloy::eips::BlockId::latest()).await.map_err(L1Error::Rpc)?;
+        Ok(C::abi_decode_returns(&ret)?)
+    }
+
     /// Simulates `call` from `from` with `eth_call`; a revert comes back with its data.
     pub async fn simulate(&self, from: Address, call: &L1Call) -> Result<(), L1Error> {
         self.simulate_request(from, call.request(L1Fees::default())).await

@@ -88,8 +88,8 @@ impl Spoke {
 
     /// Deposits so far, and how many of them were sent to the hub.
     pub async fn counts(&self) -> Result<(u64, u64), L1Error> {
-        let made = self.l2.read(self.address, SpokePool::depositCountCall {}).await?;
-        let bridged = self.l2.read(self.address, SpokePool::bridgedCountCall {}).await?;
+        let made = self.l2.read_latest(self.address, SpokePool::depositCountCall {}).await?;
+        let bridged = self.l2.read_latest(self.address, SpokePool::bridgedCountCall {}).await?;
         Ok((made, bridged))
     }
 
@@ -139,7 +139,7 @@ impl Hub {
 
     /// How the hub records deposit `relay_hash`'s fill.
     pub async fn fill_state(&self, relay_hash: B256) -> Result<FillState, L1Error> {
-        let f = self.l1.read(self.address, HubPool::fillsCall(relay_hash)).await?;
+        let f = self.l1.read_latest(self.address, HubPool::fillsCall(relay_hash)).await?;
         Ok(match f.status {
             1 => FillState::SlowFillRequested { since: f.since },
             2 => FillState::Filled { since: f.since, repay_to: f.repayTo },
@@ -175,37 +175,37 @@ impl Hub {
 
     /// Deposits delivered so far and their tree's root.
     pub async fn delivered(&self) -> Result<(u64, B256), L1Error> {
-        let n = self.l1.read(self.address, HubPool::deliveredCountCall {}).await?;
-        let root = self.l1.read(self.address, HubPool::deliveredRootCall {}).await?;
+        let n = self.l1.read_latest(self.address, HubPool::deliveredCountCall {}).await?;
+        let root = self.l1.read_latest(self.address, HubPool::deliveredRootCall {}).await?;
         Ok((n, root))
     }
 
     /// Deposits `[0, covered_end)` are covered by bundles that are not disputed.
     pub async fn covered_end(&self) -> Result<u64, L1Error> {
-        self.l1.read(self.address, HubPool::coveredEndCall {}).await
+        self.l1.read_latest(self.address, HubPool::coveredEndCall {}).await
     }
 
     pub async fn bundle_count(&self) -> Result<u64, L1Error> {
-        Ok(self.l1.read(self.address, HubPool::bundleCountCall {}).await?.saturating_to())
+        Ok(self.l1.read_latest(self.address, HubPool::bundleCountCall {}).await?.saturating_to())
     }
 
     /// Bundle `id`'s record on the hub.
     pub async fn bundle(&self, id: u64) -> Result<HubPool::bundlesReturn, L1Error> {
-        self.l1.read(self.address, HubPool::bundlesCall(U256::from(id))).await
+        self.l1.read_latest(self.address, HubPool::bundlesCall(U256::from(id))).await
     }
 
     pub async fn liveness_left(&self, id: u64) -> Result<u64, L1Error> {
-        Ok(self.l1.read(self.address, HubPool::livenessLeftCall { id: U256::from(id) }).await?.saturating_to())
+        Ok(self.l1.read_latest(self.address, HubPool::livenessLeftCall { id: U256::from(id) }).await?.saturating_to())
     }
 
     pub async fn executed(&self, deposit_id: u64) -> Result<bool, L1Error> {
-        self.l1.read(self.address, HubPool::executedCall(deposit_id)).await
+        self.l1.read_latest(self.address, HubPool::executedCall(deposit_id)).await
     }
 
     /// ETH delivered from the spoke and ETH paid out by bundles.
     pub async fn books(&self) -> Result<(U256, U256), L1Error> {
-        let delivered = self.l1.read(self.address, HubPool::deliveredCall {}).await?;
-        let paid = self.l1.read(self.address, HubPool::paidCall {}).await?;
+        let delivered = self.l1.read_latest(self.address, HubPool::deliveredCall {}).await?;
+        let paid = self.l1.read_latest(self.address, HubPool::paidCall {}).await?;
         Ok((delivered, paid))
     }
 

@@ -34,6 +34,8 @@ pub struct RelayerConfig {
     pub signer: PrivateKeySigner,
     /// Fill deposits (off: only bridge, propose, dispute and execute — a dataworker).
     pub fill: bool,
+    /// Propose refund bundles (off, with `fill` off: a watcher that only disputes).
+    pub propose: bool,
     /// Gas of a fill and the share of repayment gas per deposit, and the rate curve (the gas
     /// price and the window are read live).
     pub fill_gas: u64,
@@ -50,12 +52,20 @@ impl RelayerConfig {
         Self {
             signer,
             fill: true,
+            propose: true,
             fill_gas: 80_000,
             repay_gas: 60_000,
             curve: RateCurve::default(),
             bridge_after: Duration::from_secs(5),
             max_bundle: 64,
         }
+    }
+
+    /// The fee model a user's quote should use at L1 fees `fees`: the gas price of two blocks
+    /// ahead at most (the base fee rises at most 12.5 % a block), so that the quote still pays
+    /// the relayer when its fill lands.
+    pub fn quote_model(&self, spec: &BridgeSpec, fees: aqueduct_eth::L1Fees) -> FeeModel {
+        self.fee_model(spec, fees.base_fee * 81 / 64 + fees.tip)
     }
 
     /// The fee model at the destination's gas price `gas_price`, for the window from a fill to
@@ -236,8 +246,14 @@ impl Relayer {
             };
             let model = self.fee_model(fees.base_fee + fees.tip);
             if !model.pays(d.inputAmount, d.outputAmount, util) {
+                // Not for now: gas may get cheaper or capital freer before the deadline.
                 let q = model.quote(d.inputAmount, util);
-                self.leave(skip(format!("fee {} wei below the quote {}", d.inputAmount - d.outputAmount, q.total)));
+                let why = format!("fee {} wei below the quote {}", d.inputAmount - d.outputAmount, q.total);
+                self.record(|s| {
+                    if !s.skipped.iter().any(|x| x.0 == id) {
+                        s.skipped.push((id, why));
+                    }
+                });
                 continue;
             }
             let gas_cost = U256::from(u128::from(self.cfg.fill_gas) * (fees.base_fee * 2 + fees.tip));
@@ -391,6 +407,9 @@ impl Relayer {
     /// Proposes the honest bundle over the delivered deposits no bundle covers, when none is
     /// pending.
     async fn propose(&mut self) -> Result<bool, FastBridgeError> {
+        if !self.cfg.propose {
+            return Ok(false);
+        }
         let (delivered, _) = self.hub.delivered().await?;
         let covered = self.hub.covered_end().await?;
         if covered >= delivered || (self.deposits.len() as u64) < delivered {
