@@ -12,7 +12,10 @@ use alloy::{
     providers::Provider,
     signers::local::PrivateKeySigner,
 };
-use aqueduct_bridge_node::{BridgeSpec, DeployParams, Hub, Relayer, RelayerConfig, Spoke, deploy};
+use aqueduct_bridge_node::{
+    BridgeSpec, DeployParams, Hub, Relayer, RelayerConfig, Spoke, deploy,
+    router::{QUOTE_UTILISATION_PPM, fast_quote},
+};
 use aqueduct_bridge_protocol::{FillState, Quote, relay_hash};
 use aqueduct_rollup_node::{L1Client, RollupSpec};
 use aqueduct_service::{CancellationToken, Halt};
@@ -23,9 +26,6 @@ use crate::format_ether as eth;
 
 /// Account (0) of the standard test mnemonic: funded on the devnet's L1 and L2.
 const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-/// Utilisation a user's quote assumes of the relayer's capital (the curve's kink): a relayer
-/// less busy than that charges less, so the quote pays any relayer up to it.
-const QUOTE_UTILISATION_PPM: u64 = 650_000;
 
 #[derive(Args, Debug)]
 pub struct FastBridgeArgs {
@@ -162,9 +162,7 @@ pub async fn run(args: FastBridgeArgs) -> eyre::Result<()> {
 
 /// What the default relayer charges for `input` at L1's gas price now.
 async fn quote(spec: &BridgeSpec, l1: &L1Client, input: U256) -> eyre::Result<Quote> {
-    let fees = l1.fees().await.wrap_err("reading L1's gas price")?;
-    let model = RelayerConfig::new(PrivateKeySigner::random()).quote_model(spec, fees);
-    Ok(model.quote(input, QUOTE_UTILISATION_PPM))
+    fast_quote(spec, l1, input).await.wrap_err("quoting")
 }
 
 fn print_quote(q: &Quote, spec: &BridgeSpec) {

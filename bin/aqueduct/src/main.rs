@@ -15,6 +15,7 @@ mod fastbridge;
 mod node;
 mod plasma;
 mod progress;
+mod route;
 mod sidechain;
 mod zk;
 
@@ -62,6 +63,9 @@ enum Command {
     /// The fast bridge (after Across): rollup -> L1 in seconds through a relayer, who is repaid
     /// after the challenge window; its relayer process, deposits, quotes, status, deployment.
     Fastbridge(Box<fastbridge::FastBridgeArgs>),
+    /// Every route between two chains (canonical bridges, the fast bridge), priced now, with the
+    /// time to funds and whom each trusts; --execute follows the preferred one to the end.
+    Route(Box<route::RouteArgs>),
     /// Benchmarks: the same workload on Aqueduct and, where comparable, on anvil.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -111,6 +115,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
             Command::Plasma(args) => plasma::run(*args).await,
             Command::Sidechain(args) => sidechain::run(*args).await,
             Command::Fastbridge(args) => fastbridge::run(*args).await,
+            Command::Route(args) => route::run(*args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
             Command::Attack(cmd) => attack::run(cmd).await,
             Command::Compare(args) => compare::run(args).await,

@@ -121,6 +121,15 @@ impl World {
         try_run(&aqueduct(), &args, &repo())
     }
 
+    fn route(&self, key: &str, cmd: &[&str]) -> (bool, String, String) {
+        let (l2, ver) = (format!("http://127.0.0.1:{}", self.l2_port), format!("http://127.0.0.1:{}", self.ver_port));
+        let data = self.dir.path().join("rollup");
+        let mut args = vec!["route", "--l1-rpc", &self.l1_url, "--l2-rpc", &l2, "--verifier-rpc", &ver, "--key", key];
+        args.extend_from_slice(&["--data-dir", data.to_str().unwrap()]);
+        args.extend_from_slice(cmd);
+        try_run(&aqueduct(), &args, &repo())
+    }
+
     fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
     }
@@ -199,6 +208,25 @@ fn journey(kind: L1Kind) {
     assert!(out.contains("destination gas") && out.contains("capital"), "the quote term by term: {out}");
     let fee = U256::from(10u128.pow(18)) - l1.balance(beef);
     assert!(fee > U256::ZERO && fee < U256::from(10u128.pow(16)), "paid on L1 less a fee under 1 %: {fee}");
+
+    // The router lists both ways out of the rollup with fee, time and trust, and follows each
+    // route kind to the end: in through the portal, out through the relayer (fastest), out
+    // through the canonical bridge (safest: one honest challenger, no relayer, no watcher).
+    let (ok, out, err) = w.route(KEY5, &["--from", "rollup", "--to", "l1", "--amount", "1"]);
+    assert!(ok && out.contains("fast bridge (relayer)") && out.contains("canonical withdrawal"), "{out}\n{err}");
+    assert!(out.contains("trust:") && out.contains("challenge window"), "{out}");
+    let (ok, out, err) = w.route(KEY5, &["--from", "l1", "--to", "rollup", "--amount", "2", "--execute"]);
+    assert!(ok && out.contains("by the canonical deposit"), "{out}\n{err}");
+    let cafe = "0x000000000000000000000000000000000000cafe";
+    let fast = ["--from", "rollup", "--to", "l1", "--amount", "0.5", "--prefer", "fastest", "--recipient", cafe];
+    let (ok, out, err) = w.route(KEY5, &[&fast[..], &["--execute"]].concat());
+    assert!(ok && out.contains("by the fast bridge"), "{out}\n{err}");
+    assert!(l1.balance(cafe) > U256::from(49u128 * 10u128.pow(16)), "the fast route paid on L1");
+    let safe = ["--from", "rollup", "--to", "l1", "--amount", "0.3", "--prefer", "safest", "--recipient", cafe];
+    let before = l1.balance(cafe);
+    let (ok, out, err) = w.route(KEY5, &[&safe[..], &["--execute"]].concat());
+    assert!(ok && out.contains("by the canonical withdrawal"), "{out}\n{err}");
+    assert_eq!(l1.balance(cafe), before + U256::from(3u128 * 10u128.pow(17)), "the canonical route paid in full");
 
     // forge create on L2, then cast send and cast call.
     let l2_url = format!("http://127.0.0.1:{}", w.l2_port);
@@ -347,11 +375,11 @@ fn journey(kind: L1Kind) {
     // The relayer was repaid through the canonical bridge after the window and the bundle's
     // liveness, across the sequencer's kill -9 (the devnet and its relayer restarted).
     until("the relayer's repayment", 120, || {
-        let (_, out, _) = w.fastbridge(KEY5, &["status", "--deposit", "0"]);
+        let (_, out, _) = w.fastbridge(KEY5, &["status", "--deposit", "1"]);
         out.contains("settled       yes").then_some(())
     });
     let (ok, out, err) = w.fastbridge(KEY5, &["status"]);
-    assert!(ok && out.contains("1 delivered, 1 in bundles"), "{out}\n{err}");
+    assert!(ok && out.contains("2 delivered, 2 in bundles"), "{out}\n{err}");
     // Batches went to L1 both ways over the run (blobs once transfers filled them).
     let posts = w.log("rollup.log") + &w.log("rollup2.log");
     assert!(posts.contains("blobs=true") && posts.contains("blobs=false"), "calldata and blob posts:\n{posts}");

@@ -4,6 +4,7 @@ mod chains;
 mod deploy;
 mod error;
 mod relayer;
+pub mod router;
 mod spec;
 
 pub use chains::{Delivery, Hub, ProposedBundle, Spoke};
