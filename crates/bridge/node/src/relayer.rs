@@ -41,7 +41,7 @@ pub struct RelayerConfig {
     pub fill_gas: u64,
     pub repay_gas: u64,
     pub curve: RateCurve,
-    /// Send the spoke's deposits to L1 once the oldest one it filled and not yet sent is this old.
+    /// Send the spoke's deposits to L1 once the oldest one not yet sent has waited this long.
     pub bridge_after: Duration,
     /// The most deposits one bundle covers.
     pub max_bundle: usize,
@@ -220,6 +220,9 @@ impl Relayer {
         let fees = self.hub.l1.fees().await?;
         let mut balance = self.hub.l1.balance(self.me()).await?;
         let outstanding = self.outstanding();
+        // Counted once: the pending nonce already counts what this round sends only after it is
+        // sent, and some nodes count their pool and some do not.
+        let base_nonce = self.hub.l1.nonce(self.me()).await?;
         let mut sent = Vec::new();
         for d in todo {
             let id = d.depositId;
@@ -273,7 +276,7 @@ impl Relayer {
                 self.leave(skip(format!("the hub refuses the fill: {e}")));
                 continue;
             }
-            let nonce = self.hub.l1.nonce(self.me()).await? + sent.len() as u64;
+            let nonce = base_nonce + sent.len() as u64;
             let hash = self.hub.l1.send_request(&self.cfg.signer, fees.price(call).with_nonce(nonce)).await?;
             balance = balance.saturating_sub(d.outputAmount + gas_cost);
             sent.push((id, hash));
@@ -307,19 +310,16 @@ impl Relayer {
         filled.saturating_sub(s.repaid)
     }
 
-    /// Sends the spoke's deposits to L1 once one it filled has waited `bridge_after`.
+    /// Sends the spoke's deposits to L1 once one has waited `bridge_after`.
     async fn bridge(&mut self) -> Result<bool, FastBridgeError> {
         let (made, bridged) = self.spoke.counts().await?;
         if made == bridged {
             return Ok(false);
         }
-        let filled: BTreeSet<u64> = {
-            let s = self.stats.lock().unwrap_or_else(|p| p.into_inner());
-            s.fills.iter().map(|f| f.0).collect()
-        };
-        let due = (bridged..made).any(|id| {
-            filled.contains(&id) && self.first_seen.get(&id).is_some_and(|t| t.elapsed() >= self.cfg.bridge_after)
-        });
+        // Any deposit (whoever filled it: after a restart this relayer's own fills are known only
+        // on L1) that has waited `bridge_after` since this relayer first saw it.
+        let due =
+            (bridged..made).any(|id| self.first_seen.get(&id).is_some_and(|t| t.elapsed() >= self.cfg.bridge_after));
         // Deposits nobody fills are sent too, once past their deadline: they are refunded.
         let expired = self.l1_now().await?;
         let stale = (bridged..made)
