@@ -454,21 +454,17 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
         if !args.fastbridge.no_fastbridge {
             let root = s.rollup_dir.parent().unwrap_or(Path::new("."));
             let r = run.rollup.as_ref();
-            let url = |a: Option<SocketAddr>, or: SocketAddr| format!("http://{}", a.unwrap_or(or));
-            let l2 = url(r.and_then(|r| r.sequencer_rpc), args.l2_addr);
-            let ver = url(r.and_then(|r| r.verifier_rpc), args.verifier_addr);
+            let (seq, ver) = (r.and_then(|r| r.sequencer_rpc), r.and_then(|r| r.verifier_rpc));
+            let l2 = format!("http://{}", seq.unwrap_or(args.l2_addr));
+            let ver = format!("http://{}", ver.unwrap_or(args.verifier_addr));
             let started = crate::fastbridge::start_devnet_fastbridge(
                 root,
-                &l1_url,
-                &l2,
-                &ver,
+                [&l1_url, &l2, &ver],
                 &spec,
-                &deployer,
-                &signers[8],
+                [&deployer, &signers[8]],
                 &args.fastbridge,
-            )
-            .await;
-            match started {
+            );
+            match started.await {
                 Ok(f) => run.fastbridge = Some(f),
                 Err(e) => return run.fail(e).await,
             }

@@ -336,16 +336,13 @@ impl DevnetFastBridge {
     }
 }
 
-/// Deploys the fast bridge (or finds it from an earlier run) and starts the devnet's relayer.
-#[allow(clippy::too_many_arguments)] // the devnet's URLs, keys and flags
+/// Deploys the fast bridge (or finds it from an earlier run) and starts the devnet's relayer:
+/// `urls` are L1's, the sequencer's and the verifier's; `keys` the deployer's and the relayer's.
 pub async fn start_devnet_fastbridge(
     root: &Path,
-    l1_url: &str,
-    l2_url: &str,
-    verifier_url: &str,
+    [l1_url, l2_url, verifier_url]: [&str; 3],
     rollup: &RollupSpec,
-    deployer: &PrivateKeySigner,
-    relayer: &PrivateKeySigner,
+    [deployer, relayer]: [&PrivateKeySigner; 2],
     args: &DevnetFastBridgeArgs,
 ) -> eyre::Result<DevnetFastBridge> {
     let (l1, l2) = (L1Client::new(l1_url)?, L1Client::new(l2_url)?);

@@ -80,7 +80,7 @@ pub async fn run(a: RouteArgs) -> eyre::Result<()> {
         rollup,
         fast,
     };
-    let routes = rank(v.routes(a.from, a.to, amount).await.wrap_err("pricing the routes")?, a.prefer);
+    let routes = rank(v.routes(a.key.address(), a.from, a.to, amount).await.wrap_err("pricing the routes")?, a.prefer);
     if routes.is_empty() {
         bail!("no route from {} to {} on this devnet", a.from, a.to);
     }

@@ -7,11 +7,13 @@
 use std::{fmt, str::FromStr, time::Duration};
 
 use alloy::{
-    primitives::{Address, U256},
+    primitives::{Address, Bytes, U256},
+    providers::Provider,
     signers::local::PrivateKeySigner,
 };
 use aqueduct_bridge_protocol::{FillState, Quote, relay_hash};
-use aqueduct_eth::L1Client;
+use aqueduct_contracts::rollup::RollupPortal;
+use aqueduct_eth::{L1Client, L1Error};
 use aqueduct_rollup_node::{
     BridgeError, RollupSpec, build_proof, deposit_eth, finalize, output_eta, prove, seconds_left, withdraw_eth_call,
 };
@@ -116,15 +118,27 @@ pub struct Venues {
 }
 
 impl Venues {
-    /// Every route from `from` to `to` for `amount`, priced at L1's and L2's fees now.
-    pub async fn routes(&self, from: Place, to: Place, amount: U256) -> Result<Vec<Route>, FastBridgeError> {
+    /// Every route from `from` to `to` for `amount` sent by `sender`, priced at L1's and L2's
+    /// fees now (the first transaction of each route's gas estimated by the chain).
+    pub async fn routes(
+        &self,
+        sender: Address,
+        from: Place,
+        to: Place,
+        amount: U256,
+    ) -> Result<Vec<Route>, FastBridgeError> {
         let fees = self.l1.fees().await?;
         let l1_gas = fees.base_fee + fees.tip;
         let l1_block = self.l1_block_secs().await?;
         let mut out = Vec::new();
         match (from, to) {
             (Place::L1, Place::Rollup) => {
-                let gas = 110_000u128;
+                let call = RollupPortal::new(self.rollup.rollup.portal, self.l1.provider())
+                    .depositTransaction(sender, amount, 100_000, false, Bytes::new())
+                    .value(amount)
+                    .from(sender)
+                    .into_transaction_request();
+                let gas = u128::from(self.l1.provider().estimate_gas(call).await.map_err(L1Error::Rpc)?);
                 let l2_block = self.rollup.rollup.block_time_ms as f64 / 1000.0;
                 out.push(Route {
                     kind: RouteKind::CanonicalDeposit,
@@ -132,7 +146,7 @@ impl Venues {
                     from,
                     to,
                     fee: U256::from(gas * l1_gas),
-                    fee_terms: format!("L1 gas ~{gas} × {l1_gas} wei"),
+                    fee_terms: format!("L1 gas {gas} (estimated) × {l1_gas} wei"),
                     seconds: l1_block + l2_block,
                     time_terms: format!("one L1 block ({l1_block:.0} s) and the next L2 block"),
                     trust: "no one: L1 orders the deposit; a censoring sequencer is overridden after the sequencing window",
@@ -142,8 +156,9 @@ impl Venues {
             }
             (Place::Rollup, Place::L1) => {
                 let l2_fees = self.l2.fees().await?;
-                let l2_gas = u128::from(withdraw_eth_call(Address::ZERO, amount).gas_limit / 2)
-                    * (l2_fees.base_fee + l2_fees.tip);
+                let req = withdraw_eth_call(sender, amount).request(l2_fees).from(sender);
+                let l2_units = self.l2.provider().estimate_gas(req).await.map_err(L1Error::Rpc)?;
+                let l2_gas = u128::from(l2_units) * (l2_fees.base_fee + l2_fees.tip);
                 let l1_cost = u128::from(PROVE_GAS + FINALIZE_GAS) * l1_gas;
                 let head = self.l2.head().await?;
                 let pace = match output_eta(&self.l1, self.rollup.rollup.oracle, head + 1).await? {
@@ -158,7 +173,7 @@ impl Venues {
                     to,
                     fee: U256::from(l2_gas + l1_cost),
                     fee_terms: format!(
-                        "L2 gas ~100k ({l2_gas} wei) + L1 gas of prove and finalize {} × {l1_gas} wei",
+                        "L2 gas {l2_units} (estimated; {l2_gas} wei) + L1 gas of prove and finalize {} × {l1_gas} wei",
                         PROVE_GAS + FINALIZE_GAS
                     ),
                     seconds: window as f64 + pace + l1_block,
