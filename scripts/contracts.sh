@@ -10,7 +10,7 @@ forge="$root/.tools/bin/forge"
 solc="$root/.tools/bin/solc"
 dest="$root/crates/contracts/artifacts"
 # Contracts whose artifacts Rust uses.
-CONTRACTS=(AqueductToken Multicall3 RollupPortal OutputOracle BatchInbox L1Block L2ToL1MessagePasser L2Bridge DisputeGame ExecuteStepVerifier IExecute Poseidon Groth16Verifier ZkRollup ChannelAdjudicator PlasmaChain SidechainBridge ChildBridge BlsCheckpoints SpokePool HubPool)
+CONTRACTS=(AqueductToken Multicall3 RollupPortal OutputOracle BatchInbox L1Block L2ToL1MessagePasser L2Bridge DisputeGame ExecuteStepVerifier IExecute Poseidon Groth16Verifier ZkRollup ChannelAdjudicator PlasmaChain SidechainBridge ChildBridge BlsCheckpoints SpokePool HubPool CrossL2Inbox L2ToL2Messenger)
 
 export_to() {
   local out="$1"

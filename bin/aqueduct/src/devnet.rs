@@ -787,6 +787,7 @@ async fn start_rollup(
             ChallengerRole { signer: signers[2].clone(), challenge: false },
         ],
         poll: Duration::from_millis(500),
+        dependencies: Vec::new(),
     })
     .await
     .wrap_err("starting the rollup")?;

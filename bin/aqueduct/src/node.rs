@@ -97,6 +97,7 @@ pub async fn run(args: NodeArgs) -> eyre::Result<()> {
         proposer: None,
         challengers: Vec::new(),
         poll,
+        dependencies: Vec::new(),
     };
     match args.role {
         Role::Sequencer => {

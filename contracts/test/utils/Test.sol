@@ -20,6 +20,7 @@ interface Vm {
     function etch(address target, bytes calldata newRuntimeBytecode) external;
     function store(address target, bytes32 slot, bytes32 value) external;
     function blobhashes(bytes32[] calldata hashes) external;
+    function chainId(uint256 newChainId) external;
     function expectRevert() external;
 
     struct Log {

@@ -116,6 +116,7 @@ impl RollupWorld {
             proposer: None,
             challengers: Vec::new(),
             poll: Duration::from_millis(200),
+            dependencies: Vec::new(),
         };
         let seq = Rollup::start(RollupOptions {
             sequencer: Some(SequencerRole {

@@ -121,6 +121,7 @@ impl BridgeWorld {
             proposer: None,
             challengers: Vec::new(),
             poll: Duration::from_millis(200),
+            dependencies: Vec::new(),
         };
         let seq = Rollup::start(RollupOptions {
             sequencer: Some(SequencerRole {

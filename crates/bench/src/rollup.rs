@@ -185,6 +185,7 @@ pub(crate) async fn start(o: &RollupBenchOptions, mode: DataMode) -> Result<Stac
         proposer: None,
         challengers: Vec::new(),
         poll: Duration::from_millis(200),
+        dependencies: Vec::new(),
     })
     .await?;
     let chain = rollup.sequencer.clone().ok_or_else(|| setup_err("no sequencer"))?;
@@ -325,6 +326,7 @@ async fn replay(stack: &Stack, o: &RollupBenchOptions) -> Result<ReplayReport, B
         proposer: None,
         challengers: Vec::new(),
         poll: Duration::from_millis(20),
+        dependencies: Vec::new(),
     })
     .await?;
     let chain = ver.verifier.clone().ok_or_else(|| setup_err("no verifier"))?;

@@ -39,7 +39,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::{
     block::{ChainTx, SealedBlock},
-    builder::{BlockAttributes, BodyExecutor, Skip},
+    builder::{BlockAttributes, BodyExecutor, Gate, Skip},
     error::{ChainError, TxError},
     executor::{BlockContext, block_env, build_evm, cfg_env, intrinsic_gas, precompiles_for},
     genesis::Genesis,

@@ -153,6 +153,30 @@ pub mod rollup {
     pub use step_verifier::ExecuteStepVerifier;
 }
 
+/// Messages between rollups (contracts/src/interop), after OP Stack interop: L2 predeploys at the
+/// same address on every Aqueduct rollup.
+pub mod interop {
+    /// L2 predeploy: consumes another rollup's log that the transaction declared in its access list.
+    pub mod inbox {
+        bindings!(
+            #[derive(Debug, PartialEq, Eq)]
+            CrossL2Inbox,
+            "artifacts/CrossL2Inbox.json"
+        );
+    }
+    /// L2 predeploy: sends calls to other rollups and relays theirs, each once.
+    pub mod messenger {
+        bindings!(
+            #[derive(Debug, PartialEq, Eq)]
+            L2ToL2Messenger,
+            "artifacts/L2ToL2Messenger.json"
+        );
+    }
+
+    pub use inbox::CrossL2Inbox;
+    pub use messenger::L2ToL2Messenger;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

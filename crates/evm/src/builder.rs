@@ -42,6 +42,30 @@ pub struct BlockAttributes {
     /// L1 prices the L1 data fee is charged at (L2 rules only).
     pub l1_prices: L1Prices,
     pub extra_data: Bytes,
+    /// A check every pool transaction passes before it runs (an L2 sequencer's check of the
+    /// messages of other rollups a transaction consumes).
+    pub gate: Option<TxGate>,
+}
+
+/// What a [`TxGate`] says about one pool transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    Pass,
+    /// Not in this block; it stays in the pool.
+    Later,
+    /// Never: it leaves the pool, with why.
+    Drop(String),
+}
+
+/// A check on pool transactions, run while the block is built (so it must be quick and must not
+/// touch this chain).
+#[derive(Clone)]
+pub struct TxGate(pub std::sync::Arc<dyn Fn(&ChainTx) -> Gate + Send + Sync>);
+
+impl std::fmt::Debug for TxGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TxGate")
+    }
 }
 
 /// Why a transaction was left out.

@@ -15,7 +15,7 @@ pub mod step;
 pub mod tx;
 
 pub use block::{ChainReceipt, ChainTx, SealedBlock};
-pub use builder::BlockAttributes;
+pub use builder::{BlockAttributes, Gate, TxGate};
 pub use deposit::{DEPOSIT_TX_TYPE, DepositTx};
 pub use error::{ChainError, TxError};
 pub use executor::{BlockContext, deposit_env, intrinsic_gas, tx_env};

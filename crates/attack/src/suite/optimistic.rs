@@ -93,6 +93,7 @@ pub async fn censorship() -> Result<Outcome, AttackError> {
         proposer: None,
         challengers: Vec::new(),
         poll: Duration::from_millis(300),
+        dependencies: Vec::new(),
     })
     .await?;
     let l2_url = format!("http://{}", rollup.sequencer_rpc.ok_or(AttackError::NoChain("sequencer RPC"))?);

@@ -70,6 +70,19 @@ impl Chain {
                         best.skip_sender(&tx.sender);
                         continue;
                     }
+                    match attrs.gate.as_ref().map_or(Gate::Pass, |g| (g.0)(&tx)) {
+                        Gate::Pass => {}
+                        Gate::Later => {
+                            best.skip_sender(&tx.sender);
+                            continue;
+                        }
+                        Gate::Drop(why) => {
+                            warn!(target: "chain::builder", hash = %tx.hash, reason = %why, "dropping a transaction its gate refused");
+                            invalid.push(tx.hash);
+                            best.skip_sender(&tx.sender);
+                            continue;
+                        }
+                    }
                     match exec.apply_tx(&tx)? {
                         Ok(()) => {}
                         Err(Skip::Full) => best.skip_sender(&tx.sender),

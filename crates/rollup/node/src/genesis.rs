@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use alloy::primitives::{Address, B256, U256};
 use aqueduct_chain::{Chain, ChainError, Genesis, GenesisAccount};
 use aqueduct_contracts::{
+    interop::{CrossL2Inbox, L2ToL2Messenger},
     multicall::{MULTICALL3, Multicall3},
     rollup::{L1Block, L2Bridge, L2ToL1MessagePasser},
 };
@@ -24,6 +25,8 @@ pub fn l2_genesis(cfg: &RollupConfig, funded: &[Address], balance: U256) -> Gene
     alloc.insert(Predeploys::L2_BRIDGE, bridge);
     alloc.insert(Predeploys::L1_FEE_VAULT, GenesisAccount::default());
     alloc.insert(MULTICALL3, code(&Multicall3::DEPLOYED_BYTECODE));
+    alloc.insert(Predeploys::CROSS_L2_INBOX, code(&CrossL2Inbox::DEPLOYED_BYTECODE));
+    alloc.insert(Predeploys::L2_TO_L2_MESSENGER, code(&L2ToL2Messenger::DEPLOYED_BYTECODE));
     Genesis { timestamp: cfg.l2_genesis_time, base_fee: 1_000_000, alloc, ..Default::default() }
 }
 

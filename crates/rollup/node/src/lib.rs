@@ -8,6 +8,7 @@ mod derivation_proof;
 mod error;
 mod follower;
 mod genesis;
+pub mod interop;
 mod l1;
 mod proposer;
 mod rollup;

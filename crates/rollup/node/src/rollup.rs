@@ -17,6 +17,7 @@ use tracing::info;
 use crate::{
     batcher::{Batcher, BatcherConfig, PostStats},
     genesis::l2_genesis,
+    interop::{Interop, Source},
     l1::L1Client,
     proposer::Proposer,
     sequencer::{Sequencer, SequencerConfig},
@@ -93,6 +94,8 @@ pub struct RollupOptions {
     pub challengers: Vec<ChallengerRole>,
     /// How often the verifier and proposer look at L1.
     pub poll: Duration,
+    /// Rollups on the same L1 whose messages this one accepts (each derived from L1 here too).
+    pub dependencies: Vec<crate::RollupSpec>,
 }
 
 /// Running rollup services.
@@ -142,11 +145,13 @@ impl Rollup {
             tasks: Vec::new(),
             servers: Vec::new(),
         };
+        let interop = r.start_dependencies(&o, &l1).await?;
         if let Some(s) = o.sequencer {
             let cfg = l2_chain_config(&o.rollup, o.gas_limit, o.data_dir.join("sequencer"), genesis.clone());
             let chain = open(cfg).await?;
             let pipeline = Arc::new(Mutex::new(Pipeline::new(o.rollup.clone())));
-            let seq = Sequencer::new(chain.clone(), l1.clone(), pipeline.clone(), s.sequencer);
+            let seq =
+                Sequencer::new(chain.clone(), l1.clone(), pipeline.clone(), s.sequencer).with_interop(interop.clone());
             let batcher = Batcher::new(chain.clone(), l1.clone(), pipeline, s.batcher, s.batcher_config)
                 .with_progress_file(o.data_dir.join("sequencer").join("batcher-progress"));
             r.batcher_stats = Some(batcher.stats());
@@ -170,7 +175,8 @@ impl Rollup {
         if let Some(rpc_addr) = o.verifier_rpc {
             let cfg = l2_chain_config(&o.rollup, o.gas_limit, o.data_dir.join("verifier"), genesis);
             let chain = open(cfg).await?;
-            let verifier = Verifier::new(chain.clone(), l1.clone(), Pipeline::new(o.rollup.clone()), o.poll)?;
+            let verifier = Verifier::new(chain.clone(), l1.clone(), Pipeline::new(o.rollup.clone()), o.poll)?
+                .with_interop(interop.clone());
             let (poll, halt, stop) = (verifier.poll(), r.halt.clone(), cancel.clone());
             r.tasks.push(tokio::spawn(async move {
                 aqueduct_service::run(verifier, poll, stop, halt).await;
@@ -202,6 +208,28 @@ impl Rollup {
             r.verifier_rpc = Some(addr);
         }
         Ok(r)
+    }
+
+    /// A verifier of each rollup this one accepts messages from, under `data_dir/interop/<chain id>`.
+    async fn start_dependencies(&mut self, o: &RollupOptions, l1: &L1Client) -> Result<Interop, RollupError> {
+        let mut sources = Vec::new();
+        for spec in &o.dependencies {
+            let id = spec.rollup.l2_chain_id;
+            if id == o.rollup.l2_chain_id {
+                return Err(RollupError::Config(format!("rollup {id} cannot depend on itself")));
+            }
+            let dir = o.data_dir.join("interop").join(id.to_string());
+            let cfg = l2_chain_config(&spec.rollup, spec.gas_limit, dir, spec.genesis());
+            let chain = open(cfg).await?;
+            let verifier = Verifier::new(chain.clone(), l1.clone(), Pipeline::new(spec.rollup.clone()), o.poll)?;
+            sources.push(Source { chain_id: id, chain, state: verifier.derived() });
+            let (poll, halt, stop) = (verifier.poll(), self.halt.clone(), self.cancel.clone());
+            self.tasks.push(tokio::spawn(async move {
+                aqueduct_service::run(verifier, poll, stop, halt).await;
+            }));
+            info!(target: "rollup", source = id, "deriving a source rollup for its messages");
+        }
+        Ok(Interop::new(sources))
     }
 
     /// Stops every service; what they made is on disk.

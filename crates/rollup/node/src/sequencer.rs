@@ -15,7 +15,7 @@ use aqueduct_service::{CancellationToken, Classify, Halt, NextAction, Progress, 
 use parking_lot::Mutex;
 use tracing::{debug, error, info, warn};
 
-use crate::{error::ServiceError, follower::follow_l1, l1::L1Client};
+use crate::{error::ServiceError, follower::follow_l1, interop::Interop, l1::L1Client};
 
 #[derive(Clone, Debug, Default)]
 pub struct SequencerConfig {
@@ -32,6 +32,8 @@ pub struct Sequencer {
     cfg: SequencerConfig,
     follow: Follow,
     last_l1_poll: u64,
+    /// The rollups whose messages this one accepts.
+    interop: Interop,
 }
 
 /// What stops the sequencer ([`ServiceError`]): L1 gone below the rollup's anchor, its chain's
@@ -64,7 +66,13 @@ impl Sequencer {
             l1_genesis,
             followed_at: None,
         };
-        Self { chain, l1, pipeline, cfg, follow, last_l1_poll: 0 }
+        Self { chain, l1, pipeline, cfg, follow, last_l1_poll: 0, interop: Interop::default() }
+    }
+
+    /// Checks the messages of other rollups that pool transactions declare against these rollups.
+    pub fn with_interop(mut self, interop: Interop) -> Self {
+        self.interop = interop;
+        self
     }
 
     /// Produces blocks on the service loop until cancelled (a rollup passes its shared halt to
@@ -81,10 +89,11 @@ impl Sequencer {
         // and replace them where L1 decided otherwise (an outage past the sequencing window).
         let cursor = self.pipeline.lock().cursor();
         if self.follow.followed_at != Some(cursor) {
-            let (chain, pipeline) = (self.chain.clone(), self.pipeline.clone());
+            let (chain, pipeline, interop) = (self.chain.clone(), self.pipeline.clone(), self.interop.clone());
             let placeholder = Follow::placeholder(self.follow.l1_genesis);
             let follow = std::mem::replace(&mut self.follow, placeholder);
-            let (f, result) = tokio::task::spawn_blocking(move || reconcile(&chain, &pipeline, follow)).await?;
+            let (f, result) =
+                tokio::task::spawn_blocking(move || reconcile(&chain, &pipeline, &interop, follow)).await?;
             self.follow = f;
             match result {
                 Ok(_) => self.follow.followed_at = Some(cursor),
@@ -178,6 +187,9 @@ impl Sequencer {
         }
         attrs.from_pool = true;
         attrs.exclude_senders = self.cfg.censor.clone();
+        if !self.interop.is_empty() {
+            attrs.gate = Some(self.interop.gate(block.origin, block.timestamp));
+        }
         Some(attrs)
     }
 }
@@ -284,12 +296,23 @@ fn same_block(ours: &SealedBlock, d: &DerivedBlock, l1_genesis: u64) -> bool {
 
 /// Every block L1 now decides after `f.safe`: our own block where it is the same, otherwise ours
 /// is replaced (unwound, with its transactions back in the pool) by the derived one.
-fn reconcile(chain: &Chain, pipeline: &Mutex<Pipeline>, mut f: Follow) -> (Follow, Result<usize, ChainError>) {
+fn reconcile(
+    chain: &Chain,
+    pipeline: &Mutex<Pipeline>,
+    interop: &Interop,
+    mut f: Follow,
+) -> (Follow, Result<usize, ChainError>) {
     let l1_genesis = pipeline.lock().config().l1_genesis.number;
     let mut replaced = 0;
     loop {
         let next = pipeline.lock().next(&f.safe);
-        let Some(d) = next else { return (f, Ok(replaced)) };
+        let Some(mut d) = next else { return (f, Ok(replaced)) };
+        // Messages of other rollups are checked as derivation checks them; until a source is
+        // derived that far, the rest waits for the next L1 block.
+        if let Err(e) = interop.filter(&mut d) {
+            debug!(target: "sequencer", error = %e, "following derivation waits for a source rollup");
+            return (f, Ok(replaced));
+        }
         let ours = chain.block(BlockRef::Number(d.number.0));
         if !ours.as_ref().is_some_and(|b| same_block(b, &d, l1_genesis)) {
             if ours.is_some() {

@@ -1,7 +1,7 @@
 //! The verifier: derives the L2 chain from L1 alone (deposits, batches, forced transactions) and
 //! keeps it in step with L1 reorgs. The proposer and the bridge read from it.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use aqueduct_chain::{Chain, ChainError};
 use aqueduct_rollup_protocol::{Pipeline, SafeHead};
@@ -9,14 +9,21 @@ use aqueduct_service::{Progress, Service};
 use parking_lot::Mutex;
 use tracing::{debug, warn};
 
-use crate::{error::ServiceError, follower::follow_l1, l1::L1Client};
+use crate::{
+    error::ServiceError,
+    follower::follow_l1,
+    interop::{DerivedState, Interop},
+    l1::L1Client,
+};
 
 pub struct Verifier {
     chain: Arc<Chain>,
     l1: L1Client,
     pipeline: Arc<Mutex<Pipeline>>,
-    /// For each derived L2 block, the last L1 block it depends on.
-    sources: BTreeMap<u64, u64>,
+    /// For each derived L2 block, the last L1 block it depends on; how far L1 is derived.
+    derived: Arc<Mutex<DerivedState>>,
+    /// The rollups whose messages this one accepts.
+    interop: Interop,
     poll: Duration,
 }
 
@@ -27,7 +34,25 @@ impl Verifier {
         if chain.head().number() > 0 {
             chain.unwind_to(0)?;
         }
-        Ok(Self { chain, l1, pipeline: Arc::new(Mutex::new(pipeline)), sources: BTreeMap::new(), poll })
+        Ok(Self {
+            chain,
+            l1,
+            pipeline: Arc::new(Mutex::new(pipeline)),
+            derived: Arc::default(),
+            interop: Interop::default(),
+            poll,
+        })
+    }
+
+    /// Checks the messages of other rollups that transactions declare against these rollups.
+    pub fn with_interop(mut self, interop: Interop) -> Self {
+        self.interop = interop;
+        self
+    }
+
+    /// How far derivation has come (what a rollup consuming this one's messages checks them by).
+    pub fn derived(&self) -> Arc<Mutex<DerivedState>> {
+        self.derived.clone()
     }
 
     pub fn chain(&self) -> &Arc<Chain> {
@@ -43,25 +68,42 @@ impl Verifier {
     /// One round: read new L1 blocks, rewind on a reorg, derive every block L1 now decides.
     /// Returns how many L2 blocks were derived.
     pub async fn step(&mut self) -> Result<usize, ServiceError> {
+        let read_from = self.derived.lock().through.map_or(0, |t| t + 1);
         if let Some(first_bad) = follow_l1(&self.l1, &self.pipeline, 0, 256).await? {
-            let keep = self.sources.iter().filter(|(_, l1)| **l1 < first_bad).map(|(n, _)| *n).max().unwrap_or(0);
+            let mut derived = self.derived.lock();
+            let keep = derived.sources.iter().filter(|(_, l1)| **l1 < first_bad).map(|(n, _)| *n).max().unwrap_or(0);
             let keep = keep.min(self.chain.head().number());
             warn!(target: "verifier", first_bad, keep, "L1 reorg: unwinding derived L2 blocks");
             self.chain.unwind_to(keep)?;
-            self.sources.retain(|n, _| *n <= keep);
+            derived.rewind(first_bad, keep);
         }
         let mut derived = 0;
+        let mut complete = true;
         loop {
             let safe = self.safe_head();
             let next = self.pipeline.lock().next(&safe);
-            let Some(d) = next else { break };
+            let Some(mut d) = next else { break };
+            if let Err(e) = self.interop.filter(&mut d) {
+                debug!(target: "verifier", error = %e, "waiting for a source rollup");
+                complete = false;
+                break;
+            }
             let n = d.number.0;
             let source = d.l1_source.0;
             let chain = self.chain.clone();
             let attrs = d.attributes(chain.rules());
             tokio::task::spawn_blocking(move || chain.build_block(attrs)).await??;
-            self.sources.insert(n, source);
+            self.derived.lock().sources.insert(n, source);
             derived += 1;
+        }
+        if complete {
+            let p = self.pipeline.lock();
+            let through = p.cursor().saturating_sub(1);
+            let from =
+                read_from.min(self.derived.lock().through.map_or(0, |t| t + 1)).max(p.config().l1_genesis.number);
+            let hashes: Vec<_> = (from..=through).filter_map(|n| p.l1_hash(n).map(|h| (n, h))).collect();
+            drop(p);
+            self.derived.lock().advance(through, hashes);
         }
         if derived > 0 {
             let head = self.chain.head();

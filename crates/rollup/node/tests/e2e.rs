@@ -6,16 +6,17 @@ use std::{net::SocketAddr, time::Duration};
 use alloy::{
     primitives::{Address, Bytes, TxKind, U256},
     signers::local::PrivateKeySigner,
-    sol_types::{SolCall, SolError},
+    sol_types::{SolCall, SolError, SolEvent},
 };
 use aqueduct_chain::BlockRef;
 use aqueduct_contracts::rollup::RollupPortal;
 use aqueduct_l1::{Devnet, L1Config};
+use aqueduct_rollup_node::interop::SentMessage;
 use aqueduct_rollup_node::{
     BatcherConfig, DataMode, DeployParams, L1Call, L1Client, L1Fees, Rollup, RollupOptions, SequencerConfig, deploy,
     sign_1559,
 };
-use aqueduct_rollup_protocol::{Compressor, RollupConfig};
+use aqueduct_rollup_protocol::{Compressor, Predeploys, RollupConfig};
 use aqueduct_testkit::{AsyncRpc, eventually as until};
 use serde_json::json;
 
@@ -95,6 +96,7 @@ async fn setup(o: Opts) -> Setup {
         }),
         challengers: Vec::new(),
         poll: Duration::from_millis(300),
+        dependencies: Vec::new(),
     })
     .await
     .unwrap();
@@ -135,6 +137,7 @@ fn sequencer_options(
         proposer: None,
         challengers: Vec::new(),
         poll: Duration::from_millis(300),
+        dependencies: Vec::new(),
     }
 }
 
@@ -651,4 +654,255 @@ async fn a_reorg_below_the_anchor_stops_the_verifier_with_the_reason() {
     rollup.stop().await;
     ver.stop().await;
     devnet.stop().await;
+}
+
+/// An L2 transaction with an access list (what consuming another rollup's message needs).
+fn l2_call_declaring(
+    s: &PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    to: Address,
+    input: Bytes,
+    access_list: alloy::eips::eip2930::AccessList,
+) -> Bytes {
+    use alloy::{
+        consensus::{SignableTransaction, TxEip1559, TxEnvelope},
+        eips::eip2718::Encodable2718,
+        network::TxSignerSync,
+    };
+    let mut tx = TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: 3_000_000,
+        max_fee_per_gas: 1_000_000_000,
+        max_priority_fee_per_gas: 1_000,
+        to: TxKind::Call(to),
+        value: U256::ZERO,
+        access_list,
+        input,
+    };
+    let sig = s.sign_transaction_sync(&mut tx).unwrap();
+    TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718().into()
+}
+
+/// The messages a mined transaction of `chain` sent (its `SentMessage` logs with their identifiers).
+fn sent_messages(chain: &aqueduct_chain::Chain, tx: alloy::primitives::B256, chain_id: u64) -> Vec<SentMessage> {
+    let (block, i) = chain.transaction(&tx).expect("the message's transaction is mined");
+    let first: usize = block.receipts[..i].iter().map(|r| r.logs().len()).sum();
+    SentMessage::from_logs(chain_id, block.number(), block.header.timestamp, first as u32, block.receipts[i].logs())
+}
+
+/// Sends `calldata` to the messenger on `chain_id` from `s` and waits for it on `seq`.
+async fn send_message(
+    seq: &AsyncRpc,
+    chain: &aqueduct_chain::Chain,
+    s: &PrivateKeySigner,
+    nonce: u64,
+    destination: u64,
+    target: Address,
+    data: &[u8],
+) -> SentMessage {
+    use aqueduct_contracts::interop::L2ToL2Messenger;
+    let call = L2ToL2Messenger::sendMessageCall {
+        destination: U256::from(destination),
+        target,
+        message: Bytes::copy_from_slice(data),
+    };
+    let raw = l2_call(s, nonce, Predeploys::L2_TO_L2_MESSENGER, U256::ZERO, call.abi_encode());
+    let hash = alloy::primitives::keccak256(&raw);
+    seq.call("eth_sendRawTransaction", json!([raw])).await.unwrap();
+    until("the message sent on 901", 30, || async { chain.transaction(&hash).is_some() }).await;
+    let mut m = sent_messages(chain, hash, L2_CHAIN);
+    assert_eq!(m.len(), 1, "one SentMessage log");
+    m.remove(0)
+}
+
+/// Messages from rollup 901 to rollup 902 on the same L1 (OP Stack interop's rules): a message
+/// runs once on 902, and only in a block whose L1 origin is at or after the L1 block that
+/// carried its source's batch; a replay reverts; a forged or undeclared message never runs; an
+/// L1 reorg that removes the source's batch before it is safe (the source's sequencer gone, so
+/// the source block is made again without it) means it never runs. 902's verifier, deriving both
+/// rollups from L1, ends on 902's sequencer's chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "long scenario (over a minute): scripts/test.sh and CI run it (cargo test -- --include-ignored)"]
+async fn messages_between_two_rollups_run_once_and_only_from_safe_sources() {
+    use aqueduct_contracts::interop::L2ToL2Messenger;
+    let Setup { _dir, devnet, l1, dep: _, rollup, ver, restart } = setup(Opts::default()).await;
+    let signers = devnet.signers.clone();
+    let (deployer, batcher_b) = (&signers[0], &signers[3]);
+    // Rollup 902 on the same L1, accepting 901's messages.
+    let spec_a = aqueduct_rollup_node::RollupSpec {
+        l1_chain_id: 1337,
+        rollup: restart.rollup.clone(),
+        gas_limit: restart.gas_limit,
+        funded: restart.funded.clone(),
+        funded_balance: restart.funded_balance,
+        bond: U256::from(ETH / 10),
+        finalization_period: 60,
+    };
+    let params = DeployParams { batcher: batcher_b.address(), bond: U256::from(ETH / 10), finalization_period: 60 };
+    let dep_b = deploy(&l1, deployer, &params).await.unwrap();
+    let cfg_b =
+        RollupConfig { seq_window: 20, channel_timeout: 40, ..dep_b.rollup_config(902, 250, batcher_b.address()) };
+    let dir_b = tempfile::tempdir().unwrap();
+    let o = Opts { l1_confirmations: 3, ..Default::default() };
+    let mut seq_b_opts = sequencer_options(&devnet.url(), &cfg_b, dir_b.path(), &restart.funded, batcher_b, &o);
+    seq_b_opts.dependencies = vec![spec_a.clone()];
+    let rollup_b = Rollup::start(seq_b_opts).await.unwrap();
+    let mut ver_b_opts =
+        sequencer_options(&devnet.url(), &cfg_b, &dir_b.path().join("verifier"), &restart.funded, batcher_b, &o);
+    (ver_b_opts.sequencer, ver_b_opts.verifier_rpc, ver_b_opts.dependencies) =
+        (None, Some("127.0.0.1:0".parse().unwrap()), vec![spec_a]);
+    let ver_b = Rollup::start(ver_b_opts).await.unwrap();
+
+    let seq_a = rpc_at(rollup.sequencer_rpc.unwrap());
+    let chain_a = rollup.sequencer.clone().unwrap();
+    let seq_b = rpc_at(rollup_b.sequencer_rpc.unwrap());
+    let chain_b = rollup_b.sequencer.clone().unwrap();
+    let (alice, relayer) = (&signers[6], &signers[7]);
+    let target = Address::repeat_byte(0x77);
+    let messenger = Predeploys::L2_TO_L2_MESSENGER;
+    let relayed_on_b = || {
+        chain_b
+            .blocks(0, chain_b.head().number())
+            .iter()
+            .flat_map(|b| b.receipts.iter().flat_map(|r| r.logs().to_vec()))
+            .filter(|l| {
+                l.address == messenger && l.topics().first() == Some(&L2ToL2Messenger::RelayedMessage::SIGNATURE_HASH)
+            })
+            .count()
+    };
+    let l1_block_of = |tx: alloy::primitives::B256| {
+        let l1 = AsyncRpc::new(&devnet.url());
+        async move {
+            until("the batch's L1 transaction to be mined", 30, || async {
+                l1.call("eth_getTransactionReceipt", json!([tx])).await.is_ok_and(|r| r["blockNumber"].is_string())
+            })
+            .await;
+            let r = l1.call("eth_getTransactionReceipt", json!([tx])).await.unwrap();
+            u64::from_str_radix(r["blockNumber"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+        }
+    };
+
+    // 1. Sent on 901; the relay goes to 902 at once, while the source is not even batched.
+    let m = send_message(&seq_a, &chain_a, alice, 0, 902, target, b"hello 902").await;
+    let relay = l2_call_declaring(relayer, 902, 0, messenger, m.relay_calldata(), m.access_list());
+    let relay_hash = alloy::primitives::keccak256(&relay);
+    seq_b.call("eth_sendRawTransaction", json!([relay])).await.unwrap();
+    eprintln!("relay {relay_hash} of {:?}", m.id);
+    until("the relay to run on 902", 60, || async { chain_b.transaction(&relay_hash).is_some() }).await;
+    let (block, i) = chain_b.transaction(&relay_hash).unwrap();
+    assert!(block.receipts[i].status(), "the relay succeeded");
+    // It waited for the source to be safe: its block's L1 origin is at or after the L1 block that
+    // carried the source block's batch.
+    let stats = rollup.batcher_stats.clone().unwrap();
+    let post = stats
+        .lock()
+        .iter()
+        .find(|p| p.first_block <= m.id.block_number && m.id.block_number < p.first_block + p.blocks)
+        .cloned();
+    let post = post.expect("901's batcher posted the source block");
+    let batch_l1 = l1_block_of(post.l1_txs[0]).await;
+    let (origin, _) = origin_of(&block);
+    assert!(origin >= batch_l1, "relay in a 902 block with origin {origin}, source batch in L1 block {batch_l1}");
+    assert_eq!(relayed_on_b(), 1);
+    let h = m.message_hash().unwrap();
+    let done = L2ToL2Messenger::successfulMessagesCall(h).abi_encode();
+    let got =
+        seq_b.call("eth_call", json!([{"to": messenger, "data": Bytes::from(done.clone())}, "latest"])).await.unwrap();
+    assert!(got.as_str().unwrap().ends_with('1'), "the message is marked relayed: {got}");
+
+    // 2. A replay is mined and reverts (MessageAlreadyRelayed); a forged payload (declared with
+    // its own checksum, so the inbox would accept it) is left out by the sequencer; an undeclared
+    // relay reverts in the inbox.
+    let replay = l2_call_declaring(relayer, 902, 1, messenger, m.relay_calldata(), m.access_list());
+    let replay_hash = alloy::primitives::keccak256(&replay);
+    seq_b.call("eth_sendRawTransaction", json!([replay])).await.unwrap();
+    until("the replay to be mined", 30, || async { chain_b.transaction(&replay_hash).is_some() }).await;
+    let (b, i) = chain_b.transaction(&replay_hash).unwrap();
+    assert!(!b.receipts[i].status(), "the replay reverted");
+    let mut forged = m.clone();
+    let mut p = forged.payload.to_vec();
+    *p.last_mut().unwrap() ^= 1;
+    forged.payload = p.into();
+    let forged_tx = l2_call_declaring(&signers[8], 902, 0, messenger, forged.relay_calldata(), forged.access_list());
+    let forged_hash = alloy::primitives::keccak256(&forged_tx);
+    seq_b.call("eth_sendRawTransaction", json!([forged_tx])).await.unwrap();
+    let undeclared = l2_call_declaring(&signers[9], 902, 0, messenger, m.relay_calldata(), Default::default());
+    let undeclared_hash = alloy::primitives::keccak256(&undeclared);
+    seq_b.call("eth_sendRawTransaction", json!([undeclared])).await.unwrap();
+    until("the undeclared relay to be mined", 30, || async { chain_b.transaction(&undeclared_hash).is_some() }).await;
+    let (b, i) = chain_b.transaction(&undeclared_hash).unwrap();
+    assert!(!b.receipts[i].status(), "the undeclared relay reverted in the inbox");
+    until("the forged relay to leave 902's pool", 30, || async { chain_b.pending_transaction(&forged_hash).is_none() })
+        .await;
+    assert!(chain_b.transaction(&forged_hash).is_none(), "a forged message never runs");
+    assert_eq!(relayed_on_b(), 1, "the message ran once");
+
+    // 3. A second message whose batch an L1 reorg removes before 902 reaches it, with 901's
+    // sequencer gone so nobody posts it again: 901 makes that block again by default (without the
+    // message) once the sequencing window passes, and the relay never runs.
+    let m2 = send_message(&seq_a, &chain_a, alice, 1, 902, target, b"lost").await;
+    let relay2 = l2_call_declaring(relayer, 902, 2, messenger, m2.relay_calldata(), m2.access_list());
+    let relay2_hash = alloy::primitives::keccak256(&relay2);
+    seq_b.call("eth_sendRawTransaction", json!([relay2])).await.unwrap();
+    let covers = |p: &aqueduct_rollup_node::PostStats| {
+        p.first_block <= m2.id.block_number && m2.id.block_number < p.first_block + p.blocks
+    };
+    until("901's batcher to post the second message's block", 30, || async { stats.lock().iter().any(covers) }).await;
+    let post = stats.lock().iter().find(|p| covers(p)).cloned().unwrap();
+    rollup.stop().await;
+    let l1_rpc = AsyncRpc::new(&devnet.url());
+    let batch_l1 = l1_block_of(post.l1_txs[0]).await;
+    let head = u64::from_str_radix(
+        l1_rpc.call("eth_blockNumber", json!([])).await.unwrap().as_str().unwrap().trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    let (origin_b, _) = origin_of(&chain_b.head());
+    assert!(origin_b < batch_l1, "902 reached the batch's L1 block ({origin_b} >= {batch_l1}) before the reorg");
+    l1_rpc.call("anvil_reorg", json!([head - batch_l1 + 1, []])).await.unwrap();
+    let ver_a = ver.verifier.clone().unwrap();
+    until("901's verifier to make the lost block by default", 90, || async {
+        ver_a.block(BlockRef::Number(m2.id.block_number)).is_some_and(|b| sent_messages_in(&b).is_empty())
+            && ver_a.head().number() > m2.id.block_number
+    })
+    .await;
+    until("the relay of the lost message to leave 902's pool", 60, || async {
+        chain_b.pending_transaction(&relay2_hash).is_none()
+    })
+    .await;
+    assert!(chain_b.transaction(&relay2_hash).is_none(), "a message whose source was reorged out never runs");
+    assert_eq!(relayed_on_b(), 1);
+
+    // 902's verifier derived the same chain, both rollups from L1 alone.
+    let ver_chain_b = ver_b.verifier.clone().unwrap();
+    let target_n = chain_b.head().number().saturating_sub(8);
+    until("902's verifier to derive 902", 120, || async { ver_chain_b.head().number() >= target_n }).await;
+    let (a, b) =
+        (chain_b.block(BlockRef::Number(target_n)).unwrap(), ver_chain_b.block(BlockRef::Number(target_n)).unwrap());
+    assert_eq!(a.hash, b.hash, "902 block {target_n} on the sequencer and the verifier");
+    let got = rpc_at(ver_b.verifier_rpc.unwrap())
+        .call("eth_call", json!([{"to": messenger, "data": Bytes::from(done)}, "latest"]))
+        .await
+        .unwrap();
+    assert!(got.as_str().unwrap().ends_with('1'), "902's verifier has the message relayed");
+    rollup_b.stop().await;
+    ver_b.stop().await;
+    ver.stop().await;
+    devnet.stop().await;
+}
+
+/// The messenger's `SentMessage` logs in a block.
+fn sent_messages_in(b: &aqueduct_chain::SealedBlock) -> Vec<alloy::primitives::Log> {
+    use alloy::sol_types::SolEvent;
+    b.receipts
+        .iter()
+        .flat_map(|r| r.logs().to_vec())
+        .filter(|l| {
+            l.address == Predeploys::L2_TO_L2_MESSENGER
+                && l.topics().first()
+                    == Some(&aqueduct_contracts::interop::L2ToL2Messenger::SentMessage::SIGNATURE_HASH)
+        })
+        .collect()
 }

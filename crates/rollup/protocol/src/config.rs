@@ -14,6 +14,10 @@ impl Predeploys {
     pub const L1_BLOCK: Address = address!("0x4200000000000000000000000000000000000015");
     pub const MESSAGE_PASSER: Address = address!("0x4200000000000000000000000000000000000016");
     pub const L1_FEE_VAULT: Address = address!("0x420000000000000000000000000000000000001A");
+    /// Consumes messages of other rollups (OP Stack's CrossL2Inbox address).
+    pub const CROSS_L2_INBOX: Address = address!("0x4200000000000000000000000000000000000022");
+    /// Sends and relays messages between rollups (OP Stack's L2ToL2CrossDomainMessenger address).
+    pub const L2_TO_L2_MESSENGER: Address = address!("0x4200000000000000000000000000000000000023");
     pub const DEPOSITOR: Address = address!("0xDeaDDEaDDeAdDeAdDEAdDEaddeAddEAdDEAd0001");
 }
 

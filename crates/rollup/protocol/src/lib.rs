@@ -11,6 +11,7 @@ pub mod dispute;
 pub mod evidence;
 mod execute;
 mod frame;
+pub mod interop;
 mod output;
 
 pub use batch::{Batch, BatchError};
