@@ -6,7 +6,10 @@ use std::{
     time::Duration,
 };
 
-use alloy::{primitives::U256, signers::local::PrivateKeySigner};
+use alloy::{
+    primitives::{Address, U256},
+    signers::local::PrivateKeySigner,
+};
 use aqueduct_l1::{DEV_MNEMONIC, Devnet, L1Config, dev_signers};
 use aqueduct_rollup_node::{
     BatcherConfig, ChallengerRole, DataMode, DeployParams, DisputeParams, L1Client, ProposerRole, Rollup,
@@ -87,6 +90,8 @@ pub struct DevnetArgs {
     sidechain: crate::sidechain::DevnetSidechainArgs,
     #[command(flatten)]
     fastbridge: crate::fastbridge::DevnetFastBridgeArgs,
+    #[command(flatten)]
+    interop: crate::interop::DevnetInteropArgs,
     /// The plasma operator's JSON-RPC.
     #[arg(long, env = "AQUEDUCT_PLASMA_ADDR", default_value = "127.0.0.1:9548")]
     plasma_addr: SocketAddr,
@@ -378,6 +383,9 @@ fn check_addresses(s: &Settings, args: &DevnetArgs) -> eyre::Result<()> {
     if !args.no_rollup && !args.sidechain.no_sidechain {
         wanted.extend(args.sidechain.addresses());
     }
+    if !args.no_rollup && !args.no_optimistic {
+        wanted.extend(args.interop.addresses());
+    }
     for (what, addr) in wanted {
         if addr.port() != 0 && std::net::TcpListener::bind(addr).is_err() {
             bail!("{addr} is in use: choose another address for {what}");
@@ -405,6 +413,10 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
         let side = s.rollup_dir.parent().unwrap_or(Path::new(".")).join("sidechain");
         if side.exists() {
             std::fs::remove_dir_all(&side).wrap_err_with(|| format!("removing {}", side.display()))?;
+        }
+        let second = crate::interop::second_rollup_dir(&s);
+        if second.exists() {
+            std::fs::remove_dir_all(&second).wrap_err_with(|| format!("removing {}", second.display()))?;
         }
         if plasma_dir(&s).exists() {
             let d = plasma_dir(&s);
@@ -444,7 +456,15 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     let mut run = Running { devnet, ..Default::default() };
     // Each part starts after the ones before it; a part that fails stops those already running.
     if !args.no_optimistic {
-        let spec = match start_rollup(&s, &args, &l1_url, &deployer, &signers).await {
+        let roles = Roles {
+            batcher: signers[1].clone(),
+            proposer: signers[2].clone(),
+            challenger: signers[3].clone(),
+            l2_addr: args.l2_addr,
+            verifier_addr: args.verifier_addr,
+            dependencies: Vec::new(),
+        };
+        let spec = match start_rollup(&s, roles, &l1_url, &deployer, &signers).await {
             Ok((r, addrs, spec)) => {
                 (run.rollup, run.rollup_addrs) = (Some(r), Some(addrs));
                 spec
@@ -466,6 +486,14 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
             );
             match started.await {
                 Ok(f) => run.fastbridge = Some(f),
+                Err(e) => return run.fail(e).await,
+            }
+        }
+        if args.interop.interop {
+            let started =
+                crate::interop::start_devnet_interop(&s, &args.interop, &l1_url, &deployer, &signers, &spec).await;
+            match started {
+                Ok(r) => run.second_rollup = Some(r),
                 Err(e) => return run.fail(e).await,
             }
         }
@@ -515,7 +543,7 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     }
     println!("\nPress Ctrl-C to stop.");
     let mut halts = l1_chains;
-    if let Some(r) = &run.rollup {
+    for r in run.rollup.iter().chain(&run.second_rollup) {
         halts.extend(r.sequencer.iter().chain(&r.verifier).map(|c| c.halt()));
         halts.push(r.halt.clone());
     }
@@ -534,6 +562,8 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
 struct Running {
     devnet: Option<Devnet>,
     rollup: Option<Rollup>,
+    /// Rollup 902 (`--interop`).
+    second_rollup: Option<Rollup>,
     rollup_addrs: Option<aqueduct_dashboard::RollupAddrs>,
     zk: Option<aqueduct_zk_node::ZkService>,
     plasma: Option<aqueduct_plasma_node::PlasmaService>,
@@ -558,6 +588,9 @@ impl Running {
         }
         if let Some(z) = self.zk {
             z.stop().await;
+        }
+        if let Some(r) = self.second_rollup {
+            r.stop().await;
         }
         if let Some(r) = self.rollup {
             r.stop().await;
@@ -629,6 +662,7 @@ async fn spec_for(
     s: &Settings,
     l1: &L1Client,
     deployer: &PrivateKeySigner,
+    batcher: &PrivateKeySigner,
     signers: &[PrivateKeySigner],
 ) -> eyre::Result<(RollupSpec, Option<U256>)> {
     let path = s.rollup_dir.join("rollup.json");
@@ -643,11 +677,11 @@ async fn spec_for(
     }
     let r = &s.rollup;
     let params = DeployParams {
-        batcher: signers[1].address(),
+        batcher: batcher.address(),
         bond: U256::from(r.bond_wei),
         finalization_period: r.challenge_window,
     };
-    let step = crate::progress::step("deploying the rollup contracts on L1");
+    let step = crate::progress::step(&format!("deploying rollup {}'s contracts on L1", r.l2_chain_id));
     let dep = deploy(l1, deployer, &params).await.wrap_err("deploying the rollup contracts")?;
     let spec = RollupSpec {
         l1_chain_id,
@@ -754,17 +788,31 @@ pub async fn check_on_l1(spec: &RollupSpec, l1: &L1Client, l1_chain_id: u64) -> 
     Ok(())
 }
 
-async fn start_rollup(
+/// Who runs a devnet rollup: its L1 accounts, its JSON-RPC addresses, the rollups it accepts
+/// messages from.
+pub struct Roles {
+    pub batcher: PrivateKeySigner,
+    pub proposer: PrivateKeySigner,
+    pub challenger: PrivateKeySigner,
+    pub l2_addr: SocketAddr,
+    pub verifier_addr: SocketAddr,
+    pub dependencies: Vec<RollupSpec>,
+}
+
+/// Deploys a rollup (or finds it in `s.rollup_dir`) and starts its sequencer, verifier,
+/// proposer and challengers.
+pub async fn start_rollup(
     s: &Settings,
-    args: &DevnetArgs,
+    roles: Roles,
     l1_url: &str,
     deployer: &PrivateKeySigner,
     signers: &[PrivateKeySigner],
 ) -> eyre::Result<(Rollup, aqueduct_dashboard::RollupAddrs, RollupSpec)> {
     let l1 = L1Client::new(l1_url)?;
-    let (spec, deposited) = spec_for(s, &l1, deployer, signers).await?;
+    let (spec, deposited) = spec_for(s, &l1, deployer, &roles.batcher, signers).await?;
     let r = &s.rollup;
     let compressor = parse_compressor(&r.compressor).map_err(|e| eyre::eyre!(e))?;
+    let accounts = [roles.batcher.address(), roles.proposer.address(), roles.challenger.address()];
     let rollup = Rollup::start(RollupOptions {
         l1_url: l1_url.to_string(),
         rollup: spec.rollup.clone(),
@@ -773,21 +821,21 @@ async fn start_rollup(
         funded: spec.funded.clone(),
         funded_balance: spec.funded_balance,
         sequencer: Some(SequencerRole {
-            rpc_addr: args.l2_addr,
-            batcher: signers[1].clone(),
+            rpc_addr: roles.l2_addr,
+            batcher: roles.batcher,
             sequencer: SequencerConfig::default(),
             batcher_config: BatcherConfig { compressor, mode: r.data_mode, ..Default::default() },
             dev_signers: signers.to_vec(),
         }),
-        verifier_rpc: Some(args.verifier_addr),
-        proposer: Some(ProposerRole { signer: signers[2].clone(), interval: r.proposal_interval, bond: spec.bond }),
+        verifier_rpc: Some(roles.verifier_addr),
+        proposer: Some(ProposerRole { signer: roles.proposer.clone(), interval: r.proposal_interval, bond: spec.bond }),
         // The honest challenger, and the proposer defending its own outputs.
         challengers: vec![
-            ChallengerRole { signer: signers[3].clone(), challenge: true },
-            ChallengerRole { signer: signers[2].clone(), challenge: false },
+            ChallengerRole { signer: roles.challenger, challenge: true },
+            ChallengerRole { signer: roles.proposer, challenge: false },
         ],
         poll: Duration::from_millis(500),
-        dependencies: Vec::new(),
+        dependencies: roles.dependencies,
     })
     .await
     .wrap_err("starting the rollup")?;
@@ -799,7 +847,7 @@ async fn start_rollup(
         }
         step.done();
     }
-    print_rollup(&spec, &rollup, s, signers);
+    print_rollup(&spec, &rollup, s, accounts);
     let c = &spec.rollup;
     let addrs = aqueduct_dashboard::RollupAddrs {
         oracle: c.oracle,
@@ -811,7 +859,7 @@ async fn start_rollup(
     Ok((rollup, addrs, spec))
 }
 
-fn print_rollup(spec: &RollupSpec, rollup: &Rollup, s: &Settings, signers: &[PrivateKeySigner]) {
+fn print_rollup(spec: &RollupSpec, rollup: &Rollup, s: &Settings, [batcher, proposer, challenger]: [Address; 3]) {
     let c = &spec.rollup;
     let addr = |a: Option<SocketAddr>| a.map(|a| format!("http://{a}")).unwrap_or_default();
     println!("\nOptimistic rollup (chain id {})", c.l2_chain_id);
@@ -821,12 +869,7 @@ fn print_rollup(spec: &RollupSpec, rollup: &Rollup, s: &Settings, signers: &[Pri
     println!("  dispute game        {}", c.dispute_game);
     println!("  L1 anchor block     {} ({})", c.l1_genesis.number, c.l1_genesis.hash);
     println!("  challenge window    {} s   sequencing window {} L1 blocks", spec.finalization_period, c.seq_window);
-    println!(
-        "  batcher {}  proposer {}  challenger {}",
-        signers[1].address(),
-        signers[2].address(),
-        signers[3].address()
-    );
+    println!("  batcher {batcher}  proposer {proposer}  challenger {challenger}");
     println!("  spec                {}", s.rollup_dir.join("rollup.json").display());
     if !spec.funded.is_empty() {
         println!("  L2 dev accounts     the {} accounts above (L2 genesis)", spec.funded.len());

@@ -12,6 +12,7 @@ mod channel;
 mod compare;
 mod devnet;
 mod fastbridge;
+mod interop;
 mod node;
 mod plasma;
 mod progress;
@@ -66,6 +67,9 @@ enum Command {
     /// Every route between two chains (canonical bridges, the fast bridge), priced now, with the
     /// time to funds and whom each trusts; --execute follows the preferred one to the end.
     Route(Box<route::RouteArgs>),
+    /// Messages between the devnet's two rollups (901 and 902 on one L1, `devnet --interop`):
+    /// send a call on one, relay it on the other once its source is safe there.
+    Interop(Box<interop::InteropArgs>),
     /// Benchmarks: the same workload on Aqueduct and, where comparable, on anvil.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -116,6 +120,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
             Command::Sidechain(args) => sidechain::run(*args).await,
             Command::Fastbridge(args) => fastbridge::run(*args).await,
             Command::Route(args) => route::run(*args).await,
+            Command::Interop(args) => interop::run(*args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
             Command::Attack(cmd) => attack::run(cmd).await,
             Command::Compare(args) => compare::run(args).await,

@@ -49,6 +49,8 @@ struct World {
     l2_port: u16,
     ver_port: u16,
     spec: PathBuf,
+    /// Rollup 902's sequencer and verifier ports (`devnet --interop`), on the embedded L1.
+    interop: Option<(u16, u16)>,
 }
 
 impl World {
@@ -74,6 +76,26 @@ impl World {
         ]
         .map(str::to_string)
         .to_vec()
+        .into_iter()
+        .chain(self.interop.into_iter().flat_map(|(l2, ver)| {
+            [
+                "--interop".into(),
+                "--interop-l2-addr".into(),
+                format!("127.0.0.1:{l2}"),
+                "--interop-verifier-addr".into(),
+                format!("127.0.0.1:{ver}"),
+            ]
+        }))
+        .collect()
+    }
+
+    /// `aqueduct interop` from the rollup (901) to rollup 902.
+    fn interop(&self, key: &str, cmd: &[&str]) -> (bool, String, String) {
+        let (from, to) =
+            (format!("http://127.0.0.1:{}", self.l2_port), format!("http://127.0.0.1:{}", self.interop.unwrap().0));
+        let mut args = vec!["interop", "--from-rpc", &from, "--to-rpc", &to, "--key", key];
+        args.extend_from_slice(cmd);
+        try_run(&aqueduct(), &args, &repo())
     }
 
     fn start_rollup(&self, log: &str) -> Proc {
@@ -165,8 +187,17 @@ fn journey(kind: L1Kind) {
     };
     wait_port(l1_port, 60, "L1");
     let spec = dir.path().join("rollup/rollup/rollup.json");
-    let w =
-        World { l1_url: format!("http://127.0.0.1:{l1_port}"), l2_port: free_port(), ver_port: free_port(), spec, dir };
+    // The second rollup and its messages run on the embedded L1 only (they add a minute to a
+    // journey; anvil is covered by the rest).
+    let interop = matches!(kind, L1Kind::Embedded).then(|| (free_port(), free_port()));
+    let w = World {
+        l1_url: format!("http://127.0.0.1:{l1_port}"),
+        l2_port: free_port(),
+        ver_port: free_port(),
+        spec,
+        dir,
+        interop,
+    };
     let rollup = w.start_rollup("rollup.log");
     assert!(w.spec.exists(), "the rollup wrote its spec:\n{}", w.log("rollup.log"));
 
@@ -227,6 +258,19 @@ fn journey(kind: L1Kind) {
     let (ok, out, err) = w.route(KEY5, &[&safe[..], &["--execute"]].concat());
     assert!(ok && out.contains("by the canonical withdrawal"), "{out}\n{err}");
     assert_eq!(l1.balance(cafe), before + U256::from(3u128 * 10u128.pow(17)), "the canonical route paid in full");
+
+    // A message from rollup 901 to rollup 902 (`devnet --interop`): sent, relayed once its source
+    // is safe on 902, and a second relay finds it already ran.
+    let mut message_tx = None;
+    if w.interop.is_some() {
+        let (ok, out, err) = w.interop(KEY5, &["send", "--target", beef, "--data", "0x1234"]);
+        assert!(ok && out.contains("sent on rollup 901") && out.contains("relayed on rollup 902"), "{out}\n{err}");
+        let tx =
+            out.split(|c: char| c.is_whitespace() || c == ')').find(|t| t.starts_with("0x") && t.len() == 66).unwrap();
+        message_tx = Some(tx.to_string());
+        let (ok, out, err) = w.interop(KEY5, &["relay", "--tx", tx]);
+        assert!(ok && out.contains("already ran on rollup 902"), "{out}\n{err}");
+    }
 
     // forge create on L2, then cast send and cast call.
     let l2_url = format!("http://127.0.0.1:{}", w.l2_port);
@@ -332,6 +376,11 @@ fn journey(kind: L1Kind) {
     until("the verifier to derive the sequencer's blocks", 120, || (ver.head() >= target).then_some(()));
     for n in [1, target / 2, target] {
         assert_eq!(ver.block_hash(n), l2.block_hash(n), "verifier and sequencer differ at L2 block {n}");
+    }
+    // Rollup 902 restarted with it and still has the message relayed, once.
+    if let Some(tx) = &message_tx {
+        let (ok, out, err) = w.interop(KEY5, &["relay", "--tx", tx]);
+        assert!(ok && out.contains("already ran on rollup 902"), "{out}\n{err}");
     }
 
     // Withdraw 1 ETH and 40 tokens with the bridge CLI: prove once an output covers them,
