@@ -38,6 +38,9 @@ pub enum BenchCommand {
     /// L1 gas of a fill, a refund bundle, an execution and the delivery, and the fee model at
     /// mainnet settings beside Across's and Hop's figures.
     Bridge(crate::bench_bridge::BridgeBench),
+    /// Messages between two rollups on one L1 (901 -> 902): latency, L2 gas and fees of one
+    /// message, and messages relayed per second sustained.
+    Interop(crate::bench_interop::InteropBench),
 }
 
 #[derive(Args, Debug)]
@@ -145,6 +148,7 @@ pub async fn run(cmd: BenchCommand) -> eyre::Result<()> {
         BenchCommand::Plasma(b) => crate::bench_plasma::run(b).await,
         BenchCommand::Sidechain(b) => crate::bench_sidechain::run(b).await,
         BenchCommand::Bridge(b) => crate::bench_bridge::run(b).await,
+        BenchCommand::Interop(b) => crate::bench_interop::run(b).await,
         BenchCommand::Rollup(b) => {
             let opts = aqueduct_bench::RollupBenchOptions {
                 txs: b.txs,

@@ -4,6 +4,7 @@ mod attack;
 mod bench;
 mod bench_bridge;
 mod bench_channel;
+mod bench_interop;
 mod bench_plasma;
 mod bench_sidechain;
 mod bench_zk;

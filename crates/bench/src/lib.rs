@@ -5,6 +5,7 @@ mod bridge;
 mod channel;
 mod client;
 mod compare;
+mod interop;
 mod plan;
 mod plasma;
 mod report;
@@ -28,6 +29,7 @@ pub use compare::{
     AttackCell, Claim, CompareError, CompareOptions, CompareReport, Family, FamilyId, L1Prices, Row, Trust, Verdict,
     compare, family, presets,
 };
+pub use interop::{InteropBenchError, InteropBenchOptions, InteropBenchReport, SingleMessage, bench_interop};
 pub use plan::{Plan, PlannedTransfer};
 pub use plasma::{BlockCost, PlasmaBenchError, PlasmaBenchOptions, PlasmaBenchReport, Round, bench_plasma};
 pub use report::{BenchReport, print_table};

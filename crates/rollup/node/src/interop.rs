@@ -257,3 +257,43 @@ impl SentMessage {
         Some(alloy::primitives::keccak256(&h.abi_encode()[4..]))
     }
 }
+
+/// A signed `relayMessage` transaction for `m` on rollup `chain_id`, declaring it (EIP-1559 with
+/// the access list; a gas limit of `gas`, the fee cap `max_fee` wei per gas).
+pub fn relay_transaction(
+    signer: &alloy::signers::local::PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    max_fee: u128,
+    gas: u64,
+    m: &SentMessage,
+) -> alloy::primitives::Bytes {
+    use alloy::{
+        consensus::{SignableTransaction, TxEip1559, TxEnvelope},
+        eips::eip2718::Encodable2718,
+        network::TxSignerSync,
+        primitives::{TxKind, U256},
+    };
+    let mut tx = TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: gas,
+        max_fee_per_gas: max_fee,
+        max_priority_fee_per_gas: 1_000,
+        to: TxKind::Call(Predeploys::L2_TO_L2_MESSENGER),
+        value: U256::ZERO,
+        access_list: m.access_list(),
+        input: m.relay_calldata(),
+    };
+    let sig = signer.sign_transaction_sync(&mut tx).expect("local signing");
+    TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718().into()
+}
+
+/// The messages a mined transaction of `chain` (rollup `chain_id`) sent, or None when it is not
+/// mined there.
+pub fn sent_in(chain: &Chain, tx: &B256, chain_id: u64) -> Option<Vec<SentMessage>> {
+    let (block, i) = chain.transaction(tx)?;
+    let first: usize = block.receipts[..i].iter().map(|r| r.logs().len()).sum();
+    let logs = block.receipts[i].logs();
+    Some(SentMessage::from_logs(chain_id, block.number(), block.header.timestamp, first as u32, logs))
+}

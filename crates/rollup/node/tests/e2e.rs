@@ -11,7 +11,7 @@ use alloy::{
 use aqueduct_chain::BlockRef;
 use aqueduct_contracts::rollup::RollupPortal;
 use aqueduct_l1::{Devnet, L1Config};
-use aqueduct_rollup_node::interop::SentMessage;
+use aqueduct_rollup_node::interop::{SentMessage, relay_transaction, sent_in};
 use aqueduct_rollup_node::{
     BatcherConfig, DataMode, DeployParams, L1Call, L1Client, L1Fees, Rollup, RollupOptions, SequencerConfig, deploy,
     sign_1559,
@@ -656,42 +656,6 @@ async fn a_reorg_below_the_anchor_stops_the_verifier_with_the_reason() {
     devnet.stop().await;
 }
 
-/// An L2 transaction with an access list (what consuming another rollup's message needs).
-fn l2_call_declaring(
-    s: &PrivateKeySigner,
-    chain_id: u64,
-    nonce: u64,
-    to: Address,
-    input: Bytes,
-    access_list: alloy::eips::eip2930::AccessList,
-) -> Bytes {
-    use alloy::{
-        consensus::{SignableTransaction, TxEip1559, TxEnvelope},
-        eips::eip2718::Encodable2718,
-        network::TxSignerSync,
-    };
-    let mut tx = TxEip1559 {
-        chain_id,
-        nonce,
-        gas_limit: 3_000_000,
-        max_fee_per_gas: 1_000_000_000,
-        max_priority_fee_per_gas: 1_000,
-        to: TxKind::Call(to),
-        value: U256::ZERO,
-        access_list,
-        input,
-    };
-    let sig = s.sign_transaction_sync(&mut tx).unwrap();
-    TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718().into()
-}
-
-/// The messages a mined transaction of `chain` sent (its `SentMessage` logs with their identifiers).
-fn sent_messages(chain: &aqueduct_chain::Chain, tx: alloy::primitives::B256, chain_id: u64) -> Vec<SentMessage> {
-    let (block, i) = chain.transaction(&tx).expect("the message's transaction is mined");
-    let first: usize = block.receipts[..i].iter().map(|r| r.logs().len()).sum();
-    SentMessage::from_logs(chain_id, block.number(), block.header.timestamp, first as u32, block.receipts[i].logs())
-}
-
 /// Sends `calldata` to the messenger on `chain_id` from `s` and waits for it on `seq`.
 async fn send_message(
     seq: &AsyncRpc,
@@ -712,7 +676,7 @@ async fn send_message(
     let hash = alloy::primitives::keccak256(&raw);
     seq.call("eth_sendRawTransaction", json!([raw])).await.unwrap();
     until("the message sent on 901", 30, || async { chain.transaction(&hash).is_some() }).await;
-    let mut m = sent_messages(chain, hash, L2_CHAIN);
+    let mut m = sent_in(chain, &hash, L2_CHAIN).unwrap();
     assert_eq!(m.len(), 1, "one SentMessage log");
     m.remove(0)
 }
@@ -786,7 +750,7 @@ async fn messages_between_two_rollups_run_once_and_only_from_safe_sources() {
 
     // 1. Sent on 901; the relay goes to 902 at once, while the source is not even batched.
     let m = send_message(&seq_a, &chain_a, alice, 0, 902, target, b"hello 902").await;
-    let relay = l2_call_declaring(relayer, 902, 0, messenger, m.relay_calldata(), m.access_list());
+    let relay = relay_transaction(relayer, 902, 0, 1_000_000_000, 3_000_000, &m);
     let relay_hash = alloy::primitives::keccak256(&relay);
     seq_b.call("eth_sendRawTransaction", json!([relay])).await.unwrap();
     eprintln!("relay {relay_hash} of {:?}", m.id);
@@ -815,7 +779,7 @@ async fn messages_between_two_rollups_run_once_and_only_from_safe_sources() {
     // 2. A replay is mined and reverts (MessageAlreadyRelayed); a forged payload (declared with
     // its own checksum, so the inbox would accept it) is left out by the sequencer; an undeclared
     // relay reverts in the inbox.
-    let replay = l2_call_declaring(relayer, 902, 1, messenger, m.relay_calldata(), m.access_list());
+    let replay = relay_transaction(relayer, 902, 1, 1_000_000_000, 3_000_000, &m);
     let replay_hash = alloy::primitives::keccak256(&replay);
     seq_b.call("eth_sendRawTransaction", json!([replay])).await.unwrap();
     until("the replay to be mined", 30, || async { chain_b.transaction(&replay_hash).is_some() }).await;
@@ -825,10 +789,13 @@ async fn messages_between_two_rollups_run_once_and_only_from_safe_sources() {
     let mut p = forged.payload.to_vec();
     *p.last_mut().unwrap() ^= 1;
     forged.payload = p.into();
-    let forged_tx = l2_call_declaring(&signers[8], 902, 0, messenger, forged.relay_calldata(), forged.access_list());
+    let forged_tx = relay_transaction(&signers[8], 902, 0, 1_000_000_000, 3_000_000, &forged);
     let forged_hash = alloy::primitives::keccak256(&forged_tx);
     seq_b.call("eth_sendRawTransaction", json!([forged_tx])).await.unwrap();
-    let undeclared = l2_call_declaring(&signers[9], 902, 0, messenger, m.relay_calldata(), Default::default());
+    let call =
+        L1Call { to: TxKind::Call(messenger), value: U256::ZERO, input: m.relay_calldata(), gas_limit: 3_000_000 };
+    let fees = L1Fees { base_fee: 499_999_500, blob_base_fee: 1, tip: 1_000 };
+    let undeclared = sign_1559(&signers[9], 902, 0, fees, &call);
     let undeclared_hash = alloy::primitives::keccak256(&undeclared);
     seq_b.call("eth_sendRawTransaction", json!([undeclared])).await.unwrap();
     until("the undeclared relay to be mined", 30, || async { chain_b.transaction(&undeclared_hash).is_some() }).await;
@@ -843,7 +810,7 @@ async fn messages_between_two_rollups_run_once_and_only_from_safe_sources() {
     // sequencer gone so nobody posts it again: 901 makes that block again by default (without the
     // message) once the sequencing window passes, and the relay never runs.
     let m2 = send_message(&seq_a, &chain_a, alice, 1, 902, target, b"lost").await;
-    let relay2 = l2_call_declaring(relayer, 902, 2, messenger, m2.relay_calldata(), m2.access_list());
+    let relay2 = relay_transaction(relayer, 902, 2, 1_000_000_000, 3_000_000, &m2);
     let relay2_hash = alloy::primitives::keccak256(&relay2);
     seq_b.call("eth_sendRawTransaction", json!([relay2])).await.unwrap();
     let covers = |p: &aqueduct_rollup_node::PostStats| {
