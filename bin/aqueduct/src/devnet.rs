@@ -92,6 +92,8 @@ pub struct DevnetArgs {
     fastbridge: crate::fastbridge::DevnetFastBridgeArgs,
     #[command(flatten)]
     interop: crate::interop::DevnetInteropArgs,
+    #[command(flatten)]
+    l3: crate::l3::DevnetL3Args,
     /// The plasma operator's JSON-RPC.
     #[arg(long, env = "AQUEDUCT_PLASMA_ADDR", default_value = "127.0.0.1:9548")]
     plasma_addr: SocketAddr,
@@ -385,6 +387,7 @@ fn check_addresses(s: &Settings, args: &DevnetArgs) -> eyre::Result<()> {
     }
     if !args.no_rollup && !args.no_optimistic {
         wanted.extend(args.interop.addresses());
+        wanted.extend(args.l3.addresses());
     }
     for (what, addr) in wanted {
         if addr.port() != 0 && std::net::TcpListener::bind(addr).is_err() {
@@ -414,9 +417,10 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
         if side.exists() {
             std::fs::remove_dir_all(&side).wrap_err_with(|| format!("removing {}", side.display()))?;
         }
-        let second = crate::interop::second_rollup_dir(&s);
-        if second.exists() {
-            std::fs::remove_dir_all(&second).wrap_err_with(|| format!("removing {}", second.display()))?;
+        for d in [crate::interop::second_rollup_dir(&s), crate::l3::l3_dir(&s)] {
+            if d.exists() {
+                std::fs::remove_dir_all(&d).wrap_err_with(|| format!("removing {}", d.display()))?;
+            }
         }
         if plasma_dir(&s).exists() {
             let d = plasma_dir(&s);
@@ -497,6 +501,14 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
                 Err(e) => return run.fail(e).await,
             }
         }
+        if args.l3.l3 {
+            let l2 = run.rollup.as_ref().and_then(|r| r.sequencer_rpc).map(|a| format!("http://{a}"));
+            let l2 = l2.unwrap_or_else(|| format!("http://{}", args.l2_addr));
+            match crate::l3::start_devnet_l3(&s, &args.l3, &l2, &signers).await {
+                Ok(r) => run.l3 = Some(r),
+                Err(e) => return run.fail(e).await,
+            }
+        }
     }
     if !args.no_zk {
         match crate::zk::start_devnet_zk(&s, args.zk_addr, &l1_url, &deployer, &signers[4]).await {
@@ -543,7 +555,7 @@ pub async fn run(args: DevnetArgs) -> eyre::Result<()> {
     }
     println!("\nPress Ctrl-C to stop.");
     let mut halts = l1_chains;
-    for r in run.rollup.iter().chain(&run.second_rollup) {
+    for r in run.rollup.iter().chain(&run.second_rollup).chain(&run.l3) {
         halts.extend(r.sequencer.iter().chain(&r.verifier).map(|c| c.halt()));
         halts.push(r.halt.clone());
     }
@@ -564,6 +576,8 @@ struct Running {
     rollup: Option<Rollup>,
     /// Rollup 902 (`--interop`).
     second_rollup: Option<Rollup>,
+    /// The L3 on the rollup (`--l3`).
+    l3: Option<Rollup>,
     rollup_addrs: Option<aqueduct_dashboard::RollupAddrs>,
     zk: Option<aqueduct_zk_node::ZkService>,
     plasma: Option<aqueduct_plasma_node::PlasmaService>,
@@ -588,6 +602,9 @@ impl Running {
         }
         if let Some(z) = self.zk {
             z.stop().await;
+        }
+        if let Some(r) = self.l3 {
+            r.stop().await;
         }
         if let Some(r) = self.second_rollup {
             r.stop().await;

@@ -14,6 +14,7 @@ mod compare;
 mod devnet;
 mod fastbridge;
 mod interop;
+mod l3;
 mod node;
 mod plasma;
 mod progress;

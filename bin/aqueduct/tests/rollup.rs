@@ -51,6 +51,8 @@ struct World {
     spec: PathBuf,
     /// Rollup 902's sequencer and verifier ports (`devnet --interop`), on the embedded L1.
     interop: Option<(u16, u16)>,
+    /// The L3's sequencer and verifier ports (`devnet --l3`), on the embedded L1.
+    l3: Option<(u16, u16)>,
 }
 
 impl World {
@@ -77,6 +79,15 @@ impl World {
         .map(str::to_string)
         .to_vec()
         .into_iter()
+        .chain(self.l3.into_iter().flat_map(|(l3, ver)| {
+            [
+                "--l3".into(),
+                "--l3-addr".into(),
+                format!("127.0.0.1:{l3}"),
+                "--l3-verifier-addr".into(),
+                format!("127.0.0.1:{ver}"),
+            ]
+        }))
         .chain(self.interop.into_iter().flat_map(|(l2, ver)| {
             [
                 "--interop".into(),
@@ -87,6 +98,32 @@ impl World {
             ]
         }))
         .collect()
+    }
+
+    /// `aqueduct bridge` between the L3 and the rollup it settles on.
+    fn l3_bridge(&self, key: &str, cmd: &[&str]) -> (bool, String, String) {
+        let (l3, ver) = self.l3.unwrap();
+        let (l2, l3, ver) = (
+            format!("http://127.0.0.1:{}", self.l2_port),
+            format!("http://127.0.0.1:{l3}"),
+            format!("http://127.0.0.1:{ver}"),
+        );
+        let spec = self.dir.path().join("rollup/l3/rollup.json");
+        let mut args = vec![
+            "bridge",
+            "--l1-rpc",
+            &l2,
+            "--l2-rpc",
+            &l3,
+            "--verifier-rpc",
+            &ver,
+            "--rollup",
+            spec.to_str().unwrap(),
+            "--key",
+            key,
+        ];
+        args.extend_from_slice(cmd);
+        try_run(&aqueduct(), &args, &repo())
     }
 
     /// `aqueduct interop` from the rollup (901) to rollup 902.
@@ -190,6 +227,7 @@ fn journey(kind: L1Kind) {
     // The second rollup and its messages run on the embedded L1 only (they add a minute to a
     // journey; anvil is covered by the rest).
     let interop = matches!(kind, L1Kind::Embedded).then(|| (free_port(), free_port()));
+    let l3 = matches!(kind, L1Kind::Embedded).then(|| (free_port(), free_port()));
     let w = World {
         l1_url: format!("http://127.0.0.1:{l1_port}"),
         l2_port: free_port(),
@@ -197,6 +235,7 @@ fn journey(kind: L1Kind) {
         spec,
         dir,
         interop,
+        l3,
     };
     let rollup = w.start_rollup("rollup.log");
     assert!(w.spec.exists(), "the rollup wrote its spec:\n{}", w.log("rollup.log"));
@@ -270,6 +309,16 @@ fn journey(kind: L1Kind) {
         message_tx = Some(tx.to_string());
         let (ok, out, err) = w.interop(KEY5, &["relay", "--tx", tx]);
         assert!(ok && out.contains("already ran on rollup 902"), "{out}\n{err}");
+    }
+
+    // The L3 (`devnet --l3`) settles on the rollup: 1 ETH leaves it for the rollup (proven and
+    // finalized after the kill -9 below), then goes on to L1 with the rollup's own withdrawal.
+    let mut l3_withdrawal = None;
+    if w.l3.is_some() {
+        let (ok, out, err) = w.l3_bridge(KEY5, &["withdraw", "--amount", "1"]);
+        assert!(ok, "L3 withdrawal failed: {out}\n{err}");
+        l3_withdrawal =
+            Some(out.split_whitespace().find(|t| t.starts_with("0x") && t.len() == 66).unwrap().to_string());
     }
 
     // forge create on L2, then cast send and cast call.
@@ -381,6 +430,28 @@ fn journey(kind: L1Kind) {
     if let Some(tx) = &message_tx {
         let (ok, out, err) = w.interop(KEY5, &["relay", "--tx", tx]);
         assert!(ok && out.contains("already ran on rollup 902"), "{out}\n{err}");
+    }
+
+    // The L3's withdrawal reaches the rollup across the restart: proven against an L3 output on
+    // the rollup, finalized after the window. The L3's verifier (deriving it from the rollup's
+    // JSON-RPC alone) is on the L3 sequencer's chain.
+    if let (Some(tx), Some((l3_port, l3_ver_port))) = (&l3_withdrawal, w.l3) {
+        let addr5 = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
+        let before = l2.balance(addr5);
+        let (ok, out, err) = w.l3_bridge(KEY5, &["prove", "--tx", tx, "--wait"]);
+        assert!(ok, "L3 prove: {out}\n{err}");
+        until("the L3's challenge window to pass", 60, || {
+            let (_, out, _) = w.l3_bridge(KEY5, &["status", "--tx", tx]);
+            out.contains("ready to finalize").then_some(())
+        });
+        let (ok, out, err) = w.l3_bridge(KEY5, &["finalize", "--tx", tx]);
+        assert!(ok, "L3 finalize: {out}\n{err}");
+        let gained = l2.balance(addr5) + U256::from(10u128.pow(16)) - before;
+        assert!(gained > U256::from(10u128.pow(18)), "1 ETH from the L3 on the rollup (less gas): {gained}");
+        let (l3, l3_ver) = (Rpc::new(l3_port), Rpc::new(l3_ver_port));
+        let target = l3.head();
+        until("the L3 verifier to derive the L3 from the rollup", 120, || (l3_ver.head() >= target).then_some(()));
+        assert_eq!(l3_ver.block_hash(target), l3.block_hash(target), "L3 verifier and sequencer at block {target}");
     }
 
     // Withdraw 1 ETH and 40 tokens with the bridge CLI: prove once an output covers them,

@@ -7,7 +7,7 @@ use alloy::{
     primitives::{Address, U256, address},
     signers::local::PrivateKeySigner,
 };
-use aqueduct_chain::{Chain, ChainConfig, ChainError, ChainRules, Genesis, MiningMode, rpc};
+use aqueduct_chain::{Chain, ChainConfig, ChainError, Genesis, MiningMode, rpc};
 use aqueduct_rollup_protocol::{Pipeline, RollupConfig};
 use aqueduct_service::{CancellationToken, Halt};
 use parking_lot::Mutex;
@@ -45,7 +45,7 @@ pub enum RollupError {
 /// The L2 rule set: Prague EVM, no blob transactions, deposits and the L1 data fee, OP-like
 /// EIP-1559 parameters, blocks made by the sequencer or by derivation (never by a timer here).
 pub fn l2_chain_config(cfg: &RollupConfig, gas_limit: u64, data_dir: PathBuf, genesis: Genesis) -> ChainConfig {
-    let mut rules = ChainRules::l2_execution(cfg.l2_chain_id, gas_limit, cfg.l2_rules());
+    let mut rules = aqueduct_rollup_protocol::l2_execution_rules(cfg.l2_chain_id, gas_limit, cfg.l2_rules());
     rules.client_version = format!("aqueduct-l2/v{}", env!("CARGO_PKG_VERSION"));
     rules.mining = MiningMode::Manual;
     rules.suggested_tip = 1_000_000;

@@ -12,8 +12,8 @@ use alloy::{
 };
 use aqueduct_chain::Witness;
 use aqueduct_chain::{
-    BlockAttributes, BlockRef, CallArgs, Chain, ChainConfig, ChainRules, ChainTx, DepositTx, Genesis, GenesisAccount,
-    L2Rules, MiningMode,
+    BlockAttributes, BlockRef, CallArgs, Chain, ChainConfig, ChainTx, DepositTx, Genesis, GenesisAccount, L2Rules,
+    MiningMode,
 };
 use aqueduct_l1::{Devnet, L1Config};
 use aqueduct_rollup_protocol::evidence::{DeriveEvidence, derive_rules};
@@ -55,7 +55,7 @@ const STORE_VALUE: [u8; 16] =
     [0x60, 0x05, 0x60, 0x0b, 0x60, 0x00, 0x39, 0x60, 0x05, 0x60, 0x00, 0xf3, 0x34, 0x43, 0x55, 0x00];
 
 fn l2_chain(dir: &std::path::Path, user: &PrivateKeySigner) -> std::sync::Arc<Chain> {
-    let mut rules = ChainRules::l2_execution(L2_CHAIN, 30_000_000, l2_rules());
+    let mut rules = aqueduct_rollup_protocol::l2_execution_rules(L2_CHAIN, 30_000_000, l2_rules());
     rules.mining = MiningMode::Manual;
     let genesis = Genesis {
         alloc: [(user.address(), GenesisAccount { balance: U256::from(10u128.pow(21)), ..Default::default() })].into(),

@@ -64,7 +64,16 @@ fn decode_rules(raw: &[u8]) -> Result<ChainRules, Refusal> {
         base_fee_scalar: r.baseFeeScalar,
         blob_base_fee_scalar: r.blobBaseFeeScalar,
     };
-    Ok(ChainRules::l2_execution(r.chainId, r.gasLimit, l2))
+    Ok(l2_execution_rules(r.chainId, r.gasLimit, l2))
+}
+
+/// The execution rules of an Aqueduct rollup: the L2 rule set with EXECUTE installed too, so a
+/// rollup settling on this one (an L3) can end its fault proofs here as an L2 does on L1. Every
+/// node and every re-execution of the rollup's blocks use these same rules.
+pub fn l2_execution_rules(chain_id: u64, gas_limit: u64, l2: L2Rules) -> ChainRules {
+    let mut rules = ChainRules::l2_execution(chain_id, gas_limit, l2);
+    rules.extra_precompiles = vec![execute_precompile()];
+    rules
 }
 
 /// Why a call was refused: the revert data it returns.

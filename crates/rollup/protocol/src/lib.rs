@@ -24,6 +24,8 @@ pub use deposit::{
     undo_alias, user_deposit_source,
 };
 pub use derive::{DeriveError, DerivedBlock, ForcedPolicy, L1BlockData, Pipeline, SafeHead, decode_meta, encode_meta};
-pub use execute::{EXECUTE_ADDRESS, IExecute, decode_step_return, encode_rules, execute_precompile};
+pub use execute::{
+    EXECUTE_ADDRESS, IExecute, decode_step_return, encode_rules, execute_precompile, l2_execution_rules,
+};
 pub use frame::{DERIVATION_VERSION, Frame, FrameError, MAX_FRAME_DATA, decode_frames, encode_frames};
 pub use output::{MessageTree, OutputRoot, TREE_DEPTH, Withdrawal};
