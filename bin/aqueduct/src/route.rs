@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use alloy::{primitives::Address, signers::local::PrivateKeySigner};
 use aqueduct_bridge_node::{
     BridgeSpec,
-    router::{Place, Prefer, Progress, Venues, execute, rank},
+    router::{L3Venue, Place, Prefer, Progress, Venues, execute, rank},
 };
 use aqueduct_rollup_node::{L1Client, RollupSpec};
 use clap::Args;
@@ -19,10 +19,10 @@ const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7
 
 #[derive(Args, Debug)]
 pub struct RouteArgs {
-    /// Where the money is: l1 or rollup.
+    /// Where the money is: l1, rollup or l3 (`devnet --l3`).
     #[arg(long)]
     from: Place,
-    /// Where it should go: l1 or rollup.
+    /// Where it should go: l1, rollup or l3.
     #[arg(long)]
     to: Place,
     /// Amount in ether.
@@ -46,7 +46,14 @@ pub struct RouteArgs {
     /// A rollup verifier's JSON-RPC (withdrawal proofs).
     #[arg(long, env = "AQUEDUCT_VERIFIER_RPC", default_value = "http://127.0.0.1:9547")]
     verifier_rpc: String,
-    /// The devnet's data directory (its specs: rollup/rollup.json, fastbridge/bridge.json).
+    /// The L3 sequencer's JSON-RPC (when the devnet runs one).
+    #[arg(long, env = "AQUEDUCT_L3_RPC", default_value = "http://127.0.0.1:9745")]
+    l3_rpc: String,
+    /// An L3 verifier's JSON-RPC (its withdrawal proofs).
+    #[arg(long, env = "AQUEDUCT_L3_VERIFIER_RPC", default_value = "http://127.0.0.1:9747")]
+    l3_verifier_rpc: String,
+    /// The devnet's data directory (its specs: rollup/rollup.json, fastbridge/bridge.json,
+    /// l3/rollup.json).
     #[arg(long, env = "AQUEDUCT_DATA_DIR", default_value = ".aqueduct")]
     data_dir: PathBuf,
     /// The private key that signs [default: dev account 0].
@@ -73,12 +80,19 @@ pub async fn run(a: RouteArgs) -> eyre::Result<()> {
     let rollup = RollupSpec::load(&a.data_dir.join("rollup/rollup.json"))
         .wrap_err("reading the rollup's spec: start `aqueduct devnet`, or name its --data-dir")?;
     let fast = BridgeSpec::load(&a.data_dir.join("fastbridge/bridge.json")).ok();
+    let l3 = match RollupSpec::load(&a.data_dir.join("l3/rollup.json")) {
+        Ok(spec) => {
+            Some(L3Venue { client: L1Client::new(&a.l3_rpc)?, verifier: L1Client::new(&a.l3_verifier_rpc)?, spec })
+        }
+        Err(_) => None,
+    };
     let v = Venues {
         l1: L1Client::new(&a.l1_rpc)?,
         l2: L1Client::new(&a.l2_rpc)?,
         verifier: L1Client::new(&a.verifier_rpc)?,
         rollup,
         fast,
+        l3,
     };
     let routes = rank(v.routes(a.key.address(), a.from, a.to, amount).await.wrap_err("pricing the routes")?, a.prefer);
     if routes.is_empty() {

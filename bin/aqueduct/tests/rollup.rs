@@ -185,6 +185,10 @@ impl World {
         let data = self.dir.path().join("rollup");
         let mut args = vec!["route", "--l1-rpc", &self.l1_url, "--l2-rpc", &l2, "--verifier-rpc", &ver, "--key", key];
         args.extend_from_slice(&["--data-dir", data.to_str().unwrap()]);
+        let l3 = self.l3.map(|(l3, ver)| (format!("http://127.0.0.1:{l3}"), format!("http://127.0.0.1:{ver}")));
+        if let Some((l3, ver)) = &l3 {
+            args.extend_from_slice(&["--l3-rpc", l3, "--l3-verifier-rpc", ver]);
+        }
         args.extend_from_slice(cmd);
         try_run(&aqueduct(), &args, &repo())
     }
@@ -319,6 +323,15 @@ fn journey(kind: L1Kind) {
         assert!(ok, "L3 withdrawal failed: {out}\n{err}");
         l3_withdrawal =
             Some(out.split_whitespace().find(|t| t.starts_with("0x") && t.len() == 66).unwrap().to_string());
+        // The router knows the L3: out of it to L1 through the rollup (canonical both ways, or
+        // the fast bridge for the second leg), and into it from L1 in two deposits, followed.
+        let (ok, out, err) = w.route(KEY5, &["--from", "l3", "--to", "l1", "--amount", "0.5"]);
+        assert!(ok && out.contains("canonical withdrawal from L3") && out.contains("then fast bridge"), "{out}\n{err}");
+        let (ok, out, err) = w.route(KEY5, &["--from", "l1", "--to", "l3", "--amount", "0.2", "--execute"]);
+        assert!(
+            ok && out.contains("by the canonical deposit (rollup's portal), then canonical deposit (L3's portal)"),
+            "{out}\n{err}"
+        );
     }
 
     // forge create on L2, then cast send and cast call.

@@ -23,6 +23,9 @@ pub enum FastBridgeError {
     Spec { path: std::path::PathBuf, source: std::io::Error },
     #[error("the bridge spec {path}: {source}")]
     SpecFormat { path: std::path::PathBuf, source: serde_json::Error },
+    /// The router has no venue for a leg on this deployment.
+    #[error("{0}")]
+    NoVenue(&'static str),
 }
 
 impl Classify for FastBridgeError {
@@ -30,7 +33,7 @@ impl Classify for FastBridgeError {
         match self {
             Self::Chain(e) => e.next_action(),
             Self::Canonical(_) | Self::DepositGap { .. } | Self::UnknownRoot(_) => NextAction::Retry,
-            Self::Spec { .. } | Self::SpecFormat { .. } => NextAction::Stop,
+            Self::Spec { .. } | Self::SpecFormat { .. } | Self::NoVenue(_) => NextAction::Stop,
         }
     }
 }

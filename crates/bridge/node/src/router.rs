@@ -1,8 +1,9 @@
 //! The router's view of the venues on a running devnet (or any deployment named by its specs):
 //! every way to move ETH between two chains, each with its fee now, the time to funds it
 //! expects and whom it asks the user to trust — and the steps that take a chosen route to its
-//! end. So far the venues between L1 and the optimistic rollup: the rollup's canonical bridge
-//! (deposit and withdrawal) and the fast bridge.
+//! end. The venues: the optimistic rollup's canonical bridge (deposit and withdrawal) and the
+//! fast bridge between L1 and the rollup, and an L3's canonical bridge between the rollup and the
+//! L3; routes between L1 and the L3 go through the rollup, one leg after the other.
 
 use std::{fmt, str::FromStr, time::Duration};
 
@@ -32,6 +33,8 @@ pub const QUOTE_UTILISATION_PPM: u64 = 650_000;
 pub enum Place {
     L1,
     Rollup,
+    /// A rollup settling on the rollup.
+    L3,
 }
 
 impl FromStr for Place {
@@ -40,7 +43,10 @@ impl FromStr for Place {
         match s.to_ascii_lowercase().as_str() {
             "l1" | "ethereum" => Ok(Self::L1),
             "rollup" | "optimistic" | "op" | "901" => Ok(Self::Rollup),
-            other => Err(format!("unknown chain {other:?}: the router knows l1 and rollup (the optimistic rollup)")),
+            "l3" | "9901" => Ok(Self::L3),
+            other => Err(format!(
+                "unknown chain {other:?}: the router knows l1, rollup (the optimistic rollup) and l3 (the rollup's L3)"
+            )),
         }
     }
 }
@@ -50,19 +56,29 @@ impl fmt::Display for Place {
         f.write_str(match self {
             Self::L1 => "l1",
             Self::Rollup => "rollup",
+            Self::L3 => "l3",
         })
     }
 }
 
-/// How a route moves the money.
+/// How a leg of a route moves the money.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum RouteKind {
-    /// L1 → rollup through the portal.
+    /// Settlement layer → rollup through the rollup's portal.
     CanonicalDeposit,
-    /// Rollup → L1 through the message passer, an output, the challenge window and the portal.
+    /// Rollup → settlement layer through the message passer, an output, the challenge window and
+    /// the portal.
     CanonicalWithdrawal,
     /// Rollup → L1 through a relayer of the fast bridge.
     FastBridge,
+}
+
+/// One leg of a route: how, and between which two chains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Leg {
+    pub kind: RouteKind,
+    pub from: Place,
+    pub to: Place,
 }
 
 /// What the user prefers.
@@ -88,8 +104,9 @@ impl FromStr for Prefer {
 /// One way to move the amount, priced now.
 #[derive(Clone, Debug, Serialize)]
 pub struct Route {
-    pub kind: RouteKind,
-    pub name: &'static str,
+    /// Its legs, in order (one, or two through the rollup).
+    pub legs: Vec<Leg>,
+    pub name: String,
     pub from: Place,
     pub to: Place,
     /// What the user pays beyond the amount (fees and gas), wei.
@@ -100,11 +117,49 @@ pub struct Route {
     pub seconds: f64,
     pub time_terms: String,
     /// Who must be honest (or online) for the user to get the money.
-    pub trust: &'static str,
+    pub trust: String,
     /// What the route leans on: a challenge window, a proof, a committee, a validator majority.
-    pub relies_on: &'static str,
+    pub relies_on: String,
     /// How many parties the user's safety rests on, fewer is safer (for `--prefer safest`).
     pub trust_rank: u8,
+}
+
+impl Route {
+    /// This route, then `next` from where it ends (fees, times and trust add up).
+    fn then(self, next: Route) -> Route {
+        Route {
+            name: format!("{}, then {}", self.name, next.name),
+            from: self.from,
+            to: next.to,
+            fee: self.fee + next.fee,
+            fee_terms: format!("{}; then {}", self.fee_terms, next.fee_terms),
+            seconds: self.seconds + next.seconds,
+            time_terms: format!("{}; then {}", self.time_terms, next.time_terms),
+            trust: format!("{}; and {}", self.trust, next.trust),
+            relies_on: format!("{} and {}", self.relies_on, next.relies_on),
+            trust_rank: self.trust_rank.max(next.trust_rank) + 1,
+            legs: [self.legs, next.legs].concat(),
+        }
+    }
+}
+
+/// A rollup and its settlement layer, as a leg of a route sees them.
+struct Pair<'a> {
+    parent: &'a L1Client,
+    child: &'a L1Client,
+    verifier: &'a L1Client,
+    spec: &'a RollupSpec,
+    /// The child's name in route descriptions.
+    child_name: &'static str,
+}
+
+/// An L3 settling on the rollup.
+#[derive(Clone, Debug)]
+pub struct L3Venue {
+    /// Its sequencer.
+    pub client: L1Client,
+    pub verifier: L1Client,
+    pub spec: RollupSpec,
 }
 
 /// The venues of one deployment.
@@ -115,11 +170,12 @@ pub struct Venues {
     pub verifier: L1Client,
     pub rollup: RollupSpec,
     pub fast: Option<BridgeSpec>,
+    pub l3: Option<L3Venue>,
 }
 
 impl Venues {
-    /// Every route from `from` to `to` for `amount` sent by `sender`, priced at L1's and L2's
-    /// fees now (the first transaction of each route's gas estimated by the chain).
+    /// Every route from `from` to `to` for `amount` sent by `sender`, priced at each chain's
+    /// fees now (the first transaction of each leg's gas estimated by its chain).
     pub async fn routes(
         &self,
         sender: Address,
@@ -127,94 +183,166 @@ impl Venues {
         to: Place,
         amount: U256,
     ) -> Result<Vec<Route>, FastBridgeError> {
-        let fees = self.l1.fees().await?;
-        let l1_gas = fees.base_fee + fees.tip;
-        let l1_block = self.l1_block_secs().await?;
-        let mut out = Vec::new();
-        match (from, to) {
-            (Place::L1, Place::Rollup) => {
-                let call = RollupPortal::new(self.rollup.rollup.portal, self.l1.provider())
-                    .depositTransaction(sender, amount, 100_000, false, Bytes::new())
-                    .value(amount)
-                    .from(sender)
-                    .into_transaction_request();
-                let gas = u128::from(self.l1.provider().estimate_gas(call).await.map_err(L1Error::Rpc)?);
-                let l2_block = self.rollup.rollup.block_time_ms as f64 / 1000.0;
-                out.push(Route {
-                    kind: RouteKind::CanonicalDeposit,
-                    name: "canonical deposit (portal)",
-                    from,
-                    to,
-                    fee: U256::from(gas * l1_gas),
-                    fee_terms: format!("L1 gas {gas} (estimated) × {l1_gas} wei"),
-                    seconds: l1_block + l2_block,
-                    time_terms: format!("one L1 block ({l1_block:.0} s) and the next L2 block"),
-                    trust: "no one: L1 orders the deposit; a censoring sequencer is overridden after the sequencing window",
-                    relies_on: "L1 alone",
-                    trust_rank: 0,
-                });
+        use Place::*;
+        Ok(match (from, to) {
+            (L1, Rollup) | (Rollup, L3) => vec![self.deposit(sender, from, to, amount).await?],
+            (Rollup, L1) => {
+                let mut out = vec![self.withdrawal(sender, from, to, amount).await?];
+                out.extend(self.fast_route(amount).await?);
+                out
             }
-            (Place::Rollup, Place::L1) => {
-                let l2_fees = self.l2.fees().await?;
-                let req = withdraw_eth_call(sender, amount).request(l2_fees).from(sender);
-                let l2_units = self.l2.provider().estimate_gas(req).await.map_err(L1Error::Rpc)?;
-                let l2_gas = u128::from(l2_units) * (l2_fees.base_fee + l2_fees.tip);
-                let l1_cost = u128::from(PROVE_GAS + FINALIZE_GAS) * l1_gas;
-                let head = self.l2.head().await?;
-                let pace = match output_eta(&self.l1, self.rollup.rollup.oracle, head + 1).await? {
-                    Some(e) => e.secs_per_output as f64,
-                    None => 0.0,
-                };
-                let window = self.rollup.finalization_period;
-                out.push(Route {
-                    kind: RouteKind::CanonicalWithdrawal,
-                    name: "canonical withdrawal (fault proofs)",
-                    from,
-                    to,
-                    fee: U256::from(l2_gas + l1_cost),
-                    fee_terms: format!(
-                        "L2 gas {l2_units} (estimated; {l2_gas} wei) + L1 gas of prove and finalize {} × {l1_gas} wei",
-                        PROVE_GAS + FINALIZE_GAS
-                    ),
-                    seconds: window as f64 + pace + l1_block,
-                    time_terms: format!("an output (~{pace:.0} s) + the challenge window ({window} s) + finalizing"),
-                    trust: "one honest challenger online during the challenge window",
-                    relies_on: "a challenge window (fault proofs)",
-                    trust_rank: 1,
-                });
-                if let Some(spec) = &self.fast {
-                    let q = fast_quote(spec, &self.l1, amount).await?;
-                    out.push(Route {
-                        kind: RouteKind::FastBridge,
-                        name: "fast bridge (relayer)",
-                        from,
-                        to,
-                        fee: q.total,
-                        fee_terms: format!(
-                            "destination gas {} + capital {} + utilisation {} wei",
-                            q.gas_fee, q.capital_fee, q.utilisation_fee
-                        ),
-                        seconds: 2.0 * l1_block,
-                        time_terms: format!("a relayer's fill within ~2 L1 blocks ({l1_block:.0} s each)"),
-                        trust: "no one for your funds (unfilled deposits are refunded after their deadline); the relayer trusts one watcher during each bundle's liveness and the rollup's fault proofs",
-                        relies_on: "a relayer's liquidity (refund after the deadline if none fills)",
-                        trust_rank: 2,
-                    });
+            (L3, Rollup) => vec![self.withdrawal(sender, from, to, amount).await?],
+            (L1, L3) => {
+                let first = self.deposit(sender, L1, Rollup, amount).await?;
+                vec![first.then(self.deposit(sender, Rollup, L3, amount).await?)]
+            }
+            (L3, L1) => {
+                let out = self.withdrawal(sender, L3, Rollup, amount).await?;
+                let mut routes = vec![out.clone().then(self.withdrawal(sender, Rollup, L1, amount).await?)];
+                if let Some(fast) = self.fast_route(amount).await? {
+                    routes.push(out.then(fast));
                 }
+                routes
             }
-            _ => {}
-        }
-        Ok(out)
+            _ => Vec::new(),
+        })
     }
 
-    async fn l1_block_secs(&self) -> Result<f64, FastBridgeError> {
-        let head = self.l1.head().await?;
-        if head < 2 {
-            return Ok(12.0);
+    /// The rollup and its settlement layer between `a` and `b`, either way.
+    fn pair(&self, a: Place, b: Place) -> Result<Pair<'_>, FastBridgeError> {
+        use Place::*;
+        match (a, b) {
+            (L1, Rollup) | (Rollup, L1) => Ok(Pair {
+                parent: &self.l1,
+                child: &self.l2,
+                verifier: &self.verifier,
+                spec: &self.rollup,
+                child_name: "the rollup",
+            }),
+            (Rollup, L3) | (L3, Rollup) => match &self.l3 {
+                Some(l3) => Ok(Pair {
+                    parent: &self.l2,
+                    child: &l3.client,
+                    verifier: &l3.verifier,
+                    spec: &l3.spec,
+                    child_name: "the L3",
+                }),
+                None => Err(FastBridgeError::NoVenue("no L3 on this devnet (start it with `aqueduct devnet --l3`)")),
+            },
+            _ => Err(FastBridgeError::NoVenue("no bridge joins these two chains directly")),
         }
-        let (a, b) = (self.l1.header(head - 1).await?, self.l1.header(head).await?);
-        Ok(b.timestamp.saturating_sub(a.timestamp).max(1) as f64)
     }
+
+    /// Into a rollup through its portal on its settlement layer.
+    async fn deposit(&self, sender: Address, from: Place, to: Place, amount: U256) -> Result<Route, FastBridgeError> {
+        let p = self.pair(from, to)?;
+        let fees = p.parent.fees().await?;
+        let price = fees.base_fee + fees.tip;
+        let call = RollupPortal::new(p.spec.rollup.portal, p.parent.provider())
+            .depositTransaction(sender, amount, 100_000, false, Bytes::new())
+            .value(amount)
+            .from(sender)
+            .into_transaction_request();
+        let gas = u128::from(p.parent.provider().estimate_gas(call).await.map_err(L1Error::Rpc)?);
+        let parent_block = block_secs(p.parent).await?;
+        let child_block = p.spec.rollup.block_time_ms as f64 / 1000.0;
+        let l1 = from == Place::L1;
+        Ok(Route {
+            legs: vec![Leg { kind: RouteKind::CanonicalDeposit, from, to }],
+            name: format!("canonical deposit ({}'s portal)", p.child_name.trim_start_matches("the ")),
+            from,
+            to,
+            fee: U256::from(gas * price),
+            fee_terms: format!("{from} gas {gas} (estimated) × {price} wei"),
+            seconds: parent_block + child_block,
+            time_terms: format!("one {from} block ({parent_block:.0} s) and the next {to} block"),
+            trust: if l1 {
+                "no one: L1 orders the deposit; a censoring sequencer is overridden after the sequencing window".into()
+            } else {
+                format!(
+                    "the rollup orders the deposit into {} (its own safety rests on its fault proofs)",
+                    p.child_name
+                )
+            },
+            relies_on: if l1 { "L1 alone".into() } else { "the rollup's ordering".into() },
+            trust_rank: if l1 { 0 } else { 1 },
+        })
+    }
+
+    /// Out of a rollup through its message passer, an output on its settlement layer, the
+    /// challenge window and the portal.
+    async fn withdrawal(
+        &self,
+        sender: Address,
+        from: Place,
+        to: Place,
+        amount: U256,
+    ) -> Result<Route, FastBridgeError> {
+        let p = self.pair(from, to)?;
+        let fees = p.parent.fees().await?;
+        let price = fees.base_fee + fees.tip;
+        let child_fees = p.child.fees().await?;
+        let req = withdraw_eth_call(sender, amount).request(child_fees).from(sender);
+        let child_units = p.child.provider().estimate_gas(req).await.map_err(L1Error::Rpc)?;
+        let child_gas = u128::from(child_units) * (child_fees.base_fee + child_fees.tip);
+        let parent_cost = u128::from(PROVE_GAS + FINALIZE_GAS) * price;
+        let head = p.child.head().await?;
+        let pace = match output_eta(p.parent, p.spec.rollup.oracle, head + 1).await? {
+            Some(e) => e.secs_per_output as f64,
+            None => 0.0,
+        };
+        let window = p.spec.finalization_period;
+        let parent_block = block_secs(p.parent).await?;
+        Ok(Route {
+            legs: vec![Leg { kind: RouteKind::CanonicalWithdrawal, from, to }],
+            name: format!("canonical withdrawal from {} (fault proofs)", p.child_name.trim_start_matches("the ")),
+            from,
+            to,
+            fee: U256::from(child_gas + parent_cost),
+            fee_terms: format!(
+                "{from} gas {child_units} (estimated; {child_gas} wei) + {to} gas of prove and finalize {} × {price} wei",
+                PROVE_GAS + FINALIZE_GAS
+            ),
+            seconds: window as f64 + pace + parent_block,
+            time_terms: format!("an output (~{pace:.0} s) + the challenge window ({window} s) + finalizing"),
+            trust: format!("one honest challenger of {} online during its challenge window", p.child_name),
+            relies_on: "a challenge window (fault proofs)".into(),
+            trust_rank: 1,
+        })
+    }
+
+    /// Rollup → L1 through a relayer, when the fast bridge is deployed.
+    async fn fast_route(&self, amount: U256) -> Result<Option<Route>, FastBridgeError> {
+        let Some(spec) = &self.fast else { return Ok(None) };
+        let q = fast_quote(spec, &self.l1, amount).await?;
+        let l1_block = block_secs(&self.l1).await?;
+        Ok(Some(Route {
+            legs: vec![Leg { kind: RouteKind::FastBridge, from: Place::Rollup, to: Place::L1 }],
+            name: "fast bridge (relayer)".into(),
+            from: Place::Rollup,
+            to: Place::L1,
+            fee: q.total,
+            fee_terms: format!(
+                "destination gas {} + capital {} + utilisation {} wei",
+                q.gas_fee, q.capital_fee, q.utilisation_fee
+            ),
+            seconds: 2.0 * l1_block,
+            time_terms: format!("a relayer's fill within ~2 L1 blocks ({l1_block:.0} s each)"),
+            trust: "no one for your funds (unfilled deposits are refunded after their deadline); the relayer trusts one watcher during each bundle's liveness and the rollup's fault proofs".into(),
+            relies_on: "a relayer's liquidity (refund after the deadline if none fills)".into(),
+            trust_rank: 2,
+        }))
+    }
+}
+
+/// Seconds between a chain's last two blocks (12 before it has two).
+async fn block_secs(c: &L1Client) -> Result<f64, FastBridgeError> {
+    let head = c.head().await?;
+    if head < 2 {
+        return Ok(12.0);
+    }
+    let (a, b) = (c.header(head - 1).await?, c.header(head).await?);
+    Ok(b.timestamp.saturating_sub(a.timestamp).max(1) as f64)
 }
 
 /// The default relayer's quote for `amount` now (gas priced two blocks ahead).
@@ -240,8 +368,8 @@ pub trait Progress {
     fn step(&mut self, what: &str);
 }
 
-/// Follows `route` for `amount` from `key` to `to`, to the funds on the destination. Returns the
-/// seconds it took.
+/// Follows `route` for `amount` from `key` to `to`, to the funds on the destination (through
+/// the key's own account on the chains between legs). Returns the seconds it took.
 pub async fn execute(
     v: &Venues,
     route: &Route,
@@ -251,15 +379,31 @@ pub async fn execute(
     progress: &mut impl Progress,
 ) -> Result<f64, FastBridgeError> {
     let started = std::time::Instant::now();
+    for (i, leg) in route.legs.iter().enumerate() {
+        let recipient = if i + 1 == route.legs.len() { to } else { key.address() };
+        execute_leg(v, leg, key, recipient, amount, progress).await?;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+async fn execute_leg(
+    v: &Venues,
+    leg: &Leg,
+    key: &PrivateKeySigner,
+    to: Address,
+    amount: U256,
+    progress: &mut impl Progress,
+) -> Result<(), FastBridgeError> {
     let tick = Duration::from_millis(250);
-    match route.kind {
+    match leg.kind {
         RouteKind::CanonicalDeposit => {
-            let before = v.l2.balance(to).await?;
-            progress.step("depositing on L1 through the portal");
-            let h = deposit_eth(&v.l1, key, v.rollup.rollup.portal, to, amount).await?;
-            v.l1.wait(h).await?;
-            progress.step("waiting for the deposit on the rollup");
-            while v.l2.balance(to).await? < before + amount {
+            let p = v.pair(leg.from, leg.to)?;
+            let before = p.child.balance(to).await?;
+            progress.step(&format!("depositing on {} through {}'s portal", leg.from, p.child_name));
+            let h = deposit_eth(p.parent, key, p.spec.rollup.portal, to, amount).await?;
+            p.parent.wait(h).await?;
+            progress.step(&format!("waiting for the deposit on {}", p.child_name));
+            while p.child.balance(to).await? < before + amount {
                 tokio::time::sleep(tick).await;
             }
         }
@@ -278,14 +422,15 @@ pub async fn execute(
             }
         }
         RouteKind::CanonicalWithdrawal => {
-            progress.step("starting the withdrawal on the rollup");
+            let p = v.pair(leg.from, leg.to)?;
+            progress.step(&format!("starting the withdrawal on {}", p.child_name));
             let call = withdraw_eth_call(to, amount);
-            let tx = v.l2.send_call(key, &call).await?;
-            v.l2.wait(tx).await?;
+            let tx = p.child.send_call(key, &call).await?;
+            p.child.wait(tx).await?;
             progress.step("waiting for an output that covers it");
-            let oracle = v.rollup.rollup.oracle;
+            let oracle = p.spec.rollup.oracle;
             let proof = loop {
-                match build_proof(&v.verifier, &v.l1, oracle, tx).await {
+                match build_proof(p.verifier, p.parent, oracle, tx).await {
                     Ok(p) => break p,
                     Err(BridgeError::NotProposed(_) | BridgeError::NotDerived(_) | BridgeError::BlockNotDerived(_)) => {
                         tokio::time::sleep(tick).await
@@ -293,15 +438,56 @@ pub async fn execute(
                     Err(e) => return Err(e.into()),
                 }
             };
-            let portal = v.rollup.rollup.portal;
-            v.l1.wait(prove(&v.l1, key, portal, &proof).await?).await?;
+            let portal = p.spec.rollup.portal;
+            p.parent.wait(prove(p.parent, key, portal, &proof).await?).await?;
             progress.step("proven; waiting out the challenge window");
-            while seconds_left(&v.l1, portal, &proof.withdrawal).await? != Some(0) {
+            while seconds_left(p.parent, portal, &proof.withdrawal).await? != Some(0) {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            progress.step("finalizing on L1");
-            v.l1.wait(finalize(&v.l1, key, portal, &proof.withdrawal).await?).await?;
+            progress.step(&format!("finalizing on {}", leg.to));
+            p.parent.wait(finalize(p.parent, key, portal, &proof.withdrawal).await?).await?;
         }
     }
-    Ok(started.elapsed().as_secs_f64())
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(kind: RouteKind, from: Place, to: Place, fee: u64, seconds: f64, rank: u8) -> Route {
+        Route {
+            legs: vec![Leg { kind, from, to }],
+            name: format!("{kind:?}"),
+            from,
+            to,
+            fee: U256::from(fee),
+            fee_terms: "f".into(),
+            seconds,
+            time_terms: "t".into(),
+            trust: "x".into(),
+            relies_on: "y".into(),
+            trust_rank: rank,
+        }
+    }
+
+    #[test]
+    fn two_legs_add_up_and_rank_below_either() {
+        let out = route(RouteKind::CanonicalWithdrawal, Place::L3, Place::Rollup, 10, 70.0, 1);
+        let slow = route(RouteKind::CanonicalWithdrawal, Place::Rollup, Place::L1, 20, 70.0, 1);
+        let fast = route(RouteKind::FastBridge, Place::Rollup, Place::L1, 30, 2.0, 2);
+        let (a, b) = (out.clone().then(slow), out.then(fast));
+        assert_eq!((a.from, a.to, a.fee, a.seconds, a.trust_rank), (Place::L3, Place::L1, U256::from(30), 140.0, 2));
+        assert_eq!(
+            b.legs.iter().map(|l| l.kind).collect::<Vec<_>>(),
+            [RouteKind::CanonicalWithdrawal, RouteKind::FastBridge]
+        );
+        assert_eq!(b.trust_rank, 3);
+        let ranked = rank(vec![a.clone(), b.clone()], Prefer::Fastest);
+        assert_eq!(ranked[0].legs, b.legs);
+        let ranked = rank(vec![b, a.clone()], Prefer::Safest);
+        assert_eq!(ranked[0].legs, a.legs);
+        assert_eq!("9901".parse::<Place>(), Ok(Place::L3));
+        assert!("zk".parse::<Place>().unwrap_err().contains("l3"));
+    }
 }
