@@ -2,7 +2,7 @@
 //! same L1) — send a call on one, relay it on the other once its source is safe there; and the
 //! devnet's second rollup (`aqueduct devnet --interop`).
 
-use std::{net::SocketAddr, path::Path, time::Instant};
+use std::{net::SocketAddr, time::Instant};
 
 use alloy::{
     network::TransactionBuilder,
@@ -17,7 +17,7 @@ use aqueduct_rollup_protocol::Predeploys;
 use clap::{Args, Subcommand};
 use eyre::{WrapErr, bail};
 
-use crate::devnet::{Roles, Settings};
+use crate::{devnet::Settings, devnet_rollup::Roles};
 
 /// Account (0) of the standard test mnemonic: funded on the devnet's L1 and both rollups.
 const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -188,9 +188,12 @@ impl DevnetInteropArgs {
     }
 }
 
-/// Where the devnet keeps rollup 902 (beside `rollup/`).
+/// The devnet's data directory for rollup 902 (beside `rollup/`).
+const SECOND_ROLLUP_DIR: &str = "rollup-902";
+
+/// Where the devnet keeps rollup 902.
 pub fn second_rollup_dir(s: &Settings) -> std::path::PathBuf {
-    s.rollup_dir.parent().unwrap_or(Path::new(".")).join("rollup-902")
+    s.other_rollup(SECOND_ROLLUP_DIR, s.rollup.clone()).rollup_dir
 }
 
 /// Deploys rollup 902 (or finds it from an earlier run) and starts it, accepting messages from
@@ -203,13 +206,10 @@ pub async fn start_devnet_interop(
     signers: &[PrivateKeySigner],
     first: &RollupSpec,
 ) -> eyre::Result<Rollup> {
-    let settings = Settings {
-        l1: s.l1.clone(),
-        rollup: crate::devnet::RollupDevnetConfig { l2_chain_id: SECOND_ROLLUP, ..s.rollup.clone() },
-        zk: s.zk.clone(),
-        rollup_dir: second_rollup_dir(s),
-        zk_dir: s.zk_dir.clone(),
-    };
+    let settings = s.other_rollup(
+        SECOND_ROLLUP_DIR,
+        crate::devnet::RollupDevnetConfig { l2_chain_id: SECOND_ROLLUP, ..s.rollup.clone() },
+    );
     let roles = Roles {
         batcher: signers[6].clone(),
         proposer: signers[7].clone(),
@@ -218,11 +218,7 @@ pub async fn start_devnet_interop(
         verifier_addr: args.interop_verifier_addr,
         dependencies: vec![first.clone()],
     };
-    let (rollup, _, spec) = crate::devnet::start_rollup(&settings, roles, l1_url, deployer, signers).await?;
-    if spec.rollup.l2_chain_id != SECOND_ROLLUP {
-        rollup.stop().await;
-        bail!("{} holds rollup {}, not {SECOND_ROLLUP}", settings.rollup_dir.display(), spec.rollup.l2_chain_id);
-    }
+    let (rollup, ..) = crate::devnet_rollup::start_rollup(&settings, roles, l1_url, deployer, signers).await?;
     println!(
         "  messages            from rollup {} (aqueduct interop send --target <address>)",
         first.rollup.l2_chain_id

@@ -4,14 +4,13 @@
 //! layer by the L2 sequencer's URL (D2), as any rollup reaches its L1. Withdrawals go L3 → L2
 //! through its portal on the L2, then L2 → L1 through the rollup's own.
 
-use std::{net::SocketAddr, path::Path};
+use std::net::SocketAddr;
 
 use alloy::signers::local::PrivateKeySigner;
 use aqueduct_rollup_node::{DataMode, Rollup};
 use clap::Args;
-use eyre::bail;
 
-use crate::devnet::{Roles, Settings};
+use crate::{devnet::Settings, devnet_rollup::Roles};
 
 /// The L3's chain id.
 pub const L3_CHAIN: u64 = 9901;
@@ -43,9 +42,12 @@ impl DevnetL3Args {
     }
 }
 
-/// Where the devnet keeps its L3 (beside `rollup/`).
+/// The devnet's data directory for the L3 (beside `rollup/`).
+const L3_DIR: &str = "l3";
+
+/// Where the devnet keeps its L3.
 pub fn l3_dir(s: &Settings) -> std::path::PathBuf {
-    s.rollup_dir.parent().unwrap_or(Path::new(".")).join("l3")
+    s.other_rollup(L3_DIR, s.rollup.clone()).rollup_dir
 }
 
 /// Deploys the L3 on the L2 at `l2_url` (or finds it from an earlier run) and starts it. On the
@@ -57,19 +59,14 @@ pub async fn start_devnet_l3(
     l2_url: &str,
     signers: &[PrivateKeySigner],
 ) -> eyre::Result<Rollup> {
-    let settings = Settings {
-        l1: s.l1.clone(),
-        rollup: crate::devnet::RollupDevnetConfig {
-            l2_chain_id: L3_CHAIN,
-            // The L2 carries no blobs.
-            data_mode: DataMode::Calldata,
-            balance_ether: (s.rollup.balance_ether / 10).max(1),
-            ..s.rollup.clone()
-        },
-        zk: s.zk.clone(),
-        rollup_dir: l3_dir(s),
-        zk_dir: s.zk_dir.clone(),
+    let rollup = crate::devnet::RollupDevnetConfig {
+        l2_chain_id: L3_CHAIN,
+        // The L2 carries no blobs.
+        data_mode: DataMode::Calldata,
+        balance_ether: (s.rollup.balance_ether / 10).max(1),
+        ..s.rollup.clone()
     };
+    let settings = s.other_rollup(L3_DIR, rollup);
     let roles = Roles {
         batcher: signers[1].clone(),
         proposer: signers[2].clone(),
@@ -78,11 +75,7 @@ pub async fn start_devnet_l3(
         verifier_addr: args.l3_verifier_addr,
         dependencies: Vec::new(),
     };
-    let (rollup, _, spec) = crate::devnet::start_rollup(&settings, roles, l2_url, &signers[0], signers).await?;
-    if spec.rollup.l2_chain_id != L3_CHAIN {
-        rollup.stop().await;
-        bail!("{} holds rollup {}, not the L3 {L3_CHAIN}", settings.rollup_dir.display(), spec.rollup.l2_chain_id);
-    }
+    let (rollup, ..) = crate::devnet_rollup::start_rollup(&settings, roles, l2_url, &signers[0], signers).await?;
     println!(
         "  settles on          the rollup at {l2_url} (an L3; withdrawals: aqueduct bridge --l1-rpc {l2_url} --l2-rpc http://{} …)",
         args.l3_addr

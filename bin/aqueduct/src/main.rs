@@ -12,6 +12,7 @@ mod bridge;
 mod channel;
 mod compare;
 mod devnet;
+mod devnet_rollup;
 mod fastbridge;
 mod interop;
 mod l3;

@@ -10,7 +10,10 @@ use aqueduct_rollup_node::{
 use clap::{Args, ValueEnum};
 use eyre::{WrapErr, bail};
 
-use crate::devnet::{check_on_l1, parse_compressor, parse_mode};
+use crate::{
+    devnet::{parse_compressor, parse_mode},
+    devnet_rollup::check_on_l1,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Role {

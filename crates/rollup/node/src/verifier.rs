@@ -68,7 +68,6 @@ impl Verifier {
     /// One round: read new L1 blocks, rewind on a reorg, derive every block L1 now decides.
     /// Returns how many L2 blocks were derived.
     pub async fn step(&mut self) -> Result<usize, ServiceError> {
-        let read_from = self.derived.lock().through.map_or(0, |t| t + 1);
         if let Some(first_bad) = follow_l1(&self.l1, &self.pipeline, 0, 256).await? {
             let mut derived = self.derived.lock();
             let keep = derived.sources.iter().filter(|(_, l1)| **l1 < first_bad).map(|(n, _)| *n).max().unwrap_or(0);
@@ -99,8 +98,9 @@ impl Verifier {
         if complete {
             let p = self.pipeline.lock();
             let through = p.cursor().saturating_sub(1);
-            let from =
-                read_from.min(self.derived.lock().through.map_or(0, |t| t + 1)).max(p.config().l1_genesis.number);
+            // `through` moves only here (back on a reorg above, on below): the blocks after it
+            // are the ones read this step.
+            let from = self.derived.lock().through.map_or(0, |t| t + 1).max(p.config().l1_genesis.number);
             let hashes: Vec<_> = (from..=through).filter_map(|n| p.l1_hash(n).map(|h| (n, h))).collect();
             drop(p);
             self.derived.lock().advance(through, hashes);

@@ -835,8 +835,10 @@ async fn messages_between_two_rollups_run_once_and_only_from_safe_sources() {
     l1_rpc.call("anvil_reorg", json!([head - batch_l1 + 1, []])).await.unwrap();
     let ver_a = ver.verifier.clone().unwrap();
     until("901's verifier to make the lost block by default", 90, || async {
-        ver_a.block(BlockRef::Number(m2.id.block_number)).is_some_and(|b| sent_messages_in(&b).is_empty())
-            && ver_a.head().number() > m2.id.block_number
+        ver_a.block(BlockRef::Number(m2.id.block_number)).is_some_and(|b| {
+            let logs: Vec<_> = b.receipts.iter().flat_map(|r| r.logs().to_vec()).collect();
+            SentMessage::from_logs(L2_CHAIN, b.number(), b.header.timestamp, 0, &logs).is_empty()
+        }) && ver_a.head().number() > m2.id.block_number
     })
     .await;
     until("the relay of the lost message to leave 902's pool", 60, || async {
@@ -865,18 +867,4 @@ async fn messages_between_two_rollups_run_once_and_only_from_safe_sources() {
     ver_b.stop().await;
     ver.stop().await;
     devnet.stop().await;
-}
-
-/// The messenger's `SentMessage` logs in a block.
-fn sent_messages_in(b: &aqueduct_chain::SealedBlock) -> Vec<alloy::primitives::Log> {
-    use alloy::sol_types::SolEvent;
-    b.receipts
-        .iter()
-        .flat_map(|r| r.logs().to_vec())
-        .filter(|l| {
-            l.address == Predeploys::L2_TO_L2_MESSENGER
-                && l.topics().first()
-                    == Some(&aqueduct_contracts::interop::L2ToL2Messenger::SentMessage::SIGNATURE_HASH)
-        })
-        .collect()
 }
